@@ -1,0 +1,34 @@
+# annotrace: `make install && make run`; `make test`; `make bench`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= otel-config.yaml
+
+.PHONY: install run test bench lint validate clean
+
+install:
+	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "warning: could not install Debian chromium (browser tests will be skipped)"; fi
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+
+run:
+	$(BIN)/annotrace serve --config $(CONFIG)
+
+validate:
+	$(BIN)/annotrace validate --config $(CONFIG)
+
+test:
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench:
+	$(BIN)/python -m bench
+
+lint:
+	@find collector instrumentation tests bench -name '*.py' -o -name '*.js' -o -name '*.css' | \
+		xargs wc -l | awk '$$1 > 400 && $$2 != "total" {print "over 400 lines: " $$2 " (" $$1 ")"}'
+
+clean:
+	rm -rf $(VENV) annotrace-data build *.egg-info

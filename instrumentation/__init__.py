@@ -1,0 +1,1 @@
+"""annotrace SDK placeholder."""
