@@ -1,0 +1,47 @@
+"""``POST /api/v1/sql``: the read-only SQL sandbox over HTTP (used by ``annotrace sql`` and the SDK).
+
+Answers ``{"columns", "types", "rows", "truncated"}``; the sandbox rules live in ``store.db``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.db import DEFAULT_ROW_LIMIT, Database, run_query
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (datetime.timedelta,)):
+        return value.total_seconds()
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+async def sql_endpoint(request: Request, db: Database) -> Response:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("Body must be JSON: {\"query\": \"SELECT ...\"}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
+        raise InvalidParameter("Field 'query' is required and must be a non-empty string")
+    limit = body.get("max_rows", DEFAULT_ROW_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000:
+        raise InvalidParameter("Field 'max_rows' must be an integer between 1 and 1000000")
+    result = await run_in_threadpool(run_query, db, body["query"], row_limit=limit)
+    payload = {"columns": result.columns, "types": result.types, "rows": result.rows, "truncated": result.truncated}
+    return Response(orjson.dumps(payload, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY),
+                    media_type="application/json")

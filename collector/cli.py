@@ -1,0 +1,89 @@
+"""The ``annotrace`` command: ``serve``, ``validate`` (check a config without running) and ``sql``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+
+from annotrace.collector import registry
+from annotrace.collector.config import CollectorConfig, load
+from annotrace.collector.errors import CollectorError, ConfigError
+from annotrace.collector.sqlcli import run_sql_command
+
+DEFAULT_CONFIG = "otel-config.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="annotrace", description="OpenTelemetry collector for GenAI traces")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the collector")
+    serve.add_argument("--config", default=DEFAULT_CONFIG, help="OpenTelemetry Collector YAML file")
+    serve.add_argument("--ready-file", help="write the bound endpoints here (JSON) once every listener is up")
+    validate = commands.add_parser("validate", help="check a configuration file and exit")
+    validate.add_argument("--config", default=DEFAULT_CONFIG)
+    sql = commands.add_parser("sql", help="run a read-only SQL query")
+    sql.add_argument("query")
+    sql.add_argument("--config", default=DEFAULT_CONFIG, help="where to find the web endpoint and database")
+    sql.add_argument("--url", help="web endpoint of a running collector, e.g. http://127.0.0.1:5000")
+    sql.add_argument("--db", help="a DuckDB file of a stopped collector")
+    sql.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    sql.add_argument("--output", "-o", help="write to this file (required for parquet)")
+    sql.add_argument("--max-rows", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "validate":
+            _load(args.config)
+            print(f"{args.config}: OK")
+            return 0
+        if args.command == "sql":
+            return run_sql_command(args, _load if os.path.exists(args.config) else None)
+        return _serve(_load(args.config), args.ready_file)
+    except ConfigError as exc:
+        print(f"annotrace: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except CollectorError as exc:
+        print(f"annotrace: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _load(path: str) -> CollectorConfig:
+    try:
+        return load(path, registry.config_classes())
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _serve(config: CollectorConfig, ready_file: str | None) -> int:
+    from annotrace.collector.service import Service
+
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    service = Service(config)
+    try:
+        endpoints = service.start()
+    except OSError as exc:
+        service.shutdown()
+        raise ConfigError(str(exc)) from None
+    except Exception:
+        service.shutdown()
+        raise
+    info = {"pid": os.getpid(), **endpoints.as_dict()}
+    logging.getLogger("annotrace").info("listening: %s", info)
+    if ready_file:
+        tmp = Path(ready_file + ".tmp")
+        tmp.write_bytes(orjson.dumps(info))
+        tmp.replace(ready_file)
+    while not stop.wait(0.5):
+        pass
+    logging.getLogger("annotrace").info("stopping: storing everything acknowledged")
+    service.shutdown()
+    return 0

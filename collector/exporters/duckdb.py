@@ -1,0 +1,54 @@
+"""The ``duckdb`` exporter: the store as a pipeline consumer (the OTel Collector's ``next``).
+
+It owns the database file and the single writer thread; the API and web pages get read cursors
+and write jobs from the same objects, handed over by ``service.py``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from annotrace.collector.pipeline.batch import Batch
+from annotrace.collector.store.db import Database
+from annotrace.collector.store.writer import Writer, WriteStats
+
+DEFAULT_PATH = "./annotrace-data/annotrace.duckdb"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DuckDBConfig:
+    path: str = DEFAULT_PATH
+    """The database file; created with its folder on first start."""
+    memory_limit: str = "512MB"
+    """DuckDB's memory limit; keeps the collector's RSS bounded under load."""
+
+    def validate(self) -> None:
+        if not self.path:
+            raise ValueError("path must not be empty")
+
+
+class DuckDBExporter:
+    def __init__(self, config: DuckDBConfig) -> None:
+        self.config = config
+        self.db: Database | None = None
+        self.writer: Writer | None = None
+
+    def start(self) -> None:
+        if self.db is None:
+            self.db = Database(self.config.path, memory_limit=self.config.memory_limit)
+            self.writer = Writer(self.db)
+            self.writer.start()
+
+    def shutdown(self) -> None:
+        if self.writer is not None:
+            self.writer.shutdown()
+            self.writer = None
+        if self.db is not None:
+            self.db.conn.execute("CHECKPOINT")
+            self.db.close()
+            self.db = None
+
+    def consume(self, batch: Batch) -> Future[WriteStats]:
+        assert self.writer is not None, "exporter not started"
+        return self.writer.write(batch)

@@ -1,0 +1,149 @@
+"""Spool records -> a ``Batch`` of column lists: the collector's hot loop.
+
+Measured on the 2-core target: protobuf parsing runs at ~570,000 spans/s, so the cost is here, in
+turning each attribute into a Python value. ``_value`` dispatches on ``WhichOneof`` through a
+dict, the cheapest form measured (~64,000 spans/s per core with 8 attributes per span); keep
+per-attribute work out of this loop and do anything convention-specific in processors.
+
+Experiment routing (ARCHITECTURE 3.2) happens here because it needs the resource: request header
+(carried in the record meta) -> resource ``annotrace.experiment`` -> ``service.name`` -> Default.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import orjson
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from annotrace.collector.pipeline.batch import Attributes, Batch, LogBatch, SpanBatch
+from annotrace.collector.pipeline.spool import Record
+
+_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+_STATUS = ("UNSET", "OK", "ERROR")
+DEFAULT_EXPERIMENT = "name:Default"
+
+
+def _array(v: Any) -> list[Any]:
+    return [_value(x) for x in v.array_value.values]
+
+
+def _kvlist(v: Any) -> dict[str, Any]:
+    return {kv.key: _value(kv.value) for kv in v.kvlist_value.values}
+
+
+_GETTERS: dict[str | None, Any] = {
+    "string_value": lambda v: v.string_value,
+    "int_value": lambda v: v.int_value,
+    "double_value": lambda v: v.double_value,
+    "bool_value": lambda v: v.bool_value,
+    "array_value": _array,
+    "kvlist_value": _kvlist,
+    "bytes_value": lambda v: base64.b64encode(v.bytes_value).decode(),
+    "string_value_strindex": lambda v: None,
+    None: lambda v: None,
+}
+
+
+def _value(v: Any) -> Any:
+    return _GETTERS[v.WhichOneof("value")](v)
+
+
+def attributes(kvs: Any) -> Attributes:
+    getters = _GETTERS
+    return {kv.key: getters[kv.value.WhichOneof("value")](kv.value) for kv in kvs}
+
+
+def route(meta: dict[str, Any], resource: Attributes) -> str:
+    """The experiment key for one resource: ``id:<id>`` or ``name:<name>``."""
+    if meta.get("experiment_id"):
+        return f"id:{meta['experiment_id']}"
+    if meta.get("experiment"):
+        return f"name:{meta['experiment']}"
+    for key in ("annotrace.experiment", "service.name"):
+        value = resource.get(key)
+        if isinstance(value, str) and value and not (key == "service.name" and value.startswith("unknown_service")):
+            return f"name:{value}"
+    return DEFAULT_EXPERIMENT
+
+
+def decode(records: list[Record]) -> Batch:
+    batch = Batch()
+    for record in records:
+        meta = orjson.loads(record.meta) if record.meta else {}
+        if record.signal == "traces":
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(record.payload)
+            _add_spans(batch.spans, request, meta)
+        elif record.signal == "logs":
+            logs = ExportLogsServiceRequest()
+            logs.ParseFromString(record.payload)
+            _add_logs(batch.logs, logs, meta)
+    return batch
+
+
+def _add_spans(out: SpanBatch, request: ExportTraceServiceRequest, meta: dict[str, Any]) -> None:
+    for resource_spans in request.resource_spans:
+        resource = attributes(resource_spans.resource.attributes)
+        experiment = route(meta, resource)
+        for scope_spans in resource_spans.scope_spans:
+            scope_name = scope_spans.scope.name or None
+            scope_version = scope_spans.scope.version or None
+            for span in scope_spans.spans:
+                index = len(out.span_id)
+                trace_hex = span.trace_id.hex()
+                out.trace_id.append("tr-" + trace_hex)
+                out.span_id.append(span.span_id.hex())
+                out.parent_span_id.append(span.parent_span_id.hex() or None)
+                out.experiment.append(experiment)
+                out.name.append(span.name)
+                out.kind.append(_KINDS[span.kind] if 0 <= span.kind < 6 else "UNSPECIFIED")
+                out.start_ns.append(span.start_time_unix_nano)
+                out.end_ns.append(span.end_time_unix_nano)
+                status = span.status
+                out.status_code.append(_STATUS[status.code] if 0 <= status.code < 3 else "UNSET")
+                out.status_message.append(status.message or None)
+                out.attributes.append(attributes(span.attributes))
+                out.resource.append(resource)
+                out.scope_name.append(scope_name)
+                out.scope_version.append(scope_version)
+                out.trace_state.append(span.trace_state or None)
+                out.flags.append(span.flags)
+                out.dropped_attributes.append(span.dropped_attributes_count)
+                out.dropped_events.append(span.dropped_events_count)
+                out.dropped_links.append(span.dropped_links_count)
+                for position, event in enumerate(span.events):
+                    out.events.append((index, position, event.time_unix_nano, event.name, attributes(event.attributes)))
+                for position, link in enumerate(span.links):
+                    out.links.append((index, position, "tr-" + link.trace_id.hex(), link.span_id.hex(),
+                                      link.trace_state or None, attributes(link.attributes)))
+
+
+def _add_logs(out: LogBatch, request: ExportLogsServiceRequest, meta: dict[str, Any]) -> None:
+    for resource_logs in request.resource_logs:
+        resource = attributes(resource_logs.resource.attributes)
+        experiment = route(meta, resource)
+        resource_key = resource_logs.resource.SerializeToString()
+        for scope_logs in resource_logs.scope_logs:
+            scope_name = scope_logs.scope.name or None
+            for record in scope_logs.log_records:
+                # A content hash makes a retried export (or a spool replay) idempotent.
+                digest = hashlib.blake2b(resource_key + record.SerializeToString(), digest_size=16).hexdigest()
+                out.record_id.append(digest)
+                out.experiment.append(experiment)
+                out.time_ns.append(record.time_unix_nano or None)
+                out.observed_ns.append(record.observed_time_unix_nano or None)
+                out.trace_id.append("tr-" + record.trace_id.hex() if record.trace_id else None)
+                out.span_id.append(record.span_id.hex() if record.span_id else None)
+                out.severity_number.append(record.severity_number)
+                out.severity_text.append(record.severity_text or None)
+                attrs = attributes(record.attributes)
+                name = record.event_name or attrs.get("event.name")
+                out.event_name.append(name if isinstance(name, str) and name else None)
+                out.body.append(_value(record.body) if record.HasField("body") else None)
+                out.attributes.append(attrs)
+                out.resource.append(resource)
+                out.scope_name.append(scope_name)

@@ -1,0 +1,265 @@
+"""The durable spool: the collector's acknowledgement point.
+
+A receiver calls ``append`` and answers its client only after ``append`` returns, which is after
+the record is written and fsynced. Concurrent appends share one fsync (group commit: the first
+waiter flushes everything pending, the others wait for it). The runner then takes records in
+order, stores them, and calls ``ack``; acknowledged segments are deleted. After a crash,
+``open`` replays every record after the checkpoint: replay is idempotent because the store keys
+spans on (trace_id, span_id), so the checkpoint need not be fsynced.
+
+    segment files  00000001.seg  00000002.seg  00000003.seg (being appended)
+                   [deleted....][ rec rec rec | rec rec rec rec ]
+                                  ^ checkpoint (first record not yet stored)
+    backlog = bytes appended and not yet acked; past ``max_backlog_bytes`` append raises Overloaded.
+
+Record layout: ``<IIBBHI`` = payload length, crc32 of meta+payload, signal, version, meta length,
+item count; then meta (JSON), then payload (serialized protobuf request).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotrace.collector.errors import Overloaded, Unavailable
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<IIBBHI")
+SIGNALS = ("traces", "logs", "metrics")
+DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Record:
+    """One acknowledged export: ``meta`` holds routing facts, ``payload`` the protobuf request."""
+
+    signal: str
+    meta: bytes
+    payload: bytes
+    items: int
+    segment: int
+    end: int  # offset just past this record in its segment
+
+    @property
+    def size(self) -> int:
+        return _HEADER.size + len(self.meta) + len(self.payload)
+
+
+class Spool:
+    def __init__(self, directory: str | os.PathLike[str], max_backlog_bytes: int,
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, fsync: bool = True) -> None:
+        self.directory = Path(directory)
+        self.max_backlog_bytes = max_backlog_bytes
+        self.segment_bytes = segment_bytes
+        self.fsync = fsync
+        self._cond = threading.Condition()
+        self._pending: list[tuple[Record, bytes]] = []
+        self._ready: deque[Record] = deque()
+        self._next_ticket = 1
+        self._durable_ticket = 0
+        self._failed: list[tuple[int, int, str]] = []
+        self._flushing = False
+        self._closed = True
+        self._backlog = 0
+        self._segment = 0
+        self._file: object = None
+        self._offset = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> int:
+        """Replay records after the checkpoint into the ready queue; returns how many."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        start_segment, start_offset = self._read_checkpoint()
+        replayed = 0
+        segments = sorted(int(p.stem) for p in self.directory.glob("*.seg"))
+        for number in segments:
+            if number < start_segment:
+                (self.directory / f"{number:08d}.seg").unlink(missing_ok=True)
+                continue
+            offset = start_offset if number == start_segment else 0
+            for record in self._read_segment(number, offset):
+                self._ready.append(record)
+                self._backlog += record.size
+                replayed += 1
+        self._segment = (segments[-1] if segments else 0) + 1
+        self._open_segment()
+        self._closed = False
+        if replayed:
+            log.info("spool: replaying %d records not yet stored", replayed)
+        return replayed
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            while self._flushing:
+                self._cond.wait()
+            if self._file is not None:
+                self._file.close()  # type: ignore[attr-defined]
+                self._file = None
+            self._cond.notify_all()
+
+    # -- producer side (receivers) -----------------------------------------------------------
+    def admit(self, size: int) -> None:
+        """Refuse early, before decoding, when the backlog is over its limit."""
+        if self._closed:
+            raise Unavailable("The collector is shutting down")
+        if self._backlog + size > self.max_backlog_bytes:
+            raise Overloaded(
+                f"Backlog of {self._backlog} bytes is at its limit of {self.max_backlog_bytes} bytes; retry later",
+                retry_after_s=1.0,
+            )
+
+    def append(self, signal: str, meta: bytes, payload: bytes, items: int) -> None:
+        """Write and fsync one record; returns only once it is durable (the ack point)."""
+        encoded = _HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(meta)), SIGNALS.index(signal), 1,
+                               len(meta), items) + meta + payload
+        record = Record(signal, meta, payload, items, 0, 0)
+        with self._cond:
+            self.admit(len(encoded))
+            self._backlog += len(encoded)
+            self._pending.append((record, encoded))
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while self._durable_ticket < ticket:
+                if self._flushing:
+                    self._cond.wait()
+                    continue
+                self._flush_pending()
+            for first, last, error in self._failed:
+                if first <= ticket <= last:
+                    self._backlog -= len(encoded)
+                    raise Unavailable(f"Could not make the data durable: {error}")
+
+    def _flush_pending(self) -> None:
+        """Called with the lock held; releases it while writing so others can queue up."""
+        batch, self._pending = self._pending, []
+        last = self._next_ticket - 1
+        first = last - len(batch) + 1
+        self._flushing = True
+        self._cond.release()
+        error = None
+        try:
+            error = self._write(batch)
+        finally:
+            self._cond.acquire()
+            self._flushing = False
+        if error is None:
+            self._ready.extend(record for record, _ in batch)
+        else:
+            self._failed = [*self._failed[-100:], (first, last, error)]
+        self._durable_ticket = last
+        self._cond.notify_all()
+
+    def _write(self, batch: list[tuple[Record, bytes]]) -> str | None:
+        try:
+            if self._file is None:
+                return "spool is closed"
+            if self._offset >= self.segment_bytes:
+                self._file.close()  # type: ignore[attr-defined]
+                self._segment += 1
+                self._open_segment()
+            for record, encoded in batch:
+                self._offset += len(encoded)
+                record.segment, record.end = self._segment, self._offset
+            self._file.write(b"".join(encoded for _, encoded in batch))  # type: ignore[attr-defined]
+            self._file.flush()  # type: ignore[attr-defined]
+            if self.fsync:
+                os.fsync(self._file.fileno())  # type: ignore[attr-defined]
+            return None
+        except OSError as exc:
+            log.error("spool: write failed: %s", exc)
+            return str(exc)
+
+    # -- consumer side (runner) --------------------------------------------------------------
+    def take(self, max_items: int, timeout: float) -> list[Record]:
+        """Up to ``max_items`` items' worth of records (at least one record), waiting ``timeout``."""
+        with self._cond:
+            if not self._ready:
+                self._cond.wait(timeout)
+            out: list[Record] = []
+            items = 0
+            while self._ready and (not out or items + self._ready[0].items <= max_items):
+                record = self._ready.popleft()
+                out.append(record)
+                items += record.items
+            return out
+
+    def ready_items(self) -> int:
+        with self._cond:
+            return sum(r.items for r in self._ready)
+
+    @property
+    def backlog_bytes(self) -> int:
+        return self._backlog
+
+    def ack(self, records: list[Record]) -> None:
+        """Everything in ``records`` is stored: release backlog, drop finished segments."""
+        if not records:
+            return
+        last = records[-1]
+        with self._cond:
+            self._backlog -= sum(r.size for r in records)
+        tmp = self.directory / "checkpoint.tmp"
+        tmp.write_text(f"{last.segment} {last.end}\n")
+        tmp.replace(self.directory / "checkpoint")
+        for path in self.directory.glob("*.seg"):
+            if int(path.stem) < last.segment:
+                path.unlink(missing_ok=True)
+
+    # -- files ---------------------------------------------------------------------------------
+    def _open_segment(self) -> None:
+        path = self.directory / f"{self._segment:08d}.seg"
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - owned by the spool
+        self._offset = path.stat().st_size
+        if self.fsync:
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    def _read_checkpoint(self) -> tuple[int, int]:
+        try:
+            segment, offset = (self.directory / "checkpoint").read_text().split()
+            return int(segment), int(offset)
+        except (OSError, ValueError):
+            return 0, 0
+
+    def _read_segment(self, number: int, offset: int) -> list[Record]:
+        """Records from ``offset`` on; a torn tail (never acknowledged) is cut off."""
+        path = self.directory / f"{number:08d}.seg"
+        data = path.read_bytes()
+        records = []
+        pos = offset
+        while pos + _HEADER.size <= len(data):
+            length, crc, signal, _version, meta_len, items = _HEADER.unpack_from(data, pos)
+            body_start = pos + _HEADER.size
+            end = body_start + meta_len + length
+            if end > len(data) or signal >= len(SIGNALS):
+                break
+            meta = data[body_start : body_start + meta_len]
+            payload = data[body_start + meta_len : end]
+            if zlib.crc32(payload, zlib.crc32(meta)) != crc:
+                break
+            records.append(Record(SIGNALS[signal], meta, payload, items, number, end))
+            pos = end
+        if pos < len(data):
+            log.warning("spool: cutting a torn tail of %d bytes from %s", len(data) - pos, path.name)
+            with open(path, "r+b") as handle:
+                handle.truncate(pos)
+        return records
+
+    def dead_letter(self, record: Record, reason: str) -> None:
+        """Keep a record the store refused, with the reason, instead of dropping it."""
+        folder = self.directory / "dead-letter"
+        folder.mkdir(exist_ok=True)
+        stem = f"{record.segment:08d}-{record.end:012d}-{record.signal}"
+        (folder / f"{stem}.pb").write_bytes(record.payload)
+        (folder / f"{stem}.txt").write_text(f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n")

@@ -1,0 +1,187 @@
+"""Builds the components a configuration names, wires them, starts them in order, stops them reversed.
+
+Start: exporters (the store opens and migrates) -> spool (replays what a crash left) -> runner ->
+receivers and web. Stop: receivers first (no new acks), then the runner drains everything already
+acknowledged, then exporters flush and close. Ports actually bound (port 0 picks one) are in
+``endpoints`` once ``start`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from annotrace.collector import registry
+from annotrace.collector.app import otlp_http_app, web_app
+from annotrace.collector.config import CollectorConfig, ComponentID
+from annotrace.collector.errors import ConfigError
+from annotrace.collector.exporters.duckdb import DuckDBExporter
+from annotrace.collector.extensions import SpoolConfig, WebConfig
+from annotrace.collector.pipeline.processors.batch import BatchConfig
+from annotrace.collector.pipeline.runner import Pipeline, Runner
+from annotrace.collector.pipeline.spool import Spool
+from annotrace.collector.receivers.ingest import Ingest
+from annotrace.collector.receivers.otlp import DEFAULT_MAX_MIB, OTLPReceiver, split_endpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Endpoints:
+    grpc: str | None = None
+    http: str | None = None
+    web: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"grpc": self.grpc, "http": self.http, "web": self.web}
+
+
+@dataclass(slots=True)
+class Service:
+    config: CollectorConfig
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    spool: Spool | None = None
+    runner: Runner | None = None
+    store: DuckDBExporter | None = None
+    _receivers: dict[ComponentID, OTLPReceiver] = field(default_factory=dict)
+    _processors: dict[ComponentID, Any] = field(default_factory=dict)
+    _exporters: dict[ComponentID, Any] = field(default_factory=dict)
+    _servers: list[uvicorn.Server] = field(default_factory=list)
+    _loop_thread: threading.Thread | None = None
+
+    def start(self) -> Endpoints:
+        config = self.config
+        spool_config = _extension(config, "spool", SpoolConfig)
+        web_config = _extension(config, "web", WebConfig)
+        for cid, cfg in config.exporters.items():
+            exporter = registry.EXPORTERS[cid.type].create(cfg)
+            exporter.start()
+            self._exporters[cid] = exporter
+            if isinstance(exporter, DuckDBExporter) and self.store is None:
+                self.store = exporter
+        for cid, cfg in config.processors.items():
+            processor = registry.PROCESSORS[cid.type].create(cfg)
+            processor.start()
+            self._processors[cid] = processor
+        self.spool = Spool(spool_config.directory, spool_config.max_backlog_mib * 1024 * 1024,
+                           fsync=spool_config.fsync)
+        self.spool.open()
+        pipelines, batch = [], BatchConfig()
+        for pipeline in config.pipelines.values():
+            if pipeline.signal == "metrics":
+                continue
+            for pid in pipeline.processors:
+                if pid.type == "batch":
+                    batch = config.processors[pid]
+            pipelines.append(Pipeline(
+                pipeline.signal,
+                frozenset(str(r) for r in pipeline.receivers),
+                [self._processors[p] for p in pipeline.processors],
+                [self._exporters[e] for e in pipeline.exporters],
+            ))
+        self.runner = Runner(self.spool, pipelines, send_batch_size=batch.send_batch_max_size or batch.send_batch_size,
+                             timeout_s=batch.timeout)
+        self.runner.start()
+        for cid, cfg in config.receivers.items():
+            receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
+            receiver.start()
+            self._receivers[cid] = receiver
+            if receiver.grpc is not None and self.endpoints.grpc is None:
+                self.endpoints.grpc = f"{split_endpoint(receiver.grpc.endpoint)[0]}:{receiver.grpc.port}"
+        self._start_http(web_config)
+        return self.endpoints
+
+    def _start_http(self, web_config: WebConfig | None) -> None:
+        loop = asyncio.new_event_loop()
+        servers = []
+        for cid, receiver in self._receivers.items():
+            http_config = receiver.config.protocols.http
+            if http_config is None or receiver.http_ingest is None:
+                continue
+            sock = _listen(http_config.endpoint, f"receivers::{cid}::protocols::http")
+            app = otlp_http_app(receiver.http_ingest, http_config)
+            servers.append((app, sock))
+            if self.endpoints.http is None:
+                self.endpoints.http = _url(sock)
+        if web_config is not None:
+            sock = _listen(web_config.endpoint, "extensions::web")
+            if self.store is None or self.store.db is None or self.store.writer is None:
+                raise ConfigError("extensions::web: needs a duckdb exporter in a pipeline")
+            assert self.spool is not None
+            ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024)
+            servers.append((web_app(self.store.db, self.store.writer, ingest, self), sock))
+            self.endpoints.web = _url(sock)
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            tasks = []
+            for app, sock in servers:
+                server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                                       timeout_graceful_shutdown=5))
+                self._servers.append(server)
+                tasks.append(server.serve(sockets=[sock]))
+            started.set()
+            loop.run_until_complete(asyncio.gather(*tasks))
+
+        self._loop_thread = threading.Thread(target=run, name="annotrace-http", daemon=True)
+        self._loop_thread.start()
+        started.wait()
+        while not all(s.started for s in self._servers):
+            threading.Event().wait(0.01)
+
+    def shutdown(self) -> None:
+        """Stop accepting, store everything acknowledged, close. Safe twice."""
+        for server in self._servers:
+            server.should_exit = True
+        if self._loop_thread is not None:
+            self._loop_thread.join(timeout=15)
+            self._loop_thread = None
+        self._servers.clear()
+        for receiver in self._receivers.values():
+            receiver.shutdown()
+        self._receivers.clear()
+        if self.runner is not None:
+            self.runner.shutdown()
+        for processor in self._processors.values():
+            processor.shutdown()
+        for exporter in self._exporters.values():
+            exporter.shutdown()
+        self._exporters.clear()
+        if self.spool is not None:
+            self.spool.close()
+
+
+def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
+    for cid in config.enabled_extensions:
+        if cid.type == kind:
+            return config.extensions[cid]
+    if kind == "spool":
+        return cls()
+    return None
+
+
+def _listen(endpoint: str, path: str) -> socket.socket:
+    host, port = split_endpoint(endpoint)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"{path}: cannot listen on {endpoint}: {exc.strerror}") from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"

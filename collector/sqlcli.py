@@ -1,0 +1,125 @@
+"""``annotrace sql``: ask a running collector over HTTP, or open a stopped one's file read-only.
+
+Both paths run the same sandbox (``store.db.run_query``): one read-only statement, no file,
+network or extension access.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from annotrace.collector.config import CollectorConfig
+from annotrace.collector.errors import InvalidParameter, Unavailable
+
+
+def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorConfig] | None) -> int:
+    if args.format == "parquet" and not args.output:
+        raise InvalidParameter("--format parquet needs --output FILE")
+    url, db_path = args.url, args.db
+    if not url and not db_path and load is not None:
+        config = load(args.config)
+        url = _web_url(config)
+        db_path = _db_path(config)
+    if not url and not db_path:
+        raise InvalidParameter(f"No collector to ask: pass --url or --db (no config at {args.config})")
+    columns: list[str]
+    rows: list[Any]
+    try:
+        if not url:
+            raise httpx.ConnectError("no url")
+        response = httpx.post(f"{url.rstrip('/')}/api/v1/sql", json={"query": args.query, "max_rows": args.max_rows},
+                              timeout=60)
+        body = response.json()
+        if response.status_code != 200:
+            print(f"annotrace: {body.get('message', response.text)}", file=sys.stderr)
+            return 1
+        columns, rows = body["columns"], body["rows"]
+    except httpx.ConnectError:
+        if not db_path:
+            raise Unavailable(f"No collector answers at {url}") from None
+        columns, rows = _query_file(db_path, args.query, args.max_rows)
+    _print(columns, rows, args.format, args.output)
+    return 0
+
+
+def _query_file(path: str, query: str, max_rows: int) -> tuple[list[str], list[Any]]:
+    import duckdb
+
+    from annotrace.collector.store.db import Database, run_query
+
+    try:
+        db = Database(path, read_only=True)
+    except duckdb.IOException as exc:
+        raise Unavailable(f"Cannot open {path} read-only (is a collector using it? pass --url): {exc}") from None
+    try:
+        result = run_query(db, query, row_limit=max_rows)
+    finally:
+        db.close()
+    return result.columns, [list(r) for r in result.rows]
+
+
+def _web_url(config: CollectorConfig) -> str | None:
+    for cid in config.enabled_extensions:
+        if cid.type == "web":
+            endpoint = config.extensions[cid].endpoint
+            return f"http://{endpoint}"
+    return None
+
+
+def _db_path(config: CollectorConfig) -> str | None:
+    for cid, exporter in config.exporters.items():
+        if cid.type == "duckdb":
+            return str(exporter.path)
+    return None
+
+
+def _print(columns: list[str], rows: list[Any], fmt: str, output: str | None) -> None:
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({c: [_cell(r[i]) for r in rows] for i, c in enumerate(columns)})
+        pq.write_table(table, output)
+        return
+    out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "json":
+            out.write(orjson.dumps([dict(zip(columns, r)) for r in rows], default=str).decode() + "\n")
+        elif fmt == "csv":
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            writer.writerows([[_text(v) for v in r] for r in rows])
+        else:
+            _table(columns, rows, out)
+    finally:
+        if output:
+            out.close()
+
+
+def _cell(value: Any) -> Any:
+    return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _table(columns: list[str], rows: list[Any], out: Any) -> None:
+    cells = [[_text(v).replace("\n", " ")[:80] for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    out.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths)) + "\n")
+    out.write("-+-".join("-" * w for w in widths) + "\n")
+    for r in cells:
+        out.write(" | ".join(v.ljust(w) for v, w in zip(r, widths)) + "\n")
+    out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")

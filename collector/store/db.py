@@ -1,0 +1,95 @@
+"""Opens the DuckDB file and hands out read cursors and the read-only SQL sandbox.
+
+One process owns the file: the writer thread writes through ``Database.conn`` and everything else
+reads through its own cursor. After migrations the instance is locked down
+(``enable_external_access=false``, ``lock_configuration=true``), so no query, even one that
+slips past the statement check, can read files, attach databases, install extensions or change
+settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.migrate import migrate
+
+ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+DEFAULT_ROW_LIMIT = 10_000
+DEFAULT_TIME_LIMIT_S = 30.0
+
+
+class Database:
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if read_only:
+            config["access_mode"] = "READ_ONLY"
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = duckdb.connect(str(self.path), config=config)
+        if not read_only:
+            migrate(self.conn)
+        self.conn.execute("SET enable_external_access = false")
+        self.conn.execute("SET lock_configuration = true")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.conn.cursor()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@dataclass(slots=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+
+
+def check_query(query: str) -> None:
+    """Only one SELECT / WITH / EXPLAIN / DESCRIBE / SHOW / SUMMARIZE statement; anything else is a 400."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise InvalidParameter(f"Invalid SQL: {exc}") from None
+    if len(statements) != 1:
+        raise InvalidParameter(f"Exactly one SQL statement is allowed, got {len(statements)}")
+    kind = statements[0].type
+    if kind not in ALLOWED_STATEMENTS:
+        raise InvalidParameter(
+            f"Only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW); got {kind.name}"
+        )
+
+
+def run_query(db: Database, query: str, *, row_limit: int = DEFAULT_ROW_LIMIT,
+              time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> QueryResult:
+    """Run a user query in the sandbox, interrupting it after ``time_limit_s``."""
+    check_query(query)
+    cursor = db.cursor()
+    timer = threading.Timer(time_limit_s, cursor.interrupt)
+    timer.start()
+    try:
+        relation = cursor.execute(query)
+        columns = [d[0] for d in relation.description or []]
+        types = [str(d[1]) for d in relation.description or []]
+        rows = relation.fetchmany(row_limit + 1)
+    except duckdb.InterruptException:
+        raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+    except duckdb.PermissionException as exc:
+        raise InvalidParameter(f"Not allowed: {exc}") from None
+    except duckdb.Error as exc:
+        raise InvalidParameter(f"SQL error: {exc}") from None
+    finally:
+        timer.cancel()
+        cursor.close()
+    return QueryResult(columns, types, rows[:row_limit], len(rows) > row_limit)
