@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load(path: str) -> CollectorConfig:
-    try:
-        return load(path, registry.config_classes())
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    config = load(path, registry.config_classes())
+    if not any(p.signal in ("traces", "logs") for p in config.pipelines.values()):
+        raise ConfigError("service::pipelines: at least one traces or logs pipeline is required")
+    return config
 
 
 def _serve(config: CollectorConfig, ready_file: str | None) -> int:

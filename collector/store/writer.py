@@ -221,15 +221,16 @@ class Writer:
         if cached is not None:
             return cached
         kind, _, value = key.partition(":")
-        row = conn.execute(FIND_EXPERIMENT_BY_ID if kind == "id" else FIND_EXPERIMENT_BY_NAME, [value]).fetchone()
-        if row is not None:
-            experiment_id = str(row[0])
+        # fetchall, not fetchone: DuckDB refuses new work while a result is unfinished
+        rows = conn.execute(FIND_EXPERIMENT_BY_ID if kind == "id" else FIND_EXPERIMENT_BY_NAME, [value]).fetchall()
+        if rows:
+            experiment_id = str(rows[0][0])
         elif kind == "id":
             experiment_id = value
-            taken = conn.execute(FIND_EXPERIMENT_BY_NAME, [value]).fetchone()
-            conn.execute(CREATE_EXPERIMENT, [value, value if taken is None else f"experiment {value}"])
+            taken = conn.execute(FIND_EXPERIMENT_BY_NAME, [value]).fetchall()
+            conn.execute(CREATE_EXPERIMENT, [value, f"experiment {value}" if taken else value])
         else:
-            experiment_id = str(conn.execute(NEXT_EXPERIMENT_ID).fetchone()[0])  # type: ignore[index]
+            experiment_id = str(conn.execute(NEXT_EXPERIMENT_ID).fetchall()[0][0])
             conn.execute(CREATE_EXPERIMENT, [experiment_id, value])
         self._experiments[key] = experiment_id
         return experiment_id
