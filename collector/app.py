@@ -13,6 +13,7 @@ from starlette.routing import Route
 from annotrace.collector import __version__
 from annotrace.collector.api.errors import HANDLERS
 from annotrace.collector.api.native.sql import sql_endpoint
+from annotrace.collector.api.routes import api_routes
 from annotrace.collector.receivers import http as otlp_http
 
 if TYPE_CHECKING:
@@ -48,5 +49,6 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         *otlp_http.routes(ingest),
         Route("/api/v1/sql", sql, methods=["POST"]),
         Route("/api/v1/health", health, methods=["GET"]),
+        *api_routes(db, writer),
     ]
     return Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]
