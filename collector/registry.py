@@ -6,16 +6,13 @@ from annotrace.collector.component import Factory
 from annotrace.collector.exporters.duckdb import DuckDBConfig, DuckDBExporter
 from annotrace.collector.extensions import SpoolConfig, WebConfig
 from annotrace.collector.pipeline.processors.batch import BatchConfig, BatchProcessor
-try:  # TEMP
-    from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
-except ImportError:  # TEMP
-    GenAIConfig = GenAINormalizeProcessor = None  # TEMP
+from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.receivers.otlp import OTLPReceiver, OTLPReceiverConfig
 
 RECEIVERS = {"otlp": Factory("otlp", OTLPReceiverConfig, OTLPReceiver)}
 PROCESSORS = {
     "batch": Factory("batch", BatchConfig, BatchProcessor),
-    **({"genai": Factory("genai", GenAIConfig, GenAINormalizeProcessor)} if GenAIConfig else {}),  # TEMP
+    "genai": Factory("genai", GenAIConfig, GenAINormalizeProcessor),
 }
 EXPORTERS = {"duckdb": Factory("duckdb", DuckDBConfig, DuckDBExporter)}
 EXTENSIONS = {"web": Factory("web", WebConfig), "spool": Factory("spool", SpoolConfig)}

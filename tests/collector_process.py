@@ -25,7 +25,7 @@ receivers:
       grpc: {{endpoint: "127.0.0.1:0", max_recv_msg_size_mib: {grpc_mib}}}
       http: {{endpoint: "127.0.0.1:0", max_request_body_size: {http_bytes}}}
 processors:
-  # genai: {{}}
+  genai: {{}}
   batch: {{send_batch_size: 8192, timeout: 50ms}}
 exporters:
   duckdb: {{path: "{db}"}}
@@ -35,8 +35,8 @@ extensions:
 service:
   extensions: [web, spool]
   pipelines:
-    traces: {{receivers: [otlp], processors: [batch], exporters: [duckdb]}}
-    logs: {{receivers: [otlp], processors: [batch], exporters: [duckdb]}}
+    traces: {{receivers: [otlp], processors: [genai, batch], exporters: [duckdb]}}
+    logs: {{receivers: [otlp], processors: [genai, batch], exporters: [duckdb]}}
     metrics: {{receivers: [otlp], exporters: [duckdb]}}
 """
 

@@ -136,9 +136,9 @@ def test_traces_row_is_right_when_spans_arrive_out_of_order_and_late(collector: 
           span(trace_id, new_span_id(), parent=root_id, name="llm2", start=t0 + 41_000_000,
                attributes={"gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1})])
     expected = [{"name": "agent", "state": "ERROR", "span_count": 4, "execution_duration_ms": 70.0,
-                 "error_span_count": 1}]
+                 "error_span_count": 1, "input_tokens": 12, "output_tokens": 4}]
     assert collector.wait_for(
-        f"SELECT name, state, span_count, execution_duration_ms, error_span_count FROM traces WHERE trace_id = '{tid}'",
-        expected) == expected
+        "SELECT name, state, span_count, execution_duration_ms, error_span_count, input_tokens, output_tokens "
+        f"FROM traces WHERE trace_id = '{tid}'", expected) == expected
     start = collector.sql(f"SELECT epoch_ns(request_time) AS t FROM traces WHERE trace_id = '{tid}'")[0]["t"]
     assert abs(start - t0) < 1000  # stored at microsecond precision
