@@ -1,1 +1,82 @@
-"""annotrace SDK placeholder."""
+"""annotrace: MLflow-compatible GenAI tracing that ships OpenTelemetry spans to an annotrace collector.
+
+``import annotrace`` (or ``import annotrace as mlflow``) is cheap and has no side effects: no
+provider, no thread, no network. Each public name is loaded from its module on first access
+(module ``__getattr__``), so the OTel SDK is imported by the first ``@trace`` decoration and
+spans start flowing (and a background export thread starts) at the first traced call.
+
+Submodules ``annotrace.entities`` and ``annotrace.openai`` are also loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annotrace.entities.span import SpanType
+    from annotrace.exceptions import AnnotraceException, MlflowException
+    from annotrace.tracing.context import (
+        get_active_model_id,
+        get_last_active_trace_id,
+        set_active_model,
+    )
+    from annotrace.tracing.fluent import (
+        flush_trace_async_logging,
+        get_current_active_span,
+        start_span,
+        trace,
+        update_current_trace,
+    )
+    from annotrace.tracking import get_tracking_uri, set_experiment, set_tracking_uri
+
+__all__ = [
+    "AnnotraceException",
+    "MlflowException",
+    "SpanType",
+    "flush_trace_async_logging",
+    "get_active_model_id",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "get_tracking_uri",
+    "set_active_model",
+    "set_experiment",
+    "set_tracking_uri",
+    "start_span",
+    "trace",
+    "update_current_trace",
+]
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "AnnotraceException": "annotrace.exceptions",
+    "MlflowException": "annotrace.exceptions",
+    "SpanType": "annotrace.entities.span",
+    "flush_trace_async_logging": "annotrace.tracing.fluent",
+    "get_active_model_id": "annotrace.tracing.context",
+    "get_current_active_span": "annotrace.tracing.fluent",
+    "get_last_active_trace_id": "annotrace.tracing.context",
+    "get_tracking_uri": "annotrace.tracking",
+    "set_active_model": "annotrace.tracing.context",
+    "set_experiment": "annotrace.tracking",
+    "set_tracking_uri": "annotrace.tracking",
+    "start_span": "annotrace.tracing.fluent",
+    "trace": "annotrace.tracing.fluent",
+    "update_current_trace": "annotrace.tracing.fluent",
+}
+_SUBMODULES = frozenset({"entities", "openai"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import orjson
 from google.protobuf.message import Message
@@ -43,7 +44,7 @@ class Ingest:
             experiment = headers.get(EXPERIMENT_HEADER)
             if experiment_id:
                 meta["experiment_id"] = experiment_id.strip()
-            if experiment:
-                meta["experiment"] = experiment.strip()
+            if experiment:  # percent-encoded: HTTP header values are ASCII (OTEL_EXPORTER_OTLP_HEADERS too)
+                meta["experiment"] = unquote(experiment.strip())
             self.spool.append(signal, orjson.dumps(meta), payload, checked.accepted)
         return otlp_decode.partial_success_response(signal, checked)
