@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from annotrace.collector.component import Factory
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
 from annotrace.collector.pipeline.processors.genai_fields import SpanFields
-from annotrace.collector.pipeline.processors.genai_messages import payload_messages, preview
+from annotrace.collector.pipeline.processors.genai_messages import Message, payload_messages, preview
 from annotrace.collector.pipeline.processors.genai_mlflow import KEYS as MLFLOW_KEYS
 from annotrace.collector.pipeline.processors.genai_mlflow import SESSION_METADATA, USER_METADATA, read_mlflow
 from annotrace.collector.pipeline.processors.genai_openinference import KEYS as OPENINFERENCE_KEYS
@@ -36,6 +36,8 @@ from annotrace.collector.pipeline.processors.genai_otel import EVENT_NAMES, read
 from annotrace.collector.pipeline.processors.genai_otel import KEYS as OTEL_KEYS
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from annotrace.collector.pipeline.batch import Batch
 
 __all__ = ["FACTORY", "GenAIConfig", "GenAINormalizeProcessor"]
@@ -110,8 +112,9 @@ class GenAINormalizeProcessor:
                 events.setdefault(event[0], []).append(event)
 
         known = _KNOWN_KEYS
+        max_chars = self.config.preview_max_chars
         for i, attrs in enumerate(spans.attributes):
-            hit = attrs.keys() & known
+            hit = known.intersection(attrs)
             span_events = events.get(i) if events else None
             if not hit and span_events is None:
                 continue
@@ -126,17 +129,19 @@ class GenAINormalizeProcessor:
             total_tokens[i] = f.total_tokens
             session_id[i] = f.session_id
             user_id[i] = f.user_id
-            request_preview[i] = preview(f.input_value, f.inputs, "user", self.config.preview_max_chars)
-            response_preview[i] = preview(f.output_value, f.outputs, "assistant", self.config.preview_max_chars)
+            if f.inputs is not None:
+                request_preview[i] = preview(f.input_value, f.inputs, "user", max_chars)
+            if f.outputs is not None:
+                response_preview[i] = preview(f.output_value, f.outputs, "assistant", max_chars)
             trace_tags[i] = f.tags
             trace_metadata[i] = f.metadata
             errors[i] = f.errors
             if f.documents:
-                documents.extend((i, position, *doc) for position, doc in enumerate(f.documents))
+                documents += [(i, p, d[0], d[1], d[2], d[3], d[4]) for p, d in enumerate(f.documents)]
             if f.in_messages:
-                messages.extend((i, "input", position, *m) for position, m in enumerate(f.in_messages))
+                messages += [(i, "input", p, m[0], m[1], m[2], m[3]) for p, m in enumerate(f.in_messages)]
             if f.out_messages:
-                messages.extend((i, "output", position, *m) for position, m in enumerate(f.out_messages))
+                messages += [(i, "output", p, m[0], m[1], m[2], m[3]) for p, m in enumerate(f.out_messages)]
 
         spans.span_type, spans.inputs, spans.outputs = span_type, inputs, outputs
         spans.model, spans.provider = model, provider
@@ -148,7 +153,7 @@ class GenAINormalizeProcessor:
         spans.documents, spans.messages = documents, messages
         return batch
 
-    def _normalize(self, attrs: dict[str, Any], hit: set[str],
+    def _normalize(self, attrs: dict[str, Any], hit: Set[str],
                    events: list[tuple[int, int, int, str, dict[str, Any]]] | None) -> SpanFields:
         config = self.config
         f = SpanFields()
@@ -162,9 +167,11 @@ class GenAINormalizeProcessor:
             read_events(events, f, config.max_messages, config.max_documents)
         if f.span_type in _CHAT_TYPES:  # MLflow autolog / OpenInference: chat payloads as inputs/outputs
             if f.in_messages is None and f.input_value is not None:
-                f.in_messages = payload_messages(f.input_value, output=False)
+                rows = payload_messages(f.input_value, output=False)
+                f.in_messages = _capped(f, f.inputs_attr or "inputs", rows, config.max_messages)
             if f.out_messages is None and f.output_value is not None:
-                f.out_messages = payload_messages(f.output_value, output=True)
+                rows = payload_messages(f.output_value, output=True)
+                f.out_messages = _capped(f, f.outputs_attr or "outputs", rows, config.max_messages)
         elif f.span_type == "RETRIEVER" and f.documents is None and isinstance(f.output_value, list):
             f.documents = document_rows(f, f.outputs_attr or "outputs", f.output_value, config.max_documents)
         if f.total_tokens is None and not f.token_error and (f.input_tokens is not None or f.output_tokens is not None):
@@ -176,6 +183,13 @@ class GenAINormalizeProcessor:
             if f.user_id is not None:
                 metadata.setdefault(USER_METADATA, f.user_id)
         return f
+
+
+def _capped(fields: SpanFields, attribute: str, rows: list[Message] | None, limit: int) -> list[Message] | None:
+    if rows is not None and len(rows) > limit:
+        fields.error(attribute, f"{len(rows)} messages, kept the first {limit}")
+        return rows[:limit]
+    return rows
 
 
 FACTORY = Factory(type="genai", config=GenAIConfig, create=GenAINormalizeProcessor)

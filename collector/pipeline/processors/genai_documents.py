@@ -19,32 +19,28 @@ if TYPE_CHECKING:
 
 __all__ = ["document_rows"]
 
-_CONTENT_KEYS = ("page_content", "content", "text")
-
-
-def _score(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+_EMPTY: dict[str, Any] = {}
 
 
 def _document(fields: SpanFields, attribute: str, index: int, item: Any) -> Document | None:
-    if isinstance(item, str):
-        return (None, item, None, None, None)
-    if not isinstance(item, dict):
+    if type(item) is not dict:
+        if isinstance(item, str):
+            return (None, item, None, None, None)
         fields.error(attribute, f"document {index} is not an object: {short(item)}")
         return None
-    content = None
-    for key in _CONTENT_KEYS:
-        text = item.get(key)
-        if isinstance(text, str):
-            content = text
-            break
-    raw_id = item.get("id")
-    doc_id = raw_id if isinstance(raw_id, str) else (str(raw_id) if isinstance(raw_id, int) else None)
+    content = item.get("page_content")
+    if type(content) is not str:
+        content = item.get("content")
+        if type(content) is not str:
+            content = item.get("text")
+            if type(content) is not str:
+                content = None
+    doc_id = item.get("id")
+    if type(doc_id) is not str:
+        doc_id = str(doc_id) if type(doc_id) is int else None
     metadata = item.get("metadata")
     metadata_json = None
-    if isinstance(metadata, str):
+    if type(metadata) is str:
         decoded = parse_json(metadata)
         if decoded is INVALID:
             fields.error(attribute, f"document {index} metadata is not JSON: {short(metadata)}")
@@ -53,22 +49,20 @@ def _document(fields: SpanFields, attribute: str, index: int, item: Any) -> Docu
             metadata_json, metadata = metadata, decoded
     elif metadata is not None:
         metadata_json = dumps(metadata)
-    meta = metadata if isinstance(metadata, dict) else {}
+    meta = metadata if type(metadata) is dict else _EMPTY
     uri = meta.get("doc_uri", item.get("doc_uri"))
-    score = _score(item.get("score"))
-    if score is None:
-        score = _score(meta.get("score"))
-    return (doc_id, content, score, uri if isinstance(uri, str) else None, metadata_json)
+    score = item.get("score")
+    if type(score) is not float:
+        score = float(score) if type(score) is int else None
+        if score is None:
+            score = meta.get("score")
+            if type(score) is not float:
+                score = float(score) if type(score) is int else None
+    return (doc_id, content, score, uri if type(uri) is str else None, metadata_json)
 
 
 def document_rows(fields: SpanFields, attribute: str, value: Any, max_documents: int) -> list[Document] | None:
-    """Rows for a document list (JSON text or decoded); None with an error if it is not a list."""
-    if isinstance(value, str):
-        decoded = parse_json(value)
-        if decoded is INVALID:
-            fields.error(attribute, f"invalid JSON: {short(value)}")
-            return None
-        value = decoded
+    """Rows for a decoded document list; None with an error if it is not a list."""
     if not isinstance(value, list):
         fields.error(attribute, f"not a list of documents: {short(value)}")
         return None

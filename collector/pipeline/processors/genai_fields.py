@@ -35,8 +35,8 @@ class SpanFields:
     """Canonical values of one span while the readers work on it (None = not derived yet)."""
 
     __slots__ = (
-        "span_type", "inputs", "input_value", "outputs", "output_value", "outputs_attr", "model", "provider",
-        "input_tokens", "output_tokens", "total_tokens", "session_id", "user_id", "tags", "metadata",
+        "span_type", "inputs", "input_value", "inputs_attr", "outputs", "output_value", "outputs_attr", "model",
+        "provider", "input_tokens", "output_tokens", "total_tokens", "session_id", "user_id", "tags", "metadata",
         "errors", "in_messages", "out_messages", "documents", "token_error",
     )
 
@@ -44,6 +44,7 @@ class SpanFields:
         self.span_type: str | None = None
         self.inputs: str | None = None
         self.input_value: Any = None
+        self.inputs_attr: str | None = None  # the attribute inputs came from, to name it in errors
         self.outputs: str | None = None
         self.output_value: Any = None
         self.outputs_attr: str | None = None
@@ -73,6 +74,7 @@ class SpanFields:
         if got is None:
             return False
         self.inputs, self.input_value = got
+        self.inputs_attr = attribute
         return True
 
     def set_outputs(self, attribute: str, value: Any, mode: str = STRICT) -> bool:

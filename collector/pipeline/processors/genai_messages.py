@@ -35,6 +35,7 @@ __all__ = [
     "dumps",
     "event_chat_message",
     "message_row",
+    "messages_items",
     "messages_json",
     "parse_json",
     "payload_messages",
@@ -98,7 +99,7 @@ def _calls(raw: Any) -> list[dict[str, Any]]:
 
 
 def _content(message: dict[str, Any], outer: dict[str, Any] | None = None) -> tuple[str | None, list[dict[str, Any]]]:
-    """(text, tool calls) of a message in one pass over its parts.
+    """(text, tool calls) of a message in one pass over its parts (this runs per message per span).
 
     Text parts are joined by newlines; a tool response stands in when there is no text. Tool calls
     come back as ``[{"id", "name", "arguments"}]`` whichever shape sent them.
@@ -106,34 +107,37 @@ def _content(message: dict[str, Any], outer: dict[str, Any] | None = None) -> tu
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     response: Any = None
-    content = message.get("content")
-    if isinstance(content, str):
-        texts.append(content)
-    elif isinstance(content, list):
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict):
-                kind = part.get("type")
-                if kind in _TEXT_PARTS:
-                    text = part.get("text", part.get("content"))
-                    if isinstance(text, str):
-                        texts.append(text)
-                elif kind == "tool_use":
-                    calls.append({"id": part.get("id"), "name": part.get("name"), "arguments": part.get("input")})
     parts = message.get("parts")
-    if isinstance(parts, list):
-        for part in parts:
-            if isinstance(part, dict):
-                kind = part.get("type")
-                if kind == "text":
-                    text = part.get("content")
-                    if isinstance(text, str):
-                        texts.append(text)
-                elif kind == "tool_call":
-                    calls.append({"id": part.get("id"), "name": part.get("name"), "arguments": part.get("arguments")})
-                elif kind == "tool_call_response" and response is None:
-                    response = part.get("response", part.get("result"))
+    if parts is not None:  # OTel GenAI
+        if type(parts) is list:
+            for part in parts:
+                if type(part) is dict:
+                    kind = part.get("type")
+                    if kind == "text":
+                        text = part.get("content")
+                        if type(text) is str:
+                            texts.append(text)
+                    elif kind == "tool_call":
+                        calls.append({"id": part.get("id"), "name": part.get("name"),
+                                      "arguments": part.get("arguments")})
+                    elif kind == "tool_call_response" and response is None:
+                        response = part.get("response", part.get("result"))
+    else:  # OpenAI / MLflow / Anthropic / legacy event bodies
+        content = message.get("content")
+        if type(content) is str:
+            texts.append(content)
+        elif type(content) is list:
+            for part in content:
+                if type(part) is str:
+                    texts.append(part)
+                elif type(part) is dict:
+                    kind = part.get("type")
+                    if kind in _TEXT_PARTS:
+                        text = part.get("text", part.get("content"))
+                        if type(text) is str:
+                            texts.append(text)
+                    elif kind == "tool_use":
+                        calls.append({"id": part.get("id"), "name": part.get("name"), "arguments": part.get("input")})
     raw_calls = message.get("tool_calls")
     if raw_calls is None and outer is not None:
         raw_calls = outer.get("tool_calls")
@@ -142,7 +146,7 @@ def _content(message: dict[str, Any], outer: dict[str, Any] | None = None) -> tu
     if texts:
         return (texts[0] if len(texts) == 1 else "\n".join(texts)), calls
     if response is not None:
-        return (response if isinstance(response, str) else dumps(response)), calls
+        return (response if type(response) is str else dumps(response)), calls
     return None, calls
 
 
@@ -180,19 +184,24 @@ def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:
     return direction, (row[0], row[1], row[2], dumps(body))
 
 
-def messages_json(rows: list[Message]) -> str:
-    """``inputs``/``outputs`` JSON for messages that came as events: ``[{role, content, tool_calls?}]``.
+def messages_items(rows: list[Message]) -> list[dict[str, Any]]:
+    """``[{role, content, tool_calls?}]``: the ``inputs``/``outputs`` of messages that came as events.
 
     Span events and log records both produce this shape, so a chat span looks the same whichever
-    transport its content took; it is rebuilt from ``messages`` columns by the store's join.
+    transport its content took; the store's join rebuilds it from ``messages`` columns.
     """
     items: list[dict[str, Any]] = []
     for role, content, calls, _raw in rows:
         item: dict[str, Any] = {"role": role, "content": content}
         if calls is not None:
-            item["tool_calls"] = orjson.Fragment(calls)
+            item["tool_calls"] = orjson.Fragment(calls)  # already JSON text
         items.append(item)
-    return orjson.dumps(items).decode()
+    return items
+
+
+def messages_json(rows: list[Message]) -> str:
+    """``messages_items`` as JSON text."""
+    return orjson.dumps(messages_items(rows)).decode()
 
 
 def _is_message(item: Any) -> bool:
@@ -209,7 +218,7 @@ def chat_messages(value: Any, output: bool = False) -> list[dict[str, Any]] | No
     if isinstance(value, list):  # a message list, or something else (documents...): decided by item 0
         if not value or not _is_message(value[0]):
             return None
-        return [m for m in value if _is_message(m)]
+        return [m for m in value if type(m) is dict and "role" in m and ("content" in m or "parts" in m)]
     if not isinstance(value, dict):
         return None
     if _is_message(value):
@@ -219,7 +228,7 @@ def chat_messages(value: Any, output: bool = False) -> list[dict[str, Any]] | No
         return [m for m in messages if _is_message(m)] or None
     choices = value.get("choices")
     if isinstance(choices, list) and choices:
-        found = [c.get("message") for c in (choices if output else choices[:1]) if isinstance(c, dict)]
+        found: list[Any] = [c.get("message") for c in (choices if output else choices[:1]) if isinstance(c, dict)]
         return [m for m in found if _is_message(m)] or None
     for key in ("input", "output"):
         items = value.get(key)

@@ -17,6 +17,8 @@ from annotrace.collector.pipeline.processors.genai_fields import as_count, short
 from annotrace.collector.pipeline.processors.genai_messages import INVALID, dumps, parse_json
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from annotrace.collector.pipeline.processors.genai_fields import SpanFields
 
 __all__ = ["KEYS", "SESSION_METADATA", "USER_METADATA", "read_mlflow"]
@@ -108,7 +110,7 @@ def _tags_and_metadata(fields: SpanFields, attrs: dict[str, Any]) -> None:
             fields.user_id = user
 
 
-def read_mlflow(attrs: dict[str, Any], hit: set[str], fields: SpanFields, max_documents: int) -> None:
+def read_mlflow(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_documents: int) -> None:
     """Fill ``fields`` from MLflow attributes; runs first, so every field is still None here."""
     if SPAN_TYPE in hit:
         span_type = _string(fields, SPAN_TYPE, attrs[SPAN_TYPE])
@@ -125,4 +127,5 @@ def read_mlflow(attrs: dict[str, Any], hit: set[str], fields: SpanFields, max_do
         fields.model = _string(fields, LLM_MODEL, attrs[LLM_MODEL])
     if LLM_PROVIDER in hit:
         fields.provider = _string(fields, LLM_PROVIDER, attrs[LLM_PROVIDER])
-    _tags_and_metadata(fields, attrs)
+    if len(attrs) > len(hit):  # some key is not a known exact key: it may be a tag or metadata
+        _tags_and_metadata(fields, attrs)

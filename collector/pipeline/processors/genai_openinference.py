@@ -18,6 +18,8 @@ from annotrace.collector.pipeline.processors.genai_fields import LENIENT, STRICT
 from annotrace.collector.pipeline.processors.genai_messages import Message, message_row
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from annotrace.collector.pipeline.processors.genai_fields import SpanFields
 
 __all__ = ["KEYS", "SCAN_KEYS", "SPAN_KINDS", "read_openinference"]
@@ -141,7 +143,7 @@ def _flattened(fields: SpanFields, attrs: dict[str, Any], max_messages: int, max
             fields.documents = document_rows(fields, prefix.rstrip("."), docs, max_documents)
 
 
-def read_openinference(attrs: dict[str, Any], hit: set[str], fields: SpanFields,
+def read_openinference(attrs: dict[str, Any], hit: Set[str], fields: SpanFields,
                        max_messages: int, max_documents: int) -> None:
     """Fill what MLflow left None from OpenInference attributes."""
     if fields.span_type is None and SPAN_KIND in hit:
@@ -177,5 +179,5 @@ def read_openinference(attrs: dict[str, Any], hit: set[str], fields: SpanFields,
         fields.session_id = as_text(fields, "session.id", attrs["session.id"])
     if fields.user_id is None and "user.id" in hit:
         fields.user_id = as_text(fields, "user.id", attrs["user.id"])
-    if not hit.isdisjoint(SCAN_KEYS):
+    if len(attrs) > len(hit) and not hit.isdisjoint(SCAN_KEYS):  # flattened keys are never exact keys
         _flattened(fields, attrs, max_messages, max_documents)

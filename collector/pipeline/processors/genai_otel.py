@@ -32,9 +32,11 @@ from annotrace.collector.pipeline.processors.genai_messages import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from annotrace.collector.pipeline.processors.genai_fields import SpanFields
 
-__all__ = ["EVENT_NAMES", "KEYS", "OPERATIONS", "read_events", "read_otel"]
+__all__ = ["DETAILS_EVENT", "EVENT_NAMES", "KEYS", "OPERATIONS", "read_events", "read_otel"]
 
 OPERATION = "gen_ai.operation.name"
 INPUT_MESSAGES = "gen_ai.input.messages"
@@ -85,7 +87,7 @@ def _message_rows(fields: SpanFields, attribute: str, value: Any, limit: int) ->
     return rows
 
 
-def _messages(fields: SpanFields, attrs: dict[str, Any], hit: set[str], output: bool, limit: int) -> None:
+def _messages(fields: SpanFields, attrs: dict[str, Any], hit: Set[str], output: bool, limit: int) -> None:
     """``gen_ai.{input,output}.messages`` -> inputs/outputs (if still None) and message rows."""
     key = OUTPUT_MESSAGES if output else INPUT_MESSAGES
     have_json = fields.outputs is not None if output else fields.inputs is not None
@@ -101,7 +103,7 @@ def _messages(fields: SpanFields, attrs: dict[str, Any], hit: set[str], output: 
                 if output:
                     fields.outputs, fields.output_value, fields.outputs_attr = got[0], got[1], key
                 else:
-                    fields.inputs, fields.input_value = got
+                    fields.inputs, fields.input_value, fields.inputs_attr = got[0], got[1], key
             rows = _message_rows(fields, key, got[1], limit)
     if not output and SYSTEM_INSTRUCTIONS in hit:
         got = json_value(fields, SYSTEM_INSTRUCTIONS, attrs[SYSTEM_INSTRUCTIONS], LENIENT)
@@ -117,7 +119,7 @@ def _messages(fields: SpanFields, attrs: dict[str, Any], hit: set[str], output: 
             fields.in_messages = rows
 
 
-def read_otel(attrs: dict[str, Any], hit: set[str], fields: SpanFields, max_messages: int, max_documents: int) -> None:
+def read_otel(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_messages: int, max_documents: int) -> None:
     """Fill what MLflow and OpenInference left None from ``gen_ai.*`` attributes."""
     if fields.span_type is None and OPERATION in hit:
         operation = attrs[OPERATION]
@@ -202,6 +204,7 @@ def read_events(events: list[tuple[int, int, int, str, dict[str, Any]]], fields:
         if fields.inputs is None:
             fields.inputs = messages_json(fields.in_messages)
             fields.input_value = orjson.loads(fields.inputs)
+            fields.inputs_attr = "gen_ai events"
     if outputs and fields.out_messages is None:
         outputs.sort(key=lambda item: item[0])
         fields.out_messages = _capped(fields, [row for _, row in outputs], "output", max_messages)

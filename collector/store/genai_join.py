@@ -1,0 +1,270 @@
+"""Joins GenAI events sent as OTLP log records to their spans: ``messages`` rows, inputs/outputs.
+
+The official OpenAI instrumentation records chat content as log records carrying the chat span's
+trace and span ids: one ``gen_ai.{system,user,assistant,tool}.message`` / ``gen_ai.choice`` record
+per message (legacy mode), or one ``gen_ai.client.inference.operation.details`` record (newer
+versions). Logs and spans are exported separately, so either may be stored first, in another
+batch. The writer calls ``join_log_events`` in the same transaction as every batch it stores:
+
+    pending (genai_log_events_pending)          seen (genai_log_events_seen)
+    GenAI records of this batch ──INSERT OR IGNORE──> new ids only ──> pending rows
+    pending × spans of this batch   ┐
+    new pending × all stored spans  ┴─> matched records ──> messages rows, spans.inputs/outputs,
+                                                            traces.request/response (root span)
+                                                            ──> removed from pending
+
+Invariants:
+- idempotent: a record id enters ``seen`` once, so a retried log export or a spool replay adds no
+  messages; matched records leave ``pending``, so no record is joined twice;
+- never two copies of a conversation: if the span already has messages of its own in a direction
+  (from ``gen_ai.input.messages``, span events or OpenInference), log events add none there;
+- cost: one ``EXISTS`` on the (small) pending table for a batch without GenAI records. When records
+  match, the ``spans`` update is limited to the matched spans' start-time range (row-group min/max
+  pruning); two full scans remain: of ``spans`` keys for new records whose span came in an earlier
+  batch, and of ``messages`` keys to find what the matched spans already have.
+- ``genai_log_events_seen`` keeps one key per GenAI record forever (only probed through its
+  primary key); records whose span never comes stay in ``pending``.
+
+Messages are built by the same readers the ``genai`` processor uses for span events, so a
+conversation looks the same whichever transport carried it; they are ordered by event time, then
+choice index, then arrival. ``inputs``/``outputs`` filled here are rebuilt from all the
+log-derived messages of the span each time (``messages_json``) and only replace a value that is
+NULL or was written by an earlier join. This module reads ``pipeline.processors`` converters
+(pure functions), as ``writer.py`` reads ``pipeline.batch``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pyarrow as pa
+
+from annotrace.collector.pipeline.processors.genai_fields import SpanFields
+from annotrace.collector.pipeline.processors.genai_messages import (
+    Message,
+    dumps,
+    event_chat_message,
+    messages_items,
+    messages_json,
+    preview,
+)
+from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EVENT_NAMES, read_events
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from annotrace.collector.pipeline.batch import Batch, LogBatch
+
+__all__ = ["join_log_events"]
+
+DEFAULT_PREVIEW_MAX_CHARS = 1000
+_MAX_MESSAGES = 1000
+_STR = pa.string()
+
+MARK_SEEN = "INSERT OR IGNORE INTO genai_log_events_seen SELECT record_id FROM genai_join_staged RETURNING record_id"
+ADD_PENDING = "INSERT INTO genai_log_events_pending BY NAME SELECT * FROM genai_join_new"
+ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM genai_log_events_pending)"
+PENDING_FOR_BATCH_SPANS = """
+SELECT p.record_id, p.trace_id, p.span_id, p.event_name, p.time_unix_nano, p.ordinal, p.payload::VARCHAR
+FROM genai_log_events_pending p JOIN genai_join_span_keys k ON p.trace_id = k.trace_id AND p.span_id = k.span_id
+"""
+NEW_PENDING_WITH_STORED_SPAN = """
+SELECT n.record_id, n.trace_id, n.span_id, n.event_name, n.time_unix_nano, n.ordinal, n.payload,
+       s.start_time_unix_nano, s.parent_span_id IS NULL
+FROM genai_join_new n JOIN spans s ON s.trace_id = n.trace_id AND s.span_id = n.span_id
+"""
+EXISTING_MESSAGES = """
+SELECT m.trace_id, m.span_id, m.direction, m.position, m.role, m.content, m.tool_calls::VARCHAR, m.log_record_id
+FROM messages m JOIN genai_join_span_keys k ON m.trace_id = k.trace_id AND m.span_id = k.span_id
+"""
+INSERT_MESSAGES = "INSERT INTO messages BY NAME SELECT * FROM genai_join_messages"
+# The start-time range lets DuckDB skip row groups by their min/max (spans arrive roughly in time
+# order), so an update does not scan every stored span.
+_UPDATE_SPANS = """
+UPDATE spans SET {column} = u.new_json FROM genai_join_updates u
+WHERE spans.start_time_unix_nano BETWEEN $lo AND $hi
+  AND spans.trace_id = u.trace_id AND spans.span_id = u.span_id AND u.direction = '{direction}'
+  AND (spans.{column} IS NULL OR spans.{column}::VARCHAR = u.prev_json)
+"""
+_UPDATE_TRACES = """
+UPDATE traces SET {column} = u.new_json, {preview} = u.preview FROM genai_join_updates u
+WHERE u.root AND traces.trace_id = u.trace_id AND traces.root_span_id = u.span_id AND u.direction = '{direction}'
+  AND (traces.{column} IS NULL OR traces.{column}::VARCHAR = u.prev_json)
+"""
+UPDATE_SPANS = (_UPDATE_SPANS.format(column="inputs", direction="input"),
+                _UPDATE_SPANS.format(column="outputs", direction="output"))
+UPDATE_TRACES = (_UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
+                 _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"))
+DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELECT record_id FROM genai_join_matched)"
+
+Pending = tuple[str, str, str, str, int, int, str | None]
+"""A ``genai_log_events_pending`` row: record, trace, span, event name, time ns, ordinal, payload JSON."""
+
+
+def _payload(name: str, body: Any, attributes: dict[str, Any]) -> Any:
+    """What the messages are read from: operation.details keeps everything in attributes."""
+    if name == DETAILS_EVENT or body is None:
+        return attributes
+    return body
+
+
+def _staged(logs: LogBatch) -> list[Pending]:
+    rows: dict[str, Pending] = {}
+    for i, name in enumerate(logs.event_name):
+        if name in EVENT_NAMES and logs.trace_id[i] and logs.span_id[i]:
+            time_ns = logs.time_ns[i] or logs.observed_ns[i] or 0
+            payload = dumps(_payload(name, logs.body[i], logs.attributes[i]))
+            if payload is None:  # not writable as JSON: the record stays in log_records only
+                continue
+            record: Any = (logs.record_id[i], logs.trace_id[i], logs.span_id[i], name, time_ns, i, payload)
+            rows[logs.record_id[i]] = record
+    return list(rows.values())
+
+
+def _table(rows: list[Pending]) -> pa.Table:
+    columns = list(zip(*rows)) if rows else [()] * 7
+    return pa.table({
+        "record_id": pa.array(columns[0], _STR), "trace_id": pa.array(columns[1], _STR),
+        "span_id": pa.array(columns[2], _STR), "event_name": pa.array(columns[3], _STR),
+        "time_unix_nano": pa.array(columns[4], pa.int64()), "ordinal": pa.array(columns[5], pa.int32()),
+        "payload": pa.array(columns[6], _STR),
+    })
+
+
+def _keys_table(keys: list[tuple[str, str]]) -> pa.Table:
+    return pa.table({"trace_id": pa.array([k[0] for k in keys], _STR), "span_id": pa.array([k[1] for k in keys], _STR)})
+
+
+def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> list[Any]:
+    """Run ``sql`` with ``table`` visible as ``name``; all rows are fetched before it is dropped."""
+    conn.register(name, table)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.unregister(name)
+
+
+def _matches(conn: duckdb.DuckDBPyConnection, batch: Batch,
+             staged: list[Pending]) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
+    """Add this batch's new GenAI records to pending; return the pending records whose span is stored,
+    and for each such span its start time and whether it is a trace root."""
+    new: list[Pending] = []
+    if staged:
+        fresh = {row[0] for row in _registered(conn, "genai_join_staged", _table(staged), MARK_SEEN)}
+        new = [row for row in staged if row[0] in fresh]
+    if new:
+        _registered(conn, "genai_join_new", _table(new), ADD_PENDING)
+    matched: dict[str, Pending] = {}
+    spans_info: dict[tuple[str, str], tuple[int, bool]] = {}
+    spans = batch.spans
+    if len(spans) and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
+        keys = pa.table({"trace_id": pa.array(spans.trace_id, _STR), "span_id": pa.array(spans.span_id, _STR)})
+        for row in _registered(conn, "genai_join_span_keys", keys, PENDING_FOR_BATCH_SPANS):
+            matched[row[0]] = row
+        if matched:
+            wanted = {(row[1], row[2]) for row in matched.values()}
+            for i, key in enumerate(zip(spans.trace_id, spans.span_id)):
+                if key in wanted:
+                    spans_info[key] = (spans.start_ns[i], spans.parent_span_id[i] is None)
+    rest = [row for row in new if row[0] not in matched]
+    if rest:  # the span may have come in an earlier batch
+        for row in _registered(conn, "genai_join_new", _table(rest), NEW_PENDING_WITH_STORED_SPAN):
+            matched[row[0]] = row[:7]
+            spans_info[(row[1], row[2])] = (row[7], row[8])
+    return list(matched.values()), spans_info
+
+
+def _event_rows(name: str, payload: Any) -> list[tuple[str, Message]]:
+    """(direction, message) rows of one record, read exactly as the processor reads span events."""
+    if name != DETAILS_EVENT:
+        got = event_chat_message(name, payload)
+        return [] if got is None else [got]
+    fields = SpanFields()
+    read_events([(0, 0, 0, name, payload if isinstance(payload, dict) else {})], fields, _MAX_MESSAGES, _MAX_MESSAGES)
+    return [("input", m) for m in fields.in_messages or ()] + [("output", m) for m in fields.out_messages or ()]
+
+
+def _parsed(matched: list[Pending]) -> list[tuple[Pending, Any]]:
+    """Records with their payload decoded, in message order: time, then choice index, then arrival."""
+    keyed = []
+    for record in matched:
+        payload = None if record[6] is None else orjson.loads(record[6])
+        index = payload.get("index") if record[3] == "gen_ai.choice" and isinstance(payload, dict) else None
+        keyed.append(((record[4], index if type(index) is int else 0, record[5]), record, payload))
+    keyed.sort(key=lambda item: item[0])
+    return [(record, payload) for _, record, payload in keyed]
+
+
+def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
+                    preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
+    """Join stored GenAI log events to stored spans; returns the number of messages written.
+
+    Call it inside the writer's transaction, after the batch's spans and log records are inserted.
+    """
+    matched, spans_info = _matches(conn, batch, _staged(batch.logs))
+    if not matched:
+        return 0
+    span_keys = sorted({(row[1], row[2]) for row in matched})
+    existing = _registered(conn, "genai_join_span_keys", _keys_table(span_keys), EXISTING_MESSAGES)
+    own: set[tuple[str, str, str]] = set()
+    next_position: dict[tuple[str, str, str], int] = defaultdict(int)
+    earlier: dict[tuple[str, str, str], list[tuple[int, Message]]] = defaultdict(list)
+    for trace_id, span_id, direction, position, role, content, calls, record_id in existing:
+        key = (trace_id, span_id, direction)
+        next_position[key] = max(next_position[key], position + 1)
+        if record_id is None:
+            own.add(key)
+        else:
+            earlier[key].append((position, (role, content, calls, None)))
+    written: dict[tuple[str, str, str], list[Message]] = defaultdict(list)
+    rows: list[tuple[Any, ...]] = []
+    for record, payload in _parsed(matched):
+        for direction, message in _event_rows(record[3], payload):
+            key = (record[1], record[2], direction)
+            if key in own:
+                continue
+            rows.append((record[1], record[2], direction, next_position[key], *message, record[0]))
+            next_position[key] += 1
+            written[key].append(message)
+    if rows:
+        columns = list(zip(*rows))
+        names = ("trace_id", "span_id", "direction", "position", "role", "content", "tool_calls", "raw",
+                 "log_record_id")
+        types = (_STR, _STR, _STR, pa.int32(), _STR, _STR, _STR, _STR, _STR)
+        table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
+        _registered(conn, "genai_join_messages", table, INSERT_MESSAGES)
+        _update_json(conn, written, earlier, spans_info, preview_max_chars)
+    done = pa.table({"record_id": pa.array([record[0] for record in matched], _STR)})
+    _registered(conn, "genai_join_matched", done, DELETE_MATCHED)
+    return len(rows)
+
+
+def _update_json(conn: duckdb.DuckDBPyConnection, written: dict[tuple[str, str, str], list[Message]],
+                 earlier: dict[tuple[str, str, str], list[tuple[int, Message]]],
+                 spans_info: dict[tuple[str, str], tuple[int, bool]], preview_max_chars: int) -> None:
+    """spans.inputs/outputs (and the root's traces.request/response) from all log-derived messages."""
+    updates: list[tuple[str, str, str, str | None, str, str | None, bool]] = []
+    for key, new in written.items():
+        before = [message for _, message in sorted(earlier.get(key, ()), key=lambda item: item[0])]
+        prev_json = messages_json(before) if before else None
+        items = messages_items(before + new)
+        new_json = orjson.dumps(items).decode()
+        role = "user" if key[2] == "input" else "assistant"
+        root = spans_info[key[:2]][1]
+        updates.append((*key, prev_json, new_json, preview(items, new_json, role, preview_max_chars), root))
+    columns = list(zip(*updates))
+    names = ("trace_id", "span_id", "direction", "prev_json", "new_json", "preview")
+    table = pa.table({**{n: pa.array(c, _STR) for n, c in zip(names, columns)},
+                      "root": pa.array(columns[6], pa.bool_())})
+    starts = [spans_info[key[:2]][0] for key in written]
+    conn.register("genai_join_updates", table)
+    try:
+        for statement in UPDATE_SPANS:
+            conn.execute(statement, {"lo": min(starts), "hi": max(starts)}).fetchall()
+        if any(columns[6]):
+            for statement in UPDATE_TRACES:
+                conn.execute(statement).fetchall()
+    finally:
+        conn.unregister("genai_join_updates")
