@@ -1,15 +1,82 @@
-"""The REST route table (MLflow-compatible paths and the native API), read top to bottom."""
+"""The REST route table (MLflow-compatible paths and the native API), read top to bottom.
+
+Every MLflow RPC is served under ``/api/<v>/mlflow`` and ``/ajax-api/<v>/mlflow`` (MLflow
+registers both; the UI uses ``ajax-api``), at the major version where MLflow defines it, plus
+``2.0`` for the trace tag and delete RPCs the Python client still calls on v2. Static paths
+come before ``{trace_id}`` ones so ``/traces/search`` is never read as a trace id.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
-from starlette.routing import BaseRoute
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from annotrace.collector.api.mlflow import assessments, experiments, traces
+from annotrace.collector.api.mlflow.dispatch import Api
+from annotrace.collector.api.native import openapi
+from annotrace.collector.api.native import traces as native_traces
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
+
     from annotrace.collector.store.db import Database
     from annotrace.collector.store.writer import Writer
 
+Handler = Callable[[Api, "Request"], Awaitable[Response]]
+MLFLOW_VERSION = "3.18.0"  # GET /version: >= 3.4 makes the MLflow client send spans over OTLP
 
-def api_routes(db: Database, writer: Writer) -> list[BaseRoute]:
-    return []
+# (versions, method, path under /mlflow, handler)
+MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
+    # assessments (reference 5)
+    (("3.0",), "POST", "/traces/{trace_id}/assessments", assessments.create_assessment),
+    (("3.0",), "GET", "/traces/{trace_id}/assessments/{assessment_id}", assessments.get_assessment),
+    (("3.0",), "PATCH", "/traces/{trace_id}/assessments/{assessment_id}", assessments.update_assessment),
+    (("3.0",), "DELETE", "/traces/{trace_id}/assessments/{assessment_id}", assessments.delete_assessment),
+    # traces (reference 6.1)
+    (("3.0",), "POST", "/traces/search", traces.search_traces),
+    (("3.0",), "GET", "/traces/get", traces.get_trace),
+    (("3.0",), "GET", "/traces/batchGet", traces.batch_get_traces),
+    (("3.0",), "POST", "/traces/batchGetInfos", traces.batch_get_trace_infos),
+    (("2.0", "3.0"), "POST", "/traces/delete-traces", traces.delete_traces),
+    (("2.0", "3.0"), "PATCH", "/traces/{trace_id}/tags", traces.set_trace_tag),
+    (("2.0", "3.0"), "DELETE", "/traces/{trace_id}/tags", traces.delete_trace_tag),
+    (("3.0",), "GET", "/traces/{trace_id}", traces.get_trace_info),
+    # experiments (the v2 subset MLflow clients use)
+    (("2.0",), "GET", "/experiments/get-by-name", experiments.get_experiment_by_name),
+    (("2.0",), "POST", "/experiments/create", experiments.create_experiment),
+    (("2.0",), "GET", "/experiments/get", experiments.get_experiment),
+    (("2.0",), "POST", "/experiments/search", experiments.search_experiments),
+    (("2.0",), "GET", "/experiments/search", experiments.search_experiments),
+]
+
+# (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py
+NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/v1/traces/{trace_id}/assessments", native_traces.list_assessments),
+    ("GET", "/api/v1/traces/{trace_id}/assessments/{assessment_id}/history", native_traces.assessment_history),
+    ("GET", "/api/v1/traces/{trace_id}/spans", native_traces.span_list),
+]
+
+
+async def _version(request: Request) -> Response:
+    return PlainTextResponse(MLFLOW_VERSION)
+
+
+def api_routes(db: Database, writer: Writer, *, pending: Callable[[], bool] | None = None) -> list[BaseRoute]:
+    """The REST routes; ``pending`` (e.g. ``lambda: not runner.idle()``) shortens the wait for
+    just-exported traces to the time the pipeline actually has unstored data."""
+    api = Api(db, writer, pending)
+    routes: list[BaseRoute] = [
+        Route("/version", _version, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi.openapi_json, methods=["GET"]),
+    ]
+    for method, path, handler in NATIVE_ROUTES:
+        routes.append(Route(path, partial(handler, api), methods=[method]))
+    for versions, method, path, handler in MLFLOW_ROUTES:
+        for prefix in ("/api", "/ajax-api"):
+            for version in versions:
+                routes.append(Route(f"{prefix}/{version}/mlflow{path}", partial(handler, api), methods=[method]))
+    return routes

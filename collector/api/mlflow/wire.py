@@ -1,0 +1,262 @@
+"""MLflow's wire conventions (reference 1.2): JSON bodies, typed fields, timestamps, durations.
+
+MLflow parses requests with protobuf's JSON mapping, so a wrong type anywhere is a 400; here every
+field is read through ``Fields``, which names the offending field by its dotted path
+(``assessment.source.source_type``) in MLflow's message style. Responses use snake_case names,
+RFC 3339 timestamps and ``"0.250s"`` durations, as ``message_to_json`` would write them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLarge
+from annotrace.collector.ids import trace_hex, trace_id
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+              float: "a number", type(None): "null"}
+
+
+def missing(path: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"Missing value for required parameter '{path}'. See the API docs for more information about request "
+        "parameters."
+    )
+
+
+def invalid(path: str, expected: str, value: Any) -> InvalidParameter:
+    got = JSON_TYPES.get(type(value), type(value).__name__)
+    shown = orjson.dumps(value, default=str).decode()
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return InvalidParameter(f"Invalid value {shown} for parameter '{path}' supplied: expected {expected}, got {got}.")
+
+
+class Fields:
+    """A JSON object (or a query string) read field by field, with errors naming the field."""
+
+    def __init__(self, data: dict[str, Any], prefix: str = "", *, from_query: bool = False) -> None:
+        self.data = data
+        self.prefix = prefix
+        self.from_query = from_query  # a repeated query parameter given once is a plain string
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def has(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def raw(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def get_obj(self, name: str, *, required: bool = False) -> Fields | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise missing(self.path(name))
+            return None
+        if not isinstance(value, dict):
+            raise invalid(self.path(name), "an object", value)
+        return Fields(value, f"{self.path(name)}.")
+
+    def get_str(self, name: str, *, required: bool = False, max_chars: int | None = None,
+            non_empty: bool = False) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise missing(self.path(name))
+            return None
+        if not isinstance(value, str):
+            raise invalid(self.path(name), "a string", value)
+        if (required or non_empty) and not value.strip():
+            raise InvalidParameter(f"Invalid value for parameter '{self.path(name)}': must not be empty.")
+        if max_chars is not None and len(value) > max_chars:
+            raise InvalidParameter(
+                f"Invalid value for parameter '{self.path(name)}': {len(value)} characters, more than the limit "
+                f"of {max_chars}."
+            )
+        return value
+
+    def get_int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # proto JSON int64 may be a string
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid(self.path(name), "an integer", value)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise InvalidParameter(f"Invalid value {value} for parameter '{self.path(name)}': must be {bounds}.")
+        return value
+
+    def get_str_list(self, name: str) -> list[str] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str) and self.from_query:
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise invalid(self.path(name), "a list of strings", value)
+        return value
+
+    def get_str_map(self, name: str, *, max_key_chars: int, max_bytes: int) -> dict[str, str] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise invalid(self.path(name), "an object of strings", value)
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise invalid(f"{self.path(name)}.{key}", "a string", item)
+            if len(key) > max_key_chars:
+                raise InvalidParameter(
+                    f"Invalid value for parameter '{self.path(name)}': key {key[:40]!r}... is longer than "
+                    f"{max_key_chars} characters."
+                )
+        size = len(orjson.dumps(value))
+        if size > max_bytes:
+            raise InvalidParameter(
+                f"Invalid value for parameter '{self.path(name)}': {size} bytes of JSON, more than the limit of "
+                f"{max_bytes}."
+            )
+        return dict(value)
+
+
+async def json_body(request: Request, *, content_type_required: bool = True) -> Fields:
+    """The request's JSON object; POST bodies must say ``application/json`` (as in MLflow)."""
+    if content_type_required:
+        content_type = request.headers.get("content-type")
+        if content_type is None:
+            raise InvalidParameter("Bad Request. Content-Type header is missing.")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return Fields({})
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"Malformed JSON request body: {exc}") from None
+    if not isinstance(data, dict):
+        raise invalid("(request body)", "a JSON object", data)
+    return Fields(data)
+
+
+def query(request: Request) -> Fields:
+    """Query parameters as Fields; repeated keys become lists (``?trace_ids=a&trace_ids=b``)."""
+    data: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        data[key] = values if len(values) > 1 else values[0]
+    return Fields(data, from_query=True)
+
+
+def path_trace_id(request: Request, name: str = "trace_id") -> str:
+    """The path's trace id as stored (``tr-`` + 32 hex)."""
+    return stored_trace_id(request.path_params[name])
+
+
+def stored_trace_id(value: str) -> str:
+    """A trace id as stored, with or without ``tr-``; anything else cannot exist, so 404."""
+    try:
+        return trace_id(trace_hex(value))
+    except InvalidParameter:
+        raise NotFound(
+            f"Trace with ID '{value}' not found. (A trace id is 'tr-' followed by 32 hex digits.)"
+        ) from None
+
+
+def body_trace_ids(values: list[str], path: str) -> list[str]:
+    out = []
+    for value in values:
+        try:
+            out.append(trace_id(trace_hex(value, path)))
+        except InvalidParameter:
+            raise InvalidParameter(
+                f"Invalid value '{value}' in parameter '{path}': expected 'tr-' followed by 32 hex digits."
+            ) from None
+    return out
+
+
+def ok(payload: Any) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def rfc3339(value: datetime) -> str:
+    """Protobuf Timestamp JSON: UTC, 'Z', 0/3/6 fraction digits (stored times are naive UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    micros = value.microsecond
+    if micros == 0:
+        return text + "Z"
+    if micros % 1000 == 0:
+        return f"{text}.{micros // 1000:03d}Z"
+    return f"{text}.{micros:06d}Z"
+
+
+def duration(milliseconds: float) -> str:
+    """Protobuf Duration JSON: seconds with 0, 3, 6 or 9 fraction digits (``"0.250s"``)."""
+    nanos = round(milliseconds * 1_000_000)
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    if fraction == 0:
+        return f"{seconds}s"
+    if fraction % 1_000_000 == 0:
+        return f"{seconds}.{fraction // 1_000_000:03d}s"
+    if fraction % 1_000 == 0:
+        return f"{seconds}.{fraction // 1_000:06d}s"
+    return f"{seconds}.{fraction:09d}s"
+
+
+def epoch_ms(value: datetime) -> int:
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000) if value.tzinfo is None else int(value.timestamp() * 1000)
+
+
+def now_ms() -> datetime:
+    """Now, as naive UTC with millisecond precision: MLflow's assessment times are milliseconds."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def page_token(offset: int, scope: str) -> str:
+    """An opaque token for the next page, bound to the search it came from."""
+    payload = orjson.dumps({"offset": offset, "scope": _scope_hash(scope)})
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def page_offset(token: str | None, scope: str) -> int:
+    if not token:
+        return 0
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = data["offset"]
+        same = data["scope"] == _scope_hash(scope)
+    except (ValueError, KeyError, TypeError):
+        raise InvalidParameter("Invalid value for parameter 'page_token': not a token returned by this API.") from None
+    if not same or not isinstance(offset, int) or offset < 0:
+        raise InvalidParameter(
+            "Invalid value for parameter 'page_token': it belongs to a different search (filter, order or locations "
+            "changed)."
+        )
+    return offset
+
+
+def _scope_hash(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]

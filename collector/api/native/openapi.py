@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 description of the native API (``/api/v1/...``), served at
+``GET /api/v1/openapi.json``. MLflow-compatible routes (``/api/2.0``, ``/api/3.0``, ``/ajax-api``)
+keep MLflow's paths and shapes and are documented by MLflow; only routes MLflow lacks are here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from annotrace.collector import __version__
+from annotrace.collector.api.mlflow.wire import ok
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_TRACE_ID = {"name": "trace_id", "in": "path", "required": True, "description": "tr- + 32 hex (tr- optional)",
+             "schema": {"type": "string"}}
+
+
+def _responses(ok_schema: dict[str, Any], *codes: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+    for code in codes:
+        out[str(code)] = {"description": "MLflow error envelope",
+                          "content": {"application/json": {"schema": _ERROR}}}
+    return out
+
+
+ASSESSMENT_ROW = {
+    "type": "object",
+    "description": "One assessment, with the columns of the SQL table `assessments`.",
+    "properties": {
+        "assessment_id": {"type": "string"}, "trace_id": {"type": "string"}, "span_id": {"type": ["string", "null"]},
+        "assessment_name": {"type": "string"}, "kind": {"enum": ["feedback", "expectation"]},
+        "value": {"description": "any JSON value, null for a feedback with an error"},
+        "rationale": {"type": ["string", "null"]},
+        "source_type": {"enum": ["HUMAN", "LLM_JUDGE", "CODE", "SOURCE_TYPE_UNSPECIFIED"]},
+        "source_id": {"type": ["string", "null"]}, "error_code": {"type": ["string", "null"]},
+        "error_message": {"type": ["string", "null"]}, "error_stack_trace": {"type": ["string", "null"]},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+        "create_time": {"type": "string", "format": "date-time"},
+        "last_update_time": {"type": "string", "format": "date-time"},
+        "overrides": {"type": ["string", "null"]}, "valid": {"type": "boolean"},
+        "version": {"type": "integer", "description": "1 at creation, one more per change"},
+    },
+}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "annotrace native API",
+        "version": __version__,
+        "description": "Routes MLflow has no equivalent for. MLflow-compatible routes live under /api/2.0/mlflow, "
+                       "/api/3.0/mlflow and /ajax-api/... with MLflow's shapes. Errors are "
+                       '{"error_code", "message"} with MLflow\'s codes.',
+    },
+    "paths": {
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": _responses({"type": "object"})}},
+        "/api/v1/health": {"get": {"summary": "Liveness and pipeline backlog", "responses": _responses({
+            "type": "object", "properties": {"status": {"type": "string"}, "version": {"type": "string"},
+                                             "backlog_bytes": {"type": ["integer", "null"]},
+                                             "stored_items": {"type": ["integer", "null"]},
+                                             "dead_letters": {"type": ["integer", "null"]}}})}},
+        "/api/v1/sql": {"post": {
+            "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["query"],
+                "properties": {"query": {"type": "string"},
+                               "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000000}}}}}},
+            "responses": _responses({"type": "object", "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "types": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"type": "array"}}, "truncated": {"type": "boolean"}}}, 400),
+        }},
+        "/api/v1/traces/{trace_id}/assessments": {"get": {
+            "summary": "All assessments of a trace as flat rows, oldest first",
+            "parameters": [_TRACE_ID, {"name": "valid_only", "in": "query", "schema": {"enum": ["true", "false"]},
+                                       "description": "only assessments not overridden (default false)"}],
+            "responses": _responses({"type": "object", "properties": {
+                "trace_id": {"type": "string"}, "assessments": {"type": "array", "items": ASSESSMENT_ROW}}},
+                400, 404),
+        }},
+        "/api/v1/traces/{trace_id}/assessments/{assessment_id}/history": {"get": {
+            "summary": "Every version of one assessment (create, update, invalidate, restore, delete), oldest first",
+            "parameters": [_TRACE_ID, {"name": "assessment_id", "in": "path", "required": True,
+                                       "schema": {"type": "string"}}],
+            "responses": _responses({"type": "object", "properties": {
+                "trace_id": {"type": "string"}, "assessment_id": {"type": "string"},
+                "history": {"type": "array", "items": {"type": "object", "properties": {
+                    "version": {"type": "integer"},
+                    "operation": {"enum": ["create", "update", "invalidate", "restore", "delete"]},
+                    "change_time": {"type": "string", "format": "date-time"},
+                    "caused_by": {"type": ["string", "null"]},
+                    "snapshot": {"type": "object", "description": "the assessments row after the change"}}}}}},
+                404),
+        }},
+        "/api/v1/traces/{trace_id}/spans": {"get": {
+            "summary": "The spans of a trace as MLflow Span.to_dict() objects (base64 ids, attribute values as JSON "
+                       "text), as the search_traces DataFrame's spans column holds them",
+            "parameters": [_TRACE_ID],
+            "responses": _responses({"type": "object", "properties": {
+                "trace_id": {"type": "string"},
+                "spans": {"type": "array", "items": {"type": "object", "properties": {
+                    "trace_id": {"type": "string"}, "span_id": {"type": "string"},
+                    "parent_span_id": {"type": ["string", "null"]}, "name": {"type": "string"},
+                    "kind": {"type": "string"}, "start_time_unix_nano": {"type": "integer"},
+                    "end_time_unix_nano": {"type": "integer"}, "events": {"type": "array"},
+                    "status": {"type": "object"}, "links": {"type": "array"},
+                    "attributes": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}, 404),
+        }},
+    },
+    "components": {"schemas": {"Error": {
+        "type": "object", "required": ["error_code", "message"],
+        "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+    }}},
+}
+
+
+async def openapi_json(request: Request) -> Response:
+    return ok(SPEC)

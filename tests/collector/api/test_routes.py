@@ -1,0 +1,39 @@
+"""Every route in the table is documented: MLflow routes by MLflow's RPC table (reference 5, 6.1,
+the v2 experiment RPCs), native routes by the OpenAPI document."""
+
+from __future__ import annotations
+
+from annotrace.collector.api.native.openapi import SPEC
+from annotrace.collector.api.routes import MLFLOW_ROUTES, NATIVE_ROUTES
+
+# (method, path under /api/<v>/mlflow) of MLflow's RPCs, with the versions MLflow serves them at
+MLFLOW_RPCS = {
+    ("POST", "/traces/{trace_id}/assessments"): {"3.0"},
+    ("GET", "/traces/{trace_id}/assessments/{assessment_id}"): {"3.0"},
+    ("PATCH", "/traces/{trace_id}/assessments/{assessment_id}"): {"3.0"},
+    ("DELETE", "/traces/{trace_id}/assessments/{assessment_id}"): {"3.0"},
+    ("GET", "/traces/{trace_id}"): {"3.0"},
+    ("GET", "/traces/get"): {"3.0"},
+    ("GET", "/traces/batchGet"): {"3.0"},
+    ("POST", "/traces/batchGetInfos"): {"3.0"},
+    ("POST", "/traces/search"): {"3.0"},
+    ("POST", "/traces/delete-traces"): {"2.0", "3.0"},
+    ("PATCH", "/traces/{trace_id}/tags"): {"2.0", "3.0"},
+    ("DELETE", "/traces/{trace_id}/tags"): {"2.0", "3.0"},
+    ("GET", "/experiments/get-by-name"): {"2.0"},
+    ("POST", "/experiments/create"): {"2.0"},
+    ("GET", "/experiments/get"): {"2.0"},
+    ("POST", "/experiments/search"): {"2.0"},
+    ("GET", "/experiments/search"): {"2.0"},
+}
+
+
+def test_every_mlflow_route_is_an_mlflow_rpc_at_its_version() -> None:
+    for versions, method, path, _ in MLFLOW_ROUTES:
+        assert (method, path) in MLFLOW_RPCS, (method, path)
+        assert set(versions) <= MLFLOW_RPCS[(method, path)], (method, path, versions)
+
+
+def test_every_native_route_is_in_the_openapi_document() -> None:
+    for method, path, _ in NATIVE_ROUTES:
+        assert method.lower() in SPEC["paths"].get(path, {}), (method, path)
