@@ -21,6 +21,7 @@ from annotrace import tracking
 from annotrace.tracing import context, provider
 from tests.fakes.llm import FakeLLM
 from tests.fakes.otlp_sink import OTLPSink
+from tests.instrumentation.scripted_server import ScriptedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +78,25 @@ def sdk(sink: OTLPSink, clean_env: pytest.MonkeyPatch) -> Iterator[OTLPSink]:
     tracking.set_tracking_uri(sink.url)
     yield sink
     provider.flush()
+    context._reset()
+
+
+@pytest.fixture
+def server(clean_env: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    """A scripted REST server (``scripted_server.py``) as the tracking URI, with fresh SDK state.
+
+    The REST client's session is closed on both sides so no connection outlives its server.
+    """
+    from annotrace.client import rest
+
+    tracking._reset()
+    context._reset()
+    rest.close()
+    with ScriptedServer() as running:
+        tracking.set_tracking_uri(running.url)
+        yield running
+    rest.close()
+    tracking._reset()
     context._reset()
 
 

@@ -25,7 +25,7 @@ def test_import_is_cheap_and_starts_nothing(run_script: Runner) -> None:
 
         heavy = sorted(
             name for name in sys.modules
-            if name.split(".")[0] in ("pandas", "openai", "requests", "grpc")
+            if name.split(".")[0] in ("pandas", "openai", "requests", "grpc", "httpx", "numpy")
             or name.startswith(("opentelemetry.sdk", "opentelemetry.exporter", "annotrace.collector"))
         )
         print(json.dumps({"threads_after_import": before, "threads_after_decorating": threading.active_count(), "heavy": heavy}))
@@ -44,7 +44,7 @@ def test_bare_import_loads_no_otel_sdk(run_script: Runner) -> None:
         """
         import sys
         import annotrace
-        print(sorted(n for n in sys.modules if n.startswith(("opentelemetry", "pandas", "openai"))))
+        print(sorted(n for n in sys.modules if n.startswith(("opentelemetry", "pandas", "openai", "httpx"))))
         """
     )
     assert result.returncode == 0, result.stderr
@@ -82,3 +82,42 @@ def test_unknown_attribute_raises_attribute_error() -> None:
         assert "does_not_exist" in str(error)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_entities_and_assessment_names_load_nothing_heavy(run_script: Runner) -> None:
+    result = run_script(
+        """
+        import sys
+        import annotrace as mlflow
+        from annotrace.entities.assessment import AssessmentSource, AssessmentSourceType, AssessmentError
+        mlflow.entities.Feedback, mlflow.entities.Trace
+        print(sorted(n for n in sys.modules if n.split(".")[0] in ("pandas", "httpx", "opentelemetry", "google")))
+        mlflow.log_feedback, mlflow.search_traces, mlflow.sql  # the REST client loads, pandas does not
+        print(sorted(n for n in sys.modules if n.split(".")[0] == "pandas"))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "[]"]
+
+
+def test_assessment_api_names() -> None:
+    import annotrace as mlflow
+
+    for name in ("log_feedback", "log_expectation", "get_assessment", "update_assessment", "override_feedback",
+                 "delete_assessment", "log_assessment", "search_traces", "get_trace", "sql"):
+        assert callable(getattr(mlflow, name)), name
+    for name in ("Feedback", "Expectation", "AssessmentSource", "AssessmentSourceType", "AssessmentError", "Trace",
+                 "TraceInfo", "TraceData", "Span"):
+        assert getattr(mlflow.entities, name).__module__.startswith("annotrace.entities."), name
+
+
+def test_sql_stays_the_function_after_its_module_is_imported(run_script: Runner) -> None:
+    result = run_script(
+        """
+        import annotrace.sql_query
+        import annotrace
+        print(callable(annotrace.sql), annotrace.sql is annotrace.sql_query.sql)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

@@ -1,0 +1,1 @@
+"""REST clients of the collector: ``rest`` (the one HTTP session), ``assessments``, ``traces``."""
