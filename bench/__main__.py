@@ -1,0 +1,163 @@
+"""`python -m bench` (`make bench`): start real collectors, load them, print the figures.
+
+Scenarios, in order (each load scenario gets a fresh collector and data directory):
+  decode    in-process ceilings: protobuf parse, and the collector's spans -> rows path
+  grpc      4 client processes, raw gRPC channel sending pre-serialized 512-span requests
+  stub      the same through the generated TraceServiceStub (client parses + re-serializes)
+  http      4 client processes, OTLP/HTTP protobuf with httpx
+  half      gRPC paced to half the durable rate measured by `grpc` (latency when not saturated)
+  overload  8 clients as fast as possible against a small spool backlog (back-pressure, memory)
+
+Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60.
+`--quick` shortens everything to about a minute; the default run takes about 3 minutes. Both
+grow when the collector cannot keep up: the bench then waits (at most --drain-timeout) for the
+store to catch up, and SIGTERM makes the collector store its whole backlog before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.ceiling import CeilingResult, run_ceiling
+from bench.report import as_json, print_report
+from bench.scenarios import LoadConfig, LoadResult, run_load
+
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload")
+QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload")
+DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
+
+# (flag, type, full-run default, --quick default, help)
+_OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
+    ("duration", float, 30.0, 10.0, "seconds of sending in the grpc and http scenarios"),
+    ("stub-duration", float, 15.0, 8.0, "seconds of sending in the stub scenario"),
+    ("half-duration", float, 20.0, 8.0, "seconds of sending in the half-rate scenario"),
+    ("overload-duration", float, 15.0, 8.0, "seconds of sending in the overload scenario"),
+    ("decode-seconds", float, 3.0, 1.0, "seconds per measured stage in the decode scenario"),
+    ("clients", int, 4, 4, "client processes in the grpc, stub, http and half scenarios"),
+    ("overload-clients", int, 8, 8, "client processes in the overload scenario"),
+    ("inflight", int, 2, 2, "concurrent exports per client process (threads)"),
+    ("overload-inflight", int, 2, 2, "concurrent exports per client process when overloading"),
+    ("batch", int, 512, 512, "spans per Export request (multiple of 4)"),
+    ("backlog-mib", int, 256, 256, "spool max_backlog_mib for the throughput scenarios"),
+    ("overload-backlog-mib", int, 8, 8, "spool max_backlog_mib for the overload scenario"),
+    ("half-rate", float, 0.0, 0.0, "total spans/s for the half scenario (0 = half the measured grpc rate)"),
+    ("retry-sleep", float, 0.05, 0.05, "seconds to wait before retrying a back-pressure answer"),
+    ("drain-timeout", float, 60.0, 20.0, "max seconds to wait for count(*) to reach the acked count"),
+)
+
+
+def _env_name(flag: str) -> str:
+    return "BENCH_" + flag.upper().replace("-", "_")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")),
+                        help="about one minute: shorter durations, no stub scenario (env BENCH_QUICK=1)")
+    parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ""),
+                        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub)")
+    for flag, kind, full, _quick, text in _OPTIONS:
+        env = os.environ.get(_env_name(flag))
+        parser.add_argument(f"--{flag}", type=kind, default=kind(env) if env else None,
+                            help=f"{text} (default {full}; env {_env_name(flag)})")
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", "bench-data")),
+                        help="where collectors keep their files (default ./bench-data, git-ignored)")
+    parser.add_argument("--keep", action="store_true", help="keep each scenario's data directory")
+    parser.add_argument("--collector-cmd", default=os.environ.get("BENCH_COLLECTOR_CMD", ""),
+                        help="command that starts the collector, before 'serve ...' "
+                             "(default: this python -m annotrace.collector)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    for flag, _kind, full, quick, _text in _OPTIONS:
+        attr = flag.replace("-", "_")
+        if getattr(args, attr) is None:
+            setattr(args, attr, quick if args.quick else full)
+    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
+    args.scenarios = chosen or list(QUICK_SCENARIOS if args.quick else ALL_SCENARIOS)
+    unknown = set(args.scenarios) - set(ALL_SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SCENARIOS)}")
+    if args.batch <= 0 or args.batch % 4:
+        parser.error("--batch must be a positive multiple of 4 (one trace = 4 spans)")
+    return args
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _summary(r: LoadResult) -> str:
+    def f(v: float | None, unit: str = "") -> str:
+        return "n/a" if v is None else f"{v:,.0f}{unit}"
+
+    star = "*" if r.durable_partial else ""
+    return (f"   accepted {f(r.accepted_sps)}/s, durable {f(r.durable_sps)}{star}/s, p50 {f(r.p50_ms, ' ms')}, "
+            f"p99 {f(r.p99_ms, ' ms')}, peak RSS {f((r.peak_rss_bytes or 0) / 2**20 or None, ' MiB')}, "
+            f"rejected {r.rejected_total}" + ("" if not r.notes else f"  ({len(r.notes)} note(s))"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_before = os.getloadavg()
+    command = shlex.split(args.collector_cmd) if args.collector_cmd else None
+    data_root: Path = args.data_dir.resolve()
+    data_root.mkdir(parents=True, exist_ok=True)
+    ceiling: CeilingResult | None = None
+    loads: list[LoadResult] = []
+
+    def load(cfg: LoadConfig) -> LoadResult:
+        pace = f", paced to {cfg.rate_spans_s:,.0f} spans/s" if cfg.rate_spans_s else ""
+        _say(f"[{cfg.name}] {cfg.clients} {cfg.protocol} clients x {cfg.inflight} in flight, "
+             f"{cfg.spans_per_request}-span requests, {cfg.duration_s:g}s, backlog {cfg.backlog_mib} MiB{pace}")
+        result = run_load(cfg, data_root, command)
+        _say(_summary(result))
+        loads.append(result)
+        if not args.keep:
+            shutil.rmtree(data_root / cfg.name, ignore_errors=True)
+        return result
+
+    common = dict(spans_per_request=args.batch, retry_sleep_s=args.retry_sleep, drain_timeout_s=args.drain_timeout)
+    if "decode" in args.scenarios:
+        _say(f"[decode] in-process ceilings, {args.decode_seconds:g}s per stage")
+        ceiling = run_ceiling(args.batch, args.decode_seconds)
+    grpc: LoadResult | None = None
+    if "grpc" in args.scenarios:
+        grpc = load(LoadConfig(name="grpc", protocol="grpc", clients=args.clients, duration_s=args.duration,
+                               inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+    if "stub" in args.scenarios:
+        load(LoadConfig(name="grpc-stub", protocol="grpc-stub", clients=args.clients,
+                        duration_s=args.stub_duration, inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+    if "http" in args.scenarios:
+        load(LoadConfig(name="http", protocol="http", clients=args.clients, duration_s=args.duration,
+                        inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+    if "half" in args.scenarios:
+        rate = args.half_rate or (grpc.durable_sps / 2 if grpc and grpc.durable_sps else DEFAULT_HALF_RATE)
+        half = load(LoadConfig(name="grpc half-rate", protocol="grpc", clients=args.clients,
+                               duration_s=args.half_duration, inflight=args.inflight, rate_spans_s=rate,
+                               backlog_mib=args.backlog_mib, **common))
+        if not args.half_rate and not (grpc and grpc.durable_sps):
+            half.notes.append(f"no measured gRPC durable rate: paced to the default {DEFAULT_HALF_RATE:,.0f} spans/s")
+    if "overload" in args.scenarios:
+        load(LoadConfig(name="overload", protocol="grpc", clients=args.overload_clients,
+                        duration_s=args.overload_duration, inflight=args.overload_inflight,
+                        backlog_mib=args.overload_backlog_mib, **common))
+    print_report(ceiling, loads, sys.stdout, load_before)
+    if args.json:
+        args.json.write_text(as_json(ceiling, loads))
+    if not args.keep:
+        try:
+            data_root.rmdir()  # only if empty: never remove what someone else put there
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
