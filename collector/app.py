@@ -49,6 +49,6 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         *otlp_http.routes(ingest),
         Route("/api/v1/sql", sql, methods=["POST"]),
         Route("/api/v1/health", health, methods=["GET"]),
-        *api_routes(db, writer),
+        *api_routes(db, writer, pending=lambda: service.runner is not None and not service.runner.idle()),
     ]
     return Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]

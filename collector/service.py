@@ -170,7 +170,9 @@ def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
 def _listen(endpoint: str, path: str) -> socket.socket:
     host, port = split_endpoint(endpoint)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only then; without it every kept-alive
+    # response waited ~40 ms for Nagle (measured: health 44 ms -> 1 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -2,10 +2,14 @@
 
 Everything that changes the database (span batches from the pipeline, assessment writes from the
 API) is a job on this thread, so DuckDB never sees two writers and every job is all or nothing.
-Spans are inserted with ``INSERT OR IGNORE`` on the (trace_id, span_id) key and ``RETURNING`` the
-keys that were new: retries and spool replays add nothing, and the ``traces`` aggregates, events
-and derived relations are built from the new spans only, so they stay exact whatever order or
-however late spans arrive.
+
+Spans are de-duplicated on (trace_id, span_id) without an index: a re-sent span is the same span,
+so it has the same start time, and only stored spans whose start falls inside the batch's
+[min start, max start] can be copies. That range filter lets DuckDB skip every other row group
+(min/max zone maps), so the check costs a few row groups, not the table; an ART primary key
+halved insert speed and grew in memory with the table. Retries and spool replays add nothing, and
+the ``traces`` aggregates, events and derived relations are built from the new spans only, so
+they stay exact whatever order or however late spans arrive.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pyarrow as pa
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline.batch import Batch, SpanBatch
 from annotrace.collector.store import rows
+from annotrace.collector.store.genai_join import join_log_events
 from annotrace.collector.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -38,8 +43,14 @@ SPAN_COLUMNS = (
     "scope_version, trace_state, flags, dropped_attributes_count, dropped_events_count, "
     "dropped_links_count, normalization_errors"
 )
-INSERT_SPANS = f"INSERT OR IGNORE INTO spans BY NAME SELECT {SPAN_COLUMNS} FROM staged RETURNING trace_id, span_id"
-NEW_SPANS_FILTER = "SELECT * FROM staged WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_keys)"
+NEW_SPANS = """
+SELECT s.* FROM staged s
+ANTI JOIN (SELECT trace_id, span_id FROM spans WHERE start_time_unix_nano BETWEEN $lo AND $hi) e
+USING (trace_id, span_id)
+"""
+BATCH_HAS_COPIES = "SELECT count(*) <> count(DISTINCT (trace_id, span_id)) FROM staged"
+FIRST_COPY_ONLY = "SELECT * FROM staged QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1"
+INSERT_SPANS = f"INSERT INTO spans BY NAME SELECT {SPAN_COLUMNS} FROM new_spans"
 _SUM = "CASE WHEN traces.{c} IS NULL THEN excluded.{c} WHEN excluded.{c} IS NULL THEN traces.{c} ELSE traces.{c} + excluded.{c} END"
 MERGE_TRACES = """
 INSERT INTO traces BY NAME
@@ -101,7 +112,8 @@ FROM extras x WHERE traces.trace_id = x.trace_id
 """
 INSERT_NEW = "INSERT INTO {table} BY NAME SELECT * FROM {view}"
 INSERT_NEW_FILTERED = (
-    "INSERT INTO {table} BY NAME SELECT * FROM {view} WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_keys)"
+    "INSERT INTO {table} BY NAME SELECT * FROM {view} "
+    "WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_spans)"
 )
 INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM staged_logs"
 FIND_EXPERIMENT_BY_ID = "SELECT experiment_id FROM experiments WHERE experiment_id = ?"
@@ -183,6 +195,7 @@ class Writer:
             conn.execute(INSERT_LOGS)
             conn.unregister("staged_logs")
             stats.logs = len(batch.logs)
+        join_log_events(conn, batch)  # GenAI events sent as logs -> messages, in this transaction
         return stats
 
     def _write_spans(self, conn: duckdb.DuckDBPyConnection, spans: SpanBatch) -> tuple[int, int]:
@@ -190,11 +203,14 @@ class Writer:
         ids = {key: self._experiment_id(conn, key) for key in set(spans.experiment)}
         staged = rows.span_table(spans, [ids[k] for k in spans.experiment])
         conn.register("staged", staged)
-        new_keys = conn.sql(INSERT_SPANS).to_arrow_table()
-        conn.register("new_keys", new_keys)
-        all_new = new_keys.num_rows == staged.num_rows
-        conn.register("new_spans", staged if all_new else conn.sql(NEW_SPANS_FILTER).to_arrow_table())
-        if new_keys.num_rows:
+        if conn.execute(BATCH_HAS_COPIES).fetchall()[0][0]:
+            staged = conn.sql(FIRST_COPY_ONLY).to_arrow_table()
+            conn.register("staged", staged)
+        new_spans = conn.sql(NEW_SPANS, params={"lo": min(spans.start_ns), "hi": max(spans.start_ns)}).to_arrow_table()
+        all_new = new_spans.num_rows == len(spans)
+        conn.register("new_spans", new_spans)
+        if new_spans.num_rows:
+            conn.execute(INSERT_SPANS)
             conn.execute(MERGE_TRACES)
             for table, build, present in (
                 ("span_events", rows.event_table, spans.events),
@@ -211,9 +227,9 @@ class Writer:
             conn.register("extras", extras)
             conn.execute(MERGE_TRACE_EXTRAS)
             conn.unregister("extras")
-        for name in ("staged", "new_keys", "new_spans"):
+        for name in ("staged", "new_spans"):
             conn.unregister(name)
-        return new_keys.num_rows, staged.num_rows - new_keys.num_rows
+        return new_spans.num_rows, len(spans) - new_spans.num_rows
 
     def _experiment_id(self, conn: duckdb.DuckDBPyConnection, key: str) -> str:
         """``id:<id>`` or ``name:<name>`` -> experiment id, creating the experiment on first sight."""
