@@ -6,6 +6,7 @@ compatible with the standard collector's configuration.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from annotrace.collector.receivers.otlp import split_endpoint
@@ -32,7 +33,16 @@ class SpoolConfig:
     """Past this many MiB not yet stored, receivers answer RESOURCE_EXHAUSTED / 429."""
     fsync: bool = True
     """fsync before acknowledging; turn off only for throwaway data."""
+    decode_workers: int = -1
+    """Processes that decode and normalize batches; -1 = one per core but one, 0 = in the collector."""
 
     def validate(self) -> None:
         if self.max_backlog_mib <= 0:
             raise ValueError("max_backlog_mib must be positive")
+        if self.decode_workers < -1:
+            raise ValueError("decode_workers must be -1 (auto), 0 (in-process) or a count")
+
+    def worker_count(self) -> int:
+        if self.decode_workers >= 0:
+            return self.decode_workers
+        return max(1, (os.cpu_count() or 2) - 1)

@@ -86,7 +86,7 @@ class Service:
                 [self._exporters[e] for e in pipeline.exporters],
             ))
         self.runner = Runner(self.spool, pipelines, send_batch_size=batch.send_batch_max_size or batch.send_batch_size,
-                             timeout_s=batch.timeout)
+                             timeout_s=batch.timeout, workers=spool_config.worker_count())
         self.runner.start()
         for cid, cfg in config.receivers.items():
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.store.db import Database
+from annotrace.collector.store.rows import Staged, stage
 from annotrace.collector.store.writer import Writer, WriteStats
 
 DEFAULT_PATH = "./annotrace-data/annotrace.duckdb"
@@ -49,6 +50,17 @@ class DuckDBExporter:
             self.db.close()
             self.db = None
 
-    def consume(self, batch: Batch) -> Future[WriteStats]:
+    @staticmethod
+    def encode(batch: Batch) -> Staged:
+        """Pure: turns a batch into the store's Arrow tables (runs in the decode workers)."""
+        return stage(batch)
+
+    def consume(self, staged: Staged, *, more_coming: bool = False) -> Future[WriteStats]:
+        """Resolves once the batch is committed; with ``more_coming`` it may wait to share a commit."""
         assert self.writer is not None, "exporter not started"
-        return self.writer.write(batch)
+        return self.writer.write(staged, group=more_coming)
+
+    def force_flush(self) -> None:
+        """Commit the batches consumed so far without waiting for more company."""
+        if self.writer is not None:
+            self.writer.flush()

@@ -2,9 +2,10 @@
 
 One thread. It takes up to ``send_batch_size`` items (or what arrived within ``timeout``),
 decodes them once, runs each pipeline's processors in config order and hands the result to the
-pipeline's exporters. Decoding the next batch overlaps with the store committing the previous
-one (the DuckDB insert releases the GIL), and records are acked to the spool only after every
-exporter has committed them.
+pipeline's exporters. Up to ``MAX_INFLIGHT`` batches are handed over before the oldest is
+committed: the store groups them into one commit (see ``store.writer``) while the next ones are
+decoded (the DuckDB insert releases the GIL). Records are acked to the spool in order, and only
+after every exporter has committed them.
 
 A batch an exporter refuses is retried record by record; a record that still fails is moved to
 the spool's dead-letter folder and logged, so one poisonous export cannot stall ingestion and is
@@ -17,13 +18,17 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
+import multiprocessing
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
 from annotrace.collector.component import Processor
+from annotrace.collector.pipeline import workers
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.spool import Record, Spool
@@ -31,12 +36,20 @@ from annotrace.collector.pipeline.spool import Record, Spool
 log = logging.getLogger(__name__)
 
 
+MAX_INFLIGHT = 32
+"""Batches handed to exporters and not yet committed; enough for a full DuckDB row group."""
+
+
 class Exporter(Protocol):
     def start(self) -> None: ...
 
     def shutdown(self) -> None: ...
 
-    def consume(self, batch: Batch) -> Future[Any]: ...
+    def encode(self, batch: Batch) -> Any: ...  # pure; a staticmethod, so workers can run it
+
+    def consume(self, encoded: Any, *, more_coming: bool = False) -> Future[Any]: ...
+
+    def force_flush(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -61,18 +74,21 @@ class RunnerStats:
 
 class Runner:
     def __init__(self, spool: Spool, pipelines: Sequence[Pipeline], *, send_batch_size: int = 8192,
-                 timeout_s: float = 0.2) -> None:
+                 timeout_s: float = 0.2, workers: int = 0) -> None:
         self.spool = spool
         self.pipelines = pipelines
         self.send_batch_size = send_batch_size
         self.timeout_s = timeout_s
+        self.workers = workers
         self.stats = RunnerStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._pool = self._new_pool()
             self._thread = threading.Thread(target=self._run, name="annotrace-runner", daemon=True)
             self._thread.start()
 
@@ -82,16 +98,34 @@ class Runner:
             self._stop.set()
             self._thread.join()
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _new_pool(self) -> ProcessPoolExecutor | None:
+        """Spawned, not forked: the collector has threads (gRPC, DuckDB) a fork would copy broken."""
+        if self.workers <= 0:
+            return None
+        specs = [
+            workers.PipelineSpec(
+                tuple((type(p), p.config) for p in pipeline.processors),  # type: ignore[attr-defined]
+                tuple(type(e).encode for e in pipeline.exporters),
+            )
+            for pipeline in self.pipelines
+        ]
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=workers.init, initargs=(specs,))
 
     def _run(self) -> None:
-        inflight: tuple[list[Record], list[Future[Any]]] | None = None
+        inflight: deque[tuple[list[Record], list[Future[Any]]]] = deque()
         while True:
-            records = self.spool.take(self.send_batch_size, self.timeout_s)
+            while inflight and (len(inflight) >= MAX_INFLIGHT or all(f.done() for f in inflight[0][1])):
+                self._finish(*inflight.popleft())
+            records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s)
             if not records:
-                if inflight is not None:
-                    self._finish(*inflight)
-                    inflight = None
-                if self._stop.is_set():
+                if inflight:
+                    wait(inflight[0][1], timeout=0.05)
+                elif self._stop.is_set():
                     return
                 continue
             try:
@@ -99,9 +133,7 @@ class Runner:
             except Exception as exc:  # noqa: BLE001 - a processor bug must not kill ingestion
                 log.exception("pipeline: processing failed")
                 futures = [_failed(exc)]
-            if inflight is not None:
-                self._finish(*inflight)
-            inflight = (records, futures)
+            inflight.append((records, futures))
 
     def _dispatch(self, records: list[Record]) -> list[Future[Any]]:
         futures: list[Future[Any]] = []
@@ -113,11 +145,28 @@ class Runner:
                     by_pipeline.setdefault(index, []).append(record)
         for index, selected in by_pipeline.items():
             pipeline = self.pipelines[index]
-            batch = decode(selected)
-            for processor in pipeline.processors:
-                batch = processor.process(batch)
-            futures.extend(exporter.consume(batch) for exporter in pipeline.exporters)
+            if self._pool is None:
+                encoded: Future[list[Any]] = Future()
+                encoded.set_result(self._run_inline(pipeline, selected))
+            else:
+                try:
+                    encoded = self._pool.submit(workers.run, index, selected)
+                except BrokenProcessPool:  # a worker died: start new ones, nothing was acked yet
+                    log.error("pipeline: a decode worker died; starting new workers")
+                    self._pool = self._new_pool()
+                    assert self._pool is not None
+                    encoded = self._pool.submit(workers.run, index, selected)
+            # a full batch means the spool had more: the store may wait for it to share a commit
+            more = sum(r.items for r in records) >= self.send_batch_size
+            futures.extend(_then_consume(encoded, i, exporter, more) for i, exporter in enumerate(pipeline.exporters))
         return futures
+
+    @staticmethod
+    def _run_inline(pipeline: Pipeline, records: list[Record]) -> list[Any]:
+        batch = decode(records)
+        for processor in pipeline.processors:
+            batch = processor.process(batch)
+        return [exporter.encode(batch) for exporter in pipeline.exporters]
 
     def _finish(self, records: list[Record], futures: list[Future[Any]]) -> None:
         errors = [f.exception() for f in futures]
@@ -141,6 +190,9 @@ class Runner:
             futures = self._dispatch([record])
         except Exception as exc:  # noqa: BLE001
             return [_failed(exc)]
+        for pipeline in self.pipelines:
+            for exporter in pipeline.exporters:
+                exporter.force_flush()
         for future in futures:
             future.exception()
         return futures
@@ -159,6 +211,31 @@ def _receiver(record: Record) -> str:
     if not record.meta:
         return "web"
     return str(orjson.loads(record.meta).get("receiver", "web"))
+
+
+def _then_consume(encoded: Future[list[Any]], index: int, exporter: Exporter, more_coming: bool) -> Future[Any]:
+    """A future of ``exporter.consume(encoded[index])``, started as soon as the worker is done."""
+    out: Future[Any] = Future()
+
+    def consumed(stored: Future[Any]) -> None:
+        error = stored.exception()
+        if error is None:
+            out.set_result(stored.result())
+        else:
+            out.set_exception(error)
+
+    def decoded(done: Future[list[Any]]) -> None:
+        error = done.exception()
+        if error is not None:
+            out.set_exception(error)
+            return
+        try:
+            exporter.consume(done.result()[index], more_coming=more_coming).add_done_callback(consumed)
+        except Exception as exc:  # noqa: BLE001
+            out.set_exception(exc)
+
+    encoded.add_done_callback(decoded)
+    return out
 
 
 def _failed(exc: BaseException) -> Future[Any]:

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from annotrace.collector.pipeline.batch import Batch, LogBatch
 
-__all__ = ["join_log_events"]
+__all__ = ["join_log_events", "join_staged", "pending_events"]
 
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _MAX_MESSAGES = 1000
@@ -146,10 +146,11 @@ def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql
         conn.unregister(name)
 
 
-def _matches(conn: duckdb.DuckDBPyConnection, batch: Batch,
+def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
              staged: list[Pending]) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
     """Add this batch's new GenAI records to pending; return the pending records whose span is stored,
-    and for each such span its start time and whether it is a trace root."""
+    and for each such span its start time and whether it is a trace root. ``spans`` holds the
+    batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
     new: list[Pending] = []
     if staged:
         fresh = {row[0] for row in _registered(conn, "genai_join_staged", _table(staged), MARK_SEEN)}
@@ -158,16 +159,16 @@ def _matches(conn: duckdb.DuckDBPyConnection, batch: Batch,
         _registered(conn, "genai_join_new", _table(new), ADD_PENDING)
     matched: dict[str, Pending] = {}
     spans_info: dict[tuple[str, str], tuple[int, bool]] = {}
-    spans = batch.spans
-    if len(spans) and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
-        keys = pa.table({"trace_id": pa.array(spans.trace_id, _STR), "span_id": pa.array(spans.span_id, _STR)})
+    if spans is not None and spans.num_rows and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
+        keys = spans.select(["trace_id", "span_id"])
         for row in _registered(conn, "genai_join_span_keys", keys, PENDING_FOR_BATCH_SPANS):
             matched[row[0]] = row
         if matched:
             wanted = {(row[1], row[2]) for row in matched.values()}
-            for i, key in enumerate(zip(spans.trace_id, spans.span_id)):
-                if key in wanted:
-                    spans_info[key] = (spans.start_ns[i], spans.parent_span_id[i] is None)
+            columns = spans.select(["trace_id", "span_id", "start_time_unix_nano", "parent_span_id"]).to_pydict()
+            for trace_id, span_id, start, parent in zip(*columns.values()):
+                if (trace_id, span_id) in wanted:
+                    spans_info[(trace_id, span_id)] = (start, parent is None)
     rest = [row for row in new if row[0] not in matched]
     if rest:  # the span may have come in an earlier batch
         for row in _registered(conn, "genai_join_new", _table(rest), NEW_PENDING_WITH_STORED_SPAN):
@@ -197,13 +198,30 @@ def _parsed(matched: list[Pending]) -> list[tuple[Pending, Any]]:
     return [(record, payload) for _, record, payload in keyed]
 
 
+def pending_events(logs: LogBatch) -> list[Pending]:
+    """The batch's GenAI event records, as the join stores them (pure: runs in decode workers)."""
+    return _staged(logs)
+
+
 def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
                     preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
+    """``join_staged`` for a decoded batch (tests and in-process use)."""
+    spans = batch.spans
+    keys = pa.table({
+        "trace_id": pa.array(spans.trace_id, _STR), "span_id": pa.array(spans.span_id, _STR),
+        "start_time_unix_nano": pa.array(spans.start_ns, pa.int64()),
+        "parent_span_id": pa.array(spans.parent_span_id, _STR),
+    })
+    return join_staged(conn, keys, _staged(batch.logs), preview_max_chars)
+
+
+def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged: list[Pending],
+                preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
     """Join stored GenAI log events to stored spans; returns the number of messages written.
 
     Call it inside the writer's transaction, after the batch's spans and log records are inserted.
     """
-    matched, spans_info = _matches(conn, batch, _staged(batch.logs))
+    matched, spans_info = _matches(conn, spans, staged)
     if not matched:
         return 0
     span_keys = sorted({(row[1], row[2]) for row in matched})

@@ -17,19 +17,19 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
-import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from annotrace.collector.errors import Unavailable
-from annotrace.collector.pipeline.batch import Batch, SpanBatch
-from annotrace.collector.store import rows
-from annotrace.collector.store.genai_join import join_log_events
+from annotrace.collector.store.genai_join import join_staged
+from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,16 @@ NEXT_EXPERIMENT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0)
 CREATE_EXPERIMENT = "INSERT INTO experiments (experiment_id, name) VALUES (?, ?)"
 
 
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group size: a full one is written without the WAL
+
+
+@dataclass(slots=True)
+class _Job:
+    run: Callable[[duckdb.DuckDBPyConnection], Any]
+    future: Future[Any]
+    group: bool
+
+
 @dataclass(slots=True)
 class WriteStats:
     spans_new: int = 0
@@ -130,12 +140,23 @@ class WriteStats:
 
 
 class Writer:
-    """Runs jobs on the single writer thread; ``submit`` returns a future of the job's result."""
+    """Runs jobs on the single writer thread; ``submit`` returns a future of the job's result.
 
-    def __init__(self, db: Database) -> None:
+    Pipeline batches share one transaction until it holds a DuckDB row group (122,880 span rows)
+    or ``commit_interval_s`` passes: DuckDB then writes whole compressed row groups straight to
+    the file instead of logging every row in its WAL first (measured 24,000 -> 65,000 spans/s,
+    and a file half the size). A batch's future resolves only after the commit, so the spool
+    still acknowledges nothing before it is durable. Other jobs (API writes) commit at once,
+    together with any batches already in the transaction. A failing job rolls the whole
+    transaction back and every job in it fails; the runner then retries record by record.
+    """
+
+    def __init__(self, db: Database, *, commit_rows: int = ROW_GROUP_ROWS, commit_interval_s: float = 1.0) -> None:
         self.db = db
+        self.commit_rows = commit_rows
+        self.commit_interval_s = commit_interval_s
         self._conn = db.conn.cursor()
-        self._jobs: queue.Queue[tuple[Callable[[duckdb.DuckDBPyConnection], Any], Future[Any]] | None] = queue.Queue()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._experiments: dict[str, str] = {}
 
@@ -145,91 +166,130 @@ class Writer:
             self._thread.start()
 
     def shutdown(self) -> None:
-        """Finish every queued job, then stop. Safe without ``start`` and safe twice."""
+        """Finish every queued job, commit, then stop. Safe without ``start`` and safe twice."""
         if self._thread is not None:
             self._jobs.put(None)
             self._thread.join()
             self._thread = None
 
-    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], T], *, group: bool = False) -> Future[T]:
+        """Run ``job(conn)`` in the writer's transaction; ``group`` lets it wait for company."""
         future: Future[T] = Future()
         if self._thread is None:
             future.set_exception(Unavailable("The store is not running"))
         else:
-            self._jobs.put((job, future))
+            self._jobs.put(_Job(job, future, group))
         return future
 
-    def write(self, batch: Batch) -> Future[WriteStats]:
-        return self.submit(lambda conn: self._write_batch(conn, batch))
+    def write(self, staged: Staged, *, group: bool = True) -> Future[WriteStats]:
+        """Store a batch; ``group`` lets it wait for later batches to share one commit."""
+        return self.submit(lambda conn: self._write_batch(conn, staged), group=group)
+
+    def flush(self) -> Future[None]:
+        """Commit whatever batches are waiting in the open transaction now."""
+        return self.submit(lambda conn: None)
 
     def _run(self) -> None:
+        done: list[tuple[Future[Any], Any]] = []  # ran in the open transaction, awaiting commit
+        opened = 0.0
+        rows = 0
         while True:
-            item = self._jobs.get()
-            if item is None:
+            timeout = None if not done else max(0.0, opened + self.commit_interval_s - time.monotonic())
+            try:
+                job = self._jobs.get(timeout=timeout)
+            except queue.Empty:
+                self._commit(done)
+                done, rows = [], 0
+                continue
+            if job is None:
+                self._commit(done)
                 return
-            job, future = item
-            if not future.set_running_or_notify_cancel():
+            if not job.future.set_running_or_notify_cancel():
                 continue
             try:
-                self._conn.execute("BEGIN TRANSACTION")
-                result = job(self._conn)
-                self._conn.execute("COMMIT")
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
-                try:
-                    self._conn.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-                self._experiments.clear()  # experiments created in the rolled-back job are gone
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
+                if not done:
+                    self._conn.execute("BEGIN TRANSACTION")
+                    opened = time.monotonic()
+                result = job.run(self._conn)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting callers
+                self._rollback([*done, (job.future, None)], exc)
+                done, rows = [], 0
+                continue
+            done.append((job.future, result))
+            if isinstance(result, WriteStats):
+                rows += result.spans_new
+            if not job.group or rows >= self.commit_rows or time.monotonic() - opened >= self.commit_interval_s:
+                self._commit(done)
+                done, rows = [], 0
+
+    def _commit(self, done: list[tuple[Future[Any], Any]]) -> None:
+        if not done:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001
+            self._rollback(done, exc)
+            return
+        for future, result in done:
+            future.set_result(result)
+
+    def _rollback(self, done: list[tuple[Future[Any], Any]], exc: BaseException) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        self._experiments.clear()  # experiments created in the rolled-back transaction are gone
+        for future, _ in done:
+            future.set_exception(exc)
 
     # -- span and log batches -------------------------------------------------------------------
-    def _write_batch(self, conn: duckdb.DuckDBPyConnection, batch: Batch) -> WriteStats:
+    def _write_batch(self, conn: duckdb.DuckDBPyConnection, staged: Staged) -> WriteStats:
         stats = WriteStats()
-        if len(batch.spans):
-            stats.spans_new, stats.spans_duplicate = self._write_spans(conn, batch.spans)
-        if len(batch.logs):
-            staged_logs = rows.log_table(batch.logs, [self._experiment_id(conn, k) for k in batch.logs.experiment])
-            conn.register("staged_logs", staged_logs)
+        if staged.spans is not None and staged.spans.num_rows:
+            stats.spans_new, stats.spans_duplicate = self._write_spans(conn, staged)
+        if staged.logs is not None and staged.logs.num_rows:
+            conn.register("staged_logs", self._with_experiment_ids(conn, staged.logs))
             conn.execute(INSERT_LOGS)
             conn.unregister("staged_logs")
-            stats.logs = len(batch.logs)
-        join_log_events(conn, batch)  # GenAI events sent as logs -> messages, in this transaction
+            stats.logs = staged.logs.num_rows
+        # GenAI events sent as logs -> messages, in this transaction
+        join_staged(conn, staged.spans, staged.genai_events)
         return stats
 
-    def _write_spans(self, conn: duckdb.DuckDBPyConnection, spans: SpanBatch) -> tuple[int, int]:
-        spans.canonical_defaults()
-        ids = {key: self._experiment_id(conn, key) for key in set(spans.experiment)}
-        staged = rows.span_table(spans, [ids[k] for k in spans.experiment])
+    def _write_spans(self, conn: duckdb.DuckDBPyConnection, batch: Staged) -> tuple[int, int]:
+        assert batch.spans is not None
+        staged = self._with_experiment_ids(conn, batch.spans)
         conn.register("staged", staged)
         if conn.execute(BATCH_HAS_COPIES).fetchall()[0][0]:
             staged = conn.sql(FIRST_COPY_ONLY).to_arrow_table()
             conn.register("staged", staged)
-        new_spans = conn.sql(NEW_SPANS, params={"lo": min(spans.start_ns), "hi": max(spans.start_ns)}).to_arrow_table()
-        all_new = new_spans.num_rows == len(spans)
+        lo, hi = pc.min_max(staged["start_time_unix_nano"]).values()
+        new_spans = conn.sql(NEW_SPANS, params={"lo": lo.as_py(), "hi": hi.as_py()}).to_arrow_table()
+        all_new = new_spans.num_rows == batch.spans.num_rows
         conn.register("new_spans", new_spans)
         if new_spans.num_rows:
             conn.execute(INSERT_SPANS)
             conn.execute(MERGE_TRACES)
-            for table, build, present in (
-                ("span_events", rows.event_table, spans.events),
-                ("span_links", rows.link_table, spans.links),
-                ("documents", rows.document_table, spans.documents),
-                ("messages", rows.message_table, spans.messages),
-            ):
-                if present:
-                    conn.register("extra_rows", build(spans))
+            for table, rows_ in (("span_events", batch.events), ("span_links", batch.links),
+                                 ("documents", batch.documents), ("messages", batch.messages)):
+                if rows_ is not None and rows_.num_rows:
+                    conn.register("extra_rows", rows_)
                     conn.execute((INSERT_NEW if all_new else INSERT_NEW_FILTERED).format(table=table, view="extra_rows"))
                     conn.unregister("extra_rows")
-        extras = _trace_extras(spans)
-        if extras is not None:
-            conn.register("extras", extras)
+        if batch.extras is not None:
+            conn.register("extras", batch.extras)
             conn.execute(MERGE_TRACE_EXTRAS)
             conn.unregister("extras")
         for name in ("staged", "new_spans"):
             conn.unregister(name)
-        return new_spans.num_rows, len(spans) - new_spans.num_rows
+        return new_spans.num_rows, batch.spans.num_rows - new_spans.num_rows
+
+    def _with_experiment_ids(self, conn: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+        """Swap the routing keys in ``experiment_id`` for ids, creating experiments on first sight."""
+        keys = pc.unique(table["experiment_id"])
+        ids = pa.array([self._experiment_id(conn, key) for key in keys.to_pylist()], pa.string())
+        column = ids.take(pc.index_in(table["experiment_id"], value_set=keys))
+        return table.set_column(table.schema.get_field_index("experiment_id"), "experiment_id", column)
 
     def _experiment_id(self, conn: duckdb.DuckDBPyConnection, key: str) -> str:
         """``id:<id>`` or ``name:<name>`` -> experiment id, creating the experiment on first sight."""
@@ -250,22 +310,3 @@ class Writer:
             conn.execute(CREATE_EXPERIMENT, [experiment_id, value])
         self._experiments[key] = experiment_id
         return experiment_id
-
-
-def _trace_extras(spans: SpanBatch) -> pa.Table | None:
-    """Per-trace tags and metadata merged from every span that carried some (usually none)."""
-    tags: dict[str, dict[str, str]] = {}
-    metadata: dict[str, dict[str, str]] = {}
-    for index, (t, m) in enumerate(zip(spans.trace_tags, spans.trace_metadata)):
-        if t:
-            tags.setdefault(spans.trace_id[index], {}).update(t)
-        if m:
-            metadata.setdefault(spans.trace_id[index], {}).update(m)
-    keys = sorted(set(tags) | set(metadata))
-    if not keys:
-        return None
-    return pa.table({
-        "trace_id": pa.array(keys, pa.string()),
-        "tags": pa.array([orjson.dumps(tags.get(k, {})).decode() for k in keys], pa.string()),
-        "trace_metadata": pa.array([orjson.dumps(metadata.get(k, {})).decode() for k in keys], pa.string()),
-    })

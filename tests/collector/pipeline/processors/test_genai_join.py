@@ -21,6 +21,7 @@ from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINorm
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.genai_join import join_log_events
 from annotrace.collector.store.migrate import migrate
+from annotrace.collector.store.rows import stage
 from annotrace.collector.store.writer import Writer
 
 TRACE = "tr-" + "1f" * 16
@@ -41,11 +42,7 @@ class Store:
         self.processor.process(batch)
         before = self.rows("SELECT count(*) FROM messages")[0][0]
 
-        def job(conn: Any) -> int:
-            self.writer._write_batch(conn, batch)
-            return join_log_events(conn, batch)
-
-        self.writer.submit(job).result()
+        self.writer.submit(lambda conn: self.writer._write_batch(conn, stage(batch))).result()
         assert self.writer.submit(lambda conn: join_log_events(conn, batch)).result() == 0  # idempotent
         return int(self.rows("SELECT count(*) FROM messages")[0][0]) - before
 
