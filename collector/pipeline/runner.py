@@ -36,7 +36,7 @@ from annotrace.collector.pipeline.spool import Record, Spool
 log = logging.getLogger(__name__)
 
 
-MAX_INFLIGHT = 32
+MAX_INFLIGHT = 16
 """Batches handed to exporters and not yet committed; enough for a full DuckDB row group."""
 
 

@@ -19,6 +19,8 @@ import gc
 import itertools
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.reduction import ForkingPickler
 from dataclasses import dataclass
@@ -63,8 +65,16 @@ def load_table(path: str) -> pa.Table:
         os.unlink(path)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A collector killed with -9 cannot stop its workers; they notice and leave by themselves."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def init(specs: Sequence[PipelineSpec]) -> None:
     """Process initializer: build every pipeline's processors once."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     ForkingPickler.register(pa.Table, _reduce_table)
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)  # see cli._serve: batches are freed by refcounting

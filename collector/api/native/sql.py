@@ -1,6 +1,8 @@
 """``POST /api/v1/sql``: the read-only SQL sandbox over HTTP (used by ``annotrace sql`` and the SDK).
 
-Answers ``{"columns", "types", "rows", "truncated"}``; the sandbox rules live in ``store.db``.
+Answers ``{"columns", "types", "rows", "truncated"}``, or an Arrow IPC stream when the body says
+``"format": "arrow"`` or the client accepts ``application/vnd.apache.arrow.stream`` (exact types,
+no JSON round trip for large results). The sandbox rules live in ``store.db``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import uuid
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import DEFAULT_ROW_LIMIT, Database, run_query
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 def _default(value: Any) -> Any:
@@ -41,7 +46,19 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
     limit = body.get("max_rows", DEFAULT_ROW_LIMIT)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000:
         raise InvalidParameter("Field 'max_rows' must be an integer between 1 and 1000000")
-    result = await run_in_threadpool(run_query, db, body["query"], row_limit=limit)
+    fmt = body.get("format", "json")
+    if ARROW_STREAM in request.headers.get("accept", ""):
+        fmt = "arrow"
+    if fmt not in ("json", "arrow"):
+        raise InvalidParameter("Field 'format' must be 'json' or 'arrow'")
+    result = await run_in_threadpool(run_query, db, body["query"], row_limit=limit, arrow=fmt == "arrow")
+    if fmt == "arrow":
+        sink = pa.BufferOutputStream()
+        table = result.arrow if result.arrow is not None else pa.table({})
+        with pa.ipc.new_stream(sink, table.schema) as stream:
+            stream.write_table(table)
+        headers = {"x-annotrace-truncated": "true" if result.truncated else "false"}
+        return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM, headers=headers)
     payload = {"columns": result.columns, "types": result.types, "rows": result.rows, "truncated": result.truncated}
     return Response(orjson.dumps(payload, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY),
                     media_type="application/json")
