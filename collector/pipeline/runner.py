@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 import multiprocessing
+import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -114,7 +115,7 @@ class Runner:
             for pipeline in self.pipelines
         ]
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=workers.init, initargs=(specs,))
+                                   initializer=workers.init, initargs=(specs, os.getpid()))
 
     def _run(self) -> None:
         inflight: deque[tuple[list[Record], list[Future[Any]]]] = deque()

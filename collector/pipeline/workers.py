@@ -72,9 +72,11 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def init(specs: Sequence[PipelineSpec]) -> None:
-    """Process initializer: build every pipeline's processors once."""
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+def init(specs: Sequence[PipelineSpec], parent: int) -> None:
+    """Process initializer: build every pipeline's processors once. ``parent`` comes from the
+    collector, not ``os.getppid()``: if the collector died while this worker started, its ppid is
+    already 1."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     ForkingPickler.register(pa.Table, _reduce_table)
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)  # see cli._serve: batches are freed by refcounting
