@@ -15,6 +15,7 @@ import orjson
 import pyarrow as pa
 
 from annotrace.collector.pipeline.batch import Batch, LogBatch, SpanBatch
+from annotrace.collector.store.evaluation_rows import evaluation_table
 from annotrace.collector.store.genai_join import Pending, pending_events
 
 _NS = pa.timestamp("ns")
@@ -43,6 +44,7 @@ class Staged:
     extras: pa.Table | None = None  # per-trace tags and metadata merged from the spans
     logs: pa.Table | None = None
     genai_events: list[Pending] = field(default_factory=list)
+    assessments: pa.Table | None = None  # gen_ai.evaluation.result events, OpenInference annotations
 
     @property
     def span_count(self) -> int:
@@ -63,6 +65,7 @@ def stage(batch: Batch) -> Staged:
     if len(batch.logs):
         out.logs = log_table(batch.logs, batch.logs.experiment)
         out.genai_events = pending_events(batch.logs)
+    out.assessments = evaluation_table(batch)
     return out
 
 

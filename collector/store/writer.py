@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.genai_join import join_staged
 from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.db import Database
@@ -137,6 +138,7 @@ class WriteStats:
     spans_new: int = 0
     spans_duplicate: int = 0
     logs: int = 0
+    assessments: int = 0
 
 
 class Writer:
@@ -254,6 +256,8 @@ class Writer:
             stats.logs = staged.logs.num_rows
         # GenAI events sent as logs -> messages, in this transaction
         join_staged(conn, staged.spans, staged.genai_events)
+        # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
+        stats.assessments = write_evaluations(conn, staged.assessments)
         return stats
 
     def _write_spans(self, conn: duckdb.DuckDBPyConnection, batch: Staged) -> tuple[int, int]:
