@@ -205,7 +205,8 @@ def messages_json(rows: list[Message]) -> str:
 
 
 def _is_message(item: Any) -> bool:
-    return isinstance(item, dict) and "role" in item and ("content" in item or "parts" in item)
+    """A chat message: a role and something said (OpenAI omits ``content`` when it sends tool calls)."""
+    return isinstance(item, dict) and "role" in item and ("content" in item or "parts" in item or "tool_calls" in item)
 
 
 def chat_messages(value: Any, output: bool = False) -> list[dict[str, Any]] | None:
@@ -218,7 +219,7 @@ def chat_messages(value: Any, output: bool = False) -> list[dict[str, Any]] | No
     if isinstance(value, list):  # a message list, or something else (documents...): decided by item 0
         if not value or not _is_message(value[0]):
             return None
-        return [m for m in value if type(m) is dict and "role" in m and ("content" in m or "parts" in m)]
+        return [m for m in value if _is_message(m)]
     if not isinstance(value, dict):
         return None
     if _is_message(value):

@@ -146,3 +146,19 @@ def test_config_validate(kwargs, message):
         config.validate()
     with pytest.raises(ValueError, match=message):
         GenAINormalizeProcessor(config)
+
+
+def test_tool_call_message_without_content(genai):
+    # OpenAI omits "content" on an assistant message that only calls tools (requests and dumped responses)
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    history = {"messages": [{"role": "user", "content": "Paris"}, {"role": "assistant", "tool_calls": [call]},
+                            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]}
+    i = genai.add({"mlflow.spanType": '"CHAT_MODEL"', "mlflow.spanInputs": j(history),
+                   "mlflow.spanOutputs": j({"choices": [{"index": 0, "message": {"role": "assistant",
+                                                                                "tool_calls": [call]}}]})})
+    genai.run()
+    normalized = [{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]
+    assert [m[:5] for m in genai.messages(i)] == [
+        ("input", 0, "user", "Paris", None), ("input", 1, "assistant", None, normalized),
+        ("input", 2, "tool", "sunny", None), ("output", 0, "assistant", None, normalized),
+    ]
