@@ -4,8 +4,8 @@ One thread. It takes up to ``send_batch_size`` items (or what arrived within ``t
 decodes them once, runs each pipeline's processors in config order and hands the result to the
 pipeline's exporters. Up to ``MAX_INFLIGHT`` batches are handed over before the oldest is
 committed: the store groups them into one commit (see ``store.writer``) while the next ones are
-decoded (the DuckDB insert releases the GIL). Records are acked to the spool in order, and only
-after every exporter has committed them.
+decoded in the worker processes (``workers.py``; ``workers=0`` decodes in this thread). Records
+are acked to the spool in order, and only after every exporter has committed them.
 
 A batch an exporter refuses is retried record by record; a record that still fails is moved to
 the spool's dead-letter folder and logged, so one poisonous export cannot stall ingestion and is
@@ -15,12 +15,12 @@ never silently dropped.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Sequence
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
