@@ -7,6 +7,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   http      4 client processes, OTLP/HTTP protobuf with httpx
   half      gRPC paced to half the durable rate measured by `grpc` (latency when not saturated)
   overload  8 clients as fast as possible against a small spool backlog (back-pressure, memory)
+  assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
+            GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
 
 Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60.
 `--quick` shortens everything to about a minute; the default run takes about 3 minutes. Both
@@ -24,12 +26,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, print_assessments, run_assessments
 from bench.ceiling import CeilingResult, run_ceiling
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload")
-QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload")
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "assessments")
+QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "assessments")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -49,6 +52,10 @@ _OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
     ("half-rate", float, 0.0, 0.0, "total spans/s for the half scenario (0 = half the measured grpc rate)"),
     ("retry-sleep", float, 0.05, 0.05, "seconds to wait before retrying a back-pressure answer"),
     ("drain-timeout", float, 60.0, 20.0, "max seconds to wait for count(*) to reach the acked count"),
+    ("assess-traces", int, 100_000, 20_000, "traces ingested for the assessments scenario's search"),
+    ("assess-feedback", int, 2_000, 500, "traces given feedback over REST before the search"),
+    ("assess-calls", int, 300, 300, "timed sequential log_feedback calls"),
+    ("assess-rows", int, 1_000_000, 1_000_000, "assessments (bulk-loaded) for the GROUP BY figure"),
 )
 
 
@@ -148,9 +155,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         load(LoadConfig(name="overload", protocol="grpc", clients=args.overload_clients,
                         duration_s=args.overload_duration, inflight=args.overload_inflight,
                         backlog_mib=args.overload_backlog_mib, **common))
-    print_report(ceiling, loads, sys.stdout, load_before)
+    assessments: AssessmentsResult | None = None
+    if "assessments" in args.scenarios:
+        _say(f"[assessments] {args.assess_traces:,} traces over gRPC, {args.assess_calls} log_feedback calls, "
+             f"{args.assess_feedback:,} REST feedbacks, {args.assess_rows:,} assessments bulk-loaded")
+        assessments = run_assessments(AssessmentsConfig(
+            traces=args.assess_traces, feedback_traces=args.assess_feedback, feedback_calls=args.assess_calls,
+            rows=args.assess_rows, drain_timeout_s=max(args.drain_timeout, 120.0), quick=args.quick),
+            data_root, command)
+        if not args.keep:
+            shutil.rmtree(data_root / "assessments", ignore_errors=True)
+    if ceiling is not None or loads or assessments is None:
+        print_report(ceiling, loads, sys.stdout, load_before)
+    if assessments is not None:
+        print_assessments(assessments, sys.stdout)
     if args.json:
-        args.json.write_text(as_json(ceiling, loads))
+        text = as_json(ceiling, loads)
+        if assessments is not None:
+            import json
+
+            data = json.loads(text)
+            data["assessments"] = as_dict(assessments)
+            text = json.dumps(data, indent=2, default=str)
+        args.json.write_text(text)
     if not args.keep:
         try:
             data_root.rmdir()  # only if empty: never remove what someone else put there
