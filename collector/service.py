@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,8 +134,11 @@ class Service:
         self._loop_thread = threading.Thread(target=run, name="annotrace-http", daemon=True)
         self._loop_thread.start()
         started.wait()
+        deadline = time.monotonic() + 30
         while not all(s.started for s in self._servers):
-            threading.Event().wait(0.01)
+            if not self._loop_thread.is_alive() or time.monotonic() > deadline:
+                raise OSError("extensions::web / receivers::otlp::protocols::http: HTTP servers did not start")
+            time.sleep(0.01)
 
     def shutdown(self) -> None:
         """Stop accepting, store everything acknowledged, close. Safe twice."""
