@@ -117,14 +117,8 @@ def run_workload(client: Any, root: Root) -> dict[str, Call]:
 
 
 def _arguments(calls: str | None) -> list[dict[str, Any]] | None:
-    """Stored tool calls, arguments decoded (OTel sends an object, OpenAI-style producers JSON text)."""
-    if calls is None:
-        return None
-    decoded = json.loads(calls)
-    for item in decoded:
-        if isinstance(item["arguments"], str):
-            item["arguments"] = json.loads(item["arguments"])
-    return decoded  # type: ignore[no-any-return]
+    """Stored tool calls: one shape whatever the producer (OTel objects, OpenAI JSON text)."""
+    return None if calls is None else json.loads(calls)  # type: ignore[no-any-return]
 
 
 def check(collector: Collector, calls: dict[str, Call], chat_type: str, embedding_io: bool,

@@ -86,7 +86,11 @@ def _maybe_json(value: Any) -> Any:
 
 
 def _calls(raw: Any) -> list[dict[str, Any]]:
-    """OpenAI ``tool_calls`` (``[{id, type, function: {name, arguments}}]``, maybe JSON text)."""
+    """OpenAI ``tool_calls`` (``[{id, type, function: {name, arguments}}]``, maybe JSON text).
+
+    OpenAI sends ``arguments`` as JSON text where OTel sends an object; the text is parsed so
+    ``messages.tool_calls`` has one shape (text that is not JSON is kept as it came).
+    """
     raw = _maybe_json(raw)
     calls = []
     if isinstance(raw, list):
@@ -94,7 +98,8 @@ def _calls(raw: Any) -> list[dict[str, Any]]:
             if isinstance(call, dict):
                 function = call.get("function")
                 source = function if isinstance(function, dict) else call
-                calls.append({"id": call.get("id"), "name": source.get("name"), "arguments": source.get("arguments")})
+                calls.append({"id": call.get("id"), "name": source.get("name"),
+                              "arguments": _maybe_json(source.get("arguments"))})
     return calls
 
 

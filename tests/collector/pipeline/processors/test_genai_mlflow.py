@@ -157,7 +157,7 @@ def test_tool_call_message_without_content(genai):
                    "mlflow.spanOutputs": j({"choices": [{"index": 0, "message": {"role": "assistant",
                                                                                 "tool_calls": [call]}}]})})
     genai.run()
-    normalized = [{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]
+    normalized = [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]
     assert [m[:5] for m in genai.messages(i)] == [
         ("input", 0, "user", "Paris", None), ("input", 1, "assistant", None, normalized),
         ("input", 2, "tool", "sunny", None), ("output", 0, "assistant", None, normalized),

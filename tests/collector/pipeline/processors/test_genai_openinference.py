@@ -59,7 +59,7 @@ def test_llm_span_with_flattened_messages(genai):
         "trace_tags": None, "trace_metadata": {"mlflow.trace.session": "sess-1", "mlflow.trace.user": "user-7"},
         "normalization_errors": None,
     }
-    call = [{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]
+    call = [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]
     got = genai.messages(i)
     assert [m[:5] for m in got] == [
         ("input", 0, "system", "Be brief.", None),

@@ -157,7 +157,7 @@ def test_legacy_span_events(genai):
     i = genai.add({"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o"},
                   events)
     genai.run()
-    call = [{"id": "call_1", "name": "lookup", "arguments": '{"q":"x"}'}]
+    call = [{"id": "call_1", "name": "lookup", "arguments": {"q": "x"}}]
     got = genai.messages(i)
     assert [m[:5] for m in got] == [
         ("input", 0, "system", "Be brief.", None),
