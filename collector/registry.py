@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annotrace.collector.component import Factory
 from annotrace.collector.exporters.duckdb import DuckDBConfig, DuckDBExporter
+from annotrace.collector.exporters.otlp import OTLPExporter, OTLPExporterConfig
 from annotrace.collector.extensions import SpoolConfig, WebConfig
 from annotrace.collector.pipeline.processors.batch import BatchConfig, BatchProcessor
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
@@ -14,7 +15,10 @@ PROCESSORS = {
     "batch": Factory("batch", BatchConfig, BatchProcessor),
     "genai": Factory("genai", GenAIConfig, GenAINormalizeProcessor),
 }
-EXPORTERS = {"duckdb": Factory("duckdb", DuckDBConfig, DuckDBExporter)}
+EXPORTERS = {
+    "duckdb": Factory("duckdb", DuckDBConfig, DuckDBExporter),
+    "otlp": Factory("otlp", OTLPExporterConfig, OTLPExporter),
+}
 EXTENSIONS = {"web": Factory("web", WebConfig), "spool": Factory("spool", SpoolConfig)}
 
 

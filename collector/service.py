@@ -66,6 +66,10 @@ class Service:
             self._exporters[cid] = exporter
             if isinstance(exporter, DuckDBExporter) and self.store is None:
                 self.store = exporter
+        if self.store is not None and self.store.db is not None:
+            for exporter in self._exporters.values():
+                if callable(attach := getattr(exporter, "attach_store", None)):
+                    attach(self.store.db)  # e.g. otlp: forwards assessments read from the store
         for cid, cfg in config.processors.items():
             processor = registry.PROCESSORS[cid.type].create(cfg)
             processor.start()
@@ -155,7 +159,8 @@ class Service:
             self.runner.shutdown()
         for processor in self._processors.values():
             processor.shutdown()
-        for exporter in self._exporters.values():
+        # the store last: other exporters may still read from it while they flush
+        for exporter in sorted(self._exporters.values(), key=lambda e: e is self.store):
             exporter.shutdown()
         self._exporters.clear()
         if self.spool is not None:
