@@ -7,7 +7,8 @@ decoration and spans start flowing (and a background export thread starts) at th
 call; the REST client (httpx) loads with the first assessment, trace or SQL call, and pandas only
 when a DataFrame is built.
 
-Submodules ``annotrace.entities`` and ``annotrace.openai`` are also loaded on first access.
+Submodules ``annotrace.entities``, ``annotrace.genai`` (label schemas, labeling sessions) and
+``annotrace.openai`` are also loaded on first access.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ _LAZY: dict[str, str] = {
     "update_assessment": "annotrace.assessments",
     "update_current_trace": "annotrace.tracing.fluent",
 }
-_SUBMODULES = frozenset({"entities", "openai"})
+_SUBMODULES = frozenset({"entities", "genai", "openai"})
 
 
 def __getattr__(name: str) -> Any:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from annotrace.collector.api.mlflow import assessments, experiments, traces
+from annotrace.collector.api.mlflow import assessments, experiments, label_schemas, traces
 from annotrace.collector.api.mlflow.dispatch import Api
-from annotrace.collector.api.native import openapi
+from annotrace.collector.api.native import labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("2.0",), "GET", "/experiments/get", experiments.get_experiment),
     (("2.0",), "POST", "/experiments/search", experiments.search_experiments),
     (("2.0",), "GET", "/experiments/search", experiments.search_experiments),
+    # label schemas (reference 10.2)
+    (("3.0",), "POST", "/label-schemas/create", label_schemas.create_label_schema),
+    (("3.0",), "GET", "/label-schemas/get", label_schemas.get_label_schema),
+    (("3.0",), "GET", "/label-schemas/get-by-name", label_schemas.get_label_schema_by_name),
+    (("3.0",), "GET", "/label-schemas/list", label_schemas.list_label_schemas),
+    (("3.0",), "DELETE", "/label-schemas/delete", label_schemas.delete_label_schema),
 ]
 
 # (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py
@@ -58,6 +64,17 @@ NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v1/traces/{trace_id}/assessments", native_traces.list_assessments),
     ("GET", "/api/v1/traces/{trace_id}/assessments/{assessment_id}/history", native_traces.assessment_history),
     ("GET", "/api/v1/traces/{trace_id}/spans", native_traces.span_list),
+    # labeling sessions (MLflow's are Databricks-only; reference 11.1)
+    ("POST", "/api/v1/labeling/sessions", labeling.create_session),
+    ("GET", "/api/v1/labeling/sessions", labeling.list_sessions),
+    ("GET", "/api/v1/labeling/sessions/{session_id}", labeling.get_session),
+    ("PATCH", "/api/v1/labeling/sessions/{session_id}", labeling.update_session),
+    ("DELETE", "/api/v1/labeling/sessions/{session_id}", labeling.delete_session),
+    ("POST", "/api/v1/labeling/sessions/{session_id}/traces", labeling.add_traces),
+    ("GET", "/api/v1/labeling/sessions/{session_id}/items", labeling.list_items),
+    ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/answers", labeling.post_answer),
+    ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/skip", labeling.skip_item),
+    ("GET", "/api/v1/labeling/sessions/{session_id}/progress", labeling.progress),
 ]
 
 

@@ -49,8 +49,8 @@ SELECT_OLDER = (
 )
 # Every table keyed by trace_id that belongs to the trace (order: dependents first).
 TRACE_TABLES = (
-    "assessment_history", "assessments", "span_events", "span_links", "documents", "messages", "log_records",
-    "spans", "traces",
+    "labeling_item_status", "labeling_items", "assessment_history", "assessments", "span_events", "span_links",
+    "documents", "messages", "log_records", "spans", "traces",
 )
 DELETE_FROM = {table: f"DELETE FROM {table} WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))" for table in TRACE_TABLES}
 

@@ -25,6 +25,11 @@ MLFLOW_RPCS = {
     ("GET", "/experiments/get"): {"2.0"},
     ("POST", "/experiments/search"): {"2.0"},
     ("GET", "/experiments/search"): {"2.0"},
+    ("POST", "/label-schemas/create"): {"3.0"},
+    ("GET", "/label-schemas/get"): {"3.0"},
+    ("GET", "/label-schemas/get-by-name"): {"3.0"},
+    ("GET", "/label-schemas/list"): {"3.0"},
+    ("DELETE", "/label-schemas/delete"): {"3.0"},
 }
 
 

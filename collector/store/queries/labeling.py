@@ -1,0 +1,318 @@
+"""Labeling sessions: a run holding *copies* of traces that experts label with label schemas.
+
+Copying keeps labels off the original (Databricks' behaviour): ``add_traces`` gives each source
+trace a new ``tr-`` id and copies its rows in every per-trace table (``COPIED_TABLES``) in one
+writer job, tagging the copy with ``annotrace.source_trace_id`` and metadata ``mlflow.sourceRun``
+= the session's run id, so ``search_traces(run_id=...)`` finds it. A source is copied into a
+session at most once. An answer is an ordinary assessment on the copy (``assessments.create`` or
+``update``, so history and override rules hold); the session only tracks each labeler's status:
+
+    (no row) pending --answer--> in_progress --all schemas answered--> completed
+          \\--skip--> skipped   (answering a skipped item moves it on again)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import orjson
+
+from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.ids import new_assessment_id
+from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.store.queries import label_schemas as schema_store
+
+STATUSES = ("pending", "in_progress", "completed", "skipped")
+SOURCE_TRACE_KEY = "annotrace.source_trace_id"
+SOURCE_RUN_KEY = "mlflow.sourceRun"
+MAX_USERS = 100
+
+SESSION_COLUMNS = ("session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
+                   "custom_inputs, create_time, last_update_time")
+GET = f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE session_id = ?"
+LIST = (f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS NULL OR experiment_id = ?) "
+        "ORDER BY create_time DESC, session_id")
+INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
+ITEMS = ("SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
+         "FROM labeling_items i LEFT JOIN traces t USING (trace_id) WHERE i.session_id = ? ORDER BY i.position")
+ITEM_SOURCE = "SELECT trace_id FROM labeling_items WHERE session_id = ? AND source_trace_id = ?"
+ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
+NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM labeling_items WHERE session_id = ?"
+INSERT_ITEM = "INSERT INTO labeling_items VALUES (?, ?, ?, ?, ?)"
+STATUSES_OF = "SELECT trace_id, user_id, status FROM labeling_item_status WHERE session_id = ?"
+STATUS_OF = "SELECT status FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND user_id = ?"
+INSERT_STATUS = "INSERT INTO labeling_item_status VALUES (?, ?, ?, ?, ?)"
+SET_STATUS = ("UPDATE labeling_item_status SET status = ?, update_time = ? "
+              "WHERE session_id = ? AND trace_id = ? AND user_id = ?")
+ANSWERED = ("SELECT DISTINCT assessment_name FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
+            "AND source_id = ? AND valid")
+MY_ANSWER = ("SELECT assessment_id FROM assessments WHERE trace_id = ? AND assessment_name = ? "
+             "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time DESC LIMIT 1")
+DELETE_SESSION = {table: f"DELETE FROM {table} WHERE session_id = ?"
+                  for table in ("labeling_item_status", "labeling_items", "labeling_sessions")}
+SOURCE_EXISTS = "SELECT experiment_id FROM traces WHERE trace_id = ?"
+
+# Per-trace tables copied into a session, with the columns to rewrite (besides trace_id).
+_DROP_REQUEST_ID = "json_merge_patch(attributes, '{\"mlflow.traceRequestId\": null}') AS attributes"
+COPY = {
+    "traces": (
+        "INSERT INTO traces SELECT * REPLACE (?::VARCHAR AS trace_id, ?::VARCHAR AS experiment_id, "
+        "json_merge_patch(tags, ?::JSON) AS tags, json_merge_patch(trace_metadata, ?::JSON) AS trace_metadata) "
+        "FROM traces WHERE trace_id = ?"),
+    "spans": (f"INSERT INTO spans SELECT * REPLACE (?::VARCHAR AS trace_id, ?::VARCHAR AS experiment_id, "
+              f"{_DROP_REQUEST_ID}) FROM spans WHERE trace_id = ?"),
+    **{table: f"INSERT INTO {table} SELECT * REPLACE (?::VARCHAR AS trace_id) FROM {table} WHERE trace_id = ?"
+       for table in ("span_events", "span_links", "documents", "messages")},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    session_id: str
+    experiment_id: str
+    name: str
+    assigned_users: list[str]
+    agent: str | None
+    label_schemas: list[str]
+    enable_multi_turn_chat: bool
+    custom_inputs: dict[str, Any] | None
+    create_time: datetime
+    last_update_time: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSession:
+    experiment_id: str
+    name: str
+    assigned_users: list[str]
+    agent: str | None = None
+    label_schemas: list[str] = field(default_factory=list)
+    enable_multi_turn_chat: bool = False
+    custom_inputs: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One item of a session, with the status of each labeler who touched it."""
+
+    trace_id: str
+    source_trace_id: str
+    position: int
+    create_time: datetime
+    request_preview: str | None
+    response_preview: str | None
+    statuses: dict[str, str]
+
+    def status_for(self, user: str) -> str:
+        return self.statuses.get(user, "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One labeler's answer to one schema on one item (validated against the schema in the job)."""
+
+    session_id: str
+    trace_id: str
+    user: str
+    schema: str
+    value: Any
+    comment: str | None = None
+
+
+def _session(row: tuple[Any, ...]) -> Session:
+    values = list(row)
+    values[3] = orjson.loads(values[3])
+    values[5] = orjson.loads(values[5])
+    values[7] = orjson.loads(values[7]) if values[7] else None
+    return Session(*values)
+
+
+# -- reads ---------------------------------------------------------------------------------------
+def get(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Session:
+    rows = cursor.execute(GET, [session_id]).fetchall()
+    if not rows:
+        raise NotFound(f"Labeling session with run_id `{session_id}` not found")
+    return _session(rows[0])
+
+
+def list_sessions(cursor: duckdb.DuckDBPyConnection, experiment_id: str | None,
+                  user: str | None = None) -> list[Session]:
+    """Newest first; with ``user``, only the sessions that user may label."""
+    found = [_session(row) for row in cursor.execute(LIST, [experiment_id, experiment_id]).fetchall()]
+    return [s for s in found if user is None or not s.assigned_users or user in s.assigned_users]
+
+
+def items(cursor: duckdb.DuckDBPyConnection, session_id: str) -> list[Item]:
+    get(cursor, session_id)
+    statuses: dict[str, dict[str, str]] = {}
+    for trace_id, user, status in cursor.execute(STATUSES_OF, [session_id]).fetchall():
+        statuses.setdefault(trace_id, {})[user] = status
+    return [Item(trace_id, source, position, created, request, response, statuses.get(trace_id, {}))
+            for trace_id, source, position, created, request, response
+            in cursor.execute(ITEMS, [session_id]).fetchall()]
+
+
+def progress(cursor: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any]:
+    """Counts per status: per labeler (assigned users, plus anyone who answered) and in total."""
+    session = get(cursor, session_id)
+    found = items(cursor, session_id)
+    users = list(dict.fromkeys([*session.assigned_users, *(u for item in found for u in item.statuses)]))
+    per_user = []
+    totals = dict.fromkeys(STATUSES, 0)
+    for user in users:
+        counts = dict.fromkeys(STATUSES, 0)
+        for item in found:
+            counts[item.status_for(user)] += 1
+        per_user.append({"user": user, **counts})
+        for status, n in counts.items():
+            totals[status] += n
+    completed = sum(1 for item in found if "completed" in item.statuses.values())
+    return {"session_id": session_id, "item_count": len(found), "completed_items": completed,
+            "totals": totals, "users": per_user}
+
+
+# -- writer jobs ---------------------------------------------------------------------------------
+def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> Session:
+    """Insert a session; every schema must exist (built-ins are created on first use)."""
+    if not new.name.strip():
+        raise InvalidParameter("Invalid value for parameter 'name': a labeling session needs a name.")
+    _check_users(new.assigned_users)
+    for name in new.label_schemas:
+        schema_store.ensure(conn, new.experiment_id, name, now)
+    session_id = uuid.uuid4().hex
+    conn.execute(INSERT, [
+        session_id, new.experiment_id, new.name, orjson.dumps(new.assigned_users).decode(), new.agent,
+        orjson.dumps(list(dict.fromkeys(new.label_schemas))).decode(), new.enable_multi_turn_chat,
+        orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now,
+    ])
+    return get(conn, session_id)
+
+
+def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: list[str], now: datetime) -> Session:
+    get(conn, session_id)
+    _check_users(users)
+    conn.execute(SET_USERS, [orjson.dumps(list(dict.fromkeys(users))).decode(), now, session_id])
+    return get(conn, session_id)
+
+
+def delete(conn: duckdb.DuckDBPyConnection, session_id: str) -> bool:
+    """Delete the session and its item rows; the copied traces, and the labels on them, stay."""
+    if not conn.execute(GET, [session_id]).fetchall():
+        return False
+    for sql in DELETE_SESSION.values():
+        conn.execute(sql, [session_id])
+    return True
+
+
+def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: list[str],
+               now: datetime) -> list[tuple[str, str, bool]]:
+    """Copy each source trace into the session; ``(source, copy, added)`` per source, in order.
+
+    A source already in the session keeps its copy (``added`` False), so adding twice is harmless;
+    so does one of the session's own copies (``search_traces()`` over the experiment finds them too).
+    """
+    session = get(conn, session_id)
+    position = conn.execute(NEXT_POSITION, [session_id]).fetchall()[0][0]
+    out: list[tuple[str, str, bool]] = []
+    for source in dict.fromkeys(source_ids):
+        existing = conn.execute(ITEM_SOURCE, [session_id, source]).fetchall()
+        if not existing and conn.execute(ITEM, [session_id, source]).fetchall():
+            existing = [(source,)]
+        if existing:
+            out.append((source, existing[0][0], False))
+            continue
+        if not conn.execute(SOURCE_EXISTS, [source]).fetchall():
+            raise NotFound(f"Trace with ID '{source}' not found.")
+        copy = "tr-" + uuid.uuid4().hex
+        _copy(conn, session, source, copy)
+        conn.execute(INSERT_ITEM, [session_id, copy, source, position, now])
+        position += 1
+        out.append((source, copy, True))
+    return out
+
+
+def _copy(conn: duckdb.DuckDBPyConnection, session: Session, source: str, copy: str) -> None:
+    tags = orjson.dumps({SOURCE_TRACE_KEY: source}).decode()
+    metadata = orjson.dumps({SOURCE_TRACE_KEY: source, SOURCE_RUN_KEY: session.session_id}).decode()
+    conn.execute(COPY["traces"], [copy, session.experiment_id, tags, metadata, source])
+    conn.execute(COPY["spans"], [copy, session.experiment_id, source])
+    for table in ("span_events", "span_links", "documents", "messages"):
+        conn.execute(COPY[table], [copy, source])
+
+
+def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[assessment_store.Assessment, str]:
+    """Store ``a`` as an assessment on the item (a labeler's second answer to a schema updates the
+    first) and move the labeler's status on; returns the assessment and the new status."""
+    session, schema = _answerable(conn, a.session_id, a.trace_id, a.user, a.schema)
+    schema_store.check_answer(schema, a.value)
+    if a.comment is not None and not schema.enable_comment:
+        raise InvalidParameter(
+            f"Invalid answer for label schema '{schema.name}': comments are not enabled (enable_comment is false).")
+    previous = conn.execute(MY_ANSWER, [a.trace_id, schema.name, a.user]).fetchall()
+    if previous:
+        patch = assessment_store.AssessmentPatch(kind=schema.type, value=a.value, rationale=a.comment,
+                                                 metadata={"annotrace.labeling_session_id": session.session_id})
+        stored = assessment_store.update(conn, a.trace_id, previous[0][0], patch, now)
+    else:
+        new = assessment_store.NewAssessment(
+            trace_id=a.trace_id, name=schema.name, kind=schema.type, value=a.value, rationale=a.comment,
+            source_type="HUMAN", source_id=a.user,
+            metadata={"annotrace.labeling_session_id": session.session_id, "annotrace.label_schema_id":
+                      schema.schema_id})
+        stored = assessment_store.create(conn, new, new_assessment_id(), now)
+    answered = {row[0] for row in conn.execute(ANSWERED, [a.trace_id, a.user]).fetchall()}
+    status = "completed" if set(session.label_schemas) <= answered else "in_progress"
+    _set_status(conn, a.session_id, a.trace_id, a.user, status, now)
+    return stored, status
+
+
+def skip(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, now: datetime) -> str:
+    _session_item(conn, session_id, trace_id, user)
+    _set_status(conn, session_id, trace_id, user, "skipped", now)
+    return "skipped"
+
+
+def _session_item(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str) -> Session:
+    """The session, once ``user`` may label in it and ``trace_id`` is one of its items."""
+    session = get(conn, session_id)
+    if session.assigned_users and user not in session.assigned_users:
+        raise InvalidParameter(
+            f"User '{user}' is not assigned to labeling session '{session.name}' ({session_id}); assigned users: "
+            f"{session.assigned_users}.")
+    if not conn.execute(ITEM, [session_id, trace_id]).fetchall():
+        raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
+    return session
+
+
+def _answerable(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str,
+                schema_name: str) -> tuple[Session, schema_store.LabelSchema]:
+    session = _session_item(conn, session_id, trace_id, user)
+    if schema_name not in session.label_schemas:
+        raise InvalidParameter(
+            f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its schemas are "
+            f"{session.label_schemas}.")
+    schema = schema_store.find(conn, session.experiment_id, schema_name)
+    if schema is None:
+        raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
+    return session, schema
+
+
+def _set_status(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, status: str,
+                now: datetime) -> None:
+    if conn.execute(STATUS_OF, [session_id, trace_id, user]).fetchall():
+        conn.execute(SET_STATUS, [status, now, session_id, trace_id, user])
+    else:
+        conn.execute(INSERT_STATUS, [session_id, trace_id, user, status, now])
+
+
+def _check_users(users: list[str]) -> None:
+    if len(users) > MAX_USERS:
+        raise InvalidParameter(f"Invalid value for parameter 'assigned_users': more than {MAX_USERS} users.")
+    for user in users:
+        if not user.strip() or len(user) > schema_store.MAX_NAME_CHARS:
+            raise InvalidParameter(f"Invalid value for parameter 'assigned_users': bad user name {user!r}.")

@@ -1,0 +1,65 @@
+"""``annotrace.genai`` (MLflow's ``mlflow.genai``): label schemas and labeling sessions for human
+review. Names load from their submodule on first access, so ``import annotrace.genai`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annotrace.genai.label_schemas import (
+        create_label_schema,
+        delete_label_schema,
+        get_label_schema,
+        list_label_schemas,
+    )
+    from annotrace.genai.labeling import (
+        LabelingSession,
+        create_labeling_session,
+        delete_labeling_session,
+        get_labeling_session,
+        get_labeling_sessions,
+    )
+
+__all__ = [
+    "LabelingSession",
+    "create_label_schema",
+    "create_labeling_session",
+    "delete_label_schema",
+    "delete_labeling_session",
+    "get_label_schema",
+    "get_labeling_session",
+    "get_labeling_sessions",
+    "label_schemas",
+    "labeling",
+    "list_label_schemas",
+]
+
+_LAZY: dict[str, str] = {
+    "LabelingSession": "annotrace.genai.labeling",
+    "create_label_schema": "annotrace.genai.label_schemas",
+    "create_labeling_session": "annotrace.genai.labeling",
+    "delete_label_schema": "annotrace.genai.label_schemas",
+    "delete_labeling_session": "annotrace.genai.labeling",
+    "get_label_schema": "annotrace.genai.label_schemas",
+    "get_labeling_session": "annotrace.genai.labeling",
+    "get_labeling_sessions": "annotrace.genai.labeling",
+    "list_label_schemas": "annotrace.genai.label_schemas",
+}
+_SUBMODULES = frozenset({"label_schemas", "labeling"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

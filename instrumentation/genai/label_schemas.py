@@ -1,0 +1,237 @@
+"""``mlflow.genai.label_schemas`` for an annotrace collector: the questions domain experts answer.
+
+Signatures follow the Databricks ReviewApp era (``title``, ``overwrite``, all five input kinds plus
+MLflow 3.14's ``InputPassFail``); storage is the collector's ``/api/3.0/mlflow/label-schemas`` RPCs
+(MLflow 3.14's OSS shapes), per experiment: the one chosen by ``set_experiment`` unless
+``experiment_id`` is given. Rules (empty options, ``min_value >= max_value``, duplicate names...)
+are checked by the collector, so every client gets the same messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from annotrace import tracking
+from annotrace.exceptions import AnnotraceException, ErrorCode
+
+__all__ = [
+    "EXPECTED_FACTS",
+    "EXPECTED_RESPONSE",
+    "GUIDELINES",
+    "InputCategorical",
+    "InputCategoricalList",
+    "InputNumeric",
+    "InputPassFail",
+    "InputText",
+    "InputTextList",
+    "LabelSchema",
+    "LabelSchemaType",
+    "create_label_schema",
+    "delete_label_schema",
+    "get_label_schema",
+    "list_label_schemas",
+]
+
+EXPECTED_FACTS = "expected_facts"
+GUIDELINES = "guidelines"
+EXPECTED_RESPONSE = "expected_response"
+LabelSchemaType = Literal["feedback", "expectation"]
+_BASE = "/api/3.0/mlflow/label-schemas"
+DEFAULT_EXPERIMENT_ID = "0"
+
+
+@dataclass(frozen=True)
+class InputCategorical:
+    """One option out of ``options`` (radio buttons)."""
+
+    options: list[str]
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"categorical": {"options": list(self.options), "multi_select": False}}
+
+
+@dataclass(frozen=True)
+class InputCategoricalList:
+    """Any number of ``options`` (checkboxes); MLflow 3.14's ``categorical`` with ``multi_select``."""
+
+    options: list[str]
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"categorical": {"options": list(self.options), "multi_select": True}}
+
+
+@dataclass(frozen=True)
+class InputNumeric:
+    """A number, within ``[min_value, max_value]`` when given."""
+
+    min_value: float | None = None
+    max_value: float | None = None
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"numeric": {k: v for k, v in (("min_value", self.min_value), ("max_value", self.max_value))
+                            if v is not None}}
+
+
+@dataclass(frozen=True)
+class InputText:
+    """Free text of at most ``max_length`` characters."""
+
+    max_length: int | None = None
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"text": {} if self.max_length is None else {"max_length": self.max_length}}
+
+
+@dataclass(frozen=True)
+class InputTextList:
+    """Up to ``max_count`` texts of at most ``max_length_each`` characters."""
+
+    max_length_each: int | None = None
+    max_count: int | None = None
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"text_list": {k: v for k, v in (("max_length_each", self.max_length_each),
+                                                 ("max_count", self.max_count)) if v is not None}}
+
+
+@dataclass(frozen=True)
+class InputPassFail:
+    """Pass or fail; the answer is stored as a boolean (``True`` = ``positive_label``)."""
+
+    positive_label: str = "Pass"
+    negative_label: str = "Fail"
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"pass_fail": {"positive_label": self.positive_label, "negative_label": self.negative_label}}
+
+
+InputType = InputCategorical | InputCategoricalList | InputNumeric | InputText | InputTextList | InputPassFail
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """A stored label schema (MLflow's fields; ``title`` from the ReviewApp era)."""
+
+    name: str
+    type: LabelSchemaType
+    title: str | None
+    input: InputType
+    instruction: str | None = None
+    enable_comment: bool = False
+    schema_id: str | None = None
+    experiment_id: str | None = None
+    created_by: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    is_default: bool = field(default=False)
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any]) -> LabelSchema:
+        return cls(name=d["name"], type=d["type"].lower(), title=d.get("title"), input=_input(d["input"]),
+                   instruction=d.get("instruction"), enable_comment=bool(d.get("enable_comment")),
+                   schema_id=d.get("schema_id"), experiment_id=d.get("experiment_id"), created_by=d.get("created_by"),
+                   created_at=d.get("created_at"), updated_at=d.get("last_updated_at"),
+                   is_default=bool(d.get("is_default")))
+
+
+def _input(d: dict[str, Any]) -> InputType:
+    if "categorical" in d:
+        options = list(d["categorical"].get("options", []))
+        return InputCategoricalList(options) if d["categorical"].get("multi_select") else InputCategorical(options)
+    if "numeric" in d:
+        return InputNumeric(d["numeric"].get("min_value"), d["numeric"].get("max_value"))
+    if "text" in d:
+        return InputText(d["text"].get("max_length"))
+    if "text_list" in d:
+        return InputTextList(d["text_list"].get("max_length_each"), d["text_list"].get("max_count"))
+    return InputPassFail(**d.get("pass_fail", {}))
+
+
+def current_experiment_id(experiment_id: str | None = None) -> str:
+    """``experiment_id``, else the one ``set_experiment`` chose (created now if it is new), else "0"."""
+    from annotrace.client import rest
+    from annotrace.client import traces as trace_client
+
+    if experiment_id is not None:
+        return str(experiment_id)
+    choice = tracking.get_experiment()
+    if choice is None:
+        return DEFAULT_EXPERIMENT_ID
+    if choice.experiment_id is not None:
+        return choice.experiment_id
+    assert choice.name is not None
+    try:
+        return trace_client.get_experiment_id_by_name(choice.name)
+    except AnnotraceException as error:
+        if error.error_code != ErrorCode.RESOURCE_DOES_NOT_EXIST:
+            raise
+    try:
+        return str(rest.call("POST", "/api/2.0/mlflow/experiments/create", json={"name": choice.name})[
+            "experiment_id"])
+    except AnnotraceException as error:  # created meanwhile by the span writer
+        if error.error_code != ErrorCode.RESOURCE_ALREADY_EXISTS:
+            raise
+        return trace_client.get_experiment_id_by_name(choice.name)
+
+
+def create_label_schema(
+    name: str,
+    *,
+    type: LabelSchemaType,
+    title: str,
+    input: InputType,
+    instruction: str | None = None,
+    enable_comment: bool = False,
+    overwrite: bool = False,
+    experiment_id: str | None = None,
+) -> LabelSchema:
+    """Create a label schema in the current experiment; ``overwrite`` replaces a same-named one
+    (sessions using it see the new definition)."""
+    from annotrace.client import rest
+
+    if type not in ("feedback", "expectation"):
+        raise AnnotraceException.invalid_parameter_value(
+            f"type must be 'feedback' or 'expectation', got {type!r}.")
+    if not hasattr(input, "_to_json"):
+        raise AnnotraceException.invalid_parameter_value(
+            f"input must be one of InputCategorical, InputCategoricalList, InputNumeric, InputText, InputTextList "
+            f"or InputPassFail, got {input!r}.")
+    body: dict[str, Any] = {
+        "experiment_id": current_experiment_id(experiment_id), "name": name, "type": type.upper(),
+        "title": title, "input": input._to_json(), "enable_comment": enable_comment, "overwrite": overwrite,
+    }
+    if instruction is not None:
+        body["instruction"] = instruction
+    return LabelSchema._from_json(rest.call("POST", f"{_BASE}/create", json=body)["label_schema"])
+
+
+def get_label_schema(name: str, *, experiment_id: str | None = None) -> LabelSchema:
+    """The schema named ``name``; missing -> ``MlflowException("Label schema with name `{name}` not found")``."""
+    from annotrace.client import rest
+
+    answer = rest.call("GET", f"{_BASE}/get-by-name",
+                       params={"experiment_id": current_experiment_id(experiment_id), "name": name})
+    return LabelSchema._from_json(answer["label_schema"])
+
+
+def list_label_schemas(experiment_id: str | None = None) -> list[LabelSchema]:
+    """Every label schema of the experiment, oldest first (all pages)."""
+    from annotrace.client import rest
+
+    params: dict[str, Any] = {"experiment_id": current_experiment_id(experiment_id), "max_results": 1000}
+    out: list[LabelSchema] = []
+    while True:
+        answer = rest.call("GET", f"{_BASE}/list", params=params)
+        out.extend(LabelSchema._from_json(d) for d in answer.get("label_schemas", []))
+        if not answer.get("next_page_token"):
+            return out
+        params["page_token"] = answer["next_page_token"]
+
+
+def delete_label_schema(name: str, *, experiment_id: str | None = None) -> None:
+    """Delete the schema named ``name``; missing -> ``MlflowException`` (as MLflow's ReviewApp era)."""
+    from annotrace.client import rest
+
+    schema = get_label_schema(name, experiment_id=experiment_id)
+    rest.call("DELETE", f"{_BASE}/delete", json={"schema_id": schema.schema_id})

@@ -1,0 +1,98 @@
+"""Label schema REST routes (reference 10.2) on a real collector: shapes, overwrite, paging, and each
+validation rule answering 400 with a message that names the schema and the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+BASE = "/api/3.0/mlflow/label-schemas"
+
+
+def create(api: httpx.Client, experiment_id: str, name: str, **fields: Any) -> httpx.Response:
+    body = {"experiment_id": experiment_id, "name": name, "type": "FEEDBACK",
+            "input": {"categorical": {"options": ["Yes", "No"]}}, **fields}
+    return api.post(f"{BASE}/create", json=body)
+
+
+def test_create_get_list_delete(api: httpx.Client, experiment_id: str) -> None:
+    response = create(api, experiment_id, "summary_quality", title="Is this summary concise and helpful?",
+                      instruction="Please provide a rationale below.", enable_comment=True)
+    assert response.status_code == 200, response.text
+    schema = response.json()["label_schema"]
+    assert schema["schema_id"].startswith("ls-") and len(schema["schema_id"]) == 35
+    assert schema == {**schema, "experiment_id": experiment_id, "name": "summary_quality", "type": "FEEDBACK",
+                      "title": "Is this summary concise and helpful?", "instruction": "Please provide a rationale below.",
+                      "enable_comment": True, "is_default": False,
+                      "input": {"categorical": {"options": ["Yes", "No"], "multi_select": False}}}
+    assert isinstance(schema["created_at"], int)
+
+    got = api.get(f"{BASE}/get", params={"schema_id": schema["schema_id"]}).json()["label_schema"]
+    assert got == schema
+    by_name = api.get(f"{BASE}/get-by-name", params={"experiment_id": experiment_id, "name": "summary_quality"})
+    assert by_name.json()["label_schema"] == schema
+
+    expected = api.post(f"{BASE}/create", json={
+        "experiment_id": experiment_id, "name": "expected_summary", "type": "expectation", "input": {"text": {}}})
+    assert expected.status_code == 200, expected.text
+    assert expected.json()["label_schema"]["input"] == {"text": {}}
+    listed = api.get(f"{BASE}/list", params={"experiment_id": experiment_id, "max_results": 1}).json()
+    assert [s["name"] for s in listed["label_schemas"]] == ["summary_quality"]
+    page2 = api.get(f"{BASE}/list", params={"experiment_id": experiment_id, "page_token": listed["next_page_token"]})
+    assert [s["name"] for s in page2.json()["label_schemas"]] == ["expected_summary"]
+    assert "next_page_token" not in page2.json()
+
+    assert api.request("DELETE", f"{BASE}/delete", json={"schema_id": schema["schema_id"]}).status_code == 200
+    assert api.request("DELETE", f"{BASE}/delete", json={"schema_id": schema["schema_id"]}).status_code == 200
+    missing = api.get(f"{BASE}/get-by-name", params={"experiment_id": experiment_id, "name": "summary_quality"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST",
+                              "message": "Label schema with name `summary_quality` not found"}
+
+
+def test_duplicate_name_needs_overwrite(api: httpx.Client, experiment_id: str) -> None:
+    first = create(api, experiment_id, "tone").json()["label_schema"]
+    again = create(api, experiment_id, "tone")
+    assert again.status_code == 400
+    assert again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert again.json()["message"].startswith(
+        f"Label schema with name 'tone' already exists for experiment '{experiment_id}'.")
+    replaced = create(api, experiment_id, "tone", overwrite=True, type="EXPECTATION",
+                      input={"numeric": {"min_value": 1, "max_value": 5}})
+    assert replaced.status_code == 200, replaced.text
+    schema = replaced.json()["label_schema"]
+    assert (schema["schema_id"], schema["type"], schema["input"]) == (
+        first["schema_id"], "EXPECTATION", {"numeric": {"min_value": 1, "max_value": 5}})
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"input": {"categorical": {"options": []}}}, "Label schema 'bad': input options must be a non-empty list"),
+    ({"input": {"categorical": {"options": ["a", "a"]}}}, "Label schema 'bad': duplicate options ['a']"),
+    ({"input": {"categorical": {"options": [str(i) for i in range(11)]}}}, "11 options, more than the limit of 10"),
+    ({"input": {"numeric": {"min_value": 5, "max_value": 5}}},
+     "Label schema 'bad': min_value (5) must be less than max_value (5)."),
+    ({"input": {"numeric": {"min_value": 9, "max_value": 1}}}, "min_value (9) must be less than max_value (1)"),
+    ({"input": {"numeric": {"min_value": "low"}}}, "min_value must be a number or null"),
+    ({"input": {"text": {"max_length": 0}}}, "max_length must be a positive integer"),
+    ({"input": {"text_list": {"max_count": -1}}}, "max_count must be a positive integer"),
+    ({"input": {"pass_fail": {"positive_label": "ok", "negative_label": "ok"}}}, "must differ"),
+    ({"input": {"text": {}, "numeric": {}}}, "exactly one of pass_fail, categorical, numeric, text, text_list"),
+    ({"input": {}}, "exactly one of"),
+    ({"type": "opinion"}, "type must be 'feedback' or 'expectation', got 'opinion'"),
+    ({"instruction": "x" * 1001}, "instruction is longer than 1000 characters"),
+    ({"enable_comment": "yes"}, "'enable_comment'"),
+])
+def test_validation(api: httpx.Client, experiment_id: str, fields: dict[str, Any], message: str) -> None:
+    response = create(api, experiment_id, "bad", **fields)
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert message in response.json()["message"]
+
+
+def test_missing_fields(api: httpx.Client, experiment_id: str) -> None:
+    response = api.post(f"{BASE}/create", json={"experiment_id": experiment_id, "name": "x", "type": "FEEDBACK"})
+    assert response.status_code == 400
+    assert "'input'" in response.json()["message"]
+    assert api.get(f"{BASE}/get", params={"schema_id": "ls-nope"}).status_code == 404
