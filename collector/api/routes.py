@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from annotrace.collector.api.mlflow import assessments, experiments, label_schemas, traces
+from annotrace.collector.api.mlflow import assessments, datasets, experiments, label_schemas, traces
 from annotrace.collector.api.mlflow.dispatch import Api
 from annotrace.collector.api.native import labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
@@ -57,6 +57,18 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/label-schemas/get-by-name", label_schemas.get_label_schema_by_name),
     (("3.0",), "GET", "/label-schemas/list", label_schemas.list_label_schemas),
     (("3.0",), "DELETE", "/label-schemas/delete", label_schemas.delete_label_schema),
+    # evaluation datasets (reference 12.1); static paths before {dataset_id}
+    (("3.0",), "POST", "/datasets/create", datasets.create_dataset),
+    (("3.0",), "POST", "/datasets/search", datasets.search_datasets),
+    (("3.0",), "GET", "/datasets/search", datasets.search_datasets),
+    (("3.0",), "GET", "/datasets/{dataset_id}", datasets.get_dataset),
+    (("3.0",), "DELETE", "/datasets/{dataset_id}", datasets.delete_dataset),
+    (("3.0",), "PATCH", "/datasets/{dataset_id}/tags", datasets.set_tags),
+    (("3.0",), "DELETE", "/datasets/{dataset_id}/tags/{key}", datasets.delete_tag),
+    (("3.0",), "POST", "/datasets/{dataset_id}/records", datasets.upsert_records),
+    (("3.0",), "GET", "/datasets/{dataset_id}/records", datasets.get_records),
+    (("3.0",), "DELETE", "/datasets/{dataset_id}/records", datasets.delete_records),
+    (("3.0",), "GET", "/datasets/{dataset_id}/experiment-ids", datasets.experiment_ids),
 ]
 
 # (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py

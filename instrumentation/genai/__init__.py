@@ -1,5 +1,6 @@
-"""``annotrace.genai`` (MLflow's ``mlflow.genai``): label schemas and labeling sessions for human
-review. Names load from their submodule on first access, so ``import annotrace.genai`` is cheap.
+"""``annotrace.genai`` (MLflow's ``mlflow.genai``): label schemas, labeling sessions for human
+review, and evaluation datasets. Names load from their submodule on first access, so
+``import annotrace.genai`` is cheap.
 """
 
 from __future__ import annotations
@@ -8,6 +9,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from annotrace.genai.datasets import (
+        EvaluationDataset,
+        create_dataset,
+        delete_dataset,
+        get_dataset,
+        search_datasets,
+    )
     from annotrace.genai.label_schemas import (
         create_label_schema,
         delete_label_schema,
@@ -23,6 +31,12 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "EvaluationDataset",
+    "create_dataset",
+    "datasets",
+    "delete_dataset",
+    "get_dataset",
+    "search_datasets",
     "LabelingSession",
     "create_label_schema",
     "create_labeling_session",
@@ -37,6 +51,11 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
+    "EvaluationDataset": "annotrace.genai.datasets",
+    "create_dataset": "annotrace.genai.datasets",
+    "delete_dataset": "annotrace.genai.datasets",
+    "get_dataset": "annotrace.genai.datasets",
+    "search_datasets": "annotrace.genai.datasets",
     "LabelingSession": "annotrace.genai.labeling",
     "create_label_schema": "annotrace.genai.label_schemas",
     "create_labeling_session": "annotrace.genai.labeling",
@@ -47,7 +66,7 @@ _LAZY: dict[str, str] = {
     "get_labeling_sessions": "annotrace.genai.labeling",
     "list_label_schemas": "annotrace.genai.label_schemas",
 }
-_SUBMODULES = frozenset({"label_schemas", "labeling"})
+_SUBMODULES = frozenset({"datasets", "label_schemas", "labeling"})
 
 
 def __getattr__(name: str) -> Any:

@@ -98,6 +98,33 @@ class LabelingSession:
             rest.call("POST", f"{_BASE}/{self.mlflow_run_id}/traces", json={"trace_ids": trace_ids})
         return self
 
+    def sync(self, to_dataset: str) -> None:
+        """Merge the session's expectation labels into the dataset named ``to_dataset`` (MLflow's
+        ``sync``): one record per labeled item, ``inputs`` = the trace's request, ``expectations``
+        = the valid expectation assessments on the session's copy; same inputs update a record."""
+        from annotrace.client import traces as trace_client
+        from annotrace.genai.datasets import get_dataset, trace_inputs
+
+        dataset = get_dataset(name=to_dataset)
+        items = rest.call("GET", f"{_BASE}/{self.mlflow_run_id}/items")["items"]
+        found = trace_client.batch_get_traces([item["trace_id"] for item in items]) if items else {}
+        records = []
+        for item in items:
+            trace = found.get(item["trace_id"])
+            if trace is None:
+                continue
+            labels = [a for a in trace.info.assessments if a.expectation is not None and a.valid is not False]
+            if not labels:
+                continue
+            reviewer = labels[-1].source.source_id if labels[-1].source is not None else None
+            records.append({
+                "inputs": trace_inputs(trace), "expectations": {a.name: a.expectation.value for a in labels},
+                "source": {"source_type": "HUMAN", "source_data": {
+                    "trace_id": item["source_trace_id"], "labeling_session_id": self.mlflow_run_id}},
+                "source_type": "HUMAN", "source_id": reviewer})
+        if records:
+            dataset.merge_records(records)
+
     def set_assigned_users(self, assigned_users: list[str]) -> LabelingSession:
         """Replace who may label (an empty list lets anyone)."""
         answer = rest.call("PATCH", f"{_BASE}/{self.mlflow_run_id}", json={"assigned_users": list(assigned_users)})

@@ -1,7 +1,8 @@
 """Seed 000, steps 2-6, end to end: the seed's two label schemas, a labeling session, the app run
 twice with autologging (fake LLM), ``search_traces(model_id=...)`` -> ``add_traces``, experts
 answering through the native REST API as a Review App would, and ``search_traces(run_id=...)``
-returning the session's copies with the answers as assessments."""
+returning the session's copies with the answers as assessments, then ``sync`` of the expectation
+labels into an evaluation dataset."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 import annotrace as mlflow
+from annotrace.genai.datasets import create_dataset, get_dataset
 from annotrace.genai.label_schemas import InputCategorical, InputText, create_label_schema
 from annotrace.genai.labeling import create_labeling_session, get_labeling_session
 from tests.collector_process import Collector
@@ -92,6 +94,21 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
     originals = mlflow.search_traces(filter_string="trace.status = 'OK'", return_type="list")
     untouched = [t for t in originals if t.info.trace_id in set(traces["trace_id"])]
     assert len(untouched) == 2 and all(not t.info.assessments for t in untouched)
+
+    # Step 7: the expectation labels, synced into an evaluation dataset (twice: no duplicates).
+    dataset = create_dataset(name="docs_demo_summaries")
+    label_summaries.sync(to_dataset="docs_demo_summaries")
+    label_summaries.sync(to_dataset="docs_demo_summaries")
+    records = get_dataset(name="docs_demo_summaries").to_df()
+    assert len(records) == 2 and dataset.dataset_id == get_dataset(dataset_id=dataset.dataset_id).dataset_id
+    by_request = {str(r["inputs"]): r for _, r in records.iterrows()}
+    for number, item in enumerate(items):
+        request = by_source[item["source_trace_id"]]["request"]
+        record = by_request[str(request)]
+        assert record["expectations"] == {"expected_summary": f"summary {number}"}
+        assert (record["source_type"], record["source_id"]) == ("HUMAN", "expert@example.com")
+    with pytest.raises(mlflow.MlflowException, match="Dataset 'no_such_dataset' not found"):
+        label_summaries.sync(to_dataset="no_such_dataset")
 
 
 @pytest.mark.parametrize("bad", [["not-a-trace-column"]])

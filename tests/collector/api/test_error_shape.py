@@ -11,8 +11,10 @@ from annotrace.collector.api.routes import MLFLOW_ROUTES, NATIVE_ROUTES
 ROUTES = [(method, f"/api/{versions[0]}/mlflow{path}") for versions, method, path, _ in MLFLOW_ROUTES] + [
     (method, path) for method, path, _ in NATIVE_ROUTES]
 PATH_VALUES = {
-    "garbage": {"trace_id": "not a trace", "assessment_id": "%00%27;--", "session_id": "%00%27;--"},
-    "unknown": {"trace_id": "tr-" + "e" * 32, "assessment_id": "a-" + "e" * 32, "session_id": "e" * 32},
+    "garbage": {"trace_id": "not a trace", "assessment_id": "%00%27;--", "session_id": "%00%27;--",
+                "dataset_id": "%00%27;--", "key": "%00"},
+    "unknown": {"trace_id": "tr-" + "e" * 32, "assessment_id": "a-" + "e" * 32, "session_id": "e" * 32,
+                "dataset_id": "d-" + "e" * 32, "key": "k"},
 }
 BODIES = {
     "broken json": b'{"assessment": ',

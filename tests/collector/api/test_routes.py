@@ -30,6 +30,17 @@ MLFLOW_RPCS = {
     ("GET", "/label-schemas/get-by-name"): {"3.0"},
     ("GET", "/label-schemas/list"): {"3.0"},
     ("DELETE", "/label-schemas/delete"): {"3.0"},
+    ("POST", "/datasets/create"): {"3.0"},
+    ("POST", "/datasets/search"): {"3.0"},
+    ("GET", "/datasets/search"): {"3.0"},
+    ("GET", "/datasets/{dataset_id}"): {"3.0"},
+    ("DELETE", "/datasets/{dataset_id}"): {"3.0"},
+    ("PATCH", "/datasets/{dataset_id}/tags"): {"3.0"},
+    ("DELETE", "/datasets/{dataset_id}/tags/{key}"): {"3.0"},
+    ("POST", "/datasets/{dataset_id}/records"): {"3.0"},
+    ("GET", "/datasets/{dataset_id}/records"): {"3.0"},
+    ("DELETE", "/datasets/{dataset_id}/records"): {"3.0"},
+    ("GET", "/datasets/{dataset_id}/experiment-ids"): {"3.0"},
 }
 
 
