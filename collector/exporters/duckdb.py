@@ -46,7 +46,6 @@ class DuckDBExporter:
             self.writer.shutdown()
             self.writer = None
         if self.db is not None:
-            self.db.conn.execute("CHECKPOINT")
             self.db.close()
             self.db = None
 

@@ -52,6 +52,9 @@ class Database:
         return self.conn.cursor()
 
     def close(self) -> None:
+        """Checkpoint first, so the next start does not replay the WAL."""
+        if not self.read_only:
+            self.conn.execute("CHECKPOINT")
         self.conn.close()
 
 
