@@ -98,6 +98,27 @@ class LabelingSession:
             rest.call("POST", f"{_BASE}/{self.mlflow_run_id}/traces", json={"trace_ids": trace_ids})
         return self
 
+    def add_dataset(self, dataset_name: str, record_ids: list[str] | None = None) -> LabelingSession:
+        """Add a dataset's records (or those in ``record_ids``) as items, through the traces they
+        came from (``source.source_data.trace_id``). Without an agent to run, a record with no
+        trace cannot be labeled: MLflow's message names it and nothing is added."""
+        from annotrace.genai.datasets import get_dataset
+
+        records = get_dataset(name=dataset_name).records
+        if record_ids is not None:
+            wanted = set(record_ids)
+            records = [r for r in records if r.get("dataset_record_id") in wanted]
+        trace_ids = []
+        for record in records:
+            source = record.get("source") or {}
+            trace_id = (source.get("source_data") or {}).get("trace_id") if isinstance(source, dict) else None
+            if not trace_id:
+                raise AnnotraceException.invalid_parameter_value(
+                    f"Record {record.get('dataset_record_id')} has no trace and this session has no agent "
+                    "to generate one; add records that came from traces.")
+            trace_ids.append(trace_id)
+        return self.add_traces(list(dict.fromkeys(trace_ids)))
+
     def sync(self, to_dataset: str) -> None:
         """Merge the session's expectation labels into the dataset named ``to_dataset`` (MLflow's
         ``sync``): one record per labeled item, ``inputs`` = the trace's request, ``expectations``

@@ -110,6 +110,18 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
     with pytest.raises(mlflow.MlflowException, match="Dataset 'no_such_dataset' not found"):
         label_summaries.sync(to_dataset="no_such_dataset")
 
+    # Step 8: a second review round built from the dataset: its records lead back to their traces.
+    second_round = create_labeling_session(name="second_round", label_schemas=["summary_quality"])
+    second_round.add_dataset("docs_demo_summaries")
+    second_round.add_dataset("docs_demo_summaries")  # nothing twice
+    with httpx.Client(timeout=30) as review_app:
+        again = review_app.get(f"{sdk.web}/api/v1/labeling/sessions/{second_round.mlflow_run_id}/items").json()
+    assert sorted(i["source_trace_id"] for i in again["items"]) == sorted(i["source_trace_id"] for i in items)
+    loose = create_dataset(name="typed_by_hand")
+    loose.merge_records([{"inputs": {"question": "no trace behind me"}}])
+    with pytest.raises(mlflow.MlflowException, match="has no trace and this session has no agent"):
+        second_round.add_dataset("typed_by_hand")
+
 
 @pytest.mark.parametrize("bad", [["not-a-trace-column"]])
 def test_add_traces_needs_a_trace_column(sdk: Collector, bad: list[str]) -> None:  # noqa: F811
