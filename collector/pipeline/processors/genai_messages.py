@@ -155,10 +155,25 @@ def _content(message: dict[str, Any], outer: dict[str, Any] | None = None) -> tu
     return None, calls
 
 
+def said_by_columns(message: dict[str, Any]) -> bool:
+    """Whether role and text say all of ``message``, so ``raw`` can stay NULL. Repeating every
+    plain message as JSON was half of what ``messages`` wrote (the text is already in the row, in
+    ``spans.attributes`` and in ``inputs``/``outputs``), and ``messages`` goes through DuckDB's WAL."""
+    keys = message.keys()
+    if keys <= {"role", "content"}:
+        return type(message.get("content")) is str
+    if keys <= {"role", "parts"}:
+        parts = message.get("parts")
+        return type(parts) is list and all(
+            type(p) is dict and p.keys() <= {"type", "content"} and p.get("type") == "text"
+            and type(p.get("content")) is str for p in parts)
+    return False
+
+
 def message_row(value: Any, default_role: str | None = None) -> Message | None:
     """One message in any known shape -> a row; None when ``value`` is not a message."""
     if isinstance(value, str):
-        return (default_role, value, None, dumps(value))
+        return (default_role, value, None, None)
     if not isinstance(value, dict):
         return None
     message = value
@@ -168,7 +183,8 @@ def message_row(value: Any, default_role: str | None = None) -> Message | None:
         message, outer = inner, value
     role = message.get("role")
     text, calls = _content(message, outer)
-    return (role if isinstance(role, str) else default_role, text, dumps(calls) if calls else None, dumps(value))
+    raw = None if outer is None and said_by_columns(value) else dumps(value)
+    return (role if isinstance(role, str) else default_role, text, dumps(calls) if calls else None, raw)
 
 
 def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:
@@ -186,7 +202,7 @@ def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:
     row = message_row(view, role)
     if row is None:
         return None
-    return direction, (row[0], row[1], row[2], dumps(body))
+    return direction, (row[0], row[1], row[2], None if said_by_columns(body) else dumps(body))
 
 
 def messages_items(rows: list[Message]) -> list[dict[str, Any]]:

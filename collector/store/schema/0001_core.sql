@@ -193,7 +193,7 @@ COMMENT ON COLUMN messages.position IS 'Index within its direction (0-based).';
 COMMENT ON COLUMN messages.role IS 'system, user, assistant, tool, ...';
 COMMENT ON COLUMN messages.content IS 'Text content (text parts joined).';
 COMMENT ON COLUMN messages.tool_calls IS 'Tool calls requested by the message, as JSON.';
-COMMENT ON COLUMN messages.raw IS 'The message as received, as JSON.';
+COMMENT ON COLUMN messages.raw IS 'The message as received, as JSON, when role and content do not say all of it (tool calls, multimodal parts, names, finish reasons, ...); NULL for a plain text message.';
 
 CREATE TABLE traces (
     trace_id VARCHAR PRIMARY KEY,

@@ -86,7 +86,7 @@ class GenAIBatch:
 
     def messages(self, index: int) -> list[tuple[str, int, str | None, str | None, Any, Any]]:
         """(direction, position, role, content, tool calls, raw) with the JSON decoded."""
-        return [(m[1], m[2], m[3], m[4], None if m[5] is None else orjson.loads(m[5]), orjson.loads(m[6]))
+        return [(m[1], m[2], m[3], m[4], None if m[5] is None else orjson.loads(m[5]), None if m[6] is None else orjson.loads(m[6]))
                 for m in self.batch.spans.messages if m[0] == index]
 
     def documents(self, index: int) -> list[tuple[int, str | None, str | None, float | None, str | None, Any]]:

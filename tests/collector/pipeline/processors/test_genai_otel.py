@@ -53,12 +53,13 @@ def test_chat_span_new_conventions(genai, structured):
         "trace_tags": None, "trace_metadata": {"mlflow.trace.session": "conv-9"}, "normalization_errors": None,
     }
     call = [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]
+    # raw is kept only where role + text do not say everything (tool calls, responses, finish reason)
     assert genai.messages(i) == [
-        ("input", 0, "system", "You are terse.", None, {"role": "system", "parts": SYSTEM}),
-        ("input", 1, "user", "Weather in Paris?", None, INPUT[0]),
+        ("input", 0, "system", "You are terse.", None, None),
+        ("input", 1, "user", "Weather in Paris?", None, None),
         ("input", 2, "assistant", None, call, INPUT[1]),
         ("input", 3, "tool", "rainy, 57F", None, INPUT[2]),
-        ("input", 4, "user", "And tomorrow?", None, INPUT[3]),
+        ("input", 4, "user", "And tomorrow?", None, None),
         ("output", 0, "assistant", "Sunny.", None, OUTPUT[0]),
     ]
     assert genai.documents(i) == []
