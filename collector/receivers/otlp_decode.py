@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -143,23 +144,33 @@ class Checked:
 
 def check_traces(request: trace_service_pb2.ExportTraceServiceRequest) -> Checked:
     """Drop spans that cannot be stored faithfully, in place; the caller reports them as rejected."""
+    groups = (ss.spans for rs in request.resource_spans for ss in rs.scope_spans)
+    return _drop(groups, _span_problem, "spans")
+
+
+def check_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> Checked:
+    """Log records may lack trace context, but ids that are present must have the right length."""
+    groups = (sl.log_records for rl in request.resource_logs for sl in rl.scope_logs)
+    return _drop(groups, _log_problem, "log records")
+
+
+def _drop(groups: Iterable[Any], problem: Callable[[Any], str | None], noun: str) -> Checked:
+    """Delete, in place, every item ``problem`` has something to say about; count the reasons."""
     accepted = rejected = 0
     reasons: dict[str, int] = {}
-    for resource_spans in request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            bad = []
-            for index, span in enumerate(spans):
-                reason = _span_problem(span)
-                if reason is None:
-                    accepted += 1
-                else:
-                    bad.append(index)
-                    reasons[reason] = reasons.get(reason, 0) + 1
-            for index in reversed(bad):
-                del spans[index]
-            rejected += len(bad)
-    return Checked(accepted, rejected, _summary(reasons, "spans"))
+    for items in groups:
+        bad = []
+        for index, item in enumerate(items):
+            reason = problem(item)
+            if reason is None:
+                accepted += 1
+            else:
+                bad.append(index)
+                reasons[reason] = reasons.get(reason, 0) + 1
+        for index in reversed(bad):
+            del items[index]
+        rejected += len(bad)
+    return Checked(accepted, rejected, _summary(reasons, noun))
 
 
 def _span_problem(span: Any) -> str | None:
@@ -184,31 +195,14 @@ def _span_problem(span: Any) -> str | None:
     return None
 
 
-def check_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> Checked:
-    """Log records may lack trace context, but ids that are present must have the right length."""
-    accepted = rejected = 0
-    reasons: dict[str, int] = {}
-    for resource_logs in request.resource_logs:
-        for scope_logs in resource_logs.scope_logs:
-            records = scope_logs.log_records
-            bad = []
-            for index, record in enumerate(records):
-                reason = None
-                if record.trace_id and len(record.trace_id) != 16:
-                    reason = f"trace_id must be empty or 16 bytes, got {len(record.trace_id)}"
-                elif record.span_id and len(record.span_id) != 8:
-                    reason = f"span_id must be empty or 8 bytes, got {len(record.span_id)}"
-                elif record.time_unix_nano > _INT64_MAX or record.observed_time_unix_nano > _INT64_MAX:
-                    reason = "time_unix_nano does not fit in int64"
-                if reason is None:
-                    accepted += 1
-                else:
-                    bad.append(index)
-                    reasons[reason] = reasons.get(reason, 0) + 1
-            for index in reversed(bad):
-                del records[index]
-            rejected += len(bad)
-    return Checked(accepted, rejected, _summary(reasons, "log records"))
+def _log_problem(record: Any) -> str | None:
+    if record.trace_id and len(record.trace_id) != 16:
+        return f"trace_id must be empty or 16 bytes, got {len(record.trace_id)}"
+    if record.span_id and len(record.span_id) != 8:
+        return f"span_id must be empty or 8 bytes, got {len(record.span_id)}"
+    if record.time_unix_nano > _INT64_MAX or record.observed_time_unix_nano > _INT64_MAX:
+        return "time_unix_nano does not fit in int64"
+    return None
 
 
 def _summary(reasons: dict[str, int], noun: str) -> str:
