@@ -127,6 +127,14 @@ def as_count(fields: SpanFields, attribute: str, value: Any) -> int | None:
     return count
 
 
+def first_text(fields: SpanFields, attrs: dict[str, Any], hit: Any, keys: tuple[str, ...]) -> str | None:
+    """``as_text`` of the first of ``keys`` present (``hit``: the span's known keys), in order."""
+    for key in keys:
+        if key in hit:
+            return as_text(fields, key, attrs[key])
+    return None
+
+
 def as_text(fields: SpanFields, attribute: str, value: Any) -> str | None:
     """A short identifier (model, provider, session, user): strings and numbers; empty -> None."""
     if isinstance(value, str):

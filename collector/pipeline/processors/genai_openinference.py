@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
-from annotrace.collector.pipeline.processors.genai_fields import LENIENT, STRICT, TEXT, as_count, as_text, short
+from annotrace.collector.pipeline.processors.genai_fields import LENIENT, STRICT, TEXT, as_count, as_text, first_text, short
 from annotrace.collector.pipeline.processors.genai_messages import Message, message_row
 
 if TYPE_CHECKING:
@@ -158,15 +158,9 @@ def read_openinference(attrs: dict[str, Any], hit: Set[str], fields: SpanFields,
     if fields.outputs is None and "output.value" in hit:
         _value(fields, attrs, "output")
     if fields.model is None:
-        for key in _MODEL_KEYS:
-            if key in hit:
-                fields.model = as_text(fields, key, attrs[key])
-                break
+        fields.model = first_text(fields, attrs, hit, _MODEL_KEYS)
     if fields.provider is None:
-        for key in _PROVIDER_KEYS:
-            if key in hit:
-                fields.provider = as_text(fields, key, attrs[key])
-                break
+        fields.provider = first_text(fields, attrs, hit, _PROVIDER_KEYS)
     for key, kind in _TOKEN_KEYS:
         if key in hit:
             if kind == "input" and fields.input_tokens is None:

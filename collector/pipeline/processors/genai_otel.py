@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
-from annotrace.collector.pipeline.processors.genai_fields import LENIENT, TEXT, as_count, as_text, json_value, short
+from annotrace.collector.pipeline.processors.genai_fields import LENIENT, TEXT, as_count, as_text, first_text, json_value, short
 from annotrace.collector.pipeline.processors.genai_messages import (
     INPUT_EVENTS,
     OUTPUT_EVENTS,
@@ -129,15 +129,9 @@ def read_otel(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_mess
         else:
             fields.span_type = span_type
     if fields.model is None:
-        for key in _MODEL_KEYS:
-            if key in hit:
-                fields.model = as_text(fields, key, attrs[key])
-                break
+        fields.model = first_text(fields, attrs, hit, _MODEL_KEYS)
     if fields.provider is None:
-        for key in _PROVIDER_KEYS:
-            if key in hit:
-                fields.provider = as_text(fields, key, attrs[key])
-                break
+        fields.provider = first_text(fields, attrs, hit, _PROVIDER_KEYS)
     if fields.input_tokens is None:
         for key in _INPUT_TOKENS:
             if key in hit:
