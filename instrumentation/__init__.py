@@ -13,8 +13,9 @@ Submodules ``annotrace.entities``, ``annotrace.genai`` (label schemas, labeling 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from annotrace._lazy import attach
 
 if TYPE_CHECKING:
     from annotrace.assessments import (
@@ -101,16 +102,4 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = frozenset({"entities", "genai", "openai"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+__getattr__, __dir__ = attach(__name__, _LAZY, _SUBMODULES)

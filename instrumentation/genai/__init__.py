@@ -5,8 +5,9 @@ review, and evaluation datasets. Names load from their submodule on first access
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from annotrace._lazy import attach
 
 if TYPE_CHECKING:
     from annotrace.genai.datasets import (
@@ -69,16 +70,4 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = frozenset({"datasets", "label_schemas", "labeling"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, _SUBMODULES)
