@@ -22,9 +22,10 @@ import base64
 import hashlib
 import json
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_server import LocalServer, OwnedServer
 
 __all__ = ["ERROR_MODEL", "FakeLLM", "answer_for", "count_tokens", "embedding_for"]
 
@@ -64,7 +65,7 @@ def embedding_for(text: str, dimensions: int = 8) -> list[float]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: OwnedServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return None
@@ -73,9 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: Any) -> None:
         headers = {key.lower(): value for key, value in self.headers.items()}
-        with self.server.fake.lock:
-            self.server.fake.requests.append({"path": self.path, "headers": headers, "body": body})
-            self.server.fake.counter += 1
+        with self.server.owner.lock:
+            self.server.owner.requests.append({"path": self.path, "headers": headers, "body": body})
+            self.server.owner.counter += 1
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -113,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any]) -> None:
         messages: list[dict[str, Any]] = body.get("messages") or []
         model = body.get("model", "fake-model")
-        number = self.server.fake.counter
+        number = self.server.owner.counter
         completion_id = f"chatcmpl-fake-{number}"
         prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
         tools = body.get("tools") or []
@@ -223,38 +224,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"object": "list", "data": data, "model": body.get("model", "fake-embedding"), "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeLLM
-
-
-class FakeLLM:
+class FakeLLM(LocalServer):
     """``with FakeLLM() as llm: openai.OpenAI(base_url=llm.base_url, api_key="x")``."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
         self.counter = 0
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-llm", daemon=True)
+        super().__init__(_Handler, "fake-llm")
 
     @property
     def base_url(self) -> str:
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> FakeLLM:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> FakeLLM:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

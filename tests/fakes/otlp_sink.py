@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -32,6 +31,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from tests.fakes.local_server import LocalServer, OwnedServer
 
 __all__ = ["OTLPSink", "ReceivedRequest", "SinkSpan", "any_value"]
 
@@ -87,13 +88,13 @@ class SinkSpan:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: OwnedServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return None
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        sink = self.server.sink
+        sink = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         encoding = (self.headers.get("Content-Encoding") or "").lower()
         if encoding == "gzip":
@@ -124,41 +125,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sink: OTLPSink
-
-
-class OTLPSink:
+class OTLPSink(LocalServer):
     """``with OTLPSink() as sink: ... sink.url`` -> ``http://127.0.0.1:<port>``."""
 
     def __init__(self) -> None:
         self.requests: list[ReceivedRequest] = []
-        self.lock = threading.Lock()
         self.status = 200
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.sink = self
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="otlp-sink", daemon=True)
+        super().__init__(_Handler, "otlp-sink")
 
     @property
     def url(self) -> str:
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}"
-
-    def start(self) -> OTLPSink:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> OTLPSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"http://127.0.0.1:{self.port}"
 
     def clear(self) -> None:
         with self.lock:
