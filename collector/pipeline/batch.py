@@ -8,7 +8,7 @@ so the GenAI processor reads them without decoding twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 Attributes = dict[str, Any]
@@ -114,7 +114,3 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.spans) + len(self.logs)
-
-
-def column_names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]

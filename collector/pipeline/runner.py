@@ -18,12 +18,11 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -70,7 +69,6 @@ class RunnerStats:
     items: int = 0
     dead_letters: int = 0
     last_error: str | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 class Runner:
@@ -243,12 +241,3 @@ def _failed(exc: BaseException) -> Future[Any]:
     future: Future[Any] = Future()
     future.set_exception(exc)
     return future
-
-
-def wait_idle(runner: Runner, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if runner.idle():
-            return True
-        time.sleep(0.01)
-    return runner.idle()

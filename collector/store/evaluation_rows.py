@@ -51,6 +51,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from annotrace.collector.ids import ASSESSMENT_PREFIX
 from annotrace.collector.pipeline.batch import Batch, LogBatch, SpanBatch
 
 EVENT = "gen_ai.evaluation.result"
@@ -97,7 +98,7 @@ def evaluation_table(batch: Batch) -> pa.Table | None:
 
 def assessment_id(*parts: str) -> str:
     """``a-`` + 32 hex, derived from where the result came from (stable across retries)."""
-    return "a-" + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return ASSESSMENT_PREFIX + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def _from_logs(logs: LogBatch, rows: dict[str, Row]) -> None:

@@ -23,6 +23,7 @@ import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import new_assessment_id
+from annotrace.collector.ids import trace_id as public_trace_id
 from annotrace.collector.store.queries import assessments as assessment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
 
@@ -228,7 +229,7 @@ def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: lis
             continue
         if not conn.execute(SOURCE_EXISTS, [source]).fetchall():
             raise NotFound(f"Trace with ID '{source}' not found.")
-        copy = "tr-" + uuid.uuid4().hex
+        copy = public_trace_id(uuid.uuid4().hex)
         _copy(conn, session, source, copy)
         conn.execute(INSERT_ITEM, [session_id, copy, source, position, now])
         position += 1
