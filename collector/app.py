@@ -12,9 +12,11 @@ from starlette.routing import Route
 
 from annotrace.collector import __version__
 from annotrace.collector.api.errors import HANDLERS
+from annotrace.collector.store.access import Access
 from annotrace.collector.api.native.sql import sql_endpoint
 from annotrace.collector.api.routes import api_routes
 from annotrace.collector.receivers import http as otlp_http
+from annotrace.collector.web.routes import web_routes
 
 if TYPE_CHECKING:
     from annotrace.collector.receivers.ingest import Ingest
@@ -45,10 +47,12 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
             "dead_letters": runner.stats.dead_letters if runner else None,
         })
 
+    api = Access(db, writer, pending=lambda: service.runner is not None and not service.runner.idle())
     routes = [
         *otlp_http.routes(ingest),
         Route("/api/v1/sql", sql, methods=["POST"]),
         Route("/api/v1/health", health, methods=["GET"]),
-        *api_routes(db, writer, pending=lambda: service.runner is not None and not service.runner.idle()),
+        *api_routes(api),
+        *web_routes(api),
     ]
     return Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]

@@ -16,17 +16,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from annotrace.collector.api.mlflow import assessments, datasets, experiments, label_schemas, traces
-from annotrace.collector.api.mlflow.dispatch import Api
+from annotrace.collector.store.access import Access
 from annotrace.collector.api.native import labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from annotrace.collector.store.db import Database
-    from annotrace.collector.store.writer import Writer
-
-Handler = Callable[[Api, "Request"], Awaitable[Response]]
+Handler = Callable[[Access, "Request"], Awaitable[Response]]
 MLFLOW_VERSION = "3.18.0"  # GET /version: >= 3.4 makes the MLflow client send spans over OTLP
 
 # (versions, method, path under /mlflow, handler)
@@ -94,10 +91,8 @@ async def _version(request: Request) -> Response:
     return PlainTextResponse(MLFLOW_VERSION)
 
 
-def api_routes(db: Database, writer: Writer, *, pending: Callable[[], bool] | None = None) -> list[BaseRoute]:
-    """The REST routes; ``pending`` (e.g. ``lambda: not runner.idle()``) shortens the wait for
-    just-exported traces to the time the pipeline actually has unstored data."""
-    api = Api(db, writer, pending)
+def api_routes(api: Access) -> list[BaseRoute]:
+    """The REST routes, all reaching the store through ``api`` (shared with the web pages)."""
     routes: list[BaseRoute] = [
         Route("/version", _version, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi.openapi_json, methods=["GET"]),

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 
-async def create_assessment(api: Api, request: Request) -> Response:
+async def create_assessment(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     new = parse_create(await json_body(request), trace_id)
     await api.settle(trace_id, new.span_id)
@@ -29,13 +29,13 @@ async def create_assessment(api: Api, request: Request) -> Response:
     return ok({"assessment": assessment_json(stored)})
 
 
-async def get_assessment(api: Api, request: Request) -> Response:
+async def get_assessment(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     stored = await api.read(store.get, trace_id, request.path_params["assessment_id"])
     return ok({"assessment": assessment_json(stored)})
 
 
-async def update_assessment(api: Api, request: Request) -> Response:
+async def update_assessment(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     patch = parse_update(await json_body(request, content_type_required=False))
     stored = await api.write(partial(store.update, trace_id=trace_id, assessment_id=request.path_params[
@@ -43,7 +43,7 @@ async def update_assessment(api: Api, request: Request) -> Response:
     return ok({"assessment": assessment_json(stored)})
 
 
-async def delete_assessment(api: Api, request: Request) -> Response:
+async def delete_assessment(api: Access, request: Request) -> Response:
     """Idempotent, as in MLflow: deleting an assessment that is already gone answers ``{}``."""
     trace_id = path_trace_id(request)
     await api.write(partial(store.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"],

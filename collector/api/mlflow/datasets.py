@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 1000
@@ -74,7 +74,7 @@ def _tags(body: Fields, name: str = "tags") -> dict[str, str]:
     return body.get_str_map(name, max_key_chars=250, max_bytes=MAX_TAG_BYTES) or {}
 
 
-async def create_dataset(api: Api, request: Request) -> Response:
+async def create_dataset(api: Access, request: Request) -> Response:
     body = await json_body(request)
     name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
     assert name is not None
@@ -84,17 +84,17 @@ async def create_dataset(api: Api, request: Request) -> Response:
     return ok({"dataset": dataset_json(stored)})
 
 
-async def get_dataset(api: Api, request: Request) -> Response:
+async def get_dataset(api: Access, request: Request) -> Response:
     return ok({"dataset": dataset_json(await api.read(store.get, _dataset_id(request)))})
 
 
-async def delete_dataset(api: Api, request: Request) -> Response:
+async def delete_dataset(api: Access, request: Request) -> Response:
     """Idempotent: deleting a dataset that is gone answers ``{}``."""
     await api.write(partial(store.delete, dataset_id=_dataset_id(request)))
     return ok({})
 
 
-async def search_datasets(api: Api, request: Request) -> Response:
+async def search_datasets(api: Access, request: Request) -> Response:
     params = await json_body(request) if request.method == "POST" else query(request)
     experiment_ids = params.get_str_list("experiment_ids")
     filter_string = params.get_str("filter_string")
@@ -108,21 +108,21 @@ async def search_datasets(api: Api, request: Request) -> Response:
     return ok(out)
 
 
-async def set_tags(api: Api, request: Request) -> Response:
+async def set_tags(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     tags = _tags(await json_body(request))
     stored = await api.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags, now=now_ms()))
     return ok({"dataset": dataset_json(stored)})
 
 
-async def delete_tag(api: Api, request: Request) -> Response:
+async def delete_tag(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     key = str(request.path_params["key"])
     await api.write(partial(store.set_tags, dataset_id=dataset_id, tags={key: None}, now=now_ms()))
     return ok({})
 
 
-async def upsert_records(api: Api, request: Request) -> Response:
+async def upsert_records(api: Access, request: Request) -> Response:
     """``{"records": "<JSON list>"}`` (a list is accepted too) -> ``{inserted_count, updated_count}``."""
     dataset_id = _dataset_id(request)
     body = await json_body(request)
@@ -142,7 +142,7 @@ async def upsert_records(api: Api, request: Request) -> Response:
     return ok({"inserted_count": inserted, "updated_count": updated})
 
 
-async def get_records(api: Api, request: Request) -> Response:
+async def get_records(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     params = query(request)
     limit = params.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
@@ -154,7 +154,7 @@ async def get_records(api: Api, request: Request) -> Response:
     return ok(out)
 
 
-async def delete_records(api: Api, request: Request) -> Response:
+async def delete_records(api: Access, request: Request) -> Response:
     """``{"dataset_record_ids": [...]}`` -> ``{"deleted_count"}``."""
     dataset_id = _dataset_id(request)
     body = await json_body(request, content_type_required=False)
@@ -165,5 +165,5 @@ async def delete_records(api: Api, request: Request) -> Response:
     return ok({"deleted_count": deleted})
 
 
-async def experiment_ids(api: Api, request: Request) -> Response:
+async def experiment_ids(api: Access, request: Request) -> Response:
     return ok({"experiment_ids": (await api.read(store.get, _dataset_id(request))).experiment_ids})

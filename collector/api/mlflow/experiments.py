@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 50000
@@ -41,17 +41,17 @@ def experiment_json(e: store.Experiment) -> dict[str, Any]:
     }
 
 
-async def get_experiment(api: Api, request: Request) -> Response:
+async def get_experiment(api: Access, request: Request) -> Response:
     experiment_id = query(request).get_str("experiment_id", required=True)
     return ok({"experiment": experiment_json(await api.read(store.get, experiment_id))})
 
 
-async def get_experiment_by_name(api: Api, request: Request) -> Response:
+async def get_experiment_by_name(api: Access, request: Request) -> Response:
     name = query(request).get_str("experiment_name", required=True)
     return ok({"experiment": experiment_json(await api.read(store.get_by_name, name))})
 
 
-async def create_experiment(api: Api, request: Request) -> Response:
+async def create_experiment(api: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
     body = await json_body(request)
     name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
@@ -66,7 +66,7 @@ async def create_experiment(api: Api, request: Request) -> Response:
     return ok({"experiment_id": experiment_id})
 
 
-async def search_experiments(api: Api, request: Request) -> Response:
+async def search_experiments(api: Access, request: Request) -> Response:
     body = await json_body(request) if request.method == "POST" else query(request)
     max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
     view_type = body.get_str("view_type") or "ACTIVE_ONLY"

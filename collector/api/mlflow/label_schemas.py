@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS = 1000
@@ -93,7 +93,7 @@ def _bool(body: Fields, name: str) -> bool:
     return value
 
 
-async def create_label_schema(api: Api, request: Request) -> Response:
+async def create_label_schema(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     name = body.get_str("name", required=True)
@@ -110,19 +110,19 @@ async def create_label_schema(api: Api, request: Request) -> Response:
     return ok({"label_schema": schema_json(stored)})
 
 
-async def get_label_schema(api: Api, request: Request) -> Response:
+async def get_label_schema(api: Access, request: Request) -> Response:
     schema_id = query(request).get_str("schema_id", required=True)
     return ok({"label_schema": schema_json(await api.read(store.get, schema_id))})
 
 
-async def get_label_schema_by_name(api: Api, request: Request) -> Response:
+async def get_label_schema_by_name(api: Access, request: Request) -> Response:
     params = query(request)
     experiment_id = params.get_str("experiment_id", required=True)
     name = params.get_str("name", required=True)
     return ok({"label_schema": schema_json(await api.read(store.get_by_name, experiment_id, name))})
 
 
-async def list_label_schemas(api: Api, request: Request) -> Response:
+async def list_label_schemas(api: Access, request: Request) -> Response:
     params = query(request)
     experiment_id = params.get_str("experiment_id", required=True)
     assert experiment_id is not None
@@ -135,7 +135,7 @@ async def list_label_schemas(api: Api, request: Request) -> Response:
     return ok(out)
 
 
-async def delete_label_schema(api: Api, request: Request) -> Response:
+async def delete_label_schema(api: Access, request: Request) -> Response:
     """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``."""
     body = await json_body(request, content_type_required=False)
     schema_id = body.get_str("schema_id") or query(request).get_str("schema_id", required=True)

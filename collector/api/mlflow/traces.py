@@ -32,19 +32,19 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 100
 MAX_BATCH = 100
 
 
-async def get_trace_info(api: Api, request: Request) -> Response:
+async def get_trace_info(api: Access, request: Request) -> Response:
     """GetTraceInfoV3: ``{"trace": {"trace_info": TraceInfoV3}}``."""
     row, assessments = await api.read(store.info, path_trace_id(request))
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 
-async def get_trace(api: Api, request: Request) -> Response:
+async def get_trace(api: Access, request: Request) -> Response:
     """GetTrace: ``GET /traces/get?trace_id=`` -> trace info and spans."""
     params = query(request)
     raw = params.get_str("trace_id", required=True)
@@ -53,21 +53,21 @@ async def get_trace(api: Api, request: Request) -> Response:
     return ok({"trace": trace_json.trace(row, assessments, spans)})
 
 
-async def batch_get_traces(api: Api, request: Request) -> Response:
+async def batch_get_traces(api: Access, request: Request) -> Response:
     """BatchGetTraces: ``GET /traces/batchGet?trace_ids=..`` (unknown ids are left out)."""
     ids = _batch_ids(query(request))
     found = await api.read(store.fulls, ids)
     return ok({"traces": [trace_json.trace(row, assessments, spans) for row, assessments, spans in found]})
 
 
-async def batch_get_trace_infos(api: Api, request: Request) -> Response:
+async def batch_get_trace_infos(api: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
     ids = _batch_ids(await json_body(request))
     found = await api.read(store.infos, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 
-async def search_traces(api: Api, request: Request) -> Response:
+async def search_traces(api: Access, request: Request) -> Response:
     """SearchTracesV3: filter grammar of reference 9.3, ``max_results`` <= 500, opaque page tokens."""
     body = await json_body(request)
     experiment_ids = _locations(body)
@@ -85,7 +85,7 @@ async def search_traces(api: Api, request: Request) -> Response:
     return ok(out)
 
 
-async def set_trace_tag(api: Api, request: Request) -> Response:
+async def set_trace_tag(api: Access, request: Request) -> Response:
     """SetTraceTag: ``PATCH /traces/{trace_id}/tags {"key", "value"}``."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
@@ -96,7 +96,7 @@ async def set_trace_tag(api: Api, request: Request) -> Response:
     return ok({})
 
 
-async def delete_trace_tag(api: Api, request: Request) -> Response:
+async def delete_trace_tag(api: Access, request: Request) -> Response:
     """DeleteTraceTag: ``DELETE /traces/{trace_id}/tags {"key"}`` (``?key=`` also accepted)."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
@@ -107,7 +107,7 @@ async def delete_trace_tag(api: Api, request: Request) -> Response:
     return ok({})
 
 
-async def delete_traces(api: Api, request: Request) -> Response:
+async def delete_traces(api: Access, request: Request) -> Response:
     """DeleteTraces: by ``request_ids`` (alias ``trace_ids``) or ``max_timestamp_millis`` [+ ``max_traces``]."""
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 MAX_TRACES_PER_CALL = 1000
 MAX_COMMENT_CHARS = 64 * 1024
@@ -76,7 +76,7 @@ def _user(body: Fields) -> str:
     return user
 
 
-async def create_session(api: Api, request: Request) -> Response:
+async def create_session(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     name = body.get_str("name", required=True, max_chars=500)
@@ -96,18 +96,18 @@ async def create_session(api: Api, request: Request) -> Response:
     return ok({"labeling_session": session_json(stored)})
 
 
-async def list_sessions(api: Api, request: Request) -> Response:
+async def list_sessions(api: Access, request: Request) -> Response:
     """``?experiment_id=`` (all experiments if absent) and ``?user=`` (only sessions they may label)."""
     params = query(request)
     found = await api.read(store.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
     return ok({"labeling_sessions": [session_json(s) for s in found]})
 
 
-async def get_session(api: Api, request: Request) -> Response:
+async def get_session(api: Access, request: Request) -> Response:
     return ok({"labeling_session": session_json(await api.read(store.get, _session_id(request)))})
 
 
-async def update_session(api: Api, request: Request) -> Response:
+async def update_session(api: Access, request: Request) -> Response:
     """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends)."""
     session_id = _session_id(request)
     body = await json_body(request)
@@ -118,13 +118,13 @@ async def update_session(api: Api, request: Request) -> Response:
     return ok({"labeling_session": session_json(stored)})
 
 
-async def delete_session(api: Api, request: Request) -> Response:
+async def delete_session(api: Access, request: Request) -> Response:
     """Idempotent; the session's copied traces and their labels stay in the experiment."""
     await api.write(partial(store.delete, session_id=_session_id(request)))
     return ok({})
 
 
-async def add_traces(api: Api, request: Request) -> Response:
+async def add_traces(api: Access, request: Request) -> Response:
     """``{"trace_ids": [source ids]}`` -> ``{"items": [{"source_trace_id", "trace_id", "added"}]}``."""
     session_id = _session_id(request)
     body = await json_body(request)
@@ -140,7 +140,7 @@ async def add_traces(api: Api, request: Request) -> Response:
     return ok({"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]})
 
 
-async def list_items(api: Api, request: Request) -> Response:
+async def list_items(api: Access, request: Request) -> Response:
     """The queue: every item in order, with each labeler's status; ``?user=`` adds that user's
     ``status`` and ``?status=`` keeps only items in that status for that user."""
     session_id = _session_id(request)
@@ -156,7 +156,7 @@ async def list_items(api: Api, request: Request) -> Response:
     return ok({"session_id": session_id, "items": [item_json(item, user) for item in found]})
 
 
-async def post_answer(api: Api, request: Request) -> Response:
+async def post_answer(api: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "comment"?}`` -> the stored assessment and the labeler's status."""
     session_id = _session_id(request)
     trace_id = path_trace_id(request)
@@ -172,7 +172,7 @@ async def post_answer(api: Api, request: Request) -> Response:
     return ok({"assessment": assessment_json(stored), "status": status})
 
 
-async def skip_item(api: Api, request: Request) -> Response:
+async def skip_item(api: Access, request: Request) -> Response:
     session_id = _session_id(request)
     trace_id = path_trace_id(request)
     user = _user(await json_body(request))
@@ -180,7 +180,7 @@ async def skip_item(api: Api, request: Request) -> Response:
     return ok({"trace_id": trace_id, "user": user, "status": status})
 
 
-async def progress(api: Api, request: Request) -> Response:
+async def progress(api: Access, request: Request) -> Response:
     return ok(await api.read(store.progress, _session_id(request)))
 
 

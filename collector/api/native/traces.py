@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from annotrace.collector.api.mlflow.dispatch import Api
+    from annotrace.collector.store.access import Access
 
 
 def flat(a: store.Assessment) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def flat(a: store.Assessment) -> dict[str, Any]:
     }
 
 
-async def list_assessments(api: Api, request: Request) -> Response:
+async def list_assessments(api: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments[?valid_only=true]``."""
     trace_id = path_trace_id(request)
     raw = query(request).get_str("valid_only") or "false"
@@ -45,7 +45,7 @@ async def list_assessments(api: Api, request: Request) -> Response:
     return ok({"trace_id": trace_id, "assessments": [flat(a) for a in found]})
 
 
-async def assessment_history(api: Api, request: Request) -> Response:
+async def assessment_history(api: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments/{assessment_id}/history``: every version, oldest first."""
     trace_id = path_trace_id(request)
     assessment_id = request.path_params["assessment_id"]
@@ -57,7 +57,7 @@ async def assessment_history(api: Api, request: Request) -> Response:
     })
 
 
-async def span_list(api: Api, request: Request) -> Response:
+async def span_list(api: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/spans``: ``{"trace_id", "spans": [Span.to_dict()]}``."""
     trace_id = path_trace_id(request)
     _, _, spans = await api.read(trace_store.full, trace_id)

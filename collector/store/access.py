@@ -1,4 +1,4 @@
-"""How a handler reaches the store: reads on a fresh cursor in the thread pool, writes as one job
+"""How request handlers (REST and web pages) reach the store: reads on a fresh cursor in the thread pool, writes as one job
 on the writer thread (so a request commits all of its rows or none), awaited without blocking
 the event loop.
 
@@ -33,7 +33,7 @@ ARRIVAL_POLL_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
-class Api:
+class Access:
     """What every handler needs: the database, its writer, and whether the pipeline is idle."""
 
     db: Database

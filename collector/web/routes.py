@@ -1,0 +1,38 @@
+"""The page route table: each page module contributes its routes, read top to bottom.
+
+Page URLs (HTML; append ``.json`` for the same data as JSON):
+``/`` -> experiments, ``/experiments/{id}/traces`` the trace table, ``/traces/{trace_id}`` one
+trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App queue,
+``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from annotrace.collector.web.page import HERE
+from annotrace.collector.web.pages import experiments, login, review, trace, traces
+
+if TYPE_CHECKING:
+    from annotrace.collector.store.access import Access
+
+
+def web_routes(api: Access) -> list[BaseRoute]:
+    pages = [*login.routes(api), *experiments.routes(api), *traces.routes(api), *trace.routes(api),
+             *review.routes(api)]
+    # twins first: "/traces/{trace_id}" would otherwise read "tr-….json" as a trace id
+    return [*_json_twins(pages), *pages, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+
+
+def _json_twins(pages: list[BaseRoute]) -> list[BaseRoute]:
+    """``GET <page>.json`` for every GET page: the same handler, which ``page.render`` answers in JSON."""
+    twins: list[BaseRoute] = []
+    for route in pages:
+        if isinstance(route, Route) and route.methods and "GET" in route.methods and route.path != "/":
+            twins.append(Route(route.path + ".json", route.endpoint, methods=["GET"]))
+        elif isinstance(route, Route) and route.path == "/" and route.methods and "GET" in route.methods:
+            twins.append(Route("/index.json", route.endpoint, methods=["GET"]))
+    return twins
