@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from annotrace.collector.api.mlflow import assessments, datasets, experiments, label_schemas, traces
+from annotrace.collector.api.mlflow import assessments, datasets, experiments, label_schemas, start_trace, traces
 from annotrace.collector.store.access import Access
 from annotrace.collector.api.native import labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
@@ -42,6 +42,7 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("2.0", "3.0"), "PATCH", "/traces/{trace_id}/tags", traces.set_trace_tag),
     (("2.0", "3.0"), "DELETE", "/traces/{trace_id}/tags", traces.delete_trace_tag),
     (("3.0",), "GET", "/traces/{trace_id}", traces.get_trace_info),
+    (("3.0",), "POST", "/traces", start_trace.start_trace),
     # experiments (the v2 subset MLflow clients use)
     (("2.0",), "GET", "/experiments/get-by-name", experiments.get_experiment_by_name),
     (("2.0",), "POST", "/experiments/create", experiments.create_experiment),

@@ -13,6 +13,7 @@ MLFLOW_RPCS = {
     ("PATCH", "/traces/{trace_id}/assessments/{assessment_id}"): {"3.0"},
     ("DELETE", "/traces/{trace_id}/assessments/{assessment_id}"): {"3.0"},
     ("GET", "/traces/{trace_id}"): {"3.0"},
+    ("POST", "/traces"): {"3.0"},  # StartTraceV3 (reference 6.1)
     ("GET", "/traces/get"): {"3.0"},
     ("GET", "/traces/batchGet"): {"3.0"},
     ("POST", "/traces/batchGetInfos"): {"3.0"},

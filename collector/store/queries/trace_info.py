@@ -1,0 +1,67 @@
+"""StartTraceV3: the trace info the stock MLflow client sends when a trace ends (a writer job).
+
+The MLflow client (>= 3.4 against a server whose ``/version`` says so) sends the spans over OTLP
+and then ``POST /api/3.0/mlflow/traces`` with the trace's tags, metadata and any assessments it
+logged while the trace was active. The spans and this call travel separately (both queued in
+the client), so either may arrive first: when the spans are stored, tags and metadata are merged
+into their ``traces`` row; when they are not, a row is created from the trace info and the
+span merge (``store/writer.py``, ON CONFLICT) completes it later. Assessments keep the ids the
+client assigned, so a retried call updates nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+import orjson
+
+from annotrace.collector.store.queries import assessments as assessment_queries
+from annotrace.collector.store.queries.traces import IMMUTABLE_TAGS
+
+EXISTS = "SELECT 1 FROM traces WHERE trace_id = ?"
+MERGE = (
+    "UPDATE traces SET tags = json_merge_patch(tags, ?::JSON), trace_metadata = json_merge_patch(trace_metadata, "
+    "?::JSON), request_preview = coalesce(request_preview, ?), response_preview = coalesce(response_preview, ?) "
+    "WHERE trace_id = ?"
+)
+INSERT = (
+    "INSERT INTO traces (trace_id, experiment_id, name, state, request_time, end_time, execution_duration_ms, "
+    "request_preview, response_preview, tags, trace_metadata, span_count, error_span_count, last_update_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)"
+)
+ASSESSMENT_EXISTS = "SELECT 1 FROM assessments WHERE assessment_id = ?"
+NAME_TAG = "mlflow.traceName"
+
+
+@dataclass(frozen=True, slots=True)
+class StartedTrace:
+    """The parts of a ``TraceInfoV3`` we keep (the rest is derived from the spans)."""
+
+    trace_id: str
+    experiment_id: str
+    state: str
+    request_time: datetime
+    execution_duration_ms: float
+    request_preview: str | None = None
+    response_preview: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    trace_metadata: dict[str, str] = field(default_factory=dict)
+    assessments: list[tuple[str, assessment_queries.NewAssessment]] = field(default_factory=list)
+
+
+def start_trace(conn: duckdb.DuckDBPyConnection, info: StartedTrace, now: datetime) -> None:
+    tags = {k: v for k, v in info.tags.items() if k not in IMMUTABLE_TAGS}
+    tags_json, metadata_json = orjson.dumps(tags).decode(), orjson.dumps(info.trace_metadata).decode()
+    if conn.execute(EXISTS, [info.trace_id]).fetchall():
+        conn.execute(MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview, info.trace_id])
+    else:
+        end = info.request_time + timedelta(milliseconds=info.execution_duration_ms)
+        conn.execute(INSERT, [
+            info.trace_id, info.experiment_id, tags.get(NAME_TAG), info.state, info.request_time, end,
+            info.execution_duration_ms, info.request_preview, info.response_preview, tags_json, metadata_json, now,
+        ])
+    for assessment_id, new in info.assessments:
+        if not conn.execute(ASSESSMENT_EXISTS, [assessment_id]).fetchall():
+            assessment_queries.create(conn, new, assessment_id, now)
