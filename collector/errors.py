@@ -15,6 +15,7 @@ the REST API, the OTLP receivers and the CLI cannot drift apart.
     ├── Overloaded                    RESOURCE_EXHAUSTED       429 / RESOURCE_EXHAUSTED (+RetryInfo)
     ├── Unavailable                   TEMPORARILY_UNAVAILABLE  503 / UNAVAILABLE
     ├── Unauthenticated               UNAUTHENTICATED          401 / UNAUTHENTICATED
+    ├── PermissionDenied              PERMISSION_DENIED        403 / PERMISSION_DENIED
     └── ConfigError                   INVALID_PARAMETER_VALUE  (start-up only)
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
+    "PermissionDenied",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
@@ -98,6 +100,12 @@ class Unavailable(CollectorError):
 
 class Unauthenticated(CollectorError):
     error_code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(CollectorError):
+    """Who is asking is known, but may not do this (a labeler not assigned to a session)."""
+
+    error_code = "PERMISSION_DENIED"
 
 
 class ConfigError(CollectorError, ValueError):

@@ -157,7 +157,8 @@ async def list_items(api: Access, request: Request) -> Response:
 
 
 async def post_answer(api: Access, request: Request) -> Response:
-    """``{"user", "schema", "value", "comment"?}`` -> the stored assessment and the labeler's status."""
+    """``{"user", "schema", "value", "comment"?}`` -> the stored assessment and the labeler's status
+    (403 PERMISSION_DENIED when ``user`` is not one of the session's assigned users)."""
     session_id = _session_id(request)
     trace_id = path_trace_id(request)
     body = await json_body(request)
@@ -197,14 +198,16 @@ _SESSION = {"type": "object", "description": "MLflow LabelingSession fields (+ u
     "enable_multi_turn_chat": {"type": "boolean"}, "custom_inputs": {"type": ["object", "null"]}}}
 _STATUS = {"enum": list(store.STATUSES)}
 _USER_BODY = {"type": "object", "required": ["user"], "properties": {"user": {"type": "string"}}}
+_AS_LABELER = ("400", "403", "404")  # 403 PERMISSION_DENIED: the user is not assigned to the session
+_ERROR_TEXT = {"403": "PERMISSION_DENIED: the user is not one of the session's assigned_users"}
 
 
 def _op(summary: str, ok_schema: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
-        body: dict[str, Any] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] | None = None, errors: tuple[str, ...] = ("400", "404")) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": summary, "parameters": params or [], "responses": {
         "200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}},
-        **{code: {"description": "MLflow error envelope", "content": {"application/json": {"schema": _ERROR}}}
-           for code in ("400", "404")}}}
+        **{code: {"description": _ERROR_TEXT.get(code, "MLflow error envelope"),
+                  "content": {"application/json": {"schema": _ERROR}}} for code in errors}}}
     if body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return out
@@ -257,11 +260,12 @@ OPENAPI_PATHS: dict[str, Any] = {
         {"type": "object", "properties": {"assessment": {"type": "object"}, "status": _STATUS}},
         params=[_SESSION_ID, _TRACE_ID], body={"type": "object", "required": ["user", "schema", "value"],
                                               "properties": {"user": {"type": "string"}, "schema": {"type": "string"},
-                                                             "value": {}, "comment": {"type": "string"}}})},
+                                                             "value": {}, "comment": {"type": "string"}}},
+        errors=_AS_LABELER)},
     _BASE + "/{session_id}/items/{trace_id}/skip": {"post": _op(
         "Skip an item for one labeler", {"type": "object", "properties": {
             "trace_id": {"type": "string"}, "user": {"type": "string"}, "status": _STATUS}},
-        params=[_SESSION_ID, _TRACE_ID], body=_USER_BODY)},
+        params=[_SESSION_ID, _TRACE_ID], body=_USER_BODY, errors=_AS_LABELER)},
     _BASE + "/{session_id}/progress": {"get": _op(
         "Item counts per status, per labeler and in total",
         {"type": "object", "properties": {

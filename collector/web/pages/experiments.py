@@ -1,14 +1,42 @@
-"""(being built)"""
+"""``/``: the explorer's front page, every experiment with its trace count, latest trace time and
+labeling sessions, each linking to its trace table.
+
+One aggregate query (``experiments.overview``), never cached, so a trace stored a moment ago is
+counted on the next load. With no traces anywhere the page says how to send some.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
+from starlette.routing import BaseRoute, Route
+
+from annotrace.collector.store.queries import experiments as experiment_queries
+from annotrace.collector.web.page import render
+
 if TYPE_CHECKING:
-    from starlette.routing import BaseRoute
+    from starlette.requests import Request
+    from starlette.responses import Response
 
     from annotrace.collector.store.access import Access
+    from annotrace.collector.store.queries.experiments import Overview
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentsPage:
+    experiments: list[Overview]
+    total_traces: int
+
+
+async def experiments_page(api: Access, request: Request) -> Response:
+    found = await api.read(experiment_queries.overview)
+    page = ExperimentsPage(found, sum(e.trace_count for e in found))
+    return render(request, "experiments.html", page, headers=NO_STORE)
 
 
 def routes(api: Access) -> list[BaseRoute]:
-    return []
+    return [Route("/", partial(experiments_page, api), methods=["GET"])]

@@ -1,14 +1,304 @@
-"""(being built)"""
+"""The Review App: ``/review`` (my labeling sessions) and ``/review/{session_id}`` (the queue, one
+item at a time, or the "all done" summary), plus the two form posts of an item (answers, skip).
+
+Everything goes through ``store.queries.labeling_review``: one read per screen (a fixed handful
+of queries: moving to the next item is measured by ``bench/web_review.py``), and one writer job
+per Submit that saves every answer of the item or none (``labeling.answer_all``). Posts follow
+POST -> 303 -> GET, so a reload never posts twice; a post that cannot be saved re-renders the
+same item with what the labeler typed and an inline message per field: 422 for answers that
+break a rule, 409 when the questions changed since the page was shown (nothing from that post
+is saved). Every question is required for Submit (``review_form``). ``static/review.js`` posts
+the same forms and follows the same links with ``fetch`` and swaps ``<main>``, so the server has
+one behaviour with or without JS. Who is labeling comes from ``web/identity.py`` only.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound, PermissionDenied
+from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import labeling_review as store
+from annotrace.collector.web import identity
+from annotrace.collector.web.page import render
+from annotrace.collector.web.pages import review_form
+from annotrace.collector.web.pages.review_form import Question
+from annotrace.collector.web.pages.review_view import Content, content
 
 if TYPE_CHECKING:
-    from starlette.routing import BaseRoute
+    from starlette.requests import Request
 
     from annotrace.collector.store.access import Access
+    from annotrace.collector.store.queries.label_schemas import LabelSchema
+
+STALE_NOTICE = ("The questions of this session changed after you opened this item, so nothing was saved. "
+                "The current questions are below, with your answers kept where they still fit: check them and "
+                "submit again.")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    completed: int
+    skipped: int
+    done: int
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    session_id: str
+    name: str
+    url: str
+    assigned_users: list[str]
+    create_time: datetime
+    progress: Progress
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewListPage:
+    labeler: str  # (``user`` is every template's signed-in name already)
+    sessions: list[SessionRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    trace_id: str
+    source_trace_id: str
+    number: int  # 1-based place in the queue (``?item=<number>``)
+    status: str  # mine
+    action: str
+    skip_action: str
+    prev_url: str | None
+    next_url: str | None
+    content: Content
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerText:
+    schema: str
+    title: str
+    value: str
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    number: int
+    trace_id: str
+    status: str
+    url: str
+    preview: str | None
+    answers: list[AnswerText]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPage:
+    session_id: str
+    session_name: str
+    labeler: str
+    progress: Progress
+    item: ItemView | None  # None: nothing left to do, see ``summary``
+    questions: list[Question]
+    fingerprint: str
+    missing_schemas: list[str]
+    notice: str | None
+    error_count: int
+    summary: list[SummaryRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewErrorPage:
+    status: int
+    title: str
+    message: str
+
+
+def _now_ms() -> datetime:
+    """Naive UTC, millisecond precision, like every assessment time."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _progress(total: int, completed: int, skipped: int) -> Progress:
+    done = completed + skipped
+    return Progress(total, completed, skipped, done, round(100 * done / total) if total else 100)
+
+
+def _login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = request.url.path.split("/items/")[0]
+    return RedirectResponse("/login?next=" + quote(target, safe="/"), status_code=303)
+
+
+def _error(request: Request, exc: CollectorError) -> Response:
+    status = exc.http_status if isinstance(exc, (NotFound, PermissionDenied)) else 400
+    title = {404: "Not found", 403: "Not assigned to you"}.get(status, "Cannot do that")
+    message = exc.message
+    if isinstance(exc, PermissionDenied):
+        message += " Ask whoever shared this link to add you, or sign in under the name they assigned."
+    return render(request, "review_error.html", ReviewErrorPage(status, title, message), status_code=status)
+
+
+def _item_url(session_id: str, number: int) -> str:
+    return f"/review/{session_id}?item={number}"
+
+
+def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) -> AnswerText:
+    value = answer.value
+    if isinstance(value, bool) and schema is not None:
+        text = str(schema.input.get("positive_label" if value else "negative_label") or value)
+    elif isinstance(value, list):
+        text = ", ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return AnswerText(name, (schema.title or name) if schema is not None else name, text, answer.comment)
+
+
+def _page(screen: store.Screen, user: str, questions: list[Question] | None = None, notice: str | None = None,
+          error_count: int = 0) -> ReviewPage:
+    sid, queue = screen.session.session_id, screen.queue
+    completed = sum(entry.status == "completed" for entry in queue)
+    skipped = sum(entry.status == "skipped" for entry in queue)
+    item = None
+    summary: list[SummaryRow] = []
+    if screen.index is not None and screen.content is not None:
+        i, entry = screen.index, queue[screen.index]
+        base = f"/review/{sid}/items/{entry.trace_id}"
+        item = ItemView(entry.trace_id, entry.source_trace_id, i + 1, entry.status, base, base + "/skip",
+                        _item_url(sid, i) if i > 0 else None, _item_url(sid, i + 2) if i + 1 < len(queue) else None,
+                        content(screen.content))
+        if questions is None:
+            questions = review_form.from_saved(screen.schemas, screen.answers.get(entry.trace_id, {}))
+    else:
+        by_name = {s.name: s for s in screen.schemas}
+        summary = [SummaryRow(n + 1, e.trace_id, e.status, _item_url(sid, n + 1), screen.previews.get(e.trace_id),
+                              [_answer_text(by_name.get(name), name, a)
+                               for name, a in screen.answers.get(e.trace_id, {}).items()])
+                   for n, e in enumerate(queue)]
+    return ReviewPage(sid, screen.session.name, user, _progress(len(queue), completed, skipped), item,
+                      questions or [], screen.fingerprint, screen.missing_schemas, notice, error_count, summary)
+
+
+def _next_url(screen: store.Screen, after: str) -> str:
+    """My next open item after ``after`` (wrapping round; ``after`` itself was just answered or
+    skipped), else the session page (the summary)."""
+    queue, sid = screen.queue, screen.session.session_id
+    start = next((i for i, e in enumerate(queue) if e.trace_id == after), -1)
+    for step in range(1, len(queue) + 1):
+        i = (start + step) % len(queue)
+        if queue[i].trace_id != after and queue[i].status not in store.DONE:
+            return _item_url(sid, i + 1)
+    return f"/review/{sid}"
+
+
+def _item_param(raw: str | None) -> int | str | None:
+    if not raw:
+        return None
+    return int(raw) - 1 if raw.isdigit() else raw
+
+
+# -- pages ---------------------------------------------------------------------------------------
+async def sessions_page(api: Access, request: Request) -> Response:
+    user = identity.current_user(request)
+    if user is None:
+        return _login(request)
+    found = await api.read(store.my_sessions, user)
+    rows = [SessionRow(p.session.session_id, p.session.name, f"/review/{p.session.session_id}",
+                       p.session.assigned_users, p.session.create_time, _progress(p.total, p.completed, p.skipped))
+            for p in found]
+    return render(request, "review_list.html", ReviewListPage(user, rows))
+
+
+async def queue_page(api: Access, request: Request) -> Response:
+    user = identity.current_user(request)
+    if user is None:
+        return _login(request)
+    try:
+        screen = await api.read(store.screen, request.path_params["session_id"], user,
+                                _item_param(request.query_params.get("item")))
+    except (NotFound, PermissionDenied) as exc:
+        return _error(request, exc)
+    return render(request, "review.html", _page(screen, user))
+
+
+async def submit_item(api: Access, request: Request) -> Response:
+    """Judge every answer first; save them all in one writer job only when all are fine (PRG)."""
+    user = identity.current_user(request)
+    if user is None:
+        return _login(request)
+    session_id, trace_id = request.path_params["session_id"], request.path_params["trace_id"]
+    form = await request.form()
+    try:  # without the item's content: only a page that must be shown again needs it
+        screen = await api.read(partial(store.screen, with_content=False), session_id, user, trace_id)
+    except (NotFound, PermissionDenied) as exc:
+        return _error(request, exc)
+    entry = screen.queue[screen.index or 0]
+    parsed = review_form.parse(screen.schemas, form, screen.answers.get(entry.trace_id, {}))
+    if form.get("_add_row"):
+        questions = review_form.add_row(review_form.clear_errors(parsed.questions), str(form.get("_add_row")))
+        return await _again(api, request, user, entry.trace_id, questions, None, 0, 200)
+    if str(form.get("fingerprint") or "") != screen.fingerprint:
+        return await _again(api, request, user, entry.trace_id, parsed.questions, STALE_NOTICE, parsed.error_count,
+                            409)
+    if parsed.error_count:
+        return await _again(api, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
+    job = partial(store.submit, session_id=session_id, trace_id=entry.trace_id, user=user, shown=screen.fingerprint,
+                  answers=parsed.answers, now=_now_ms())
+    try:
+        await api.write(job)
+    except (NotFound, PermissionDenied) as exc:
+        return _error(request, exc)
+    except InvalidParameter as exc:  # the schemas changed between our read and the write: show the new ones
+        try:
+            fresh = await api.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
+        except (NotFound, PermissionDenied) as gone:
+            return _error(request, gone)
+        again = review_form.parse(fresh.schemas, form, fresh.answers.get(entry.trace_id, {}))
+        stale = isinstance(exc, store.StaleForm)
+        return await _again(api, request, user, entry.trace_id, again.questions, STALE_NOTICE if stale else exc.message,
+                            again.error_count, 409 if stale else 422)
+    return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
+
+
+async def _again(api: Access, request: Request, user: str, trace_id: str, questions: list[Question],
+                 notice: str | None, error_count: int, status: int) -> Response:
+    """The item shown again, with the questions as posted (typed values and inline messages)."""
+    try:
+        screen = await api.read(store.screen, request.path_params["session_id"], user, trace_id)
+    except (NotFound, PermissionDenied) as exc:
+        return _error(request, exc)
+    return render(request, "review.html", _page(screen, user, questions, notice, error_count), status_code=status)
+
+
+async def skip_item(api: Access, request: Request) -> Response:
+    user = identity.current_user(request)
+    if user is None:
+        return _login(request)
+    session_id = request.path_params["session_id"]
+    try:
+        screen = await api.read(partial(store.screen, with_content=False), session_id, user,
+                                request.path_params["trace_id"])
+        entry = screen.queue[screen.index or 0]
+        await api.write(partial(labeling.skip, session_id=session_id, trace_id=entry.trace_id, user=user,
+                                now=_now_ms()))
+    except (NotFound, PermissionDenied) as exc:
+        return _error(request, exc)
+    return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
 
 
 def routes(api: Access) -> list[BaseRoute]:
-    return []
+    return [
+        Route("/review", partial(sessions_page, api), methods=["GET"]),
+        Route("/review/{session_id}", partial(queue_page, api), methods=["GET"]),
+        Route("/review/{session_id}/items/{trace_id}", partial(submit_item, api), methods=["POST"]),
+        Route("/review/{session_id}/items/{trace_id}/skip", partial(skip_item, api), methods=["POST"]),
+    ]

@@ -154,7 +154,7 @@ def test_answer_rules(api: httpx.Client, labeled: dict[str, Any], schema: str, v
 
 def test_who_and_what_may_be_answered(api: httpx.Client, labeled: dict[str, Any], make_trace: MakeTrace) -> None:
     stranger = _answer(api, labeled, "quality", "Yes", user="mallory")
-    assert stranger.status_code == 400
+    assert stranger.status_code == 403 and stranger.json()["error_code"] == "PERMISSION_DENIED"
     assert "User 'mallory' is not assigned to labeling session 'review'" in stranger.json()["message"]
     no_comment = _answer(api, labeled, "score", 3, comment="hm")
     assert "'score': comments are not enabled" in no_comment.json()["message"]
