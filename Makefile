@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= otel-config.yaml
 
-.PHONY: install run test bench lint validate clean docs
+.PHONY: install run test bench lint validate clean docs screenshots
 
 install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
@@ -32,6 +32,9 @@ lint:
 
 clean:
 	rm -rf $(VENV) annotrace-data build *.egg-info
+
+screenshots:
+	$(BIN)/python docs/screenshots.py
 
 docs:
 	$(BIN)/python -m annotrace.collector.store.docs README.md
