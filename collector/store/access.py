@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -61,3 +62,10 @@ class Access:
             if time.monotonic() > deadline or (self.pending is not None and not self.pending()):
                 return  # the writer job gives the authoritative 404 / 400
             await asyncio.sleep(ARRIVAL_POLL_S)
+
+
+def now_ms() -> datetime:
+    """Now as naive UTC with millisecond precision: the time every request's writes are stamped
+    with (MLflow's assessment times are milliseconds)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

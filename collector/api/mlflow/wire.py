@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLarge
 from annotrace.collector.ids import trace_hex, trace_id
+from annotrace.collector.store.access import now_ms  # noqa: F401 - handlers import it from here
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
@@ -227,12 +228,6 @@ def duration(milliseconds: float) -> str:
 
 def epoch_ms(value: datetime) -> int:
     return int(value.replace(tzinfo=UTC).timestamp() * 1000) if value.tzinfo is None else int(value.timestamp() * 1000)
-
-
-def now_ms() -> datetime:
-    """Now, as naive UTC with millisecond precision: MLflow's assessment times are milliseconds."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def page_token(offset: int, scope: str) -> str:

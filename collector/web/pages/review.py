@@ -15,7 +15,7 @@ one behaviour with or without JS. Who is labeling comes from ``web/identity.py``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound, PermissionDenied
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling
 from annotrace.collector.store.queries import labeling_review as store
 from annotrace.collector.web import identity
@@ -119,12 +120,6 @@ class ReviewErrorPage:
     status: int
     title: str
     message: str
-
-
-def _now_ms() -> datetime:
-    """Naive UTC, millisecond precision, like every assessment time."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _progress(total: int, completed: int, skipped: int) -> Progress:
@@ -252,7 +247,7 @@ async def submit_item(api: Access, request: Request) -> Response:
     if parsed.error_count:
         return await _again(api, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
     job = partial(store.submit, session_id=session_id, trace_id=entry.trace_id, user=user, shown=screen.fingerprint,
-                  answers=parsed.answers, now=_now_ms())
+                  answers=parsed.answers, now=now_ms())
     try:
         await api.write(job)
     except (NotFound, PermissionDenied) as exc:
@@ -289,7 +284,7 @@ async def skip_item(api: Access, request: Request) -> Response:
                                 request.path_params["trace_id"])
         entry = screen.queue[screen.index or 0]
         await api.write(partial(labeling.skip, session_id=session_id, trace_id=entry.trace_id, user=user,
-                                now=_now_ms()))
+                                now=now_ms()))
     except (NotFound, PermissionDenied) as exc:
         return _error(request, exc)
     return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
