@@ -29,6 +29,13 @@ bench:
 lint:
 	@find collector instrumentation tests bench -name '*.py' -o -name '*.js' -o -name '*.css' | \
 		xargs wc -l | awk '$$1 > 400 && $$2 != "total" {print "over 400 lines: " $$2 " (" $$1 ")"}'
+	$(BIN)/pip install -q -e '.[dev]'
+	@# mypy cannot follow setuptools' package-dir mapping of an editable install: check a tree of
+	@# symlinks laid out as the installed package (annotrace/ = instrumentation/, annotrace/collector/)
+	rm -rf build/typecheck && mkdir -p build/typecheck/annotrace
+	for f in instrumentation/*; do ln -s "$$PWD/$$f" build/typecheck/annotrace/; done
+	ln -s "$$PWD/collector" build/typecheck/annotrace/collector
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p annotrace
 
 clean:
 	rm -rf $(VENV) annotrace-data build *.egg-info

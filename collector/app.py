@@ -29,7 +29,7 @@ def otlp_http_app(ingest: Ingest, config: HTTPConfig) -> Starlette:
     paths: dict[Any, str] = {
         "traces": config.traces_url_path, "logs": config.logs_url_path, "metrics": config.metrics_url_path
     }
-    return Starlette(routes=otlp_http.routes(ingest, paths), exception_handlers=HANDLERS)  # type: ignore[arg-type]
+    return Starlette(routes=otlp_http.routes(ingest, paths), exception_handlers=HANDLERS)
 
 
 def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starlette:
@@ -55,4 +55,4 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         *api_routes(api),
         *web_routes(api),
     ]
-    return Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]
+    return Starlette(routes=routes, exception_handlers=HANDLERS)

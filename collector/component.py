@@ -6,6 +6,8 @@ downstream. A processor transforms a batch and never calls the next stage: the r
 
 from __future__ import annotations
 
+import builtins
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,5 +30,5 @@ class Factory:
     """``type`` is the YAML name (``batch``), ``config`` its frozen dataclass, ``create`` builds it."""
 
     type: str
-    config: type
+    config: builtins.type[Any]
     create: Any = None

@@ -156,7 +156,8 @@ class _Transport:
         else:
             self._channel = grpc.insecure_channel(
                 config.endpoint, compression=grpc.Compression.Gzip if gzipped else grpc.Compression.NoCompression)
-            self._calls = {signal: self._channel.unary_unary(path) for signal, path in _GRPC_PATHS.items()}
+            self._calls: dict[str, grpc.UnaryUnaryMultiCallable[bytes, bytes]] = {
+                signal: self._channel.unary_unary(path) for signal, path in _GRPC_PATHS.items()}
             self._metadata = tuple((k.lower(), v) for k, v in config.headers.items())
 
     def send(self, request: _Request) -> tuple[ExportResult, float | None, str | None]:

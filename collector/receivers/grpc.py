@@ -52,7 +52,7 @@ class GRPCReceiver:
             maximum_concurrent_rpcs=self.workers * 4,
         )
         for service, signal in SERVICES.items():
-            handler = grpc.unary_unary_rpc_method_handler(self._handler(signal))
+            handler: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(self._handler(signal))
             server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service, {"Export": handler})])
         self.port = server.add_insecure_port(self.endpoint)
         if not self.port:

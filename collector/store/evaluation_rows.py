@@ -103,10 +103,11 @@ def assessment_id(*parts: str) -> str:
 
 def _from_logs(logs: LogBatch, rows: dict[str, Row]) -> None:
     for i, name in enumerate(logs.event_name):
-        if name != EVENT or not logs.trace_id[i]:
+        trace_id = logs.trace_id[i]
+        if name != EVENT or not trace_id:
             continue
         time_ns = logs.time_ns[i] or logs.observed_ns[i] or time.time_ns()
-        row = to_row(assessment_id("otel.log_record", logs.record_id[i]), logs.trace_id[i], logs.span_id[i],
+        row = to_row(assessment_id("otel.log_record", logs.record_id[i]), trace_id, logs.span_id[i],
                      logs.attributes[i], time_ns, "otel.log_record")
         if row is not None:
             rows[row[0]] = row

@@ -46,7 +46,7 @@ def _pretty(value: Any) -> str:
         try:
             value = json.loads(value)
         except ValueError:
-            return value
+            return str(value)
         if isinstance(value, str):
             return value
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)

@@ -139,7 +139,7 @@ class LabelingSession:
                 continue
             reviewer = labels[-1].source.source_id if labels[-1].source is not None else None
             records.append({
-                "inputs": trace_inputs(trace), "expectations": {a.name: a.expectation.value for a in labels},
+                "inputs": trace_inputs(trace), "expectations": {a.name: a.expectation.value for a in labels if a.expectation is not None},
                 "source": {"source_type": "HUMAN", "source_data": {
                     "trace_id": item["source_trace_id"], "labeling_session_id": self.mlflow_run_id}},
                 "source_type": "HUMAN", "source_id": reviewer})

@@ -10,8 +10,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json, parse_create, parse_update
-from annotrace.collector.api.mlflow.wire import json_body, now_ms, ok, path_trace_id
+from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id
 from annotrace.collector.ids import new_assessment_id
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import assessments as store
 
 if TYPE_CHECKING:

@@ -15,13 +15,13 @@ from annotrace.collector.api.mlflow.wire import (
     Fields,
     epoch_ms,
     json_body,
-    now_ms,
     ok,
     page_offset,
     page_token,
     query,
 )
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import datasets as store
 
 if TYPE_CHECKING:

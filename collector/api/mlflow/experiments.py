@@ -13,12 +13,12 @@ from annotrace.collector.api.mlflow.wire import (
     epoch_ms,
     invalid,
     json_body,
-    now_ms,
     ok,
     page_offset,
     page_token,
     query,
 )
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import experiments as store
 
 if TYPE_CHECKING:

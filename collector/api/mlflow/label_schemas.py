@@ -17,13 +17,13 @@ from annotrace.collector.api.mlflow.wire import (
     epoch_ms,
     invalid,
     json_body,
-    now_ms,
     ok,
     page_offset,
     page_token,
     query,
 )
 from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import label_schemas as store
 
 if TYPE_CHECKING:
@@ -139,5 +139,6 @@ async def delete_label_schema(api: Access, request: Request) -> Response:
     """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``."""
     body = await json_body(request, content_type_required=False)
     schema_id = body.get_str("schema_id") or query(request).get_str("schema_id", required=True)
+    assert schema_id is not None
     await api.write(partial(store.delete, schema_id=schema_id))
     return ok({})

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from annotrace.collector.api.mlflow import trace_json
 from annotrace.collector.api.mlflow.assessment_json import MAX_METADATA_BYTES, MAX_NAME_CHARS, parse_create
-from annotrace.collector.api.mlflow.wire import Fields, invalid, json_body, now_ms, ok, stored_trace_id
+from annotrace.collector.api.mlflow.wire import Fields, invalid, json_body, ok, stored_trace_id
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import new_assessment_id
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import trace_info as store
 from annotrace.collector.store.queries import traces as trace_queries
 

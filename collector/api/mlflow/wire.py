@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLarge
 from annotrace.collector.ids import trace_hex, trace_id
-from annotrace.collector.store.access import now_ms  # noqa: F401 - handlers import it from here
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",

@@ -18,13 +18,13 @@ from annotrace.collector.api.mlflow.wire import (
     body_trace_ids,
     invalid,
     json_body,
-    now_ms,
     ok,
     path_trace_id,
     query,
     rfc3339,
 )
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling as store
 
 if TYPE_CHECKING:

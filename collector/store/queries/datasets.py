@@ -14,6 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
@@ -159,7 +160,8 @@ def delete(conn: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
     return True
 
 
-def set_tags(conn: duckdb.DuckDBPyConnection, dataset_id: str, tags: dict[str, str | None], now: datetime) -> Dataset:
+def set_tags(conn: duckdb.DuckDBPyConnection, dataset_id: str, tags: Mapping[str, str | None],
+             now: datetime) -> Dataset:
     """Merge ``tags`` into the dataset's; a None value deletes that key."""
     merged = dict(get(conn, dataset_id).tags)
     for key, value in tags.items():
