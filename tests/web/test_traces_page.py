@@ -37,7 +37,7 @@ def rows(page: Page) -> list[str]:
 
 
 def row_of(page: Page, trace_id: str):  # type: ignore[no-untyped-def]
-    return page.locator("#traces-table tbody tr").filter(has=page.locator(f'a[href="/traces/{trace_id}"]'))
+    return page.locator("#traces-table tbody tr").filter(has=page.locator(f'td.id a[href="/traces/{trace_id}"]'))
 
 
 def apply(page: Page) -> None:
@@ -184,8 +184,12 @@ def test_export_selected_traces_to_a_labeling_session(page: Page, collector: Col
     session = next(s for s in get_labeling_sessions() if s.name == session_name)
     assert get_labeling_session(session.mlflow_run_id).label_schemas == ["score"]
     expect(notice.get_by_role("link")).to_have_attribute("href", f"/review/{session.mlflow_run_id}")
-    items = f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}'"
+    items = f"SELECT trace_id, source_trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}'"
     assert sorted(r["source_trace_id"] for r in collector.sql(items)) == sorted(chosen)
+    for item in collector.sql(items):  # the copies are in the experiment too, marked as copies of their source
+        copy = row_of(page, item["trace_id"]).get_by_role("link", name="copy")
+        expect(copy).to_have_attribute("href", f"/traces/{item['source_trace_id']}")
+    expect(row_of(page, chosen[0]).get_by_role("link", name="copy")).to_have_count(0)
 
     for trace_id in chosen:  # the same two again, into the existing session: nothing duplicated
         page.get_by_label(f"Select {trace_id}").check()

@@ -44,8 +44,8 @@ IDS = "SELECT t.trace_id FROM traces t{join} WHERE {where} ORDER BY {order} LIMI
 COUNT = "SELECT count(*) FROM traces t WHERE {where}"
 ROWS = (
     f"SELECT t.trace_id, {NAME}, t.state, t.request_time, t.execution_duration_ms, t.request_preview, "
-    "t.response_preview, t.span_count, t.input_tokens, t.output_tokens, t.total_tokens "
-    "FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
+    "t.response_preview, t.span_count, t.input_tokens, t.output_tokens, t.total_tokens, "
+    f"t.tags->>'{labeling.SOURCE_TRACE_KEY}' FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
 )
 # The latest valid value of one assessment per trace, for sorting by an assessment column.
 SORT_JOIN = (
@@ -105,6 +105,7 @@ class TableRow:
     output_tokens: int | None
     total_tokens: int | None
     assessments: list[Assessment]
+    source_trace_id: str | None = None  # set on a labeling session's copy of a trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +182,9 @@ def page(cursor: duckdb.DuckDBPyConnection, q: TableQuery) -> list[TableRow]:
 
 def _table_row(values: tuple[Any, ...], found: list[Assessment]) -> TableRow:
     (trace_id, name, state, request_time, duration_ms, request_preview, response_preview, span_count, input_tokens,
-     output_tokens, total_tokens) = values
+     output_tokens, total_tokens, source_trace_id) = values
     return TableRow(trace_id, name, state, request_time, duration_ms, request_preview, response_preview,
-                    int(span_count), input_tokens, output_tokens, total_tokens, found)
+                    int(span_count), input_tokens, output_tokens, total_tokens, found, source_trace_id)
 
 
 def columns(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> list[Column]:

@@ -57,6 +57,7 @@ class Row:
     output_tokens: int | None
     total_tokens: int | None
     assessments: dict[str, Cell]  # column key (feedback.quality) -> its latest valid assessment
+    source_trace_id: str | None  # set on a labeling session's copy: the trace it was copied from
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,8 @@ def cell(a: Assessment) -> Cell:
 def row(r: TableRow) -> Row:
     cells = {column_key(column): cell(a) for column, a in trace_table.latest(r.assessments).items()}
     return Row(r.trace_id, r.name, r.state, r.request_time, r.execution_duration_ms, r.request_preview,
-               r.response_preview, r.span_count, r.input_tokens, r.output_tokens, r.total_tokens, cells)
+               r.response_preview, r.span_count, r.input_tokens, r.output_tokens, r.total_tokens, cells,
+               r.source_trace_id)
 
 
 def _sorted(form: FormState, key: str) -> str | None:
