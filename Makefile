@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= otel-config.yaml
 
-.PHONY: install run test bench lint validate clean docs screenshots
+.PHONY: install run test bench bench-web lint validate clean docs screenshots
 
 install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
@@ -25,6 +25,12 @@ test:
 
 bench:
 	$(BIN)/python -m bench
+
+# the web pages' targets, timed in Chromium: 1,000-span trace, Review App moves, 100k-trace table
+bench-web:
+	$(BIN)/python -m bench.web_trace
+	$(BIN)/python -m bench.web_review
+	$(BIN)/python -m bench.web_table
 
 lint:
 	@find collector instrumentation tests bench -name '*.py' -o -name '*.js' -o -name '*.css' | \
