@@ -29,10 +29,5 @@ def web_routes(api: Access) -> list[BaseRoute]:
 
 def _json_twins(pages: list[BaseRoute]) -> list[BaseRoute]:
     """``GET <page>.json`` for every GET page: the same handler, which ``page.render`` answers in JSON."""
-    twins: list[BaseRoute] = []
-    for route in pages:
-        if isinstance(route, Route) and route.methods and "GET" in route.methods and route.path != "/":
-            twins.append(Route(route.path + ".json", route.endpoint, methods=["GET"]))
-        elif isinstance(route, Route) and route.path == "/" and route.methods and "GET" in route.methods:
-            twins.append(Route("/index.json", route.endpoint, methods=["GET"]))
-    return twins
+    return [Route("/index.json" if route.path == "/" else route.path + ".json", route.endpoint, methods=["GET"])
+            for route in pages if isinstance(route, Route) and route.methods and "GET" in route.methods]
