@@ -1,11 +1,18 @@
 """Moves acknowledged records from the spool through the processors into the exporters.
 
-One thread. It takes up to ``send_batch_size`` items (or what arrived within ``timeout``),
-decodes them once, runs each pipeline's processors in config order and hands the result to the
-pipeline's exporters. Up to ``MAX_INFLIGHT`` batches are handed over before the oldest is
-committed: the store groups them into one commit (see ``store.writer``) while the next ones are
-decoded in the worker processes (``workers.py``; ``workers=0`` decodes in this thread). Records
-are acked to the spool in order, and only after every exporter has committed them.
+One thread. It takes a batch of up to ``send_batch_size`` items from the spool, decodes it once,
+runs each pipeline's processors in config order and hands the result to the pipeline's
+exporters. Batches follow the load: when nothing is in flight the runner takes what is there at
+once (what was just sent is queryable a moment later); while batches are in flight it waits for a
+full batch, or for the oldest record to have waited ``timeout``, as the OTel batch processor does.
+Under load batches are therefore full, and the store groups full batches into one commit of a
+DuckDB row group (see ``store.writer``). Decoding runs in worker processes (``workers.py``;
+``workers=0`` decodes in this thread), so later batches decode while a commit runs; up to
+``MAX_INFLIGHT_ITEMS`` items are in flight before the oldest must be committed. When the runner
+takes nothing (the spool is empty, or that limit is reached) and every batch in flight has
+reached the exporters, nothing will join the commit they wait for: the exporters are told to
+commit now. Records are acked to the spool in order, and only after every exporter has committed
+them.
 
 A batch an exporter refuses is retried record by record; a record that still fails is moved to
 the spool's dead-letter folder and logged, so one poisonous export cannot stall ingestion and is
@@ -36,8 +43,12 @@ from annotrace.collector.pipeline.spool import Record, Spool
 log = logging.getLogger(__name__)
 
 
-MAX_INFLIGHT = 16
-"""Batches handed to exporters and not yet committed; enough for a full DuckDB row group."""
+MAX_INFLIGHT_ITEMS = 98_304
+"""Items taken from the spool and not yet committed: the store's commit under load (32,768 spans),
+the one being committed, and the batches decoded meanwhile. Records are in memory in the spool
+anyway (bounded by its backlog); decoded batches waiting for the store are the extra memory."""
+MAX_INFLIGHT = 64
+"""Batches in flight, a bound for many small ones."""
 
 
 class Exporter(Protocol):
@@ -45,7 +56,8 @@ class Exporter(Protocol):
 
     def shutdown(self) -> None: ...
 
-    def encode(self, batch: Batch) -> Any: ...  # pure; a staticmethod, so workers can run it
+    @staticmethod
+    def encode(batch: Batch) -> Any: ...  # pure, so workers can run it
 
     def consume(self, encoded: Any, *, more_coming: bool = False) -> Future[Any]: ...
 
@@ -83,6 +95,8 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._decoding = 0  # batches dispatched and not yet handed to the exporters
 
     def start(self) -> None:
         if self._thread is None:
@@ -117,14 +131,28 @@ class Runner:
 
     def _run(self) -> None:
         inflight: deque[tuple[list[Record], list[Future[Any]]]] = deque()
+        items = 0  # in flight
         while True:
-            while inflight and (len(inflight) >= MAX_INFLIGHT or all(f.done() for f in inflight[0][1])):
-                self._finish(*inflight.popleft())
-            records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s)
+            full = len(inflight) >= MAX_INFLIGHT or items + self.send_batch_size > MAX_INFLIGHT_ITEMS
+            while inflight and (full or all(f.done() for f in inflight[0][1])):
+                records, futures = inflight[0]
+                if not all(f.done() for f in futures):  # at the limit: wait for the oldest
+                    self._flush_when_handed_over()
+                    wait(futures, timeout=0.05)
+                    continue
+                inflight.popleft()
+                items -= sum(r.items for r in records)
+                self._finish(records, futures)
+                full = False
+            # idle: take what is there at once; busy: let a batch fill up (the batch processor's
+            # timeout), so load makes full batches, and full batches make row-group commits
+            records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s,
+                                      fill_s=self.timeout_s if inflight else 0.0)
             if not records:
-                if inflight:
+                if inflight and not self.spool.ready_items():
+                    self._flush_when_handed_over()
                     wait(inflight[0][1], timeout=0.05)
-                elif self._stop.is_set():
+                elif not inflight and self._stop.is_set():
                     return
                 continue
             try:
@@ -133,6 +161,19 @@ class Runner:
                 log.exception("pipeline: processing failed")
                 futures = [_failed(exc)]
             inflight.append((records, futures))
+            items += sum(r.items for r in records)
+
+    def _flush_when_handed_over(self) -> None:
+        """Nothing more is taken from the spool for now: once every batch in flight has reached
+        the exporters, none will join the commit they wait for, so they commit now."""
+        with self._lock:
+            decoding = self._decoding
+        if not decoding:
+            self._flush_exporters()
+
+    def _handed_over(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._decoding -= 1
 
     def _dispatch(self, records: list[Record]) -> list[Future[Any]]:
         futures: list[Future[Any]] = []
@@ -157,7 +198,10 @@ class Runner:
                     encoded = self._pool.submit(workers.run, index, selected)
             # a full batch means the spool had more: the store may wait for it to share a commit
             more = sum(r.items for r in records) >= self.send_batch_size
+            with self._lock:
+                self._decoding += 1
             futures.extend(_then_consume(encoded, i, exporter, more) for i, exporter in enumerate(pipeline.exporters))
+            encoded.add_done_callback(self._handed_over)  # after the consume callbacks: they run in order
         return futures
 
     @staticmethod
@@ -189,12 +233,15 @@ class Runner:
             futures = self._dispatch([record])
         except Exception as exc:  # noqa: BLE001
             return [_failed(exc)]
-        for pipeline in self.pipelines:
-            for exporter in pipeline.exporters:
-                exporter.force_flush()
+        self._flush_exporters()
         for future in futures:
             future.exception()
         return futures
+
+    def _flush_exporters(self) -> None:
+        for pipeline in self.pipelines:
+            for exporter in pipeline.exporters:
+                exporter.force_flush()
 
     def _done(self, records: list[Record]) -> None:
         self.spool.ack(records)

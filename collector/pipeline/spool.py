@@ -22,6 +22,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Record:
     items: int
     segment: int
     end: int  # offset just past this record in its segment
+    ready_at: float = 0.0  # monotonic time it became durable (or was replayed), for batching
 
     @property
     def size(self) -> int:
@@ -62,6 +64,7 @@ class Spool:
         self._cond = threading.Condition()
         self._pending: list[tuple[Record, bytes]] = []
         self._ready: deque[Record] = deque()
+        self._ready_items = 0
         self._next_ticket = 1
         self._durable_ticket = 0
         self._failed: list[tuple[int, int, str]] = []
@@ -85,7 +88,9 @@ class Spool:
                 continue
             offset = start_offset if number == start_segment else 0
             for record in self._read_segment(number, offset):
+                record.ready_at = time.monotonic()
                 self._ready.append(record)
+                self._ready_items += record.items
                 self._backlog += record.size
                 replayed += 1
         self._segment = (segments[-1] if segments else 0) + 1
@@ -151,6 +156,10 @@ class Spool:
             self._cond.acquire()
             self._flushing = False
         if error is None:
+            now = time.monotonic()
+            for record, _ in batch:
+                record.ready_at = now
+                self._ready_items += record.items
             self._ready.extend(record for record, _ in batch)
         else:
             self._failed = [*self._failed[-100:], (first, last, error)]
@@ -178,26 +187,47 @@ class Spool:
             return str(exc)
 
     # -- consumer side (runner) --------------------------------------------------------------
-    def take(self, max_items: int, timeout: float) -> list[Record]:
-        """Up to ``max_items`` items' worth of records (at least one record), waiting ``timeout``."""
+    def take(self, max_items: int, timeout: float, *, fill_s: float = 0.0) -> list[Record]:
+        """Up to ``max_items`` items' worth of records (at least one record), waiting up to
+        ``timeout`` for one. With ``fill_s`` (the batch processor's timeout), fewer than
+        ``max_items`` are handed out only once the oldest has been ready that long, or when the
+        backlog has no room for the rest (senders are refused, so nothing more comes); until then
+        this waits for more, and returns nothing when ``timeout`` passes first."""
+        deadline = time.monotonic() + timeout
         with self._cond:
-            if not self._ready:
-                self._cond.wait(timeout)
+            while True:
+                now = time.monotonic()
+                wake = deadline
+                if self._ready:
+                    fill_by = self._ready[0].ready_at + fill_s
+                    if self._ready_items >= max_items or now >= fill_by or not self._room_for(max_items):
+                        break
+                    wake = min(deadline, fill_by)
+                if wake <= now:
+                    return []
+                self._cond.wait(wake - now)
             out: list[Record] = []
             items = 0
             while self._ready and (not out or items + self._ready[0].items <= max_items):
                 record = self._ready.popleft()
                 out.append(record)
                 items += record.items
+            self._ready_items -= items
             return out
 
     def ready_items(self) -> int:
-        with self._cond:
-            return sum(r.items for r in self._ready)
+        return self._ready_items
 
     @property
     def backlog_bytes(self) -> int:
         return self._backlog
+
+    def _room_for(self, max_items: int) -> bool:
+        """Whether the backlog can take the records a batch of ``max_items`` still lacks (sized
+        like the oldest ready record), i.e. whether waiting for them can fill it."""
+        oldest = self._ready[0]
+        missing = max_items - self._ready_items
+        return self._backlog + missing * oldest.size / max(1, oldest.items) <= self.max_backlog_bytes
 
     def ack(self, records: list[Record]) -> None:
         """Everything in ``records`` is stored: release backlog, drop finished segments."""

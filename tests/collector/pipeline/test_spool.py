@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,30 @@ def test_concurrent_appends_share_fsyncs_and_all_arrive_in_order_per_thread(tmp_
     again = Spool(tmp_path, max_backlog_bytes=1 << 26)
     assert again.open() == 1600
     again.close()
+
+
+def test_a_batch_waits_to_fill_only_until_its_oldest_record_is_fill_s_old(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    spool.open()
+    for i in range(3):
+        spool.append("traces", b"", f"r{i}".encode(), items=2)
+    assert spool.ready_items() == 6
+    assert spool.take(10, 0, fill_s=60) == []  # 6 of 10 items, and just arrived: wait for more
+    assert [r.payload for r in spool.take(4, 0, fill_s=60)] == [b"r0", b"r1"]  # a full batch goes at once
+    assert spool.ready_items() == 2
+    time.sleep(0.05)
+    assert [r.payload for r in spool.take(10, 0, fill_s=0.01)] == [b"r2"]  # old enough: goes as it is
+    assert spool.take(10, 0) == [] and spool.ready_items() == 0
+    spool.close()
+
+
+def test_a_batch_waits_to_fill_only_while_the_backlog_has_room_for_the_rest(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=10_000)
+    spool.open()
+    spool.append("traces", b"", b"x" * 1_000, items=1)
+    assert spool.take(5, 0, fill_s=60) == []  # 4 more records of ~1 kB fit: wait for them
+    spool.append("traces", b"", b"y" * 3_000, items=1)
+    spool.append("traces", b"", b"z" * 4_000, items=1)
+    # 2 more ~1 kB records would pass the 10 kB limit: senders are refused, so go now
+    assert [len(r.payload) for r in spool.take(5, 0, fill_s=60)] == [1_000, 3_000, 4_000]
+    spool.close()

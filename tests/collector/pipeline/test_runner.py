@@ -1,0 +1,114 @@
+"""The runner with an exporter that holds full batches back, as the store does under load.
+
+A full batch may wait in the store's open transaction for later batches to share its commit. When
+nothing more comes (the spool is empty, or the in-flight limit is reached with every batch handed
+over) the runner must tell the exporters to commit, or acknowledged data would wait for the
+store's timer (or, with a small ``send_batch_size``, forever).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annotrace.collector.pipeline import runner as runner_module
+from annotrace.collector.pipeline.batch import Batch
+from annotrace.collector.pipeline.runner import Pipeline, Runner
+from annotrace.collector.pipeline.spool import Spool
+from tests.otlp_builders import new_span_id, new_trace_id, request, span
+
+
+class GroupingExporter:
+    """Resolves a batch sent with ``more_coming`` only at ``force_flush`` (or with a later lone batch)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Future[Any], int]] = []
+        self.stored = 0
+        self.grouping = True
+        self.lock = threading.Lock()
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    @staticmethod
+    def encode(batch: Batch) -> int:
+        return len(batch.spans)
+
+    def consume(self, encoded: int, *, more_coming: bool = False) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self.lock:
+            self.waiting.append((future, encoded))
+        if not more_coming or not self.grouping:
+            self._commit()
+        return future
+
+    def force_flush(self) -> None:
+        self._commit()
+
+    def _commit(self) -> None:
+        with self.lock:
+            done, self.waiting = self.waiting, []
+            self.stored += sum(n for _, n in done)
+        for future, n in done:
+            future.set_result(n)
+
+
+def payload(n_spans: int) -> bytes:
+    trace_id = new_trace_id()
+    return request([span(trace_id, new_span_id()) for _ in range(n_spans)]).SerializeToString()
+
+
+def wait_until_stored(spool: Spool, deadline_s: float = 20.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while spool.backlog_bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert spool.backlog_bytes == 0, "acknowledged records were never committed"
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Iterator[Spool]:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 26, fsync=False)
+    spool.open()
+    yield spool
+    spool.close()
+
+
+def test_full_batches_are_committed_once_the_spool_runs_dry(spool: Spool) -> None:
+    exporter = GroupingExporter()
+    for _ in range(3):  # 3 full batches of 4 spans, and then nothing more
+        spool.append("traces", b'{"receiver":"otlp"}', payload(4), items=4)
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=4,
+                    timeout_s=0.05)
+    runner.start()
+    try:
+        wait_until_stored(spool)
+    finally:
+        exporter.grouping = False  # so shutdown can finish even when the test failed
+        exporter.force_flush()
+        runner.shutdown()
+    assert exporter.stored == 12
+
+
+def test_the_in_flight_limit_commits_what_waits_for_more_than_may_be_in_flight(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner_module, "MAX_INFLIGHT", 2)  # the store would wait for more than 2 batches
+    exporter = GroupingExporter()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=2,
+                    timeout_s=0.05)
+    runner.start()
+    try:
+        for _ in range(20):  # a steady stream: the spool is rarely empty
+            spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
+        wait_until_stored(spool)
+    finally:
+        exporter.grouping = False  # so shutdown can finish even when the test failed
+        exporter.force_flush()
+        runner.shutdown()
+    assert exporter.stored == 40

@@ -1,0 +1,126 @@
+"""The writer against a real DuckDB file: grouped commits, retries that meet a pending commit, traces.
+
+Under load full batches share one transaction until it holds ``commit_rows`` spans, so a retried
+export (or a spool replay) can arrive while the first copy is still uncommitted; it must add
+nothing then, nor after the commit, and the ``traces`` row must count each span once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annotrace.collector.pipeline.decode import decode
+from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
+from annotrace.collector.pipeline.spool import Record
+from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
+from annotrace.collector.store.rows import Staged, stage
+from annotrace.collector.store.writer import Writer
+from tests.otlp_builders import new_span_id, new_trace_id, request, span
+
+T0 = (time.time_ns() - 10_000_000_000) // 1000 * 1000  # stored at microsecond precision
+
+
+def staged(spans: list[Any]) -> Staged:
+    record = Record("traces", b'{"receiver":"otlp"}', request(spans).SerializeToString(), len(spans), 0, 0)
+    return stage(GenAINormalizeProcessor(GenAIConfig()).process(decode([record])))
+
+
+def trace(n_spans: int, start: int = T0) -> tuple[bytes, list[Any]]:
+    trace_id, root = new_trace_id(), new_span_id()
+    spans = [span(trace_id, root, name="root", start=start, duration_ns=50_000_000, attributes={"i": 0})]
+    spans += [span(trace_id, new_span_id(), parent=root, name=f"child-{i}", start=start + i * 1000,
+                   attributes={"i": i, "gen_ai.usage.input_tokens": 2}) for i in range(1, n_spans)]
+    return trace_id, spans
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "annotrace.duckdb")
+    yield database
+    database.close()
+
+
+def rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    return db.cursor().execute(sql).fetchall()
+
+
+def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> None:
+    writer = Writer(db, commit_rows=1_000_000, commit_interval_s=600)  # grouped batches wait for a flush
+    writer.start()
+    try:
+        trace_id, spans = trace(5)
+        first = writer.write(staged(spans), group=True)
+        retry = writer.write(staged(spans), group=True)  # the client resent the export
+        other = writer.write(staged(trace(3)[1]), group=True)
+        time.sleep(0.2)
+        assert not first.done() and not retry.done()  # still in the open transaction
+        assert rows(db, "SELECT count(*) FROM spans") == [(0,)]  # readers see nothing uncommitted
+        writer.flush()
+        assert (first.result(timeout=30).spans_new, first.result().spans_duplicate) == (5, 0)
+        assert (retry.result(timeout=30).spans_new, retry.result().spans_duplicate) == (0, 5)
+        assert other.result(timeout=30).spans_new == 3
+        again = writer.write(staged(spans), group=False).result(timeout=30)  # and once committed
+        assert (again.spans_new, again.spans_duplicate) == (0, 5)
+    finally:
+        writer.shutdown()
+    tid = "tr-" + trace_id.hex()
+    assert rows(db, "SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM spans") == [(8, 8)]
+    assert rows(db, f"SELECT span_count, input_tokens, name, state FROM traces WHERE trace_id = '{tid}'") == [
+        (5, 8, "root", "OK")]
+    assert rows(db, f"SELECT json_extract(attributes, '$.i')::INT FROM spans WHERE trace_id = '{tid}' "
+                    "AND name = 'child-2'") == [(2,)]
+
+
+def test_full_batches_commit_together_once_they_hold_commit_rows(db: Database) -> None:
+    writer = Writer(db, commit_rows=8, commit_interval_s=600)
+    writer.start()
+    try:
+        first = writer.write(staged(trace(4)[1]), group=True)
+        time.sleep(0.2)
+        assert not first.done()  # 4 of 8 spans: waits for company
+        second = writer.write(staged(trace(4)[1]), group=True)
+        assert second.result(timeout=30).spans_new == 4
+        assert first.done()  # committed in the same transaction
+    finally:
+        writer.shutdown()
+    assert rows(db, "SELECT count(*) FROM spans") == [(8,)]
+
+
+def test_a_batch_mixing_new_and_stored_traces_merges_only_the_stored(db: Database) -> None:
+    writer = Writer(db)
+    writer.start()
+    try:
+        trace_id, root = new_trace_id(), new_span_id()
+        child = span(trace_id, new_span_id(), parent=root, name="llm", start=T0 + 10_000, duration_ns=10_000,
+                     attributes={"gen_ai.usage.input_tokens": 7})
+        writer.write(staged([child]), group=False).result(timeout=30)
+        late_root = span(trace_id, root, name="agent", start=T0, duration_ns=50_000_000, status=2)
+        fresh_id, fresh = trace(2)
+        writer.write(staged([late_root, *fresh]), group=False).result(timeout=30)
+    finally:
+        writer.shutdown()
+    got = rows(db, "SELECT trace_id, name, state, span_count, input_tokens, execution_duration_ms FROM traces "
+                   "ORDER BY span_count, trace_id")
+    assert sorted(got) == sorted([("tr-" + trace_id.hex(), "agent", "ERROR", 2, 7, 50.0),
+                                  ("tr-" + fresh_id.hex(), "root", "OK", 2, 2, 50.0)])
+
+
+def test_the_file_is_written_in_small_row_groups_under_its_usual_name(tmp_path: Path) -> None:
+    database = Database(tmp_path / "store.duckdb")
+    try:
+        assert rows(database, "SHOW DATABASES") == [("store",)]  # as duckdb.connect(path) names it
+        database.conn.execute(f"CREATE TABLE numbers AS SELECT range AS n FROM range({ROW_GROUP_ROWS * 2 + 5})")
+        groups = rows(database, "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('numbers')")
+        assert groups == [(3,)]
+    finally:
+        database.close()
+    reader = Database(tmp_path / "store.duckdb", read_only=True)
+    try:
+        assert rows(reader, "SELECT count(*) FROM numbers") == [(ROW_GROUP_ROWS * 2 + 5,)]
+    finally:
+        reader.close()
