@@ -15,6 +15,7 @@ from annotrace.collector.api.mlflow.wire import (
     Fields,
     epoch_ms,
     json_body,
+    missing,
     ok,
     page_offset,
     page_token,
@@ -128,7 +129,7 @@ async def upsert_records(api: Access, request: Request) -> Response:
     body = await json_body(request)
     raw = body.raw("records")
     if raw is None:
-        raise InvalidParameter("Missing value for required parameter 'records'.")
+        raise missing("records")
     if isinstance(raw, str):
         try:
             raw = orjson.loads(raw)
@@ -160,7 +161,7 @@ async def delete_records(api: Access, request: Request) -> Response:
     body = await json_body(request, content_type_required=False)
     ids = body.get_str_list("dataset_record_ids")
     if ids is None:
-        raise InvalidParameter("Missing value for required parameter 'dataset_record_ids'.")
+        raise missing("dataset_record_ids")
     deleted = await api.write(partial(store.delete_records, dataset_id=dataset_id, record_ids=ids, now=now_ms()))
     return ok({"deleted_count": deleted})
 

@@ -18,6 +18,7 @@ from annotrace.collector.api.mlflow.wire import (
     body_trace_ids,
     invalid,
     json_body,
+    missing,
     ok,
     path_trace_id,
     query,
@@ -113,7 +114,7 @@ async def update_session(api: Access, request: Request) -> Response:
     body = await json_body(request)
     users = body.get_str_list("assigned_users")
     if users is None:
-        raise InvalidParameter("Missing value for required parameter 'assigned_users'.")
+        raise missing("assigned_users")
     stored = await api.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
 
@@ -130,7 +131,7 @@ async def add_traces(api: Access, request: Request) -> Response:
     body = await json_body(request)
     raw = body.get_str_list("trace_ids")
     if raw is None:
-        raise InvalidParameter("Missing value for required parameter 'trace_ids'.")
+        raise missing("trace_ids")
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
@@ -166,7 +167,7 @@ async def post_answer(api: Access, request: Request) -> Response:
     schema = body.get_str("schema", required=True, max_chars=250)
     assert schema is not None
     if "value" not in body.data:
-        raise InvalidParameter("Missing value for required parameter 'value'.")
+        raise missing("value")
     answer = store.Answer(session_id, trace_id, user, schema, body.raw("value"),
                           body.get_str("comment", max_chars=MAX_COMMENT_CHARS))
     stored, status = await api.write(partial(store.answer, a=answer, now=now_ms()))
