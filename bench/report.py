@@ -122,6 +122,8 @@ def _details(r: LoadResult) -> str:
         parts.append(f"target rate {_num(r.config.rate_spans_s)}/s, achieved {_num(offered)}/s")
     parts.append(f"{_num(r.spans_acked)} spans acked in {_num(r.requests_ok)} requests"
                  + (f", queryable after {r.durable_s:.1f}s" if r.durable_s else "")
+                 + (f", collector CPU {r.collector_cpu_s:.1f}s = {r.collector_cpu_s / r.spans_acked * 1e6:.0f} µs/span"
+                    if r.collector_cpu_s and r.spans_acked else "")
                  + (f", client CPU {r.client_cpu_s:.1f}s" if r.client_cpu_s else "")
                  + (f", SIGTERM to exit {r.stop_s:.1f}s" if r.stop_s is not None else ""))
     return "; ".join(parts)

@@ -35,12 +35,15 @@ _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, deta
 
 
 class Database:
-    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None,
+                 threads: int | None = None) -> None:
         self.path = Path(path)
         self.read_only = read_only
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
         if not read_only:
             # DuckDB checkpoints (compresses and rewrites) after every 16 MB of WAL by default;
             # under load that was most of the writer's time. 256 MB measured ~15% more spans/s
