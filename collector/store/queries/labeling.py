@@ -1,11 +1,12 @@
 """Labeling sessions: a run holding *copies* of traces that experts label with label schemas.
 
 Copying keeps labels off the original (Databricks' behaviour): ``add_traces`` gives each source
-trace a new ``tr-`` id and copies its rows in every per-trace table (``COPIED_TABLES``) in one
-writer job, tagging the copy with ``annotrace.source_trace_id`` and metadata ``mlflow.sourceRun``
-= the session's run id, so ``search_traces(run_id=...)`` finds it. A source is copied into a
-session at most once. An answer is an ordinary assessment on the copy (``assessments.create`` or
-``update``, so history and override rules hold); the session only tracks each labeler's status:
+trace a new ``tr-`` id and copies its rows in every per-trace table in one writer job, tagging the
+copy with ``annotrace.source_trace_id`` and metadata ``mlflow.sourceRun`` = the session's run id,
+so ``search_traces(run_id=...)`` finds it. A source is copied into a session at most once. The
+copying itself is ``labeling_copy.py``: batched, the same few statements for 1 or 1,000 traces.
+An answer is an ordinary assessment on the copy (``assessments.create`` or ``update``, so history
+and override rules hold); the session only tracks each labeler's status:
 
     (no row) pending --answer--> in_progress --all schemas answered--> completed
           \\--skip--> skipped   (answering a skipped item moves it on again)
@@ -23,13 +24,14 @@ import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import new_assessment_id
-from annotrace.collector.ids import trace_id as public_trace_id
 from annotrace.collector.store.queries import assessments as assessment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import labeling_copy
+# re-exported (``X as X``): trace_table.py and other readers take the keys from this module
+from annotrace.collector.store.queries.labeling_copy import SOURCE_RUN_KEY as SOURCE_RUN_KEY
+from annotrace.collector.store.queries.labeling_copy import SOURCE_TRACE_KEY as SOURCE_TRACE_KEY
 
 STATUSES = ("pending", "in_progress", "completed", "skipped")
-SOURCE_TRACE_KEY = "annotrace.source_trace_id"
-SOURCE_RUN_KEY = "mlflow.sourceRun"
 MAX_USERS = 100
 
 SESSION_COLUMNS = ("session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
@@ -41,10 +43,7 @@ INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?,
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
 ITEMS = ("SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
          "FROM labeling_items i LEFT JOIN traces t USING (trace_id) WHERE i.session_id = ? ORDER BY i.position")
-ITEM_SOURCE = "SELECT trace_id FROM labeling_items WHERE session_id = ? AND source_trace_id = ?"
 ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
-NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM labeling_items WHERE session_id = ?"
-INSERT_ITEM = "INSERT INTO labeling_items VALUES (?, ?, ?, ?, ?)"
 STATUSES_OF = "SELECT trace_id, user_id, status FROM labeling_item_status WHERE session_id = ?"
 STATUS_OF = "SELECT status FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND user_id = ?"
 INSERT_STATUS = "INSERT INTO labeling_item_status VALUES (?, ?, ?, ?, ?)"
@@ -58,20 +57,6 @@ MY_ANSWERS = ("SELECT assessment_name, assessment_id FROM assessments WHERE trac
               "AND source_id = ? AND valid ORDER BY create_time")
 DELETE_SESSION = {table: f"DELETE FROM {table} WHERE session_id = ?"
                   for table in ("labeling_item_status", "labeling_items", "labeling_sessions")}
-SOURCE_EXISTS = "SELECT experiment_id FROM traces WHERE trace_id = ?"
-
-# Per-trace tables copied into a session, with the columns to rewrite (besides trace_id).
-_DROP_REQUEST_ID = "json_merge_patch(attributes, '{\"mlflow.traceRequestId\": null}') AS attributes"
-COPY = {
-    "traces": (
-        "INSERT INTO traces SELECT * REPLACE (?::VARCHAR AS trace_id, ?::VARCHAR AS experiment_id, "
-        "json_merge_patch(tags, ?::JSON) AS tags, json_merge_patch(trace_metadata, ?::JSON) AS trace_metadata) "
-        "FROM traces WHERE trace_id = ?"),
-    "spans": (f"INSERT INTO spans SELECT * REPLACE (?::VARCHAR AS trace_id, ?::VARCHAR AS experiment_id, "
-              f"{_DROP_REQUEST_ID}) FROM spans WHERE trace_id = ?"),
-    **{table: f"INSERT INTO {table} SELECT * REPLACE (?::VARCHAR AS trace_id) FROM {table} WHERE trace_id = ?"
-       for table in ("span_events", "span_links", "documents", "messages")},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,34 +212,10 @@ def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: lis
 
     A source already in the session keeps its copy (``added`` False), so adding twice is harmless;
     so does one of the session's own copies (``search_traces()`` over the experiment finds them too).
+    An unknown source raises ``NotFound`` and nothing is written (``labeling_copy.add_copies``).
     """
     session = get(conn, session_id)
-    position = conn.execute(NEXT_POSITION, [session_id]).fetchall()[0][0]
-    out: list[tuple[str, str, bool]] = []
-    for source in dict.fromkeys(source_ids):
-        existing = conn.execute(ITEM_SOURCE, [session_id, source]).fetchall()
-        if not existing and conn.execute(ITEM, [session_id, source]).fetchall():
-            existing = [(source,)]
-        if existing:
-            out.append((source, existing[0][0], False))
-            continue
-        if not conn.execute(SOURCE_EXISTS, [source]).fetchall():
-            raise NotFound(f"Trace with ID '{source}' not found.")
-        copy = public_trace_id(uuid.uuid4().hex)
-        _copy(conn, session, source, copy)
-        conn.execute(INSERT_ITEM, [session_id, copy, source, position, now])
-        position += 1
-        out.append((source, copy, True))
-    return out
-
-
-def _copy(conn: duckdb.DuckDBPyConnection, session: Session, source: str, copy: str) -> None:
-    tags = orjson.dumps({SOURCE_TRACE_KEY: source}).decode()
-    metadata = orjson.dumps({SOURCE_TRACE_KEY: source, SOURCE_RUN_KEY: session.session_id}).decode()
-    conn.execute(COPY["traces"], [copy, session.experiment_id, tags, metadata, source])
-    conn.execute(COPY["spans"], [copy, session.experiment_id, source])
-    for table in ("span_events", "span_links", "documents", "messages"):
-        conn.execute(COPY[table], [copy, source])
+    return labeling_copy.add_copies(conn, session.session_id, session.experiment_id, source_ids, now)
 
 
 def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[assessment_store.Assessment, str]:
