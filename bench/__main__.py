@@ -10,7 +10,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
 
-Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60.
+Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60;
+BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default).
 `--quick` shortens everything to about a minute; the default run takes about 3 minutes. Both
 grow when the collector cannot keep up: the bench then waits (at most --drain-timeout) for the
 store to catch up, and SIGTERM makes the collector store its whole backlog before it exits.

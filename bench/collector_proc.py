@@ -36,7 +36,7 @@ receivers:
 processors:
   genai: {{}}
 exporters:
-  duckdb: {{path: "{db}"}}
+  duckdb: {{path: "{db}", threads: "${{env:BENCH_DUCKDB_THREADS:-0}}"}}
 extensions:
   web: {{endpoint: "127.0.0.1:0"}}
   spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}}}
