@@ -54,6 +54,7 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/label-schemas/get", label_schemas.get_label_schema),
     (("3.0",), "GET", "/label-schemas/get-by-name", label_schemas.get_label_schema_by_name),
     (("3.0",), "GET", "/label-schemas/list", label_schemas.list_label_schemas),
+    (("3.0",), "PATCH", "/label-schemas/update", label_schemas.update_label_schema),
     (("3.0",), "DELETE", "/label-schemas/delete", label_schemas.delete_label_schema),
     # evaluation datasets (reference 12.1); static paths before {dataset_id}
     (("3.0",), "POST", "/datasets/create", datasets.create_dataset),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         delete_label_schema,
         get_label_schema,
         list_label_schemas,
+        update_label_schema,
     )
     from annotrace.genai.labeling import (
         LabelingSession,
@@ -49,6 +50,7 @@ __all__ = [
     "label_schemas",
     "labeling",
     "list_label_schemas",
+    "update_label_schema",
 ]
 
 _LAZY: dict[str, str] = {
@@ -66,6 +68,7 @@ _LAZY: dict[str, str] = {
     "get_labeling_session": "annotrace.genai.labeling",
     "get_labeling_sessions": "annotrace.genai.labeling",
     "list_label_schemas": "annotrace.genai.label_schemas",
+    "update_label_schema": "annotrace.genai.label_schemas",
 }
 _SUBMODULES = frozenset({"datasets", "label_schemas", "labeling"})
 

@@ -4,7 +4,10 @@ Signatures follow the Databricks ReviewApp era (``title``, ``overwrite``, all fi
 MLflow 3.14's ``InputPassFail``); storage is the collector's ``/api/3.0/mlflow/label-schemas`` RPCs
 (MLflow 3.14's OSS shapes), per experiment: the one chosen by ``set_experiment`` unless
 ``experiment_id`` is given. Rules (empty options, ``min_value >= max_value``, duplicate names...)
-are checked by the collector, so every client gets the same messages.
+are checked by the collector, so every client gets the same messages. MLflow 3.14's additions:
+``list_label_schemas`` shows (and on first use seeds) the experiment's default question
+``Feedback`` (``is_default=True``, never deletable), and ``update_label_schema`` edits a schema
+by its ``schema_id``.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ __all__ = [
     "InputTextList",
     "LabelSchema",
     "LabelSchemaType",
+    "PagedList",
     "create_label_schema",
     "delete_label_schema",
     "get_label_schema",
     "list_label_schemas",
+    "update_label_schema",
 ]
 
 EXPECTED_FACTS = "expected_facts"
@@ -135,6 +140,14 @@ class LabelSchema:
                    is_default=bool(d.get("is_default")))
 
 
+class PagedList(list[LabelSchema]):
+    """One page of schemas (MLflow's ``PagedList``): a list, plus ``token`` for the next page or None."""
+
+    def __init__(self, items: list[LabelSchema], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
 def _input(d: dict[str, Any]) -> InputType:
     if "categorical" in d:
         options = list(d["categorical"].get("options", []))
@@ -215,18 +228,45 @@ def get_label_schema(name: str, *, experiment_id: str | None = None) -> LabelSch
     return LabelSchema._from_json(answer["label_schema"])
 
 
-def list_label_schemas(experiment_id: str | None = None) -> list[LabelSchema]:
-    """Every label schema of the experiment, oldest first (all pages)."""
+def list_label_schemas(experiment_id: str | None = None, *, max_results: int | None = None,
+                       page_token: str | None = None) -> PagedList:
+    """The experiment's label schemas: its default question first (seeded by the collector on the
+    first list), then oldest first. With ``max_results`` or ``page_token``, one page (MLflow 3.14;
+    pass ``.token`` back for the next); without, every page."""
     from annotrace.client import rest
 
-    params: dict[str, Any] = {"experiment_id": current_experiment_id(experiment_id), "max_results": 1000}
+    one_page = max_results is not None or page_token is not None
+    params: dict[str, Any] = {"experiment_id": current_experiment_id(experiment_id),
+                              "max_results": max_results or (100 if one_page else 1000)}
+    if page_token is not None:
+        params["page_token"] = page_token
     out: list[LabelSchema] = []
     while True:
         answer = rest.call("GET", f"{_BASE}/list", params=params)
         out.extend(LabelSchema._from_json(d) for d in answer.get("label_schemas", []))
-        if not answer.get("next_page_token"):
-            return out
-        params["page_token"] = answer["next_page_token"]
+        token = answer.get("next_page_token") or None
+        if one_page or token is None:
+            return PagedList(out, token)
+        params["page_token"] = token
+
+
+def update_label_schema(schema_id: str, *, name: str | None = None, instruction: str | None = None,
+                        enable_comment: bool | None = None, input: InputType | None = None) -> LabelSchema:
+    """Change a schema in place (MLflow 3.14); None leaves a field as it is, ``""`` is a value.
+    The type, the input's kind and ``multi_select`` cannot change, nor the default question's name."""
+    from annotrace.client import rest
+
+    body: dict[str, Any] = {"schema_id": schema_id}
+    for key, value in (("name", name), ("instruction", instruction), ("enable_comment", enable_comment)):
+        if value is not None:
+            body[key] = value
+    if input is not None:
+        if not hasattr(input, "_to_json"):
+            raise AnnotraceException.invalid_parameter_value(
+                f"input must be one of InputCategorical, InputCategoricalList, InputNumeric, InputText, "
+                f"InputTextList or InputPassFail, got {input!r}.")
+        body["input"] = input._to_json()
+    return LabelSchema._from_json(rest.call("PATCH", f"{_BASE}/update", json=body)["label_schema"])
 
 
 def delete_label_schema(name: str, *, experiment_id: str | None = None) -> None:

@@ -1,10 +1,11 @@
 """MLflow label schema routes (reference 10.2, ``/api/3.0/mlflow/label-schemas/...``): create, get,
-get-by-name, list, delete, in MLflow's ``LabelSchema`` JSON.
+get-by-name, list, update, delete, in MLflow's ``LabelSchema`` JSON. List seeds the experiment's
+default question first (a writer job, only while it is missing), as MLflow 3.14 does.
 
 Beyond MLflow's OSS message, create accepts the Databricks ReviewApp fields ``title`` and
 ``overwrite``, and ``input.text_list`` (Databricks' ``InputTextList``); ``InputCategoricalList``
 is MLflow's ``categorical`` with ``multi_select: true``. The rules themselves live in
-``store/queries/label_schemas.py``; this module only maps JSON.
+``store/queries/label_schemas.py`` and ``label_schema_update.py``; this module only maps JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from annotrace.collector.api.mlflow.wire import (
 )
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
+from annotrace.collector.store.queries import label_schema_update
 from annotrace.collector.store.queries import label_schemas as store
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ def schema_json(s: store.LabelSchema) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_id": s.schema_id, "experiment_id": s.experiment_id, "name": s.name, "type": s.type.upper(),
         "enable_comment": s.enable_comment, "input": body, "created_at": epoch_ms(s.created_at),
-        "last_updated_at": epoch_ms(s.updated_at), "is_default": False,
+        "last_updated_at": epoch_ms(s.updated_at), "is_default": s.is_default,
     }
     for key, value in (("title", s.title), ("instruction", s.instruction), ("created_by", s.created_by)):
         if value is not None:
@@ -85,10 +87,12 @@ def _input(body: Fields) -> tuple[str, dict[str, Any]]:
 
 
 def _bool(body: Fields, name: str) -> bool:
+    return bool(_maybe_bool(body, name))
+
+
+def _maybe_bool(body: Fields, name: str) -> bool | None:
     value = body.raw(name)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
+    if value is not None and not isinstance(value, bool):
         raise invalid(body.path(name), "a boolean", value)
     return value
 
@@ -128,6 +132,8 @@ async def list_label_schemas(api: Access, request: Request) -> Response:
     assert experiment_id is not None
     limit = params.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
     offset = page_offset(params.get_str("page_token"), experiment_id)
+    if await api.read(store.needs_default, experiment_id):  # the writer job checks again: no second default
+        await api.write(partial(store.seed_default, experiment_id=experiment_id, now=now_ms()))
     found = await api.read(store.list_schemas, experiment_id, limit + 1, offset)
     out: dict[str, Any] = {"label_schemas": [schema_json(s) for s in found[:limit]]}
     if len(found) > limit:
@@ -135,8 +141,24 @@ async def list_label_schemas(api: Access, request: Request) -> Response:
     return ok(out)
 
 
+async def update_label_schema(api: Access, request: Request) -> Response:
+    """MLflow 3.14's update: a field that is absent (or null) is left as it is; ``""`` is a value."""
+    body = await json_body(request)
+    schema_id = body.get_str("schema_id", required=True)
+    assert schema_id is not None
+    input_type, spec = _input(body) if body.has("input") else (None, None)
+    kind = body.get_str("type")
+    patch = label_schema_update.SchemaPatch(
+        name=body.get_str("name"), instruction=body.get_str("instruction"),
+        enable_comment=_maybe_bool(body, "enable_comment"), title=body.get_str("title"),
+        type=kind.lower() if kind is not None else None, input_type=input_type, input=spec)
+    stored = await api.write(partial(label_schema_update.update, schema_id=schema_id, patch=patch, now=now_ms()))
+    return ok({"label_schema": schema_json(stored)})
+
+
 async def delete_label_schema(api: Access, request: Request) -> Response:
-    """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``."""
+    """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``; the default
+    question answers 400."""
     body = await json_body(request, content_type_required=False)
     schema_id = body.get_str("schema_id") or query(request).get_str("schema_id", required=True)
     assert schema_id is not None

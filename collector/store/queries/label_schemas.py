@@ -6,6 +6,12 @@ any later Review App page reject the same values with the same messages. Names a
 experiment; ``create`` checks that inside its writer job, so two racing creates cannot both win.
 The built-in names (``expected_facts``, ``guidelines``, ``expected_response``) need no create: a
 session that names one gets it materialised with its Databricks definition (``BUILTINS``).
+
+Each experiment also has MLflow 3.14's default question (``DEFAULT_NAME``, ``is_default``): seeded
+by ``seed_default`` in a writer job (the first list, or a session naming it), so two racing lists
+cannot seed two; never deleted; its name reserved case-insensitively. An experiment that already
+has a schema named like it (created before the default existed) keeps that one, as it is, and
+gets no default until it is deleted.
 """
 
 from __future__ import annotations
@@ -31,13 +37,21 @@ MAX_TITLE_CHARS = 1000
 MAX_OPTIONS = 10  # MLflow's limit, per categorical input
 MAX_OPTION_CHARS = 64
 MAX_LABEL_CHARS = 64
+DEFAULT_NAME = "Feedback"  # MLflow 3.14's default question, one per experiment
+DEFAULT_INSTRUCTION = "Share any feedback on this trace."
 
 COLUMNS = ("schema_id, experiment_id, name, type, title, instruction, enable_comment, input_type, input, created_by, "
-           "created_at, updated_at")
+           "created_at, updated_at, is_default")
 GET = f"SELECT {COLUMNS} FROM label_schemas WHERE schema_id = ?"
 GET_BY_NAME = f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? AND name = ?"
-LIST = f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? ORDER BY created_at, schema_id LIMIT ? OFFSET ?"
-INSERT = f"INSERT INTO label_schemas ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# the default question first (it is seeded by the first list, so its created_at says nothing), then oldest first
+LIST = (f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? "
+        "ORDER BY is_default DESC, created_at, schema_id LIMIT ? OFFSET ?")
+INSERT = f"INSERT INTO label_schemas ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# the experiment exists and has neither its default nor a schema named like it (see the docstring)
+NEEDS_DEFAULT = ("SELECT EXISTS (SELECT 1 FROM experiments WHERE experiment_id = ?) AND NOT EXISTS ("
+                 "SELECT 1 FROM label_schemas WHERE experiment_id = ? AND (is_default OR lower(trim(name)) = ?))")
+GET_DEFAULT = f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? AND is_default"
 REPLACE = ("UPDATE label_schemas SET type = ?, title = ?, instruction = ?, enable_comment = ?, input_type = ?, "
            "input = ?, updated_at = ? WHERE schema_id = ?")
 DELETE = "DELETE FROM label_schemas WHERE schema_id = ?"
@@ -72,6 +86,7 @@ class LabelSchema:
     created_by: str | None
     created_at: datetime
     updated_at: datetime
+    is_default: bool = False
 
 
 # Databricks' built-in schemas: the expectation keys built-in scorers read.
@@ -113,6 +128,17 @@ def _options(name: str, options: Any) -> None:
 def _positive_int(name: str, key: str, value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise InvalidParameter(f"Label schema '{name}': {key} must be a positive integer or null, got {value!r}.")
+
+
+def is_reserved(name: str) -> bool:
+    return name.strip().lower() == DEFAULT_NAME.lower()
+
+
+def check_not_reserved(name: str) -> None:
+    if is_reserved(name):
+        raise InvalidParameter(
+            f"`{name}` is reserved for the experiment's default question; choose another name for this label "
+            "schema.")
 
 
 def check(new: NewLabelSchema) -> None:
@@ -220,10 +246,17 @@ def list_schemas(cursor: duckdb.DuckDBPyConnection, experiment_id: str, limit: i
     return [_row(row) for row in cursor.execute(LIST, [experiment_id, limit, offset]).fetchall()]
 
 
+def needs_default(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> bool:
+    """True when ``seed_default`` would insert: lets a list skip the writer once the default exists."""
+    row = cursor.execute(NEEDS_DEFAULT, [experiment_id, experiment_id, DEFAULT_NAME.lower()]).fetchone()
+    return bool(row and row[0])
+
+
 # -- writer jobs ---------------------------------------------------------------------------------
 def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: bool, now: datetime) -> LabelSchema:
     """Insert ``new``; with ``overwrite`` a same-named schema is replaced in place (same id)."""
     check(new)
+    check_not_reserved(new.name)
     old = find(conn, new.experiment_id, new.name)
     encoded = orjson.dumps(new.input).decode()
     if old is not None:
@@ -236,8 +269,19 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
         return get(conn, old.schema_id)
     schema_id = PREFIX + uuid.uuid4().hex
     conn.execute(INSERT, [schema_id, new.experiment_id, new.name, new.type, new.title, new.instruction,
-                          new.enable_comment, new.input_type, encoded, new.created_by, now, now])
+                          new.enable_comment, new.input_type, encoded, new.created_by, now, now, False])
     return get(conn, schema_id)
+
+
+def seed_default(conn: duckdb.DuckDBPyConnection, experiment_id: str, now: datetime) -> LabelSchema | None:
+    """The experiment's default question, inserted now if it is due (``needs_default``); None when
+    the experiment does not exist or keeps an older schema named like it."""
+    if needs_default(conn, experiment_id):
+        conn.execute(INSERT, [PREFIX + uuid.uuid4().hex, experiment_id, DEFAULT_NAME, "feedback", None,
+                              DEFAULT_INSTRUCTION, False, "text", orjson.dumps({"max_length": None}).decode(), None,
+                              now, now, True])
+    rows = conn.execute(GET_DEFAULT, [experiment_id]).fetchall()
+    return _row(rows[0]) if rows else None
 
 
 def ensure(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, now: datetime) -> LabelSchema:
@@ -245,6 +289,10 @@ def ensure(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, now: 
     found = find(conn, experiment_id, name)
     if found is not None:
         return found
+    if name == DEFAULT_NAME:
+        seeded = seed_default(conn, experiment_id, now)
+        if seeded is not None and seeded.name == name:
+            return seeded
     if name not in BUILTINS:
         raise InvalidParameter(f"Label schema {name} not found. Please create it first via `create_label_schema`.")
     input_type, title, spec, instruction = BUILTINS[name]
@@ -254,8 +302,12 @@ def ensure(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, now: 
 
 
 def delete(conn: duckdb.DuckDBPyConnection, schema_id: str) -> bool:
-    """Delete (idempotent, as MLflow's OSS store): False when already gone."""
-    if not conn.execute(GET, [schema_id]).fetchall():
+    """Delete (idempotent, as MLflow's OSS store): False when already gone. The default question
+    cannot be deleted."""
+    rows = conn.execute(GET, [schema_id]).fetchall()
+    if not rows:
         return False
+    if _row(rows[0]).is_default:
+        raise InvalidParameter("The experiment's default question cannot be deleted.")
     conn.execute(DELETE, [schema_id])
     return True

@@ -41,6 +41,8 @@ LIST = (f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS N
         "ORDER BY create_time DESC, session_id")
 INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
+SCHEMAS_OF = "SELECT session_id, label_schemas FROM labeling_sessions WHERE experiment_id = ?"
+SET_SCHEMAS = "UPDATE labeling_sessions SET label_schemas = ?, last_update_time = ? WHERE session_id = ?"
 ITEMS = ("SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
          "FROM labeling_items i LEFT JOIN traces t USING (trace_id) WHERE i.session_id = ? ORDER BY i.position")
 ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
@@ -195,6 +197,16 @@ def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: 
     _check_users(users)
     conn.execute(SET_USERS, [orjson.dumps(list(dict.fromkeys(users))).decode(), now, session_id])
     return get(conn, session_id)
+
+
+def rename_schema(conn: duckdb.DuckDBPyConnection, experiment_id: str, old: str, new: str, now: datetime) -> None:
+    """A renamed label schema keeps its place in every session of its experiment (sessions name
+    their schemas); part of the rename's writer job (``label_schema_update.update``)."""
+    for session_id, raw in conn.execute(SCHEMAS_OF, [experiment_id]).fetchall():
+        names = orjson.loads(raw)
+        if old in names:
+            renamed = list(dict.fromkeys(new if name == old else name for name in names))
+            conn.execute(SET_SCHEMAS, [orjson.dumps(renamed).decode(), now, session_id])
 
 
 def delete(conn: duckdb.DuckDBPyConnection, session_id: str) -> bool:

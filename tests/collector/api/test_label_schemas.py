@@ -1,8 +1,10 @@
 """Label schema REST routes (reference 10.2) on a real collector: shapes, overwrite, paging, and each
-validation rule answering 400 with a message that names the schema and the problem."""
+validation rule answering 400 with a message that names the schema and the problem; MLflow 3.14's
+default question (seeded by list, undeletable, its name reserved)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -38,8 +40,9 @@ def test_create_get_list_delete(api: httpx.Client, experiment_id: str) -> None:
         "experiment_id": experiment_id, "name": "expected_summary", "type": "expectation", "input": {"text": {}}})
     assert expected.status_code == 200, expected.text
     assert expected.json()["label_schema"]["input"] == {"text": {}}
-    listed = api.get(f"{BASE}/list", params={"experiment_id": experiment_id, "max_results": 1}).json()
-    assert [s["name"] for s in listed["label_schemas"]] == ["summary_quality"]
+    # the experiment's default question (MLflow 3.14, seeded by this first list) comes first
+    listed = api.get(f"{BASE}/list", params={"experiment_id": experiment_id, "max_results": 2}).json()
+    assert [s["name"] for s in listed["label_schemas"]] == ["Feedback", "summary_quality"]
     page2 = api.get(f"{BASE}/list", params={"experiment_id": experiment_id, "page_token": listed["next_page_token"]})
     assert [s["name"] for s in page2.json()["label_schemas"]] == ["expected_summary"]
     assert "next_page_token" not in page2.json()
@@ -96,3 +99,76 @@ def test_missing_fields(api: httpx.Client, experiment_id: str) -> None:
     assert response.status_code == 400
     assert "'input'" in response.json()["message"]
     assert api.get(f"{BASE}/get", params={"schema_id": "ls-nope"}).status_code == 404
+
+
+# -- the experiment's default question (MLflow 3.14) ----------------------------------------------
+DEFAULT = {"name": "Feedback", "type": "FEEDBACK", "input": {"text": {}},
+           "instruction": "Share any feedback on this trace.", "enable_comment": False, "is_default": True}
+
+
+def listed(api: httpx.Client, experiment_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"{BASE}/list", params={"experiment_id": experiment_id})
+    assert response.status_code == 200, response.text
+    schemas: list[dict[str, Any]] = response.json()["label_schemas"]
+    return schemas
+
+
+def test_list_seeds_one_default_per_experiment(api: httpx.Client, experiment_id: str) -> None:
+    first = listed(api, experiment_id)
+    assert len(first) == 1
+    default = first[0]
+    assert default == {**default, **DEFAULT, "experiment_id": experiment_id}
+    assert default["schema_id"].startswith("ls-") and "title" not in default
+    assert listed(api, experiment_id) == first  # listing again seeds nothing more
+    got = api.get(f"{BASE}/get", params={"schema_id": default["schema_id"]}).json()["label_schema"]
+    assert got == default
+    by_name = api.get(f"{BASE}/get-by-name", params={"experiment_id": experiment_id, "name": "Feedback"})
+    assert by_name.json()["label_schema"] == default
+
+    other = api.post("/api/2.0/mlflow/experiments/create", json={"name": f"other-{default['schema_id']}"})
+    other_id = other.json()["experiment_id"]
+    assert create(api, other_id, "tone").status_code == 200
+    theirs = listed(api, other_id)
+    assert [(s["name"], s["is_default"]) for s in theirs] == [("Feedback", True), ("tone", False)]
+    assert theirs[0]["schema_id"] != default["schema_id"]
+    assert listed(api, experiment_id) == first
+
+
+def test_concurrent_lists_seed_one_default(api: httpx.Client, experiment_id: str) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: listed(api, experiment_id), range(16)))
+    assert {len(r) for r in results} == {1}
+    assert len({r[0]["schema_id"] for r in results}) == 1
+
+
+def test_unknown_experiment_gets_no_default(api: httpx.Client) -> None:
+    assert listed(api, "987654321") == []
+
+
+def test_default_cannot_be_deleted(api: httpx.Client, experiment_id: str) -> None:
+    default = listed(api, experiment_id)[0]
+    response = api.request("DELETE", f"{BASE}/delete", json={"schema_id": default["schema_id"]})
+    assert response.status_code == 400
+    assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE",
+                               "message": "The experiment's default question cannot be deleted."}
+    assert listed(api, experiment_id) == [default]
+
+
+@pytest.mark.parametrize("name", ["Feedback", "feedback", "FEEDBACK", " fEEdback "])
+def test_default_name_is_reserved(api: httpx.Client, experiment_id: str, name: str) -> None:
+    for overwrite in (False, True):
+        response = create(api, experiment_id, name, overwrite=overwrite)
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "error_code": "INVALID_PARAMETER_VALUE",
+            "message": f"`{name}` is reserved for the experiment's default question; choose another name for this "
+                       "label schema."}
+    assert [s["name"] for s in listed(api, experiment_id)] == ["Feedback"]
+
+
+def test_a_session_can_ask_the_default_question(api: httpx.Client, experiment_id: str) -> None:
+    response = api.post("/api/v1/labeling/sessions", json={"experiment_id": experiment_id, "name": "r",
+                                                           "label_schemas": ["Feedback"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["labeling_session"]["label_schemas"] == ["Feedback"]
+    assert [(s["name"], s["is_default"]) for s in listed(api, experiment_id)] == [("Feedback", True)]

@@ -30,6 +30,7 @@ MLFLOW_RPCS = {
     ("GET", "/label-schemas/get"): {"3.0"},
     ("GET", "/label-schemas/get-by-name"): {"3.0"},
     ("GET", "/label-schemas/list"): {"3.0"},
+    ("PATCH", "/label-schemas/update"): {"3.0"},
     ("DELETE", "/label-schemas/delete"): {"3.0"},
     ("POST", "/datasets/create"): {"3.0"},
     ("POST", "/datasets/search"): {"3.0"},

@@ -43,9 +43,10 @@ def test_create_list_overwrite_delete(app: Collector) -> None:  # noqa: F811
     assert error.value.error_code == "RESOURCE_ALREADY_EXISTS"
     replaced = ls.create_label_schema("tone", type="expectation", title="T", input=ls.InputText(), overwrite=True)
     assert replaced.schema_id == first.schema_id and replaced.input == ls.InputText()
-    assert [s.name for s in ls.list_label_schemas()] == ["tone", "expected_response"]
+    # the experiment's default question (MLflow 3.14, seeded by the first list) comes first
+    assert [s.name for s in ls.list_label_schemas()] == ["Feedback", "tone", "expected_response"]
     ls.delete_label_schema("tone")
-    assert [s.name for s in ls.list_label_schemas()] == ["expected_response"]
+    assert [s.name for s in ls.list_label_schemas()] == ["Feedback", "expected_response"]
     with pytest.raises(mlflow.MlflowException, match="Label schema with name `tone` not found"):
         ls.get_label_schema("tone")
 
@@ -75,3 +76,44 @@ def test_genai_namespace(app: Collector) -> None:  # noqa: F811
     assert mlflow.genai.create_label_schema is ls.create_label_schema
     assert mlflow.genai.label_schemas is ls
     assert mlflow.genai.labeling.create_labeling_session is mlflow.genai.create_labeling_session
+
+
+def test_default_question_and_update(app: Collector) -> None:  # noqa: F811
+    [default] = ls.list_label_schemas()
+    assert (default.name, default.type, default.input, default.instruction, default.is_default) == (
+        "Feedback", "feedback", ls.InputText(), "Share any feedback on this trace.", True)
+    assert ls.list_label_schemas() == [default]  # seeded once
+    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be deleted.") as error:
+        ls.delete_label_schema("Feedback")
+    assert error.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(mlflow.MlflowException, match="is reserved for the experiment's default question"):
+        ls.create_label_schema("feedback", type="feedback", title="?", input=ls.InputText())
+
+    tone = ls.create_label_schema("tone", type="feedback", title="Tone?", input=ls.InputCategorical(["ok", "rude"]),
+                                  instruction="Pick one.")
+    assert tone.is_default is False and tone.schema_id is not None
+    changed = ls.update_label_schema(tone.schema_id, name="tone_v2", instruction="", enable_comment=True,
+                                     input=ls.InputCategorical(["ok", "rude", "terse"]))
+    assert (changed.schema_id, changed.name, changed.instruction, changed.enable_comment, changed.input) == (
+        tone.schema_id, "tone_v2", "", True, ls.InputCategorical(["ok", "rude", "terse"]))
+    assert ls.update_label_schema(tone.schema_id).name == "tone_v2"  # nothing given, nothing changed
+    with pytest.raises(mlflow.MlflowException, match="multi_select cannot be changed") as error:
+        ls.update_label_schema(tone.schema_id, input=ls.InputCategoricalList(["ok"]))
+    assert error.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(mlflow.MlflowException, match="the input type cannot be changed"):
+        ls.update_label_schema(tone.schema_id, input=ls.InputText())
+    other = ls.create_label_schema("other", type="expectation", title="?", input=ls.InputText())
+    assert other.schema_id is not None
+    with pytest.raises(mlflow.MlflowException, match="Label schema with name 'tone_v2' already exists") as error:
+        ls.update_label_schema(other.schema_id, name="tone_v2")
+    assert error.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert default.schema_id is not None
+    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be renamed."):
+        ls.update_label_schema(default.schema_id, name="Overall")
+    assert ls.update_label_schema(default.schema_id, enable_comment=True).is_default is True
+
+    page = ls.list_label_schemas(max_results=2)
+    assert [s.name for s in page] == ["Feedback", "tone_v2"] and page.token is not None
+    rest = ls.list_label_schemas(page_token=page.token)
+    assert [s.name for s in rest] == ["other"] and rest.token is None
+    assert mlflow.genai.update_label_schema is ls.update_label_schema
