@@ -22,6 +22,7 @@ intersection alone (measured figures in ``GENAI_MAPPING.md``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.component import Factory
@@ -50,6 +51,15 @@ _MIN_PREVIEW_CHARS = 4  # room for one character and "..."
 
 _KNOWN_KEYS = MLFLOW_KEYS | OPENINFERENCE_KEYS | OTEL_KEYS
 _CHAT_TYPES = frozenset({"LLM", "CHAT_MODEL"})
+_COLUMNS = (  # SpanFields attribute -> SpanBatch column, in the order ``process`` assigns them
+    ("span_type", "span_type"), ("inputs", "inputs"), ("outputs", "outputs"), ("model", "model"),
+    ("provider", "provider"), ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+    ("total_tokens", "total_tokens"), ("session_id", "session_id"), ("user_id", "user_id"),
+    ("tags", "trace_tags"), ("metadata", "trace_metadata"), ("errors", "normalization_errors"),
+)
+_COLUMN_VALUES = attrgetter(*(name for name, _ in _COLUMNS))
+_PLAIN_SPAN = ("UNKNOWN", *(None for _ in _COLUMNS[1:]))
+"""The column values of a span no convention describes."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,31 +121,23 @@ class GenAINormalizeProcessor:
             if event[3] in EVENT_NAMES:
                 events.setdefault(event[0], []).append(event)
 
-        known = _KNOWN_KEYS
+        intersection = _KNOWN_KEYS.intersection
+        normalize = self._normalize
+        parents = spans.parent_span_id
         max_chars = self.config.preview_max_chars
         for i, attrs in enumerate(spans.attributes):
-            hit = known.intersection(attrs)
+            hit = intersection(attrs)
             span_events = events.get(i) if events else None
             if not hit and span_events is None:
                 continue
-            f = self._normalize(attrs, hit, span_events)
-            span_type[i] = f.span_type or "UNKNOWN"
-            inputs[i] = f.inputs
-            outputs[i] = f.outputs
-            model[i] = f.model
-            provider[i] = f.provider
-            input_tokens[i] = f.input_tokens
-            output_tokens[i] = f.output_tokens
-            total_tokens[i] = f.total_tokens
-            session_id[i] = f.session_id
-            user_id[i] = f.user_id
-            if f.inputs is not None:
-                request_preview[i] = preview(f.input_value, f.inputs, "user", max_chars)
-            if f.outputs is not None:
-                response_preview[i] = preview(f.output_value, f.outputs, "assistant", max_chars)
-            trace_tags[i] = f.tags
-            trace_metadata[i] = f.metadata
-            errors[i] = f.errors
+            f = normalize(attrs, hit, span_events)
+            (span_type[i], inputs[i], outputs[i], model[i], provider[i], input_tokens[i], output_tokens[i],
+             total_tokens[i], session_id[i], user_id[i], trace_tags[i], trace_metadata[i], errors[i]) = _COLUMN_VALUES(f)
+            if parents[i] is None:  # previews are trace facts, read from the root span only
+                if f.inputs is not None:
+                    request_preview[i] = preview(f.input_value, f.inputs, "user", max_chars)
+                if f.outputs is not None:
+                    response_preview[i] = preview(f.output_value, f.outputs, "assistant", max_chars)
             if f.documents:
                 documents += [(i, p, d[0], d[1], d[2], d[3], d[4]) for p, d in enumerate(f.documents)]
             if f.in_messages:
@@ -182,6 +184,8 @@ class GenAINormalizeProcessor:
                 metadata.setdefault(SESSION_METADATA, f.session_id)
             if f.user_id is not None:
                 metadata.setdefault(USER_METADATA, f.user_id)
+        if not f.span_type:
+            f.span_type = "UNKNOWN"
         return f
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from annotrace.collector.pipeline.processors.genai_fields import Document, short
 from annotrace.collector.pipeline.processors.genai_messages import INVALID, dumps, parse_json
 
@@ -23,24 +25,31 @@ _EMPTY: dict[str, Any] = {}
 
 
 def _document(fields: SpanFields, attribute: str, index: int, item: Any) -> Document | None:
+    # Runs per retrieved document (thousands per batch): each key is read once, through a bound ``get``.
     if type(item) is not dict:
         if isinstance(item, str):
             return (None, item, None, None, None)
         fields.error(attribute, f"document {index} is not an object: {short(item)}")
         return None
-    content = item.get("page_content")
+    get = item.get
+    content = get("page_content")
     if type(content) is not str:
-        content = item.get("content")
+        content = get("content")
         if type(content) is not str:
-            content = item.get("text")
+            content = get("text")
             if type(content) is not str:
                 content = None
-    doc_id = item.get("id")
+    doc_id = get("id")
     if type(doc_id) is not str:
         doc_id = str(doc_id) if type(doc_id) is int else None
-    metadata = item.get("metadata")
+    metadata = get("metadata")
     metadata_json = None
-    if type(metadata) is str:
+    if type(metadata) is dict:
+        try:  # ``dumps``, inlined
+            metadata_json = orjson.dumps(metadata).decode()
+        except TypeError:
+            pass
+    elif type(metadata) is str:
         decoded = parse_json(metadata)
         if decoded is INVALID:
             fields.error(attribute, f"document {index} metadata is not JSON: {short(metadata)}")
@@ -50,8 +59,8 @@ def _document(fields: SpanFields, attribute: str, index: int, item: Any) -> Docu
     elif metadata is not None:
         metadata_json = dumps(metadata)
     meta = metadata if type(metadata) is dict else _EMPTY
-    uri = meta.get("doc_uri", item.get("doc_uri"))
-    score = item.get("score")
+    uri = meta["doc_uri"] if "doc_uri" in meta else get("doc_uri")
+    score = get("score")
     if type(score) is not float:
         score = float(score) if type(score) is int else None
         if score is None:

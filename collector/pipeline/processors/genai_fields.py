@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotrace.collector.pipeline.processors.genai_messages import INVALID, Message, dumps, parse_json
+from orjson import JSONDecodeError, loads
+
+from annotrace.collector.pipeline.processors.genai_messages import Message, dumps
 
 __all__ = ["LENIENT", "STRICT", "TEXT", "Document", "SpanFields", "as_count", "as_text", "json_value", "short"]
 
@@ -23,6 +25,10 @@ TEXT = "text"
 
 Document = tuple[str | None, str | None, float | None, str | None, str | None]
 """(document id, content, score, doc_uri, metadata JSON): a ``documents`` row without its keys."""
+
+
+_UNSET: tuple[Any, ...] = (None,) * 20 + (False,)
+"""A fresh ``SpanFields``: every value None (not derived yet), ``token_error`` False."""
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -39,29 +45,34 @@ class SpanFields:
         "provider", "input_tokens", "output_tokens", "total_tokens", "session_id", "user_id", "tags", "metadata",
         "errors", "in_messages", "out_messages", "documents", "token_error",
     )
+    span_type: str | None
+    inputs: str | None
+    input_value: Any
+    inputs_attr: str | None  # the attribute inputs came from, to name it in errors
+    outputs: str | None
+    output_value: Any
+    outputs_attr: str | None
+    model: str | None
+    provider: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    session_id: str | None
+    user_id: str | None
+    tags: dict[str, str] | None
+    metadata: dict[str, str] | None
+    errors: list[str] | None
+    in_messages: list[Message] | None
+    out_messages: list[Message] | None
+    documents: list[Document] | None
+    token_error: bool  # a count was present but unusable: do not derive a total
 
     def __init__(self) -> None:
-        self.span_type: str | None = None
-        self.inputs: str | None = None
-        self.input_value: Any = None
-        self.inputs_attr: str | None = None  # the attribute inputs came from, to name it in errors
-        self.outputs: str | None = None
-        self.output_value: Any = None
-        self.outputs_attr: str | None = None
-        self.model: str | None = None
-        self.provider: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.total_tokens: int | None = None
-        self.session_id: str | None = None
-        self.user_id: str | None = None
-        self.tags: dict[str, str] | None = None
-        self.metadata: dict[str, str] | None = None
-        self.errors: list[str] | None = None
-        self.in_messages: list[Message] | None = None
-        self.out_messages: list[Message] | None = None
-        self.documents: list[Document] | None = None
-        self.token_error = False  # a count was present but unusable: do not derive a total
+        # one unpacking instead of 21 assignments: this runs once per GenAI span
+        (self.span_type, self.inputs, self.input_value, self.inputs_attr, self.outputs, self.output_value,
+         self.outputs_attr, self.model, self.provider, self.input_tokens, self.output_tokens, self.total_tokens,
+         self.session_id, self.user_id, self.tags, self.metadata, self.errors, self.in_messages, self.out_messages,
+         self.documents, self.token_error) = _UNSET
 
     def error(self, attribute: str, problem: str) -> None:
         if self.errors is None:
@@ -70,6 +81,15 @@ class SpanFields:
 
     def set_inputs(self, attribute: str, value: Any, mode: str = STRICT) -> bool:
         """Fill ``inputs`` from an attribute (see ``json_value`` for ``mode``); True when set."""
+        if type(value) is str and mode != TEXT:  # JSON text, the usual case: ``json_value`` inlined
+            try:
+                self.inputs, self.input_value, self.inputs_attr = value, loads(value), attribute
+                return True
+            except JSONDecodeError:
+                if mode == STRICT:
+                    self.error(attribute, f"invalid JSON: {short(value)}")
+                    return False
+                mode = TEXT  # LENIENT: not JSON, so plain text
         got = json_value(self, attribute, value, mode)
         if got is None:
             return False
@@ -78,6 +98,15 @@ class SpanFields:
         return True
 
     def set_outputs(self, attribute: str, value: Any, mode: str = STRICT) -> bool:
+        if type(value) is str and mode != TEXT:
+            try:
+                self.outputs, self.output_value, self.outputs_attr = value, loads(value), attribute
+                return True
+            except JSONDecodeError:
+                if mode == STRICT:
+                    self.error(attribute, f"invalid JSON: {short(value)}")
+                    return False
+                mode = TEXT
         got = json_value(self, attribute, value, mode)
         if got is None:
             return False
@@ -95,12 +124,12 @@ def json_value(fields: SpanFields, attribute: str, value: Any, mode: str = STRIC
     kept exactly as sent, which also saves a serialisation per span.
     """
     if isinstance(value, str) and mode != TEXT:
-        decoded = parse_json(value)
-        if decoded is not INVALID:
-            return value, decoded
-        if mode == STRICT:
-            fields.error(attribute, f"invalid JSON: {short(value)}")
-            return None
+        try:  # ``parse_json``, inlined: this runs for nearly every inputs/outputs attribute
+            return value, loads(value)
+        except JSONDecodeError:
+            if mode == STRICT:
+                fields.error(attribute, f"invalid JSON: {short(value)}")
+                return None
     text = dumps(value)
     if text is None:
         fields.error(attribute, f"value cannot be written as JSON: {short(value)}")
@@ -131,7 +160,8 @@ def first_text(fields: SpanFields, attrs: dict[str, Any], hit: Any, keys: tuple[
     """``as_text`` of the first of ``keys`` present (``hit``: the span's known keys), in order."""
     for key in keys:
         if key in hit:
-            return as_text(fields, key, attrs[key])
+            value = attrs[key]
+            return value if type(value) is str and value else as_text(fields, key, value)
     return None
 
 

@@ -32,9 +32,11 @@ __all__ = [
     "OUTPUT_EVENTS",
     "Message",
     "chat_messages",
+    "dict_message_row",
     "dumps",
     "event_chat_message",
     "message_row",
+    "message_rows",
     "messages_items",
     "messages_json",
     "parse_json",
@@ -56,6 +58,9 @@ EVENT_ROLES = {
 INPUT_EVENTS = frozenset(EVENT_ROLES)
 OUTPUT_EVENTS = frozenset({"gen_ai.choice"})
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+_CONTENT_KEYS = frozenset({"role", "content"})  # the keys of a plain OpenAI-style message
+_PARTS_KEYS = frozenset({"role", "parts"})  # ... of a plain OTel GenAI message
+_TEXT_PART_KEYS = frozenset({"type", "content"})  # ... of a plain OTel text part
 INVALID = object()
 """What ``parse_json`` returns for text that is not JSON (None is a valid JSON value)."""
 
@@ -160,14 +165,54 @@ def said_by_columns(message: dict[str, Any]) -> bool:
     plain message as JSON was half of what ``messages`` wrote (the text is already in the row, in
     ``spans.attributes`` and in ``inputs``/``outputs``), and ``messages`` goes through DuckDB's WAL."""
     keys = message.keys()
-    if keys <= {"role", "content"}:
+    if keys <= _CONTENT_KEYS:
         return type(message.get("content")) is str
-    if keys <= {"role", "parts"}:
+    if keys <= _PARTS_KEYS:
         parts = message.get("parts")
-        return type(parts) is list and all(
-            type(p) is dict and p.keys() <= {"type", "content"} and p.get("type") == "text"
-            and type(p.get("content")) is str for p in parts)
+        if type(parts) is not list:
+            return False
+        for p in parts:
+            if not (type(p) is dict and p.keys() <= _TEXT_PART_KEYS and p.get("type") == "text"
+                    and type(p.get("content")) is str):
+                return False
+        return True
     return False
+
+
+def _plain_row(value: dict[str, Any], default_role: str | None) -> Message | None:
+    """The row of a message that ``said_by_columns`` (role and text only), in one pass; None for
+    any other message. Most messages are plain, and this is the same row ``message_row`` builds
+    through ``_content`` and ``said_by_columns`` at about half the cost. The key checks count keys
+    instead of comparing key sets: with the keys it needs present, "no other key" is a length."""
+    size = len(value)
+    if size != 1 and (size != 2 or "role" not in value):
+        return None  # more than (role +) content or parts
+    parts = value.get("parts")
+    if parts is None:
+        text = value.get("content")
+        if type(text) is not str:
+            return None
+    elif type(parts) is not list:
+        return None
+    elif len(parts) == 1:  # the usual OTel GenAI message: one text part
+        part = parts[0]
+        if type(part) is not dict or len(part) != 2 or part.get("type") != "text":
+            return None
+        text = part.get("content")
+        if type(text) is not str:
+            return None
+    else:
+        texts: list[str] = []
+        for part in parts:
+            if type(part) is not dict or len(part) != 2 or part.get("type") != "text":
+                return None
+            content = part.get("content")
+            if type(content) is not str:
+                return None
+            texts.append(content)
+        text = "\n".join(texts) if texts else None
+    role = value.get("role")
+    return (role if isinstance(role, str) else default_role, text, None, None)
 
 
 def message_row(value: Any, default_role: str | None = None) -> Message | None:
@@ -176,6 +221,11 @@ def message_row(value: Any, default_role: str | None = None) -> Message | None:
         return (default_role, value, None, None)
     if not isinstance(value, dict):
         return None
+    return _plain_row(value, default_role) or dict_message_row(value, default_role)
+
+
+def dict_message_row(value: dict[str, Any], default_role: str | None = None) -> Message:
+    """``message_row`` of a dict that ``_plain_row`` did not take (tool calls, choices, extra keys)."""
     message = value
     outer = None
     inner = value.get("message")
@@ -185,6 +235,12 @@ def message_row(value: Any, default_role: str | None = None) -> Message | None:
     text, calls = _content(message, outer)
     raw = None if outer is None and said_by_columns(value) else dumps(value)
     return (role if isinstance(role, str) else default_role, text, dumps(calls) if calls else None, raw)
+
+
+def message_rows(items: list[Any]) -> list[Message | None]:
+    """``message_row`` of each item: one call per message list instead of one per message."""
+    plain, rich = _plain_row, dict_message_row
+    return [(plain(m, None) or rich(m, None)) if type(m) is dict else message_row(m) for m in items]
 
 
 def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:

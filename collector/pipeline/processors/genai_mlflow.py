@@ -42,6 +42,10 @@ KEYS = frozenset({
 """Exact keys that make a span worth this reader's time (checked with one set intersection)."""
 
 _PREFIXES = (TAG_PREFIX, METADATA_PREFIX)
+_SPAN_TYPES = {text: name for name in (
+    "LLM", "CHAT_MODEL", "RETRIEVER", "TOOL", "AGENT", "CHAIN", "EMBEDDING", "RERANKER", "PARSER", "MEMORY",
+    "GUARDRAIL", "EVALUATOR", "UNKNOWN") for text in (f'"{name}"', name)}
+"""What ``_string`` makes of MLflow's span types (JSON text or bare), looked up without parsing."""
 _USAGE_FIELDS = (("input_tokens", "input"), ("output_tokens", "output"), ("total_tokens", "total"))
 
 
@@ -113,7 +117,10 @@ def _tags_and_metadata(fields: SpanFields, attrs: dict[str, Any]) -> None:
 def read_mlflow(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_documents: int) -> None:
     """Fill ``fields`` from MLflow attributes; runs first, so every field is still None here."""
     if SPAN_TYPE in hit:
-        span_type = _string(fields, SPAN_TYPE, attrs[SPAN_TYPE])
+        value = attrs[SPAN_TYPE]
+        span_type = _SPAN_TYPES.get(value) if type(value) is str else None
+        if span_type is None:
+            span_type = _string(fields, SPAN_TYPE, value)
         if span_type is not None and span_type != "UNKNOWN":  # UNKNOWN lets another convention say more
             fields.span_type = span_type
     if SPAN_INPUTS in hit:

@@ -16,7 +16,7 @@ because instrumentations keep the old shape unless the user opts in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -28,6 +28,7 @@ from annotrace.collector.pipeline.processors.genai_messages import (
     Message,
     event_chat_message,
     message_row,
+    message_rows,
     messages_json,
 )
 
@@ -62,10 +63,15 @@ _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model")
 _PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 _INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 _OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+_TOKEN_KEYS = frozenset({*_INPUT_TOKENS, *_OUTPUT_TOKENS})
+_OTHER_KEYS = frozenset({
+    "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", DOCUMENTS, "gen_ai.retrieval.query.text",
+    "gen_ai.conversation.id", "enduser.id",
+})
+"""What ``_other`` reads: each span reads at most a few of these groups, so groups are tested first."""
 KEYS = frozenset({
-    OPERATION, INPUT_MESSAGES, OUTPUT_MESSAGES, SYSTEM_INSTRUCTIONS, DOCUMENTS, *_MODEL_KEYS, *_PROVIDER_KEYS,
-    *_INPUT_TOKENS, *_OUTPUT_TOKENS, "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
-    "gen_ai.retrieval.query.text", "gen_ai.conversation.id", "enduser.id",
+    OPERATION, INPUT_MESSAGES, OUTPUT_MESSAGES, SYSTEM_INSTRUCTIONS, *_MODEL_KEYS, *_PROVIDER_KEYS, *_TOKEN_KEYS,
+    *_OTHER_KEYS,
 })
 
 
@@ -77,14 +83,13 @@ def _message_rows(fields: SpanFields, attribute: str, value: Any, limit: int) ->
     if len(value) > limit:
         fields.error(attribute, f"{len(value)} messages, kept the first {limit}")
         value = value[:limit]
-    rows: list[Message] = []
-    for index, item in enumerate(value):
-        row = message_row(item)
+    rows = message_rows(value)
+    if None not in rows:
+        return cast("list[Message]", rows)
+    for index, (item, row) in enumerate(zip(value, rows)):
         if row is None:
             fields.error(attribute, f"message {index} is not an object: {short(item)}")
-        else:
-            rows.append(row)
-    return rows
+    return [row for row in rows if row is not None]
 
 
 def _messages(fields: SpanFields, attrs: dict[str, Any], hit: Set[str], output: bool, limit: int) -> None:
@@ -132,20 +137,27 @@ def read_otel(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_mess
         fields.model = first_text(fields, attrs, hit, _MODEL_KEYS)
     if fields.provider is None:
         fields.provider = first_text(fields, attrs, hit, _PROVIDER_KEYS)
-    if fields.input_tokens is None:
-        for key in _INPUT_TOKENS:
-            if key in hit:
-                fields.input_tokens = as_count(fields, key, attrs[key])
-                break
-    if fields.output_tokens is None:
-        for key in _OUTPUT_TOKENS:
-            if key in hit:
-                fields.output_tokens = as_count(fields, key, attrs[key])
-                break
+    if not hit.isdisjoint(_TOKEN_KEYS):
+        if fields.input_tokens is None:
+            for key in _INPUT_TOKENS:
+                if key in hit:
+                    fields.input_tokens = as_count(fields, key, attrs[key])
+                    break
+        if fields.output_tokens is None:
+            for key in _OUTPUT_TOKENS:
+                if key in hit:
+                    fields.output_tokens = as_count(fields, key, attrs[key])
+                    break
     if INPUT_MESSAGES in hit or SYSTEM_INSTRUCTIONS in hit:
         _messages(fields, attrs, hit, False, max_messages)
     if OUTPUT_MESSAGES in hit:
         _messages(fields, attrs, hit, True, max_messages)
+    if not hit.isdisjoint(_OTHER_KEYS):  # one test skips the rest on chat spans
+        _other(attrs, hit, fields, max_documents)
+
+
+def _other(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_documents: int) -> None:
+    """Tool call arguments/result, retrieval documents/query, conversation and user ids."""
     if fields.inputs is None and "gen_ai.tool.call.arguments" in hit:
         fields.set_inputs("gen_ai.tool.call.arguments", attrs["gen_ai.tool.call.arguments"], LENIENT)
     if fields.outputs is None and "gen_ai.tool.call.result" in hit:
