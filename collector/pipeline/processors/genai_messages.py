@@ -182,7 +182,7 @@ def said_by_columns(message: dict[str, Any]) -> bool:
 def _plain_row(value: dict[str, Any], default_role: str | None) -> Message | None:
     """The row of a message that ``said_by_columns`` (role and text only), in one pass; None for
     any other message. Most messages are plain, and this is the same row ``message_row`` builds
-    through ``_content`` and ``said_by_columns`` at about half the cost. The key checks count keys
+    through ``_content`` and ``said_by_columns``, in about a fifth of the time. The key checks count keys
     instead of comparing key sets: with the keys it needs present, "no other key" is a length."""
     size = len(value)
     if size != 1 and (size != 2 or "role" not in value):
