@@ -81,15 +81,6 @@ class SpanFields:
 
     def set_inputs(self, attribute: str, value: Any, mode: str = STRICT) -> bool:
         """Fill ``inputs`` from an attribute (see ``json_value`` for ``mode``); True when set."""
-        if type(value) is str and mode != TEXT:  # JSON text, the usual case: ``json_value`` inlined
-            try:
-                self.inputs, self.input_value, self.inputs_attr = value, loads(value), attribute
-                return True
-            except JSONDecodeError:
-                if mode == STRICT:
-                    self.error(attribute, f"invalid JSON: {short(value)}")
-                    return False
-                mode = TEXT  # LENIENT: not JSON, so plain text
         got = json_value(self, attribute, value, mode)
         if got is None:
             return False
@@ -98,15 +89,6 @@ class SpanFields:
         return True
 
     def set_outputs(self, attribute: str, value: Any, mode: str = STRICT) -> bool:
-        if type(value) is str and mode != TEXT:
-            try:
-                self.outputs, self.output_value, self.outputs_attr = value, loads(value), attribute
-                return True
-            except JSONDecodeError:
-                if mode == STRICT:
-                    self.error(attribute, f"invalid JSON: {short(value)}")
-                    return False
-                mode = TEXT
         got = json_value(self, attribute, value, mode)
         if got is None:
             return False
