@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -80,35 +81,34 @@ def spool(tmp_path: Path) -> Iterator[Spool]:
     spool.close()
 
 
-def test_full_batches_are_committed_once_the_spool_runs_dry(spool: Spool) -> None:
+@contextmanager
+def grouping_runner(spool: Spool, send_batch_size: int) -> Iterator[GroupingExporter]:
+    """A started runner whose one exporter waits for a flush before it commits."""
     exporter = GroupingExporter()
-    for _ in range(3):  # 3 full batches of 4 spans, and then nothing more
-        spool.append("traces", b'{"receiver":"otlp"}', payload(4), items=4)
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=4,
-                    timeout_s=0.05)
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
+                    send_batch_size=send_batch_size, timeout_s=0.05)
     runner.start()
     try:
-        wait_until_stored(spool)
+        yield exporter
     finally:
         exporter.grouping = False  # so shutdown can finish even when the test failed
         exporter.force_flush()
         runner.shutdown()
+
+
+def test_full_batches_are_committed_once_the_spool_runs_dry(spool: Spool) -> None:
+    for _ in range(3):  # 3 full batches of 4 spans, and then nothing more
+        spool.append("traces", b'{"receiver":"otlp"}', payload(4), items=4)
+    with grouping_runner(spool, send_batch_size=4) as exporter:
+        wait_until_stored(spool)
     assert exporter.stored == 12
 
 
 def test_the_in_flight_limit_commits_what_waits_for_more_than_may_be_in_flight(
         spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "MAX_INFLIGHT", 2)  # the store would wait for more than 2 batches
-    exporter = GroupingExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=2,
-                    timeout_s=0.05)
-    runner.start()
-    try:
+    with grouping_runner(spool, send_batch_size=2) as exporter:
         for _ in range(20):  # a steady stream: the spool is rarely empty
             spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
         wait_until_stored(spool)
-    finally:
-        exporter.grouping = False  # so shutdown can finish even when the test failed
-        exporter.force_flush()
-        runner.shutdown()
     assert exporter.stored == 40
