@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 MAX_INFLIGHT_ITEMS = 98_304
 """Items taken from the spool and not yet committed: the store's commit under load (32,768 spans),
-the one being committed, and the batches decoded meanwhile. Records are in memory in the spool
-anyway (bounded by its backlog); decoded batches waiting for the store are the extra memory."""
+the one being committed, and the batches decoded meanwhile. Records in flight are positions in
+the spool's files (workers read the payloads); decoded batches waiting for the store are the
+memory this bounds."""
 MAX_INFLIGHT = 64
 """Batches in flight, a bound for many small ones."""
 
@@ -186,16 +187,18 @@ class Runner:
         for index, selected in by_pipeline.items():
             pipeline = self.pipelines[index]
             if self._pool is None:
+                self.spool.load(selected)
                 encoded: Future[list[Any]] = Future()
                 encoded.set_result(self._run_inline(pipeline, selected))
-            else:
+            else:  # the worker reads the payloads from the spool's files itself
+                directory = str(self.spool.directory)
                 try:
-                    encoded = self._pool.submit(workers.run, index, selected)
+                    encoded = self._pool.submit(workers.run, index, directory, selected)
                 except BrokenProcessPool:  # a worker died: start new ones, nothing was acked yet
                     log.error("pipeline: a decode worker died; starting new workers")
                     self._pool = self._new_pool()
                     assert self._pool is not None
-                    encoded = self._pool.submit(workers.run, index, selected)
+                    encoded = self._pool.submit(workers.run, index, directory, selected)
             # a full batch means the spool had more: the store may wait for it to share a commit
             more = sum(r.items for r in records) >= self.send_batch_size
             with self._lock:

@@ -12,6 +12,11 @@ spans on (trace_id, span_id), so the checkpoint need not be fsynced.
                                   ^ checkpoint (first record not yet stored)
     backlog = bytes appended and not yet acked; past ``max_backlog_bytes`` append raises Overloaded.
 
+The backlog lives in the segment files only: a waiting record is its position, and its payload is
+read back (``read_payloads``, from the page cache as a rule) by whoever decodes it, in a decode
+worker as a rule. So the collector's memory does not grow with the backlog: with payloads kept in
+memory, a full 256 MiB backlog alone put the collector over 1 GiB under sustained overload.
+
 Record layout: ``<IIBBHI`` = payload length, crc32 of meta+payload, signal, version, meta length,
 item count; then meta (JSON), then payload (serialized protobuf request).
 """
@@ -39,7 +44,8 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 
 @dataclass(slots=True)
 class Record:
-    """One acknowledged export: ``meta`` holds routing facts, ``payload`` the protobuf request."""
+    """One acknowledged export: ``meta`` holds routing facts, ``payload`` the protobuf request;
+    records from the spool come with an empty payload, which ``read_payloads`` fills in."""
 
     signal: str
     meta: bytes
@@ -48,10 +54,30 @@ class Record:
     segment: int
     end: int  # offset just past this record in its segment
     ready_at: float = 0.0  # monotonic time it became durable (or was replayed), for batching
+    size: int = 0  # bytes in the segment: header, meta and payload
 
-    @property
-    def size(self) -> int:
-        return _HEADER.size + len(self.meta) + len(self.payload)
+    def __post_init__(self) -> None:
+        if not self.size:
+            self.size = _HEADER.size + len(self.meta) + len(self.payload)
+
+
+def read_payloads(directory: str | os.PathLike[str], records: list[Record]) -> None:
+    """Fill in the payloads of spool records (left empty while they wait) from their segments."""
+    fds: dict[int, int] = {}
+    try:
+        for record in records:
+            if record.payload:
+                continue
+            fd = fds.get(record.segment)
+            if fd is None:
+                fd = fds[record.segment] = os.open(Path(directory) / f"{record.segment:08d}.seg", os.O_RDONLY)
+            length = record.size - _HEADER.size - len(record.meta)
+            record.payload = os.pread(fd, length, record.end - length)
+            if len(record.payload) != length:
+                raise OSError(f"spool segment {record.segment:08d} ends before its record at {record.end}")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
 
 
 class Spool:
@@ -125,7 +151,7 @@ class Spool:
         """Write and fsync one record; returns only once it is durable (the ack point)."""
         encoded = _HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(meta)), SIGNALS.index(signal), 1,
                                len(meta), items) + meta + payload
-        record = Record(signal, meta, payload, items, 0, 0)
+        record = Record(signal, meta, b"", items, 0, 0, size=len(encoded))
         with self._cond:
             self.admit(len(encoded))
             self._backlog += len(encoded)
@@ -229,6 +255,10 @@ class Spool:
         missing = max_items - self._ready_items
         return self._backlog + missing * oldest.size / max(1, oldest.items) <= self.max_backlog_bytes
 
+    def load(self, records: list[Record]) -> None:
+        """Read the payloads of records taken from this spool."""
+        read_payloads(self.directory, records)
+
     def ack(self, records: list[Record]) -> None:
         """Everything in ``records`` is stored: release backlog, drop finished segments."""
         if not records:
@@ -275,10 +305,9 @@ class Spool:
             if end > len(data) or signal >= len(SIGNALS):
                 break
             meta = data[body_start : body_start + meta_len]
-            payload = data[body_start + meta_len : end]
-            if zlib.crc32(payload, zlib.crc32(meta)) != crc:
+            if zlib.crc32(memoryview(data)[body_start + meta_len : end], zlib.crc32(meta)) != crc:
                 break
-            records.append(Record(SIGNALS[signal], meta, payload, items, number, end))
+            records.append(Record(SIGNALS[signal], meta, b"", items, number, end, size=end - pos))
             pos = end
         if pos < len(data):
             log.warning("spool: cutting a torn tail of %d bytes from %s", len(data) - pos, path.name)
@@ -288,6 +317,7 @@ class Spool:
 
     def dead_letter(self, record: Record, reason: str) -> None:
         """Keep a record the store refused, with the reason, instead of dropping it."""
+        self.load([record])
         folder = self.directory / "dead-letter"
         folder.mkdir(exist_ok=True)
         stem = f"{record.segment:08d}-{record.end:012d}-{record.signal}"

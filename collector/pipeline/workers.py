@@ -4,7 +4,8 @@ Decoding protobuf into Python values, the processors and building Arrow tables a
 and held the GIL ~65% of the time under load, leaving the receivers and the writer starved and the
 collector stuck at one core. Here they run in worker processes: the runner sends spool records
 (bytes) and gets back what each exporter's ``encode`` made (Arrow tables, which pickle as
-buffers). The main process keeps only the receivers, the runner's bookkeeping and the writer.
+buffers). The main process keeps only the receivers, the runner's bookkeeping and the writer; records travel
+to the workers as positions in the spool's files, and the workers read the payloads themselves.
 
 Each worker builds its own processor instances from (class, config) pairs once, at start-up.
 Arrow tables do not travel through the result pipe: a worker writes each one as an Arrow IPC file
@@ -30,7 +31,7 @@ import pyarrow as pa
 
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
-from annotrace.collector.pipeline.spool import Record
+from annotrace.collector.pipeline.spool import Record, read_payloads
 
 Encoder = Callable[[Batch], Any]
 
@@ -88,9 +89,11 @@ def init(specs: Sequence[PipelineSpec], parent: int) -> None:
         _PIPELINES.append((processors, spec.encoders))
 
 
-def run(index: int, records: list[Record]) -> list[Any]:
-    """Decode ``records``, run pipeline ``index``'s processors, encode for each of its exporters."""
+def run(index: int, spool_directory: str, records: list[Record]) -> list[Any]:
+    """Read the payloads of the spool's ``records``, decode them, run pipeline ``index``'s
+    processors, encode for each of its exporters."""
     processors, encoders = _PIPELINES[index]
+    read_payloads(spool_directory, records)
     batch = decode(records)
     for processor in processors:
         batch = processor.process(batch)

@@ -9,7 +9,31 @@ from pathlib import Path
 import pytest
 
 from annotrace.collector.errors import Overloaded
-from annotrace.collector.pipeline.spool import Spool
+from annotrace.collector.pipeline.spool import Record, Spool
+
+
+def take(spool: Spool, max_items: int, timeout: float, *, fill_s: float = 0.0) -> list[Record]:
+    """What the runner does: take records (positions in the spool's files), read their payloads."""
+    records = spool.take(max_items, timeout, fill_s=fill_s)
+    spool.load(records)
+    return records
+
+
+def test_waiting_records_are_read_back_from_their_segments_not_kept_in_memory(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 24, segment_bytes=100_000)  # a new segment every 2 records
+    spool.open()
+    payloads = [bytes([i]) * 60_000 for i in range(5)]
+    for payload in payloads:
+        spool.append("traces", b'{"receiver":"otlp"}', payload, items=1)
+    assert len(list(tmp_path.glob("*.seg"))) == 3
+    records = spool.take(10, 0)
+    assert [r.payload for r in records] == [b""] * 5  # the backlog is on disk only
+    assert spool.backlog_bytes == sum(r.size for r in records) > 5 * 60_000
+    spool.load(records[1:4])  # across segments, as a decode worker reads a batch
+    assert [r.payload for r in records[1:4]] == payloads[1:4]
+    spool.load(records)
+    assert [r.payload for r in records] == payloads
+    spool.close()
 
 
 def test_records_survive_a_reopen_until_acked(tmp_path: Path) -> None:
@@ -17,14 +41,14 @@ def test_records_survive_a_reopen_until_acked(tmp_path: Path) -> None:
     spool.open()
     for i in range(5):
         spool.append("traces", b'{"receiver":"otlp"}', f"payload-{i}".encode(), items=i + 1)
-    taken = spool.take(max_items=6, timeout=0)  # 1 + 2 + 3 items
+    taken = take(spool, max_items=6, timeout=0)  # 1 + 2 + 3 items
     assert [r.payload for r in taken] == [b"payload-0", b"payload-1", b"payload-2"]
     spool.ack(taken)
     spool.close()  # as if the process died before the rest was stored
 
     again = Spool(tmp_path, max_backlog_bytes=1 << 20)
     assert again.open() == 2
-    replayed = again.take(max_items=100, timeout=0)
+    replayed = take(again, max_items=100, timeout=0)
     assert [(r.signal, r.payload, r.items) for r in replayed] == [("traces", b"payload-3", 4), ("traces", b"payload-4", 5)]
     assert again.backlog_bytes == sum(r.size for r in replayed)
     again.ack(replayed)
@@ -45,7 +69,7 @@ def test_a_torn_tail_is_cut_and_earlier_records_kept(tmp_path: Path) -> None:
         handle.write(b"\x10\x00\x00\x00partial-record")  # a write cut short by a crash
     again = Spool(tmp_path, max_backlog_bytes=1 << 20)
     assert again.open() == 1
-    assert [r.payload for r in again.take(10, 0)] == [b"complete"]
+    assert [r.payload for r in take(again, 10, 0)] == [b"complete"]
     assert segment.read_bytes().endswith(b"complete")
     again.close()
 
@@ -62,7 +86,7 @@ def test_corrupted_record_stops_replay_at_the_corruption(tmp_path: Path) -> None
     segment.write_bytes(bytes(data))
     again = Spool(tmp_path, max_backlog_bytes=1 << 20)
     assert again.open() == 1
-    assert [r.payload for r in again.take(10, 0)] == [b"first"]
+    assert [r.payload for r in take(again, 10, 0)] == [b"first"]
     again.close()
 
 
@@ -74,7 +98,7 @@ def test_backlog_limit_refuses_with_retry_after(tmp_path: Path) -> None:
         spool.append("traces", b"", b"y" * 6_000, items=1)
     assert info.value.retry_after_s is not None
     assert "Backlog" in info.value.message
-    spool.ack(spool.take(10, 0))
+    spool.ack(take(spool, 10, 0))
     spool.append("traces", b"", b"y" * 6_000, items=1)  # room again once stored
     spool.close()
 
@@ -92,7 +116,7 @@ def test_concurrent_appends_share_fsyncs_and_all_arrive_in_order_per_thread(tmp_
         t.start()
     for t in threads:
         t.join()
-    records = spool.take(10_000, 0)
+    records = take(spool, 10_000, 0)
     assert len(records) == 1600
     for n in range(8):
         mine = [int(r.payload.split(b":")[1]) for r in records if r.payload.startswith(f"{n}:".encode())]
@@ -109,12 +133,12 @@ def test_a_batch_waits_to_fill_only_until_its_oldest_record_is_fill_s_old(tmp_pa
     for i in range(3):
         spool.append("traces", b"", f"r{i}".encode(), items=2)
     assert spool.ready_items() == 6
-    assert spool.take(10, 0, fill_s=60) == []  # 6 of 10 items, and just arrived: wait for more
-    assert [r.payload for r in spool.take(4, 0, fill_s=60)] == [b"r0", b"r1"]  # a full batch goes at once
+    assert take(spool, 10, 0, fill_s=60) == []  # 6 of 10 items, and just arrived: wait for more
+    assert [r.payload for r in take(spool, 4, 0, fill_s=60)] == [b"r0", b"r1"]  # a full batch goes at once
     assert spool.ready_items() == 2
     time.sleep(0.05)
-    assert [r.payload for r in spool.take(10, 0, fill_s=0.01)] == [b"r2"]  # old enough: goes as it is
-    assert spool.take(10, 0) == [] and spool.ready_items() == 0
+    assert [r.payload for r in take(spool, 10, 0, fill_s=0.01)] == [b"r2"]  # old enough: goes as it is
+    assert take(spool, 10, 0) == [] and spool.ready_items() == 0
     spool.close()
 
 
@@ -122,9 +146,9 @@ def test_a_batch_waits_to_fill_only_while_the_backlog_has_room_for_the_rest(tmp_
     spool = Spool(tmp_path, max_backlog_bytes=10_000)
     spool.open()
     spool.append("traces", b"", b"x" * 1_000, items=1)
-    assert spool.take(5, 0, fill_s=60) == []  # 4 more records of ~1 kB fit: wait for them
+    assert take(spool, 5, 0, fill_s=60) == []  # 4 more records of ~1 kB fit: wait for them
     spool.append("traces", b"", b"y" * 3_000, items=1)
     spool.append("traces", b"", b"z" * 4_000, items=1)
     # 2 more ~1 kB records would pass the 10 kB limit: senders are refused, so go now
-    assert [len(r.payload) for r in spool.take(5, 0, fill_s=60)] == [1_000, 3_000, 4_000]
+    assert [len(r.payload) for r in take(spool, 5, 0, fill_s=60)] == [1_000, 3_000, 4_000]
     spool.close()
