@@ -6,7 +6,7 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   stub      the same through the generated TraceServiceStub (client parses + re-serializes)
   http      4 client processes, OTLP/HTTP protobuf with httpx
   half      gRPC paced to half the durable rate measured by `grpc` (latency when not saturated)
-  overload  8 clients as fast as possible against a small spool backlog (back-pressure, memory)
+  overload  8 clients as fast as possible against the default spool backlog (back-pressure, memory)
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
 
@@ -49,7 +49,7 @@ _OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
     ("overload-inflight", int, 2, 2, "concurrent exports per client process when overloading"),
     ("batch", int, 512, 512, "spans per Export request (multiple of 4)"),
     ("backlog-mib", int, 256, 256, "spool max_backlog_mib for the throughput scenarios"),
-    ("overload-backlog-mib", int, 8, 8, "spool max_backlog_mib for the overload scenario"),
+    ("overload-backlog-mib", int, 256, 256, "spool max_backlog_mib for the overload scenario (the shipped default)"),
     ("half-rate", float, 0.0, 0.0, "total spans/s for the half scenario (0 = half the measured grpc rate)"),
     ("retry-sleep", float, 0.05, 0.05, "seconds to wait before retrying a back-pressure answer"),
     ("drain-timeout", float, 60.0, 20.0, "max seconds to wait for count(*) to reach the acked count"),

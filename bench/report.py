@@ -143,9 +143,13 @@ def _targets(loads: Sequence[LoadResult]) -> list[tuple[str, str, bool | None]]:
     p99 = half.p99_ms if half else None
     out.append((f"p99 at half the peak rate <= {TARGET_P99_MS:.0f} ms", _num(p99, 1) + " ms" if p99 else "n/a",
                 None if p99 is None else p99 <= TARGET_P99_MS))
+    # every load scenario but the paced one overloads the collector (clients are refused and
+    # retry), so the memory bound is checked on the highest peak of them all, not one of them
     over = _find(loads, "overload")
-    rss = over.peak_rss_bytes if over else None
-    out.append(("overload peak RSS <= 1 GiB", _mib(rss), None if rss is None else rss <= TARGET_RSS_BYTES))
+    peaks = [r.peak_rss_bytes for r in loads if r.peak_rss_bytes]
+    rss = max(peaks) if peaks else None
+    out.append(("peak RSS under overload <= 1 GiB (any scenario)", _mib(rss),
+                None if rss is None else rss <= TARGET_RSS_BYTES))
     if over is not None:
         ok = over.exit_code == 0 and not any("died" in n for n in over.notes)
         out.append(("overload: collector survives, exits 0 on SIGTERM", str(over.exit_code), ok))
