@@ -219,10 +219,19 @@ def create_label_schema(
     return LabelSchema._from_json(rest.call("POST", f"{_BASE}/create", json=body)["label_schema"])
 
 
-def get_label_schema(name: str, *, experiment_id: str | None = None) -> LabelSchema:
-    """The schema named ``name``; missing -> ``MlflowException("Label schema with name `{name}` not found")``."""
+def get_label_schema(name: str | None = None, *, schema_id: str | None = None,
+                     experiment_id: str | None = None) -> LabelSchema:
+    """The schema named ``name`` in the experiment (missing -> ``MlflowException("Label schema with
+    name `{name}` not found")``), or, as in MLflow 3.14, the one with ``schema_id``."""
     from annotrace.client import rest
 
+    if schema_id is not None:
+        if name is not None or experiment_id is not None:
+            raise AnnotraceException.invalid_parameter_value(
+                "Pass either `schema_id` or `(experiment_id, name)`, not both.")
+        return LabelSchema._from_json(rest.call("GET", f"{_BASE}/get", params={"schema_id": schema_id})["label_schema"])
+    if name is None:
+        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")
     answer = rest.call("GET", f"{_BASE}/get-by-name",
                        params={"experiment_id": current_experiment_id(experiment_id), "name": name})
     return LabelSchema._from_json(answer["label_schema"])
@@ -269,9 +278,17 @@ def update_label_schema(schema_id: str, *, name: str | None = None, instruction:
     return LabelSchema._from_json(rest.call("PATCH", f"{_BASE}/update", json=body)["label_schema"])
 
 
-def delete_label_schema(name: str, *, experiment_id: str | None = None) -> None:
-    """Delete the schema named ``name``; missing -> ``MlflowException`` (as MLflow's ReviewApp era)."""
+def delete_label_schema(name: str | None = None, *, schema_id: str | None = None,
+                        experiment_id: str | None = None) -> None:
+    """Delete the schema named ``name`` (missing -> ``MlflowException``, as MLflow's ReviewApp era),
+    or, as in MLflow 3.14, the one with ``schema_id`` (nothing happens if it is gone). The
+    experiment's default question cannot be deleted."""
     from annotrace.client import rest
 
-    schema = get_label_schema(name, experiment_id=experiment_id)
-    rest.call("DELETE", f"{_BASE}/delete", json={"schema_id": schema.schema_id})
+    if schema_id is None:
+        if name is None:
+            raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")
+        schema_id = get_label_schema(name, experiment_id=experiment_id).schema_id
+    elif name is not None or experiment_id is not None:
+        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`, not both.")
+    rest.call("DELETE", f"{_BASE}/delete", json={"schema_id": schema_id})

@@ -117,3 +117,23 @@ def test_default_question_and_update(app: Collector) -> None:  # noqa: F811
     rest = ls.list_label_schemas(page_token=page.token)
     assert [s.name for s in rest] == ["other"] and rest.token is None
     assert mlflow.genai.update_label_schema is ls.update_label_schema
+
+
+def test_get_and_delete_by_schema_id_as_mlflow_3_14(app: Collector) -> None:  # noqa: F811
+    tone = ls.create_label_schema("tone", type="feedback", title="Tone?", input=ls.InputText())
+    assert tone.schema_id is not None
+    assert ls.get_label_schema(schema_id=tone.schema_id) == tone
+    with pytest.raises(mlflow.MlflowException, match=r"Pass either `schema_id` or `\(experiment_id, name\)`, not both."):
+        ls.get_label_schema("tone", schema_id=tone.schema_id)
+    with pytest.raises(mlflow.MlflowException, match="Pass either `schema_id`"):
+        ls.get_label_schema()
+    ls.delete_label_schema(schema_id=tone.schema_id)
+    ls.delete_label_schema(schema_id=tone.schema_id)  # gone already: nothing happens, as in MLflow's OSS store
+    with pytest.raises(mlflow.MlflowException, match="Label schema with name `tone` not found"):
+        ls.get_label_schema("tone")
+    with pytest.raises(mlflow.MlflowException) as error:
+        ls.get_label_schema(schema_id=tone.schema_id)
+    assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    [default] = ls.list_label_schemas()
+    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be deleted."):
+        ls.delete_label_schema(schema_id=default.schema_id)
