@@ -17,8 +17,11 @@ from tests.collector_process import Collector
 CHROMIUM = os.environ.get("ANNOTRACE_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the web tests. Package scope, not session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and ``asyncio.run`` in tests collected
+    after this package would fail."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (`make install` as root does it)")
     with sync_playwright() as playwright:
