@@ -172,6 +172,10 @@ def test_export_selected_traces_to_a_labeling_session(page: Page, collector: Col
     chosen = [own.ids["old"], own.ids["search"]]
     session_name = f"round-{uuid.uuid4().hex[:6]}"
     page.goto(own.url)
+    # the experiment's default question (MLflow 3.14) is offered first, seeded by the page itself
+    schema_boxes = page.locator('input[name="schema"]')
+    expect(schema_boxes).to_have_count(2)
+    assert [schema_boxes.nth(i).get_attribute("value") for i in range(2)] == ["Feedback", "score"]
     for trace_id in chosen:
         page.get_by_label(f"Select {trace_id}").check()
     expect(page.locator("#selected-count")).to_have_text("2 traces selected")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode
@@ -30,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound
 from annotrace.collector.ids import trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
+from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import experiments as experiment_queries
 from annotrace.collector.store.queries import label_schemas as schema_queries
 from annotrace.collector.store.queries import labeling, trace_table
@@ -143,6 +143,10 @@ async def _respond(api: Access, request: Request, experiment_id: str, parsed: Pa
                    status_code: int = 200, notice_params: QueryParams | None = None) -> Response:
     started = time.perf_counter()
     try:
+        # the export form offers the experiment's label schemas: its default question first, seeded
+        # on first sight as the REST list does (MLflow 3.14)
+        if await api.read(schema_queries.needs_default, experiment_id):
+            await api.write(partial(schema_queries.seed_default, experiment_id=experiment_id, now=now_ms()))
         loaded = await api.read(_load, experiment_id, parsed)
     except NotFound as exc:
         missing = TracesPage(experiment_id, None, parsed.form, {"experiment": exc.message}, [], [], None, [], [], [],
@@ -176,11 +180,6 @@ async def traces_page(api: Access, request: Request) -> Response:
                           notice_params=request.query_params)
 
 
-def _now() -> datetime:
-    now = datetime.now(UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 def _back(raw: str) -> str:
     """The view to return to, as a clean query string (never a path: it is only ever put after ``?``)."""
     return urlencode([(k, v) for k, v in parse_qsl(raw.lstrip("?"), keep_blank_values=False) if k not in NOTICE_KEYS])
@@ -205,7 +204,7 @@ async def export_traces(api: Access, request: Request) -> Response:
             raise InvalidParameter("Choose an existing session or type a new session name, not both.")
         done = await api.write(partial(trace_table.export, experiment_id=experiment_id, trace_ids=ids,
                                        session_id=session_id or None, new_name=new_name, label_schemas=schemas,
-                                       now=_now()))
+                                       now=now_ms()))
     except CollectorError as exc:
         export = ExportForm(list(dict.fromkeys(raw_ids)), session_id, new_name, schemas, exc.message)
         return await _respond(api, request, experiment_id, parse(experiment_id, QueryParams(back)), export,
