@@ -132,7 +132,8 @@ def test_traces_row_is_right_when_spans_arrive_out_of_order_and_late(collector: 
         f"SELECT name, state, span_count, execution_duration_ms, root_span_id FROM traces WHERE trace_id = '{tid}'",
         expected) == expected
     # 3. a late tool span that ends after the root, and another LLM span
-    post([span(trace_id, new_span_id(), parent=root_id, name="late", start=t0 + 40_000_000, duration_ns=30_000_000),
+    late_id = new_span_id()
+    post([span(trace_id, late_id, parent=root_id, name="late", start=t0 + 40_000_000, duration_ns=30_000_000),
           span(trace_id, new_span_id(), parent=root_id, name="llm2", start=t0 + 41_000_000,
                attributes={"gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1})])
     expected = [{"name": "agent", "state": "ERROR", "span_count": 4, "execution_duration_ms": 70.0,
@@ -142,3 +143,10 @@ def test_traces_row_is_right_when_spans_arrive_out_of_order_and_late(collector: 
         f"FROM traces WHERE trace_id = '{tid}'", expected) == expected
     start = collector.sql(f"SELECT epoch_ns(request_time) AS t FROM traces WHERE trace_id = '{tid}'")[0]["t"]
     assert abs(start - t0) < 1000  # stored at microsecond precision
+    # the API and the explorer find every span, the late ones too (they look spans up by the
+    # trace's time range)
+    spans = httpx.get(f"{collector.web}/api/3.0/mlflow/traces/get", params={"trace_id": tid}).raise_for_status().json()[
+        "trace"]["spans"]
+    assert sorted(s["name"] for s in spans) == ["agent", "late", "llm", "llm2"]
+    assert httpx.get(f"{collector.web}/traces/{tid}").raise_for_status().text.count('<li class="st-row') == 4
+    assert httpx.get(f"{collector.web}/traces/{tid}/spans/{late_id.hex()}").status_code == 200

@@ -23,7 +23,7 @@ import orjson
 from annotrace.collector.errors import NotFound
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.assessments import Assessment
-from annotrace.collector.store.queries.traces import SpanEvent, SpanLink
+from annotrace.collector.store.queries.traces import SPANS_OF_TRACE, SpanEvent, SpanLink
 
 HEADER = (
     "SELECT t.trace_id, t.experiment_id, e.name, t.name, t.state, t.request_time, t.end_time, "
@@ -33,13 +33,13 @@ HEADER = (
 )
 TREE = (
     "SELECT span_id, parent_span_id, name, span_type, status_code, start_time_unix_nano, end_time_unix_nano "
-    "FROM spans WHERE trace_id = ?"
+    f"FROM spans WHERE {SPANS_OF_TRACE}"
 )
 SPAN = (
     "SELECT span_id, parent_span_id, name, kind, span_type, start_time, end_time, duration_ms, start_time_unix_nano, "
     "status_code, status_message, inputs, outputs, model, provider, input_tokens, output_tokens, total_tokens, "
     "attributes, resource_attributes, scope_name, scope_version, trace_state, normalization_errors "
-    "FROM spans WHERE trace_id = ? AND span_id = ?"
+    f"FROM spans WHERE span_id = $2 AND {SPANS_OF_TRACE}"
 )
 EVENTS = (
     "SELECT time_unix_nano, name, attributes FROM span_events WHERE trace_id = ? AND span_id = ? ORDER BY position"
