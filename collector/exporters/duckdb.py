@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from annotrace.collector.pipeline.batch import Batch
-from annotrace.collector.store.db import Database
+from annotrace.collector.store.db import Database, parse_bytes
 from annotrace.collector.store.rows import Staged, stage
 from annotrace.collector.store.writer import Writer, WriteStats
 
@@ -22,17 +22,23 @@ DEFAULT_PATH = "./annotrace-data/annotrace.duckdb"
 class DuckDBConfig:
     path: str = DEFAULT_PATH
     """The database file; created with its folder on first start."""
-    memory_limit: str = "256MB"
-    """DuckDB's memory limit (cached blocks, the open commit, queries), the largest part of the
-    collector's RSS: with 512MB the whole collector peaked at ~1.2 GiB under sustained overload,
-    with 256MB at ~0.95 GiB and the same ingest rate. Queries that need more spill to disk;
-    raise it for heavy analytical SQL on a large store."""
+    memory_limit: str = "192MB"
+    """DuckDB's working memory (cached blocks, the open commit, queries), the largest part of the
+    collector's RSS: with a 512MB limit the whole collector peaked at ~1.2 GiB under sustained
+    overload, with 192MB (+ the index) at ~0.94 GiB and the same ingest rate. Queries that need
+    more spill to disk; raise it for heavy analytical SQL on a large store. The ``traces`` key
+    index (~75 bytes per trace), which DuckDB keeps in memory, comes on top
+    (``Database.fit_memory_limit``)."""
     threads: int = 0
     """DuckDB's worker threads; 0 = one fewer than the machine's cores (at least one)."""
 
     def validate(self) -> None:
         if not self.path:
             raise ValueError("path must not be empty")
+        try:
+            parse_bytes(self.memory_limit)
+        except ValueError as exc:
+            raise ValueError(f"memory_limit: {exc}") from None
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
 

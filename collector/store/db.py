@@ -2,13 +2,15 @@
 
 One process owns the file: the writer thread writes through ``Database.conn`` and everything else
 reads through its own cursor. After migrations the instance is locked down
-(``enable_external_access=false``, ``lock_configuration=true``), so no query, even one that
-slips past the statement check, can read files, attach databases, install extensions or change
-settings.
+(``enable_external_access=false``), so no query, even one that slips past the statement check,
+can read files, attach databases or install extensions. The configuration is not locked: the
+writer moves the memory limit as the ``traces`` key index grows (``fit_memory_limit``); user SQL
+cannot change settings, as it runs only one SELECT-like statement (``check_query``).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,22 @@ the WAL and compressing them again at the next checkpoint, which measured ~40% o
 time per span. Smaller row groups let commits of a few batches take that path (the writer commits
 ``commit_rows``, see ``store.writer``), so a commit needs ~130 MB of memory, not ~1 GB. The size
 is an option of the attached file, not stored in it: every writable open sets it."""
+INDEX_BYTES_PER_TRACE = 96
+"""What the ``traces`` primary key (an ART index) takes in memory per trace: ~74 bytes measured
+for 500,000 trace ids; rounded up, since it is only used to size the limit before the index loads."""
+MEMORY_STEP = 16 * 1024 * 1024
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, detached once the file is in
+
+
+def parse_bytes(value: str) -> int:
+    """A size as DuckDB writes one ("256MB", "1.5GB", "512MiB"; KB/MB/GB are powers of 1000)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{value!r} is not a size such as 256MB, 1GB or 512MiB")
+    return int(float(match.group(1)) * _UNITS[unit])
 
 
 class Database:
@@ -39,6 +56,8 @@ class Database:
                  threads: int | None = None) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.working_memory = parse_bytes(memory_limit) if memory_limit else None
+        self._memory_limit = 0
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
@@ -62,8 +81,28 @@ class Database:
         else:
             self.conn = _attach(self.path, config)
             migrate(self.conn)
+            traces = self.conn.execute("SELECT count(*) FROM traces").fetchall()[0][0]
+            self.fit_memory_limit(self.conn, traces * INDEX_BYTES_PER_TRACE)
         self.conn.execute("SET enable_external_access = false")
-        self.conn.execute("SET lock_configuration = true")
+
+    def fit_memory_limit(self, conn: duckdb.DuckDBPyConnection, index_bytes: int | None = None) -> None:
+        """Memory limit = the configured working memory + the ART indexes (measured, or
+        ``index_bytes`` before they load), rounded up to a step of 16 MiB.
+
+        DuckDB keeps ART indexes wholly in memory and never evicts them, and the ``traces``
+        primary key grows with the store (~74 bytes per trace): inside a fixed limit it left less
+        and less room for the inserts until every insert failed ("could not allocate block").
+        The writer calls this after each commit; it changes the setting only in steps of 16 MiB."""
+        if self.working_memory is None:
+            return
+        if index_bytes is None:
+            index_bytes = conn.execute(
+                "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+            ).fetchall()[0][0]
+        limit = self.working_memory + -(-int(index_bytes) // MEMORY_STEP) * MEMORY_STEP
+        if limit != self._memory_limit:
+            conn.execute(f"SET memory_limit = '{limit}B'")
+            self._memory_limit = limit
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self.conn.cursor()

@@ -262,6 +262,8 @@ class Writer:
             return
         log.debug("store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows,
                   (time.monotonic() - started) * 1e3)
+        if rows:  # new traces grow the key index, which DuckDB must hold in memory
+            self.db.fit_memory_limit(self._conn)
         for future, result in done:
             future.set_result(result)
 

@@ -31,3 +31,22 @@ def test_threads_set_in_the_config(tmp_path: Path) -> None:
 def test_negative_threads_are_refused() -> None:
     with pytest.raises(ValueError, match="threads must be >= 0, got -1"):
         DuckDBConfig(path="x", threads=-1).validate()
+
+
+@pytest.mark.parametrize("given", ["lots", "256 XB", "-1GB", ""])
+def test_a_memory_limit_that_is_not_a_size_is_refused(given: str) -> None:
+    with pytest.raises(ValueError, match=f"memory_limit: {given!r} is not a size such as 256MB"):
+        DuckDBConfig(path="x", memory_limit=given).validate()
+
+
+@pytest.mark.parametrize(("given", "mib"), [("224MB", 224e6 / 2**20), ("512MiB", 512.0), ("0.1GB", 1e8 / 2**20)])
+def test_memory_limit_is_working_memory_plus_room_for_the_trace_index(tmp_path: Path, given: str, mib: float) -> None:
+    exporter = DuckDBExporter(DuckDBConfig(path=str(tmp_path / "m.duckdb"), memory_limit=given))
+    exporter.start()
+    try:
+        assert exporter.db is not None
+        limit = exporter.db.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit.endswith(" MiB")
+        assert abs(float(limit.split()[0]) - mib) < 0.2  # an empty store: no index yet
+    finally:
+        exporter.shutdown()

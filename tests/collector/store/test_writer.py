@@ -124,3 +124,42 @@ def test_the_file_is_written_in_small_row_groups_under_its_usual_name(tmp_path: 
         assert rows(reader, "SELECT count(*) FROM numbers") == [(ROW_GROUP_ROWS * 2 + 5,)]
     finally:
         reader.close()
+
+
+def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp_path: Path) -> None:
+    """DuckDB keeps the ``traces`` key index in memory and cannot evict it: inside a fixed 32 MB
+    limit, inserts failed ("could not allocate block") before 400,000 traces were stored."""
+    import os
+
+    import pyarrow as pa
+
+    database = Database(tmp_path / "store.duckdb", memory_limit="32MB")
+    writer = Writer(database)
+    writer.start()
+    one = staged([span(new_trace_id(), new_span_id(), name="s", start=T0)]).spans
+    assert one is not None
+    per_batch = 10_000
+    try:
+        for _ in range(40):  # 400,000 traces of one span
+            batch = pa.concat_tables([one] * per_batch).combine_chunks()
+            ids = os.urandom(24 * per_batch).hex()
+            trace_ids = pa.array(["tr-" + ids[48 * i:48 * i + 32] for i in range(per_batch)])
+            span_ids = pa.array([ids[48 * i + 32:48 * i + 48] for i in range(per_batch)])
+            batch = batch.set_column(batch.schema.get_field_index("trace_id"), "trace_id", trace_ids)
+            batch = batch.set_column(batch.schema.get_field_index("span_id"), "span_id", span_ids)
+            writer.write(Staged(spans=batch), group=False).result(timeout=60)
+    finally:
+        writer.shutdown()
+    assert rows(database, "SELECT count(*) FROM traces") == [(40 * per_batch,)]
+    limit = rows(database, "SELECT current_setting('memory_limit')")[0][0]
+    assert float(limit.split()[0]) > 60, limit  # MiB: it grew with the index
+    database.close()
+    reopened = Database(tmp_path / "store.duckdb", memory_limit="32MB")  # sized for the index at once
+    try:
+        writer = Writer(reopened)
+        writer.start()
+        writer.write(staged([span(new_trace_id(), new_span_id(), start=T0)]), group=False).result(timeout=60)
+        writer.shutdown()
+        assert rows(reopened, "SELECT count(*) FROM traces") == [(40 * per_batch + 1,)]
+    finally:
+        reopened.close()
