@@ -35,8 +35,12 @@ time per span. Smaller row groups let commits of a few batches take that path (t
 is an option of the attached file, not stored in it: every writable open sets it."""
 INDEX_BYTES_PER_TRACE = 96
 """What the ``traces`` primary key (an ART index) takes in memory per trace: ~74 bytes measured
-for 500,000 trace ids; rounded up, since it is only used to size the limit before the index loads."""
+for 500,000 trace ids, rounded up."""
 MEMORY_STEP = 16 * 1024 * 1024
+INDEX_BYTES = """
+SELECT greatest((SELECT count(*) FROM traces) * ?,
+                (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'))
+"""
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, detached once the file is in
@@ -81,24 +85,21 @@ class Database:
         else:
             self.conn = _attach(self.path, config)
             migrate(self.conn)
-            traces = self.conn.execute("SELECT count(*) FROM traces").fetchall()[0][0]
-            self.fit_memory_limit(self.conn, traces * INDEX_BYTES_PER_TRACE)
+            self.fit_memory_limit(self.conn)
         self.conn.execute("SET enable_external_access = false")
 
-    def fit_memory_limit(self, conn: duckdb.DuckDBPyConnection, index_bytes: int | None = None) -> None:
-        """Memory limit = the configured working memory + the ART indexes (measured, or
-        ``index_bytes`` before they load), rounded up to a step of 16 MiB.
+    def fit_memory_limit(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Memory limit = the configured working memory + the ART indexes, rounded up to 16 MiB.
 
-        DuckDB keeps ART indexes wholly in memory and never evicts them, and the ``traces``
-        primary key grows with the store (~74 bytes per trace): inside a fixed limit it left less
-        and less room for the inserts until every insert failed ("could not allocate block").
-        The writer calls this after each commit; it changes the setting only in steps of 16 MiB."""
+        DuckDB keeps ART indexes in memory and never evicts them, and the ``traces`` primary key
+        grows with the store (~74 bytes per trace): inside a fixed limit it left less and less
+        room for the inserts until every insert failed ("could not allocate block"). The index
+        size is the larger of what DuckDB reports and ``INDEX_BYTES_PER_TRACE`` per stored trace:
+        after a restart DuckDB loads the index lazily, while each insert may load much of it.
+        The writer calls this after each commit; the setting changes in steps of 16 MiB."""
         if self.working_memory is None:
             return
-        if index_bytes is None:
-            index_bytes = conn.execute(
-                "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
-            ).fetchall()[0][0]
+        index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_TRACE]).fetchall()[0][0]
         limit = self.working_memory + -(-int(index_bytes) // MEMORY_STEP) * MEMORY_STEP
         if limit != self._memory_limit:
             conn.execute(f"SET memory_limit = '{limit}B'")
