@@ -3,9 +3,9 @@
 Decoding protobuf into Python values, the processors and building Arrow tables are pure Python
 and held the GIL ~65% of the time under load, leaving the receivers and the writer starved and the
 collector stuck at one core. Here they run in worker processes: the runner sends spool records
-(bytes) and gets back what each exporter's ``encode`` made (Arrow tables, which pickle as
-buffers). The main process keeps only the receivers, the runner's bookkeeping and the writer; records travel
-to the workers as positions in the spool's files, and the workers read the payloads themselves.
+(positions in the spool's files: a worker reads the payloads itself) and gets back what each
+exporter's ``encode`` made (Arrow tables, which pickle as buffers). The main process keeps only
+the receivers, the runner's bookkeeping and the writer.
 
 Each worker builds its own processor instances from (class, config) pairs once, at start-up.
 Arrow tables do not travel through the result pipe: a worker writes each one as an Arrow IPC file

@@ -262,10 +262,13 @@ class Writer:
             return
         log.debug("store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows,
                   (time.monotonic() - started) * 1e3)
-        if rows:  # new traces grow the key index, which DuckDB must hold in memory
-            self.db.fit_memory_limit(self._conn)
         for future, result in done:
             future.set_result(result)
+        if rows:  # new traces grow the key index, which DuckDB must hold in memory
+            try:
+                self.db.fit_memory_limit(self._conn)
+            except duckdb.Error as exc:  # the next commit tries again
+                log.warning("store: could not adjust the memory limit: %s", exc)
 
     def _rollback(self, done: list[tuple[Future[Any], Any]], exc: BaseException) -> None:
         try:
