@@ -317,7 +317,10 @@ class Spool:
 
     def dead_letter(self, record: Record, reason: str) -> None:
         """Keep a record the store refused, with the reason, instead of dropping it."""
-        self.load([record])
+        try:
+            self.load([record])
+        except OSError as exc:  # its segment is damaged or gone: keep the reason at least
+            reason = f"{reason}\npayload unreadable: {exc}"
         folder = self.directory / "dead-letter"
         folder.mkdir(exist_ok=True)
         stem = f"{record.segment:08d}-{record.end:012d}-{record.signal}"

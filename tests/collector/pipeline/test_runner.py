@@ -112,3 +112,55 @@ def test_the_in_flight_limit_commits_what_waits_for_more_than_may_be_in_flight(
             spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
         wait_until_stored(spool)
     assert exporter.stored == 40
+
+
+class RefusingExporter:
+    """Stores every batch except one that holds a span named "poison"."""
+
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    @staticmethod
+    def encode(batch: Batch) -> list[str]:
+        return list(batch.spans.name)
+
+    def consume(self, names: list[str], *, more_coming: bool = False) -> Future[Any]:
+        future: Future[Any] = Future()
+        if "poison" in names:
+            future.set_exception(ValueError("the store refuses poison"))
+        else:
+            self.stored.extend(names)
+            future.set_result(len(names))
+        return future
+
+    def force_flush(self) -> None: ...
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "decode-worker"])
+def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_is_stored(
+        spool: Spool, workers: int) -> None:
+    def export(*names: str) -> bytes:
+        trace_id = new_trace_id()
+        return request([span(trace_id, new_span_id(), name=n) for n in names]).SerializeToString()
+
+    poisoned = export("poison", "bystander")
+    for body in (export("a"), poisoned, export("b", "c")):
+        spool.append("traces", b'{"receiver":"otlp"}', body, items=1)
+    exporter = RefusingExporter()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
+                    send_batch_size=100, timeout_s=0.05, workers=workers)
+    runner.start()
+    try:
+        wait_until_stored(spool)  # acknowledged and done with: the poisoned record does not stall the spool
+    finally:
+        runner.shutdown()
+    assert sorted(exporter.stored) == ["a", "b", "c"]
+    assert runner.stats.dead_letters == 1
+    [kept] = list((spool.directory / "dead-letter").glob("*.pb"))
+    assert kept.read_bytes() == poisoned  # the whole export, as it was acknowledged
+    reason = kept.with_suffix(".txt").read_text()
+    assert "the store refuses poison" in reason and '"receiver":"otlp"' in reason

@@ -152,3 +152,16 @@ def test_a_batch_waits_to_fill_only_while_the_backlog_has_room_for_the_rest(tmp_
     # 2 more ~1 kB records would pass the 10 kB limit: senders are refused, so go now
     assert [len(r.payload) for r in take(spool, 5, 0, fill_s=60)] == [1_000, 3_000, 4_000]
     spool.close()
+
+
+def test_a_dead_letter_whose_segment_is_gone_keeps_the_reason(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    spool.open()
+    spool.append("traces", b'{"receiver":"otlp"}', b"payload", items=1)
+    [record] = spool.take(10, 0)
+    for segment in tmp_path.glob("*.seg"):
+        segment.unlink()  # e.g. removed by hand
+    spool.dead_letter(record, "refused by the store")
+    [reason] = (tmp_path / "dead-letter").glob("*.txt")
+    assert reason.read_text().startswith("refused by the store\npayload unreadable: ")
+    spool.close()
