@@ -33,14 +33,18 @@ the WAL and compressing them again at the next checkpoint, which measured ~40% o
 time per span. Smaller row groups let commits of a few batches take that path (the writer commits
 ``commit_rows``, see ``store.writer``), so a commit needs ~130 MB of memory, not ~1 GB. The size
 is an option of the attached file, not stored in it: every writable open sets it."""
-INDEX_BYTES_PER_TRACE = 96
-"""What the ``traces`` primary key (an ART index) takes in memory per trace: ~74 bytes measured
-for 500,000 trace ids, rounded up."""
+INDEX_BYTES_PER_KEY = 96
+"""What a primary key (an ART index) takes in memory per row: ~74 bytes measured for 500,000
+trace ids, rounded up."""
 MEMORY_STEP = 16 * 1024 * 1024
 INDEX_BYTES = """
-SELECT greatest((SELECT count(*) FROM traces) * ?,
-                (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'))
+SELECT greatest(
+  ((SELECT count(*) FROM traces) + (SELECT count(*) FROM log_records) + (SELECT count(*) FROM assessments)
+   + (SELECT count(*) FROM genai_log_events_seen)) * ?,
+  (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'))
 """
+"""The keys of the tables that grow with the data (traces above all) times ``INDEX_BYTES_PER_KEY``,
+or what DuckDB reports for its ART indexes if that is more."""
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, detached once the file is in
@@ -94,12 +98,12 @@ class Database:
         DuckDB keeps ART indexes in memory and never evicts them, and the ``traces`` primary key
         grows with the store (~74 bytes per trace): inside a fixed limit it left less and less
         room for the inserts until every insert failed ("could not allocate block"). The index
-        size is the larger of what DuckDB reports and ``INDEX_BYTES_PER_TRACE`` per stored trace:
-        after a restart DuckDB loads the index lazily, while each insert may load much of it.
+        size is the larger of what DuckDB reports and an estimate from the row counts
+        (``INDEX_BYTES``): after a restart DuckDB loads an index lazily, while inserts load it.
         The writer calls this after each commit; the setting changes in steps of 16 MiB."""
         if self.working_memory is None:
             return
-        index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_TRACE]).fetchall()[0][0]
+        index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_KEY]).fetchall()[0][0]
         limit = self.working_memory + -(-int(index_bytes) // MEMORY_STEP) * MEMORY_STEP
         if limit != self._memory_limit:
             conn.execute(f"SET memory_limit = '{limit}B'")
