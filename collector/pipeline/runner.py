@@ -120,6 +120,9 @@ class Runner:
         """Spawned, not forked: the collector has threads (gRPC, DuckDB) a fork would copy broken."""
         if self.workers <= 0:
             return None
+        stale = workers.remove_stale_tables()
+        if stale:
+            log.warning("pipeline: removed %d tables left in shared memory by workers that are gone", stale)
         specs = [
             workers.PipelineSpec(
                 tuple((type(p), p.config) for p in pipeline.processors),  # type: ignore[attr-defined]

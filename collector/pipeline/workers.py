@@ -58,6 +58,32 @@ def _reduce_table(table: pa.Table) -> tuple[Callable[[str], pa.Table], tuple[str
     return load_table, (path,)
 
 
+def remove_stale_tables(directory: str = _SHM) -> int:
+    """Delete the tables of workers that are gone; returns how many.
+
+    A table lives in ``/dev/shm`` (memory) from the moment its worker writes it until the
+    collector maps it; a collector killed in between (``kill -9``, OOM) never unlinks it, and the
+    memory would stay taken until the machine restarts. Files of live workers are left alone."""
+    removed = 0
+    for name in os.listdir(directory):
+        parts = name.split("-")
+        if len(parts) != 3 or parts[0] != "annotrace" or not parts[2].endswith(".arrow") or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+            continue  # its worker is alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # alive, another user's
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def load_table(path: str) -> pa.Table:
     """Map a table a worker wrote; the mapping outlives the unlinked file."""
     try:
