@@ -7,11 +7,13 @@ nothing then, nor after the commit, and the ``traces`` row must count each span 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from annotrace.collector.pipeline.decode import decode
@@ -129,10 +131,6 @@ def test_the_file_is_written_in_small_row_groups_under_its_usual_name(tmp_path: 
 def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp_path: Path) -> None:
     """DuckDB keeps the ``traces`` key index in memory and cannot evict it: inside a fixed 32 MB
     limit, inserts failed ("could not allocate block") before 400,000 traces were stored."""
-    import os
-
-    import pyarrow as pa
-
     database = Database(tmp_path / "store.duckdb", memory_limit="32MB")
     writer = Writer(database)
     writer.start()
