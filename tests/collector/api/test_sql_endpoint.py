@@ -43,6 +43,8 @@ def test_row_limit_truncates_and_says_so(collector: Collector) -> None:
     ("INSTALL httpfs", "Only read-only queries"),
     ("LOAD httpfs", "Only read-only queries"),
     ("SET enable_external_access = true", "Only read-only queries"),
+    ("SET memory_limit = '100GB'", "Only read-only queries"),
+    ("RESET memory_limit", "Only read-only queries"),
     ("PRAGMA database_list", "Only read-only queries"),
     ("DROP TABLE spans", "Only read-only queries"),
     ("SELECT 1; DROP TABLE spans", "Exactly one SQL statement"),
