@@ -138,10 +138,11 @@ def _genai_processor(notes: list[str]) -> Callable[[Any], Any] | None:
 
 def run_ceiling(spans_per_request: int, seconds: float) -> CeilingResult:
     """Measures each available stage for about `seconds` on one core of this process, with the
-    garbage collector set as in the collector's decode worker (``workers.init``)."""
+    garbage collector set as in the collector's decode worker (``workers.tune_gc``)."""
     thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 1000)
+    workers = _import("annotrace.collector.pipeline.workers")
+    if workers is not None and hasattr(workers, "tune_gc"):
+        workers.tune_gc()
     try:
         return _run_ceiling(spans_per_request, seconds)
     finally:

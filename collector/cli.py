@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -62,14 +61,11 @@ def _load(path: str) -> CollectorConfig:
 
 
 def _serve(config: CollectorConfig, ready_file: str | None) -> int:
+    from annotrace.collector.pipeline.workers import tune_gc
     from annotrace.collector.service import Service
 
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The hot loop allocates a dict per span and frees it a batch later, so Python's default
-    # cycle collector (a pass every 700 allocations, full passes over every live object) would
-    # spend its time scanning batches that reference counting frees anyway.
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 1000)
+    tune_gc()  # as in the decode workers: decoding in-process (decode_workers: 0) is the same loop
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

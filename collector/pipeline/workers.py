@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import re
 import tempfile
 import threading
 import time
@@ -48,6 +49,7 @@ _PIPELINES: list[tuple[list[Any], tuple[Encoder, ...]]] = []
 
 
 _SHM = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+_TABLE_FILE = re.compile(r"annotrace-(\d+)-\d+\.arrow")  # the writing worker's pid, a counter
 _names = itertools.count()
 
 
@@ -66,11 +68,11 @@ def remove_stale_tables(directory: str = _SHM) -> int:
     memory would stay taken until the machine restarts. Files of live workers are left alone."""
     removed = 0
     for name in os.listdir(directory):
-        parts = name.split("-")
-        if len(parts) != 3 or parts[0] != "annotrace" or not parts[2].endswith(".arrow") or not parts[1].isdigit():
+        match = _TABLE_FILE.fullmatch(name)
+        if match is None:
             continue
         try:
-            os.kill(int(parts[1]), 0)
+            os.kill(int(match.group(1)), 0)
             continue  # its worker is alive
         except ProcessLookupError:
             pass
@@ -92,6 +94,15 @@ def load_table(path: str) -> pa.Table:
         os.unlink(path)
 
 
+def tune_gc() -> None:
+    """The decode loop allocates a dict per span and frees it a batch later, so Python's default
+    cycle collector (a pass every 700 allocations, full passes over every live object) would spend
+    its time scanning batches that reference counting frees anyway. Objects alive now (modules,
+    processors) are frozen out of every later pass."""
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+
+
 def _exit_with_parent(parent: int) -> None:
     """A collector killed with -9 cannot stop its workers; they notice and leave by themselves."""
     while os.getppid() == parent:
@@ -105,8 +116,7 @@ def init(specs: Sequence[PipelineSpec], parent: int) -> None:
     already 1."""
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     ForkingPickler.register(pa.Table, _reduce_table)
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 1000)  # see cli._serve: batches are freed by refcounting
+    tune_gc()
     _PIPELINES.clear()
     for spec in specs:
         processors = [cls(config) for cls, config in spec.processors]
