@@ -143,6 +143,7 @@ COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 """Spans per commit under load: two row groups of spans, and more than one of messages and
 documents (~0.75 rows per span each), so all three skip the WAL (see ``db.ROW_GROUP_ROWS``)."""
 COMMIT_INTERVAL_S = 10.0  # the longest a full batch waits for company; the pipeline flushes when idle
+FIT_INTERVAL_S = 1.0  # how often commits refit DuckDB's memory limit to its indexes (``Database.fit_memory_limit``)
 
 
 @dataclass(slots=True)
@@ -185,6 +186,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._experiments: dict[str, str] = {}
         self._flush_queued = threading.Event()
+        self._next_fit = 0.0
 
     def start(self) -> None:
         if self._thread is None:
@@ -264,7 +266,10 @@ class Writer:
                   (time.monotonic() - started) * 1e3)
         for future, result in done:
             future.set_result(result)
-        if rows:  # new traces grow the key index, which DuckDB must hold in memory
+        # new rows grow the key indexes, which DuckDB must hold in memory; a refit costs ~1 ms,
+        # so at most one a second (far less than the indexes can grow meanwhile)
+        if started >= self._next_fit:
+            self._next_fit = started + FIT_INTERVAL_S
             try:
                 self.db.fit_memory_limit(self._conn)
             except duckdb.Error as exc:  # the next commit tries again
