@@ -194,7 +194,7 @@ class Runner:
                 encoded: Future[list[Any]] = Future()
                 encoded.set_result(self._run_inline(pipeline, selected))
             else:  # the worker reads the payloads from the spool's files itself
-                directory = str(self.spool.directory.absolute())
+                directory = str(self.spool.directory)
                 try:
                     encoded = self._pool.submit(workers.run, index, directory, selected)
                 except BrokenProcessPool:  # a worker died: start new ones, nothing was acked yet

@@ -83,7 +83,7 @@ def read_payloads(directory: str | os.PathLike[str], records: list[Record]) -> N
 class Spool:
     def __init__(self, directory: str | os.PathLike[str], max_backlog_bytes: int,
                  segment_bytes: int = DEFAULT_SEGMENT_BYTES, fsync: bool = True) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).absolute()  # decode workers open its segments too
         self.max_backlog_bytes = max_backlog_bytes
         self.segment_bytes = segment_bytes
         self.fsync = fsync
