@@ -44,9 +44,10 @@ def _endpoint(ingest: Ingest, signal: Signal) -> Endpoint:
             response = await run_in_threadpool(ingest.export, signal, data, encoding, request.headers)
             return Response(otlp_decode.serialize(response, encoding), media_type=_CONTENT_TYPES[encoding])
         except CollectorError as exc:
-            # Raised in the thread pool, the error comes back with a traceback that is a reference
-            # cycle (anyio's frames hold the exception) and keeps this request's body alive until
-            # a full GC pass: under overload, refused bodies held ~300 MiB. Nothing reads it.
+            # Raised in the thread pool, the error comes back with a traceback whose frames (ours
+            # and anyio's) hold this request's body; anyio's worker thread keeps the exception
+            # after the call, and those frames end in reference cycles that only a full GC pass
+            # frees: under overload, refused bodies held ~400 MiB. Nothing reads the traceback.
             exc.__traceback__ = None
             return error_response(exc, encoding)
         except Exception as exc:  # noqa: BLE001 - never kill the server on input
