@@ -225,13 +225,9 @@ def get_label_schema(name: str | None = None, *, schema_id: str | None = None,
     name `{name}` not found")``), or, as in MLflow 3.14, the one with ``schema_id``."""
     from annotrace.client import rest
 
+    _check_one_way(name, schema_id, experiment_id)
     if schema_id is not None:
-        if name is not None or experiment_id is not None:
-            raise AnnotraceException.invalid_parameter_value(
-                "Pass either `schema_id` or `(experiment_id, name)`, not both.")
         return LabelSchema._from_json(rest.call("GET", f"{_BASE}/get", params={"schema_id": schema_id})["label_schema"])
-    if name is None:
-        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")
     answer = rest.call("GET", f"{_BASE}/get-by-name",
                        params={"experiment_id": current_experiment_id(experiment_id), "name": name})
     return LabelSchema._from_json(answer["label_schema"])
@@ -285,10 +281,15 @@ def delete_label_schema(name: str | None = None, *, schema_id: str | None = None
     experiment's default question cannot be deleted."""
     from annotrace.client import rest
 
+    _check_one_way(name, schema_id, experiment_id)
     if schema_id is None:
-        if name is None:
-            raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")
         schema_id = get_label_schema(name, experiment_id=experiment_id).schema_id
-    elif name is not None or experiment_id is not None:
-        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`, not both.")
     rest.call("DELETE", f"{_BASE}/delete", json={"schema_id": schema_id})
+
+
+def _check_one_way(name: str | None, schema_id: str | None, experiment_id: str | None) -> None:
+    """A schema is named by its id or by (experiment, name), never both (MLflow 3.14's words)."""
+    if schema_id is not None and (name is not None or experiment_id is not None):
+        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`, not both.")
+    if schema_id is None and name is None:
+        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")
