@@ -100,7 +100,8 @@ class Database:
         room for the inserts until every insert failed ("could not allocate block"). The index
         size is the larger of what DuckDB reports and an estimate from the row counts
         (``INDEX_BYTES``): after a restart DuckDB loads an index lazily, while inserts load it.
-        The writer calls this after each commit; the setting changes in steps of 16 MiB."""
+        The writer calls this after commits, at most once a second; the setting changes in steps
+        of 16 MiB."""
         if self.working_memory is None:
             return
         index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_KEY]).fetchall()[0][0]
