@@ -32,6 +32,7 @@ __all__ = [
     "OUTPUT_EVENTS",
     "Message",
     "chat_messages",
+    "content_parts",
     "dict_message_row",
     "dumps",
     "event_chat_message",
@@ -86,6 +87,21 @@ def _maybe_json(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("[", "{"):
         parsed = parse_json(value)
         if parsed is not INVALID:
+            return parsed
+    return value
+
+
+def content_parts(value: Any) -> Any:
+    """A message's ``content`` as it came, unless it is JSON text of a list of typed parts.
+
+    Producers that can only send strings (OTel span event attributes, OpenLLMetry's indexed
+    attributes) write a multi-part content list as JSON text, and its text is in the parts. Any
+    other text is the message itself, even when it happens to be valid JSON (a tool's
+    ``{"temp_c": 18}``, a user's ``[1, 2]``): decoding it would lose it, as it once did.
+    """
+    if type(value) is str and value[:1] == "[":
+        parsed = parse_json(value)
+        if type(parsed) is list and parsed and all(type(p) is dict and "type" in p for p in parsed):
             return parsed
     return value
 
@@ -254,11 +270,12 @@ def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:
         direction, role = "output", "assistant"
     else:
         return None
-    view = {k: _maybe_json(v) if k in ("content", "tool_calls", "message") else v for k, v in body.items()}
+    view = {k: content_parts(v) if k == "content" else _maybe_json(v) if k in ("tool_calls", "message") else v
+            for k, v in body.items()}
     row = message_row(view, role)
     if row is None:
         return None
-    return direction, (row[0], row[1], row[2], None if said_by_columns(body) else dumps(body))
+    return direction, (row[0], row[1], row[2], None if said_by_columns(view) else dumps(body))
 
 
 def messages_items(rows: list[Message]) -> list[dict[str, Any]]:

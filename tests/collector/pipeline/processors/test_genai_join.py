@@ -117,6 +117,14 @@ def test_legacy_events_before_and_after_the_span(store):
     assert orjson.loads(raw) == {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Rain."}}
 
 
+def test_legacy_tool_message_log_record_whose_text_is_json_keeps_it(store):
+    text = '{"temp_c": 18}'
+    store.store(log(span(Batch(), CHAT, CHAT_ATTRS), "gen_ai.tool.message", {"content": text, "id": "call_1"}))
+    assert store.rows("SELECT role, content, raw FROM messages") == [
+        ("tool", text, orjson.dumps({"content": text, "id": "call_1"}).decode())]
+    assert orjson.loads(store.rows("SELECT inputs FROM spans")[0][0]) == [{"role": "tool", "content": text}]
+
+
 def test_retries_never_duplicate(store):
     batch = log(log(Batch(), "gen_ai.user.message", {"content": "hi"}, record_id="r-user"),
                 "gen_ai.choice", {"index": 0, "message": {"content": "hello"}}, record_id="r-choice")

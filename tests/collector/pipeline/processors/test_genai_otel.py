@@ -223,3 +223,16 @@ def test_user_id_and_plain_spans(genai):
     assert genai.row(plain) == {**{c: None for c in genai.row(plain)}, "span_type": "UNKNOWN"}
     assert genai.row(user)["user_id"] == "u-1"
     assert genai.row(user)["trace_metadata"] == {"mlflow.trace.user": "u-1"}
+
+
+def test_legacy_span_events_whose_text_is_json_keep_it(genai):
+    text = '{"temp_c": 18}'
+    i = genai.add({"gen_ai.operation.name": "chat"}, [
+        ("gen_ai.tool.message", {"gen_ai.system": "openai", "content": text, "id": "call_1"}),
+        ("gen_ai.user.message", {"content": "[1, 2]"}),
+    ])
+    genai.run()
+    got = genai.messages(i)
+    assert [m[:4] for m in got] == [("input", 0, "tool", text), ("input", 1, "user", "[1, 2]")]
+    assert got[0][5] == {"gen_ai.system": "openai", "content": text, "id": "call_1"}
+    assert orjson.loads(genai.row(i)["inputs"]) == [{"role": "tool", "content": text}, {"role": "user", "content": "[1, 2]"}]
