@@ -2,6 +2,10 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# the reference for tests/differential: a stock `mlflow server` and the 3.17 client (full mlflow has
+# no 3.18 wheel here; .venv keeps mlflow-skinny 3.18 as the other client)
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_VERSION := 3.17.2
 CONFIG ?= otel-config.yaml
 
 .PHONY: install run test bench bench-web lint validate clean docs screenshots
@@ -13,6 +17,8 @@ install:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	test -x $(MLFLOW_VENV)/bin/python || $(PY) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q 'mlflow==$(MLFLOW_VERSION)'
 
 run:
 	$(BIN)/annotrace serve --config $(CONFIG)
@@ -44,7 +50,7 @@ lint:
 	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p annotrace
 
 clean:
-	rm -rf $(VENV) annotrace-data build *.egg-info
+	rm -rf $(VENV) $(MLFLOW_VENV) annotrace-data build *.egg-info
 
 screenshots:
 	$(BIN)/python docs/screenshots.py
