@@ -1,6 +1,6 @@
 """``annotrace sql``: ask a running collector over HTTP, or open a stopped one's file read-only.
 
-Both paths run the same sandbox (``store.db.run_query``): one read-only statement, no file,
+Both paths run the same sandbox (``store.sandbox.run_query``): one SELECT in a read-only transaction, no file,
 network or extension access.
 """
 
@@ -52,7 +52,8 @@ def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorCon
 def _query_file(path: str, query: str, max_rows: int) -> tuple[list[str], list[Any]]:
     import duckdb
 
-    from annotrace.collector.store.db import Database, run_query
+    from annotrace.collector.store.db import Database
+    from annotrace.collector.store.sandbox import run_query
 
     try:
         db = Database(path, read_only=True)

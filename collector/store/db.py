@@ -1,30 +1,23 @@
-"""Opens the DuckDB file and hands out read cursors and the read-only SQL sandbox.
+"""Opens the DuckDB file and hands out read cursors.
 
 One process owns the file: the writer thread writes through ``Database.conn`` and everything else
 reads through its own cursor. After migrations the instance is locked down
-(``enable_external_access=false``), so no query, even one that slips past the statement check,
-can read files, attach databases or install extensions. The configuration is not locked: the
-writer moves the memory limit as the ``traces`` key index grows (``fit_memory_limit``); user SQL
-cannot change settings, as it runs only one SELECT-like statement (``check_query``).
+(``enable_external_access=false``), so no query, even one that slips past the sandbox's checks
+(``store.sandbox``), can read files, attach databases or install extensions. The configuration is
+not locked (``lock_configuration`` is one-way): the writer moves the memory limit as the ``traces``
+key index grows (``fit_memory_limit``).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.migrate import migrate
 
-ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-DEFAULT_ROW_LIMIT = 10_000
-DEFAULT_TIME_LIMIT_S = 30.0
 CHECKPOINT_THRESHOLD = "256MB"
 ROW_GROUP_ROWS = 16_384
 """Rows per row group (DuckDB's default is 122,880). A transaction that appends at least a row
@@ -134,61 +127,3 @@ def _attach(path: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     conn.execute('USE "' + name.replace('"', '""') + '"')
     conn.execute(f"DETACH {_BOOT}")
     return conn
-
-
-@dataclass(slots=True)
-class QueryResult:
-    columns: list[str]
-    types: list[str]
-    rows: list[tuple[Any, ...]]
-    truncated: bool
-    arrow: pa.Table | None = None  # set instead of rows when asked for Arrow
-
-
-def check_query(query: str) -> None:
-    """Only one SELECT / WITH / EXPLAIN / DESCRIBE / SHOW / SUMMARIZE statement; anything else is a 400."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as exc:
-        raise InvalidParameter(f"Invalid SQL: {exc}") from None
-    if len(statements) != 1:
-        raise InvalidParameter(f"Exactly one SQL statement is allowed, got {len(statements)}")
-    kind = statements[0].type
-    if kind not in ALLOWED_STATEMENTS:
-        raise InvalidParameter(
-            f"Only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW); got {kind.name}"
-        )
-
-
-def run_query(db: Database, query: str, *, row_limit: int = DEFAULT_ROW_LIMIT,
-              time_limit_s: float = DEFAULT_TIME_LIMIT_S, arrow: bool = False) -> QueryResult:
-    """Run a user query in the sandbox, interrupting it after ``time_limit_s``."""
-    check_query(query)
-    cursor = db.cursor()
-    timer = threading.Timer(time_limit_s, cursor.interrupt)
-    timer.start()
-    table = None
-    try:
-        rows: list[Any] = []
-        if arrow:  # a relation, not a DB-API result: DuckDB hands Arrow over without a copy
-            relation = cursor.sql(query)
-            columns, types = list(relation.columns), [str(t) for t in relation.types]
-            table = relation.limit(row_limit + 1).to_arrow_table()
-            truncated = table.num_rows > row_limit
-            table = table.slice(0, row_limit)
-        else:
-            result = cursor.execute(query)
-            columns = [d[0] for d in result.description or []]
-            types = [str(d[1]) for d in result.description or []]
-            rows = result.fetchmany(row_limit + 1)
-            truncated = len(rows) > row_limit
-    except duckdb.InterruptException:
-        raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
-    except duckdb.PermissionException as exc:
-        raise InvalidParameter(f"Not allowed: {exc}") from None
-    except duckdb.Error as exc:
-        raise InvalidParameter(f"SQL error: {exc}") from None
-    finally:
-        timer.cancel()
-        cursor.close()
-    return QueryResult(columns, types, rows[:row_limit], truncated, table)

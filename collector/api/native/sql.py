@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter
-from annotrace.collector.store.db import DEFAULT_ROW_LIMIT, Database, run_query
+from annotrace.collector.store.db import Database
+from annotrace.collector.store.sandbox import DEFAULT_ROW_LIMIT, run_query
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 

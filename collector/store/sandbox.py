@@ -1,0 +1,181 @@
+"""User SQL: the one way a statement written by a user reaches DuckDB (``POST /api/v1/sql``, which
+``annotrace sql`` and ``annotrace.sql`` call, and ``annotrace sql --db`` on a stopped collector's file).
+
+Writes are impossible by construction, not by a list of statement types: every query runs on its
+own connection inside ``BEGIN TRANSACTION READ ONLY``, and that transaction is always rolled back.
+DuckDB refuses any write in it ("transaction is launched in read-only mode"), whatever carries the
+write: INSERT, DDL, ``EXPLAIN ANALYZE`` of either (which executes what it wraps), ``nextval``.
+
+Settings are the part a transaction cannot undo: SET, RESET, PRAGMA and setting functions (CALL
+``enable_logging()``...) change the shared instance at once, and the user's connection is a cursor of
+the writer's instance (DuckDB lets one process open a file only once, and a second read-only instance
+would not see new commits). DuckDB's ``lock_configuration`` cannot help: it is one-way, and the
+writer moves ``memory_limit`` as indexes grow (``Database.fit_memory_limit``). So the statement is
+also checked before it runs, from DuckDB's own parse:
+
+- exactly one statement, and it is a SELECT (DuckDB parses WITH, FROM-first, VALUES, DESCRIBE, SHOW,
+  SUMMARIZE and UNPIVOT as SELECT), or ``EXPLAIN [ANALYZE]`` of one: the wrapped statement is
+  checked the same way;
+- in the SELECT's syntax tree (``json_serialize_sql``), every table function is in
+  ``TABLE_FUNCTIONS``. This is an allow-list because DuckDB's other table functions checkpoint,
+  switch logging or profiling on, run a query string (``query``), or read files;
+- no relation or function there is in ``HIDDEN_RELATIONS`` / ``HIDDEN_FUNCTIONS``: they show the
+  server's paths (data file, temp directory, home) and settings. The test scans every system view
+  and allowed function's output for those paths.
+
+Last, the instance runs with ``enable_external_access = false`` (``store.db``): no file, network or
+extension access even for a statement that passed every check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from annotrace.collector.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from annotrace.collector.store.db import Database
+
+DEFAULT_ROW_LIMIT = 10_000
+DEFAULT_TIME_LIMIT_S = 30.0
+TABLE_FUNCTIONS = frozenset({
+    "range", "generate_series", "unnest", "json_each", "json_tree", "repeat", "repeat_row",
+    "duckdb_columns", "duckdb_constraints", "duckdb_dependencies", "duckdb_functions", "duckdb_indexes",
+    "duckdb_keywords", "duckdb_schemas", "duckdb_sequences", "duckdb_tables", "duckdb_types",
+    "duckdb_views", "pragma_table_info", "pragma_show", "pragma_storage_info", "pragma_version",
+    "pragma_collations", "pg_timezone_names", "icu_calendar_names",
+})
+"""Table functions a query may call: generators, JSON walkers and the catalog (what a user needs to
+find tables and columns). Everything else is refused."""
+HIDDEN_RELATIONS = frozenset({"duckdb_databases", "pragma_database_list", "pg_settings", "duckdb_logs"})
+"""System views that show the data file's path or the settings (temp directory, home...)."""
+HIDDEN_FUNCTIONS = frozenset({"current_setting", "getvariable"})
+"""Scalar functions that read settings (paths among them)."""
+
+
+@dataclass(slots=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    arrow: pa.Table | None = None  # set instead of rows when asked for Arrow
+
+
+def _single_statement(query: str) -> duckdb.Statement:
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise InvalidParameter(f"Invalid SQL: {exc}") from None
+    if len(statements) != 1:
+        raise InvalidParameter(f"Exactly one SQL statement is allowed, got {len(statements)}")
+    return statements[0]
+
+
+def _explained(query: str) -> str:
+    """The statement an ``EXPLAIN [ANALYZE] [(options)]`` wraps, found with DuckDB's tokenizer (so
+    comments and spacing cannot hide it)."""
+    tokens = [(offset, kind) for offset, kind in duckdb.tokenize(query) if kind != duckdb.token_type.comment]
+    ends = [offset for offset, _ in tokens[1:]] + [len(query)]
+    words = [query[offset:end].strip() for (offset, _), end in zip(tokens, ends, strict=True)]
+    position, depth = 1, 0  # tokens[0] is EXPLAIN
+    while position < len(words):
+        word = words[position].upper()
+        if depth == 0 and word not in ("ANALYZE", "(") :
+            return query[tokens[position][0]:]
+        depth += word.count("(") - word.count(")")
+        position += 1
+    raise InvalidParameter("EXPLAIN needs a statement to explain")
+
+
+def _select_statement(query: str) -> str:
+    """The SELECT that ``query`` is or explains; any other statement is a 400."""
+    statement = _single_statement(query)
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        return _select_statement(_explained(statement.query))
+    if statement.type != duckdb.StatementType.SELECT:
+        raise InvalidParameter(
+            "Only read-only queries are allowed (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, "
+            f"or EXPLAIN of one); got {statement.type.name}")
+    return statement.query
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _check_tree(cursor: duckdb.DuckDBPyConnection, select: str) -> None:
+    """Refuse table functions off the allow-list and references to hidden relations or functions."""
+    tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [select]).fetchall()[0][0])
+    if tree.get("error"):
+        raise InvalidParameter(f"Not allowed: this statement cannot be checked ({tree.get('error_message')})")
+    for node in _nodes(tree["statements"]):
+        kind = node.get("type")
+        if kind == "TABLE_FUNCTION":
+            name = str(node["function"].get("function_name", "")).lower()
+            if name not in TABLE_FUNCTIONS:
+                raise InvalidParameter(f"Not allowed: table function {name}() (allowed: "
+                                       f"{', '.join(sorted(TABLE_FUNCTIONS))})")
+        elif kind == "BASE_TABLE" and str(node.get("table_name", "")).lower() in HIDDEN_RELATIONS:
+            raise InvalidParameter(f"Not allowed: {node['table_name']} shows the server's paths and settings")
+        elif kind == "FUNCTION" and str(node.get("function_name", "")).lower() in HIDDEN_FUNCTIONS:
+            raise InvalidParameter(f"Not allowed: {node['function_name']}() shows the server's settings")
+
+
+def check_query(cursor: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse, with a 400 that says why, anything but one SELECT over allowed relations and functions."""
+    _check_tree(cursor, _select_statement(query))
+
+
+def run_query(db: Database, query: str, *, row_limit: int = DEFAULT_ROW_LIMIT,
+              time_limit_s: float = DEFAULT_TIME_LIMIT_S, arrow: bool = False) -> QueryResult:
+    """Run a user query in a read-only transaction that is always rolled back, interrupting it
+    after ``time_limit_s``."""
+    cursor = db.cursor()
+    timer = threading.Timer(time_limit_s, cursor.interrupt)
+    table = None
+    try:
+        cursor.execute("BEGIN TRANSACTION READ ONLY")
+        check_query(cursor, query)
+        timer.start()
+        rows: list[Any] = []
+        if arrow:  # a relation, not a DB-API result: DuckDB hands Arrow over without a copy
+            relation = cursor.sql(query)
+            columns, types = list(relation.columns), [str(t) for t in relation.types]
+            table = relation.limit(row_limit + 1).to_arrow_table()
+            truncated = table.num_rows > row_limit
+            table = table.slice(0, row_limit)
+        else:
+            result = cursor.execute(query)
+            columns = [d[0] for d in result.description or []]
+            types = [str(d[1]) for d in result.description or []]
+            rows = result.fetchmany(row_limit + 1)
+            truncated = len(rows) > row_limit
+    except duckdb.InterruptException:
+        raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+    except (duckdb.PermissionException, duckdb.TransactionException) as exc:
+        raise InvalidParameter(f"Not allowed: {exc}") from None
+    except duckdb.Error as exc:
+        raise InvalidParameter(f"SQL error: {exc}") from None
+    finally:
+        timer.cancel()
+        try:
+            cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction left to undo (DuckDB ended it on an error)
+        cursor.close()
+    return QueryResult(columns, types, rows[:row_limit], truncated, table)
