@@ -1,8 +1,10 @@
 """Assembles the ASGI apps: the OTLP/HTTP port (receiver routes only) and the web port
-(OTLP/HTTP routes too, plus the REST API and pages)."""
+(OTLP/HTTP routes too, plus the REST API and pages), behind the web port's read barrier."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -19,10 +21,70 @@ from annotrace.collector.receivers import http as otlp_http
 from annotrace.collector.web.routes import web_routes
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from annotrace.collector.pipeline.spool import Spool
     from annotrace.collector.receivers.ingest import Ingest
     from annotrace.collector.receivers.otlp import HTTPConfig
     from annotrace.collector.store.db import Database
     from annotrace.collector.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+READ_WAIT_S = 5.0
+"""The longest a request waits for acknowledged data to be stored. Idle, the wait is one decode
+and one commit (a few ms); under full load, the commit in progress and the next (see ``make
+bench``). Past it the request is answered from what is stored, with a warning in the log: a
+stalled store must not also stall every page."""
+NO_WAIT_PREFIXES = ("/v1/", "/static/", "/api/v1/health")
+"""Ingest (which the barrier waits for, so it must never wait itself), static files, health."""
+
+
+class ReadBarrier:
+    """Read-your-writes for every REST call, SQL query and page of the web port.
+
+    An export is acknowledged once it is durable in the spool, and stored a moment later. A client
+    that exports a trace and then reads it (``search_traces`` on the line after the traced call,
+    ``log_feedback`` on the trace just made, the stock mlflow client's ``StartTraceV3`` after its
+    ``/v1/traces``) must see it, like Elasticsearch's ``refresh=wait_for``. So each request notes
+    the spool's acknowledged sequence number on arrival and waits until the store has it
+    (``Spool.when_stored``, which also hurries the pipeline). This is the one place that waits;
+    handlers read and write as if ingestion were synchronous. Writes wait too: they reference
+    traces (feedback, labeling items) and their 404s must be as true as a read's.
+    """
+
+    def __init__(self, app: ASGIApp, spool: Spool | None, wait_s: float = READ_WAIT_S) -> None:
+        self.app = app
+        self.spool = spool
+        self.wait_s = wait_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not str(scope["path"]).startswith(NO_WAIT_PREFIXES):
+            await self.wait()
+        await self.app(scope, receive, send)
+
+    async def wait(self) -> None:
+        """Until everything acknowledged so far is stored, or ``wait_s`` has passed."""
+        spool = self.spool
+        if spool is None:
+            return
+        target = spool.acknowledged()
+        if spool.stored() >= target:
+            return
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[None] = loop.create_future()
+
+        def resolve() -> None:
+            if not stored.done():
+                stored.set_result(None)
+
+        if not spool.when_stored(target, lambda: loop.call_soon_threadsafe(resolve)):
+            return
+        try:
+            await asyncio.wait_for(stored, self.wait_s)
+        except TimeoutError:
+            log.warning("read barrier: record %d not stored after %.1f s (stored up to %d); answering with what is stored",
+                        target, self.wait_s, spool.stored())
 
 
 def otlp_http_app(ingest: Ingest, config: HTTPConfig) -> Starlette:
@@ -47,7 +109,7 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
             "dead_letters": runner.stats.dead_letters if runner else None,
         })
 
-    api = Access(db, writer, pending=lambda: service.runner is not None and not service.runner.idle())
+    api = Access(db, writer)
     routes = [
         *otlp_http.routes(ingest),
         Route("/api/v1/sql", sql, methods=["POST"]),
@@ -55,4 +117,6 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         *api_routes(api),
         *web_routes(api),
     ]
-    return Starlette(routes=routes, exception_handlers=HANDLERS)
+    app = Starlette(routes=routes, exception_handlers=HANDLERS)
+    app.add_middleware(ReadBarrier, spool=service.spool)
+    return app

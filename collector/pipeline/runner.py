@@ -12,7 +12,10 @@ DuckDB row group (see ``store.writer``). Decoding runs in worker processes (``wo
 takes nothing (the spool is empty, or that limit is reached) and every batch in flight has
 reached the exporters, nothing will join the commit they wait for: the exporters are told to
 commit now. Records are acked to the spool in order, and only after every exporter has committed
-them.
+them. While a read waits for acknowledged records to be stored (``Spool.when_stored``), the spool
+hands out what is ready without waiting to fill a batch, and every batch that reaches the
+exporters is committed at once: a read under full load waits for a commit, not for a 32,768-span
+row group or the batch timeout.
 
 A batch an exporter refuses is retried record by record; a record that still fails is moved to
 the spool's dead-letter folder and logged, so one poisonous export cannot stall ingestion and is
@@ -178,6 +181,8 @@ class Runner:
     def _handed_over(self, _: Future[Any]) -> None:
         with self._lock:
             self._decoding -= 1
+        if self.spool.hurried():  # a reader waits: commit what the store has, don't wait for company
+            self._flush_exporters()
 
     def _dispatch(self, records: list[Record]) -> list[Future[Any]]:
         futures: list[Future[Any]] = []
@@ -254,9 +259,6 @@ class Runner:
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.items += sum(r.items for r in records)
-
-    def idle(self) -> bool:
-        return self.spool.backlog_bytes == 0
 
 
 def _receiver(record: Record) -> str:

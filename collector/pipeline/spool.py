@@ -17,6 +17,16 @@ read back (``read_payloads``, from the page cache as a rule) by whoever decodes 
 worker as a rule. So the collector's memory does not grow with the backlog: with payloads kept in
 memory, a full 256 MiB backlog alone put the collector over 1 GiB under sustained overload.
 
+Read-your-writes (``when_stored``): each record gets a sequence number as it becomes durable (or
+is replayed), in spool order. ``acknowledged()`` is the last number handed out, so it covers every
+export a client has been answered for; the runner acks in order, so ``stored()`` (the last acked
+number) says that everything up to it is in the store. A read captures ``acknowledged()`` when it
+arrives and waits until ``stored()`` reaches it. While a reader waits (``hurried``), ``take`` does
+not hold records back to fill a batch, and the runner has the store commit what it was handed.
+
+    acknowledged ->  seq 1 .. 7 (ready, in flight) .. 12
+    stored       ->  seq 1 .. 7 ; a read that arrived now waits for 12
+
 Record layout: ``<IIBBHI`` = payload length, crc32 of meta+payload, signal, version, meta length,
 item count; then meta (JSON), then payload (serialized protobuf request).
 """
@@ -28,8 +38,11 @@ import os
 import struct
 import threading
 import time
+import heapq
+import itertools
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +68,7 @@ class Record:
     end: int  # offset just past this record in its segment
     ready_at: float = 0.0  # monotonic time it became durable (or was replayed), for batching
     size: int = 0  # bytes in the segment: header, meta and payload
+    seq: int = 0  # read-your-writes order: numbered as it became durable (or was replayed)
 
     def __post_init__(self) -> None:
         if not self.size:
@@ -100,6 +114,11 @@ class Spool:
         self._segment = 0
         self._file: object = None
         self._offset = 0
+        self._last_seq = 0  # numbered so far: every acknowledged record has a number <= this
+        self._stored_seq = 0  # every record numbered <= this is stored (acked by the runner)
+        self._wanted = 0  # the highest number a reader waits for
+        self._waiters: list[tuple[int, int, Callable[[], None]]] = []  # heap of (seq, arrival, callback)
+        self._arrivals = itertools.count()
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> int:
@@ -115,6 +134,8 @@ class Spool:
             offset = start_offset if number == start_segment else 0
             for record in self._read_segment(number, offset):
                 record.ready_at = time.monotonic()
+                self._last_seq += 1
+                record.seq = self._last_seq
                 self._ready.append(record)
                 self._ready_items += record.items
                 self._backlog += record.size
@@ -185,6 +206,8 @@ class Spool:
             now = time.monotonic()
             for record, _ in batch:
                 record.ready_at = now
+                self._last_seq += 1
+                record.seq = self._last_seq
                 self._ready_items += record.items
             self._ready.extend(record for record, _ in batch)
         else:
@@ -226,7 +249,8 @@ class Spool:
                 wake = deadline
                 if self._ready:
                     fill_by = self._ready[0].ready_at + fill_s
-                    if self._ready_items >= max_items or now >= fill_by or not self._room_for(max_items):
+                    if (self._ready_items >= max_items or now >= fill_by or not self._room_for(max_items)
+                            or self._ready[0].seq <= self._wanted):  # a reader waits for it
                         break
                     wake = min(deadline, fill_by)
                 if wake <= now:
@@ -266,12 +290,43 @@ class Spool:
         last = records[-1]
         with self._cond:
             self._backlog -= sum(r.size for r in records)
+            self._stored_seq = max(self._stored_seq, last.seq)
+            woken = []
+            while self._waiters and self._waiters[0][0] <= self._stored_seq:
+                woken.append(heapq.heappop(self._waiters)[2])
+        for callback in woken:
+            callback()
         tmp = self.directory / "checkpoint.tmp"
         tmp.write_text(f"{last.segment} {last.end}\n")
         tmp.replace(self.directory / "checkpoint")
         for path in self.directory.glob("*.seg"):
             if int(path.stem) < last.segment:
                 path.unlink(missing_ok=True)
+
+    # -- read-your-writes -----------------------------------------------------------------------
+    def acknowledged(self) -> int:
+        """The number of the last record made durable: covers every export answered so far."""
+        return self._last_seq
+
+    def stored(self) -> int:
+        """Every record numbered up to this is stored."""
+        return self._stored_seq
+
+    def hurried(self) -> bool:
+        """Whether a reader waits for records not stored yet (commit now rather than batch)."""
+        return self._wanted > self._stored_seq
+
+    def when_stored(self, seq: int, callback: Callable[[], None]) -> bool:
+        """Call ``callback()`` (on the runner's thread) once record ``seq`` is stored, and hurry
+        the pipeline until then. Returns False, without calling it, if it already is."""
+        with self._cond:
+            if self._stored_seq >= seq:
+                return False
+            heapq.heappush(self._waiters, (seq, next(self._arrivals), callback))
+            if seq > self._wanted:
+                self._wanted = seq
+                self._cond.notify_all()  # take() stops waiting for a full batch
+            return True
 
     # -- files ---------------------------------------------------------------------------------
     def _open_segment(self) -> None:

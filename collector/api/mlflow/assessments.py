@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 async def create_assessment(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     new = parse_create(await json_body(request), trace_id)
-    await api.settle(trace_id, new.span_id)
     stored = await api.write(partial(store.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
     return ok({"assessment": assessment_json(stored)})
 

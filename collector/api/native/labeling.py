@@ -135,8 +135,6 @@ async def add_traces(api: Access, request: Request) -> Response:
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
-    for source in sources:
-        await api.settle(source)
     done = await api.write(partial(store.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
     return ok({"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]})
 

@@ -204,19 +204,6 @@ def history(cursor: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str
     return [HistoryEntry(v, op, t, by, orjson.loads(s)) for v, op, t, by, s in rows]
 
 
-def missing_reference(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) -> str | None:
-    """Which of trace / span is not stored yet (``"trace"``, ``"span"``), or None.
-
-    Spans become queryable shortly after their export is acknowledged; handlers use this to wait
-    for them briefly before the writer job gives the authoritative answer.
-    """
-    if not cursor.execute(TRACE_EXISTS, [trace_id]).fetchall():
-        return "trace"
-    if span_id is not None and not cursor.execute(SPAN_EXISTS, [trace_id, span_id]).fetchall():
-        return "span"
-    return None
-
-
 # -- writer jobs (run on the writer thread, inside its transaction) ------------------------------
 def create(conn: duckdb.DuckDBPyConnection, new: NewAssessment, assessment_id: str, now: datetime) -> Assessment:
     """Insert ``new``; when it overrides another assessment, that one becomes invalid."""

@@ -164,3 +164,30 @@ def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_i
     assert kept.read_bytes() == poisoned  # the whole export, as it was acknowledged
     reason = kept.with_suffix(".txt").read_text()
     assert "the store refuses poison" in reason and '"receiver":"otlp"' in reason
+
+
+def test_a_waiting_reader_has_the_store_commit_while_a_steady_stream_keeps_it_batching(
+        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no in-flight limit and a spool that never runs dry: without a reader, nothing would commit
+    monkeypatch.setattr(runner_module, "MAX_INFLIGHT", 1 << 30)
+    monkeypatch.setattr(runner_module, "MAX_INFLIGHT_ITEMS", 1 << 30)
+    stop = threading.Event()
+
+    def stream() -> None:
+        while not stop.is_set():
+            spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
+
+    sender = threading.Thread(target=stream)
+    with grouping_runner(spool, send_batch_size=2) as exporter:
+        sender.start()
+        try:
+            while spool.acknowledged() < 50:
+                time.sleep(0.01)
+            stored = threading.Event()
+            target = spool.acknowledged()
+            spool.when_stored(target, stored.set)
+            assert stored.wait(20), "the reader was never served"
+            assert spool.stored() >= target and exporter.stored >= 2 * target
+        finally:
+            stop.set()
+            sender.join()

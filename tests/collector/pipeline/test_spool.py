@@ -165,3 +165,46 @@ def test_a_dead_letter_whose_segment_is_gone_keeps_the_reason(tmp_path: Path) ->
     [reason] = (tmp_path / "dead-letter").glob("*.txt")
     assert reason.read_text().startswith("refused by the store\npayload unreadable: ")
     spool.close()
+
+
+def test_a_reader_is_called_back_once_everything_acknowledged_before_it_is_stored(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    spool.open()
+    for i in range(3):
+        spool.append("traces", b"", f"r{i}".encode(), items=1)
+    target = spool.acknowledged()
+    assert target == 3 and spool.stored() == 0 and not spool.hurried()
+    woken: list[str] = []
+    assert spool.when_stored(target, lambda: woken.append("reader"))
+    assert spool.hurried()
+    first, second, third = spool.take(1, 0), spool.take(1, 0), spool.take(1, 0)
+    spool.ack(first + second)
+    assert woken == [] and spool.stored() == 2  # the reader's export is not stored yet
+    spool.ack(third)
+    assert woken == ["reader"] and spool.stored() == 3 and not spool.hurried()
+    assert not spool.when_stored(target, lambda: woken.append("late"))  # already stored: no wait
+    assert woken == ["reader"]
+    spool.close()
+
+
+def test_records_replayed_after_a_crash_are_numbered_so_readers_wait_for_them(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    spool.open()
+    spool.append("traces", b"", b"before the crash", items=1)
+    spool.close()
+    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    again.open()
+    assert again.acknowledged() == 1 and again.stored() == 0
+    again.append("traces", b"", b"after", items=1)
+    assert [r.seq for r in again.take(10, 0)] == [1, 2]
+    again.close()
+
+
+def test_a_waiting_reader_makes_take_hand_out_a_batch_without_waiting_to_fill_it(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    spool.open()
+    spool.append("traces", b"", b"lone", items=1)
+    assert spool.take(10, 0, fill_s=60) == []  # 1 of 10 items, just arrived: it waits for company
+    spool.when_stored(spool.acknowledged(), lambda: None)
+    assert [r.seq for r in spool.take(10, 0, fill_s=60)] == [1]
+    spool.close()
