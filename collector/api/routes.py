@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from annotrace.collector.api.mlflow import assessments, datasets, experiments, label_schemas, start_trace, traces
+from annotrace.collector.api.mlflow import (
+    assessments,
+    datasets,
+    experiments,
+    label_schemas,
+    review_queues,
+    start_trace,
+    traces,
+)
 from annotrace.collector.store.access import Access
 from annotrace.collector.api.native import labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
@@ -56,6 +64,18 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/label-schemas/list", label_schemas.list_label_schemas),
     (("3.0",), "PATCH", "/label-schemas/update", label_schemas.update_label_schema),
     (("3.0",), "DELETE", "/label-schemas/delete", label_schemas.delete_label_schema),
+    # review queues (reference 11.3 and 14; MLflow 3.14+ OSS)
+    (("3.0",), "POST", "/review-queues/create", review_queues.create_review_queue),
+    (("3.0",), "POST", "/review-queues/get-or-create-user", review_queues.get_or_create_user_queue),
+    (("3.0",), "GET", "/review-queues/get", review_queues.get_review_queue),
+    (("3.0",), "GET", "/review-queues/get-by-name", review_queues.get_review_queue_by_name),
+    (("3.0",), "GET", "/review-queues/list", review_queues.list_review_queues),
+    (("3.0",), "POST", "/review-queues/update", review_queues.update_review_queue),
+    (("3.0",), "POST", "/review-queues/delete", review_queues.delete_review_queue),
+    (("3.0",), "POST", "/review-queues/items/add", review_queues.add_items),
+    (("3.0",), "POST", "/review-queues/items/remove", review_queues.remove_items),
+    (("3.0",), "GET", "/review-queues/items/list", review_queues.list_items),
+    (("3.0",), "POST", "/review-queues/items/set-status", review_queues.set_item_status),
     # evaluation datasets (reference 12.1); static paths before {dataset_id}
     (("3.0",), "POST", "/datasets/create", datasets.create_dataset),
     (("3.0",), "POST", "/datasets/search", datasets.search_datasets),

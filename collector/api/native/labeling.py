@@ -62,7 +62,8 @@ def item_json(item: store.Item, user: str | None) -> dict[str, Any]:
 
 def _session_id(request: Request) -> str:
     value = str(request.path_params["session_id"])
-    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+    hex32 = value.removeprefix("rq-")  # a review queue is a session too (its id is "rq-" + 32 hex)
+    if len(hex32) != 32 or any(c not in "0123456789abcdef" for c in hex32):
         raise NotFound(f"Labeling session with run_id `{value}` not found")
     return value
 

@@ -35,11 +35,12 @@ STATUSES = ("pending", "in_progress", "completed", "skipped")
 MAX_USERS = 100
 
 SESSION_COLUMNS = ("session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
-                   "custom_inputs, create_time, last_update_time")
+                   "custom_inputs, create_time, last_update_time, queue_type, created_by")
 GET = f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE session_id = ?"
 LIST = (f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS NULL OR experiment_id = ?) "
         "ORDER BY create_time DESC, session_id")
-INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+EXPERIMENT_SCHEMAS = "SELECT name FROM label_schemas WHERE experiment_id = ? ORDER BY created_at, schema_id"
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
 SCHEMAS_OF = "SELECT session_id, label_schemas FROM labeling_sessions WHERE experiment_id = ?"
 SET_SCHEMAS = "UPDATE labeling_sessions SET label_schemas = ?, last_update_time = ? WHERE session_id = ?"
@@ -57,6 +58,9 @@ MY_ANSWER = ("SELECT assessment_id FROM assessments WHERE trace_id = ? AND asses
              "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time DESC LIMIT 1")
 MY_ANSWERS = ("SELECT assessment_name, assessment_id FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
               "AND source_id = ? AND valid ORDER BY create_time")
+# A queue item's shared status (schema 0040): the first labeler to finish it completes it (MLflow's "Mark complete")
+COMPLETE_ITEM = ("UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
+                 "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'")
 DELETE_SESSION = {table: f"DELETE FROM {table} WHERE session_id = ?"
                   for table in ("labeling_item_status", "labeling_items", "labeling_sessions")}
 
@@ -73,6 +77,12 @@ class Session:
     custom_inputs: dict[str, Any] | None
     create_time: datetime
     last_update_time: datetime
+    queue_type: str | None = None  # None: a labeling session; user | custom: an MLflow review queue
+    created_by: str | None = None
+
+    @property
+    def is_queue(self) -> bool:
+        return self.queue_type is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,18 +127,30 @@ class Answer:
     comment: str | None = None
 
 
-def _session(row: tuple[Any, ...]) -> Session:
+def _session(cursor: duckdb.DuckDBPyConnection, row: tuple[Any, ...]) -> Session:
+    """A row as a Session; a user review queue asks every schema of its experiment, resolved here
+    at read time (as MLflow does), so the Review App and the answer rules need no special case."""
     values = list(row)
     values[3] = orjson.loads(values[3])
     values[5] = orjson.loads(values[5])
     values[7] = orjson.loads(values[7]) if values[7] else None
+    if values[10] == "user":
+        values[5] = [name for (name,) in cursor.execute(EXPERIMENT_SCHEMAS, [values[1]]).fetchall()]
     return Session(*values)
 
 
+def list_from_rows(cursor: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> list[Session]:
+    """Rows of ``SESSION_COLUMNS`` as Sessions (for readers of sessions by other keys: review queues)."""
+    return [_session(cursor, row) for row in rows]
+
+
 def may_label(session: Session, user: str) -> bool:
-    """The one rule of who may label: anyone when no users are assigned, else the assigned users.
-    (Identity itself, who ``user`` is, belongs to the caller: ``web/identity.py`` for the pages.)"""
-    return not session.assigned_users or user in session.assigned_users
+    """The one rule of who may label: anyone when no users are assigned, else the assigned users
+    (case-insensitively in a review queue, whose users MLflow lowercases). (Identity itself, who
+    ``user`` is, belongs to the caller: ``web/identity.py`` for the pages.)"""
+    if not session.assigned_users:
+        return True
+    return (user.strip().lower() if session.is_queue else user) in session.assigned_users
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -136,13 +158,13 @@ def get(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Session:
     rows = cursor.execute(GET, [session_id]).fetchall()
     if not rows:
         raise NotFound(f"Labeling session with run_id `{session_id}` not found")
-    return _session(rows[0])
+    return _session(cursor, rows[0])
 
 
 def list_sessions(cursor: duckdb.DuckDBPyConnection, experiment_id: str | None,
                   user: str | None = None) -> list[Session]:
     """Newest first; with ``user``, only the sessions that user may label."""
-    found = [_session(row) for row in cursor.execute(LIST, [experiment_id, experiment_id]).fetchall()]
+    found = [_session(cursor, row) for row in cursor.execute(LIST, [experiment_id, experiment_id]).fetchall()]
     return [s for s in found if user is None or may_label(s, user)]
 
 
@@ -187,7 +209,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
     conn.execute(INSERT, [
         session_id, new.experiment_id, new.name, orjson.dumps(new.assigned_users).decode(), new.agent,
         orjson.dumps(list(dict.fromkeys(new.label_schemas))).decode(), new.enable_multi_turn_chat,
-        orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now,
+        orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now, None, None,
     ])
     return get(conn, session_id)
 
@@ -225,8 +247,16 @@ def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: lis
     A source already in the session keeps its copy (``added`` False), so adding twice is harmless;
     so does one of the session's own copies (``search_traces()`` over the experiment finds them too).
     An unknown source raises ``NotFound`` and nothing is written (``labeling_copy.add_copies``).
+    A review queue holds the traces themselves: they are attached, not copied (source = item).
     """
     session = get(conn, session_id)
+    if session.is_queue:
+        # imported here: review_queue_items builds on review_queues, which builds on this module
+        from annotrace.collector.store.queries import review_queue_items
+
+        before = set(review_queue_items.already_attached(conn, session_id, source_ids))
+        added = review_queue_items.add(conn, session_id, source_ids, now)
+        return [(item.item_id, item.item_id, item.item_id not in before) for item in added]
     return labeling_copy.add_copies(conn, session.session_id, session.experiment_id, source_ids, now)
 
 
@@ -280,9 +310,12 @@ def _store_answer(conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, 
 
 def _set_progress(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str, answered: set[str],
                   now: datetime) -> str:
-    """completed once every schema of the session has an answer of mine, else in_progress."""
+    """completed once every schema of the session has an answer of mine, else in_progress; in a
+    review queue my completing an item also completes its shared status, if still pending."""
     status = "completed" if set(session.label_schemas) <= answered else "in_progress"
     _set_status(conn, session.session_id, trace_id, user, status, now)
+    if status == "completed" and session.is_queue:
+        conn.execute(COMPLETE_ITEM, [user.strip().lower(), now, now, session.session_id, trace_id])
     return status
 
 

@@ -32,12 +32,16 @@ from annotrace.collector.store.queries import labeling
 DONE = ("completed", "skipped")
 MAX_EXPERIMENT_SCHEMAS = 10_000
 
-MY_QUEUE = ("SELECT i.trace_id, i.source_trace_id, coalesce(s.status, 'pending') FROM labeling_items i "
+# My status on an item; with none of my own, a queue item someone completed or declined (the shared status,
+# schema 0040; always pending in a labeling session) counts as completed or skipped for me too (MLflow's pool).
+MINE = ("coalesce(s.status, CASE i.status WHEN 'complete' THEN 'completed' WHEN 'declined' THEN 'skipped' "
+        "ELSE 'pending' END)")
+MY_QUEUE = (f"SELECT i.trace_id, i.source_trace_id, {MINE} FROM labeling_items i "
             "LEFT JOIN labeling_item_status s "
             "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
             "WHERE i.session_id = ? ORDER BY i.position")
-MY_COUNTS = ("SELECT i.session_id, count(*), count(s.status) FILTER (WHERE s.status = 'completed'), "
-             "count(s.status) FILTER (WHERE s.status = 'skipped') FROM labeling_items i "
+MY_COUNTS = (f"SELECT i.session_id, count(*), count(*) FILTER (WHERE {MINE} = 'completed'), "
+             f"count(*) FILTER (WHERE {MINE} = 'skipped') FROM labeling_items i "
              "LEFT JOIN labeling_item_status s "
              "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
              "WHERE list_contains(?::VARCHAR[], i.session_id) GROUP BY i.session_id")
