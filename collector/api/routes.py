@@ -88,6 +88,8 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/datasets/{dataset_id}/records", datasets.get_records),
     (("3.0",), "DELETE", "/datasets/{dataset_id}/records", datasets.delete_records),
     (("3.0",), "GET", "/datasets/{dataset_id}/experiment-ids", datasets.experiment_ids),
+    (("3.0",), "POST", "/datasets/{dataset_id}/add-experiments", datasets.add_experiments),
+    (("3.0",), "POST", "/datasets/{dataset_id}/remove-experiments", datasets.remove_experiments),
 ]
 
 # (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py

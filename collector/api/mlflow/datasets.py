@@ -1,11 +1,15 @@
 """MLflow evaluation-dataset routes (reference 12.1, ``/api/3.0/mlflow/datasets/...``) in MLflow's
 shapes: ``POST create``, ``GET|DELETE {dataset_id}``, ``POST|GET search``, ``PATCH {id}/tags``,
 ``DELETE {id}/tags/{key}``, ``POST|GET|DELETE {id}/records`` (``records`` is a JSON *string* both
-ways) and ``GET {id}/experiment-ids``. The upsert rules live in ``store/queries/datasets.py``.
+ways), ``GET {id}/experiment-ids`` and ``POST {id}/add-experiments|remove-experiments``. As in MLflow's
+proto, a dataset's ``tags``, ``schema`` and ``profile`` are JSON *text* on the wire. The answers and
+errors are a stock MLflow server's (checked by tests/differential); the upsert rules live in
+``store/queries/datasets.py``.
 """
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +18,7 @@ import orjson
 from annotrace.collector.api.mlflow.wire import (
     Fields,
     epoch_ms,
+    invalid,
     json_body,
     missing,
     ok,
@@ -21,7 +26,7 @@ from annotrace.collector.api.mlflow.wire import (
     page_token,
     query,
 )
-from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import datasets as store
 
@@ -32,57 +37,71 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 1000
-MAX_RESULTS = 1000
+MAX_SEARCH_RESULTS = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 MAX_RECORDS_PER_CALL = 10_000
 MAX_TAG_BYTES = 64 * 1024
 
 
-def dataset_json(d: store.Dataset) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "dataset_id": d.dataset_id, "name": d.name, "tags": d.tags, "experiment_ids": d.experiment_ids,
-        "created_time": epoch_ms(d.create_time), "last_update_time": epoch_ms(d.last_update_time),
-    }
+def dataset_json(d: store.Dataset, experiment_ids: list[str] | None = None) -> dict[str, Any]:
+    """MLflow's ``Dataset`` proto as JSON: ``tags``, ``schema`` and ``profile`` are JSON *text*,
+    unset fields are left out, and ``experiment_ids`` is only in the answer to ``create`` (the
+    client loads them on demand from ``experiment-ids``)."""
+    out: dict[str, Any] = {"dataset_id": d.dataset_id, "name": d.name, "tags": json.dumps(d.tags)}
+    for key, value in (("schema", d.record_schema), ("profile", d.profile), ("digest", d.digest)):
+        if value is not None:
+            out[key] = value
+    out["created_time"], out["last_update_time"] = d.created_time_ms, d.last_update_time_ms
     for key, value in (("created_by", d.created_by), ("last_updated_by", d.last_updated_by)):
         if value is not None:
             out[key] = value
+    if experiment_ids:
+        out["experiment_ids"] = experiment_ids
     return out
 
 
 def record_json(r: store.Record) -> dict[str, Any]:
-    return {
-        "dataset_record_id": r.record_id, "dataset_id": r.dataset_id, "inputs": r.inputs, "outputs": r.outputs,
-        "expectations": r.expectations, "tags": r.tags, "source": r.source, "source_id": r.source_id,
-        "source_type": r.source_type, "created_time": epoch_ms(r.create_time),
-        "last_update_time": epoch_ms(r.last_update_time),
-    }
+    """MLflow's ``DatasetRecord.to_dict()``: unset fields are left out."""
+    out: dict[str, Any] = {"dataset_record_id": r.record_id, "dataset_id": r.dataset_id, "inputs": r.inputs}
+    for key, value in (("outputs", r.outputs), ("expectations", r.expectations), ("tags", r.tags),
+                       ("source", r.source), ("source_id", r.source_id), ("source_type", r.source_type),
+                       ("created_by", r.created_by), ("last_updated_by", r.last_updated_by)):
+        if value is not None:
+            out[key] = value
+    out["created_time"], out["last_update_time"] = epoch_ms(r.create_time), epoch_ms(r.last_update_time)
+    return out
 
 
 def _dataset_id(request: Request) -> str:
-    value = str(request.path_params["dataset_id"])
-    if not value.startswith(store.PREFIX) or len(value) > 100:
-        raise NotFound(f"Dataset '{value}' not found")
-    return value
+    return str(request.path_params["dataset_id"])
 
 
-def _tags(body: Fields, name: str = "tags") -> dict[str, str]:
+def _tags(body: Fields, name: str = "tags") -> dict[str, Any] | None:
+    """MLflow's proto carries tags as JSON *text* (an object is refused, as MLflow does)."""
     value = body.raw(name)
-    if isinstance(value, str):  # MLflow's proto carries tags as a JSON string
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise InvalidParameter(f"Invalid value for parameter '{name}': not a JSON object.") from None
-        body = Fields({name: value})
-    return body.get_str_map(name, max_key_chars=250, max_bytes=MAX_TAG_BYTES) or {}
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(body.path(name), "a JSON string", value)
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise InvalidParameter(f"Invalid value for parameter '{name}': not JSON text of an object.") from None
+    if not isinstance(parsed, dict):
+        raise InvalidParameter(f"Invalid value for parameter '{name}': expected JSON text of an object.")
+    if len(value) > MAX_TAG_BYTES:
+        raise InvalidParameter(f"Invalid value for parameter '{name}': more than {MAX_TAG_BYTES} bytes.")
+    return parsed
 
 
 async def create_dataset(api: Access, request: Request) -> Response:
     body = await json_body(request)
-    name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
-    assert name is not None
+    name = body.get_str("name", max_chars=store.MAX_NAME_CHARS)
+    if not name:
+        raise missing("name")
     experiment_ids = body.get_str_list("experiment_ids") or []
-    stored = await api.write(partial(store.create, name=name, experiment_ids=experiment_ids, tags=_tags(body),
-                                     created_by=body.get_str("created_by", max_chars=250), now=now_ms()))
-    return ok({"dataset": dataset_json(stored)})
+    tags = {str(k): str(v) for k, v in (_tags(body) or {}).items()}
+    stored = await api.write(partial(store.create, name=name, experiment_ids=experiment_ids, tags=tags, now=now_ms()))
+    return ok({"dataset": dataset_json(stored, experiment_ids)})
 
 
 async def get_dataset(api: Access, request: Request) -> Response:
@@ -95,14 +114,29 @@ async def delete_dataset(api: Access, request: Request) -> Response:
     return ok({})
 
 
+def _max_results(params: Fields, default: int, maximum: int) -> int:
+    """MLflow reads 0 as unset and refuses it; the message is MLflow's."""
+    value = params.get_int("max_results")
+    if value is None:
+        return default
+    if value < 1:
+        raise InvalidParameter(f"Invalid value {value or None} for parameter 'max_results' supplied. It must be a "
+                               "positive integer")
+    if value > maximum:
+        raise InvalidParameter(f"Invalid value {value} for parameter 'max_results' supplied. It must be at most "
+                               f"{maximum}")
+    return value
+
+
 async def search_datasets(api: Access, request: Request) -> Response:
     params = await json_body(request) if request.method == "POST" else query(request)
     experiment_ids = params.get_str_list("experiment_ids")
     filter_string = params.get_str("filter_string")
-    limit = params.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
-    scope = f"{experiment_ids}|{filter_string}"
+    order_by = params.get_str_list("order_by")
+    limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
+    scope = f"{experiment_ids}|{filter_string}|{order_by}"
     offset = page_offset(params.get_str("page_token"), scope)
-    found = await api.read(store.search, experiment_ids, filter_string, limit + 1, offset)
+    found = await api.read(store.search, experiment_ids, filter_string, order_by, limit + 1, offset)
     out: dict[str, Any] = {"datasets": [dataset_json(d) for d in found[:limit]]}
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, scope)
@@ -111,15 +145,17 @@ async def search_datasets(api: Access, request: Request) -> Response:
 
 async def set_tags(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    tags = _tags(await json_body(request))
-    stored = await api.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags, now=now_ms()))
-    return ok({"dataset": dataset_json(stored)})
+    body = await json_body(request)
+    tags = _tags(body)
+    if tags is None:
+        raise missing("tags")
+    await api.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags))
+    return ok({})
 
 
 async def delete_tag(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    key = str(request.path_params["key"])
-    await api.write(partial(store.set_tags, dataset_id=dataset_id, tags={key: None}, now=now_ms()))
+    await api.write(partial(store.delete_tag, dataset_id=dataset_id, key=str(request.path_params["key"])))
     return ok({})
 
 
@@ -145,8 +181,8 @@ async def upsert_records(api: Access, request: Request) -> Response:
 
 async def get_records(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    params = query(request)
-    limit = params.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
+    params = await json_body(request, content_type_required=False) if request.method == "POST" else query(request)
+    limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     offset = page_offset(params.get_str("page_token"), dataset_id)
     found = await api.read(store.records, dataset_id, limit + 1, offset)
     out: dict[str, Any] = {"records": orjson.dumps([record_json(r) for r in found[:limit]]).decode()}
@@ -159,12 +195,27 @@ async def delete_records(api: Access, request: Request) -> Response:
     """``{"dataset_record_ids": [...]}`` -> ``{"deleted_count"}``."""
     dataset_id = _dataset_id(request)
     body = await json_body(request, content_type_required=False)
-    ids = body.get_str_list("dataset_record_ids")
-    if ids is None:
-        raise missing("dataset_record_ids")
-    deleted = await api.write(partial(store.delete_records, dataset_id=dataset_id, record_ids=ids, now=now_ms()))
+    ids = body.get_str_list("dataset_record_ids") or []
+    deleted = await api.write(partial(store.delete_records, dataset_id=dataset_id, record_ids=ids))
     return ok({"deleted_count": deleted})
 
 
 async def experiment_ids(api: Access, request: Request) -> Response:
-    return ok({"experiment_ids": (await api.read(store.get, _dataset_id(request))).experiment_ids})
+    found = await api.read(store.experiment_ids, _dataset_id(request))
+    return ok({"experiment_ids": found} if found else {})
+
+
+async def add_experiments(api: Access, request: Request) -> Response:
+    return await _link(api, request, add=True)
+
+
+async def remove_experiments(api: Access, request: Request) -> Response:
+    return await _link(api, request, add=False)
+
+
+async def _link(api: Access, request: Request, *, add: bool) -> Response:
+    dataset_id = _dataset_id(request)
+    ids = (await json_body(request)).get_str_list("experiment_ids") or []
+    stored = await api.write(partial(store.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add,
+                                     now=now_ms()))
+    return ok({"dataset": dataset_json(stored)})

@@ -1,50 +1,57 @@
 """Evaluation datasets (MLflow ``mlflow.genai.datasets``): reads and the writer jobs.
 
-A record is keyed by its inputs: ``merge`` hashes ``json.dumps(inputs, sort_keys=True)`` (MLflow's
-rule) and, when the dataset already holds those inputs, merges expectations and tags key by key
-and replaces outputs; otherwise it inserts a ``dr-`` record. Names are unique; ``create`` checks
-that inside its writer job, so two racing creates cannot both win.
+The rules are a stock MLflow server's (``SqlAlchemyStore``), so the unmodified client sees the same
+datasets from either server. A record is keyed by its inputs: ``merge`` hashes
+``json.dumps(inputs, sort_keys=True)`` and, when the dataset already holds those inputs, replaces
+the outputs (when the record names them) and merges expectations and tags key by key; otherwise it
+inserts a ``dr-`` record. A merge recomputes the dataset's digest, inferred schema and profile and
+sets ``last_updated_by`` from the records' ``mlflow.user`` tag. Names need not be unique.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import orjson
 
-from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
+from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries import dataset_search
 
 PREFIX, RECORD_PREFIX = "d-", "dr-"
 MAX_NAME_CHARS = 500
 SOURCE_TYPES = ("TRACE", "HUMAN", "DOCUMENT", "CODE")
+USER_TAG = "mlflow.user"
 
-COLUMNS = "dataset_id, name, experiment_ids, tags, created_by, last_updated_by, create_time, last_update_time"
+COLUMNS = ("dataset_id, name, experiment_ids, tags, created_by, last_updated_by, create_time, last_update_time, "
+           "digest, record_schema, profile")
 GET = f"SELECT {COLUMNS} FROM datasets WHERE dataset_id = ?"
-GET_BY_NAME = f"SELECT {COLUMNS} FROM datasets WHERE name = ?"
-LIST = f"SELECT {COLUMNS} FROM datasets ORDER BY create_time DESC, dataset_id"
-INSERT = f"INSERT INTO datasets ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-TOUCH = "UPDATE datasets SET last_update_time = ? WHERE dataset_id = ?"
-SET_TAGS = "UPDATE datasets SET tags = ?, last_update_time = ? WHERE dataset_id = ?"
+LIST = f"SELECT {COLUMNS} FROM datasets"
+INSERT = f"INSERT INTO datasets ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SET_TAGS = "UPDATE datasets SET tags = ? WHERE dataset_id = ?"
+AFTER_MERGE = ("UPDATE datasets SET last_update_time = ?, last_updated_by = ?, digest = ?, record_schema = ?, "
+               "profile = ? WHERE dataset_id = ?")
+SET_PROFILE = "UPDATE datasets SET profile = ? WHERE dataset_id = ?"
+SET_EXPERIMENTS = "UPDATE datasets SET experiment_ids = ?, last_update_time = ? WHERE dataset_id = ?"
+EXPERIMENT_EXISTS = "SELECT 1 FROM experiments WHERE experiment_id = ?"
 RECORD_COLUMNS = ("record_id, dataset_id, input_hash, inputs, outputs, expectations, tags, source, source_type, "
-                  "source_id, create_time, last_update_time")
+                  "source_id, create_time, last_update_time, created_by, last_updated_by")
 RECORDS = f"SELECT {RECORD_COLUMNS} FROM dataset_records WHERE dataset_id = ? ORDER BY position LIMIT ? OFFSET ?"
 RECORD_BY_HASH = f"SELECT {RECORD_COLUMNS} FROM dataset_records WHERE dataset_id = ? AND input_hash = ?"
 INSERT_RECORD = (f"INSERT INTO dataset_records (position, {RECORD_COLUMNS}) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM dataset_records WHERE dataset_id = ?"
-UPDATE_RECORD = ("UPDATE dataset_records SET outputs = ?, expectations = ?, tags = ?, last_update_time = ? "
-                 "WHERE record_id = ?")
+COUNT_RECORDS = "SELECT count(*) FROM dataset_records WHERE dataset_id = ?"
+UPDATE_RECORD = ("UPDATE dataset_records SET outputs = ?, expectations = ?, tags = ?, last_update_time = ?, "
+                 "last_updated_by = ? WHERE record_id = ?")
 DELETE_RECORDS = "DELETE FROM dataset_records WHERE dataset_id = ? AND record_id = ?"
 DELETE = {table: f"DELETE FROM {table} WHERE dataset_id = ?" for table in ("dataset_records", "datasets")}
-NAME_FILTER = re.compile(r"""^\s*name\s*(=|LIKE|ILIKE)\s*(['"])(.*)\2\s*$""", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,17 @@ class Dataset:
     last_updated_by: str | None
     create_time: datetime
     last_update_time: datetime
+    digest: str | None
+    record_schema: str | None  # MLflow sends schema and profile as JSON text
+    profile: str | None
+
+    @property
+    def created_time_ms(self) -> int:
+        return epoch_ms(self.create_time)
+
+    @property
+    def last_update_time_ms(self) -> int:
+        return epoch_ms(self.last_update_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +84,24 @@ class Record:
     input_hash: str
     inputs: dict[str, Any]
     outputs: Any
-    expectations: dict[str, Any]
-    tags: dict[str, str]
+    expectations: dict[str, Any] | None
+    tags: dict[str, str] | None
     source: dict[str, Any] | None
     source_type: str | None
     source_id: str | None
     create_time: datetime
     last_update_time: datetime
+    created_by: str | None
+    last_updated_by: str | None
+
+
+def epoch_ms(value: datetime) -> int:
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def digest(name: str, last_update_time: datetime) -> str:
+    """MLflow's dataset digest: it changes whenever the dataset's records do."""
+    return hashlib.sha256(f"{name}:{epoch_ms(last_update_time)}".encode()).hexdigest()[:8]
 
 
 def _dataset(row: tuple[Any, ...]) -> Dataset:
@@ -93,84 +122,100 @@ def input_hash(inputs: dict[str, Any]) -> str:
 
 
 # -- reads ---------------------------------------------------------------------------------------
-def get(cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset:
+def find(cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | None:
     rows = cursor.execute(GET, [dataset_id]).fetchall()
-    if not rows:
-        raise NotFound(f"Dataset '{dataset_id}' not found")
-    return _dataset(rows[0])
+    return _dataset(rows[0]) if rows else None
+
+
+def get(cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset:
+    found = find(cursor, dataset_id)
+    if found is None:
+        raise NotFound(f"Evaluation dataset with id '{dataset_id}' not found")
+    return found
+
+
+def experiment_ids(cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> list[str]:
+    """Empty for a dataset that does not exist (MLflow answers ``{}`` there too)."""
+    found = find(cursor, dataset_id)
+    return found.experiment_ids if found is not None else []
 
 
 def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str] | None, filter_string: str | None,
-           limit: int, offset: int) -> list[Dataset]:
-    """Newest first; ``filter_string`` may be ``name = '...'`` or ``name LIKE '...%'``."""
-    name_op: tuple[str, str] | None = None
-    if filter_string and filter_string.strip():
-        match = NAME_FILTER.match(filter_string)
-        if match is None:
-            raise InvalidParameter(
-                f"Invalid filter_string '{filter_string}': only \"name = '...'\" and \"name LIKE '...'\" are "
-                "supported for datasets.")
-        name_op = (match.group(1).upper(), match.group(3))
-    found = []
-    for row in cursor.execute(LIST).fetchall():
-        d = _dataset(row)
-        if experiment_ids and not set(experiment_ids) & set(d.experiment_ids):
-            continue
-        if name_op is not None:
-            op, value = name_op
-            if op == "=" and d.name != value:
-                continue
-            if op != "=" and not _like(d.name, value, op == "ILIKE"):
-                continue
-        found.append(d)
-    return found[offset:offset + limit]
-
-
-def _like(name: str, pattern: str, fold: bool) -> bool:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL if fold else re.DOTALL) is not None
+           order_by: list[str] | None, limit: int, offset: int) -> list[Dataset]:
+    """MLflow's filter and order (``dataset_search``); newest first by default."""
+    predicates = dataset_search.parse_filter(filter_string)
+    order = dataset_search.parse_order(order_by)
+    wanted = set(experiment_ids or [])
+    found = [d for d in (_dataset(row) for row in cursor.execute(LIST).fetchall())
+             if (not wanted or wanted & set(d.experiment_ids)) and all(p(d) for p in predicates)]
+    return dataset_search.sort(found, order)[offset:offset + limit]
 
 
 def records(cursor: duckdb.DuckDBPyConnection, dataset_id: str, limit: int, offset: int) -> list[Record]:
-    get(cursor, dataset_id)
+    """Oldest first; a dataset that does not exist has none (as in MLflow)."""
     return [_record(row) for row in cursor.execute(RECORDS, [dataset_id, limit, offset]).fetchall()]
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
 def create(conn: duckdb.DuckDBPyConnection, name: str, experiment_ids: list[str], tags: dict[str, str],
-           created_by: str | None, now: datetime) -> Dataset:
+           now: datetime) -> Dataset:
     if not name.strip():
         raise InvalidParameter("Invalid value for parameter 'name': a dataset needs a name.")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidParameter(f"Invalid value for parameter 'name': longer than {MAX_NAME_CHARS} characters.")
-    if conn.execute(GET_BY_NAME, [name]).fetchall():
-        raise AlreadyExists(f"Dataset with name '{name}' already exists.")
     dataset_id = PREFIX + uuid.uuid4().hex
+    user = tags.get(USER_TAG)
     conn.execute(INSERT, [dataset_id, name, orjson.dumps(list(dict.fromkeys(experiment_ids))).decode(),
-                          orjson.dumps(tags).decode(), created_by, created_by, now, now])
+                          orjson.dumps(tags).decode(), user, user, now, now, digest(name, now), None, None])
+    return get(conn, dataset_id)
+
+
+def link_experiments(conn: duckdb.DuckDBPyConnection, dataset_id: str, experiment_ids: list[str], add: bool,
+                     now: datetime) -> Dataset:
+    """MLflow's add-/remove-experiments: unknown experiments are refused on add, ignored on remove."""
+    found = find(conn, dataset_id)
+    if found is None:
+        raise NotFound(f"Dataset '{dataset_id}' not found")
+    if add:
+        for experiment_id in experiment_ids:
+            if not conn.execute(EXPERIMENT_EXISTS, [experiment_id]).fetchall():
+                raise NotFound(f"No Experiment with id={experiment_id}")
+        linked = list(dict.fromkeys([*found.experiment_ids, *experiment_ids]))
+    else:
+        linked = [e for e in found.experiment_ids if e not in set(experiment_ids)]
+    conn.execute(SET_EXPERIMENTS, [orjson.dumps(linked).decode(), now, dataset_id])
     return get(conn, dataset_id)
 
 
 def delete(conn: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
     """Delete the dataset and its records (idempotent: False when already gone)."""
-    if not conn.execute(GET, [dataset_id]).fetchall():
+    if find(conn, dataset_id) is None:
         return False
     for sql in DELETE.values():
         conn.execute(sql, [dataset_id])
     return True
 
 
-def set_tags(conn: duckdb.DuckDBPyConnection, dataset_id: str, tags: Mapping[str, str | None],
-             now: datetime) -> Dataset:
-    """Merge ``tags`` into the dataset's; a None value deletes that key."""
-    merged = dict(get(conn, dataset_id).tags)
-    for key, value in tags.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    conn.execute(SET_TAGS, [orjson.dumps(merged).decode(), now, dataset_id])
-    return get(conn, dataset_id)
+def set_tags(conn: duckdb.DuckDBPyConnection, dataset_id: str, tags: Mapping[str, Any]) -> None:
+    """Upsert ``tags`` (values as text; a null value is skipped), as MLflow's ``set_dataset_tags``."""
+    found = find(conn, dataset_id)
+    if found is None:
+        raise NotFound(f"Could not find evaluation dataset with ID {dataset_id}")
+    merged = dict(found.tags)
+    merged.update({key: _text(value) for key, value in tags.items() if value is not None})
+    conn.execute(SET_TAGS, [orjson.dumps(merged).decode(), dataset_id])
+
+
+def delete_tag(conn: duckdb.DuckDBPyConnection, dataset_id: str, key: str) -> None:
+    """Idempotent: no dataset or no such tag is not an error."""
+    found = find(conn, dataset_id)
+    if found is not None and key in found.tags:
+        conn.execute(SET_TAGS, [orjson.dumps({k: v for k, v in found.tags.items() if k != key}).decode(), dataset_id])
+
+
+def _text(value: Any) -> str:
+    """Python's ``str()`` of a JSON value, which is what MLflow stores for a tag value."""
+    return str(value)
 
 
 def check_record(record: Any, index: int) -> None:
@@ -185,7 +230,8 @@ def check_record(record: Any, index: int) -> None:
         if record.get(key) is not None and not isinstance(record[key], dict):
             raise InvalidParameter(f"Invalid record at index {index}: '{key}' must be an object.")
     source = record.get("source")
-    if source is not None and (not isinstance(source, dict) or source.get("source_type") not in SOURCE_TYPES):
+    if source is not None and (not isinstance(source, dict) or source.get("source_type") not in SOURCE_TYPES
+                               or not isinstance(source.get("source_data") or {}, dict)):
         raise InvalidParameter(
             f"Invalid record at index {index}: 'source' must be {{\"source_type\": one of {', '.join(SOURCE_TYPES)}, "
             "\"source_data\": {...}}.")
@@ -194,44 +240,96 @@ def check_record(record: Any, index: int) -> None:
 def merge(conn: duckdb.DuckDBPyConnection, dataset_id: str, new_records: list[dict[str, Any]],
           now: datetime) -> tuple[int, int]:
     """Upsert by inputs; ``(inserted_count, updated_count)``."""
-    get(conn, dataset_id)
+    dataset = get(conn, dataset_id)
     for index, record in enumerate(new_records):
         check_record(record, index)
     inserted = updated = 0
+    updated_by: str | None = None
     position = conn.execute(NEXT_POSITION, [dataset_id]).fetchall()[0][0]
     for record in new_records:
-        inputs = record["inputs"]
-        digest = input_hash(inputs)
-        expectations, tags = record.get("expectations") or {}, record.get("tags") or {}
-        rows = conn.execute(RECORD_BY_HASH, [dataset_id, digest]).fetchall()
+        tags = record.get("tags")
+        user = tags.get(USER_TAG) if tags else None
+        updated_by = user or updated_by
+        rows = conn.execute(RECORD_BY_HASH, [dataset_id, input_hash(record["inputs"])]).fetchall()
         if rows:
-            old = _record(rows[0])
-            outputs = record["outputs"] if record.get("outputs") is not None else old.outputs
-            conn.execute(UPDATE_RECORD, [_json(outputs), _json({**old.expectations, **expectations}),
-                                         _json({**old.tags, **tags}), now, old.record_id])
+            _update_record(conn, _record(rows[0]), record, user, now)
             updated += 1
-            continue
-        source = record.get("source")
-        source_type = record.get("source_type") or (source or {}).get("source_type") or (
-            "HUMAN" if expectations else "CODE")
-        source_id = record.get("source_id")
-        if source_id is None and source is not None:
-            data = source.get("source_data") or {}
-            source_id = data.get("trace_id") or data.get("source_id")
-        conn.execute(INSERT_RECORD, [
-            position + inserted, RECORD_PREFIX + uuid.uuid4().hex, dataset_id, digest, _json(inputs), _json(record.get("outputs")),
-            _json(expectations), _json(tags), _json(source), source_type, source_id, now, now])
-        inserted += 1
-    conn.execute(TOUCH, [now, dataset_id])
+        else:
+            _insert_record(conn, dataset_id, position + inserted, record, user, now)
+            inserted += 1
+    schema = infer_schema(dataset.record_schema, new_records)
+    count = conn.execute(COUNT_RECORDS, [dataset_id]).fetchall()[0][0]
+    profile = json.dumps({"num_records": count}) if count else dataset.profile
+    conn.execute(AFTER_MERGE, [now, updated_by, digest(dataset.name, now),
+                               None if schema is None else json.dumps(schema), profile, dataset_id])
     return inserted, updated
 
 
-def delete_records(conn: duckdb.DuckDBPyConnection, dataset_id: str, record_ids: list[str], now: datetime) -> int:
-    get(conn, dataset_id)
+def _insert_record(conn: duckdb.DuckDBPyConnection, dataset_id: str, position: int, record: dict[str, Any],
+                   user: str | None, now: datetime) -> None:
+    source = record.get("source")
+    source_type = source_id = None
+    if source is not None:
+        data = source.get("source_data") or {}
+        source = {"source_type": source["source_type"], "source_data": data}
+        source_type = source["source_type"]
+        source_id = data.get("trace_id") if source_type == "TRACE" else data.get("source_id")
+    inputs = record["inputs"]
+    conn.execute(INSERT_RECORD, [
+        position, RECORD_PREFIX + uuid.uuid4().hex, dataset_id, input_hash(inputs), _json(inputs),
+        _json(record.get("outputs", {})), _json(record.get("expectations")), _json(record.get("tags") or {}),
+        _json(source), source_type, None if source_id is None else str(source_id), now, now, user, user])
+
+
+def _update_record(conn: duckdb.DuckDBPyConnection, old: Record, record: dict[str, Any], user: str | None,
+                   now: datetime) -> None:
+    outputs = record["outputs"] if "outputs" in record else old.outputs
+    expectations, tags = old.expectations, old.tags
+    if record.get("expectations"):
+        expectations = {**(expectations or {}), **record["expectations"]}
+    if record.get("tags"):
+        tags = {**(tags or {}), **record["tags"]}
+    conn.execute(UPDATE_RECORD, [_json(outputs), _json(expectations), _json(tags), now,
+                                 user or old.last_updated_by, old.record_id])
+
+
+def infer_schema(existing: str | None, new_records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """MLflow's dataset schema: the type of each field the first time it is seen."""
+    if not new_records and not existing:
+        return None
+    schema: dict[str, Any] = json.loads(existing) if existing else {
+        "inputs": {}, "outputs": {}, "expectations": {}, "version": "1.0"}
+    for record in new_records:
+        for key, value in (record.get("inputs") or {}).items():
+            schema["inputs"].setdefault(key, _field_type(value))
+        outputs = record.get("outputs")
+        if isinstance(outputs, dict) and isinstance(schema["outputs"], dict):
+            for key, value in outputs.items():
+                schema["outputs"].setdefault(key, _field_type(value))
+        elif outputs is not None and not isinstance(outputs, dict) and not schema["outputs"]:
+            schema["outputs"] = _field_type(outputs)
+        for key, value in (record.get("expectations") or {}).items():
+            schema["expectations"].setdefault(key, _field_type(value))
+    return schema
+
+
+def _field_type(value: Any) -> str:
+    for kind, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"),
+                       (list, "array"), (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return "unknown"
+
+
+def delete_records(conn: duckdb.DuckDBPyConnection, dataset_id: str, record_ids: list[str]) -> int:
+    """Delete by id; the profile's count goes down (MLflow leaves the update time and digest)."""
     deleted = 0
     for record_id in dict.fromkeys(record_ids):
         deleted += len(conn.execute(DELETE_RECORDS + " RETURNING 1", [dataset_id, record_id]).fetchall())
-    conn.execute(TOUCH, [now, dataset_id])
+    dataset = find(conn, dataset_id)
+    if deleted and dataset is not None:
+        left = max(0, (json.loads(dataset.profile or "{}") or {}).get("num_records", 0) - deleted)
+        conn.execute(SET_PROFILE, [json.dumps({"num_records": left} if left else None), dataset_id])
     return deleted
 
 

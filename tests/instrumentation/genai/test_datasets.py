@@ -4,6 +4,9 @@ by inputs, expectations from valid expectation assessments), ``to_df`` and MLflo
 
 from __future__ import annotations
 
+import getpass
+import json
+
 import pandas as pd
 import pytest
 
@@ -16,7 +19,9 @@ from tests.instrumentation.collector_sdk import app, run_app  # noqa: F401  (fix
 
 def test_create_get_search_delete(app: Collector) -> None:  # noqa: F811
     created = datasets.create_dataset("golden", tags={"team": "qa"})
-    assert created.dataset_id.startswith("d-") and created.name == "golden" and created.tags == {"team": "qa"}
+    assert created.dataset_id.startswith("d-") and created.name == "golden"
+    assert created.tags == {"team": "qa", "mlflow.user": getpass.getuser()}  # as MLflow's client tags it
+    assert created.created_by == getpass.getuser()
     assert created.experiment_ids and genai.EvaluationDataset is datasets.EvaluationDataset
     assert datasets.get_dataset(name="golden") == created
     assert datasets.get_dataset(dataset_id=created.dataset_id).name == "golden"
@@ -24,14 +29,21 @@ def test_create_get_search_delete(app: Collector) -> None:  # noqa: F811
         created.dataset_id]
     assert [d.name for d in genai.search_datasets(filter_string="name LIKE 'gold%'")
             if d.dataset_id == created.dataset_id] == ["golden"]
-    with pytest.raises(mlflow.MlflowException, match="already exists"):
-        datasets.create_dataset("golden")
+    assert [d.dataset_id for d in datasets.search_datasets()][:1] == [created.dataset_id]  # the last 7 days
+    twin = datasets.create_dataset("golden")  # names may repeat, as in MLflow; by name is then ambiguous
+    with pytest.raises(mlflow.MlflowException, match="Multiple datasets found with name 'golden'"):
+        datasets.get_dataset(name="golden")
+    datasets.delete_dataset(dataset_id=twin.dataset_id)
+    created.set_tags({"stage": "v2"})
+    assert created.tags["stage"] == "v2"
+    created.delete_tag("team")
+    assert "team" not in datasets.get_dataset(name="golden").tags
     datasets.delete_dataset(name="golden")
-    with pytest.raises(mlflow.MlflowException, match="Dataset 'golden' not found"):
+    with pytest.raises(mlflow.MlflowException, match="Dataset with name 'golden' not found"):
         datasets.get_dataset(name="golden")
     with pytest.raises(mlflow.MlflowException, match="not found"):
         datasets.get_dataset(dataset_id=created.dataset_id)
-    with pytest.raises(mlflow.MlflowException, match="Exactly one of"):
+    with pytest.raises(mlflow.MlflowException, match="Either 'name' or 'dataset_id' must be provided"):
         datasets.get_dataset()
 
 
@@ -43,7 +55,8 @@ def test_merge_dicts_dedupes_by_inputs(app: Collector) -> None:  # noqa: F811
     assert list(df.columns) == datasets.DF_COLUMNS
     assert list(df["inputs"]) == [{"q": "a"}, {"q": "b"}]
     assert df["expectations"][0] == {"expected_response": "AA", "expected_facts": ["f"]}
-    assert list(df["source_type"]) == ["HUMAN", "CODE"]
+    assert list(df["source_type"]) == ["HUMAN", "CODE"]  # inferred by the SDK, as MLflow's client does
+    assert list(df["outputs"]) == [{}, {}] and df["tags"][0] == {"mlflow.user": getpass.getuser()}
     assert ds.delete_records([df["dataset_record_id"][1]]) == 1
     assert len(ds.to_df()) == 1
     with pytest.raises(mlflow.MlflowException, match="Each record must have an 'inputs' field"):
@@ -73,3 +86,4 @@ def test_merge_traces_and_dataframe(app: Collector) -> None:  # noqa: F811
     assert merged["two"] == {"expected_response": "two!", "expected_facts": ["2"]}
     with pytest.raises(mlflow.MlflowException, match="not found"):
         datasets.EvaluationDataset({"dataset_id": "d-" + "0" * 32, "name": "gone"}).merge_records(traces)
+    assert ds.to_dict()["records"] == ds.records and json.loads(ds.profile) == {"num_records": 2}
