@@ -55,6 +55,8 @@ MLFLOW_RPCS = {
     ("GET", "/datasets/{dataset_id}/records"): {"3.0"},
     ("DELETE", "/datasets/{dataset_id}/records"): {"3.0"},
     ("GET", "/datasets/{dataset_id}/experiment-ids"): {"3.0"},
+    ("POST", "/datasets/{dataset_id}/add-experiments"): {"3.0"},
+    ("POST", "/datasets/{dataset_id}/remove-experiments"): {"3.0"},
 }
 
 
