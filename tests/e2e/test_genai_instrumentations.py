@@ -48,72 +48,13 @@ from opentelemetry.trace import SpanKind
 import annotrace
 from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
 from tests.collector_process import Collector
+from tests.e2e.genai_workload import Call, run_workload
 from tests.e2e.test_seed_000_app import sdk
 from tests.fakes.llm import FakeLLM
 
 __all__ = ["sdk"]  # the fixture, imported for pytest
 
 CONTENT_ENV, SEMCONV_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_SEMCONV_STABILITY_OPT_IN"
-TOOLS: Any = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-Msg = tuple[str, str | None, list[dict[str, Any]] | None]  # role, content, tool calls
-
-
-@dataclass
-class Call:
-    """One workload call: its trace, and what the collector must have made of it."""
-
-    trace_id: str
-    model: str
-    inputs: list[Msg]
-    outputs: list[Msg]
-    input_tokens: int
-    output_tokens: int | None
-
-
-Root = Callable[[str], contextlib.AbstractContextManager[str]]
-
-
-def run_workload(client: Any, root: Root) -> dict[str, Call]:
-    """Each call under its own root span (``root(name)`` yields the trace id)."""
-    calls: dict[str, Call] = {}
-    chat = client.chat.completions
-    with root("plain") as trace_id:
-        reply = chat.create(model="plain-model", messages=[{"role": "system", "content": "Be brief."},
-                                                           {"role": "user", "content": "hello there"}])
-    calls["plain"] = Call(trace_id, "plain-model", [("system", "Be brief.", None), ("user", "hello there", None)],
-                          [("assistant", reply.choices[0].message.content, None)],
-                          reply.usage.prompt_tokens, reply.usage.completion_tokens)
-    with root("stream") as trace_id:
-        chunks = list(chat.create(model="stream-model", messages=[{"role": "user", "content": "tell me a story"}],
-                                  stream=True, stream_options={"include_usage": True}))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Fake answer to: tell me a story."
-    calls["stream"] = Call(trace_id, "stream-model", [("user", "tell me a story", None)], [("assistant", text, None)],
-                           chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens)
-    question = {"role": "user", "content": "Paris"}
-    with root("tool") as trace_id:
-        reply = chat.create(model="tool-model", messages=[question], tools=TOOLS)
-    tool_call = reply.choices[0].message.tool_calls[0]
-    call = [{"id": tool_call.id, "name": "get_weather", "arguments": {"city": "Paris"}}]
-    calls["tool"] = Call(trace_id, "tool-model", [("user", "Paris", None)], [("assistant", None, call)],
-                         reply.usage.prompt_tokens, reply.usage.completion_tokens)
-    # as OpenAI allows (and MLflow records it): no "content" next to "tool_calls"
-    history = [question, {"role": "assistant", "tool_calls": [tool_call.model_dump(exclude_none=True)]},
-               {"role": "tool", "tool_call_id": tool_call.id, "content": "sunny"}]
-    with root("tool_result") as trace_id:
-        reply = chat.create(model="tool-model", messages=history, tools=TOOLS)
-    assert reply.choices[0].message.content == "Fake answer to: Paris. Tool said: sunny"
-    calls["tool_result"] = Call(trace_id, "tool-model",
-                                [("user", "Paris", None), ("assistant", None, call), ("tool", "sunny", None)],
-                                [("assistant", reply.choices[0].message.content, None)],
-                                reply.usage.prompt_tokens, reply.usage.completion_tokens)
-    with root("embeddings") as trace_id:
-        result = client.embeddings.create(model="embed-model", input=["first text", "second"])
-    assert len(result.data) == 2
-    calls["embeddings"] = Call(trace_id, "embed-model", [], [], result.usage.prompt_tokens, None)
-    return calls
 
 
 def _arguments(calls: str | None) -> list[dict[str, Any]] | None:

@@ -5,8 +5,9 @@ Apps reach the collector through MLflow's client, OpenInference, the OTel GenAI 
 processor fills the canonical columns of ``SpanBatch`` (span type, inputs/outputs JSON, model,
 provider, tokens, session, user, previews, trace tags/metadata) and the derived ``documents`` and
 ``messages`` relations, so the store, the API and SQL users see one shape. Raw attributes are never
-changed. Precedence per field: explicit MLflow > OpenInference > OTel attributes > OTel span events
-(each reader fills only what is still None, see ``genai_fields``).
+changed. Precedence per field: explicit MLflow > OpenInference > OTel attributes > Traceloop /
+OpenLLMetry > Logfire > OTel span events (each reader fills only what is still None, see
+``genai_fields``).
 
 Invariants:
 - bad input never fails ingestion: a malformed value leaves its column None and adds
@@ -33,12 +34,16 @@ from annotrace.collector.component import Factory
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
 from annotrace.collector.pipeline.processors.genai_fields import SpanFields
 from annotrace.collector.pipeline.processors.genai_messages import Message, payload_messages, preview
+from annotrace.collector.pipeline.processors.genai_logfire import KEYS as LOGFIRE_KEYS
+from annotrace.collector.pipeline.processors.genai_logfire import read_logfire
 from annotrace.collector.pipeline.processors.genai_mlflow import KEYS as MLFLOW_KEYS
 from annotrace.collector.pipeline.processors.genai_mlflow import SESSION_METADATA, USER_METADATA, read_mlflow
 from annotrace.collector.pipeline.processors.genai_openinference import KEYS as OPENINFERENCE_KEYS
 from annotrace.collector.pipeline.processors.genai_openinference import read_openinference
 from annotrace.collector.pipeline.processors.genai_otel import EVENT_NAMES, read_events, read_otel
 from annotrace.collector.pipeline.processors.genai_otel import KEYS as OTEL_KEYS
+from annotrace.collector.pipeline.processors.genai_traceloop import KEYS as TRACELOOP_KEYS
+from annotrace.collector.pipeline.processors.genai_traceloop import read_traceloop
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -53,7 +58,7 @@ DEFAULT_MAX_DOCUMENTS = 1000
 DEFAULT_MAX_MESSAGES = 1000
 _MIN_PREVIEW_CHARS = 4  # room for one character and "..."
 
-_KNOWN_KEYS = MLFLOW_KEYS | OPENINFERENCE_KEYS | OTEL_KEYS
+_KNOWN_KEYS = MLFLOW_KEYS | OPENINFERENCE_KEYS | OTEL_KEYS | TRACELOOP_KEYS | LOGFIRE_KEYS
 _CHAT_TYPES = frozenset({"LLM", "CHAT_MODEL"})
 _COLUMN_VALUES = attrgetter(
     "span_type", "inputs", "outputs", "model", "provider", "input_tokens", "output_tokens", "total_tokens",
@@ -167,6 +172,10 @@ class GenAINormalizeProcessor:
             read_openinference(attrs, hit, f, max_messages, max_documents)
         if not hit.isdisjoint(OTEL_KEYS):
             read_otel(attrs, hit, f, max_messages, max_documents)
+        if not hit.isdisjoint(TRACELOOP_KEYS):
+            read_traceloop(attrs, hit, f, max_messages)
+        if not hit.isdisjoint(LOGFIRE_KEYS):
+            read_logfire(attrs, hit, f, max_messages)
         if events is not None:
             read_events(events, f, max_messages, max_documents)
         span_type = f.span_type

@@ -115,13 +115,25 @@ def _messages(fields: SpanFields, attrs: dict[str, Any], hit: Set[str], output: 
         if got is not None:
             parts = got[1]
             system = message_row(parts if isinstance(parts, str) else {"role": "system", "parts": parts}, "system")
-    if system is not None:
+    if system is not None and not _repeated(system, rows):
         rows = [system, *(rows or ())]
     if rows and not have_rows:
         if output:
             fields.out_messages = rows
         else:
             fields.in_messages = rows
+
+
+def _repeated(system: Message, rows: list[Message] | None) -> bool:
+    """Whether the input messages already hold the system instructions as system messages.
+
+    OpenLIT sends the system message twice: in ``gen_ai.input.messages`` as sent, and again as
+    ``gen_ai.system_instructions`` (one text part per system message). It is stored once.
+    """
+    if not rows or system[1] is None:
+        return False
+    said = [row[1] for row in rows if row[0] == "system" and row[1] is not None]
+    return bool(said) and "\n".join(said) == system[1]
 
 
 def read_otel(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_messages: int, max_documents: int) -> None:

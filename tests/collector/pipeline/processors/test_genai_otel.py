@@ -236,3 +236,44 @@ def test_legacy_span_events_whose_text_is_json_keep_it(genai):
     assert [m[:4] for m in got] == [("input", 0, "tool", text), ("input", 1, "user", "[1, 2]")]
     assert got[0][5] == {"gen_ai.system": "openai", "content": text, "id": "call_1"}
     assert orjson.loads(genai.row(i)["inputs"]) == [{"role": "tool", "content": text}, {"role": "user", "content": "[1, 2]"}]
+
+
+def openlit_chat(system: list[str]) -> dict[str, Any]:
+    """A chat span as OpenLIT 1.45 writes it (``instrumentation/openai/utils.py``: ``build_input_messages``,
+    ``build_system_instructions_from_messages``, ``_set_span_messages_as_array``; ``__helpers.py``
+    ``common_span_attributes``). OpenLIT pins an older ``openai`` and OTel SDK than the suite's, so
+    it is not installed here; the shapes are taken from its source."""
+    sent = [{"role": "system", "parts": [{"type": "text", "content": text}]} for text in system]
+    sent.append({"role": "user", "parts": [{"type": "text", "content": "hello there"}]})
+    return {
+        "telemetry.sdk.name": "openlit", "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+        "server.address": "127.0.0.1", "server.port": 9, "gen_ai.request.model": "gpt-4o",
+        "gen_ai.response.model": "gpt-4o-2024-08-06", "deployment.environment": "default",
+        "service.name": "default", "gen_ai.request.stream": False, "gen_ai.sdk.version": "1.45.0",
+        "gen_ai.usage.input_tokens": 4, "gen_ai.usage.output_tokens": 5, "gen_ai.client.token.usage": 9,
+        "gen_ai.usage.cost": 0.0,
+        "gen_ai.input.messages": j(sent),
+        "gen_ai.output.messages": j([{"role": "assistant", "parts": [{"type": "text", "content": "Hi."}],
+                                      "finish_reason": "stop"}]),
+        "gen_ai.system_instructions": j([{"type": "text", "content": text} for text in system]),
+    }
+
+
+@pytest.mark.parametrize("system", [["Be brief."], ["Be brief.", "Be kind."]], ids=["one", "two"])
+def test_openlit_system_message_is_stored_once(genai, system):
+    i = genai.add(openlit_chat(system), name="chat gpt-4o", kind="CLIENT")
+    genai.run()
+    assert [m[:4] for m in genai.messages(i)] == [
+        *(("input", n, "system", text) for n, text in enumerate(system)),
+        ("input", len(system), "user", "hello there"), ("output", 0, "assistant", "Hi.")]
+    row = genai.row(i)
+    assert (row["span_type"], row["input_tokens"], row["total_tokens"], row["normalization_errors"]) == (
+        "CHAT_MODEL", 4, 9, None)
+
+
+def test_system_instructions_that_differ_from_the_system_messages_are_kept(genai):
+    attrs = {**openlit_chat(["Be brief."]), "gen_ai.system_instructions": j([{"type": "text", "content": "Other."}])}
+    i = genai.add(attrs)
+    genai.run()
+    assert [m[2:4] for m in genai.messages(i) if m[0] == "input"] == [
+        ("system", "Other."), ("system", "Be brief."), ("user", "hello there")]

@@ -1,0 +1,102 @@
+"""Traceloop's SDK (with OpenLLMetry) and Logfire, run for real against the fake LLM and a real collector.
+
+Both SDKs install global OTel providers and patch ``openai`` for the life of the process, so each
+app runs as a user's script would, in a process of its own (``tests/e2e/genai_workload.py``),
+exporting OTLP/HTTP to the collector; nothing leaks into other tests. Then SQL must show:
+
+- Traceloop: the shared workload under OpenLLMetry's current ``opentelemetry-instrumentation-openai``
+  (``gen_ai.input.messages``), and a ``@workflow`` whose ``@task`` and ``@tool`` spans get MLflow
+  span types and their inputs/outputs from ``traceloop.entity.input`` / ``.output``, so the trace
+  has a request, a response and previews; the tool's JSON result is message text like any other;
+- Logfire: ``instrument_openai(version=1)``, whose messages are only in ``request_data`` /
+  ``response_data``.
+
+OpenLLMetry before 0.55 cannot be installed next to the current one (``traceloop-sdk`` pins it),
+and OpenLIT pins an older ``openai`` and OTel SDK: their attribute shapes are rebuilt from their
+sources in ``tests/collector/pipeline/processors/test_genai_traceloop.py`` and ``test_genai_otel.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.collector_process import Collector
+from tests.e2e.genai_workload import Call
+from tests.e2e.test_genai_instrumentations import check
+from tests.fakes.llm import FakeLLM
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_app(app: str, collector: Collector) -> dict[str, Any]:
+    """Run one app of ``genai_workload`` in its own process; returns what it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LOGFIRE_"))}
+    env.update(TRACELOOP_TELEMETRY="false", PYTHONPATH=str(ROOT))
+    with FakeLLM() as llm:
+        done = subprocess.run([sys.executable, "-m", "tests.e2e.genai_workload", app, collector.http, llm.base_url],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    result["calls"] = {case: Call(**call) for case, call in result["calls"].items()}
+    return result
+
+
+def spans_of(collector: Collector, trace_id: str, count: int) -> list[dict[str, Any]]:
+    """The trace's spans in start order, once all ``count`` are stored."""
+    where = f"trace_id = '{trace_id}'"
+    assert collector.wait_for(f"SELECT count(*) AS n FROM spans WHERE {where}", [{"n": count}]) == [{"n": count}]
+    return collector.sql("SELECT span_id, name, span_type, inputs, outputs, model, input_tokens, output_tokens, "
+                         f"normalization_errors FROM spans WHERE {where} ORDER BY start_time_unix_nano")
+
+
+def messages_of(collector: Collector, span_id: str) -> list[tuple[str, str | None, str | None]]:
+    rows = collector.sql(f"SELECT direction, role, content FROM messages WHERE span_id = '{span_id}' "
+                         "ORDER BY direction, position")
+    return [(r["direction"], r["role"], r["content"]) for r in rows]
+
+
+def test_traceloop_sdk(collector: Collector) -> None:
+    result = run_app("traceloop", collector)
+    calls: dict[str, Call] = result["calls"]
+    embeddings = calls.pop("embeddings")
+    check(collector, calls, chat_type="CHAT_MODEL", embedding_io=True)
+    # OpenLLMetry sends the texts to embed as user messages in gen_ai.input.messages: kept as sent
+    (_, span) = spans_of(collector, embeddings.trace_id, 2)
+    assert (span["span_type"], span["model"], span["input_tokens"]) == ("EMBEDDING", "embed-model", 3)
+    assert messages_of(collector, span["span_id"]) == [("input", "user", "first text"), ("input", "user", "second")]
+
+    flow = result["workflow"]
+    spans = spans_of(collector, flow["trace_id"], 6)
+    assert [(s["name"], s["span_type"]) for s in spans] == [
+        ("weather.workflow", "CHAIN"), ("ask.task", "CHAIN"), ("openai.chat", "CHAT_MODEL"),
+        ("get_weather.tool", "TOOL"), ("ask.task", "CHAIN"), ("openai.chat", "CHAT_MODEL")]
+    assert all(s["normalization_errors"] is None for s in spans)
+    root, ask, _, tool, _, chat = spans
+    assert (json.loads(root["inputs"]), json.loads(root["outputs"])) == ("Paris", flow["answer"])
+    assert json.loads(ask["inputs"]) == [{"role": "user", "content": "Paris"}]  # the one argument, unwrapped
+    assert (json.loads(tool["inputs"]), tool["outputs"]) == ({"city": "Paris"}, flow["tool_result"])
+    (trace,) = collector.sql("SELECT request, response, request_preview, response_preview FROM traces "
+                             f"WHERE trace_id = '{flow['trace_id']}'")
+    assert trace == {"request": root["inputs"], "response": root["outputs"],
+                     "request_preview": root["inputs"], "response_preview": root["outputs"]}
+    assert messages_of(collector, chat["span_id"]) == [
+        ("input", "user", "Paris"), ("input", "assistant", None), ("input", "tool", flow["tool_result"]),
+        ("output", "assistant", flow["answer"])]
+
+
+def test_logfire_version_1(collector: Collector) -> None:
+    calls: dict[str, Call] = run_app("logfire", collector)["calls"]
+    stream = calls.pop("stream")
+    check(collector, calls, chat_type="CHAT_MODEL", embedding_io=True)
+    # a stream is two spans: the request, then "streaming response ..." with the answer and usage
+    (_, request, response) = spans_of(collector, stream.trace_id, 3)
+    assert messages_of(collector, request["span_id"]) == [("input", "user", "tell me a story")]
+    assert messages_of(collector, response["span_id"]) == [
+        ("input", "user", "tell me a story"), ("output", "assistant", stream.outputs[0][1])]
+    assert (response["span_type"], response["model"], response["input_tokens"], response["output_tokens"]) == (
+        "CHAT_MODEL", "stream-model", stream.input_tokens, stream.output_tokens)
