@@ -9,6 +9,7 @@ Ignored on create, as the server owns them: ``assessment_id``, ``trace_id`` (the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ MAX_NAME_CHARS = 250
 MAX_SOURCE_ID_CHARS = 250
 MAX_METADATA_BYTES = 64 * 1024
 SOURCE_TYPES = ("SOURCE_TYPE_UNSPECIFIED", "LLM_JUDGE", "HUMAN", "CODE")
+_CAMEL = re.compile(r"[A-Z]")
 MASK_PATHS = ("assessment_name", "expectation", "feedback", "rationale", "metadata")
 IMMUTABLE_PATHS = ("assessment_id", "trace_id", "span_id", "source", "create_time", "last_update_time", "valid",
                    "overrides")
@@ -217,8 +219,10 @@ def _source_type(source: Fields) -> str:
 
 
 def _mask(body: Fields) -> list[str]:
+    """The FieldMask's paths in snake_case. MLflow's client sends protobuf's JSON form, camelCase
+    (``"assessmentName,feedback,rationale"``); snake_case (``assessment_name``) is accepted too."""
     raw = body.raw("update_mask")
-    if raw is None:
+    if raw is None or raw == "":
         raise missing("update_mask")
     if isinstance(raw, dict):  # FieldMask as an object: {"paths": [...]}
         raw = raw.get("paths")
@@ -228,8 +232,9 @@ def _mask(body: Fields) -> list[str]:
         paths = [p.strip() for p in raw if p.strip()]
     else:
         raise invalid("update_mask", "a comma-separated string of field names", raw)
+    paths = [_CAMEL.sub(lambda m: "_" + m.group(0).lower(), p) for p in paths]
     if not paths:
-        raise InvalidParameter("Invalid value for parameter 'update_mask': it names no field.")
+        raise missing("update_mask")
     for path in paths:
         if path in IMMUTABLE_PATHS:
             raise InvalidParameter(f"Invalid value for parameter 'update_mask': field '{path}' cannot be updated.")

@@ -239,6 +239,13 @@ def test_update_with_update_mask(api: httpx.Client, collector: Collector, make_t
     assert (row["assessment_name"], row["value"], row["value_number"]) == ("overall_quality", 5, 5.0)
     assert row["last_update_time"] > row["create_time"]
 
+    # MLflow's client writes the FieldMask in protobuf's JSON form: camelCase paths
+    camel = api.patch(url, json={"assessment": {"assessment_name": "q2", "feedback": {"value": 1}, "rationale": "c"},
+                                 "update_mask": "assessmentName,feedback,rationale"})
+    assert camel.status_code == 200, camel.text
+    assert [camel.json()["assessment"][k] for k in ("assessment_name", "feedback", "rationale")] == [
+        "q2", {"value": 1}, "c"]
+
 
 def test_update_feedback_value_replaces_error(api: httpx.Client, make_trace: MakeTrace) -> None:
     trace = make_trace()
