@@ -29,12 +29,13 @@ from typing import Any
 ID_KEYS = frozenset({
     "experiment_id", "experiment_ids", "run_id", "run_ids", "run_uuid", "trace_id", "trace_ids", "request_id",
     "model_id", "model_ids", "assessment_id", "assessment_ids", "dataset_id", "dataset_ids", "source_run_id",
-    "overrides", "span_id", "parent_id", "parent_span_id", "scorer_id", "digest",
+    "overrides", "span_id", "parent_id", "parent_span_id", "scorer_id", "digest", "queue_id", "schema_id",
+    "schema_ids", "item_id", "item_ids",
 })
 TIME_KEYS = frozenset({
     "start_time", "end_time", "creation_time", "last_update_time", "timestamp", "creation_timestamp",
     "last_updated_timestamp", "request_time", "create_time", "created_time", "last_updated_time", "timestamp_ms",
-    "start_time_ms", "end_time_ms", "creation_time_ms", "last_update_time_ms",
+    "start_time_ms", "end_time_ms", "creation_time_ms", "last_update_time_ms", "completed_time_ms",
 })
 URI_KEYS = frozenset({"artifact_uri", "artifact_location", "model_uri", "storage_location"})
 LONG_ID_CHARS = 16

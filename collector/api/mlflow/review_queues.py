@@ -15,7 +15,17 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from annotrace.collector.api.mlflow.wire import Fields, epoch_ms, invalid, json_body, ok, page_offset, page_token, query
+from annotrace.collector.api.mlflow.wire import (
+    Fields,
+    epoch_ms,
+    invalid,
+    json_body,
+    missing,
+    ok,
+    page_offset,
+    page_token,
+    query,
+)
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import review_queue_items as items_store
@@ -69,8 +79,11 @@ def store_status(number: int) -> str:
 
 
 def _required(fields: Fields, name: str) -> str:
-    value = fields.get_str(name, required=True)
-    assert value is not None
+    """MLflow's ``_assert_required``: absent or ``""`` is missing; blanks pass on to the rules
+    (``"   "`` as a name is "`name` must be a non-empty string")."""
+    value = fields.get_str(name)
+    if not value:
+        raise missing(fields.path(name))
     return value
 
 
