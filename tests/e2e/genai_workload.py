@@ -111,6 +111,7 @@ def traceloop_app(otlp: str, llm: str) -> dict[str, Any]:
     """Traceloop's SDK as its README sets it up: ``Traceloop.init``, decorators, OpenLLMetry's openai."""
     import openai
     from traceloop.sdk import Traceloop
+    from traceloop.sdk.associations import AssociationProperty, Associations
     from traceloop.sdk.decorators import task, tool, workflow
     from traceloop.sdk.instruments import Instruments
 
@@ -138,6 +139,7 @@ def traceloop_app(otlp: str, llm: str) -> dict[str, Any]:
                      {"role": "tool", "tool_call_id": call.id, "content": seen["tool_result"]}]
         return str(ask(messages).content)
 
+    Associations.set([(AssociationProperty.SESSION_ID, "conv-1"), (AssociationProperty.USER_ID, "u-1")])
     seen["answer"] = weather("Paris")
     return {"calls": {case: dataclasses.asdict(call) for case, call in calls.items()}, "workflow": seen}
 

@@ -7,7 +7,8 @@ exporting OTLP/HTTP to the collector; nothing leaks into other tests. Then SQL m
 - Traceloop: the shared workload under OpenLLMetry's current ``opentelemetry-instrumentation-openai``
   (``gen_ai.input.messages``), and a ``@workflow`` whose ``@task`` and ``@tool`` spans get MLflow
   span types and their inputs/outputs from ``traceloop.entity.input`` / ``.output``, so the trace
-  has a request, a response and previews; the tool's JSON result is message text like any other;
+  has a request, a response and previews (and ``Associations`` its session and user); the tool's
+  JSON result is message text like any other;
 - Logfire: ``instrument_openai(version=1)``, whose messages are only in ``request_data`` /
   ``response_data``.
 
@@ -80,10 +81,13 @@ def test_traceloop_sdk(collector: Collector) -> None:
     assert (json.loads(root["inputs"]), json.loads(root["outputs"])) == ("Paris", flow["answer"])
     assert json.loads(ask["inputs"]) == [{"role": "user", "content": "Paris"}]  # the one argument, unwrapped
     assert (json.loads(tool["inputs"]), tool["outputs"]) == ({"city": "Paris"}, flow["tool_result"])
-    (trace,) = collector.sql("SELECT request, response, request_preview, response_preview FROM traces "
-                             f"WHERE trace_id = '{flow['trace_id']}'")
+    (trace,) = collector.sql("SELECT request, response, request_preview, response_preview, trace_metadata "
+                             f"FROM traces WHERE trace_id = '{flow['trace_id']}'")
+    metadata = json.loads(trace.pop("trace_metadata"))
     assert trace == {"request": root["inputs"], "response": root["outputs"],
                      "request_preview": root["inputs"], "response_preview": root["outputs"]}
+    # Associations.set: the trace's session and user
+    assert (metadata["mlflow.trace.session"], metadata["mlflow.trace.user"]) == ("conv-1", "u-1")
     assert messages_of(collector, chat["span_id"]) == [
         ("input", "user", "Paris"), ("input", "assistant", None), ("input", "tool", flow["tool_result"]),
         ("output", "assistant", flow["answer"])]

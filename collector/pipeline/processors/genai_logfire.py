@@ -1,4 +1,4 @@
-"""Reader for Pydantic Logfire's first OpenAI span format (``instrument_openai(version=1)``).
+"""Reader for Pydantic Logfire's first LLM span format (``instrument_openai(version=1)`` and the like).
 
 Logfire's OpenAI integration can record a call in two ways. The current one (``version=2``, the
 default) sends ``gen_ai.input.messages`` / ``gen_ai.output.messages``, which ``genai_otel`` reads.
@@ -10,10 +10,14 @@ objects that way, described by ``logfire.json_schema``):
   {role, content, tool_calls, ...}, "usage": {...}}`` (streams: the rebuilt message, or
   ``{"combined_chunk_content", "chunk_count"}``);
 - completions: ``{"model", "prompt"}``; ``{"finish_reason", "text", "usage"}``;
-- embeddings: ``{"model", "input"}``; ``{"usage"}``.
+- embeddings: ``{"model", "input"}``; ``{"usage"}``;
+- Anthropic (``instrument_anthropic(version=1)``): Anthropic's request body, whose system prompt is
+  the ``system`` parameter; the answer rebuilt in OpenAI's message shape, usage in Anthropic's names.
 
 (``logfire/_internal/integrations/llm_providers/openai.py``: ``get_endpoint_config``,
-``on_response``, the ``*StreamState.get_response_data`` methods.) Current Logfire also sets
+``on_response``, the ``*StreamState.get_response_data`` methods; ``anthropic.py``.) The
+Responses API's first format keeps its messages in an ``events`` attribute instead, where inputs
+and outputs cannot be told apart: not read here. Current Logfire also sets
 ``gen_ai.operation.name``, ``gen_ai.request.model`` and ``gen_ai.usage.*``, which the OTel reader
 takes first; older releases only had the JSON, so model, span type and tokens are read from it
 too. ``request_data`` is a common name, so a span counts as Logfire's only when it also has
@@ -55,7 +59,13 @@ def _request(fields: SpanFields, request: dict[str, Any], limit: int) -> None:
         if len(messages) > limit:
             fields.error(f"{REQUEST}.messages", f"{len(messages)} messages, kept the first {limit}")
             messages = messages[:limit]
-        fields.in_messages = [row for row in message_rows(messages) if row is not None] or None
+        rows = [row for row in message_rows(messages) if row is not None]
+        system = request.get("system")  # Anthropic: the system prompt is a parameter, text or text blocks
+        if isinstance(system, str | list) and system:
+            row = message_row({"role": "system", "content": system})
+            if row is not None:
+                rows.insert(0, row)
+        fields.in_messages = rows or None
     elif isinstance(request.get("prompt"), str):
         fields.in_messages = [("user", request["prompt"], None, None)]
 

@@ -8,7 +8,8 @@ the older shapes:
   the function's arguments and result as JSON text in ``traceloop.entity.input`` /
   ``traceloop.entity.output``. The input is always wrapped as ``{"args": [...], "kwargs": {...}}``
   (``traceloop/sdk/decorators/base.py`` ``_handle_span_input``), and the SDK cuts JSON longer than
-  its limit, so either may be text that is no longer JSON;
+  its limit, so either may be text that is no longer JSON. ``Associations.set`` adds
+  ``traceloop.association.properties.session_id`` / ``.user_id``: the span's session and user;
 - OpenLLMetry before 0.55: one attribute per message field, ``gen_ai.prompt.<i>.role|content|
   tool_call_id|tool_calls.<j>.id|name|arguments`` and ``gen_ai.completion.<i>.role|content|
   finish_reason|refusal|tool_calls.<j>.*`` (completions API: ``gen_ai.prompt.0.user``; embeddings:
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from annotrace.collector.pipeline.processors.genai_fields import LENIENT, as_count, json_value, short
+from annotrace.collector.pipeline.processors.genai_fields import LENIENT, as_count, as_text, json_value, short
 from annotrace.collector.pipeline.processors.genai_messages import Message, content_parts, dumps, message_row
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ __all__ = ["KEYS", "REQUEST_TYPES", "SPAN_KINDS", "read_traceloop"]
 SPAN_KIND = "traceloop.span.kind"
 ENTITY_INPUT = "traceloop.entity.input"
 ENTITY_OUTPUT = "traceloop.entity.output"
+SESSION = "traceloop.association.properties.session_id"
+USER = "traceloop.association.properties.user_id"
 REQUEST_TYPE = "llm.request.type"
 TOTAL_TOKENS = ("llm.usage.total_tokens", "gen_ai.usage.total_tokens")  # OpenLLMetry's, then its later name
 SPAN_KINDS = {"workflow": "CHAIN", "task": "CHAIN", "agent": "AGENT", "tool": "TOOL"}
@@ -52,7 +55,7 @@ _MARKERS = frozenset(f"{prefix}0.{field}" for prefix in (_PROMPT, _COMPLETION)
                      for field in ("role", "content", "user", "finish_reason"))
 """Exact keys of a message at index 0: they mark a span with indexed messages but no request type."""
 _MESSAGE_KEYS = frozenset({REQUEST_TYPE, *_MARKERS})
-KEYS = frozenset({SPAN_KIND, ENTITY_INPUT, ENTITY_OUTPUT, *TOTAL_TOKENS, *_MESSAGE_KEYS})
+KEYS = frozenset({SPAN_KIND, ENTITY_INPUT, ENTITY_OUTPUT, SESSION, USER, *TOTAL_TOKENS, *_MESSAGE_KEYS})
 
 
 def _unwrapped(value: Any) -> Any:
@@ -180,6 +183,10 @@ def read_traceloop(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max
             fields.span_type = span_type
         elif request_type != "unknown":
             fields.error(REQUEST_TYPE, f"unknown request type: {short(request_type)}")
+    if fields.session_id is None and SESSION in hit:
+        fields.session_id = as_text(fields, SESSION, attrs[SESSION])
+    if fields.user_id is None and USER in hit:
+        fields.user_id = as_text(fields, USER, attrs[USER])
     if fields.total_tokens is None:
         for key in TOTAL_TOKENS:
             if key in hit:

@@ -78,3 +78,16 @@ def test_bad_json_is_an_error_not_a_failure(genai):
     row = genai.row(i)
     assert row["normalization_errors"] == ["request_data: invalid JSON: '{not json'"]
     assert (row["inputs"], row["outputs"], genai.messages(i)) == (None, "[1]", [])
+
+
+def test_anthropic_system_parameter_and_usage(genai):
+    request = {"model": "claude-3-5-haiku", "max_tokens": 100, "system": [{"type": "text", "text": "Be brief."}],
+               "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}
+    response = {"message": {"role": "assistant", "content": "Hello."},
+                "usage": {"input_tokens": 5, "output_tokens": 2, "cache_read_input_tokens": 0}}
+    i = genai.add(logfire_span(request, response, **{"gen_ai.system": "anthropic"}))
+    genai.run()
+    assert [m[:4] for m in genai.messages(i)] == [
+        ("input", 0, "system", "Be brief."), ("input", 1, "user", "Hi"), ("output", 0, "assistant", "Hello.")]
+    row = genai.row(i)
+    assert (row["provider"], row["input_tokens"], row["output_tokens"], row["total_tokens"]) == ("anthropic", 5, 2, 7)

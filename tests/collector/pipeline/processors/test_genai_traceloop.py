@@ -153,3 +153,13 @@ def test_explicit_mlflow_wins_over_traceloop(genai):
                    "traceloop.span.kind": "task", "traceloop.entity.input": '{"args": [2], "kwargs": {}}'})
     genai.run()
     assert (genai.row(i)["span_type"], genai.row(i)["inputs"]) == ("RETRIEVER", '{"q": 1}')
+
+
+def test_association_properties_are_session_and_user(genai):
+    i = genai.add({"traceloop.span.kind": "workflow", "traceloop.association.properties.session_id": "conv-1",
+                   "traceloop.association.properties.user_id": "u-1",
+                   "traceloop.association.properties.customer_id": "c-1"})
+    genai.run()
+    row = genai.row(i)
+    assert (row["session_id"], row["user_id"]) == ("conv-1", "u-1")
+    assert row["trace_metadata"] == {"mlflow.trace.session": "conv-1", "mlflow.trace.user": "u-1"}
