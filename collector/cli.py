@@ -22,6 +22,7 @@ DEFAULT_CONFIG = "otel-config.yaml"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="annotrace", description="OpenTelemetry collector for GenAI traces")
+    parser.add_argument("--version", action="version", version=f"annotrace {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the collector")
     serve.add_argument("--config", default=DEFAULT_CONFIG, help="OpenTelemetry Collector YAML file")
@@ -51,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     except CollectorError as exc:
         print(f"annotrace: {exc.message}", file=sys.stderr)
         return 1
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject's ``version``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("annotrace")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _load(path: str) -> CollectorConfig:

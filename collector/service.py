@@ -9,6 +9,7 @@ acknowledged, then exporters flush and close. Ports actually bound (port 0 picks
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import threading
@@ -21,7 +22,7 @@ import uvicorn
 from annotrace.collector import registry
 from annotrace.collector.app import otlp_http_app, web_app
 from annotrace.collector.config import CollectorConfig, ComponentID
-from annotrace.collector.errors import ConfigError
+from annotrace.collector.errors import ConfigError, Unavailable
 from annotrace.collector.exporters.duckdb import DuckDBExporter
 from annotrace.collector.extensions import SpoolConfig, WebConfig
 from annotrace.collector.pipeline.processors.batch import BatchConfig
@@ -95,7 +96,12 @@ class Service:
         self.runner.start()
         for cid, cfg in config.receivers.items():
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
-            receiver.start()
+            if receiver.grpc is not None:
+                _listen(receiver.grpc.endpoint, f"receivers::{cid}::protocols::grpc").close()
+            try:
+                receiver.start()
+            except RuntimeError as exc:  # grpc: the port was taken between the check above and now
+                raise Unavailable(f"receivers::{cid}::protocols::grpc::endpoint: {exc}") from None
             self._receivers[cid] = receiver
             if receiver.grpc is not None and self.endpoints.grpc is None:
                 self.endpoints.grpc = f"{split_endpoint(receiver.grpc.endpoint)[0]}:{receiver.grpc.port}"
@@ -177,6 +183,10 @@ def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
 
 
 def _listen(endpoint: str, path: str) -> socket.socket:
+    """A listening socket on ``endpoint``; a busy or unusable address is one line naming the
+    config key (``path::endpoint``), not a traceback. gRPC binds its own socket: ``start`` calls
+    this first and closes the socket, so a busy gRPC port gets the same line (grpc would raise a
+    RuntimeError after logging through its C core)."""
     host, port = split_endpoint(endpoint)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only then; without it every kept-alive
@@ -187,7 +197,9 @@ def _listen(endpoint: str, path: str) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"{path}: cannot listen on {endpoint}: {exc.strerror}") from None
+        hint = " (is another collector running? stop it or choose another port)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        raise Unavailable(f"{path}::endpoint: cannot listen on {endpoint}: {exc.strerror}{hint}") from None
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock

@@ -50,15 +50,15 @@ def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorCon
 
 
 def _query_file(path: str, query: str, max_rows: int) -> tuple[list[str], list[Any]]:
-    import duckdb
-
+    """Open, query, close: the file is held (read-only) no longer than the query, as a collector
+    starting meanwhile waits for it (``exporters::duckdb::lock_timeout``); printing comes after."""
     from annotrace.collector.store.db import Database
     from annotrace.collector.store.sandbox import run_query
 
     try:
         db = Database(path, read_only=True)
-    except duckdb.IOException as exc:
-        raise Unavailable(f"Cannot open {path} read-only (is a collector using it? pass --url): {exc}") from None
+    except Unavailable as exc:
+        raise Unavailable(f"Cannot read {path}: {exc.message} (if a collector runs, ask it: --url)") from None
     try:
         result = run_query(db, query, row_limit=max_rows)
     finally:

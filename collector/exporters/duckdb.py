@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.store.db import Database, parse_bytes
@@ -31,6 +31,9 @@ class DuckDBConfig:
     (``Database.fit_memory_limit``)."""
     threads: int = 0
     """DuckDB's worker threads; 0 = one fewer than the machine's cores (at least one)."""
+    lock_timeout: float = field(default=10.0, metadata={"duration": True})
+    """How long start-up waits for another process (a collector still stopping, an ``annotrace sql
+    --db``) to let go of the file before giving up with its PID; e.g. ``10s``, ``0`` = no wait."""
 
     def validate(self) -> None:
         if not self.path:
@@ -41,6 +44,8 @@ class DuckDBConfig:
             raise ValueError(f"memory_limit: {exc}") from None
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
+        if self.lock_timeout < 0:
+            raise ValueError(f"lock_timeout must not be negative, got {self.lock_timeout}")
 
 
 def default_threads() -> int:
@@ -59,7 +64,8 @@ class DuckDBExporter:
     def start(self) -> None:
         if self.db is None:
             self.db = Database(self.config.path, memory_limit=self.config.memory_limit,
-                               threads=self.config.threads or default_threads())
+                               threads=self.config.threads or default_threads(),
+                               lock_timeout_s=self.config.lock_timeout)
             self.writer = Writer(self.db)
             self.writer.start()
 

@@ -20,6 +20,7 @@ import gc
 import itertools
 import os
 import re
+import signal
 import tempfile
 import threading
 import time
@@ -113,7 +114,12 @@ def _exit_with_parent(parent: int) -> None:
 def init(specs: Sequence[PipelineSpec], parent: int) -> None:
     """Process initializer: build every pipeline's processors once. ``parent`` comes from the
     collector, not ``os.getppid()``: if the collector died while this worker started, its ppid is
-    already 1."""
+    already 1.
+
+    SIGINT is ignored: Ctrl-C in a terminal reaches the whole process group, and the collector
+    already stops its workers in order (the runner drains, then shuts the pool down); a worker
+    taking the interrupt itself only printed a ``KeyboardInterrupt`` traceback over a clean stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     ForkingPickler.register(pa.Table, _reduce_table)
     tune_gc()

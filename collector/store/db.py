@@ -10,13 +10,19 @@ key index grows (``fit_memory_limit``).
 
 from __future__ import annotations
 
+import logging
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from annotrace.collector.errors import Unavailable
 from annotrace.collector.store.migrate import migrate
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_THRESHOLD = "256MB"
 ROW_GROUP_ROWS = 16_384
@@ -54,7 +60,7 @@ def parse_bytes(value: str) -> int:
 
 class Database:
     def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, lock_timeout_s: float = 0.0) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.working_memory = parse_bytes(memory_limit) if memory_limit else None
@@ -78,10 +84,14 @@ class Database:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if read_only:
-            self.conn = duckdb.connect(str(self.path), config=config)
+            self.conn = _locked(lambda: duckdb.connect(str(self.path), config=config), self.path, lock_timeout_s)
         else:
-            self.conn = _attach(self.path, config)
-            migrate(self.conn)
+            self.conn = _locked(lambda: _attach(self.path, config), self.path, lock_timeout_s)
+            try:
+                migrate(self.conn, str(self.path))
+            except BaseException:
+                self.conn.close()  # nothing committed: the file stays as it was
+                raise
             self.fit_memory_limit(self.conn)
         self.conn.execute("SET enable_external_access = false")
 
@@ -113,10 +123,50 @@ class Database:
         self.conn.close()
 
 
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+LOCK_RETRY_S = 0.2
+
+
+def _locked(open_file: Callable[[], duckdb.DuckDBPyConnection], path: Path,
+            timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """``open_file()``, retried while another process holds the file's lock, for up to ``timeout_s``.
+
+    DuckDB lets one process write a file, or any number read it. A collector restarted while an
+    ``annotrace sql --db`` (or the old collector, still stopping) has the file open would die on
+    DuckDB's raw IOException; it waits for the holder instead, and past ``timeout_s`` names it
+    (DuckDB's message carries its program and PID) in one line."""
+    deadline = time.monotonic() + timeout_s
+    waiting_for = None
+    while True:
+        try:
+            return open_file()
+        except duckdb.IOException as exc:
+            holder = _LOCK_HOLDER.search(str(exc))
+            if holder is None:
+                raise Unavailable(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            if timeout_s and holder.group(2) != waiting_for:
+                waiting_for = holder.group(2)
+                log.warning("waiting up to %g s for process %s (%s) to let go of %s", timeout_s, holder.group(2),
+                            holder.group(1), path)
+            if time.monotonic() >= deadline:
+                waited = f" after waiting {timeout_s:g} s" if timeout_s else ""
+                raise Unavailable(f"{path} is in use by process {holder.group(2)} ({holder.group(1)}){waited}: "
+                                  "another collector, or an `annotrace sql --db` still running") from None
+            time.sleep(LOCK_RETRY_S)
+
+
 def _attach(path: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """Open ``path`` with ``ROW_GROUP_SIZE``, which only ``ATTACH`` takes, under the name a plain
     ``duckdb.connect(path)`` gives it (file name without extension), as the only catalog."""
     conn = duckdb.connect(config=config)
+    try:
+        return _attach_to(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _attach_to(conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
     conn.execute(f"ATTACH ':memory:' AS {_BOOT}")
     conn.execute(f"USE {_BOOT}")
     conn.execute("DETACH memory")  # a file named memory.duckdb may take its name

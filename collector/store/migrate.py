@@ -1,7 +1,16 @@
-"""Applies the numbered ``schema/NNNN_*.sql`` files in order, each once, each in one transaction.
+"""Applies the numbered ``schema/NNNN_*.sql`` files in order, each once, all pending in one transaction.
 
 A merged schema file is never edited; a change is a new file. ``schema_migrations`` records what
 ran, so opening an older database brings it forward and opening a current one does nothing.
+
+Upgrades keep data: every pending file runs inside ONE transaction, with its ``schema_migrations``
+row. If any of them fails, everything rolls back and the file is left byte for byte as it was, so
+the release that wrote it still opens it; the collector refuses to start and says which file
+failed (``Unavailable``). Applying the pending files one transaction each would leave a store
+half-way between two releases, which neither release knows. A store that records a file this
+release does not have was written by a newer release: it is refused before anything runs, as this
+code cannot know what that file changed. ``tests/fixtures/store_0_1_0`` holds a store written by
+release 0.1.0; ``tests/collector/store/test_migrate.py`` upgrades it and compares every row.
 """
 
 from __future__ import annotations
@@ -10,30 +19,50 @@ from importlib import resources
 
 import duckdb
 
+from annotrace.collector.errors import Unavailable
 
-def schema_files() -> list[tuple[str, str]]:
+SchemaFile = tuple[str, str]
+"""(name without ``.sql``, its SQL text)"""
+
+
+def schema_files() -> list[SchemaFile]:
     folder = resources.files("annotrace.collector.store") / "schema"
     files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(name.removesuffix(".sql"), (folder / name).read_text(encoding="utf-8")) for name in files]
 
 
-def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_time TIMESTAMP NOT NULL)"
-    )
-    done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations").fetchall()}
-    applied = []
-    for name, sql in schema_files():
-        if name in done:
-            continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store") -> list[str]:
+    """Apply pending migrations, all or none; returns the names applied.
+
+    ``where`` names the store in error messages (its path)."""
+    files = schema_files()
+    known = {name for name, _ in files}
+    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                          "AND schema_name = 'main' AND table_name = 'schema_migrations'").fetchall()[0][0]
+    done: set[str] = set()
+    if exists:
+        done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations").fetchall()}
+    newer = sorted(done - known)
+    if newer:
+        raise Unavailable(
+            f"{where} was written by a newer annotrace (it has schema {', '.join(newer)}, which this release "
+            f"does not know; newest here: {files[-1][0] if files else 'none'}): run that release or a later one")
+    pending = [(name, sql) for name, sql in files if name not in done]
+    if not pending:
+        return []
+    current = max(done) if done else "empty"
+    conn.execute("BEGIN TRANSACTION")
+    name = pending[0][0]
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                     "(name VARCHAR PRIMARY KEY, applied_time TIMESTAMP NOT NULL)")
+        for name, sql in pending:
             conn.execute(sql)
             conn.execute("INSERT INTO schema_migrations VALUES (?, current_timestamp::TIMESTAMP)", [name])
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-        applied.append(name)
-    return applied
+        conn.execute("COMMIT")
+    except duckdb.Error as exc:
+        conn.execute("ROLLBACK")
+        raise Unavailable(
+            f"cannot upgrade {where}: schema {name} failed: {str(exc).splitlines()[0]}. Nothing was changed "
+            f"(the store is still at schema {current}; the release that wrote it still opens it)") from None
+    return [name for name, _ in pending]

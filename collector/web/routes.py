@@ -3,13 +3,17 @@
 Page URLs (HTML; append ``.json`` for the same data as JSON):
 ``/`` -> experiments, ``/experiments/{id}/traces`` the trace table, ``/traces/{trace_id}`` one
 trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App queue,
-``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``.
+``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``;
+``/favicon.ico`` answers with the same icon as ``/static/favicon.svg``, for what asks for it by that
+name without reading a page (a browser opening ``/api/v1/health``), so no page logs a 404.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.requests import Request
+from starlette.responses import FileResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,7 +28,13 @@ def web_routes(api: Access) -> list[BaseRoute]:
     pages = [*login.routes(api), *experiments.routes(api), *traces.routes(api), *trace.routes(api),
              *review.routes(api)]
     # twins first: "/traces/{trace_id}" would otherwise read "tr-….json" as a trace id
-    return [*_json_twins(pages), *pages, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+    return [*_json_twins(pages), *pages, Route("/favicon.ico", favicon, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+
+
+async def favicon(request: Request) -> FileResponse:
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _json_twins(pages: list[BaseRoute]) -> list[BaseRoute]:

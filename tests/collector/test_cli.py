@@ -116,3 +116,19 @@ def test_sql_uses_the_config_to_find_the_collector(fresh_collector: Callable[...
     result = annotrace("sql", "SELECT count(*) AS n FROM spans", "--config", str(config), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"n": 2}]
+
+
+def test_version() -> None:
+    result = annotrace("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"annotrace {__import__('importlib.metadata').metadata.version('annotrace')}"
+
+
+def test_sql_on_a_file_a_collector_holds_says_who_holds_it(fresh_collector: Callable[..., Collector]) -> None:
+    collector = fresh_collector()
+    result = annotrace("sql", "SELECT 1", "--db", str(collector.db_path))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"annotrace: Cannot read {collector.db_path}: {collector.db_path} is in use by process "
+        f"{collector.process.pid} ({result.stderr.split('(', 1)[1].split(')', 1)[0]}): another collector, or an "
+        "`annotrace sql --db` still running (if a collector runs, ask it: --url)"]

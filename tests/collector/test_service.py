@@ -1,0 +1,98 @@
+"""Start-up refusals a new user meets: a busy port and a database file another process holds.
+
+Each is one line on stderr that names what to change (the config key, the process holding the
+file) and a non-zero exit, never a traceback; and a collector whose file is only briefly held (an
+``annotrace sql --db`` finishing, a collector still stopping) waits for it instead of dying.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.collector_process import Collector, start, write_config
+
+
+def serve(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port some other program listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+@pytest.mark.parametrize(("line", "key"), [
+    ("grpc: {endpoint: ", "receivers::otlp::protocols::grpc::endpoint"),
+    ("http: {endpoint: ", "receivers::otlp::protocols::http::endpoint"),
+    ("web: {endpoint: ", "extensions::web::endpoint"),
+])
+def test_a_busy_port_is_one_line_naming_the_config_key(tmp_path: Path, busy_port: int, line: str, key: str) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text()
+    assert f'{line}"127.0.0.1:0"' in text
+    config.write_text(text.replace(f'{line}"127.0.0.1:0"', f'{line}"127.0.0.1:{busy_port}"'))
+    result = serve(config, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"annotrace: {key}: cannot listen on 127.0.0.1:{busy_port}: Address already in use "
+        "(is another collector running? stop it or choose another port)"]
+
+
+def test_a_second_collector_on_the_same_file_names_the_first_one(fresh_collector: Callable[..., Collector]) -> None:
+    first = fresh_collector()
+    config = first.directory / "second.yaml"
+    config.write_text((first.directory / "config.yaml").read_text().replace(
+        "duckdb: {path: ", "duckdb: {lock_timeout: 300ms, path: "))
+    result = serve(config, first.directory)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()  # the last says why; a log line before it says it waited
+    assert re.fullmatch(
+        rf"annotrace: {re.escape(str(first.db_path))} is in use by process {first.process.pid} \(.*python.*\) "
+        r"after waiting 0\.3 s: another collector, or an `annotrace sql --db` still running", lines[-1]), lines
+    assert first.sql("SELECT count(*) AS n FROM experiments") == [{"n": 1}]  # the first one is unharmed
+
+
+def test_a_collector_waits_while_a_reader_holds_the_file_then_starts(tmp_path: Path) -> None:
+    """What ``annotrace sql --db`` does while a collector restarts: holds the file read-only for
+    the length of its query. The collector waits (``lock_timeout``, 10 s by default), then starts."""
+    directory = tmp_path / "collector"
+    collector = start(directory)
+    assert collector.stop() == 0
+    reader = duckdb.connect(str(collector.db_path), read_only=True)
+    log = directory / "collector.log"
+    offset = log.stat().st_size
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(directory / "config.yaml"),
+             "--ready-file", str(directory / "ready.json")], stdout=out, stderr=subprocess.STDOUT, cwd=directory)
+    try:
+        while "waiting" not in log.read_text()[offset:]:  # the collector says that it waits, and for whom
+            assert process.poll() is None, log.read_text()[offset:]
+            time.sleep(0.05)
+        assert re.search(r"waiting up to 10 s for process \d+ \(.*\) to let go of .*annotrace\.duckdb",
+                         log.read_text()[offset:])
+        assert process.poll() is None
+        reader.close()
+        while not (directory / "ready.json").exists():
+            assert process.poll() is None, log.read_text()[offset:]
+            time.sleep(0.05)
+    finally:
+        reader.close()
+        process.terminate()
+        assert process.wait(30) == 0, log.read_text()[offset:]
+    assert "Traceback" not in log.read_text()[offset:]
