@@ -43,7 +43,8 @@ if TYPE_CHECKING:
         update_current_trace,
     )
     from annotrace.traces import get_trace, search_traces
-    from annotrace.tracking import get_tracking_uri, set_experiment, set_tracking_uri
+    from annotrace.experiments import set_experiment
+    from annotrace.tracking import get_tracking_uri, set_tracking_uri
 
 __all__ = [
     "AnnotraceException",
@@ -91,7 +92,7 @@ _LAZY: dict[str, str] = {
     "override_feedback": "annotrace.assessments",
     "search_traces": "annotrace.traces",
     "set_active_model": "annotrace.tracing.context",
-    "set_experiment": "annotrace.tracking",
+    "set_experiment": "annotrace.experiments",
     "set_tracking_uri": "annotrace.tracking",
     "sql": "annotrace.sql_query",
     "start_span": "annotrace.tracing.fluent",

@@ -27,7 +27,6 @@ from annotrace.entities.assessment import (
 )
 from annotrace.entities.assessment_source import AssessmentSource
 from annotrace.exceptions import AnnotraceException, ErrorCode
-from annotrace.tracing import flush_if_started
 
 __all__ = [
     "delete_assessment",
@@ -64,7 +63,6 @@ def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
     if trace_id is None or trace_id == NO_OP_SPAN_TRACE_ID:
         return assessment  # tracing was disabled: nothing to attach to (MLflow does the same)
     _refuse_running_trace(trace_id)
-    flush_if_started()  # the trace may still sit in this process's exporter queue
     return client.create_assessment(assessment)
 
 

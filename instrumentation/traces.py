@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,7 +24,6 @@ from annotrace.client import traces as client
 from annotrace.entities.trace import TRACE_SCHEMA_COLUMNS, Trace, TraceData
 from annotrace.entities.trace_info import TraceInfo
 from annotrace.exceptions import AnnotraceException, ErrorCode
-from annotrace.tracing import context, flush_if_started
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +34,6 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT_ID = "0"
 SOURCE_RUN_KEY = "mlflow.sourceRun"
-OWN_TRACE_WAIT_S = 5.0  # how long get_trace waits for a trace this process just made to be stored
 _FIELD = re.compile(r"^(`[^`]+`|[^.`]+)\.(inputs|outputs)(?:\.(.+))?$")
 
 
@@ -48,25 +45,17 @@ def get_trace(trace_id: str, silent: bool = False) -> Trace | None:
     """The trace with its spans and assessments, or ``None`` (with a warning) if it does not exist.
 
     Only "not found" becomes ``None``, as in MLflow; an unreachable collector raises. A trace this
-    process has just produced is exported first and waited for briefly, since it is stored
-    asynchronously.
+    process has just made is found: the REST client exports this process's ended spans first, and
+    the collector answers only once what it acknowledged is stored.
     """
-    flush_if_started()
-    own = context.get_last_active_trace_id()
-    deadline = time.monotonic() + OWN_TRACE_WAIT_S
-    while True:
-        try:
-            return client.get_trace(trace_id)
-        except AnnotraceException as error:
-            if error.error_code != ErrorCode.RESOURCE_DOES_NOT_EXIST:
-                raise
-            if own is not None and own.removeprefix("tr-") == str(trace_id).removeprefix("tr-") \
-                    and time.monotonic() < deadline:
-                time.sleep(0.05)
-                continue
-            if not silent:
-                _logger.warning("Failed to get trace from the tracking store: %s", error.message)
-            return None
+    try:
+        return client.get_trace(trace_id)
+    except AnnotraceException as error:
+        if error.error_code != ErrorCode.RESOURCE_DOES_NOT_EXIST:
+            raise
+        if not silent:
+            _logger.warning("Failed to get trace from the tracking store: %s", error.message)
+        return None
 
 
 def _resolve_experiment_ids(experiment_ids: Sequence[str] | None, locations: Sequence[str] | None) -> list[str]:
@@ -198,8 +187,7 @@ def search_traces(
             f"Invalid value {max_results!r} for parameter 'max_results' supplied: it must be a positive integer."
         )
     fields = _parse_fields(extract_fields or [])
-    if flush:
-        flush_if_started()
+    del flush  # MLflow's option; every REST call flushes this process's spans first
     ids = _resolve_experiment_ids(experiment_ids, locations)
     traces = _search(ids, _build_filter(filter_string, run_id, model_id), max_results, order_by, include_spans)
     if return_type == "list":

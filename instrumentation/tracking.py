@@ -3,7 +3,8 @@
 MLflow keeps these as process globals set by ``set_tracking_uri``/``set_experiment`` or read from
 the environment, and so do we. Nothing here touches the network: the collector resolves an
 experiment by name from the ``x-annotrace-experiment`` header (or by id from
-``x-mlflow-experiment-id``), so ``set_experiment`` only records the choice.
+``x-mlflow-experiment-id``), so ``set_experiment`` here only records the choice. The public
+``annotrace.set_experiment`` (``experiments.py``) also creates a named experiment on the server.
 
 The tracing pipeline subscribes to changes (``subscribe``) so it can flush and rebuild its exporter
 with the new endpoint and header. That makes this module a leaf below ``tracing/`` and ``client/``
@@ -26,6 +27,7 @@ from annotrace.exceptions import AnnotraceException
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "ExperimentChoice",
+    "experiment_choice",
     "get_experiment",
     "get_tracking_uri",
     "is_tracking_uri_set",
@@ -111,23 +113,28 @@ def is_tracking_uri_set() -> bool:
     return _tracking_uri is not None or _first_env(_URI_ENV) is not None
 
 
-def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> None:
-    """Make later traces of this process join an experiment, by name or by id (not both).
-
-    The collector creates a named experiment on first use, so this needs no server round trip.
-    """
-    global _experiment
+def experiment_choice(experiment_name: str | None = None, experiment_id: str | None = None) -> ExperimentChoice:
+    """The checked choice for ``set_experiment``'s arguments (MLflow's messages for bad ones)."""
     if (experiment_name is None) == (experiment_id is None):
         raise AnnotraceException.invalid_parameter_value(
             "Must specify exactly one of: `experiment_id` or `experiment_name`."
         )
     if experiment_name is not None and not str(experiment_name).strip():
         raise AnnotraceException.invalid_parameter_value("`experiment_name` must be a non-empty string.")
-    choice = (
+    return (
         ExperimentChoice(name=str(experiment_name))
         if experiment_name is not None
         else ExperimentChoice(experiment_id=str(experiment_id))
     )
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> None:
+    """Make later traces of this process join an experiment, by name or by id (not both).
+
+    Only records the choice (no network): the collector creates a named experiment on first use.
+    """
+    global _experiment
+    choice = experiment_choice(experiment_name, experiment_id)
     with _lock:
         changed = choice != _experiment
         _experiment = choice

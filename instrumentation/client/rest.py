@@ -13,6 +13,12 @@ the boundary):
   ``TEMPORARILY_UNAVAILABLE`` and a message that names the tracking URI, so "is the collector
   running, and is this the right URI?" is the first thing the user reads.
 
+Read-your-writes: every call first exports the spans this process has ended
+(``tracing.flush_if_started``), so ``search_traces``, ``get_trace``, ``sql``, ``log_feedback``,
+``add_traces`` and the rest see the trace made on the line before; the collector then answers
+only once what it acknowledged is stored. One place, so no new call can forget it. (It is the one
+import of ``tracing`` here: that package's ``__init__`` is stdlib-only and never loads the OTel SDK.)
+
 Retries: only requests that certainly did not run are retried (connection refused before
 sending, or a 429/503 answer, honouring ``Retry-After`` up to ``MAX_RETRY_WAIT_S``), so a create
 is never applied twice. ``httpx`` is imported here, never by ``import annotrace``.
@@ -29,6 +35,7 @@ from typing import Any
 import httpx
 
 from annotrace import tracking
+from annotrace.tracing import flush_if_started
 from annotrace.exceptions import AnnotraceException, ErrorCode
 
 __all__ = ["DEFAULT_TIMEOUT_S", "call", "close", "quote", "raise_for_response"]
@@ -136,6 +143,7 @@ def call(
     params: Any = None,
 ) -> Any:
     """``method path`` on the tracking URI; the decoded JSON answer (``{}`` for an empty body)."""
+    flush_if_started()
     client, uri = _session()
     what = f"{uri}{path}"
     attempt = 0

@@ -163,8 +163,7 @@ def _input(d: dict[str, Any]) -> InputType:
 
 def current_experiment_id(experiment_id: str | None = None) -> str:
     """``experiment_id``, else the one ``set_experiment`` chose (created now if it is new), else "0"."""
-    from annotrace.client import rest
-    from annotrace.client import traces as trace_client
+    from annotrace.client.experiments import get_or_create_experiment_id
 
     if experiment_id is not None:
         return str(experiment_id)
@@ -174,18 +173,7 @@ def current_experiment_id(experiment_id: str | None = None) -> str:
     if choice.experiment_id is not None:
         return choice.experiment_id
     assert choice.name is not None
-    try:
-        return trace_client.get_experiment_id_by_name(choice.name)
-    except AnnotraceException as error:
-        if error.error_code != ErrorCode.RESOURCE_DOES_NOT_EXIST:
-            raise
-    try:
-        return str(rest.call("POST", "/api/2.0/mlflow/experiments/create", json={"name": choice.name})[
-            "experiment_id"])
-    except AnnotraceException as error:  # created meanwhile by the span writer
-        if error.error_code != ErrorCode.RESOURCE_ALREADY_EXISTS:
-            raise
-        return trace_client.get_experiment_id_by_name(choice.name)
+    return get_or_create_experiment_id(choice.name)
 
 
 def create_label_schema(

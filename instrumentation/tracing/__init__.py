@@ -14,9 +14,9 @@ __all__ = ["flush_if_started"]
 def flush_if_started() -> None:
     """Export the spans this process has ended so far, if it made any (never loads the OTel SDK).
 
-    REST calls that name a trace (``log_feedback`` right after the traced call, ``get_trace``)
-    call this first: the batch exporter would otherwise hold the trace for up to 5 s and the
-    collector would answer "not found".
+    Every REST call calls this first (``client.rest``): a trace ended on the line before may still
+    be on its way (its export runs on the export thread), and the collector must have it
+    acknowledged before the call arrives to answer with it.
     """
     provider = sys.modules.get("annotrace.tracing.provider")
     if provider is not None:

@@ -8,13 +8,15 @@ flushes what it holds to the old destination.
 On start every span gets ``mlflow.traceRequestId`` (``"tr-<hex>"`` as JSON, as MLflow does) and,
 when a model is active, ``mlflow.traceMetadata.mlflow.modelId``; this includes spans made by
 instrumentations (the OpenAI chat span), since they share the provider. When a root span ends
-(no parent, or a remote one) its trace id becomes ``get_last_active_trace_id()``.
+(no parent, or a remote one) its trace id becomes ``get_last_active_trace_id()`` and
+``on_root_end`` is called, so the trace is exported now rather than on the batch timer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.trace import SpanProcessor
@@ -38,9 +40,10 @@ def mlflow_trace_id(otel_trace_id: int) -> str:
 class AnnotraceSpanProcessor(SpanProcessor):
     """Stamps trace-level attributes, remembers the last root, delegates export."""
 
-    def __init__(self, delegate: SpanProcessor) -> None:
+    def __init__(self, delegate: SpanProcessor, on_root_end: Callable[[], None] | None = None) -> None:
         self._delegate = delegate
         self._lock = threading.Lock()
+        self._on_root_end = on_root_end
 
     def replace_delegate(self, delegate: SpanProcessor) -> SpanProcessor:
         """Route spans that end from now on to ``delegate``; return the previous one."""
@@ -63,9 +66,12 @@ class AnnotraceSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         parent = span.parent
         span_context = span.context
-        if span_context is not None and (parent is None or parent.is_remote):
+        is_root = span_context is not None and (parent is None or parent.is_remote)
+        if is_root:
             context.record_last_trace_id(mlflow_trace_id(span_context.trace_id))
         self._delegate.on_end(span)
+        if is_root and self._on_root_end is not None:
+            self._on_root_end()
 
     def shutdown(self) -> None:
         self._delegate.shutdown()

@@ -12,6 +12,11 @@ free of threads. Choices, and why:
 - **Export.** A stock ``BatchSpanProcessor`` around the SDK's OTLP exporter
   (``exporters.py``). When the tracking URI or experiment changes, a new one replaces it and the
   old one is shut down, which flushes its spans to the old destination.
+- **A trace is exported when its root span ends**, as MLflow does, not on the batch processor's
+  5 s timer: a user's script reads its traces on the next line. The root's end only wakes the
+  ``annotrace-export`` thread, which flushes (``_ExportOnRootEnd``), so the traced call never
+  waits for the network. Reads and writes of the REST client flush first (``flush()``), which
+  waits for an export in progress: what a process has ended is acknowledged before it asks.
 - **Exit.** An ``atexit`` hook shuts the export down, which exports what is queued, waiting at most
   ``EXIT_TIMEOUT_S``: a short script loses nothing, and a down collector costs a logged warning
   and a bounded wait, never an exception.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from typing import Any
 
@@ -94,7 +100,8 @@ def get_tracer_provider() -> TracerProvider:
                 if isinstance(current, TracerProvider)
                 else TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
             )
-            processor = AnnotraceSpanProcessor(_new_batch_processor(provider.resource.attributes))
+            processor = AnnotraceSpanProcessor(_new_batch_processor(provider.resource.attributes),
+                                               on_root_end=_export_on_root_end.wake)
             provider.add_span_processor(processor)
             _span_processor = processor
             _tracer_provider = provider
@@ -163,6 +170,42 @@ def _on_settings_changed() -> None:
         _shutdown_bounded(old_spans, EXIT_TIMEOUT_S)
     if old_logs is not None:
         _shutdown_bounded(old_logs, EXIT_TIMEOUT_S)
+
+
+class _ExportOnRootEnd:
+    """One daemon thread that flushes the pipeline when woken: a root span ended.
+
+    Started on the first root end (never at import), and again in a forked child, where threads
+    do not survive. Wakes that come while it flushes fold into one more flush.
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        if self._thread is None or self._pid != os.getpid():
+            with self._lock:
+                if self._thread is None or self._pid != os.getpid():
+                    self._wake = threading.Event()
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(target=self._run, name="annotrace-export", daemon=True)
+                    self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        wake = self._wake
+        while True:
+            wake.wait()
+            wake.clear()
+            if _closed:
+                continue
+            flush()
+
+
+_export_on_root_end = _ExportOnRootEnd()
 
 
 def flush(timeout_millis: int = 30000) -> bool:

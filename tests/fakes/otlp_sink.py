@@ -5,6 +5,8 @@ Not a fake of the collector's behaviour: it accepts ``POST /v1/traces``, ``/v1/l
 keeps every request with its headers and decoded message, so a test can assert attribute names,
 encodings, parent/child links and routing headers exactly as the collector will receive them.
 ``status`` makes it answer an error instead. Runs on an ephemeral loopback port in a thread.
+It also answers MLflow's experiment lookup by name (experiment "1"), which
+``annotrace.set_experiment`` makes, so scripts that choose an experiment run against it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import urllib.parse
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +96,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return None
 
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/api/2.0/mlflow/experiments/get-by-name":
+            self._reply(404, b"")
+            return
+        name = urllib.parse.parse_qs(url.query).get("experiment_name", [""])[0]
+        self._reply(200, json.dumps({"experiment": {"experiment_id": "1", "name": name}}).encode(),
+                    "application/json")
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         sink = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -117,9 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(200, response_cls().SerializeToString())
 
-    def _reply(self, status: int, payload: bytes) -> None:
+    def _reply(self, status: int, payload: bytes, content_type: str = "application/x-protobuf") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

@@ -79,6 +79,9 @@ def sdk(sink: OTLPSink, clean_env: pytest.MonkeyPatch) -> Iterator[OTLPSink]:
     yield sink
     provider.flush()
     context._reset()
+    from annotrace.client import rest
+
+    rest.close()  # set_experiment's lookup may have opened a connection to the sink
 
 
 @pytest.fixture

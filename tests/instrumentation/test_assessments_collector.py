@@ -37,8 +37,12 @@ def test_errors_from_the_server(app: Collector) -> None:
     with pytest.raises(mlflow.MlflowException) as caught:
         annotrace.sql("SELEC 1")
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
-    mlflow.set_experiment("never-used-" + uuid.uuid4().hex)
+    # an experiment named in the environment (not created by set_experiment) that does not exist
+    annotrace.tracking.set_experiment("never-used-" + uuid.uuid4().hex)
     with pytest.raises(mlflow.MlflowException, match="Could not find experiment with name 'never-used-"):
         mlflow.search_traces()
+    created = "created-" + uuid.uuid4().hex
+    mlflow.set_experiment(created)  # creates it at once, as MLflow does: nothing to find yet, no error
+    assert len(mlflow.search_traces()) == 0
     assert mlflow.get_trace("tr-" + "0" * 32, silent=True) is None
     assert "pandas" in sys.modules  # loaded by search_traces, as expected

@@ -58,19 +58,20 @@ def test_default_experiment_is_mlflows_default(server: ScriptedServer) -> None:
 def test_set_experiment_by_name_is_resolved(server: ScriptedServer) -> None:
     server.route("GET", BY_NAME, Reply(200, {"experiment": {"experiment_id": "7", "name": "my app"}}))
     server.route("POST", SEARCH, Reply(200, {"traces": []}))
-    annotrace.set_experiment("my app")
+    annotrace.set_experiment("my app")  # found: nothing to create
     annotrace.search_traces(include_spans=False)
-    assert server.requests[0].query == {"experiment_name": ["my app"]}
-    assert locations(server.requests[1]) == ["7"]
+    assert [request.path for request in server.requests] == [BY_NAME, BY_NAME, SEARCH]
+    assert server.requests[1].query == {"experiment_name": ["my app"]}
+    assert locations(server.requests[2]) == ["7"]
     annotrace.set_experiment(experiment_id="9")
     annotrace.search_traces(include_spans=False)
     assert locations(server.requests[-1]) == ["9"]
 
 
-def test_missing_experiment_gives_mlflows_message(server: ScriptedServer) -> None:
+def test_missing_experiment_gives_mlflows_message(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     server.route("GET", BY_NAME, Reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST",
                                              "message": "Could not find experiment with name 'nope'"}))
-    annotrace.set_experiment("nope")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "nope")  # chosen, never created
     with pytest.raises(MlflowException, match="Could not find experiment with name 'nope'") as caught:
         annotrace.search_traces()
     assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"

@@ -7,9 +7,11 @@ import socket
 import subprocess
 from collections.abc import Callable
 
+import pytest
 from opentelemetry._logs import SeverityNumber
 
 import annotrace
+from annotrace import tracking
 from annotrace.tracing import provider
 from tests.fakes.otlp_sink import OTLPSink, any_value
 
@@ -276,3 +278,24 @@ def test_exporter_lookup_covers_span_and_log_processors() -> None:
     finally:
         span_processor.shutdown()
         log_processor.shutdown()
+
+
+def test_a_trace_is_exported_when_its_root_ends_not_on_the_batch_timer(sdk: OTLPSink, clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # the batch timer alone would wait 10 minutes
+    tracking.set_experiment("root-end")  # a new exporter, built with that delay
+    with annotrace.start_span("root"):
+        with annotrace.start_span("child"):
+            pass
+    assert sorted(span.name for span in sdk.wait_for_spans(2)) == ["child", "root"]
+
+
+def test_a_rest_call_first_exports_the_spans_this_process_ended(sdk: OTLPSink, clean_env: pytest.MonkeyPatch) -> None:
+    from annotrace.client import traces as trace_client
+
+    clean_env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
+    tracking.set_experiment("flush-first")
+    with annotrace.start_span("still-running-root"):
+        with annotrace.start_span("ended-child"):
+            pass
+        trace_client.get_experiment_id_by_name("flush-first")  # any REST call
+        assert [span.name for span in sdk.spans()] == ["ended-child"]  # exported before the call, no wait
