@@ -5,6 +5,11 @@ instead of ``{"messages": [...]}``, the assistant's answer instead of a whole Ch
 link only for http(s) document URIs) is presentation logic with its own rules, and keeping it in
 plain functions over the store's dataclasses keeps ``review.py`` to routing.
 
+The request: the chat messages of the trace's request in whatever shape the producer sent them
+(OpenAI/MLflow ``content``, OTel GenAI ``parts``, ``{"messages": ...}``...), read by the same
+functions that make the ``messages`` rows the trace page shows (``genai_messages``), so the two
+pages cannot disagree; with no request at all, the input messages of the first span that has any.
+
 The response: the output messages of the last span that produced chat output (the model call
 whose answer the user got), with that call's prompt available under it; without chat messages,
 the trace's response (its assistant text when it is an OpenAI-style completion, else the value).
@@ -16,9 +21,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from annotrace.collector.pipeline.processors import genai_messages
+
 if TYPE_CHECKING:
     from annotrace.collector.store.queries.labeling_review import ChatMessage, Document, ItemContent
 
+CHAT_KEYS = frozenset({"messages", "input", "request"})  # keys whose value a request's chat came from
 MAX_FIELD_CHARS = 20_000  # a very long value is cut for display (the trace page shows all of it)
 
 
@@ -66,16 +74,6 @@ def _pretty(value: Any) -> str:
     return _cut(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def _part_text(content: Any) -> str:
-    """Message content: a string, or a list of parts whose text parts are joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [str(p.get("text") or p.get("content") or "") if isinstance(p, dict) else str(p) for p in content]
-        return "\n".join(t for t in texts if t)
-    return "" if content is None else _pretty(content)
-
-
 def _tool_call_text(call: Any) -> str:
     if isinstance(call, dict):
         inner = call.get("function")
@@ -88,12 +86,30 @@ def _tool_call_text(call: Any) -> str:
 
 
 def _bubbles_of(messages: Any) -> list[Bubble] | None:
-    """A JSON list of ``{role, content}`` messages as bubbles, or None when it is not one."""
+    """A JSON list of messages (any shape ``genai_messages`` reads) as bubbles, or None when it is not one."""
     if not isinstance(messages, list) or not messages or \
             not all(isinstance(m, dict) and "role" in m for m in messages):
         return None
-    return [Bubble(str(m.get("role")), _cut(_part_text(m.get("content"))),
-                   [_tool_call_text(c) for c in m.get("tool_calls") or []]) for m in messages]
+    return _row_bubbles(genai_messages.message_rows(messages))
+
+
+def _row_bubbles(rows: list[genai_messages.Message | None]) -> list[Bubble]:
+    out = []
+    for row in rows:
+        if row is None:
+            continue
+        role, text, calls, _raw = row
+        parsed = genai_messages.parse_json(calls) if calls else []
+        out.append(Bubble(role or "message", _cut(text or ""),
+                          [_tool_call_text(c) for c in parsed] if isinstance(parsed, list) else []))
+    return out
+
+
+def _request_chat(request: Any) -> list[Bubble] | None:
+    """The request's chat: ``{"messages": [...]}``, a message list, one message, and the other
+    shapes ``genai_messages.chat_messages`` knows."""
+    found = genai_messages.chat_messages(request)
+    return _row_bubbles(genai_messages.message_rows(found)) if found else None
 
 
 def _fields(value: Any) -> list[Field]:
@@ -132,10 +148,13 @@ def _document(doc: Document) -> DocumentView:
 
 def content(item: ItemContent) -> Content:
     request = item.request
-    request_chat = _bubbles_of(request.get("messages")) if isinstance(request, dict) else _bubbles_of(request)
+    request_chat = _request_chat(request)
     request_fields = [] if request_chat else _fields(request)
-    if request_chat and isinstance(request, dict) and len(request) > 1:
-        request_fields = _fields({k: v for k, v in request.items() if k != "messages"})
+    if request_chat and isinstance(request, dict) and len(request) > 1 and "role" not in request:
+        request_fields = _fields({k: v for k, v in request.items() if k not in CHAT_KEYS})
+    if request is None and not request_chat:
+        inputs = [m for m in item.messages if m.direction == "input"]
+        request_chat = _stored_bubbles([m for m in inputs if m.span_id == inputs[0].span_id]) if inputs else []
     outputs = [m for m in item.messages if m.direction == "output"]
     response_chat: list[Bubble] = []
     prompt_chat: list[Bubble] = []
