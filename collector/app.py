@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from annotrace.collector import __version__
+from annotrace.collector.api.csrf import CSRFMiddleware
 from annotrace.collector.api.errors import HANDLERS
 from annotrace.collector.store.access import Access
 from annotrace.collector.api.native.sql import sql_endpoint
@@ -119,4 +120,5 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
     ]
     app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.add_middleware(ReadBarrier, spool=service.spool)
+    app.add_middleware(CSRFMiddleware)  # added last, so outermost: a refused write waits for nothing
     return app
