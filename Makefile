@@ -17,6 +17,10 @@ install:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# OpenLLMetry 0.54 (indexed gen_ai.prompt.<i>.* attributes) beside the current one that
+	@# traceloop-sdk pins: only tests/e2e/test_genai_instrumentations_sdks.py puts it on a path
+	$(BIN)/pip install -q --no-deps --upgrade --target $(VENV)/compat/openllmetry-0.54 \
+		'opentelemetry-instrumentation-openai==0.54.0'
 	test -x $(MLFLOW_VENV)/bin/python || $(PY) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install -q 'mlflow==$(MLFLOW_VERSION)'
 

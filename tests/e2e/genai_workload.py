@@ -165,7 +165,30 @@ def logfire_app(otlp: str, llm: str) -> dict[str, Any]:
     return {"calls": {case: dataclasses.asdict(call) for case, call in calls.items()}}
 
 
-APPS: dict[str, Callable[[str, str], dict[str, Any]]] = {"traceloop": traceloop_app, "logfire": logfire_app}
+def openllmetry_app(otlp: str, llm: str) -> dict[str, Any]:
+    """OpenLLMetry's ``OpenAIInstrumentor`` on a plain OTel SDK pipeline, whichever version is first on
+    the path (the test puts 0.54, installed apart by ``make install``, before the current one)."""
+    from importlib.metadata import version
+
+    import openai
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "openllmetry-e2e"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp}/v1/traces")))
+    trace.set_tracer_provider(provider)
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+    calls = run_workload(openai.OpenAI(base_url=llm, api_key="x"), _otel_root)
+    return {"calls": {case: dataclasses.asdict(call) for case, call in calls.items()},
+            "version": version("opentelemetry-instrumentation-openai")}
+
+
+APPS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "traceloop": traceloop_app, "logfire": logfire_app, "openllmetry": openllmetry_app}
 
 if __name__ == "__main__":
     print(json.dumps(APPS[sys.argv[1]](sys.argv[2], sys.argv[3])))

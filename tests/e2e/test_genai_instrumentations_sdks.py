@@ -1,6 +1,6 @@
-"""Traceloop's SDK (with OpenLLMetry) and Logfire, run for real against the fake LLM and a real collector.
+"""Traceloop's SDK, OpenLLMetry (current and 0.54) and Logfire, run for real against the fake LLM and a real collector.
 
-Both SDKs install global OTel providers and patch ``openai`` for the life of the process, so each
+These SDKs install global OTel providers and patch ``openai`` for the life of the process, so each
 app runs as a user's script would, in a process of its own (``tests/e2e/genai_workload.py``),
 exporting OTLP/HTTP to the collector; nothing leaks into other tests. Then SQL must show:
 
@@ -10,11 +10,13 @@ exporting OTLP/HTTP to the collector; nothing leaks into other tests. Then SQL m
   has a request, a response and previews (and ``Associations`` its session and user); the tool's
   JSON result is message text like any other;
 - Logfire: ``instrument_openai(version=1)``, whose messages are only in ``request_data`` /
-  ``response_data``.
+  ``response_data``;
+- OpenLLMetry 0.54, the last release with indexed ``gen_ai.prompt.<i>.*`` attributes: it cannot be
+  installed next to the current one (``traceloop-sdk`` pins that), so ``make install`` puts it in a
+  directory of its own that only its process has on its path.
 
-OpenLLMetry before 0.55 cannot be installed next to the current one (``traceloop-sdk`` pins it),
-and OpenLIT pins an older ``openai`` and OTel SDK: their attribute shapes are rebuilt from their
-sources in ``tests/collector/pipeline/processors/test_genai_traceloop.py`` and ``test_genai_otel.py``.
+OpenLIT pins an older ``openai`` and OTel SDK than the suite's: its attribute shapes are rebuilt
+from its source in ``tests/collector/pipeline/processors/test_genai_otel.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.collector_process import Collector
 from tests.e2e.genai_workload import Call
 from tests.e2e.test_genai_instrumentations import check
@@ -34,10 +38,25 @@ from tests.fakes.llm import FakeLLM
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_app(app: str, collector: Collector) -> dict[str, Any]:
-    """Run one app of ``genai_workload`` in its own process; returns what it printed."""
+OPENLLMETRY_054 = "compat/openllmetry-0.54"
+"""Where ``make install`` puts ``opentelemetry-instrumentation-openai`` 0.54.0 (``pip --target``, no
+dependencies: it runs on the current ones), beside the venv's ``lib``: one venv cannot hold two
+versions of a distribution, and ``traceloop-sdk`` needs the current one."""
+
+
+def openllmetry_054() -> Path:
+    """The 0.54 directory of this venv, or of a venv whose site-packages this one shares (a ``.pth``)."""
+    venvs = [Path(sys.prefix)] + [Path(p).parents[2] for p in sys.path if p.endswith("site-packages")]
+    for venv in venvs:
+        if (venv / OPENLLMETRY_054 / "opentelemetry").is_dir():
+            return venv / OPENLLMETRY_054
+    pytest.fail(f"OpenLLMetry 0.54 is not installed in {sys.prefix}/{OPENLLMETRY_054}: run make install")
+
+
+def run_app(app: str, collector: Collector, *path: Path) -> dict[str, Any]:
+    """Run one app of ``genai_workload`` in its own process (``path`` first on its PYTHONPATH)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LOGFIRE_"))}
-    env.update(TRACELOOP_TELEMETRY="false", PYTHONPATH=str(ROOT))
+    env.update(TRACELOOP_TELEMETRY="false", PYTHONPATH=os.pathsep.join(map(str, (*path, ROOT))))
     with FakeLLM() as llm:
         done = subprocess.run([sys.executable, "-m", "tests.e2e.genai_workload", app, collector.http, llm.base_url],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
@@ -104,3 +123,15 @@ def test_logfire_version_1(collector: Collector) -> None:
         ("input", "user", "tell me a story"), ("output", "assistant", stream.outputs[0][1])]
     assert (response["span_type"], response["model"], response["input_tokens"], response["output_tokens"]) == (
         "CHAT_MODEL", "stream-model", stream.input_tokens, stream.output_tokens)
+
+
+def test_openllmetry_before_055(collector: Collector) -> None:
+    result = run_app("openllmetry", collector, openllmetry_054())
+    assert result["version"] == "0.54.0"
+    calls: dict[str, Call] = result["calls"]
+    embeddings = calls.pop("embeddings")
+    check(collector, calls, chat_type="CHAT_MODEL", embedding_io=True)
+    (_, span) = spans_of(collector, embeddings.trace_id, 2)
+    assert (span["span_type"], span["model"], span["input_tokens"]) == ("EMBEDDING", "embed-model", 3)
+    assert json.loads(span["inputs"]) == ["first text", "second"]  # texts to embed, not messages
+    assert messages_of(collector, span["span_id"]) == []

@@ -1,13 +1,14 @@
 """Traceloop's conventions through GenAINormalizeProcessor: decorator spans and OpenLLMetry before 0.55.
 
-The attributes are written as the producers write them, from their sources, because these
-versions cannot be installed here next to the current ones (``traceloop-sdk`` pins the current
-OpenLLMetry): ``opentelemetry-instrumentation-openai`` 0.54.0 ``shared/chat_wrappers.py``
-(``_set_prompts``, ``_set_completions``), ``shared/__init__.py`` (``_set_request_attributes``,
-``_set_response_attributes``), ``shared/completion_wrappers.py`` and ``embeddings_wrappers.py``;
-releases before 0.40 named the counts ``gen_ai.usage.prompt_tokens`` / ``completion_tokens``
-(``opentelemetry-semantic-conventions-ai`` ``SpanAttributes``). The current SDK and OpenLLMetry
-run for real in ``tests/e2e/test_genai_instrumentations_sdks.py``.
+The attributes are written as the producers write them, from their sources, for what the real
+runs in ``tests/e2e/test_genai_instrumentations_sdks.py`` (the current SDK and OpenLLMetry, and
+OpenLLMetry 0.54 on the workload) do not reach: multi-part content, JSON-looking tool results,
+the completions API, bad values, and releases before 0.40, which named the counts
+``gen_ai.usage.prompt_tokens`` / ``completion_tokens`` (``opentelemetry-semantic-conventions-ai``
+``SpanAttributes``). Sources: ``opentelemetry-instrumentation-openai`` 0.54.0
+``shared/chat_wrappers.py`` (``_set_prompts``, ``_set_completions``), ``shared/__init__.py``
+(``_set_request_attributes``, ``_set_response_attributes``), ``shared/completion_wrappers.py``
+and ``embeddings_wrappers.py``.
 """
 
 from __future__ import annotations
