@@ -100,15 +100,25 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         return await sql_endpoint(request, db)
 
     async def health(request: Request) -> Response:
+        """200 ``ok``, or 503 ``unavailable`` with the reason while exports are refused because
+        the pipeline cannot store (a full disk, say) or the spool cannot write."""
         runner = service.runner
         spool = service.spool
-        return JSONResponse({
-            "status": "ok",
+        reasons = [r for r in (runner.stats.failing if runner else None, spool.write_error if spool else None) if r]
+        body = {
+            "status": "unavailable" if reasons else "ok",
             "version": __version__,
             "backlog_bytes": spool.backlog_bytes if spool else None,
+            "unstored_records": spool.unstored_records if spool else None,
             "stored_items": runner.stats.items if runner else None,
             "dead_letters": runner.stats.dead_letters if runner else None,
-        })
+            "set_aside_bytes": spool.set_aside_bytes if spool else None,
+            "set_aside_records": spool.set_aside_records if spool else None,
+        }
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+            body["failing_since"] = runner.stats.failing_since if runner else None
+        return JSONResponse(body, status_code=503 if reasons else 200, headers={"Retry-After": "5"} if reasons else None)
 
     api = Access(db, writer)
     routes = [

@@ -97,9 +97,10 @@ def _serve(config: CollectorConfig, ready_file: str | None) -> int:
         tmp.replace(ready_file)
     while not stop.wait(0.5):
         pass
-    logging.getLogger("annotrace").info("stopping: storing everything acknowledged")
+    logger = logging.getLogger("annotrace")
+    logger.info("stopping: storing everything acknowledged")
     service.shutdown()
-    logging.getLogger("annotrace").info("stopped: everything acknowledged is stored")
+    logger.info("%s", service.stopped_message())
     # Everything is stored and closed; skip interpreter teardown, where duckdb 2.0's bindings print
     # "nanobind: leaked ..." lines that would look like a failure on every clean stop.
     logging.shutdown()

@@ -172,6 +172,18 @@ class Service:
         if self.spool is not None:
             self.spool.close()
 
+    def stopped_message(self) -> str:
+        """The truth about what ``shutdown`` left: all stored, or how much waits in the spool."""
+        if self.spool is None:
+            return "stopped"
+        left = self.spool.unstored_records
+        if not left:
+            return "stopped: everything acknowledged is stored"
+        why = self.runner.stats.failing if self.runner is not None else None
+        return (f"stopped: {left} acknowledged records ({self.spool.backlog_bytes} bytes) are not stored yet"
+                f"{f' ({why})' if why else ''}; they stay in the spool at {self.spool.directory} and are stored"
+                " at the next start")
+
 
 def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
     for cid in config.enabled_extensions:

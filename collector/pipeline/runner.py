@@ -17,17 +17,28 @@ hands out what is ready without waiting to fill a batch, and every batch that re
 exporters is committed at once: a read under full load waits for a commit, not for a 32,768-span
 row group or the batch timeout.
 
-A batch an exporter refuses is retried record by record; a record that still fails is moved to
-the spool's dead-letter folder and logged, so one poisonous export cannot stall ingestion and is
-never silently dropped.
+Failures are of two kinds, and neither stops this thread:
+
+- *The store's* (``Unavailable`` from the writer: a full disk, an I/O error; ``OSError``,
+  ``MemoryError``, a decode worker that died): the records are fine and must not be set aside.
+  The pipeline is *failing*: the spool refuses new exports (UNAVAILABLE / 503 with Retry-After),
+  health says why, and the oldest batch is retried with a growing pause (at most
+  ``RETRY_MAX_S``) until it is stored; then everything resumes by itself. A shutdown meanwhile
+  leaves what is not stored in the spool, which replays it at the next start.
+- *A record's* (anything else: it cannot be decoded or stored): the batch is retried record by
+  record, and a record that still fails is moved to the spool's dead-letter folder and logged,
+  so one poisonous export cannot stall ingestion and is never silently dropped. If even the
+  dead letter cannot be written, that is the store's kind of failure: retried, never acked.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -38,6 +49,7 @@ from typing import Any, Protocol
 import orjson
 
 from annotrace.collector.component import Processor
+from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline import workers
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
@@ -53,6 +65,12 @@ the spool's files (workers read the payloads); decoded batches waiting for the s
 memory this bounds."""
 MAX_INFLIGHT = 64
 """Batches in flight, a bound for many small ones."""
+RETRY_FIRST_S = 0.25
+RETRY_MAX_S = 2.0
+"""Pauses between attempts while the store cannot write: doubling from the first to the last, so
+a full disk costs a few attempts a second at most, and storing resumes within 2 s of room."""
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM, errno.EROFS,
+                       errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EBUSY}
 
 
 class Exporter(Protocol):
@@ -85,6 +103,8 @@ class RunnerStats:
     items: int = 0
     dead_letters: int = 0
     last_error: str | None = None
+    failing: str | None = None  # why the pipeline cannot store now (None: it can)
+    failing_since: float | None = None  # wall-clock time it started failing
 
 
 class Runner:
@@ -101,6 +121,10 @@ class Runner:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._decoding = 0  # batches dispatched and not yet handed to the exporters
+        # batches taken from the spool, oldest first; futures None: dispatch when it is the oldest
+        self._inflight: deque[tuple[list[Record], list[Future[Any]] | None]] = deque()
+        self._items = 0  # items in flight
+        self._attempts = 0  # failed attempts in a row
 
     def start(self) -> None:
         if self._thread is None:
@@ -137,38 +161,106 @@ class Runner:
                                    initializer=workers.init, initargs=(specs, os.getpid()))
 
     def _run(self) -> None:
-        inflight: deque[tuple[list[Record], list[Future[Any]]]] = deque()
-        items = 0  # in flight
         while True:
-            full = len(inflight) >= MAX_INFLIGHT or items + self.send_batch_size > MAX_INFLIGHT_ITEMS
-            while inflight and (full or all(f.done() for f in inflight[0][1])):
-                records, futures = inflight[0]
-                if not all(f.done() for f in futures):  # at the limit: wait for the oldest
-                    self._flush_when_handed_over()
-                    wait(futures, timeout=0.05)
-                    continue
-                inflight.popleft()
-                items -= sum(r.items for r in records)
-                self._finish(records, futures)
-                full = False
-            # idle: take what is there at once; busy: let a batch fill up (the batch processor's
-            # timeout), so load makes full batches, and full batches make row-group commits
-            records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s,
-                                      fill_s=self.timeout_s if inflight else 0.0)
-            if not records:
-                if inflight and not self.spool.ready_items():
-                    self._flush_when_handed_over()
-                    wait(inflight[0][1], timeout=0.05)
-                elif not inflight and self._stop.is_set():
+            try:
+                if self._step():
                     return
+            except Exception as exc:  # noqa: BLE001 - never die: acknowledged records wait on this thread
+                log.exception("pipeline: unexpected error in the runner; retrying")
+                self._failing(f"pipeline: {exc!r}")
+                time.sleep(self._pause())
+
+    def _step(self) -> bool:
+        """One turn: finish what is done, take more. True once stopped."""
+        inflight = self._inflight
+        full = len(inflight) >= MAX_INFLIGHT or self._items + self.send_batch_size > MAX_INFLIGHT_ITEMS
+        while inflight and (full or inflight[0][1] is None or _done(inflight[0][1])):
+            futures = inflight[0][1]
+            if futures is not None and not _done(futures):  # at the limit: wait for the oldest
+                self._flush_when_handed_over()
+                wait(futures, timeout=0.05)
+                continue
+            if not self._finish_oldest():
+                return True  # stopping while the store cannot write: the rest stays in the spool
+            full = False
+        # idle: take what is there at once; busy: let a batch fill up (the batch processor's
+        # timeout), so load makes full batches, and full batches make row-group commits
+        records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s,
+                                  fill_s=self.timeout_s if inflight else 0.0)
+        if not records:
+            if inflight and not self.spool.ready_items():
+                self._flush_when_handed_over()
+                futures = inflight[0][1]
+                if futures is not None:
+                    wait(futures, timeout=0.05)
+            elif not inflight and self._stop.is_set():
+                return True
+            return False
+        inflight.append((records, self._dispatch_safely(records)))
+        self._items += sum(r.items for r in records)
+        return False
+
+    def _dispatch_safely(self, records: list[Record]) -> list[Future[Any]]:
+        try:
+            return self._dispatch(records)
+        except Exception as exc:  # noqa: BLE001 - a processor bug must not kill ingestion
+            log.exception("pipeline: processing failed")
+            return [_failed(exc)]
+
+    def _finish_oldest(self) -> bool:
+        """Store, or set aside, the oldest batch in flight, then drop it from ``_inflight``.
+        While the store cannot write, retry it (False: shutdown came first)."""
+        records, futures = self._inflight[0]
+        while True:
+            if futures is None:
+                futures = self._retry(records)
+            failure = next((e for e in (f.exception() for f in futures) if e is not None), None)
+            if failure is None:
+                self._done(records)
+                return True
+            self.stats.last_error = repr(failure)
+            if is_store_failure(failure):
+                if not self._wait_to_retry(f"{failure}"):
+                    return False
+                futures = None
+                continue
+            if len(records) > 1:  # find the record(s) refused: one by one, in order
+                log.warning("pipeline: a batch of %d records failed (%r); retrying one by one", len(records), failure)
+                self._inflight.popleft()
+                self._inflight.extendleft(([record], None) for record in reversed(records))
+                records, futures = self._inflight[0]
                 continue
             try:
-                futures = self._dispatch(records)
-            except Exception as exc:  # noqa: BLE001 - a processor bug must not kill ingestion
-                log.exception("pipeline: processing failed")
-                futures = [_failed(exc)]
-            inflight.append((records, futures))
-            items += sum(r.items for r in records)
+                self.spool.dead_letter(records[0], repr(failure))
+            except OSError as exc:
+                if not self._wait_to_retry(f"cannot write a dead letter to {self.spool.directory}: {exc.strerror or exc}"):
+                    return False
+                continue
+            log.error("pipeline: record failed for good (%r); moved to the dead-letter folder", failure)
+            self.stats.dead_letters += 1
+            self._done(records)
+            return True
+
+    def _wait_to_retry(self, reason: str) -> bool:
+        """The store cannot write: refuse new exports, say why, pause. False if shutting down."""
+        self._failing(reason)
+        if self._stop.is_set():
+            return False
+        self._stop.wait(self._pause())
+        return True
+
+    def _pause(self) -> float:
+        self._attempts += 1
+        return min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (self._attempts - 1))
+
+    def _failing(self, reason: str) -> None:
+        if self.stats.failing is None:
+            log.error("pipeline: cannot store (%s); refusing new exports and retrying until it can", reason)
+            self.stats.failing_since = time.time()
+        elif reason != self.stats.failing:
+            log.error("pipeline: still cannot store: %s", reason)
+        self.stats.failing = reason
+        self.spool.refuse(reason)
 
     def _flush_when_handed_over(self) -> None:
         """Nothing more is taken from the spool for now: once every batch in flight has reached
@@ -222,31 +314,13 @@ class Runner:
             batch = processor.process(batch)
         return [exporter.encode(batch) for exporter in pipeline.exporters]
 
-    def _finish(self, records: list[Record], futures: list[Future[Any]]) -> None:
-        errors = [f.exception() for f in futures]
-        failures = [e for e in errors if e is not None]
-        if not failures:
-            self._done(records)
-            return
-        self.stats.last_error = repr(failures[0])
-        if len(records) > 1:
-            log.warning("pipeline: a batch of %d records failed (%r); retrying one by one", len(records), failures[0])
-            for record in records:
-                self._finish([record], self._retry(record))
-            return
-        log.error("pipeline: record failed for good (%r); moved to the dead-letter folder", failures[0])
-        self.spool.dead_letter(records[0], repr(failures[0]))
-        self.stats.dead_letters += 1
-        self._done(records)
-
-    def _retry(self, record: Record) -> list[Future[Any]]:
-        try:
-            futures = self._dispatch([record])
-        except Exception as exc:  # noqa: BLE001
-            return [_failed(exc)]
-        self._flush_exporters()
-        for future in futures:
-            future.exception()
+    def _retry(self, records: list[Record]) -> list[Future[Any]]:
+        """Dispatch ``records`` again and wait until they are stored or refused; nothing else is
+        taken meanwhile, so the exporters commit as soon as the batch reaches them."""
+        futures = self._dispatch_safely(records)
+        while not _done(futures):
+            self._flush_when_handed_over()
+            wait(futures, timeout=0.05)
         return futures
 
     def _flush_exporters(self) -> None:
@@ -255,7 +329,16 @@ class Runner:
                 exporter.force_flush()
 
     def _done(self, records: list[Record]) -> None:
+        """``records`` (the oldest in flight) are stored or set aside: ack them, drop them."""
+        self._inflight.popleft()
+        self._items -= sum(r.items for r in records)
         self.spool.ack(records)
+        if self.stats.failing is not None:
+            log.warning("pipeline: storing again after %.0f s of: %s", time.time() - (self.stats.failing_since or 0),
+                        self.stats.failing)
+            self.stats.failing = self.stats.failing_since = None
+            self.spool.refuse(None)
+        self._attempts = 0
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.items += sum(r.items for r in records)
@@ -290,6 +373,18 @@ def _then_consume(encoded: Future[list[Any]], index: int, exporter: Exporter, mo
 
     encoded.add_done_callback(decoded)
     return out
+
+
+def is_store_failure(error: BaseException) -> bool:
+    """Whether ``error`` is the store's or the machine's (retry the same records later), not a
+    record's (set it aside). A missing file is a record's: its segment is gone for good."""
+    if isinstance(error, OSError):
+        return error.errno in _ENVIRONMENT_ERRNOS
+    return isinstance(error, (Unavailable, MemoryError, BrokenProcessPool))
+
+
+def _done(futures: list[Future[Any]] | None) -> bool:
+    return futures is not None and all(f.done() for f in futures)
 
 
 def _failed(exc: BaseException) -> Future[Any]:

@@ -27,71 +27,35 @@ not hold records back to fill a batch, and the runner has the store commit what 
     acknowledged ->  seq 1 .. 7 (ready, in flight) .. 12
     stored       ->  seq 1 .. 7 ; a read that arrived now waits for 12
 
-Record layout: ``<IIBBHI`` = payload length, crc32 of meta+payload, signal, version, meta length,
-item count; then meta (JSON), then payload (serialized protobuf request).
+The record layout, and reading a damaged segment, are in ``segment.py``. Every write is checked:
+a short write is an error, a failed write is cut off again (the segment stays well-formed), and
+the records of a failed write are refused, never acknowledged. Damaged records found on replay
+are set aside in ``dead-letter/`` with the reason, and every intact record after them replays.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import struct
-import threading
-import time
 import heapq
 import itertools
-import zlib
+import logging
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from annotrace.collector.errors import Overloaded, Unavailable
+from annotrace.collector.pipeline import segment
+from annotrace.collector.pipeline.segment import SIGNALS, Record, read_payloads, write_file, write_whole
+
+__all__ = ["SIGNALS", "Record", "Spool", "read_payloads"]
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("<IIBBHI")
-SIGNALS = ("traces", "logs", "metrics")
 DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class Record:
-    """One acknowledged export: ``meta`` holds routing facts, ``payload`` the protobuf request;
-    records from the spool come with an empty payload, which ``read_payloads`` fills in."""
-
-    signal: str
-    meta: bytes
-    payload: bytes
-    items: int
-    segment: int
-    end: int  # offset just past this record in its segment
-    ready_at: float = 0.0  # monotonic time it became durable (or was replayed), for batching
-    size: int = 0  # bytes in the segment: header, meta and payload
-    seq: int = 0  # read-your-writes order: numbered as it became durable (or was replayed)
-
-    def __post_init__(self) -> None:
-        if not self.size:
-            self.size = _HEADER.size + len(self.meta) + len(self.payload)
-
-
-def read_payloads(directory: str | os.PathLike[str], records: list[Record]) -> None:
-    """Fill in the payloads of spool records (left empty while they wait) from their segments."""
-    fds: dict[int, int] = {}
-    try:
-        for record in records:
-            if record.payload:
-                continue
-            fd = fds.get(record.segment)
-            if fd is None:
-                fd = fds[record.segment] = os.open(Path(directory) / f"{record.segment:08d}.seg", os.O_RDONLY)
-            length = record.size - _HEADER.size - len(record.meta)
-            record.payload = os.pread(fd, length, record.end - length)
-            if len(record.payload) != length:
-                raise OSError(f"spool segment {record.segment:08d} ends before its record at {record.end}")
-    finally:
-        for fd in fds.values():
-            os.close(fd)
+DEAD_LETTER = "dead-letter"
+REFUSED_RETRY_AFTER_S = 5.0
 
 
 class Spool:
@@ -111,9 +75,13 @@ class Spool:
         self._flushing = False
         self._closed = True
         self._backlog = 0
-        self._segment = 0
-        self._file: object = None
-        self._offset = 0
+        self._segment = 0  # the segment being appended
+        self._fd: int | None = None  # its file, opened by the first write after open or a failure
+        self._offset = 0  # its size: where the next record starts
+        self.set_aside_bytes = 0  # damaged bytes moved to dead-letter/ (or left in place) on replay
+        self.set_aside_records = 0
+        self.write_error: str | None = None  # the last append that failed, until one succeeds
+        self.refusing: str | None = None  # why appends are refused (``refuse``)
         self._last_seq = 0  # numbered so far: every acknowledged record has a number <= this
         self._stored_seq = 0  # every record numbered <= this is stored (acked by the runner)
         self._wanted = 0  # the highest number a reader waits for
@@ -140,8 +108,8 @@ class Spool:
                 self._ready_items += record.items
                 self._backlog += record.size
                 replayed += 1
-        self._segment = (segments[-1] if segments else 0) + 1
-        self._open_segment()
+        self._segment = max(segments[-1] if segments else 0, start_segment)  # appends start a new one
+        self._offset = self.segment_bytes
         self._closed = False
         if replayed:
             log.info("spool: replaying %d records not yet stored", replayed)
@@ -152,26 +120,33 @@ class Spool:
             self._closed = True
             while self._flushing:
                 self._cond.wait()
-            if self._file is not None:
-                self._file.close()  # type: ignore[attr-defined]
-                self._file = None
+            self._close_segment()
             self._cond.notify_all()
 
     # -- producer side (receivers) -----------------------------------------------------------
     def admit(self, size: int) -> None:
-        """Refuse early, before decoding, when the backlog is over its limit."""
+        """Refuse early, before decoding, when the backlog is over its limit or the pipeline
+        behind the spool cannot store (``refuse``)."""
         if self._closed:
             raise Unavailable("The collector is shutting down")
+        if self.refusing is not None:
+            raise Unavailable(f"The collector cannot store data now ({self.refusing}); retry later",
+                              retry_after_s=REFUSED_RETRY_AFTER_S)
         if self._backlog + size > self.max_backlog_bytes:
             raise Overloaded(
                 f"Backlog of {self._backlog} bytes is at its limit of {self.max_backlog_bytes} bytes; retry later",
                 retry_after_s=1.0,
             )
 
+    def refuse(self, reason: str | None) -> None:
+        """While ``reason`` is set, appends are refused (Unavailable with a Retry-After): what is
+        behind the spool cannot store, so whatever more were acknowledged would only wait on a
+        failing disk. ``None`` accepts again."""
+        self.refusing = reason
+
     def append(self, signal: str, meta: bytes, payload: bytes, items: int) -> None:
         """Write and fsync one record; returns only once it is durable (the ack point)."""
-        encoded = _HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(meta)), SIGNALS.index(signal), 1,
-                               len(meta), items) + meta + payload
+        encoded = segment.encode(signal, meta, payload, items)
         record = Record(signal, meta, b"", items, 0, 0, size=len(encoded))
         with self._cond:
             self.admit(len(encoded))
@@ -216,24 +191,53 @@ class Spool:
         self._cond.notify_all()
 
     def _write(self, batch: list[tuple[Record, bytes]]) -> str | None:
+        """Append ``batch`` whole and fsync it, or undo it and return why not.
+
+        The segment's offset moves only after the whole write is durable, and a failed write is
+        cut off again, so the segment never holds a partial record in front of later ones."""
+        if self._closed:
+            return "spool is closed"
+        data = b"".join(encoded for _, encoded in batch)
         try:
-            if self._file is None:
-                return "spool is closed"
-            if self._offset >= self.segment_bytes:
-                self._file.close()  # type: ignore[attr-defined]
-                self._segment += 1
-                self._open_segment()
-            for record, encoded in batch:
-                self._offset += len(encoded)
-                record.segment, record.end = self._segment, self._offset
-            self._file.write(b"".join(encoded for _, encoded in batch))  # type: ignore[attr-defined]
-            self._file.flush()  # type: ignore[attr-defined]
-            if self.fsync:
-                os.fsync(self._file.fileno())  # type: ignore[attr-defined]
-            return None
+            if self._fd is None or self._offset >= self.segment_bytes:
+                self._next_segment()
+            assert self._fd is not None
+            start = self._offset
+            try:
+                write_whole(self._fd, data)
+                if self.fsync:
+                    os.fsync(self._fd)
+            except OSError:
+                self._undo_write(start)
+                raise
         except OSError as exc:
-            log.error("spool: write failed: %s", exc)
-            return str(exc)
+            error = f"spool: cannot write to {self.directory}: {exc.strerror or exc}"
+            if error != self.write_error:
+                log.error("%s", error)
+            self.write_error = error
+            return error
+        if self.write_error is not None:
+            log.warning("spool: writing again after: %s", self.write_error)
+            self.write_error = None
+        position = start
+        for record, encoded in batch:
+            position += len(encoded)
+            record.segment, record.end = self._segment, position
+        self._offset = position
+        return None
+
+    def _undo_write(self, start: int) -> None:
+        """Cut what a failed write left after ``start``. If even that fails, this segment is
+        closed and the next write starts a new one; the reader cuts such a tail on replay."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, start)
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            log.error("spool: cannot cut a failed write from %08d.seg (%s); starting a new segment",
+                      self._segment, exc.strerror or exc)
+            self._close_segment()
 
     # -- consumer side (runner) --------------------------------------------------------------
     def take(self, max_items: int, timeout: float, *, fill_s: float = 0.0) -> list[Record]:
@@ -296,12 +300,16 @@ class Spool:
                 woken.append(heapq.heappop(self._waiters)[2])
         for callback in woken:
             callback()
-        tmp = self.directory / "checkpoint.tmp"
-        tmp.write_text(f"{last.segment} {last.end}\n")
-        tmp.replace(self.directory / "checkpoint")
-        for path in self.directory.glob("*.seg"):
+        try:  # not fsynced: a stale checkpoint only replays stored records again (idempotent)
+            write_file(self.directory / "checkpoint", f"{last.segment} {last.end}\n".encode(), fsync=False)
+        except OSError as exc:
+            log.warning("spool: cannot update the checkpoint (%s); a restart replays more", exc.strerror or exc)
+        for path in self.directory.glob("*.seg"):  # even so: it frees space on a full disk
             if int(path.stem) < last.segment:
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:  # deleted at the next ack or start
+                    log.warning("spool: cannot delete %s: %s", path.name, exc.strerror or exc)
 
     # -- read-your-writes -----------------------------------------------------------------------
     def acknowledged(self) -> int:
@@ -311,6 +319,11 @@ class Spool:
     def stored(self) -> int:
         """Every record numbered up to this is stored."""
         return self._stored_seq
+
+    @property
+    def unstored_records(self) -> int:
+        """Acknowledged (durable) records not stored yet: the runner acks in order."""
+        return self._last_seq - self._stored_seq
 
     def hurried(self) -> bool:
         """Whether a reader waits for records not stored yet (commit now rather than batch)."""
@@ -329,55 +342,86 @@ class Spool:
             return True
 
     # -- files ---------------------------------------------------------------------------------
-    def _open_segment(self) -> None:
-        path = self.directory / f"{self._segment:08d}.seg"
-        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - owned by the spool
-        self._offset = path.stat().st_size
-        if self.fsync:
-            dir_fd = os.open(self.directory, os.O_RDONLY)
+    def _next_segment(self) -> None:
+        """Close the current segment and start the next one (its directory entry fsynced)."""
+        self._close_segment()
+        number = self._segment + 1
+        path = self.directory / f"{number:08d}.seg"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if self.fsync:
+                dir_fd = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd, self._segment, self._offset = fd, number, size
+
+    def _close_segment(self) -> None:
+        if self._fd is not None:
             try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+            self._offset = self.segment_bytes  # the next write starts a new segment
 
     def _read_checkpoint(self) -> tuple[int, int]:
         try:
-            segment, offset = (self.directory / "checkpoint").read_text().split()
-            return int(segment), int(offset)
+            segment_number, offset = (self.directory / "checkpoint").read_text().split()
+            return int(segment_number), int(offset)
         except (OSError, ValueError):
             return 0, 0
 
     def _read_segment(self, number: int, offset: int) -> list[Record]:
-        """Records from ``offset`` on; a torn tail (never acknowledged) is cut off."""
+        """Records from ``offset`` on. Damaged records are set aside (``dead-letter/``) and the
+        records after them kept; a torn tail (never acknowledged) is cut off."""
         path = self.directory / f"{number:08d}.seg"
         data = path.read_bytes()
-        records = []
-        pos = offset
-        while pos + _HEADER.size <= len(data):
-            length, crc, signal, _version, meta_len, items = _HEADER.unpack_from(data, pos)
-            body_start = pos + _HEADER.size
-            end = body_start + meta_len + length
-            if end > len(data) or signal >= len(SIGNALS):
-                break
-            meta = data[body_start : body_start + meta_len]
-            if zlib.crc32(memoryview(data)[body_start + meta_len : end], zlib.crc32(meta)) != crc:
-                break
-            records.append(Record(SIGNALS[signal], meta, b"", items, number, end, size=end - pos))
-            pos = end
-        if pos < len(data):
-            log.warning("spool: cutting a torn tail of %d bytes from %s", len(data) - pos, path.name)
-            with open(path, "r+b") as handle:
-                handle.truncate(pos)
-        return records
+        found = segment.scan(data, number, offset)
+        for damaged in found.damaged:
+            size = damaged.end - damaged.start
+            self.set_aside_bytes += size
+            self.set_aside_records += 1
+            where = f"{path.name} at offset {damaged.start}"
+            try:
+                self._write_dead_letter(f"{number:08d}-{damaged.start:012d}-damaged", data[damaged.start : damaged.end],
+                                        f"{damaged.reason}\nsegment: {where}, {size} bytes\n")
+                log.error("spool: set aside %d damaged bytes from %s into %s/: %s", size, where, DEAD_LETTER,
+                          damaged.reason)
+            except OSError as exc:
+                log.error("spool: skipped %d damaged bytes in %s (%s); cannot copy them to %s/: %s", size, where,
+                          damaged.reason, DEAD_LETTER, exc.strerror or exc)
+        if found.end < len(data):
+            log.warning("spool: cutting %d bytes after the last readable record from %s", len(data) - found.end,
+                        path.name)
+            try:
+                os.truncate(path, found.end)
+            except OSError as exc:  # appends go to a new segment anyway; the next replay cuts it
+                log.error("spool: cannot cut %s: %s", path.name, exc.strerror or exc)
+        return found.records
 
     def dead_letter(self, record: Record, reason: str) -> None:
-        """Keep a record the store refused, with the reason, instead of dropping it."""
+        """Keep a record the store refused, with the reason, instead of dropping it. Raises
+        ``OSError`` if it cannot be kept (a full disk): the caller must not ack it then."""
         try:
             self.load([record])
         except OSError as exc:  # its segment is damaged or gone: keep the reason at least
             reason = f"{reason}\npayload unreadable: {exc}"
-        folder = self.directory / "dead-letter"
+        self._write_dead_letter(f"{record.segment:08d}-{record.end:012d}-{record.signal}", record.payload,
+                                f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n")
+
+    def _write_dead_letter(self, stem: str, data: bytes, reason: str) -> None:
+        folder = self.directory / DEAD_LETTER
         folder.mkdir(exist_ok=True)
-        stem = f"{record.segment:08d}-{record.end:012d}-{record.signal}"
-        (folder / f"{stem}.pb").write_bytes(record.payload)
-        (folder / f"{stem}.txt").write_text(f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n")
+        body = folder / f"{stem}.{'bin' if stem.endswith('-damaged') else 'pb'}"
+        write_file(body, data, fsync=self.fsync)
+        try:
+            write_file(folder / f"{stem}.txt", reason.encode(), fsync=self.fsync)
+        except OSError:
+            body.unlink(missing_ok=True)
+            raise

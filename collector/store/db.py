@@ -83,17 +83,36 @@ class Database:
             config["access_mode"] = "READ_ONLY"
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        if read_only:
-            self.conn = _locked(lambda: duckdb.connect(str(self.path), config=config), self.path, lock_timeout_s)
+        self._config = config
+        self._lock_timeout_s = lock_timeout_s
+        self.conn = self._connect()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.read_only:
+            conn = _locked(lambda: duckdb.connect(str(self.path), config=self._config), self.path,
+                           self._lock_timeout_s)
         else:
-            self.conn = _locked(lambda: _attach(self.path, config), self.path, lock_timeout_s)
+            conn = _locked(lambda: _attach(self.path, self._config), self.path, self._lock_timeout_s)
             try:
-                migrate(self.conn, str(self.path))
+                migrate(conn, str(self.path))
             except BaseException:
-                self.conn.close()  # nothing committed: the file stays as it was
+                conn.close()  # nothing committed: the file stays as it was
                 raise
-            self.fit_memory_limit(self.conn)
-        self.conn.execute("SET enable_external_access = false")
+            self._memory_limit = 0
+            self.fit_memory_limit(conn)
+        conn.execute("SET enable_external_access = false")
+        return conn
+
+    def reopen(self) -> None:
+        """Close and open the file again. After a fatal error (a checkpoint that failed on a full
+        disk, say) DuckDB refuses all work on the instance "until the database is restarted";
+        what was committed is in the file and its WAL, and comes back. Cursors of the old
+        instance are closed with it, so readers take new ones (``cursor``) per query."""
+        try:
+            self.conn.close()
+        except duckdb.Error:
+            pass
+        self.conn = self._connect()
 
     def fit_memory_limit(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Memory limit = the configured working memory + the ART indexes, rounded up to 16 MiB.
@@ -117,10 +136,17 @@ class Database:
         return self.conn.cursor()
 
     def close(self) -> None:
-        """Checkpoint first, so the next start does not replay the WAL."""
+        """Checkpoint first, so the next start does not replay the WAL (if the disk has no
+        room for it, the next start replays the WAL instead: nothing committed is lost)."""
         if not self.read_only:
-            self.conn.execute("CHECKPOINT")
-        self.conn.close()
+            try:
+                self.conn.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                log.warning("store: no checkpoint at close (%s); the next start replays the WAL", exc)
+        try:
+            self.conn.close()
+        except duckdb.Error:
+            pass
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")

@@ -13,6 +13,12 @@ only counts copies: a batch without any (the usual case) is inserted as it is, a
 with copies is filtered. Retries and spool replays add nothing, and the ``traces`` aggregates,
 events and derived relations are built from the new spans only, so they stay exact whatever
 order or however late spans arrive.
+
+A failure that is the store's, not the job's (a full disk, an I/O error, a database DuckDB has
+invalidated, a missing table), fails the transaction's jobs with ``Unavailable`` naming the cause,
+so the pipeline keeps the records and retries them instead of setting them aside as refused;
+an invalidated database is opened again, before the next job if it cannot be at once. The thread
+itself never stops on an error.
 """
 
 from __future__ import annotations
@@ -139,6 +145,11 @@ NEXT_EXPERIMENT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0)
 CREATE_EXPERIMENT = "INSERT INTO experiments (experiment_id, name) VALUES (?, ?)"
 
 
+STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
+                  duckdb.CatalogException, OSError, MemoryError)
+"""Errors that are the store's (disk, memory, a damaged or altered database), not a job's: the
+job would succeed once the store is fixed, so it must be retried, never set aside."""
+
 COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 """Spans per commit under load: two row groups of spans, and more than one of messages and
 documents (~0.75 rows per span each), so all three skip the WAL (see ``db.ROW_GROUP_ROWS``)."""
@@ -187,6 +198,7 @@ class Writer:
         self._experiments: dict[str, str] = {}
         self._flush_queued = threading.Event()
         self._next_fit = 0.0
+        self.broken: str | None = None  # why the database must be opened again before the next job
 
     def start(self) -> None:
         if self._thread is None:
@@ -237,6 +249,9 @@ class Writer:
                 return
             if not job.future.set_running_or_notify_cancel():
                 continue
+            if self.broken is not None and not self._reopen():
+                job.future.set_exception(Unavailable(f"The store cannot write: {self.broken}"))
+                continue
             try:
                 if not done:
                     self._conn.execute("BEGIN TRANSACTION")
@@ -281,8 +296,27 @@ class Writer:
         except duckdb.Error:
             pass
         self._experiments.clear()  # experiments created in the rolled-back transaction are gone
+        if isinstance(exc, STORE_FAILURES):
+            log.error("store: cannot write (%s)", exc)
+            cause, exc = exc, Unavailable(f"The store cannot write: {str(exc).splitlines()[0]}")
+            exc.__cause__ = cause
+            if isinstance(cause, (duckdb.FatalException, duckdb.ConnectionException)):  # no work until reopened
+                self.broken = str(cause).splitlines()[0]
+                self._reopen()
         for future, _ in done:
             future.set_exception(exc)
+
+    def _reopen(self) -> bool:
+        """Open the database again after DuckDB invalidated it; False while that fails too."""
+        try:
+            self.db.reopen()  # closes the old instance, and this cursor with it
+            self._conn = self.db.conn.cursor()
+        except (duckdb.Error, OSError) as exc:
+            log.error("store: cannot open the database again yet (%s); retrying before the next job", exc)
+            return False
+        log.warning("store: opened the database again after: %s", self.broken)
+        self.broken = None
+        return True
 
     # -- span and log batches -------------------------------------------------------------------
     def _write_batch(self, conn: duckdb.DuckDBPyConnection, staged: Staged) -> WriteStats:

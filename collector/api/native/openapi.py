@@ -28,6 +28,16 @@ def _responses(ok_schema: dict[str, Any], *codes: int) -> dict[str, Any]:
     return out
 
 
+_COUNT = {"type": ["integer", "null"]}
+HEALTH = {"type": "object", "properties": {
+    "status": {"enum": ["ok", "unavailable"]}, "version": {"type": "string"},
+    "reason": {"type": "string", "description": "why exports are refused (only when unavailable)"},
+    "failing_since": {"type": ["number", "null"], "description": "Unix time the pipeline started failing"},
+    "backlog_bytes": _COUNT, "stored_items": _COUNT, "dead_letters": _COUNT,
+    "unstored_records": {**_COUNT, "description": "acknowledged records not stored yet (they wait in the spool)"},
+    "set_aside_bytes": {**_COUNT, "description": "damaged spool bytes moved to dead-letter/ at the last start"},
+    "set_aside_records": _COUNT}}
+
 ASSESSMENT_ROW = {
     "type": "object",
     "description": "One assessment, with the columns of the SQL table `assessments`.",
@@ -58,11 +68,12 @@ SPEC: dict[str, Any] = {
     },
     "paths": {
         "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": _responses({"type": "object"})}},
-        "/api/v1/health": {"get": {"summary": "Liveness and pipeline backlog", "responses": _responses({
-            "type": "object", "properties": {"status": {"type": "string"}, "version": {"type": "string"},
-                                             "backlog_bytes": {"type": ["integer", "null"]},
-                                             "stored_items": {"type": ["integer", "null"]},
-                                             "dead_letters": {"type": ["integer", "null"]}}})}},
+        "/api/v1/health": {"get": {
+            "summary": "Liveness and pipeline backlog; 503 (status unavailable, with the reason) while exports "
+                       "are refused because the collector cannot store them, e.g. on a full disk",
+            "responses": {**_responses(HEALTH), "503": {
+                "description": "Exports are refused until the collector can store again (it retries by itself)",
+                "content": {"application/json": {"schema": HEALTH}}}}}},
         "/api/v1/sql": {"post": {
             "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {

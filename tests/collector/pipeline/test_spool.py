@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import resource
+import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from annotrace.collector.errors import Overloaded
+from annotrace.collector.errors import Overloaded, Unavailable
 from annotrace.collector.pipeline.spool import Record, Spool
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def take(spool: Spool, max_items: int, timeout: float, *, fill_s: float = 0.0) -> list[Record]:
@@ -74,20 +78,144 @@ def test_a_torn_tail_is_cut_and_earlier_records_kept(tmp_path: Path) -> None:
     again.close()
 
 
-def test_corrupted_record_stops_replay_at_the_corruption(tmp_path: Path) -> None:
+def _three_records(directory: Path) -> tuple[Path, list[int]]:
+    """A closed spool of three records; returns its segment and where each record starts."""
+    spool = Spool(directory, max_backlog_bytes=1 << 20)
+    spool.open()
+    for payload in (b"first", b"second", b"third"):
+        spool.append("traces", b'{"receiver":"otlp"}', payload * 10, items=1)
+    starts = [0] + [r.end for r in spool.take(10, 0)][:-1]
+    spool.close()
+    return sorted(directory.glob("*.seg"))[-1], starts
+
+
+def test_a_flipped_byte_in_a_payload_costs_only_that_record(tmp_path: Path) -> None:
+    segment_file, starts = _three_records(tmp_path)
+    data = bytearray(segment_file.read_bytes())
+    data[starts[2] - 3] ^= 0x01  # inside the second record's payload
+    segment_file.write_bytes(bytes(data))
+    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert again.open() == 2
+    assert [r.payload for r in take(again, 10, 0)] == [b"first" * 10, b"third" * 10]
+    assert (again.set_aside_records, again.set_aside_bytes) == (1, starts[2] - starts[1])
+    [kept] = (tmp_path / "dead-letter").glob("*-damaged.bin")
+    assert kept.read_bytes() == bytes(data[starts[1] : starts[2]])
+    assert "crc" in kept.with_suffix(".txt").read_text()
+    again.close()
+
+
+def test_a_damaged_record_header_is_stepped_over_to_the_next_record(tmp_path: Path) -> None:
+    segment_file, starts = _three_records(tmp_path)
+    data = bytearray(segment_file.read_bytes())
+    data[starts[1] + 5] ^= 0xFF  # the second record's length: only the header crc can tell
+    segment_file.write_bytes(bytes(data))
+    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert again.open() == 2
+    assert [r.payload for r in take(again, 10, 0)] == [b"first" * 10, b"third" * 10]
+    assert again.set_aside_bytes == starts[2] - starts[1]
+    again.close()
+
+
+def test_an_unreadable_last_record_is_set_aside_and_cut(tmp_path: Path) -> None:
+    segment_file, starts = _three_records(tmp_path)
+    data = bytearray(segment_file.read_bytes())
+    data[starts[2]] ^= 0xFF  # the last record's sync marker: it may have been acknowledged
+    segment_file.write_bytes(bytes(data))
+    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert again.open() == 2
+    assert again.set_aside_bytes == len(data) - starts[2]
+    assert segment_file.stat().st_size == starts[2]
+    [kept] = (tmp_path / "dead-letter").glob("*-damaged.bin")
+    assert kept.read_bytes() == bytes(data[starts[2] :])
+    again.close()
+
+
+def test_a_segment_written_by_the_previous_release_replays(tmp_path: Path) -> None:
+    """``fixtures/spool_v1`` was written by the release before the version 2 layout."""
+    shutil.copy(FIXTURES / "spool_v1" / "00000001.seg", tmp_path)
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert spool.open() == 4
+    records = take(spool, 100, 0)
+    assert [(r.signal, r.meta, r.payload, r.items) for r in records] == [
+        *(("traces", b'{"receiver":"otlp"}', f"v1-payload-{i}".encode() * 3, i + 1) for i in range(3)),
+        ("logs", b'{"receiver":"web"}', b"v1-log", 2),
+    ]
+    spool.ack(records[:2])
+    spool.append("traces", b"", b"new", items=1)  # a new segment in the new layout, beside the old one
+    spool.close()
+    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert again.open() == 3
+    assert [r.payload for r in take(again, 100, 0)] == [b"v1-payload-2" * 3, b"v1-log", b"new"]
+    again.close()
+
+
+def test_a_flipped_byte_in_a_previous_release_segment_costs_only_that_record(tmp_path: Path) -> None:
+    data = bytearray((FIXTURES / "spool_v1" / "00000001.seg").read_bytes())
+    data[40] ^= 0x01  # the first record's payload
+    (tmp_path / "00000001.seg").write_bytes(bytes(data))
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
+    assert spool.open() == 3
+    assert [r.payload for r in take(spool, 100, 0)] == [b"v1-payload-1" * 3, b"v1-payload-2" * 3, b"v1-log"]
+    assert spool.set_aside_records == 1
+    spool.close()
+
+
+def test_a_write_cut_short_by_a_full_disk_is_refused_and_undone(tmp_path: Path) -> None:
+    """A real short write: past RLIMIT_FSIZE the kernel writes what fits and then refuses (with
+    EFBIG; Python ignores SIGXFSZ), as a full disk does with ENOSPC."""
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 24)
+    spool.open()
+    spool.append("traces", b"", b"before", items=1)
+    [segment_file] = tmp_path.glob("*.seg")
+    size = segment_file.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 1000, hard))
+    try:
+        with pytest.raises(Unavailable) as info:
+            spool.append("traces", b"", b"x" * 100_000, items=1)  # 1,000 bytes fit, then the limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert "durable" in info.value.message
+    assert segment_file.stat().st_size == size  # the partial record is cut off again
+    assert spool.write_error is not None
+    spool.append("traces", b"", b"after", items=1)  # room again: appends work, in the same segment
+    assert spool.write_error is None
+    assert [r.payload for r in take(spool, 10, 0)] == [b"before", b"after"]
+    spool.close()
+    again = Spool(tmp_path, max_backlog_bytes=1 << 24)
+    assert again.open() == 2
+    assert not (tmp_path / "dead-letter").exists()
+    again.close()
+
+
+def test_refused_appends_say_why_and_when_to_retry(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_backlog_bytes=1 << 20)
     spool.open()
-    spool.append("traces", b"", b"first", items=1)
-    spool.append("traces", b"", b"second", items=1)
+    spool.refuse("store: No space left on device")
+    with pytest.raises(Unavailable) as info:
+        spool.append("traces", b"", b"x", items=1)
+    assert "No space left on device" in info.value.message and info.value.retry_after_s
+    spool.refuse(None)
+    spool.append("traces", b"", b"x", items=1)
     spool.close()
-    segment = sorted(tmp_path.glob("*.seg"))[-1]
-    data = bytearray(segment.read_bytes())
-    data[-1] ^= 0xFF  # flip a bit in the last payload: its crc no longer matches
-    segment.write_bytes(bytes(data))
-    again = Spool(tmp_path, max_backlog_bytes=1 << 20)
-    assert again.open() == 1
-    assert [r.payload for r in take(again, 10, 0)] == [b"first"]
-    again.close()
+
+
+def test_a_dead_letter_that_cannot_be_written_raises_and_leaves_nothing_half_written(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 24)
+    spool.open()
+    spool.append("traces", b"", b"z" * 100_000, items=1)
+    [record] = spool.take(10, 0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, hard))
+    try:
+        with pytest.raises(OSError):
+            spool.dead_letter(record, "refused by the store")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert list((tmp_path / "dead-letter").iterdir()) == []
+    spool.dead_letter(record, "refused by the store")
+    assert sorted(p.suffix for p in (tmp_path / "dead-letter").iterdir()) == [".pb", ".txt"]
+    spool.close()
 
 
 def test_backlog_limit_refuses_with_retry_after(tmp_path: Path) -> None:
