@@ -148,6 +148,15 @@ def write_file(path: Path, data: bytes, *, fsync: bool) -> None:
         raise
 
 
+def fsync_directory(path: Path) -> None:
+    """Make a new file's directory entry durable (its own fsync does not cover that)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def scan(data: bytes, number: int, offset: int) -> Scan:
     """The records of segment ``number`` (its bytes ``data``) from ``offset`` on."""
     if offset < len(data) and _is_version_1(data):

@@ -35,6 +35,7 @@ are set aside in ``dead-letter/`` with the reason, and every intact record after
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -46,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from annotrace.collector.errors import Overloaded, Unavailable
-from annotrace.collector.pipeline import segment
+from annotrace.collector.pipeline import dead_letter, segment
 from annotrace.collector.pipeline.segment import SIGNALS, Record, read_payloads, write_file, write_whole
 
 __all__ = ["SIGNALS", "Record", "Spool", "read_payloads"]
@@ -54,7 +55,6 @@ __all__ = ["SIGNALS", "Record", "Spool", "read_payloads"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
-DEAD_LETTER = "dead-letter"
 REFUSED_RETRY_AFTER_S = 5.0
 
 
@@ -218,7 +218,7 @@ class Spool:
             return error
         if self.write_error is not None:
             log.warning("spool: writing again after: %s", self.write_error)
-            self.write_error = None
+        self.write_error = None
         position = start
         for record, encoded in batch:
             position += len(encoded)
@@ -235,8 +235,7 @@ class Spool:
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as exc:
-            log.error("spool: cannot cut a failed write from %08d.seg (%s); starting a new segment",
-                      self._segment, exc.strerror or exc)
+            log.error("spool: cannot cut a failed write from %08d.seg (%s); starting a new one", self._segment, exc)
             self._close_segment()
 
     # -- consumer side (runner) --------------------------------------------------------------
@@ -351,11 +350,7 @@ class Spool:
         try:
             size = os.fstat(fd).st_size
             if self.fsync:
-                dir_fd = os.open(self.directory, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+                segment.fsync_directory(self.directory)
         except OSError:
             os.close(fd)
             raise
@@ -363,10 +358,8 @@ class Spool:
 
     def _close_segment(self) -> None:
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self._fd)
-            except OSError:
-                pass
             self._fd = None
             self._offset = self.segment_bytes  # the next write starts a new segment
 
@@ -384,18 +377,9 @@ class Spool:
         data = path.read_bytes()
         found = segment.scan(data, number, offset)
         for damaged in found.damaged:
-            size = damaged.end - damaged.start
-            self.set_aside_bytes += size
+            self.set_aside_bytes += damaged.end - damaged.start
             self.set_aside_records += 1
-            where = f"{path.name} at offset {damaged.start}"
-            try:
-                self._write_dead_letter(f"{number:08d}-{damaged.start:012d}-damaged", data[damaged.start : damaged.end],
-                                        f"{damaged.reason}\nsegment: {where}, {size} bytes\n")
-                log.error("spool: set aside %d damaged bytes from %s into %s/: %s", size, where, DEAD_LETTER,
-                          damaged.reason)
-            except OSError as exc:
-                log.error("spool: skipped %d damaged bytes in %s (%s); cannot copy them to %s/: %s", size, where,
-                          damaged.reason, DEAD_LETTER, exc.strerror or exc)
+            dead_letter.set_aside(self.directory, path, number, data, damaged, fsync=self.fsync)
         if found.end < len(data):
             log.warning("spool: cutting %d bytes after the last readable record from %s", len(data) - found.end,
                         path.name)
@@ -412,16 +396,5 @@ class Spool:
             self.load([record])
         except OSError as exc:  # its segment is damaged or gone: keep the reason at least
             reason = f"{reason}\npayload unreadable: {exc}"
-        self._write_dead_letter(f"{record.segment:08d}-{record.end:012d}-{record.signal}", record.payload,
-                                f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n")
-
-    def _write_dead_letter(self, stem: str, data: bytes, reason: str) -> None:
-        folder = self.directory / DEAD_LETTER
-        folder.mkdir(exist_ok=True)
-        body = folder / f"{stem}.{'bin' if stem.endswith('-damaged') else 'pb'}"
-        write_file(body, data, fsync=self.fsync)
-        try:
-            write_file(folder / f"{stem}.txt", reason.encode(), fsync=self.fsync)
-        except OSError:
-            body.unlink(missing_ok=True)
-            raise
+        dead_letter.keep(self.directory, f"{record.segment:08d}-{record.end:012d}-{record.signal}", record.payload,
+                         f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n", fsync=self.fsync)
