@@ -31,9 +31,11 @@ if TYPE_CHECKING:
         get_labeling_session,
         get_labeling_sessions,
     )
+    from annotrace.genai.review_agreement import agreement, judge_agreement
 
 __all__ = [
     "EvaluationDataset",
+    "agreement",
     "create_dataset",
     "datasets",
     "delete_dataset",
@@ -47,6 +49,7 @@ __all__ = [
     "get_label_schema",
     "get_labeling_session",
     "get_labeling_sessions",
+    "judge_agreement",
     "label_schemas",
     "labeling",
     "list_label_schemas",
@@ -55,6 +58,8 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "EvaluationDataset": "annotrace.genai.datasets",
+    "agreement": "annotrace.genai.review_agreement",
+    "judge_agreement": "annotrace.genai.review_agreement",
     "create_dataset": "annotrace.genai.datasets",
     "delete_dataset": "annotrace.genai.datasets",
     "get_dataset": "annotrace.genai.datasets",

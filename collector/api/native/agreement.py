@@ -1,0 +1,112 @@
+"""Native agreement routes: ``GET /api/v1/agreement/{session_id}`` (labelers with each other, for a
+labeling session or review queue) and ``GET /api/v1/agreement/judges`` (LLM/code judges against
+the humans). MLflow has neither (open requests #22948 and #22947), so these are ours, described
+in ``OPENAPI_PATHS``. The figures come from ``store/queries/agreement.py`` and
+``agreement_judges.py``; the /agreement page renders the same dictionaries (``report_json``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from annotrace.collector.api.mlflow.wire import ok, query
+from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.queries import agreement as store
+from annotrace.collector.store.queries import agreement_judges as judges_store
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from annotrace.collector.store.access import Access
+    from annotrace.collector.store.queries.agreement_stats import Estimate
+
+
+def number(value: float) -> float | None:
+    """NaN (undefined: too few labels, one labeler...) is JSON null."""
+    return None if value is None or math.isnan(value) else value
+
+
+def estimate_json(e: Estimate) -> dict[str, float | None]:
+    return {"value": number(e.value), "low": number(e.low), "high": number(e.high)}
+
+
+def report_json(r: store.Report) -> dict[str, Any]:
+    return {
+        "session_id": r.session.session_id, "name": r.session.name, "experiment_id": r.session.experiment_id,
+        "queue_type": r.session.queue_type,
+        "schemas": [{
+            "schema": s.schema, "input_type": s.input_type, "level": s.level, "items": s.items, "labelers": s.labelers,
+            "answers": s.answers, "alpha": estimate_json(s.alpha), "cohen_kappa": estimate_json(s.cohen_kappa),
+            "fleiss_kappa": estimate_json(s.fleiss_kappa), "percent_agreement": estimate_json(s.percent_agreement),
+            "categories": s.categories, "confusion": s.confusion} for s in r.schemas],
+        "labelers": [{
+            "labeler": row.labeler, "schema": row.schema, "items": row.items,
+            "median_seconds_per_item": number(row.median_seconds_per_item), "agreement": number(row.agreement),
+            "leniency": number(row.leniency)} for row in r.labelers],
+        "disagreements": [{"trace_id": d.trace_id, "source_trace_id": d.source_trace_id,
+                           "disagreement": d.disagreement, "answers": d.answers} for d in r.disagreements],
+    }
+
+
+def judges_json(rows: list[judges_store.JudgeAgreement]) -> dict[str, Any]:
+    return {"judges": [{
+        "name": j.name, "source_type": j.source_type, "source_id": j.source_id, "traces": j.traces,
+        "level": j.level, "kappa": estimate_json(j.kappa), "alpha": estimate_json(j.alpha),
+        "accuracy": estimate_json(j.accuracy), "categories": j.categories, "confusion": j.confusion,
+        "disagreeing_trace_ids": j.disagreeing_trace_ids} for j in rows]}
+
+
+async def session_agreement(api: Access, request: Request) -> Response:
+    return ok(report_json(await api.read(store.report, str(request.path_params["session_id"]))))
+
+
+async def judge_agreement(api: Access, request: Request) -> Response:
+    """``?name=<feedback name>`` (required), ``&experiment_id=`` and/or ``&session_id=`` to narrow."""
+    params = query(request)
+    name = params.get_str("name", required=True, max_chars=250)
+    assert name is not None
+    experiment_id, session_id = params.get_str("experiment_id"), params.get_str("session_id")
+    if experiment_id is None and session_id is None:
+        raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")
+    rows = await api.read(judges_store.judges, name, experiment_id=experiment_id, session_id=session_id)
+    return ok(judges_json(rows))
+
+
+_EST = {"type": "object", "description": "a figure and its bootstrap 95% interval; null where undefined",
+        "properties": {"value": {"type": ["number", "null"]}, "low": {"type": ["number", "null"]},
+                       "high": {"type": ["number", "null"]}}}
+_ERRORS = {str(code): {"description": "MLflow error envelope",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+           for code in (400, 404)}
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}, **_ERRORS}
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/agreement/{session_id}": {"get": {
+        "summary": "Agreement between the labelers of a labeling session or review queue: per label schema "
+                   "(Krippendorff's alpha at the schema's level of measurement, Cohen's kappa for two labelers, "
+                   "Fleiss' kappa, percent agreement, each with a bootstrap 95% interval; a confusion matrix for "
+                   "nominal schemas), per labeler (items, median seconds per item, agreement with the others, "
+                   "leniency) and the items with the most disagreement",
+        "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": _ok("the report", {"type": "object", "properties": {
+            "session_id": {"type": "string"}, "name": {"type": "string"},
+            "schemas": {"type": "array", "items": {"type": "object", "properties": {
+                "schema": {"type": "string"}, "level": {"enum": ["nominal", "interval", "set", "text"]},
+                "alpha": _EST, "cohen_kappa": _EST, "fleiss_kappa": _EST, "percent_agreement": _EST}}},
+            "labelers": {"type": "array", "items": {"type": "object"}},
+            "disagreements": {"type": "array", "items": {"type": "object"}}}})}},
+    "/api/v1/agreement/judges": {"get": {
+        "summary": "Judges against humans for one feedback name: one row per LLM_JUDGE/CODE source_id, on the "
+                   "traces that also have a HUMAN value: kappa (nominal) or alpha, accuracy, confusion matrix and "
+                   "the disagreeing trace ids",
+        "parameters": [{"name": n, "in": "query", "required": n == "name", "schema": {"type": "string"}}
+                       for n in ("name", "experiment_id", "session_id")],
+        "responses": _ok("one row per judge", {"type": "object", "properties": {
+            "judges": {"type": "array", "items": {"type": "object"}}}})}},
+}

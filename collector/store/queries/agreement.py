@@ -1,0 +1,262 @@
+"""Agreement between labelers of a labeling session or review queue: per label schema, per labeler,
+and the items they disagree on most. The figures come from ``agreement_stats``; this module reads
+the labels (view ``labeling_labels``, schema 0041: every HUMAN answer on the session's items,
+whatever entry point wrote it) and turns them into codes, one pass per schema.
+
+The level of measurement follows the schema's answer type: pass_fail and categorical are nominal,
+numeric interval, categorical_list a set (Jaccard distance); free text gets counts only. Cohen's
+kappa needs exactly two labelers, Fleiss' kappa is for nominal schemas; the rest is NaN.
+
+Per labeler: items answered, the median time per item (the gaps between the labeler's successive
+items, by their first answer; a gap over ``BREAK_S`` is a break, not work), agreement with the
+others (the share of their answers on the same item that match; for sets the mean Jaccard
+similarity) and leniency (mean of my answer minus the others' mean on the same item: numeric
+answers, and pass_fail as pass = 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from annotrace.collector.store.queries import agreement_stats as stats
+from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import labeling
+
+LEVELS = {"pass_fail": "nominal", "categorical": "nominal", "numeric": "interval", "categorical_list": "set",
+          "text": "text", "text_list": "text"}
+BREAK_S = 30 * 60
+MAX_DISAGREEMENTS = 20
+MAX_SCHEMAS = 10_000
+
+LABELS = ("SELECT trace_id, label_schema, labeler, value, value_label, value_number, "
+          "epoch_ms(label_time) FROM labeling_labels WHERE session_id = ?")
+ITEMS = "SELECT trace_id, source_trace_id FROM labeling_items WHERE session_id = ? ORDER BY position"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaAgreement:
+    schema: str
+    input_type: str
+    level: str  # nominal | interval | set | text
+    items: int  # items with at least one answer
+    labelers: int
+    answers: int
+    alpha: stats.Estimate
+    cohen_kappa: stats.Estimate
+    fleiss_kappa: stats.Estimate
+    percent_agreement: stats.Estimate
+    categories: list[str] = field(default_factory=list)  # the confusion matrix's rows and columns
+    confusion: list[list[int]] = field(default_factory=list)  # pairs of answers on one item, both orders
+
+
+@dataclass(frozen=True, slots=True)
+class LabelerAgreement:
+    labeler: str
+    schema: str
+    items: int
+    median_seconds_per_item: float
+    agreement: float  # with the others, on the items they share
+    leniency: float
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    trace_id: str
+    source_trace_id: str
+    disagreement: float  # 0 (all agree) .. 1, the mean over the item's schemas
+    answers: dict[str, dict[str, Any]]  # schema -> labeler -> value
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    session: labeling.Session
+    schemas: list[SchemaAgreement]
+    labelers: list[LabelerAgreement]
+    disagreements: list[Disagreement]
+
+
+@dataclass(slots=True)
+class _Labels:
+    """One schema's answers as parallel arrays (item and labeler indexes, raw values)."""
+
+    items: list[int] = field(default_factory=list)
+    labelers: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    numbers: list[float] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)  # JSON text
+
+
+def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
+    session = labeling.get(cursor, session_id)
+    items = cursor.execute(ITEMS, [session_id]).fetchall()
+    index = {trace_id: i for i, (trace_id, _) in enumerate(items)}
+    input_types = {s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id,
+                                                                           MAX_SCHEMAS, 0)}
+    by_schema: dict[str, _Labels] = {}
+    people: dict[str, int] = {}
+    first_answer: dict[tuple[int, int], int] = {}
+    for trace_id, schema, labeler, value, label, number, at in cursor.execute(LABELS, [session_id]).fetchall():
+        item = index[trace_id]
+        person = people.setdefault(labeler, len(people))
+        found = by_schema.setdefault(schema, _Labels())
+        found.items.append(item)
+        found.labelers.append(person)
+        found.labels.append(label)
+        found.numbers.append(math.nan if number is None else number)
+        found.values.append(value)
+        key = (person, item)
+        first_answer[key] = min(first_answer.get(key, at), at)
+    names = list(people)
+    seconds = _median_seconds(first_answer, len(names))
+    schemas, rows, spread = [], [], np.zeros(len(items))
+    spread_count = np.zeros(len(items))
+    answers: dict[int, dict[str, dict[str, Any]]] = {}
+    for schema in session.label_schemas:
+        labels = by_schema.get(schema, _Labels())
+        level = LEVELS.get(input_types.get(schema, "text"), "text")
+        result, per_labeler, per_item = _schema(schema, input_types.get(schema, "text"), level, labels, len(items),
+                                                len(names))
+        schemas.append(result)
+        for person, (count, agree, lenient) in per_labeler.items():
+            rows.append(LabelerAgreement(names[person], schema, count, seconds[person], agree, lenient))
+        seen = ~np.isnan(per_item)
+        spread[seen] += per_item[seen]
+        spread_count[seen] += 1
+        for item, person, value in zip(labels.items, labels.labelers, labels.values, strict=True):
+            answers.setdefault(item, {}).setdefault(schema, {})[names[person]] = orjson.loads(value)
+    with np.errstate(invalid="ignore"):
+        mean_spread = np.where(spread_count > 0, spread / np.maximum(spread_count, 1), np.nan)
+    order = [i for i in np.argsort(-np.nan_to_num(mean_spread, nan=-1.0), kind="stable") if mean_spread[i] > 0]
+    worst = [Disagreement(items[i][0], items[i][1], float(mean_spread[i]), answers.get(int(i), {}))
+             for i in order[:MAX_DISAGREEMENTS]]
+    return Report(session, schemas, rows, worst)
+
+
+def _median_seconds(first_answer: dict[tuple[int, int], int], n_people: int) -> list[float]:
+    times: dict[int, list[int]] = {}
+    for (person, _), at in first_answer.items():
+        times.setdefault(person, []).append(at)
+    out = [math.nan] * n_people
+    for person, found in times.items():
+        gaps = np.diff(np.sort(np.asarray(found, dtype=np.float64))) / 1000.0
+        gaps = gaps[gaps <= BREAK_S]
+        out[person] = float(np.median(gaps)) if gaps.size else math.nan
+    return out
+
+
+def _codes(labels: _Labels, level: str) -> tuple[npt.NDArray[np.int64], list[str], stats.Array]:
+    """Each answer's code, the categories in code order, and their distance matrix."""
+    if level == "set":
+        keys = [tuple(sorted(map(str, orjson.loads(v) or []))) for v in labels.values]
+        categories = sorted(set(keys))
+        code = {k: i for i, k in enumerate(categories)}
+        distances = stats.jaccard_distances([frozenset(k) for k in categories])
+        return np.array([code[k] for k in keys], dtype=np.int64), [", ".join(k) for k in categories], distances
+    found, codes = np.unique(np.asarray(labels.labels, dtype=object).astype(str), return_inverse=True)
+    return codes.astype(np.int64), [str(c) for c in found], stats.nominal_distances(len(found))
+
+
+def _schema(name: str, input_type: str, level: str, labels: _Labels, n_items: int,
+            n_people: int) -> tuple[SchemaAgreement, dict[int, tuple[int, float, float]], stats.Array]:
+    """The schema's figures, (items, agreement, leniency) per labeler, and each item's disagreement."""
+    item_of = np.asarray(labels.items, dtype=np.int64)
+    person_of = np.asarray(labels.labelers, dtype=np.int64)
+    answered_items = int(np.unique(item_of).size)
+    people = np.unique(person_of)
+    codes, categories, distances = _codes(labels, level)
+    nan = stats.NAN
+    alpha, cohen, fleiss, percent = nan, nan, nan, nan
+    confusion: list[list[int]] = []
+    if level != "text" and codes.size:
+        m, agree = stats.pair_counts(item_of, codes, n_items)
+        percent = stats.percent_agreement(m, agree)
+        if level == "interval":
+            alpha = stats.interval_alpha(item_of, np.asarray(labels.numbers), n_items)
+        else:
+            units = stats.units(item_of, codes, n_items, distances)
+            alpha = stats.alpha(units)
+            if level == "nominal":
+                fleiss = stats.fleiss_kappa(units)
+                pairs = units.counts.T @ units.counts - np.diag(units.counts.sum(axis=0))
+                confusion = [[int(x) for x in row] for row in pairs]
+        if people.size == 2 and level == "nominal":
+            cohen = _cohen(item_of, person_of, codes, people, len(categories))
+    grid = np.full((n_items, n_people), -1, dtype=np.int64)
+    grid[item_of, person_of] = codes
+    numbers = np.full((n_items, n_people), np.nan)
+    numbers[item_of, person_of] = labels.numbers
+    similarity = 1.0 - distances if level != "interval" else None
+    per_labeler = {int(p): _labeler(grid, numbers, int(p), people, similarity, input_type, level)
+                   for p in people}
+    per_item = _item_spread(grid, numbers, people, distances, level)
+    result = SchemaAgreement(name, input_type, level, answered_items, int(people.size), int(codes.size), alpha,
+                             cohen, fleiss, percent, categories if confusion else [], confusion)
+    return result, per_labeler, per_item
+
+
+def _cohen(item_of: npt.NDArray[np.int64], person_of: npt.NDArray[np.int64], codes: npt.NDArray[np.int64],
+           people: npt.NDArray[np.int64], k: int) -> stats.Estimate:
+    first = {int(i): int(c) for i, p, c in zip(item_of, person_of, codes, strict=True) if p == people[0]}
+    second = {int(i): int(c) for i, p, c in zip(item_of, person_of, codes, strict=True) if p == people[1]}
+    both = sorted(first.keys() & second.keys())
+    return stats.cohen_kappa(np.array([first[i] for i in both], dtype=np.int64),
+                             np.array([second[i] for i in both], dtype=np.int64), k)
+
+
+def _labeler(grid: npt.NDArray[np.int64], numbers: stats.Array, person: int, people: npt.NDArray[np.int64],
+             similarity: stats.Array | None, input_type: str, level: str) -> tuple[int, float, float]:
+    mine = grid[:, person]
+    answered = mine >= 0
+    total, count = 0.0, 0
+    others_sum = np.zeros(grid.shape[0])
+    others_n = np.zeros(grid.shape[0])
+    for other in people:
+        if other == person:
+            continue
+        theirs = grid[:, other]
+        shared = answered & (theirs >= 0)
+        if similarity is not None:
+            total += float(similarity[mine[shared], theirs[shared]].sum())
+        else:
+            total += float((mine[shared] == theirs[shared]).sum())
+        count += int(shared.sum())
+        valid = shared & ~np.isnan(numbers[:, other])
+        others_sum[valid] += numbers[valid, other]
+        others_n[valid] += 1
+    leniency = math.nan
+    if level != "text" and input_type in ("numeric", "pass_fail"):
+        with_others = answered & (others_n > 0) & ~np.isnan(numbers[:, person])
+        if with_others.any():
+            offsets = numbers[with_others, person] - others_sum[with_others] / others_n[with_others]
+            leniency = float(offsets.mean())
+    return int(answered.sum()), (total / count if count else math.nan), leniency
+
+
+def _item_spread(grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.NDArray[np.int64],
+                 distances: stats.Array, level: str) -> stats.Array:
+    """Each item's mean distance between two of its answers, scaled to 0..1 (NaN: fewer than two)."""
+    total = np.zeros(grid.shape[0])
+    pairs = np.zeros(grid.shape[0])
+    if level == "text":
+        return np.full(grid.shape[0], np.nan)
+    scale = 1.0
+    if level == "interval":
+        finite = numbers[~np.isnan(numbers)]
+        scale = float(finite.max() - finite.min()) if finite.size and finite.max() > finite.min() else 1.0
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            both = (grid[:, a] >= 0) & (grid[:, b] >= 0)
+            if level == "interval":
+                total[both] += np.abs(numbers[both, a] - numbers[both, b]) / scale
+            else:
+                total[both] += distances[grid[both, a], grid[both, b]]
+            pairs[both] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, total / pairs, np.nan)  # type: ignore[no-any-return]
