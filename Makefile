@@ -8,7 +8,7 @@ MLFLOW_VENV := .venv-mlflow
 MLFLOW_VERSION := 3.17.2
 CONFIG ?= otel-config.yaml
 
-.PHONY: install run test bench bench-web lint validate clean docs screenshots
+.PHONY: install run test bench bench-web lint validate clean clean-data docs screenshots
 
 install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \

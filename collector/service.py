@@ -80,7 +80,9 @@ class Service:
         self.spool.open()
         pipelines, batch = [], BatchConfig()
         for pipeline in config.pipelines.values():
-            if pipeline.signal == "metrics":
+            if pipeline.signal == "metrics":  # ingest answers metrics exports and drops them
+                log.warning("service::pipelines: metrics are accepted and dropped (annotrace stores traces and "
+                            "logs); the metrics pipeline's exporters get nothing")
                 continue
             for pid in pipeline.processors:
                 if pid.type == "batch":

@@ -44,6 +44,7 @@ def test_a_busy_port_is_one_line_naming_the_config_key(tmp_path: Path, busy_port
     config = write_config(tmp_path)
     text = config.read_text()
     assert f'{line}"127.0.0.1:0"' in text
+    text = "".join(ln for ln in text.splitlines(keepends=True) if "metrics:" not in ln)  # as shipped: no warning
     config.write_text(text.replace(f'{line}"127.0.0.1:0"', f'{line}"127.0.0.1:{busy_port}"'))
     result = serve(config, tmp_path)
     assert result.returncode == 1
@@ -96,3 +97,28 @@ def test_a_collector_waits_while_a_reader_holds_the_file_then_starts(tmp_path: P
         process.terminate()
         assert process.wait(30) == 0, log.read_text()[offset:]
     assert "Traceback" not in log.read_text()[offset:]
+
+
+def test_the_shipped_config_answers_metrics_and_stores_traces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the README says: no metrics pipeline, and an app exporting metrics still sees success;
+    the ports move with the ANNOTRACE_*_ENDPOINT variables, the data stays under the start directory."""
+    import httpx
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    shipped = (Path(__file__).resolve().parents[2] / "otel-config.yaml").read_text()
+    assert "metrics:" not in shipped.split("pipelines:", 1)[1]
+    for name in ("GRPC", "HTTP", "WEB"):
+        monkeypatch.setenv(f"ANNOTRACE_{name}_ENDPOINT", "127.0.0.1:0")
+    monkeypatch.delenv("ANNOTRACE_DB", raising=False)
+    monkeypatch.delenv("ANNOTRACE_SPOOL", raising=False)
+    collector = start(tmp_path, Path(__file__).resolve().parents[2] / "otel-config.yaml")
+    try:
+        metrics = ExportMetricsServiceRequest()
+        metrics.resource_metrics.add().scope_metrics.add().metrics.add(name="requests")
+        answer = httpx.post(f"{collector.http}/v1/metrics", content=metrics.SerializeToString(),
+                            headers={"content-type": "application/x-protobuf"}, timeout=30)
+        assert answer.status_code == 200
+        assert collector.sql("SELECT count(*) AS n FROM experiments") == [{"n": 1}]
+    finally:
+        assert collector.stop() == 0
+    assert (tmp_path / "annotrace-data" / "annotrace.duckdb").exists()  # the defaults, under the start directory
