@@ -1,5 +1,5 @@
-"""The byte layout of spool segments, checked writes, and reading a segment back so that damage
-costs only itself.
+"""Spool segment files: their byte layout, appending to them (``SegmentWriter``), and reading one
+back so that damage costs only itself.
 
 Separate from ``spool.py`` because it is pure (bytes in, records out) and because two layouts
 must be readable: segments written by the release before this one (version 1) replay after an
@@ -32,7 +32,9 @@ record checks out (then the length was right); otherwise it sets aside the rest 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import struct
 import zlib
@@ -45,6 +47,12 @@ HEADER = struct.Struct("<4sIBBHIII")
 _HEADER_CHECKED = HEADER.size - 4  # the header crc covers everything before it
 HEADER_V1 = struct.Struct("<IIBBHI")
 VERSION = 2
+STORED_SEGMENT_BYTES = 4 * 1024 * 1024
+"""A segment whose records are all stored is replaced (and deleted) once it holds this much:
+otherwise it kept up to ``segment_bytes`` (64 MiB) of stored records on disk until it was full,
+which on a small disk was the whole disk, and a full disk then refused every append."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -155,6 +163,77 @@ def fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class SegmentWriter:
+    """Appends to the newest segment: a write is whole and fsynced, or undone and raised.
+
+    The offset moves only after a whole write is durable, and a failed write is cut off again, so
+    the segment never holds a partial record in front of later ones. A new segment starts when
+    the current one reaches ``segment_bytes``, or when it holds ``STORED_SEGMENT_BYTES`` and all of
+    it is stored (``stored_to``, set by the spool's ack): that one is deleted at once."""
+
+    def __init__(self, directory: Path, segment_bytes: int, *, fsync: bool) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self.fsync = fsync
+        self.number = 0  # the segment being appended
+        self.stored_to = (0, 0)  # (segment, offset) up to which every record is stored
+        self._fd: int | None = None  # opened by the first write, and again after a failure
+        self._offset = segment_bytes  # its size: where the next record starts
+
+    def append(self, data: bytes) -> tuple[int, int]:
+        """Write ``data`` whole and fsync it; returns (segment number, offset it starts at)."""
+        if self._fd is None or self._offset >= self.segment_bytes or (
+                self._offset >= STORED_SEGMENT_BYTES and self.stored_to == (self.number, self._offset)):
+            self._next()
+        assert self._fd is not None
+        start = self._offset
+        try:
+            write_whole(self._fd, data)
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError:
+            self._undo(start)
+            raise
+        self._offset = start + len(data)
+        return self.number, start
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+            self._offset = self.segment_bytes  # the next write starts a new segment
+
+    def _undo(self, start: int) -> None:
+        """Cut what a failed write left after ``start``. If even that fails, this segment is
+        closed and the next write starts a new one; the reader cuts such a tail on replay."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, start)
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            log.error("spool: cannot cut a failed write from %08d.seg (%s); starting a new one", self.number, exc)
+            self.close()
+
+    def _next(self) -> None:
+        """Start the next segment (its directory entry fsynced); delete the last if all stored."""
+        stored = self.stored_to == (self.number, self._offset)
+        self.close()
+        number = self.number + 1
+        fd = os.open(self.directory / f"{number:08d}.seg", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if self.fsync:
+                fsync_directory(self.directory)
+        except OSError:
+            os.close(fd)
+            raise
+        if stored:
+            (self.directory / f"{self.number:08d}.seg").unlink(missing_ok=True)
+        self._fd, self.number, self._offset = fd, number, size
 
 
 def scan(data: bytes, number: int, offset: int) -> Scan:

@@ -35,7 +35,6 @@ are set aside in ``dead-letter/`` with the reason, and every intact record after
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import logging
@@ -48,7 +47,7 @@ from pathlib import Path
 
 from annotrace.collector.errors import Overloaded, Unavailable
 from annotrace.collector.pipeline import dead_letter, segment
-from annotrace.collector.pipeline.segment import SIGNALS, Record, read_payloads, write_file, write_whole
+from annotrace.collector.pipeline.segment import SIGNALS, Record, read_payloads, write_file
 
 __all__ = ["SIGNALS", "Record", "Spool", "read_payloads"]
 
@@ -75,9 +74,7 @@ class Spool:
         self._flushing = False
         self._closed = True
         self._backlog = 0
-        self._segment = 0  # the segment being appended
-        self._fd: int | None = None  # its file, opened by the first write after open or a failure
-        self._offset = 0  # its size: where the next record starts
+        self._segments = segment.SegmentWriter(self.directory, segment_bytes, fsync=fsync)
         self.set_aside_bytes = 0  # damaged bytes moved to dead-letter/ (or left in place) on replay
         self.set_aside_records = 0
         self.write_error: str | None = None  # the last append that failed, until one succeeds
@@ -108,8 +105,7 @@ class Spool:
                 self._ready_items += record.items
                 self._backlog += record.size
                 replayed += 1
-        self._segment = max(segments[-1] if segments else 0, start_segment)  # appends start a new one
-        self._offset = self.segment_bytes
+        self._segments.number = max(segments[-1] if segments else 0, start_segment)  # appends start a new one
         self._closed = False
         if replayed:
             log.info("spool: replaying %d records not yet stored", replayed)
@@ -120,7 +116,7 @@ class Spool:
             self._closed = True
             while self._flushing:
                 self._cond.wait()
-            self._close_segment()
+            self._segments.close()
             self._cond.notify_all()
 
     # -- producer side (receivers) -----------------------------------------------------------
@@ -191,25 +187,11 @@ class Spool:
         self._cond.notify_all()
 
     def _write(self, batch: list[tuple[Record, bytes]]) -> str | None:
-        """Append ``batch`` whole and fsync it, or undo it and return why not.
-
-        The segment's offset moves only after the whole write is durable, and a failed write is
-        cut off again, so the segment never holds a partial record in front of later ones."""
+        """Append ``batch`` whole and fsync it (``SegmentWriter``), or return why not."""
         if self._closed:
             return "spool is closed"
-        data = b"".join(encoded for _, encoded in batch)
         try:
-            if self._fd is None or self._offset >= self.segment_bytes:
-                self._next_segment()
-            assert self._fd is not None
-            start = self._offset
-            try:
-                write_whole(self._fd, data)
-                if self.fsync:
-                    os.fsync(self._fd)
-            except OSError:
-                self._undo_write(start)
-                raise
+            number, position = self._segments.append(b"".join(encoded for _, encoded in batch))
         except OSError as exc:
             error = f"spool: cannot write to {self.directory}: {exc.strerror or exc}"
             if error != self.write_error:
@@ -219,24 +201,10 @@ class Spool:
         if self.write_error is not None:
             log.warning("spool: writing again after: %s", self.write_error)
         self.write_error = None
-        position = start
         for record, encoded in batch:
             position += len(encoded)
-            record.segment, record.end = self._segment, position
-        self._offset = position
+            record.segment, record.end = number, position
         return None
-
-    def _undo_write(self, start: int) -> None:
-        """Cut what a failed write left after ``start``. If even that fails, this segment is
-        closed and the next write starts a new one; the reader cuts such a tail on replay."""
-        assert self._fd is not None
-        try:
-            os.ftruncate(self._fd, start)
-            if self.fsync:
-                os.fsync(self._fd)
-        except OSError as exc:
-            log.error("spool: cannot cut a failed write from %08d.seg (%s); starting a new one", self._segment, exc)
-            self._close_segment()
 
     # -- consumer side (runner) --------------------------------------------------------------
     def take(self, max_items: int, timeout: float, *, fill_s: float = 0.0) -> list[Record]:
@@ -294,6 +262,7 @@ class Spool:
         with self._cond:
             self._backlog -= sum(r.size for r in records)
             self._stored_seq = max(self._stored_seq, last.seq)
+            self._segments.stored_to = (last.segment, last.end)
             woken = []
             while self._waiters and self._waiters[0][0] <= self._stored_seq:
                 woken.append(heapq.heappop(self._waiters)[2])
@@ -341,28 +310,6 @@ class Spool:
             return True
 
     # -- files ---------------------------------------------------------------------------------
-    def _next_segment(self) -> None:
-        """Close the current segment and start the next one (its directory entry fsynced)."""
-        self._close_segment()
-        number = self._segment + 1
-        path = self.directory / f"{number:08d}.seg"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if self.fsync:
-                segment.fsync_directory(self.directory)
-        except OSError:
-            os.close(fd)
-            raise
-        self._fd, self._segment, self._offset = fd, number, size
-
-    def _close_segment(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
-            self._offset = self.segment_bytes  # the next write starts a new segment
-
     def _read_checkpoint(self) -> tuple[int, int]:
         try:
             segment_number, offset = (self.directory / "checkpoint").read_text().split()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline import runner as runner_module
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.runner import Pipeline, Runner
@@ -191,3 +192,69 @@ def test_a_waiting_reader_has_the_store_commit_while_a_steady_stream_keeps_it_ba
         finally:
             stop.set()
             sender.join()
+
+
+class FullDiskExporter:
+    """Refuses every batch as the store does on a full disk (``Unavailable``) until ``room`` is set."""
+
+    def __init__(self) -> None:
+        self.room = threading.Event()
+        self.attempts = 0
+        self.stored: list[int] = []
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    @staticmethod
+    def encode(batch: Batch) -> int:
+        return len(batch.spans)
+
+    def consume(self, encoded: int, *, more_coming: bool = False) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.attempts += 1
+        if self.room.is_set():
+            self.stored.append(encoded)
+            future.set_result(encoded)
+        else:
+            future.set_exception(Unavailable("The store cannot write: No space left on device"))
+        return future
+
+    def force_flush(self) -> None: ...
+
+
+def test_a_store_that_cannot_write_stops_acknowledgements_and_is_retried_until_it_can(spool: Spool) -> None:
+    for n in (1, 2, 3):
+        spool.append("traces", b'{"receiver":"otlp"}', payload(n), items=n)
+    exporter = FullDiskExporter()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
+                    timeout_s=0.05)
+    runner.start()
+    try:
+        while exporter.attempts < 3:  # retried, not set aside
+            time.sleep(0.01)
+        assert "No space left on device" in (runner.stats.failing or "")
+        with pytest.raises(Unavailable) as refused:
+            spool.append("traces", b'{"receiver":"otlp"}', payload(1), items=1)
+        assert "No space left on device" in refused.value.message and refused.value.retry_after_s
+        exporter.room.set()  # space again: the runner resumes by itself
+        wait_until_stored(spool)
+        assert runner.stats.failing is None
+        spool.append("traces", b'{"receiver":"otlp"}', payload(4), items=4)  # accepted again
+        wait_until_stored(spool)
+    finally:
+        runner.shutdown()
+    assert sum(exporter.stored) == 10 and runner.stats.dead_letters == 0
+    assert not (spool.directory / "dead-letter").exists()
+
+
+def test_shutdown_while_the_store_cannot_write_leaves_the_records_in_the_spool(spool: Spool) -> None:
+    spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
+    exporter = FullDiskExporter()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
+                    timeout_s=0.05)
+    runner.start()
+    while not exporter.attempts:
+        time.sleep(0.01)
+    runner.shutdown()  # returns: it does not wait for a disk that may never have room
+    assert spool.unstored_records == 1 and runner.stats.dead_letters == 0

@@ -336,3 +336,19 @@ def test_a_waiting_reader_makes_take_hand_out_a_batch_without_waiting_to_fill_it
     spool.when_stored(spool.acknowledged(), lambda: None)
     assert [r.seq for r in spool.take(10, 0, fill_s=60)] == [1]
     spool.close()
+
+
+def test_a_segment_whose_records_are_all_stored_is_deleted_once_it_is_large(tmp_path: Path) -> None:
+    """Stored records must not keep a 64 MiB segment on a small disk until the segment is full."""
+    spool = Spool(tmp_path, max_backlog_bytes=1 << 26)
+    spool.open()
+    for _ in range(3):
+        spool.append("traces", b"", b"x" * 2_000_000, items=1)
+    spool.ack(spool.take(10, 0))
+    assert len(list(tmp_path.glob("*.seg"))) == 1  # 6 MB, all stored: the next append starts anew
+    spool.append("traces", b"", b"after", items=1)
+    assert [p.name for p in tmp_path.glob("*.seg")] == ["00000002.seg"]
+    spool.close()
+    again = Spool(tmp_path, max_backlog_bytes=1 << 26)
+    assert again.open() == 1
+    again.close()
