@@ -53,8 +53,14 @@ lint:
 	ln -s "$$PWD/collector" build/typecheck/annotrace/collector
 	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p annotrace
 
+# the virtualenvs and build output; never the stored data (that is `make clean-data`)
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) annotrace-data build *.egg-info
+	rm -rf $(VENV) $(MLFLOW_VENV) build *.egg-info
+
+clean-data:
+	@echo "deleting ./annotrace-data: the DuckDB store (every trace, span, assessment, label, labeling session,"
+	@echo "dataset) and the spool (exports acknowledged but not yet stored). Stop any collector using it first."
+	rm -rf annotrace-data
 
 screenshots:
 	$(BIN)/python docs/screenshots.py

@@ -9,8 +9,15 @@ the release that wrote it still opens it; the collector refuses to start and say
 failed (``Unavailable``). Applying the pending files one transaction each would leave a store
 half-way between two releases, which neither release knows. A store that records a file this
 release does not have was written by a newer release: it is refused before anything runs, as this
-code cannot know what that file changed. ``tests/fixtures/store_0_1_0`` holds a store written by
-release 0.1.0; ``tests/collector/store/test_migrate.py`` upgrades it and compares every row.
+code cannot know what that file changed.
+
+So a schema file must run inside a transaction, as DuckDB's DDL does. Adding a column always
+works; dropping, renaming or retyping a column that an index (a primary key included) depends on
+is refused by DuckDB: rebuild such a table instead (CREATE the new one, INSERT ... SELECT, DROP
+the old, ALTER ... RENAME), which also runs in the transaction.
+
+``tests/fixtures/store_0_1_0`` holds a store written by release 0.1.0;
+``tests/collector/store/test_migrate.py`` upgrades it and compares every row.
 """
 
 from __future__ import annotations
