@@ -140,9 +140,10 @@ class LabelingSession:
             reviewer = labels[-1].source.source_id if labels[-1].source is not None else None
             records.append({
                 "inputs": trace_inputs(trace), "expectations": {a.name: a.expectation.value for a in labels if a.expectation is not None},
+                # a HUMAN source's id travels in source_data, as MLflow's server reads it
                 "source": {"source_type": "HUMAN", "source_data": {
-                    "trace_id": item["source_trace_id"], "labeling_session_id": self.mlflow_run_id}},
-                "source_type": "HUMAN", "source_id": reviewer})
+                    "source_id": reviewer, "trace_id": item["source_trace_id"],
+                    "labeling_session_id": self.mlflow_run_id}}})
         if records:
             dataset.merge_records(records)
 

@@ -1,36 +1,26 @@
-"""Seed 000 ("collect domain-expert feedback", step 1) with ``mlflow`` replaced by ``annotrace``.
+"""Seed 000 ("collect domain-expert feedback") run as its user runs it: the seed's script, verbatim
+but for ``mlflow`` -> ``annotrace`` and where it sends things (``tests/e2e/seed_000.py``), in its
+own process against a fresh collector, with the local fake LLM standing in for OpenAI.
 
-The seed's application runs verbatim in spirit against a real collector: OpenAI autologging, a
-RETRIEVER span returning two ``Document``s with ``doc_uri``, and ``my_app`` calling the OpenAI
-client (the local fake LLM stands in for OpenAI/Databricks). ``set_active_model`` tags both runs,
-and everything the Review App needs is checked in SQL: the retriever's ``documents`` rows, the
-chat span's ``messages`` / model / provider / tokens, the trace's request and response previews
-and its ``mlflow.modelId`` metadata; then ``search_traces(model_id=...)`` finds both traces.
+The script calls ``search_traces(model_id=...)`` on the line after its second ``my_app`` call and
+hands the result to ``add_traces``; both traces must be there, with nothing flushed, slept or
+polled. Then everything the Review App needs is checked: the session's queue, the retriever's
+``documents`` rows, the chat span's ``messages`` / model / provider / tokens, the trace's request
+and response previews and its ``mlflow.modelId`` metadata.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
-import openai
+import httpx
 import pytest
 
-import annotrace
-import annotrace as mlflow
-from annotrace import tracking
-from annotrace.client import rest
-from annotrace.entities import Document
-from annotrace.openai import instrumentor
-from annotrace.tracing import context
 from tests.collector_process import Collector
+from tests.e2e.seed_000 import run_seed_000
 from tests.fakes.llm import FakeLLM, answer_for, count_tokens
-from tests.instrumentation.collector_sdk import SDK_ENV
 
-# autolog() writes these into os.environ when unset; they are restored afterwards.
-AUTOLOG_ENV = (instrumentor.SEMCONV_ENV, instrumentor.CONTENT_ENV, instrumentor.EMIT_EVENT_ENV)
 JOHN_DOE = [
     ("conversation_123", "John Doe mentioned issues with login on July 10th. Expressed interest in feature X.",
      "http://domain.com/conversations/123"),
@@ -40,25 +30,7 @@ JOHN_DOE = [
 ]
 ACME = [("ticket_987", "Acme Corp raised a critical P0 bug regarding their main dashboard on July 15th.",
          "http://domain.com/tickets/987")]
-
-
-@pytest.fixture
-def sdk(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
-    """Fresh SDK state and environment; autologging off and state reset afterwards."""
-    for name in (*SDK_ENV, *AUTOLOG_ENV):
-        monkeypatch.setenv(name, "")  # so that monkeypatch restores what autolog() writes
-        monkeypatch.delenv(name)
-    tracking._reset()
-    context._reset()
-    rest.close()
-    try:
-        yield collector
-    finally:
-        annotrace.openai.autolog(disable=True)
-        mlflow.flush_trace_async_logging()
-        rest.close()
-        tracking._reset()
-        context._reset()
+QUESTIONS = [("what issues does john doe have?", JOHN_DOE), ("what issues does acme corp have?", ACME)]
 
 
 @pytest.fixture
@@ -67,41 +39,10 @@ def llm() -> Iterator[FakeLLM]:
         yield running
 
 
-def _seed_app(llm: FakeLLM) -> Any:
-    """The seed's "define the application" step; returns ``my_app``."""
-    client = openai.OpenAI(base_url=llm.base_url, api_key="x")
-    model_name = "gpt-4o-mini"
-
-    @mlflow.trace(span_type="RETRIEVER")
-    def retrieve_docs(query: str) -> list[Document]:
-        normalized_query = query.lower()
-        found = JOHN_DOE if "john doe" in normalized_query else ACME
-        return [Document(id=doc_id, page_content=text, metadata={"doc_uri": uri}) for doc_id, text, uri in found]
-
-    @mlflow.trace
-    def my_app(messages: list[dict[str, str]]) -> Any:
-        last_user_message_content = messages[-1]["content"]
-        retrieved_documents = retrieve_docs(query=last_user_message_content)
-        retrieved_docs_text = "\n".join([doc.page_content for doc in retrieved_documents])
-        messages_for_llm = [
-            {"role": "system", "content": "You are a helpful assistant!"},
-            {
-                "role": "user",
-                "content": f"Additional retrieved context:\n{retrieved_docs_text}\n\nNow, please provide the "
-                           f"one-paragraph summary based on the user's request {last_user_message_content} and "
-                           "this retrieved context.",
-            },
-        ]
-        return client.chat.completions.create(model=model_name, messages=messages_for_llm)  # type: ignore[arg-type]
-
-    return my_app
-
-
 def _check_trace(collector: Collector, trace_id: str, question: str, documents: list[tuple[str, str, str]],
                  sent: list[dict[str, str]], answer: str, model_id: str) -> None:
     where = f"trace_id = '{trace_id}'"
-    spans = collector.wait_for(f"SELECT count(*) AS n FROM spans WHERE {where}", [{"n": 3}])
-    assert spans == [{"n": 3}]
+    assert collector.sql(f"SELECT count(*) AS n FROM spans WHERE {where}") == [{"n": 3}]
 
     # The retriever: one RETRIEVER span, its Documents as rows.
     (retriever,) = collector.sql(f"SELECT span_id, name FROM spans WHERE {where} AND span_type = 'RETRIEVER'")
@@ -155,50 +96,32 @@ def _check_trace(collector: Collector, trace_id: str, question: str, documents: 
     assert parents == [{"parent_span_id": trace["root"]}]
 
 
-def test_seed_000_review_app_traces(sdk: Collector, llm: FakeLLM) -> None:
-    # Step 1 of the seed: autologging, tracking, experiment, the app.
-    mlflow.openai.autolog()
-    mlflow.set_tracking_uri(sdk.web)
-    experiment = f"/Shared/docs-demo-{uuid.uuid4().hex[:8]}"
-    mlflow.set_experiment(experiment)
-    my_app = _seed_app(llm)
+def test_seed_000_runs_verbatim_and_the_review_app_has_both_traces(
+        fresh_collector: Callable[..., Collector], llm: FakeLLM) -> None:
+    collector = fresh_collector()
+    seen = run_seed_000(collector, llm)
 
-    # Step 4: version tracking, then two runs of the app.
-    tracked_model = mlflow.set_active_model(name="my_app")
-    assert tracked_model.model_id == mlflow.get_active_model_id()
-    runs = []
-    for question, documents in (("what issues does john doe have?", JOHN_DOE),
-                                ("what issues does acme corp have?", ACME)):
-        output = my_app([{"role": "user", "content": question}])
-        trace_id = mlflow.get_last_active_trace_id()
-        assert trace_id is not None and trace_id.startswith("tr-")
-        sent = llm.requests[-1]["body"]["messages"]
-        answer = output.choices[0].message.content
-        assert answer == answer_for(sent)
-        runs.append((trace_id, question, documents, sent, answer))
-    assert runs[0][0] != runs[1][0]
-    mlflow.flush_trace_async_logging()
+    # search_traces(model_id=...) on the line after the app ran: both traces, newest first
+    assert len(seen["traces"]) == 2
+    (experiment,) = collector.sql("SELECT experiment_id FROM experiments WHERE name = '/Shared/docs-demo'")
+    stored = collector.sql(f"SELECT trace_id FROM traces WHERE experiment_id = '{experiment['experiment_id']}' "
+                           "AND trace_metadata->>'$.\"annotrace.source_trace_id\"' IS NULL ORDER BY request_time DESC")
+    assert seen["traces"] == [row["trace_id"] for row in stored]
+    # step 6 (search_traces(run_id=...)): the session's copies of both
+    assert len(seen["labeled"]) == 2 and not set(seen["labeled"]) & set(seen["traces"])
 
-    for trace_id, question, documents, sent, answer in runs:
-        _check_trace(sdk, trace_id, question, documents, sent, answer, tracked_model.model_id)
-    stored = sdk.sql(f"SELECT count(*) AS n FROM traces t JOIN experiments e USING (experiment_id) "
-                     f"WHERE e.name = '{experiment}'")
-    assert stored == [{"n": 2}]
+    # add_traces added both: the Review App's queue has them
+    with httpx.Client(timeout=30, cookies={"annotrace_user": "expert@example.com"}) as browser:
+        queue = browser.get(f"{seen['url']}.json")
+        assert queue.status_code == 200, queue.text
+        page = queue.json()
+        assert page["session_name"] == "label_summaries"
+        assert page["progress"]["total"] == 2 and page["item"] is not None
+        assert [q["name"] for q in page["questions"]] == ["summary_quality", "expected_summary"]
 
-    # Query for the traces we just generated: both, newest first, with the seed's metadata.
-    traces = mlflow.search_traces(model_id=tracked_model.model_id)
-    assert list(traces["trace_id"]) == [runs[1][0], runs[0][0]]
-    for _, row in traces.iterrows():
-        assert row["trace_metadata"]["mlflow.modelId"] == tracked_model.model_id
-        assert row["state"] == "OK"
-    as_list = mlflow.search_traces(model_id=tracked_model.model_id, return_type="list")
-    assert [t.info.trace_id for t in as_list] == [runs[1][0], runs[0][0]]
-    for found, (_, _, documents, _, answer) in zip(as_list, reversed(runs), strict=True):
-        spans = {span.name: span for span in found.data.spans}
-        assert set(spans) == {"my_app", "retrieve_docs", "chat gpt-4o-mini"}
-        assert spans["retrieve_docs"].span_type == "RETRIEVER"
-        assert [doc["metadata"]["doc_uri"] for doc in spans["retrieve_docs"].outputs] == [u for *_, u in documents]
-        assert spans["my_app"].outputs["choices"][0]["message"]["content"] == answer
-    other = mlflow.set_active_model(name="another_app")
-    assert other.model_id != tracked_model.model_id
-    assert len(mlflow.search_traces(model_id=other.model_id)) == 0
+    # what the LLM was sent and answered, and what the store keeps of each run
+    sent = [request["body"]["messages"] for request in llm.requests]
+    assert len(sent) == 2 and seen["answers"] == [answer_for(messages) for messages in sent]
+    for trace_id, (question, documents), messages, answer in zip(reversed(seen["traces"]), QUESTIONS, sent,
+                                                                seen["answers"], strict=True):
+        _check_trace(collector, trace_id, question, documents, messages, answer, seen["model_id"])

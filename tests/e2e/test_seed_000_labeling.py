@@ -1,59 +1,63 @@
-"""Seed 000, steps 2-6, end to end: the seed's two label schemas, a labeling session, the app run
-twice with autologging (fake LLM), ``search_traces(model_id=...)`` -> ``add_traces``, experts
-answering through the native REST API as a Review App would, and ``search_traces(run_id=...)``
-returning the session's copies with the answers as assessments, then ``sync`` of the expectation
-labels into an evaluation dataset."""
+"""Seed 000, steps 1-8, end to end. Steps 1-4 are the seed's script as its user runs it
+(``tests/e2e/seed_000.py``: two label schemas, a labeling session, the app run twice with
+autologging against the fake LLM, ``search_traces(model_id=...)`` -> ``add_traces``). Then experts
+answer through the native REST API as the Review App does, and the rest runs in this process as a
+notebook would go on: ``search_traces(run_id=...)`` returns the session's copies with the answers
+as assessments, and ``sync`` turns the expectation labels into an evaluation dataset. Nothing is
+flushed, slept or polled."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 import annotrace as mlflow
+from annotrace import tracking
+from annotrace.client import rest
 from annotrace.genai.datasets import create_dataset, get_dataset
-from annotrace.genai.label_schemas import InputCategorical, InputText, create_label_schema
 from annotrace.genai.labeling import create_labeling_session, get_labeling_session
+from annotrace.tracing import context
 from tests.collector_process import Collector
-from tests.e2e.test_seed_000_app import _seed_app, llm, sdk  # noqa: F401  (fixtures)
+from tests.e2e.seed_000 import run_seed_000
 from tests.fakes.llm import FakeLLM
+from tests.instrumentation.collector_sdk import SDK_ENV
 
 
-def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:  # noqa: F811
-    mlflow.openai.autolog()
-    mlflow.set_tracking_uri(sdk.web)
-    mlflow.set_experiment(f"/Shared/docs-demo-{uuid.uuid4().hex[:8]}")
-    my_app = _seed_app(llm)
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    with FakeLLM() as running:
+        yield running
 
-    # Step 2: label schemas.
-    summary_quality = create_label_schema(
-        name="summary_quality", type="feedback", title="Is this summary concise and helpful?",
-        input=InputCategorical(options=["Yes", "No"]), instruction="Please provide a rationale below.",
-        enable_comment=True, overwrite=True)
-    expected_summary = create_label_schema(
-        name="expected_summary", type="expectation",
-        title="Please provide the correct summary for the user's request.", input=InputText(), overwrite=True)
-    assert (summary_quality.type, expected_summary.type) == ("feedback", "expectation")
 
-    # Step 3: the labeling session.
-    label_summaries = create_labeling_session(
-        name="label_summaries", assigned_users=[], label_schemas=[summary_quality.name, expected_summary.name])
-    assert label_summaries.label_schemas == ["summary_quality", "expected_summary"]
+@pytest.fixture
+def sdk(fresh_collector: Callable[..., Collector], monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
+    """A fresh collector (the seed's names are fixed) and this process's SDK state reset around the test."""
+    for name in SDK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    tracking._reset()
+    context._reset()
+    rest.close()
+    try:
+        yield fresh_collector()
+    finally:
+        rest.close()
+        tracking._reset()
+        context._reset()
 
-    # Step 4: traces, found by model id and added to the session.
-    tracked_model = mlflow.set_active_model(name="my_app")
-    my_app([{"role": "user", "content": "what issues does john doe have?"}])
-    my_app([{"role": "user", "content": "what issues does acme corp have?"}])
-    mlflow.flush_trace_async_logging()
-    sdk.wait_for(f"SELECT count(*) AS n FROM traces WHERE trace_metadata->>'$.\"mlflow.modelId\"' = "
-                 f"'{tracked_model.model_id}' AND span_count = 3", [{"n": 2}])
-    traces = mlflow.search_traces(model_id=tracked_model.model_id)
+
+def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
+    # Steps 1-4: the seed's script, in its own process.
+    seen = run_seed_000(sdk, llm, step_6=False)
+    traces = seen["traces"]
     assert len(traces) == 2
-    label_summaries.add_traces(traces)
-    label_summaries.add_traces(traces)  # idempotent
-    assert label_summaries.url == f"{sdk.web}/review/{label_summaries.mlflow_run_id}"
-    assert get_labeling_session(label_summaries.mlflow_run_id) == label_summaries
+    mlflow.set_tracking_uri(sdk.web)  # the notebook goes on (its first cell's settings)
+    mlflow.set_experiment("/Shared/docs-demo")
+    label_summaries = get_labeling_session(seen["session"])
+    assert label_summaries.label_schemas == ["summary_quality", "expected_summary"]
+    label_summaries.add_traces(mlflow.search_traces(model_id=seen["model_id"]))  # again: idempotent
+    assert label_summaries.url == seen["url"] == f"{sdk.web}/review/{label_summaries.mlflow_run_id}"
 
     # Step 5: an expert works through the queue in the Review App (its REST calls).
     base = f"{sdk.web}/api/v1/labeling/sessions/{label_summaries.mlflow_run_id}"
@@ -62,7 +66,7 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
         assert label_summaries.mlflow_run_id in [s["mlflow_run_id"] for s in mine["labeling_sessions"]]
         queue = review_app.get(f"{base}/items", params={"user": "expert@example.com", "status": "pending"}).json()
         items = queue["items"]
-        assert len(items) == 2 and set(traces["trace_id"]) == {i["source_trace_id"] for i in items}
+        assert len(items) == 2 and set(traces) == {i["source_trace_id"] for i in items}
         for number, item in enumerate(items):
             url = f"{base}/items/{item['trace_id']}/answers"
             first = review_app.post(url, json={"user": "expert@example.com", "schema": "summary_quality",
@@ -92,7 +96,7 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
         assert expectation["expectation"]["value"] == f"summary {number}"
         assert row["trace_metadata"]["mlflow.sourceRun"] == label_summaries.mlflow_run_id
     originals = mlflow.search_traces(filter_string="trace.status = 'OK'", return_type="list")
-    untouched = [t for t in originals if t.info.trace_id in set(traces["trace_id"])]
+    untouched = [t for t in originals if t.info.trace_id in set(traces)]
     assert len(untouched) == 2 and all(not t.info.assessments for t in untouched)
 
     # Step 7: the expectation labels, synced into an evaluation dataset (twice: no duplicates).
@@ -107,7 +111,7 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
         record = by_request[str(request)]
         assert record["expectations"] == {"expected_summary": f"summary {number}"}
         assert (record["source_type"], record["source_id"]) == ("HUMAN", "expert@example.com")
-    with pytest.raises(mlflow.MlflowException, match="Dataset 'no_such_dataset' not found"):
+    with pytest.raises(mlflow.MlflowException, match="Dataset with name 'no_such_dataset' not found"):
         label_summaries.sync(to_dataset="no_such_dataset")
 
     # Step 8: a second review round built from the dataset: its records lead back to their traces.
@@ -124,11 +128,11 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
 
 
 @pytest.mark.parametrize("bad", [["not-a-trace-column"]])
-def test_add_traces_needs_a_trace_column(sdk: Collector, bad: list[str]) -> None:  # noqa: F811
+def test_add_traces_needs_a_trace_column(sdk: Collector, bad: list[str]) -> None:
     import pandas as pd
 
     mlflow.set_tracking_uri(sdk.web)
-    mlflow.set_experiment(f"labeling-{uuid.uuid4().hex[:8]}")
+    mlflow.set_experiment("labeling")
     session = create_labeling_session(name="s")
     with pytest.raises(mlflow.MlflowException, match="traces must have a 'trace' column like the result of "
                                                      r"mlflow.search_traces\(\)"):
