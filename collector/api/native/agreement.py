@@ -1,13 +1,12 @@
 """Native agreement routes: ``GET /api/v1/agreement/{session_id}`` (labelers with each other, for a
 labeling session or review queue) and ``GET /api/v1/agreement/judges`` (LLM/code judges against
 the humans). MLflow has neither (open requests #22948 and #22947), so these are ours, described
-in ``OPENAPI_PATHS``. The figures come from ``store/queries/agreement.py`` and
-``agreement_judges.py``; the /agreement page renders the same dictionaries (``report_json``).
+in ``OPENAPI_PATHS``. The figures and their JSON come from ``store/queries/agreement.py`` and
+``agreement_judges.py`` (``report_json``, ``judges_json``), which the /agreement page renders too.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.api.mlflow.wire import ok, query
@@ -20,46 +19,10 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from annotrace.collector.store.access import Access
-    from annotrace.collector.store.queries.agreement_stats import Estimate
-
-
-def number(value: float) -> float | None:
-    """NaN (undefined: too few labels, one labeler...) is JSON null."""
-    return None if value is None or math.isnan(value) else value
-
-
-def estimate_json(e: Estimate) -> dict[str, float | None]:
-    return {"value": number(e.value), "low": number(e.low), "high": number(e.high)}
-
-
-def report_json(r: store.Report) -> dict[str, Any]:
-    return {
-        "session_id": r.session.session_id, "name": r.session.name, "experiment_id": r.session.experiment_id,
-        "queue_type": r.session.queue_type,
-        "schemas": [{
-            "schema": s.schema, "input_type": s.input_type, "level": s.level, "items": s.items, "labelers": s.labelers,
-            "answers": s.answers, "alpha": estimate_json(s.alpha), "cohen_kappa": estimate_json(s.cohen_kappa),
-            "fleiss_kappa": estimate_json(s.fleiss_kappa), "percent_agreement": estimate_json(s.percent_agreement),
-            "categories": s.categories, "confusion": s.confusion} for s in r.schemas],
-        "labelers": [{
-            "labeler": row.labeler, "schema": row.schema, "items": row.items,
-            "median_seconds_per_item": number(row.median_seconds_per_item), "agreement": number(row.agreement),
-            "leniency": number(row.leniency)} for row in r.labelers],
-        "disagreements": [{"trace_id": d.trace_id, "source_trace_id": d.source_trace_id,
-                           "disagreement": d.disagreement, "answers": d.answers} for d in r.disagreements],
-    }
-
-
-def judges_json(rows: list[judges_store.JudgeAgreement]) -> dict[str, Any]:
-    return {"judges": [{
-        "name": j.name, "source_type": j.source_type, "source_id": j.source_id, "traces": j.traces,
-        "level": j.level, "kappa": estimate_json(j.kappa), "alpha": estimate_json(j.alpha),
-        "accuracy": estimate_json(j.accuracy), "categories": j.categories, "confusion": j.confusion,
-        "disagreeing_trace_ids": j.disagreeing_trace_ids} for j in rows]}
 
 
 async def session_agreement(api: Access, request: Request) -> Response:
-    return ok(report_json(await api.read(store.report, str(request.path_params["session_id"]))))
+    return ok(store.report_json(await api.read(store.report, str(request.path_params["session_id"]))))
 
 
 async def judge_agreement(api: Access, request: Request) -> Response:
@@ -71,7 +34,7 @@ async def judge_agreement(api: Access, request: Request) -> Response:
     if experiment_id is None and session_id is None:
         raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")
     rows = await api.read(judges_store.judges, name, experiment_id=experiment_id, session_id=session_id)
-    return ok(judges_json(rows))
+    return ok(judges_store.judges_json(rows))
 
 
 _EST = {"type": "object", "description": "a figure and its bootstrap 95% interval; null where undefined",

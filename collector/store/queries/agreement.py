@@ -260,3 +260,31 @@ def _item_spread(grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.
             pairs[both] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, total / pairs, np.nan)  # type: ignore[no-any-return]
+
+
+# -- JSON (REST, the /agreement page and the SDK read this one shape) --------------------------------
+def number(value: float) -> float | None:
+    """NaN (undefined: too few labels, one labeler...) is JSON null."""
+    return None if value is None or math.isnan(value) else value
+
+
+def estimate_json(e: stats.Estimate) -> dict[str, float | None]:
+    return {"value": number(e.value), "low": number(e.low), "high": number(e.high)}
+
+
+def report_json(r: Report) -> dict[str, Any]:
+    return {
+        "session_id": r.session.session_id, "name": r.session.name, "experiment_id": r.session.experiment_id,
+        "queue_type": r.session.queue_type,
+        "schemas": [{
+            "schema": s.schema, "input_type": s.input_type, "level": s.level, "items": s.items, "labelers": s.labelers,
+            "answers": s.answers, "alpha": estimate_json(s.alpha), "cohen_kappa": estimate_json(s.cohen_kappa),
+            "fleiss_kappa": estimate_json(s.fleiss_kappa), "percent_agreement": estimate_json(s.percent_agreement),
+            "categories": s.categories, "confusion": s.confusion} for s in r.schemas],
+        "labelers": [{
+            "labeler": row.labeler, "schema": row.schema, "items": row.items,
+            "median_seconds_per_item": number(row.median_seconds_per_item), "agreement": number(row.agreement),
+            "leniency": number(row.leniency)} for row in r.labelers],
+        "disagreements": [{"trace_id": d.trace_id, "source_trace_id": d.source_trace_id,
+                           "disagreement": d.disagreement, "answers": d.answers} for d in r.disagreements],
+    }

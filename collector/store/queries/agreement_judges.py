@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
 
 from annotrace.collector.store.queries import agreement_stats as stats
+from annotrace.collector.store.queries.agreement import estimate_json
 
 MAX_DISAGREEING = 100
 
@@ -118,3 +120,11 @@ def _judge(name: str, source_type: str, source_id: str, found: list[tuple[str, s
     alpha = stats.interval_alpha(items, numbers, len(found))
     return JudgeAgreement(name, source_type, source_id, len(found), "interval", stats.NAN, alpha, accuracy, [], [],
                           disagreeing)
+
+
+def judges_json(rows: list[JudgeAgreement]) -> dict[str, Any]:
+    return {"judges": [{
+        "name": j.name, "source_type": j.source_type, "source_id": j.source_id, "traces": j.traces,
+        "level": j.level, "kappa": estimate_json(j.kappa), "alpha": estimate_json(j.alpha),
+        "accuracy": estimate_json(j.accuracy), "categories": j.categories, "confusion": j.confusion,
+        "disagreeing_trace_ids": j.disagreeing_trace_ids} for j in rows]}
