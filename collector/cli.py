@@ -16,6 +16,8 @@ from annotrace.collector import registry
 from annotrace.collector.config import CollectorConfig, load
 from annotrace.collector.errors import CollectorError, ConfigError
 from annotrace.collector.sqlcli import run_sql_command
+from annotrace.collector.usercli import add_parsers as add_user_parsers
+from annotrace.collector.usercli import run as run_user_command
 
 DEFAULT_CONFIG = "otel-config.yaml"
 
@@ -37,12 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
     sql.add_argument("--output", "-o", help="write to this file (required for parquet)")
     sql.add_argument("--max-rows", type=int, default=10_000)
+    add_user_parsers(commands, DEFAULT_CONFIG)
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
             _load(args.config)
             print(f"{args.config}: OK")
             return 0
+        if args.command in ("users", "tokens"):
+            return run_user_command(args, _load if os.path.exists(args.config) else None)
         if args.command == "sql":
             return run_sql_command(args, _load if os.path.exists(args.config) else None)
         return _serve(_load(args.config), args.ready_file)

@@ -1,0 +1,119 @@
+"""Turns a request's credentials into a ``Principal``: ``Authorization: Bearer <token>``,
+``Authorization: Basic <user:password>`` or the Review App's sign-in cookie.
+
+Every lookup is in memory. The users, token hashes, permissions and sign-ins are read from the
+store once (``reload``) and again after each change made through the collector; a token costs one
+SHA-256 and a dict lookup. A Basic password is checked with argon2 (~50 ms of CPU) the first time
+only: a verified (user, password) pair is remembered by its SHA-256, until the user's password
+hash changes. So authentication costs ingest next to nothing (``make bench``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+from annotrace.collector.auth.principal import Principal, Role, Via
+from annotrace.collector.auth.secrets import sha256, verify_password
+from annotrace.collector.errors import Unauthenticated
+from annotrace.collector.store.queries.users import Snapshot
+
+Scheme = Literal["bearer", "basic"]
+SESSION_COOKIE = "annotrace_session"
+MAX_REMEMBERED_PASSWORDS = 10_000
+
+
+class Authenticator:
+    """One per collector, shared by every entry point that references an authenticator extension."""
+
+    def __init__(self, load: Callable[[], Snapshot], schemes: frozenset[Scheme]) -> None:
+        self._load = load
+        self.schemes = schemes
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot()
+        self._verified: dict[str, str] = {}  # sha256(user NUL password) -> the password hash it matched
+        self.reload()
+
+    def reload(self) -> None:
+        """Read users, tokens, permissions and sign-ins again (after any change to them)."""
+        snapshot = self._load()
+        with self._lock:
+            self._snapshot = snapshot
+
+    @property
+    def user_count(self) -> int:
+        return len(self._snapshot.users)
+
+    def authenticate(self, authorization: str | None, session: str | None = None) -> Principal | None:
+        """The caller, None when no credential was sent; ``Unauthenticated`` for a bad one."""
+        if authorization:
+            scheme, _, credential = authorization.strip().partition(" ")
+            scheme = scheme.lower()
+            if scheme == "bearer" and "bearer" in self.schemes:
+                return self._token(credential.strip())
+            if scheme == "basic" and "basic" in self.schemes:
+                return self._basic(credential.strip())
+            accepted = " or ".join(s.capitalize() for s in sorted(self.schemes))
+            raise Unauthenticated(f"Unsupported authorization scheme '{scheme}': send {accepted} credentials")
+        if session:
+            return self._session(session)
+        return None
+
+    def _principal(self, name: str, via: Via, csrf: str | None = None) -> Principal:
+        snapshot = self._snapshot
+        user = snapshot.users.get(name)
+        if user is None:
+            raise Unauthenticated("Invalid credentials: the user no longer exists")
+        role: Role = user[0]  # type: ignore[assignment]  # the schema's CHECK allows only roles
+        return Principal(name, role, via, snapshot.permissions.get(name, {}), csrf)
+
+    def _token(self, token: str) -> Principal:
+        found = self._snapshot.tokens.get(sha256(token)) if token else None
+        if found is None:
+            raise Unauthenticated("Invalid API token (unknown, revoked or mistyped)")
+        _, user, expire = found
+        if expire is not None and expire <= _now():
+            raise Unauthenticated("API token expired")
+        return self._principal(user, "token")
+
+    def _basic(self, credential: str) -> Principal:
+        try:
+            name, sep, password = base64.b64decode(credential, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthenticated("Invalid Basic credentials: not base64 of user:password") from None
+        user = self._snapshot.users.get(name) if sep else None
+        if user is None or user[1] is None:
+            raise Unauthenticated("Invalid user name or password")
+        key = sha256(f"{name}\0{password}")
+        if self._verified.get(key) != user[1]:
+            if not verify_password(user[1], password):
+                raise Unauthenticated("Invalid user name or password")
+            with self._lock:
+                if len(self._verified) >= MAX_REMEMBERED_PASSWORDS:
+                    self._verified.clear()
+                self._verified[key] = user[1]
+        return self._principal(name, "basic")
+
+    def _session(self, value: str) -> Principal:
+        found = self._snapshot.sessions.get(sha256(value))
+        if found is None or found[2] <= _now():
+            raise Unauthenticated("Your sign-in has ended: sign in again")
+        return self._principal(found[0], "session", found[1])
+
+    def check_password(self, name: str, password: str) -> bool:
+        """For the login page: whether ``password`` is ``name``'s (always argon2, never cached)."""
+        user = self._snapshot.users.get(name)
+        return user is not None and verify_password(user[1], password)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,40 @@
+"""The audit trail: ``record`` writes one ``audit_log`` row inside the writer job that made the
+change, so a write and its audit row commit together or not at all.
+
+Writer jobs that change assessments, label schemas, sessions, queues, users, tokens or permissions
+call it with the object before and after. Who the actor is comes from the request's authenticated
+user (``auth.principal``); the store only records it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import orjson
+
+INSERT = """
+INSERT INTO audit_log (time, actor, action, object_type, object_id, previous, new)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value, default=str).decode()
+
+
+def record(conn: duckdb.DuckDBPyConnection, *, actor: str | None, action: str, object_type: str,
+           object_id: str, previous: Any = None, new: Any = None, time: datetime | None = None) -> None:
+    """One audit row; ``previous`` / ``new`` are JSON-able objects without secrets."""
+    when = time or datetime.now(UTC).replace(tzinfo=None)
+    conn.execute(INSERT, [when, actor, action, object_type, object_id, _json(previous), _json(new)])
+
+
+def row_as_dict(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """The first row of ``sql`` as a dict (for ``previous``), or None."""
+    result = conn.execute(sql, params)
+    row = result.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in result.description or []], row, strict=True))
