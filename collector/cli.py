@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--max-rows", type=int, default=10_000)
     add_user_parsers(commands, DEFAULT_CONFIG)
     args = parser.parse_args(argv)
+    if args.command in ("serve", "validate") and args.config == DEFAULT_CONFIG and not os.path.exists(args.config):
+        print(f"annotrace: no {DEFAULT_CONFIG} in {os.getcwd()}: run from the annotrace checkout (it has one) "
+              "or pass --config PATH", file=sys.stderr)
+        return 2
     try:
         if args.command == "validate":
             _load(args.config)

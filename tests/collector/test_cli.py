@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -128,7 +129,15 @@ def test_sql_on_a_file_a_collector_holds_says_who_holds_it(fresh_collector: Call
     collector = fresh_collector()
     result = annotrace("sql", "SELECT 1", "--db", str(collector.db_path))
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"annotrace: Cannot read {collector.db_path}: {collector.db_path} is in use by process "
-        f"{collector.process.pid} ({result.stderr.split('(', 1)[1].split(')', 1)[0]}): another collector, or an "
-        "`annotrace sql --db` still running (if a collector runs, ask it: --url)"]
+    path = re.escape(str(collector.db_path))
+    assert re.fullmatch(rf"annotrace: Cannot read {path}: {path} is in use by process {collector.process.pid} "
+                        r"\(.*python.*\): another collector, or an `annotrace sql --db` still running "
+                        r"\(if a collector runs, ask it: --url\)\n", result.stderr), result.stderr
+
+
+def test_serve_outside_the_checkout_says_where_it_looked_for_the_config(tmp_path: Path) -> None:
+    for command in ("serve", "validate"):
+        result = annotrace(command, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == (f"annotrace: no otel-config.yaml in {tmp_path}: run from the annotrace checkout "
+                                 "(it has one) or pass --config PATH\n")
