@@ -9,6 +9,7 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   overload  8 clients as fast as possible against the default spool backlog (back-pressure, memory)
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
+  agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
 
 Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60;
 BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default).
@@ -27,13 +28,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.agreement import AgreementResult, print_agreement, run_agreement
 from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, print_assessments, run_assessments
 from bench.ceiling import CeilingResult, run_ceiling
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "assessments")
-QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "assessments")
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "assessments", "agreement")
+QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "assessments", "agreement")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -166,10 +168,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_root, command)
         if not args.keep:
             shutil.rmtree(data_root / "assessments", ignore_errors=True)
-    if ceiling is not None or loads or assessments is None:
+    agreement: AgreementResult | None = None
+    if "agreement" in args.scenarios:
+        _say("[agreement] 10,000 items x 3 labelers x 3 schemas, bulk-loaded into a fresh store file")
+        agreement = run_agreement()
+    if ceiling is not None or loads or (assessments is None and agreement is None):
         print_report(ceiling, loads, sys.stdout, load_before)
     if assessments is not None:
         print_assessments(assessments, sys.stdout)
+    if agreement is not None:
+        print_agreement(agreement)
     if args.json:
         text = as_json(ceiling, loads)
         if assessments is not None:
