@@ -84,10 +84,11 @@ class Collector:
 
 
 def write_config(directory: Path, *, backlog_mib: int = 256, grpc_mib: int = 64,
-                 http_bytes: int = 64 * 1024 * 1024) -> Path:
+                 http_bytes: int = 64 * 1024 * 1024, db: Path | None = None, spool: Path | None = None) -> Path:
+    """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.yaml"
-    path.write_text(CONFIG.format(db=directory / "annotrace.duckdb", spool=directory / "spool",
+    path.write_text(CONFIG.format(db=db or directory / "annotrace.duckdb", spool=spool or directory / "spool",
                                   backlog_mib=backlog_mib, grpc_mib=grpc_mib, http_bytes=http_bytes))
     return path
 

@@ -211,16 +211,19 @@ class Runner:
         """Store, or set aside, the oldest batch in flight, then drop it from ``_inflight``.
         While the store cannot write, retry it (False: shutdown came first)."""
         records, futures = self._inflight[0]
+        retried = False
         while True:
             if futures is None:
-                futures = self._retry(records)
+                futures, retried = self._retry(records), True
             failure = next((e for e in (f.exception() for f in futures) if e is not None), None)
             if failure is None:
                 self._done(records)
                 return True
             self.stats.last_error = repr(failure)
             if is_store_failure(failure):
-                if not self._wait_to_retry(f"{failure}"):
+                # a batch sent before the store recovered: try it again at once, pause only if
+                # it fails again (else every batch in flight through an outage costs a pause)
+                if (retried or self.stats.failing is not None) and not self._wait_to_retry(f"{failure}"):
                     return False
                 futures = None
                 continue

@@ -23,6 +23,7 @@ itself never stops on an error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -147,8 +148,7 @@ CREATE_EXPERIMENT = "INSERT INTO experiments (experiment_id, name) VALUES (?, ?)
 
 STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
                   duckdb.CatalogException, OSError, MemoryError)
-"""Errors that are the store's (disk, memory, a damaged or altered database), not a job's: the
-job would succeed once the store is fixed, so it must be retried, never set aside."""
+"""The store's errors (disk, memory, a damaged or altered database), not a job's: retry, never set aside."""
 
 COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 """Spans per commit under load: two row groups of spans, and more than one of messages and
@@ -199,6 +199,7 @@ class Writer:
         self._flush_queued = threading.Event()
         self._next_fit = 0.0
         self.broken: str | None = None  # why the database must be opened again before the next job
+        self.failing: str | None = None  # why the last commit failed, until one succeeds
 
     def start(self) -> None:
         if self._thread is None:
@@ -279,6 +280,7 @@ class Writer:
             return
         log.debug("store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows,
                   (time.monotonic() - started) * 1e3)
+        self.failing = None
         for future, result in done:
             future.set_result(result)
         # new rows grow the key indexes, which DuckDB must hold in memory; a refit costs ~1 ms,
@@ -291,17 +293,17 @@ class Writer:
                 log.warning("store: could not adjust the memory limit: %s", exc)
 
     def _rollback(self, done: list[tuple[Future[Any], Any]], exc: BaseException) -> None:
-        try:
+        with contextlib.suppress(duckdb.Error):
             self._conn.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         self._experiments.clear()  # experiments created in the rolled-back transaction are gone
         if isinstance(exc, STORE_FAILURES):
-            log.error("store: cannot write (%s)", exc)
             cause, exc = exc, Unavailable(f"The store cannot write: {str(exc).splitlines()[0]}")
             exc.__cause__ = cause
+            if exc.message != self.failing:  # once per cause, not per job: the pipeline retries
+                log.error("store: cannot write (%s)", cause)
+            self.failing = exc.message
             if isinstance(cause, (duckdb.FatalException, duckdb.ConnectionException)):  # no work until reopened
-                self.broken = str(cause).splitlines()[0]
+                self.broken = self.failing
                 self._reopen()
         for future, _ in done:
             future.set_exception(exc)

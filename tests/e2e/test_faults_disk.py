@@ -1,0 +1,61 @@
+"""A full disk under load: acknowledged means stored, health says why exports are refused, and the
+collector recovers by itself once there is room, without a restart.
+
+The disk is a 64 MiB tmpfs, or RLIMIT_FSIZE where mounting is not permitted (``faults.SmallDisk``).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.collector_process import Collector
+from tests.e2e.faults import Sender, SmallDisk, assert_stored_exactly, wait_for_health, wait_until_stored
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    disk = SmallDisk(tmp_path / "small-disk")
+    yield disk
+    disk.unmount()
+
+
+def _fill_recover_and_check(collector: Collector, disk: SmallDisk, reason: str, spool: Path) -> None:
+    with Sender(collector) as sender:
+        while sender.exports < 20:
+            time.sleep(0.05)
+        disk.fill(collector)
+        unavailable = wait_for_health(collector, "unavailable")
+        if disk.mounted:
+            assert reason in unavailable["reason"] and "No space left on device" in unavailable["reason"]
+        refused = sender.refusals()
+        while sender.refusals() < refused + 5:  # exports are refused (UNAVAILABLE), not acknowledged
+            time.sleep(0.05)
+        acked_while_full = sender.acked_spans()
+        disk.free(collector)
+        wait_for_health(collector, "ok")  # by itself, no restart
+        while sender.acked_spans() < acked_while_full + 2_000:  # and it takes exports again
+            time.sleep(0.05)
+    wait_until_stored(collector)
+    assert_stored_exactly(collector, sender.acked)
+    assert not (spool / "dead-letter").exists()
+    assert collector.stop(signal.SIGTERM) == 0
+    assert collector.log.rstrip().splitlines()[-1].endswith("stopped: everything acknowledged is stored")
+
+
+def test_a_full_spool_disk_refuses_exports_and_recovers_losing_nothing_acknowledged(
+        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    collector = fresh_collector(spool=small_disk.path / "spool")
+    _fill_recover_and_check(collector, small_disk, "spool: cannot write", small_disk.path / "spool")
+    assert "spool: writing again after" in collector.log
+
+
+def test_a_full_database_disk_refuses_exports_and_recovers_losing_nothing_acknowledged(
+        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    collector = fresh_collector(db=small_disk.path / "annotrace.duckdb")
+    _fill_recover_and_check(collector, small_disk, "store cannot write", collector.directory / "spool")
+    assert "pipeline: storing again after" in collector.log
