@@ -30,7 +30,7 @@ ID_KEYS = frozenset({
     "experiment_id", "experiment_ids", "run_id", "run_ids", "run_uuid", "trace_id", "trace_ids", "request_id",
     "model_id", "model_ids", "assessment_id", "assessment_ids", "dataset_id", "dataset_ids", "source_run_id",
     "overrides", "span_id", "parent_id", "parent_span_id", "scorer_id", "digest", "queue_id", "schema_id",
-    "schema_ids", "item_id", "item_ids",
+    "schema_ids", "item_id", "item_ids", "dataset_record_id",
 })
 TIME_KEYS = frozenset({
     "start_time", "end_time", "creation_time", "last_update_time", "timestamp", "creation_timestamp",
