@@ -85,11 +85,15 @@ ORDER_KEYS = {
     "request_id": "t.trace_id", "trace_id": "t.trace_id", "name": _NAME, "run_id": _RUN_ID,
 }
 DEFAULT_ORDER = "t.request_time DESC, t.trace_id ASC"
-_ORDER = re.compile(r"^\s*(?:(attribute|attributes|trace)\.)?`?(\w+)`?(?:\s+(ASC|DESC))?\s*$", re.IGNORECASE)
+_ORDER = re.compile(r"^\s*(\S+?)(?:\s+(ASC|DESC))?\s*$", re.IGNORECASE)
+_ORDER_ENTITIES = {"attribute": "attribute", "attributes": "attribute", "trace": "attribute", "tag": "tag",
+                   "tags": "tag", "metadata": "metadata", "request_metadata": "metadata"}
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
+    """A SQL fragment (a WHERE condition, or an ORDER BY list) and its bound parameters."""
+
     where: str
     params: list[Any]
 
@@ -103,32 +107,55 @@ def compile_filter(text: str | None) -> Compiled:
     return Compiled(_node(node, params), params)
 
 
-def compile_order(order_by: list[str]) -> str:
-    """ORDER BY from MLflow order_by clauses; the trace id always breaks ties."""
-    parts = []
+def compile_order(order_by: list[str]) -> Compiled:
+    """ORDER BY from MLflow order_by clauses, as MLflow's store sorts: attributes, ``tags.<key>``
+    and ``metadata.<key>`` (empty values last), then newest first and the trace id."""
+    parts: list[str] = []
+    params: list[Any] = []
+    seen: set[tuple[str, str]] = set()
     for clause in order_by:
         match = _ORDER.match(clause)
-        if match is None or match.group(2).lower() not in ORDER_KEYS:
-            raise InvalidParameter(
-                f"Invalid value for parameter 'order_by': {clause!r}; expected '<key> [ASC|DESC]' with key one of "
-                + ", ".join(sorted(ORDER_KEYS))
-            )
-        parts.append(f"{ORDER_KEYS[match.group(2).lower()]} {(match.group(3) or 'ASC').upper()}")
-    if not parts:
-        return DEFAULT_ORDER
-    return ", ".join([*parts, "t.trace_id ASC"])
+        if match is None:
+            raise InvalidParameter(f"Invalid order_by clause '{clause}'. Could not be parsed.")
+        entity, key = _order_key(match.group(1))
+        direction = (match.group(2) or "ASC").upper()
+        if (entity, key) in seen:
+            raise InvalidParameter(f"`order_by` contains duplicate fields: {order_by}")
+        seen.add((entity, key))
+        if entity == "attribute":
+            parts.append(f"{ORDER_KEYS[key]} {direction} NULLS LAST")
+        else:
+            derived = (_DERIVED_TAGS if entity == "tag" else _DERIVED_METADATA).get(key)
+            parts.append(f"{derived or (_TAG if entity == 'tag' else _META)} {direction} NULLS LAST")
+            params.append(pointer(key))
+    return Compiled(", ".join([*parts, DEFAULT_ORDER]), params)
 
 
-def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: str,
+def _order_key(identifier: str) -> tuple[str, str]:
+    """``tags.`a.b``` -> ("tag", "a.b"); ``trace.timestamp_ms`` / ``timestamp_ms`` -> ("attribute", ...)."""
+    prefix, dot, rest = identifier.partition(".")
+    entity = _ORDER_ENTITIES.get(prefix.lower()) if dot else None
+    if entity is None:
+        entity, rest = "attribute", identifier
+    key = rest[1:-1] if rest.startswith("`") and rest.endswith("`") else rest
+    if entity == "attribute" and key.lower() not in ORDER_KEYS:
+        raise InvalidParameter(
+            f"Invalid order_by entity '{identifier}': expected a tag, a metadata key or one of the attributes "
+            + ", ".join(sorted(ORDER_KEYS)))
+    return entity, key.lower() if entity == "attribute" else key
+
+
+def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: Compiled,
            limit: int, offset: int) -> list[TraceRow]:
     """One page of traces; ``order`` must come from ``compile_order``."""
-    sql = SEARCH.format(where=compiled.where, order=order)
+    sql = SEARCH.format(where=compiled.where, order=order.where)
     with translate_errors():
-        ids = [row[0] for row in cursor.execute(sql, [experiment_ids, *compiled.params, limit, offset]).fetchall()]
+        ids = [row[0] for row in cursor.execute(
+            sql, [experiment_ids, *compiled.params, *order.params, limit, offset]).fetchall()]
     return get_many(cursor, ids)
 
 
-def search_page(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: str,
+def search_page(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: Compiled,
                 limit: int, offset: int) -> tuple[list[tuple[TraceRow, list[Assessment]]], bool]:
     """One page of traces with their assessments, and whether another page follows."""
     rows = search(cursor, experiment_ids, compiled, order, limit + 1, offset)

@@ -105,7 +105,16 @@ def test_filters_over_processor_columns(db: Database, text: str, expected: list[
 def test_order_and_default_order(db: Database) -> None:
     assert run(db, "", ["trace.name DESC"]) == [tid(3), tid(1), tid(2)]
     assert run(db, "", ["run_id ASC", "timestamp DESC"]) == [tid(1), tid(3), tid(2)]
-    assert trace_search.compile_order([]) == trace_search.DEFAULT_ORDER
+    assert trace_search.compile_order([]).where == trace_search.DEFAULT_ORDER
+
+
+def test_order_by_tag_and_metadata_as_mlflow_sorts(db: Database) -> None:
+    """Empty values last, then MLflow's tie-breakers: newest first, then the trace id."""
+    assert run(db, "", ["tags.env ASC"]) == [tid(1), tid(3), tid(2)]
+    assert run(db, "", ["metadata.`mlflow.sourceRun` DESC"]) == [tid(3), tid(1), tid(2)]
+    for bad in (["colour"], ["timestamp_ms", "timestamp_ms DESC"], ["name sideways"]):
+        with pytest.raises(InvalidParameter):
+            trace_search.compile_order(bad)
 
 
 def test_values_are_bound_parameters(db: Database) -> None:
