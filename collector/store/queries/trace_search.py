@@ -116,11 +116,11 @@ def compile_order(order_by: list[str]) -> Compiled:
     for clause in order_by:
         match = _ORDER.match(clause)
         if match is None:
-            raise InvalidParameter(f"Invalid order_by clause '{clause}'. Could not be parsed.")
+            raise InvalidParameter(f"Invalid value for parameter 'order_by': clause {clause!r} could not be parsed.")
         entity, key = _order_key(match.group(1))
         direction = (match.group(2) or "ASC").upper()
         if (entity, key) in seen:
-            raise InvalidParameter(f"`order_by` contains duplicate fields: {order_by}")
+            raise InvalidParameter(f"Invalid value for parameter 'order_by': it contains duplicate fields: {order_by}")
         seen.add((entity, key))
         if entity == "attribute":
             parts.append(f"{ORDER_KEYS[key]} {direction} NULLS LAST")
@@ -140,7 +140,7 @@ def _order_key(identifier: str) -> tuple[str, str]:
     key = rest[1:-1] if rest.startswith("`") and rest.endswith("`") else rest
     if entity == "attribute" and key.lower() not in ORDER_KEYS:
         raise InvalidParameter(
-            f"Invalid order_by entity '{identifier}': expected a tag, a metadata key or one of the attributes "
+            f"Invalid value for parameter 'order_by': {identifier!r}; expected tags.<key>, metadata.<key> or one of "
             + ", ".join(sorted(ORDER_KEYS)))
     return entity, key.lower() if entity == "attribute" else key
 
