@@ -30,6 +30,7 @@ from annotrace.collector.pipeline.runner import Pipeline, Runner
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers.ingest import Ingest
 from annotrace.collector.receivers.otlp import DEFAULT_MAX_MIB, OTLPReceiver, split_endpoint
+from annotrace.collector.store.queries import experiments as experiment_queries
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class Service:
         self.runner.start()
         for cid, cfg in config.receivers.items():
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
+            if self.store is not None and self.store.db is not None:
+                receiver.check_experiments_with(self._experiment_name)
             if receiver.grpc is not None:
                 _listen(receiver.grpc.endpoint, f"receivers::{cid}::protocols::grpc").close()
             try:
@@ -109,6 +112,14 @@ class Service:
                 self.endpoints.grpc = f"{split_endpoint(receiver.grpc.endpoint)[0]}:{receiver.grpc.port}"
         self._start_http(web_config)
         return self.endpoints
+
+    def _experiment_name(self, experiment_id: str) -> str | None:
+        assert self.store is not None and self.store.db is not None
+        cursor = self.store.db.cursor()
+        try:
+            return experiment_queries.name_of(cursor, experiment_id)
+        finally:
+            cursor.close()
 
     def _start_http(self, web_config: WebConfig | None) -> None:
         loop = asyncio.new_event_loop()
@@ -127,7 +138,7 @@ class Service:
             if self.store is None or self.store.db is None or self.store.writer is None:
                 raise ConfigError("extensions::web: needs a duckdb exporter in a pipeline")
             assert self.spool is not None
-            ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024)
+            ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024, self._experiment_name)
             servers.append((web_app(self.store.db, self.store.writer, ingest, self), sock))
             self.endpoints.web = _url(sock)
         started = threading.Event()

@@ -20,6 +20,11 @@ The records are deterministic, so an annotrace downstream stores a re-sent state
 (it hashes the record into the assessment id); an *update* arrives there as another assessment.
 Deletes are not forwarded. Shutdown sends a last poll, then drains the queue for at most
 ``shutdown_timeout``.
+
+Each request holds one experiment's spans, records or assessments, and goes with that experiment's
+name in the ``x-annotrace-experiment`` header (percent-encoded, as the SDK sends it), so an
+annotrace downstream files it under the same experiment; unless the exporter's own ``headers``
+choose an experiment, which then wins.
 """
 
 from __future__ import annotations
@@ -35,13 +40,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import duckdb
 import grpc
 import httpx
 
-from annotrace.collector.exporters.otlp_encode import Encoded, assessment_logs, encode_batch
+from annotrace.collector.exporters.otlp_encode import Encoded, Part, assessment_parts, encode_batch
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.store.queries.assessment_events import changed_since
 
@@ -68,6 +73,9 @@ _RETRYABLE_GRPC = {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED,
                    grpc.StatusCode.RESOURCE_EXHAUSTED}  # annotrace's back-pressure; spec: "with RetryInfo"
 _RETRYABLE_HTTP = {429, 502, 503, 504}
 _HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})")
+EXPERIMENT_HEADER = "x-annotrace-experiment"  # an annotrace downstream's routing headers (receivers.ingest)
+EXPERIMENT_ID_HEADER = "x-mlflow-experiment-id"
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")  # header values: printable ASCII
 
 
 def _duration() -> dict[str, bool]:
@@ -138,6 +146,11 @@ class _Request:
     payload: bytes
     items: int
     assessments: bool = False
+    experiment: str | None = None  # sent as x-annotrace-experiment (see otlp_encode)
+
+    @classmethod
+    def of(cls, signal: Literal["traces", "logs"], part: Part, *, assessments: bool = False) -> _Request:
+        return cls(signal, part.payload, part.items, assessments, part.experiment)
 
 
 class _Transport:
@@ -159,12 +172,20 @@ class _Transport:
             self._calls: dict[str, grpc.UnaryUnaryMultiCallable[bytes, bytes]] = {
                 signal: self._channel.unary_unary(path) for signal, path in _GRPC_PATHS.items()}
             self._metadata = tuple((k.lower(), v) for k, v in config.headers.items())
+        # an experiment chosen in the exporter's own headers wins over the one each span came with
+        self._routes_itself = not {k.lower() for k in config.headers} & {EXPERIMENT_HEADER, EXPERIMENT_ID_HEADER}
+
+    def _experiment_headers(self, request: _Request) -> dict[str, str]:
+        if request.experiment is None or not self._routes_itself:
+            return {}
+        return {EXPERIMENT_HEADER: quote(request.experiment, safe=_HEADER_SAFE)}
 
     def send(self, request: _Request) -> tuple[ExportResult, float | None, str | None]:
         if self._http is not None:
             return self._send_http(self._http, request)
         try:
-            self._calls[request.signal](request.payload, timeout=self.config.timeout, metadata=self._metadata)
+            metadata = self._metadata + tuple(self._experiment_headers(request).items())
+            self._calls[request.signal](request.payload, timeout=self.config.timeout, metadata=metadata)
         except grpc.RpcError as exc:
             code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
             result = ExportResult.RETRYABLE if code in _RETRYABLE_GRPC else ExportResult.FAILED
@@ -175,7 +196,7 @@ class _Transport:
         body = gzip.compress(request.payload, 5) if self.config.compression == "gzip" else request.payload
         url = self.config.endpoint.rstrip("/") + _HTTP_PATHS[request.signal]
         try:
-            response = client.post(url, content=body)
+            response = client.post(url, content=body, headers=self._experiment_headers(request))
         except httpx.HTTPError as exc:  # connection refused, timeouts: the server may come back
             return ExportResult.RETRYABLE, None, f"{type(exc).__name__}: {exc}"
         if response.status_code == 200:
@@ -262,10 +283,10 @@ class OTLPExporter:
 
     def consume(self, encoded: Encoded, *, more_coming: bool = False) -> Future[None]:
         """Queues the requests and resolves at once: downstream never holds up the local ack."""
-        if encoded.traces is not None:
-            self._offer(_Request("traces", encoded.traces, encoded.spans))
-        if encoded.logs is not None:
-            self._offer(_Request("logs", encoded.logs, encoded.log_records))
+        for part in encoded.traces:
+            self._offer(_Request.of("traces", part))
+        for part in encoded.logs:
+            self._offer(_Request.of("logs", part))
         done: Future[None] = Future()
         done.set_result(None)
         return done
@@ -340,8 +361,11 @@ class OTLPExporter:
             return
         try:
             while rows := changed_since(self._cursor, self._watermark, self._seen, ASSESSMENT_PAGE):
-                if not self._offer(_Request("logs", assessment_logs(rows), len(rows), assessments=True)):
-                    return
+                # one request per experiment; a full queue stops the page and the watermark stays, so
+                # the page is sent again (the parts already queued arrive twice: stored once)
+                for part in assessment_parts(rows):
+                    if not self._offer(_Request.of("logs", part, assessments=True)):
+                        return
                 last = rows[-1]["time"]
                 same = {r["annotrace.assessment.id"] for r in rows if r["time"] == last}
                 self._seen = self._seen | same if last == self._watermark else same

@@ -14,9 +14,13 @@ threads. The batch is a column store (``pipeline/batch.py``), so the request is 
   was bytes once);
 - what the decoder does not keep is not sent: schema URLs, scope attributes and dropped counts of
   resources, scopes, events and links, and the derived GenAI columns (the downstream derives them
-  again from the same attributes). Nor is an experiment chosen by a request header upstream: the
-  downstream routes by the resource (``annotrace.experiment``, ``service.name``), or by a header
-  set in the exporter's ``headers``.
+  again from the same attributes);
+- the experiment each span or record was filed under goes along: a batch becomes one request per
+  experiment (``Part``), which the exporter sends with that experiment's name in the
+  ``x-annotrace-experiment`` header, so an annotrace downstream files it under the same name. A
+  header, not a resource attribute: the resource stays as the app sent it (log record ids hash
+  it). An experiment known only by id (an upstream without a store) has no name to send; the
+  downstream then routes by the resource.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -39,22 +43,47 @@ _STATUS = {"UNSET": 0, "OK": 1, "ERROR": 2}
 _INT64 = (-(2**63), 2**63 - 1)
 _EPOCH = dt.datetime(1970, 1, 1)
 ASSESSMENT_SCOPE = "annotrace.assessments"
+EXPERIMENT_KEY = "experiment"  # the experiment's name in a changed_since row; sent as a header, not an attribute
+_NOT_ATTRIBUTES = frozenset({"time", "trace_id", "span_id", "event_name", EXPERIMENT_KEY})
+
+
+class Part(NamedTuple):
+    """One serialised request: the spans or records of one experiment."""
+
+    experiment: str | None
+    """The experiment's name (for the ``x-annotrace-experiment`` header); None: known by id only."""
+    payload: bytes
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """What ``encode`` hands to ``consume``: serialised requests (None when empty) and their sizes."""
+    """What ``encode`` hands to ``consume``: one request per experiment and signal."""
 
-    traces: bytes | None
-    spans: int
-    logs: bytes | None
-    log_records: int
+    traces: list[Part]
+    logs: list[Part]
+
+
+def experiment_name(key: str) -> str | None:
+    """The name in a routing key (``name:<name>``); None for ``id:<id>``."""
+    kind, _, value = key.partition(":")
+    return value if kind == "name" else None
+
+
+def _by_experiment(keys: list[str]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(key, []).append(index)
+    return groups
 
 
 def encode_batch(batch: Batch) -> Encoded:
     spans, logs = batch.spans, batch.logs
-    return Encoded(_traces(spans).SerializeToString() if len(spans) else None, len(spans),
-                   _logs(logs).SerializeToString() if len(logs) else None, len(logs))
+    return Encoded(
+        [Part(experiment_name(key), _traces(spans, rows).SerializeToString(), len(rows))
+         for key, rows in _by_experiment(spans.experiment).items()],
+        [Part(experiment_name(key), _logs(logs, rows).SerializeToString(), len(rows))
+         for key, rows in _by_experiment(logs.experiment).items()])
 
 
 def any_value(value: Any, out: AnyValue | None = None) -> AnyValue:
@@ -100,12 +129,12 @@ def _id(text: str | None) -> bytes:
     return bytes.fromhex(text[3:] if text.startswith("tr-") else text)
 
 
-def _traces(spans: SpanBatch) -> ExportTraceServiceRequest:
+def _traces(spans: SpanBatch, rows: list[int]) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resources: dict[int, ResourceSpans] = {}
     scopes: dict[tuple[int, str | None, str | None], ScopeSpans] = {}
-    built: list[Span] = []
-    for i in range(len(spans)):
+    built: dict[int, Span] = {}
+    for i in rows:
         resource = spans.resource[i]
         resource_spans = resources.get(id(resource))
         if resource_spans is None:
@@ -133,23 +162,27 @@ def _traces(spans: SpanBatch) -> ExportTraceServiceRequest:
         span.dropped_links_count = spans.dropped_links[i]
         span.status.code = _STATUS.get(spans.status_code[i], Status.STATUS_CODE_UNSET)  # type: ignore[assignment]
         span.status.message = spans.status_message[i] or ""
-        built.append(span)
+        built[i] = span
     for index, _, time_ns, name, attributes in sorted(spans.events, key=lambda e: (e[0], e[1])):
+        if index not in built:
+            continue
         event = built[index].events.add()
         event.time_unix_nano, event.name = time_ns, name
         _fill(event.attributes, attributes)
     for index, _, trace_id, span_id, trace_state, attributes in sorted(spans.links, key=lambda e: (e[0], e[1])):
+        if index not in built:
+            continue
         link = built[index].links.add()
         link.trace_id, link.span_id, link.trace_state = _id(trace_id), _id(span_id), trace_state or ""
         _fill(link.attributes, attributes)
     return request
 
 
-def _logs(logs: LogBatch) -> ExportLogsServiceRequest:
+def _logs(logs: LogBatch, rows: list[int]) -> ExportLogsServiceRequest:
     request = ExportLogsServiceRequest()
     resources: dict[int, ResourceLogs] = {}
     scopes: dict[tuple[int, str | None], ScopeLogs] = {}
-    for i in range(len(logs)):
+    for i in rows:
         resource = logs.resource[i]
         resource_logs = resources.get(id(resource))
         if resource_logs is None:
@@ -177,6 +210,15 @@ def _logs(logs: LogBatch) -> ExportLogsServiceRequest:
     return request
 
 
+def assessment_parts(rows: list[dict[str, Any]]) -> list[Part]:
+    """Rows of ``store.queries.assessment_events.changed_since`` -> one request per experiment
+    (named by the rows' ``experiment`` key, the trace's experiment)."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row.get(EXPERIMENT_KEY), []).append(row)
+    return [Part(name, assessment_logs(group), len(group)) for name, group in groups.items()]
+
+
 def assessment_logs(rows: list[dict[str, Any]]) -> bytes:
     """Rows of the ``assessment_events`` view -> one serialised ``ExportLogsServiceRequest``.
 
@@ -195,7 +237,7 @@ def assessment_logs(rows: list[dict[str, Any]]) -> bytes:
         record.event_name = row["event_name"]
         record.severity_number = SeverityNumber.SEVERITY_NUMBER_INFO
         _fill(record.attributes, {key: value for key, value in row.items()
-                                  if key not in ("time", "trace_id", "span_id", "event_name") and value is not None})
+                                  if key not in _NOT_ATTRIBUTES and value is not None})
     return request.SerializeToString()
 
 

@@ -7,13 +7,16 @@ Metrics are accepted and dropped (apps that also export metrics must see no erro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import orjson
 from google.protobuf.message import Message
 
+from annotrace.collector.errors import InvalidOTLP, InvalidParameter
+from annotrace.collector.ids import experiment_id as checked_experiment_id
+from annotrace.collector.ids import name_problem
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers import otlp_decode
 from annotrace.collector.receivers.otlp_decode import Checked, Encoding, Signal
@@ -27,24 +30,59 @@ class Ingest:
     spool: Spool
     receiver: str
     max_bytes: int
+    experiment_name: Callable[[str], str | None] | None = None
+    """Set when the collector has a store (``service``): the name of the experiment with an id, or
+    None. An ``x-mlflow-experiment-id`` must then name an experiment that exists, and the record is
+    filed by that name (the same experiment: names are unique and never change), which an ``otlp``
+    exporter can carry downstream. Without a store only the id's form is checked."""
+    _known: dict[str, str] = field(default_factory=dict)  # id -> name (annotrace never deletes experiments)
 
     def export(self, signal: Signal, data: bytes, encoding: Encoding, headers: Mapping[str, str]) -> Message:
         """Store one decoded-size-checked request body; returns the Export*ServiceResponse."""
         self.spool.admit(len(data))
-        request = otlp_decode.parse(signal, data, encoding)
-        if signal == "metrics":
+        if signal == "metrics":  # accepted and dropped: never fail a client for them
+            otlp_decode.parse(signal, data, encoding)
             return otlp_decode.RESPONSE_TYPES[signal]()
+        meta = self.routing(headers)
+        request = otlp_decode.parse(signal, data, encoding)
         checked: Checked = (
             otlp_decode.check_traces(request) if signal == "traces" else otlp_decode.check_logs(request)  # type: ignore[arg-type]
         )
         if checked.accepted:
             payload = data if encoding == "protobuf" and not checked.rejected else request.SerializeToString()
-            meta = {"receiver": self.receiver}
-            experiment_id = headers.get(EXPERIMENT_ID_HEADER)
-            experiment = headers.get(EXPERIMENT_HEADER)
-            if experiment_id:
-                meta["experiment_id"] = experiment_id.strip()
-            if experiment:  # percent-encoded: HTTP header values are ASCII (OTEL_EXPORTER_OTLP_HEADERS too)
-                meta["experiment"] = unquote(experiment.strip())
             self.spool.append(signal, orjson.dumps(meta), payload, checked.accepted)
         return otlp_decode.partial_success_response(signal, checked)
+
+    def routing(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The record's metadata: receiver and the experiment headers, checked before anything is spooled.
+
+        An unknown experiment id is refused (400 INVALID_ARGUMENT), not created: MLflow's client
+        creates an experiment (``set_experiment``) before it sends spans with its id, so an unknown
+        id is a typo or another server's id, and creating an experiment for it filed traces where
+        nobody looks (and once made ``'; DROP TABLE spans;--`` an experiment id)."""
+        meta = {"receiver": self.receiver}
+        experiment_id = (headers.get(EXPERIMENT_ID_HEADER) or "").strip()
+        experiment = (headers.get(EXPERIMENT_HEADER) or "").strip()
+        if experiment_id:
+            try:
+                checked_experiment_id(experiment_id, f"header '{EXPERIMENT_ID_HEADER}'")
+            except InvalidParameter as exc:
+                raise InvalidOTLP(exc.message) from None
+            name = self._known.get(experiment_id)
+            if name is None and self.experiment_name is not None:
+                name = self.experiment_name(experiment_id)
+                if name is None:
+                    raise InvalidOTLP(f"No experiment with id '{experiment_id}' (header '{EXPERIMENT_ID_HEADER}'): "
+                                      "create it first (set_experiment, or experiments/create)")
+                self._known[experiment_id] = name
+            if name is not None:
+                meta["experiment"] = name
+            else:
+                meta["experiment_id"] = experiment_id
+        elif experiment:  # percent-encoded: HTTP header values are ASCII (OTEL_EXPORTER_OTLP_HEADERS too)
+            name = unquote(experiment, errors="replace")
+            problem = name_problem(name)
+            if problem is not None:
+                raise InvalidOTLP(f"Invalid experiment name in header '{EXPERIMENT_HEADER}': it {problem}")
+            meta["experiment"] = name
+        return meta

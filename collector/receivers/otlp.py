@@ -6,6 +6,7 @@ recommendation, instead of gRPC's 4 MiB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from annotrace.collector.pipeline.spool import Spool
@@ -85,6 +86,13 @@ class OTLPReceiver:
             if grpc_config else None
         )
         self.http_ingest = Ingest(spool, receiver_id, http_config.max_request_body_size) if http_config else None
+
+    def check_experiments_with(self, experiment_name: Callable[[str], str | None]) -> None:
+        """Refuse exports whose ``x-mlflow-experiment-id`` names no experiment; ``experiment_name``
+        reads the store (see ``Ingest.experiment_name``)."""
+        for ingest in (self.grpc.ingest if self.grpc else None, self.http_ingest):
+            if ingest is not None:
+                ingest.experiment_name = experiment_name
 
     def start(self) -> None:
         if self.grpc is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,37 @@ def test_downstream_down_does_not_hold_up_the_upstream(tmp_path: Path) -> None:
     finally:
         assert up.stop() == 0, up.log
     assert "otlp exporter" in up.log and "dropped" in up.log
+
+
+def test_forwarded_spans_and_assessments_keep_their_experiment(tmp_path: Path, downstream: Collector) -> None:
+    up = upstream(tmp_path, downstream.http)
+    try:
+        by_id = f"fwd by id {uuid.uuid4().hex[:6]}"
+        created = httpx.post(f"{up.web}/api/2.0/mlflow/experiments/create", json={"name": by_id})
+        experiment_id = created.json()["experiment_id"]
+        by_name = f"fwd by name ✓ {uuid.uuid4().hex[:6]}"
+        routes = [{"x-mlflow-experiment-id": experiment_id},  # as the MLflow client sends spans
+                  {"x-annotrace-experiment": quote(by_name)}]  # as the annotrace SDK does
+        traces = []
+        for headers in routes:
+            provider = TracerProvider(resource=Resource.create({"service.name": "fwd-routed"}))
+            provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{up.http}/v1/traces",
+                                                                             headers=headers)))
+            with provider.get_tracer("tests.forward").start_as_current_span("routed") as root:
+                pass
+            provider.shutdown()
+            context = root.get_span_context()
+            traces.append((f"tr-{context.trace_id:032x}", f"{context.span_id:016x}"))
+        query = ("SELECT e.name FROM traces t JOIN experiments e USING (experiment_id) "
+                 "WHERE t.trace_id = '{}'")
+        for (trace_id, _), name in zip(traces, (by_id, by_name), strict=True):
+            assert up.wait_for(query.format(trace_id), [{"name": name}]) == [{"name": name}]
+            assert downstream.wait_for(query.format(trace_id), [{"name": name}]) == [{"name": name}]
+
+        trace_id, span_id = traces[0]
+        create_assessment(up, trace_id, span_id)
+        records = ("SELECT e.name FROM log_records r JOIN experiments e USING (experiment_id) "
+                   f"WHERE r.trace_id = '{trace_id}'")
+        assert downstream.wait_for(records, [{"name": by_id}]) == [{"name": by_id}]
+    finally:
+        assert up.stop() == 0, up.log

@@ -95,7 +95,7 @@ def _tags(body: Fields, name: str = "tags") -> dict[str, Any] | None:
 
 async def create_dataset(api: Access, request: Request) -> Response:
     body = await json_body(request)
-    name = body.get_str("name", max_chars=store.MAX_NAME_CHARS)
+    name = body.get_name("name", max_chars=store.MAX_NAME_CHARS)
     if not name:
         raise missing("name")
     experiment_ids = body.get_str_list("experiment_ids") or []

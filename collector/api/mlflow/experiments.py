@@ -54,7 +54,7 @@ async def get_experiment_by_name(api: Access, request: Request) -> Response:
 async def create_experiment(api: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
     body = await json_body(request)
-    name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
+    name = body.get_name("name", required=True, max_chars=store.MAX_NAME_CHARS)
     assert name is not None
     tags: dict[str, str] = {}
     for index, tag in enumerate(body.raw("tags") or []):

@@ -100,7 +100,7 @@ def _maybe_bool(body: Fields, name: str) -> bool | None:
 async def create_label_schema(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
-    name = body.get_str("name", required=True)
+    name = body.get_name("name", required=True)
     kind = body.get_str("type", required=True)
     assert experiment_id is not None and name is not None and kind is not None
     input_type, spec = _input(body)

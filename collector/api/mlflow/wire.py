@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLarge
-from annotrace.collector.ids import trace_hex, trace_id
+from annotrace.collector.ids import name_problem, trace_hex, trace_id
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
@@ -82,6 +82,14 @@ class Fields:
                 f"Invalid value for parameter '{self.path(name)}': {len(value)} characters, more than the limit "
                 f"of {max_chars}."
             )
+        return value
+
+    def get_name(self, name: str, *, required: bool = False, max_chars: int | None = None) -> str | None:
+        """A string that names something: no control characters, no U+FFFD (``ids.name_problem``)."""
+        value = self.get_str(name, required=required, max_chars=max_chars)
+        problem = None if value is None else name_problem(value)
+        if problem is not None:
+            raise InvalidParameter(f"Invalid value for parameter '{self.path(name)}': it {problem}.")
         return value
 
     def get_int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:

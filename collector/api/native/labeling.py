@@ -81,7 +81,7 @@ def _user(body: Fields) -> str:
 async def create_session(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
-    name = body.get_str("name", required=True, max_chars=500)
+    name = body.get_name("name", required=True, max_chars=500)
     assert experiment_id is not None and name is not None
     custom = body.raw("custom_inputs")
     if custom is not None and not isinstance(custom, dict):

@@ -15,14 +15,18 @@ from typing import Any
 import duckdb
 
 CHANGED_SINCE = """
-SELECT * FROM assessment_events
-WHERE time >= ?
-ORDER BY time, "annotrace.assessment.id"
+SELECT e.*, x.name AS experiment FROM assessment_events e
+LEFT JOIN traces t ON t.trace_id = e.trace_id
+LEFT JOIN experiments x ON x.experiment_id = t.experiment_id
+WHERE e.time >= ?
+ORDER BY e.time, e."annotrace.assessment.id"
 LIMIT ?
 """
 CHANGED_FROM_START = """
-SELECT * FROM assessment_events
-ORDER BY time, "annotrace.assessment.id"
+SELECT e.*, x.name AS experiment FROM assessment_events e
+LEFT JOIN traces t ON t.trace_id = e.trace_id
+LEFT JOIN experiments x ON x.experiment_id = t.experiment_id
+ORDER BY e.time, e."annotrace.assessment.id"
 LIMIT ?
 """
 
@@ -30,7 +34,8 @@ LIMIT ?
 def changed_since(cursor: duckdb.DuckDBPyConnection, watermark: datetime | None, seen: Collection[str],
                   limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` events with ``time >= watermark`` (all when None), minus ids in ``seen``
-    at exactly ``watermark``; oldest first."""
+    at exactly ``watermark``; oldest first. Each row also has ``experiment``: the name of its
+    trace's experiment (None when the trace is not stored), which exporters send along."""
     if watermark is None:
         result = cursor.execute(CHANGED_FROM_START, [limit + len(seen)])
     else:

@@ -82,6 +82,12 @@ def get(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> Experiment:
     return _row(rows[0])
 
 
+def name_of(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> str | None:
+    """The name of the experiment with this id, or None when there is none."""
+    rows = cursor.execute(GET, [experiment_id]).fetchall()
+    return _row(rows[0]).name if rows else None
+
+
 def get_by_name(cursor: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     rows = cursor.execute(GET_BY_NAME, [name]).fetchall()
     if not rows:

@@ -25,6 +25,7 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.store.queries import experiments as experiment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling_copy
 # re-exported (``X as X``): trace_table.py and other readers take the keys from this module
@@ -203,6 +204,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
     if not new.name.strip():
         raise InvalidParameter("Invalid value for parameter 'name': a labeling session needs a name.")
     _check_users(new.assigned_users)
+    experiment_store.get(conn, new.experiment_id)  # 404 RESOURCE_DOES_NOT_EXIST, as MLflow
     for name in new.label_schemas:
         schema_store.ensure(conn, new.experiment_id, name, now)
     session_id = uuid.uuid4().hex

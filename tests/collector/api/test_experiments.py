@@ -68,3 +68,14 @@ def test_search_experiments(api: httpx.Client) -> None:
                  "INVALID_PARAMETER_VALUE", "colour")
     assert_error(api.post(f"{EXPERIMENTS}/search", json={"view_type": "SOME"}), 400, "INVALID_PARAMETER_VALUE",
                  "view_type")
+
+
+def test_names_with_control_characters_or_replacement_characters_are_refused(api: httpx.Client) -> None:
+    for bad, words in (("nul\x00name", "U+0000"), ("line\nbreak", "U+000A"), ("mangled\ufffd", "U+FFFD"),
+                       ("del\x7f", "U+007F")):
+        name = f"{bad}-{uuid.uuid4().hex}"
+        assert_error(api.post("/api/2.0/mlflow/experiments/create", json={"name": name}), 400,
+                     "INVALID_PARAMETER_VALUE", "'name'", words)
+        assert api.get("/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}).status_code == 404
+    kept = f"ünïcode ✓ name {uuid.uuid4().hex}"
+    assert api.post("/api/2.0/mlflow/experiments/create", json={"name": kept}).status_code == 200

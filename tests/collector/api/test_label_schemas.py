@@ -172,3 +172,12 @@ def test_a_session_can_ask_the_default_question(api: httpx.Client, experiment_id
     assert response.status_code == 200, response.text
     assert response.json()["labeling_session"]["label_schemas"] == ["Feedback"]
     assert [(s["name"], s["is_default"]) for s in listed(api, experiment_id)] == [("Feedback", True)]
+
+
+def test_a_schema_for_an_experiment_that_does_not_exist_is_a_404(api: httpx.Client) -> None:
+    response = create(api, "987654321", "rating")
+    assert response.status_code == 404, response.text
+    assert response.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST",
+                               "message": "No Experiment with id=987654321 exists"}
+    bad_name = create(api, "0", "nul\x00name")
+    assert bad_name.status_code == 400 and "U+0000" in bad_name.json()["message"]

@@ -199,3 +199,12 @@ def test_deleting_a_copied_trace_removes_its_item(api: httpx.Client, experiment_
                                                                       "request_ids": [copy]})
     assert deleted.json() == {"traces_deleted": 1}
     assert api.get(f"{base}/items").json()["items"] == []
+
+
+def test_a_session_for_an_experiment_that_does_not_exist_is_a_404(api: httpx.Client) -> None:
+    response = api.post(SESSIONS, json={"experiment_id": "987654321", "name": "nowhere"})
+    assert response.status_code == 404, response.text
+    assert response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert api.get(SESSIONS, params={"experiment_id": "987654321"}).json().get("labeling_sessions", []) == []
+    bad_name = api.post(SESSIONS, json={"experiment_id": "0", "name": "tab\there"})
+    assert bad_name.status_code == 400 and "U+0009" in bad_name.json()["message"]

@@ -10,6 +10,7 @@ import socket
 import textwrap
 from typing import Any
 
+import orjson
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -19,7 +20,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 from annotrace.collector import registry
 from annotrace.collector.config import ComponentID, ConfigError, load_text
 from annotrace.collector.exporters.otlp import OTLPExporter, OTLPExporterConfig
-from annotrace.collector.exporters.otlp_encode import Encoded, any_value, assessment_logs, timestamp_ns
+from annotrace.collector.exporters.otlp_encode import (
+    Encoded,
+    Part,
+    any_value,
+    assessment_logs,
+    assessment_parts,
+    timestamp_ns,
+)
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.spool import Record
 from tests.otlp_builders import any_value as pb_any_value
@@ -87,8 +95,8 @@ def test_any_value_from_python() -> None:
     assert any_value(dt.date(2024, 1, 2)).string_value == "2024-01-02"  # anything else: its text
 
 
-def _record(signal: str, payload: bytes) -> Record:
-    return Record(signal, b"", payload, 1, 0, 0)
+def _record(signal: str, payload: bytes, meta: dict[str, str] | None = None) -> Record:
+    return Record(signal, orjson.dumps(meta) if meta else b"", payload, 1, 0, 0)
 
 
 def test_encode_rebuilds_the_trace_request() -> None:
@@ -107,8 +115,22 @@ def test_encode_rebuilds_the_trace_request() -> None:
     original.resource_spans[0].scope_spans[0].scope.version = "1.0"
 
     encoded = OTLPExporter.encode(decode([_record("traces", original.SerializeToString())]))
-    assert isinstance(encoded, Encoded) and encoded.logs is None and encoded.spans == 2
-    assert ExportTraceServiceRequest.FromString(encoded.traces or b"") == original
+    assert isinstance(encoded, Encoded) and encoded.logs == []
+    [part] = encoded.traces
+    assert part.items == 2 and part.experiment == "svc"  # routed by service.name upstream: sent along
+    assert ExportTraceServiceRequest.FromString(part.payload) == original
+
+
+def test_encode_sends_one_request_per_experiment() -> None:
+    trace_id = new_trace_id()
+    first = request([span(trace_id, new_span_id(), name="a")], {"service.name": "svc"})
+    second = request([span(trace_id, new_span_id(), name="b")], {"service.name": "svc"})
+    records = [_record("traces", first.SerializeToString(), {"experiment": "support bot"}),
+               _record("traces", second.SerializeToString(), {"experiment_id": "7"})]
+    encoded = OTLPExporter.encode(decode(records))
+    assert [(part.experiment, part.items) for part in encoded.traces] == [("support bot", 1), (None, 1)]
+    assert ExportTraceServiceRequest.FromString(encoded.traces[0].payload) == first
+    assert ExportTraceServiceRequest.FromString(encoded.traces[1].payload) == second
 
 
 def test_encode_rebuilds_log_records() -> None:
@@ -126,8 +148,8 @@ def test_encode_rebuilds_log_records() -> None:
     legacy.attributes.append(KeyValue(key="event.name", value=pb_any_value("gen_ai.choice")))
 
     encoded = OTLPExporter.encode(decode([_record("logs", original.SerializeToString())]))
-    assert encoded.traces is None and encoded.log_records == 2
-    assert ExportLogsServiceRequest.FromString(encoded.logs or b"") == original
+    assert encoded.traces == [] and [(part.experiment, part.items) for part in encoded.logs] == [("svc", 2)]
+    assert ExportLogsServiceRequest.FromString(encoded.logs[0].payload) == original
 
 
 def test_assessment_rows_become_evaluation_log_records() -> None:
@@ -152,6 +174,10 @@ def test_assessment_rows_become_evaluation_log_records() -> None:
                                   "gen_ai.evaluation.name", "gen_ai.evaluation.score.value"]
     assert attributes["gen_ai.evaluation.score.value"].double_value == 4.0
     assert attributes["annotrace.assessment.valid"].bool_value is True
+    parts = assessment_parts([{**row, "experiment": "bot"}, {**row, "experiment": None},
+                              {**row, "experiment": "bot"}])
+    assert [(part.experiment, part.items) for part in parts] == [("bot", 2), (None, 1)]
+    assert parts[1].payload == payload  # the experiment is not an attribute: it goes as a header
 
 
 def _closed_port() -> int:
@@ -162,7 +188,7 @@ def _closed_port() -> int:
 
 def test_full_queue_drops_and_counts_without_blocking() -> None:
     exporter = OTLPExporter(OTLPExporterConfig(endpoint=f"127.0.0.1:{_closed_port()}", queue_size=1))
-    encoded = Encoded(b"", 1, b"", 2)  # never started: nothing takes from the queue
+    encoded = Encoded([Part(None, b"", 1)], [Part(None, b"", 2)])  # never started: nothing takes from the queue
     future = exporter.consume(encoded)
     assert future.done() and future.result() is None
     assert exporter.stats.dropped == 1  # the traces request got the one slot, the logs one was dropped
@@ -174,7 +200,7 @@ def test_downstream_down_retries_then_drops_at_shutdown(endpoint: str) -> None:
     exporter = OTLPExporter(OTLPExporterConfig(endpoint=endpoint.format(port=_closed_port()), shutdown_timeout=0.3,
                                                timeout=1.0))
     exporter.start()
-    assert exporter.consume(Encoded(b"", 3, None, 0)).done()
+    assert exporter.consume(Encoded([Part("x", b"", 3)], [])).done()
     exporter.force_flush()  # never waits for downstream
     exporter.shutdown()
     assert exporter.stats.dropped == 1 and exporter.stats.sent_spans == 0
