@@ -7,6 +7,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from annotrace.collector.errors import CollectorError, envelope
 
@@ -23,7 +24,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = "ENDPOINT_NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"
     message = f"No endpoint {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
-    return JSONResponse(envelope(code, message), status_code=exc.status_code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return JSONResponse(envelope(code, message), status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: one path can have a route per method (MLflow's
+    GET, PATCH and DELETE of an assessment), and Starlette's own ``Allow`` names only the first."""
+    methods: set[str] = set()
+    for route in getattr(request.app, "routes", []):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from annotrace.collector.api.mlflow.wire import Fields, invalid, missing, rfc3339
+from annotrace.collector.api.mlflow.wire import Fields, invalid, missing, parse_json, rfc3339
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import span_hex
 from annotrace.collector.store.queries.assessments import (
@@ -176,11 +176,7 @@ def _deserialize(serialized: Fields) -> Any:
         )
     text = serialized.get_str("value", required=True, max_chars=MAX_VALUE_BYTES)
     assert text is not None
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise InvalidParameter(f"Invalid value for parameter '{serialized.path('value')}': not valid JSON text.") \
-            from None
+    value = parse_json(text, serialized.path("value"))
     if value is None:
         raise InvalidParameter(f"The `value` field must be specified. ('{serialized.path('value')}' is null)")
     return _checked_value(value, serialized.path("value"))

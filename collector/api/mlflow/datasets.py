@@ -24,6 +24,7 @@ from annotrace.collector.api.mlflow.wire import (
     ok,
     page_offset,
     page_token,
+    parse_json,
     query,
 )
 from annotrace.collector.errors import InvalidParameter
@@ -82,10 +83,7 @@ def _tags(body: Fields, name: str = "tags") -> dict[str, Any] | None:
         return None
     if not isinstance(value, str):
         raise invalid(body.path(name), "a JSON string", value)
-    try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise InvalidParameter(f"Invalid value for parameter '{name}': not JSON text of an object.") from None
+    parsed = parse_json(value, body.path(name), "JSON text of an object")
     if not isinstance(parsed, dict):
         raise InvalidParameter(f"Invalid value for parameter '{name}': expected JSON text of an object.")
     if len(value) > MAX_TAG_BYTES:
@@ -167,10 +165,7 @@ async def upsert_records(api: Access, request: Request) -> Response:
     if raw is None:
         raise missing("records")
     if isinstance(raw, str):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise InvalidParameter("Invalid value for parameter 'records': not a JSON list.") from None
+        raw = parse_json(raw, "records", "JSON text of a list")
     if not isinstance(raw, list):
         raise InvalidParameter("Invalid value for parameter 'records': expected a JSON list of records.")
     if len(raw) > MAX_RECORDS_PER_CALL:

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
-from annotrace.collector.api.mlflow.wire import duration, rfc3339
+from annotrace.collector.api.mlflow.wire import MAX_JSON_DEPTH, duration, nesting_depth, rfc3339
 from annotrace.collector.store.queries.assessments import Assessment
 from annotrace.collector.store.queries.traces import SpanRow, TraceRow
 
@@ -115,7 +115,7 @@ def _strip_double_encoding(value: Any) -> Any:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError:
             return value
-        if isinstance(parsed, (str, list, dict)):
+        if isinstance(parsed, (str, list, dict)) and nesting_depth(parsed) <= MAX_JSON_DEPTH:  # else kept as text
             return parsed
     return value
 

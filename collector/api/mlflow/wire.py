@@ -21,6 +21,10 @@ from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLar
 from annotrace.collector.ids import name_problem, trace_hex, trace_id
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 100
+"""Arrays and objects nest at most this deep in a request (protobuf's JSON parser, which MLflow uses,
+stops at 100 too). orjson writes at most 254 levels: a deeper value was accepted and then failed
+to serialise, a 500."""
 JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
               float: "a number", type(None): "null"}
 
@@ -140,6 +144,31 @@ class Fields:
         return dict(value)
 
 
+def nesting_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0), counting no further than ``limit + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return depth
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(text: str | bytes, path: str, what: str = "JSON text") -> Any:
+    """JSON text from a client, parsed; 400 naming ``path`` if it is not JSON or nests too deep."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"Invalid value for parameter '{path}': not valid {what} ({exc}).") from None
+    if nesting_depth(value) > MAX_JSON_DEPTH:
+        raise InvalidParameter(f"Invalid value for parameter '{path}': arrays and objects nest deeper than "
+                               f"{MAX_JSON_DEPTH} levels.")
+    return value
+
+
 async def json_body(request: Request, *, content_type_required: bool = True) -> Fields:
     """The request's JSON object; POST bodies must say ``application/json`` (as in MLflow)."""
     if content_type_required:
@@ -162,6 +191,8 @@ async def json_body(request: Request, *, content_type_required: bool = True) -> 
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(f"Malformed JSON request body: {exc}") from None
+    if nesting_depth(data) > MAX_JSON_DEPTH:
+        raise InvalidParameter(f"Invalid request body: arrays and objects nest deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(data, dict):
         raise invalid("(request body)", "a JSON object", data)
     return Fields(data)

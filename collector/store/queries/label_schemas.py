@@ -107,8 +107,13 @@ def _row(row: tuple[Any, ...]) -> LabelSchema:
     return LabelSchema(*values)
 
 
+INT64_MAX = 2**63 - 1  # MLflow's limits are protobuf int64 fields
+
+
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -INT64_MAX - 1 <= value <= INT64_MAX
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _options(name: str, options: Any) -> None:
@@ -127,8 +132,9 @@ def _options(name: str, options: Any) -> None:
 
 
 def _positive_int(name: str, key: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise InvalidParameter(f"Label schema '{name}': {key} must be a positive integer or null, got {value!r}.")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= INT64_MAX):
+        raise InvalidParameter(
+            f"Label schema '{name}': {key} must be a positive integer (at most 2^63-1) or null, got {value!r}.")
 
 
 def is_reserved(name: str) -> bool:

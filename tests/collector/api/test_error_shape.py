@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from annotrace.collector.api.routes import MLFLOW_ROUTES, NATIVE_ROUTES
+from tests.collector_process import Collector
 
 ROUTES = [(method, f"/api/{versions[0]}/mlflow{path}") for versions, method, path, _ in MLFLOW_ROUTES] + [
     (method, path) for method, path, _ in NATIVE_ROUTES]
@@ -38,3 +39,12 @@ def test_bad_input_gets_a_4xx_envelope(api: httpx.Client, method: str, template:
         payload = response.json()
         assert isinstance(payload.get("error_code"), str) and isinstance(payload.get("message"), str), payload
         assert payload["message"]
+
+
+def test_405_names_every_method_the_path_takes(collector: Collector) -> None:
+    trace_path = "/api/3.0/mlflow/traces/tr-" + "0" * 32 + "/assessments/a-" + "0" * 32
+    for method, path, allowed in (("PUT", trace_path, "DELETE, GET, HEAD, PATCH"),
+                                  ("GET", "/api/v1/sql", "POST"), ("DELETE", "/v1/traces", "POST")):
+        response = httpx.request(method, collector.web + path, json={})
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == allowed

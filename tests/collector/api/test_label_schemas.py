@@ -181,3 +181,15 @@ def test_a_schema_for_an_experiment_that_does_not_exist_is_a_404(api: httpx.Clie
                                "message": "No Experiment with id=987654321 exists"}
     bad_name = create(api, "0", "nul\x00name")
     assert bad_name.status_code == 400 and "U+0000" in bad_name.json()["message"]
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ({"text": {"max_length": 2**64}}, "max_length"), ({"text": {"max_length": 2**63}}, "max_length"),
+    ({"text_list": {"max_length_each": 2**64}}, "max_length_each"),
+])
+def test_limits_beyond_int64_are_a_400(api: httpx.Client, experiment_id: str, spec: dict[str, Any],
+                                       words: str) -> None:
+    response = api.post(f"{BASE}/create", json={"experiment_id": experiment_id, "name": f"big-{words}",
+                                                "type": "FEEDBACK", "input": spec})
+    assert response.status_code == 400, response.text
+    assert words in response.json()["message"]

@@ -69,5 +69,5 @@ def test_an_existing_experiment_id_routes_the_spans(collector: Collector) -> Non
     response = httpx.post(f"{collector.http}/v1/traces", content=body,
                           headers={"content-type": "application/x-protobuf", HEADER: experiment_id})
     assert response.status_code == 200, response.text
-    assert collector.sql(f"SELECT experiment_id FROM traces WHERE trace_id = '{trace_id}'") == [
-        {"experiment_id": experiment_id}]
+    query = f"SELECT experiment_id FROM traces WHERE trace_id = '{trace_id}'"
+    assert collector.wait_for(query, [{"experiment_id": experiment_id}]) == [{"experiment_id": experiment_id}]
