@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import logging
+import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -57,6 +60,7 @@ class Service:
     _exporters: dict[ComponentID, Any] = field(default_factory=dict)
     _servers: list[uvicorn.Server] = field(default_factory=list)
     _loop_thread: threading.Thread | None = None
+    _spool_lock: int | None = None  # the spool directory's lock file, held while running
 
     def start(self) -> Endpoints:
         config = self.config
@@ -76,6 +80,8 @@ class Service:
             processor = registry.PROCESSORS[cid.type].create(cfg)
             processor.start()
             self._processors[cid] = processor
+        self._spool_lock = _lock_directory(Path(spool_config.directory),
+                                           self.store.config.lock_timeout if self.store is not None else 10.0)
         self.spool = Spool(spool_config.directory, spool_config.max_backlog_mib * 1024 * 1024,
                            fsync=spool_config.fsync)
         self.spool.open()
@@ -184,6 +190,9 @@ class Service:
         self._exporters.clear()
         if self.spool is not None:
             self.spool.close()
+        if self._spool_lock is not None:
+            os.close(self._spool_lock)  # releases the lock
+            self._spool_lock = None
 
     def stopped_message(self) -> str:
         """The truth about what ``shutdown`` left: all stored, or how much waits in the spool."""
@@ -205,6 +214,37 @@ def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
     if kind == "spool":
         return cls()
     return None
+
+
+def _lock_directory(directory: Path, timeout_s: float) -> int:
+    """Take ``directory/lock`` (an flock, which the kernel drops when the process dies, ``kill -9``
+    included) for as long as this collector runs, waiting up to ``timeout_s`` for a collector still
+    stopping; returns the open file. Two collectors on one spool, e.g. one started with another
+    ``ANNOTRACE_DB`` but the same spool, would each replay, store and delete the other's records."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout_s
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise Unavailable(f"extensions::spool::directory: {directory} is in use by process {holder} "
+                                  f"(another collector){f' after waiting {timeout_s:g} s' if timeout_s else ''}: "
+                                  "give each collector its own spool directory") from None
+            if not waiting:
+                waiting = True
+                log.warning("waiting up to %g s for process %s to let go of the spool %s", timeout_s, holder,
+                            directory)
+            time.sleep(0.2)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def _listen(endpoint: str, path: str) -> socket.socket:

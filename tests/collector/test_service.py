@@ -122,3 +122,23 @@ def test_the_shipped_config_answers_metrics_and_stores_traces(tmp_path: Path, mo
     finally:
         assert collector.stop() == 0
     assert (tmp_path / "annotrace-data" / "annotrace.duckdb").exists()  # the defaults, under the start directory
+
+
+def test_a_second_collector_on_the_same_spool_is_refused_before_it_touches_it(
+        fresh_collector: Callable[..., Collector]) -> None:
+    """Another ANNOTRACE_DB but the same spool: it would replay, store and delete the first
+    collector's records. It waits for the spool (a collector still stopping) and then says whose it is."""
+    first = fresh_collector()
+    config = first.directory / "second.yaml"
+    text = (first.directory / "config.yaml").read_text()
+    config.write_text(text.replace(str(first.db_path), str(first.directory / "second.duckdb")).replace(
+        "duckdb: {path: ", "duckdb: {lock_timeout: 300ms, path: "))
+    segments = sorted(p.name for p in (first.directory / "spool").glob("*.seg"))
+    result = serve(config, first.directory)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"annotrace: extensions::spool::directory: {first.directory / 'spool'} is in use by process "
+        f"{first.process.pid} (another collector) after waiting 0.3 s: give each collector its own spool directory")
+    assert sorted(p.name for p in (first.directory / "spool").glob("*.seg")) == segments
+    assert first.sql("SELECT count(*) AS n FROM experiments") == [{"n": 1}]
