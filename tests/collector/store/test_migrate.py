@@ -80,6 +80,10 @@ def test_a_store_of_release_0_1_0_upgrades_by_itself_and_keeps_every_row(tmp_pat
     try:
         spans = collector.sql("SELECT count(*) AS n FROM spans WHERE trace_id <> '" + SPOOLED + "'")
         assert spans == [{"n": len(expected_relations()["spans"]["rows"])}]
+        read = subprocess.run([sys.executable, "-c", SDK_READ, collector.web], capture_output=True, text=True,
+                              timeout=120)
+        assert read.returncode == 0, read.stderr
+        assert json.loads(read.stdout) == sdk_view(expected_relations())
     finally:
         assert collector.stop() == 0, collector.log  # stores the replayed backlog, checkpoints
     assert "Traceback" not in collector.log
@@ -107,6 +111,41 @@ def test_a_store_of_release_0_1_0_upgrades_by_itself_and_keeps_every_row(tmp_pat
         assert rows == expected_after_upgrade(name, body)["rows"], name
     # the backlog the old release acknowledged and never stored is stored by the new one
     assert (backlog_spans, [body for _, body in backlog_logs]) == (2, ['"spooled log line"', '{"content":"hi"}'])
+
+
+SDK_READ = """
+import json, sys
+import annotrace
+from annotrace.genai.datasets import get_dataset
+from annotrace.genai.labeling import get_labeling_sessions
+
+annotrace.set_tracking_uri(sys.argv[1])
+annotrace.set_experiment("upgrade-fixture")
+traces = annotrace.search_traces(return_type="list")
+print(json.dumps({
+    "traces": sorted([t.info.trace_id, len(t.data.spans), sorted(a.name for a in t.info.assessments)] for t in traces),
+    "sessions": [[s.name, s.label_schemas, s.assigned_users] for s in get_labeling_sessions()],
+    "dataset_records": len(get_dataset(name="fixture-dataset").to_df()),
+}))
+"""
+"""A user's script reading the upgraded store through the SDK: the experiment's traces with their
+spans and assessments, the labeling session, the dataset."""
+
+
+def sdk_view(relations: dict[str, Any]) -> dict[str, Any]:
+    """What ``SDK_READ`` should print, from the rows release 0.1.0 stored."""
+    def rows(name: str) -> list[dict[str, Any]]:
+        columns = relations[name]["columns"]
+        return [dict(zip(columns, json.loads(row))) for row in relations[name]["rows"]]
+
+    experiment = next(e["experiment_id"] for e in rows("experiments") if e["name"] == "upgrade-fixture")
+    names: dict[str, list[str]] = {}
+    for assessment in rows("assessments"):
+        names.setdefault(assessment["trace_id"], []).append(assessment["assessment_name"])
+    traces = sorted([t["trace_id"], t["span_count"], sorted(names.get(t["trace_id"], []))]
+                    for t in rows("traces") if t["experiment_id"] == experiment)
+    return {"traces": traces, "sessions": [["fixture-round", ["quality", "answer"], ["expert@example.com"]]],
+            "dataset_records": len(relations["dataset_records"]["rows"])}
 
 
 def expected_after_upgrade(name: str, body: dict[str, Any]) -> dict[str, Any]:
