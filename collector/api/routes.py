@@ -25,7 +25,7 @@ from annotrace.collector.api.mlflow import (
     traces,
 )
 from annotrace.collector.store.access import Access
-from annotrace.collector.api.native import agreement, labeling, openapi
+from annotrace.collector.api.native import adjudication, agreement, labeling, openapi
 from annotrace.collector.api.native import traces as native_traces
 
 if TYPE_CHECKING:
@@ -108,6 +108,8 @@ NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/answers", labeling.post_answer),
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/skip", labeling.skip_item),
     ("GET", "/api/v1/labeling/sessions/{session_id}/progress", labeling.progress),
+    ("GET", "/api/v1/labeling/sessions/{session_id}/adjudication", adjudication.list_disputes),
+    ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold", adjudication.record_gold),
     # agreement (labelers with each other; judges against humans); static path first
     ("GET", "/api/v1/agreement/judges", agreement.judge_agreement),
     ("GET", "/api/v1/agreement/{session_id}", agreement.session_agreement),

@@ -3,8 +3,8 @@
 Page URLs (HTML; append ``.json`` for the same data as JSON):
 ``/`` -> experiments, ``/experiments/{id}/traces`` the trace table, ``/traces/{trace_id}`` one
 trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App queue,
-``/agreement/{session_id}`` how far its labelers agree, ``/login`` who is labeling (``/`` has its
-twin at ``/index.json``). Static files live under ``/static``;
+``/agreement/{session_id}`` how far its labelers agree (``.../adjudicate``: gold labels),
+``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``;
 ``/favicon.ico`` answers with the same icon as ``/static/favicon.svg``, for what asks for it by that
 name without reading a page (a browser opening ``/api/v1/health``), so no page logs a 404.
 """
@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from annotrace.collector.web.page import HERE
-from annotrace.collector.web.pages import agreement, experiments, login, review, trace, traces
+from annotrace.collector.web.pages import adjudication, agreement, experiments, login, review, trace, traces
 
 if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def web_routes(api: Access) -> list[BaseRoute]:
     pages = [*login.routes(api), *experiments.routes(api), *traces.routes(api), *trace.routes(api),
-             *review.routes(api), *agreement.routes(api)]
+             *review.routes(api), *adjudication.routes(api), *agreement.routes(api)]
     # twins first: "/traces/{trace_id}" would otherwise read "tr-….json" as a trace id
     return [*_json_twins(pages), *pages, Route("/favicon.ico", favicon, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]

@@ -122,7 +122,9 @@ class LabelingSession:
     def sync(self, to_dataset: str) -> None:
         """Merge the session's expectation labels into the dataset named ``to_dataset`` (MLflow's
         ``sync``): one record per labeled item, ``inputs`` = the trace's request, ``expectations``
-        = the valid expectation assessments on the session's copy; same inputs update a record."""
+        = per name, the adjudicator's gold label where there is one, else the labelers' consensus
+        (their valid answers all equal; names they disagree on are left out until adjudicated);
+        same inputs update a record."""
         from annotrace.client import traces as trace_client
         from annotrace.genai.datasets import get_dataset, trace_inputs
 
@@ -135,11 +137,12 @@ class LabelingSession:
             if trace is None:
                 continue
             labels = [a for a in trace.info.assessments if a.expectation is not None and a.valid is not False]
-            if not labels:
+            expectations = _settled(labels)
+            if not expectations:
                 continue
             reviewer = labels[-1].source.source_id if labels[-1].source is not None else None
             records.append({
-                "inputs": trace_inputs(trace), "expectations": {a.name: a.expectation.value for a in labels if a.expectation is not None},
+                "inputs": trace_inputs(trace), "expectations": expectations,
                 # a HUMAN source's id travels in source_data, as MLflow's server reads it
                 "source": {"source_type": "HUMAN", "source_data": {
                     "source_id": reviewer, "trace_id": item["source_trace_id"],
@@ -152,6 +155,23 @@ class LabelingSession:
         answer = rest.call("PATCH", f"{_BASE}/{self.mlflow_run_id}", json={"assigned_users": list(assigned_users)})
         self._data = answer["labeling_session"]
         return self
+
+
+GOLD_KEY = "annotrace.gold"
+
+
+def _settled(labels: list[Any]) -> dict[str, Any]:
+    """name -> the gold label's value, else the value every labeler gave (no entry without either)."""
+    out: dict[str, Any] = {}
+    by_name: dict[str, list[Any]] = {}
+    for a in labels:
+        by_name.setdefault(a.name, []).append(a)
+    for name, found in by_name.items():
+        gold = [a for a in found if (a.metadata or {}).get(GOLD_KEY) == "true"]
+        values = [a.expectation.value for a in (gold[-1:] or found)]
+        if all(v == values[0] for v in values):
+            out[name] = values[0]
+    return out
 
 
 def _trace_ids(traces: Any) -> list[str]:

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.collector.api.rest import ingest_trace
 from tests.collector_process import Collector
+from tests.web.conftest import sign_in
 
 VERDICTS = {"ann": ["good", "bad", "good", "good"], "bob": ["good", "good", "good", "bad"]}
 SCORES = {"ann": [5, 1, 4, 3], "bob": [5, 2, 4, 1]}
@@ -89,3 +90,26 @@ def test_an_unknown_session_is_a_404_page(collector: Collector, page: Page) -> N
     response = page.goto("/agreement/rq-" + "0" * 32)
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_contain_text("not found")
+
+
+def test_an_adjudicator_records_a_gold_label_in_the_browser(collector: Collector, page: Page) -> None:
+    with httpx.Client(base_url=collector.web, timeout=30) as api:
+        queue_id, traces = _session(collector, api)
+    sign_in(page, "lead@x.com", f"/agreement/{queue_id}/adjudicate")
+    disputes = page.locator("section.dispute")
+    # verdicts differ on items 2 and 4, scores on items 2 and 4 (1 vs 2, 3 vs 1): four disputes
+    expect(disputes).to_have_count(4)
+    first = page.locator(f"section.dispute[data-trace-id='{traces[1]}'][data-schema=verdict]")
+    expect(first.locator("table.answers tbody tr")).to_have_text([re.compile(r"ann\s*\"bad\""),
+                                                                   re.compile(r"bob\s*\"good\"")])
+    first.get_by_label("bad").check()
+    first.get_by_label("Why").fill("the answer is wrong")
+    first.get_by_role("button", name="Save gold label").click()
+    page.wait_for_url(f"**/agreement/{queue_id}/adjudicate")
+    expect(page.locator(f"section.dispute[data-trace-id='{traces[1]}'][data-schema=verdict] .gold")).to_have_text(
+        re.compile(r'Gold label: "bad" by lead@x.com: the answer is wrong'))
+    with httpx.Client(base_url=collector.web, timeout=30) as api:
+        disputes_json = api.get(f"/api/v1/labeling/sessions/{queue_id}/adjudication",
+                                params={"unresolved": "true"}).json()["disputes"]
+    assert (traces[1], "verdict") not in [(d["trace_id"], d["schema"]) for d in disputes_json]
+    assert len(disputes_json) == 3

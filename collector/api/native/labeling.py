@@ -60,7 +60,8 @@ def item_json(item: store.Item, user: str | None) -> dict[str, Any]:
     return out
 
 
-def _session_id(request: Request) -> str:
+def session_path_id(request: Request) -> str:
+    """The path's session id (a run id, or a review queue's ``rq-`` id); anything else is a 404."""
     value = str(request.path_params["session_id"])
     hex32 = value.removeprefix("rq-")  # a review queue is a session too (its id is "rq-" + 32 hex)
     if len(hex32) != 32 or any(c not in "0123456789abcdef" for c in hex32):
@@ -106,12 +107,12 @@ async def list_sessions(api: Access, request: Request) -> Response:
 
 
 async def get_session(api: Access, request: Request) -> Response:
-    return ok({"labeling_session": session_json(await api.read(store.get, _session_id(request)))})
+    return ok({"labeling_session": session_json(await api.read(store.get, session_path_id(request)))})
 
 
 async def update_session(api: Access, request: Request) -> Response:
     """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends)."""
-    session_id = _session_id(request)
+    session_id = session_path_id(request)
     body = await json_body(request)
     users = body.get_str_list("assigned_users")
     if users is None:
@@ -122,13 +123,13 @@ async def update_session(api: Access, request: Request) -> Response:
 
 async def delete_session(api: Access, request: Request) -> Response:
     """Idempotent; the session's copied traces and their labels stay in the experiment."""
-    await api.write(partial(store.delete, session_id=_session_id(request)))
+    await api.write(partial(store.delete, session_id=session_path_id(request)))
     return ok({})
 
 
 async def add_traces(api: Access, request: Request) -> Response:
     """``{"trace_ids": [source ids]}`` -> ``{"items": [{"source_trace_id", "trace_id", "added"}]}``."""
-    session_id = _session_id(request)
+    session_id = session_path_id(request)
     body = await json_body(request)
     raw = body.get_str_list("trace_ids")
     if raw is None:
@@ -143,7 +144,7 @@ async def add_traces(api: Access, request: Request) -> Response:
 async def list_items(api: Access, request: Request) -> Response:
     """The queue: every item in order, with each labeler's status; ``?user=`` adds that user's
     ``status`` and ``?status=`` keeps only items in that status for that user."""
-    session_id = _session_id(request)
+    session_id = session_path_id(request)
     params = query(request)
     user, status = params.get_str("user"), params.get_str("status")
     if status is not None and status not in store.STATUSES:
@@ -159,7 +160,7 @@ async def list_items(api: Access, request: Request) -> Response:
 async def post_answer(api: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "comment"?}`` -> the stored assessment and the labeler's status
     (403 PERMISSION_DENIED when ``user`` is not one of the session's assigned users)."""
-    session_id = _session_id(request)
+    session_id = session_path_id(request)
     trace_id = path_trace_id(request)
     body = await json_body(request)
     user = _user(body)
@@ -174,7 +175,7 @@ async def post_answer(api: Access, request: Request) -> Response:
 
 
 async def skip_item(api: Access, request: Request) -> Response:
-    session_id = _session_id(request)
+    session_id = session_path_id(request)
     trace_id = path_trace_id(request)
     user = _user(await json_body(request))
     status = await api.write(partial(store.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms()))
@@ -182,7 +183,7 @@ async def skip_item(api: Access, request: Request) -> Response:
 
 
 async def progress(api: Access, request: Request) -> Response:
-    return ok(await api.read(store.progress, _session_id(request)))
+    return ok(await api.read(store.progress, session_path_id(request)))
 
 
 _ERROR = {"$ref": "#/components/schemas/Error"}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector import __version__
 from annotrace.collector.api.mlflow.wire import ok
+from annotrace.collector.api.native.adjudication import OPENAPI_PATHS as ADJUDICATION_PATHS
 from annotrace.collector.api.native.agreement import OPENAPI_PATHS as AGREEMENT_PATHS
 from annotrace.collector.api.native.labeling import OPENAPI_PATHS as LABELING_PATHS
 
@@ -124,6 +125,7 @@ SPEC: dict[str, Any] = {
         }},
         **LABELING_PATHS,
         **AGREEMENT_PATHS,
+        **ADJUDICATION_PATHS,
     },
     "components": {"schemas": {"Error": {
         "type": "object", "required": ["error_code", "message"],

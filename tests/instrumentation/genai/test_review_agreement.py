@@ -48,11 +48,12 @@ def _answer(api: httpx.Client, session_id: str, trace_id: str, user: str, schema
 
 
 def test_agreement_counts_labels_from_every_entry_point_and_matches_the_reference(app: Collector) -> None:  # noqa: F811
+    traces = [run_app(app, f"question {i}") for i in range(6)]  # the app ran; now its traces are reviewed
     create_label_schema("verdict", type="feedback", title="Verdict", input=InputCategorical(options=["good", "bad"]))
     create_label_schema("score", type="feedback", title="Score", input=InputNumeric(min_value=1, max_value=5))
     create_label_schema("tags", type="feedback", title="Tags", input=InputCategoricalList(options=["a", "b"]))
     session = labeling.create_labeling_session("triage", assigned_users=[], label_schemas=["verdict", "score", "tags"])
-    session.add_traces([run_app(app, f"question {i}") for i in range(6)])
+    session.add_traces(traces)
     items = app.sql(f"SELECT trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' "
                     "ORDER BY position")
     with httpx.Client(base_url=app.web, timeout=30) as api:
