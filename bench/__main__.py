@@ -7,6 +7,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   http      4 client processes, OTLP/HTTP protobuf with httpx
   half      gRPC paced to half the durable rate measured by `grpc` (latency when not saturated)
   overload  8 clients as fast as possible against the default spool backlog (back-pressure, memory)
+  ryw       read-your-writes: export a trace, read it at once; read latency idle, under gRPC load paced
+            at 80% of `grpc`'s durable rate and unpaced, and those loads' ingest rates with the reads on
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
   agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
@@ -31,11 +33,12 @@ from pathlib import Path
 from bench.agreement import AgreementResult, print_agreement, run_agreement
 from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, print_assessments, run_assessments
 from bench.ceiling import CeilingResult, run_ceiling
+from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes, run_read_your_writes, ryw_as_dict
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "assessments", "agreement")
-QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "assessments", "agreement")
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement")
+QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -44,6 +47,8 @@ _OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
     ("stub-duration", float, 15.0, 8.0, "seconds of sending in the stub scenario"),
     ("half-duration", float, 20.0, 8.0, "seconds of sending in the half-rate scenario"),
     ("overload-duration", float, 15.0, 8.0, "seconds of sending in the overload scenario"),
+    ("ryw-duration", float, 20.0, 8.0, "seconds of gRPC load while the ryw scenario's probes read"),
+    ("ryw-probes", int, 300, 100, "sequential export-then-read probes on an idle collector"),
     ("decode-seconds", float, 3.0, 1.0, "seconds per measured stage in the decode scenario"),
     ("clients", int, 4, 4, "client processes in the grpc, stub, http and half scenarios"),
     ("overload-clients", int, 8, 8, "client processes in the overload scenario"),
@@ -158,6 +163,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         load(LoadConfig(name="overload", protocol="grpc", clients=args.overload_clients,
                         duration_s=args.overload_duration, inflight=args.overload_inflight,
                         backlog_mib=args.overload_backlog_mib, **common))
+    ryw: RywResult | None = None
+    if "ryw" in args.scenarios:
+        _say(f"[ryw] {args.ryw_probes} export-then-read probes idle, then probes for {args.ryw_duration:g}s under "
+             f"{args.clients} gRPC clients x {args.inflight}")
+        paced = (grpc.durable_sps * 0.8 if grpc and grpc.durable_sps and not grpc.durable_partial
+                 else DEFAULT_HALF_RATE)
+        ryw_load = dict(protocol="grpc", clients=args.clients, duration_s=args.ryw_duration, inflight=args.inflight,
+                        backlog_mib=args.backlog_mib, **common)
+        ryw = run_read_your_writes(RywConfig(idle_probes=args.ryw_probes, loads=(
+            LoadConfig(name="ryw paced", rate_spans_s=paced, **ryw_load),  # type: ignore[arg-type]
+            LoadConfig(name="ryw saturated", **ryw_load),  # type: ignore[arg-type]
+        )), data_root, command)
+        if not args.keep:
+            for name in ("ryw-idle", "ryw paced", "ryw saturated"):
+                shutil.rmtree(data_root / name, ignore_errors=True)
     assessments: AssessmentsResult | None = None
     if "assessments" in args.scenarios:
         _say(f"[assessments] {args.assess_traces:,} traces over gRPC, {args.assess_calls} log_feedback calls, "
@@ -174,19 +194,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         agreement = run_agreement()
     if ceiling is not None or loads or (assessments is None and agreement is None):
         print_report(ceiling, loads, sys.stdout, load_before)
+    if ryw is not None:
+        print_read_your_writes(ryw, sys.stdout, grpc)
     if assessments is not None:
         print_assessments(assessments, sys.stdout)
     if agreement is not None:
         print_agreement(agreement)
     if args.json:
-        text = as_json(ceiling, loads)
-        if assessments is not None:
-            import json
+        import json
 
-            data = json.loads(text)
+        data = json.loads(as_json(ceiling, loads))
+        if assessments is not None:
             data["assessments"] = as_dict(assessments)
-            text = json.dumps(data, indent=2, default=str)
-        args.json.write_text(text)
+        if ryw is not None:
+            data["read_your_writes"] = ryw_as_dict(ryw)
+        args.json.write_text(json.dumps(data, indent=2, default=str))
     if not args.keep:
         try:
             data_root.rmdir()  # only if empty: never remove what someone else put there

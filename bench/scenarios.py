@@ -14,8 +14,10 @@ Every scenario gets its own collector and data directory so figures never mix.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,8 +106,10 @@ def _merge(result: LoadResult, clients: list[ClientResult]) -> list[float]:
     return latencies
 
 
-def run_load(cfg: LoadConfig, data_root: Path, command: list[str] | None = None) -> LoadResult:
-    """Runs one scenario; never raises for a collector failure, it lands in `notes` instead."""
+def run_load(cfg: LoadConfig, data_root: Path, command: list[str] | None = None,
+             during: Callable[[Collector], None] | None = None) -> LoadResult:
+    """Runs one scenario; never raises for a collector failure, it lands in `notes` instead.
+    ``during(collector)`` runs in a thread alongside (e.g. read-your-writes probes)."""
     result = LoadResult(config=cfg)
     collector = Collector(data_dir_for(data_root, cfg.name), backlog_mib=cfg.backlog_mib, command=command)
     try:
@@ -113,11 +117,16 @@ def run_load(cfg: LoadConfig, data_root: Path, command: list[str] | None = None)
     except CollectorError as exc:
         result.notes.append(str(exc))
         return result
+    side = threading.Thread(target=during, args=(collector,), name="bench-during") if during else None
     try:
+        if side is not None:
+            side.start()
         _drive(cfg, collector, result)
     except Exception as exc:  # keep the other scenarios running; say what broke
         result.notes.append(f"{type(exc).__name__}: {exc}")
     finally:
+        if side is not None:
+            side.join()
         alive = collector.alive()
         stop = collector.stop()
         result.peak_rss_bytes = collector.peak_rss_bytes or None  # includes the shutdown

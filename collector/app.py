@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-READ_WAIT_S = 5.0
+READ_WAIT_S = 30.0
 """The longest a request waits for acknowledged data to be stored. Idle, the wait is one decode
-and one commit (a few ms); under full load, the commit in progress and the next (see ``make
-bench``). Past it the request is answered from what is stored, with a warning in the log: a
-stalled store must not also stall every page."""
+and one commit (a few ms); under load, the commits of what was acknowledged before it (see
+``make bench``). A store that needs longer is stalled or far behind (``/api/v1/health`` says so):
+the request is then answered from what is stored, with a warning in the log, so a stalled store
+does not also stall every page."""
 NO_WAIT_PREFIXES = ("/v1/", "/static/", "/api/v1/health")
 """Ingest (which the barrier waits for, so it must never wait itself), static files, health."""
 

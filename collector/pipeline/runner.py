@@ -13,9 +13,10 @@ takes nothing (the spool is empty, or that limit is reached) and every batch in 
 reached the exporters, nothing will join the commit they wait for: the exporters are told to
 commit now. Records are acked to the spool in order, and only after every exporter has committed
 them. While a read waits for acknowledged records to be stored (``Spool.when_stored``), the spool
-hands out what is ready without waiting to fill a batch, and every batch that reaches the
-exporters is committed at once: a read under full load waits for a commit, not for a 32,768-span
-row group or the batch timeout.
+hands out what is ready without waiting to fill a batch, and once every record it waits for has
+been taken (``Spool.hurried``), each batch that reaches the exporters is committed at once: the
+read waits for a commit, not for a 32,768-span row group or the batch timeout. Behind a backlog
+nothing changes until then, since full batches and row-group commits drain it fastest.
 
 Failures are of two kinds, and neither stops this thread:
 
@@ -63,6 +64,8 @@ MAX_INFLIGHT_ITEMS = 98_304
 the one being committed, and the batches decoded meanwhile. Records in flight are positions in
 the spool's files (workers read the payloads); decoded batches waiting for the store are the
 memory this bounds."""
+WORKER_START_TIMEOUT_S = 60.0
+"""How long start-up waits for the decode workers; past it they go on starting in the background."""
 MAX_INFLIGHT = 64
 """Batches in flight, a bound for many small ones."""
 RETRY_FIRST_S = 0.25
@@ -157,8 +160,12 @@ class Runner:
             )
             for pipeline in self.pipelines
         ]
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=workers.init, initargs=(specs, os.getpid()))
+        # Start the workers now, not with the first batch: a spawned worker takes ~1 s to import
+        # (5 s and more on a busy machine), and the first export's readers would wait for it.
+        wait([pool.submit(int) for _ in range(self.workers)], timeout=WORKER_START_TIMEOUT_S)
+        return pool
 
     def _run(self) -> None:
         while True:
@@ -188,7 +195,7 @@ class Runner:
         records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s,
                                   fill_s=self.timeout_s if inflight else 0.0)
         if not records:
-            if inflight and not self.spool.ready_items():
+            if inflight and (not self.spool.ready_items() or self.spool.hurried()):
                 self._flush_when_handed_over()
                 futures = inflight[0][1]
                 if futures is not None:

@@ -21,8 +21,9 @@ Read-your-writes (``when_stored``): each record gets a sequence number as it bec
 is replayed), in spool order. ``acknowledged()`` is the last number handed out, so it covers every
 export a client has been answered for; the runner acks in order, so ``stored()`` (the last acked
 number) says that everything up to it is in the store. A read captures ``acknowledged()`` when it
-arrives and waits until ``stored()`` reaches it. While a reader waits (``hurried``), ``take`` does
-not hold records back to fill a batch, and the runner has the store commit what it was handed.
+arrives and waits until ``stored()`` reaches it. While a reader waits, ``take`` does not hold its
+records back to fill a batch, and once they are all taken (``hurried``) the runner has the store
+commit what it was handed.
 
     acknowledged ->  seq 1 .. 7 (ready, in flight) .. 12
     stored       ->  seq 1 .. 7 ; a read that arrived now waits for 12
@@ -294,8 +295,12 @@ class Spool:
         return self._last_seq - self._stored_seq
 
     def hurried(self) -> bool:
-        """Whether a reader waits for records not stored yet (commit now rather than batch)."""
-        return self._wanted > self._stored_seq
+        """Whether a reader waits for records that have all been taken but are not stored yet:
+        then committing what is in flight now serves it. While some of them still wait in the
+        spool (a backlog), full batches and row-group commits reach them sooner than small ones,
+        so the pipeline is not hurried yet."""
+        with self._cond:
+            return self._wanted > self._stored_seq and not (self._ready and self._ready[0].seq <= self._wanted)
 
     def when_stored(self, seq: int, callback: Callable[[], None]) -> bool:
         """Call ``callback()`` (on the runner's thread) once record ``seq`` is stored, and hurry
