@@ -67,9 +67,11 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/agreement/judges": {"get": {
         "summary": "Judges against humans for one feedback name: one row per LLM_JUDGE/CODE source_id, on the "
                    "traces that also have a HUMAN value: kappa (nominal) or alpha, accuracy, confusion matrix and "
-                   "the disagreeing trace ids",
-        "parameters": [{"name": n, "in": "query", "required": n == "name", "schema": {"type": "string"}}
-                       for n in ("name", "experiment_id", "session_id")],
+                   "the disagreeing trace ids. Needs experiment_id or session_id (else 400)",
+        "parameters": [{"name": "name", "in": "query", "required": True,
+                        "schema": {"type": "string", "maxLength": 250, "pattern": r"\S"}},
+                       *({"name": n, "in": "query", "schema": {"type": "string"}}
+                         for n in ("experiment_id", "session_id"))],
         "responses": _ok("one row per judge", {"type": "object", "properties": {
             "judges": {"type": "array", "items": {"type": "object"}}}})}},
 }

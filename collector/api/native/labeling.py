@@ -215,12 +215,16 @@ def _op(summary: str, ok_schema: dict[str, Any], *, params: list[dict[str, Any]]
 
 
 _BASE = "/api/v1/labeling/sessions"
+_NOT_NAME = r"\u0000-\u001f\u007f-\u009f\ufffd"  # what ids.name_problem refuses
+_NAME = {"type": "string", "maxLength": 500, "description": "not blank; no control characters or U+FFFD",
+         "pattern": rf"^[^{_NOT_NAME}]*[^\s{_NOT_NAME}][^{_NOT_NAME}]*$"}
 OPENAPI_PATHS: dict[str, Any] = {
     _BASE: {
         "post": _op("Create a labeling session (every label schema must exist; built-ins are created)",
                     {"type": "object", "properties": {"labeling_session": _SESSION}}, body={
                         "type": "object", "required": ["experiment_id", "name"], "properties": {
-                            "experiment_id": {"type": "string"}, "name": {"type": "string"},
+                            "experiment_id": {"type": "string", "pattern": r"^[0-9]{1,19}$"},
+                            "name": _NAME,
                             "assigned_users": {"type": "array", "items": {"type": "string"}},
                             "agent": {"type": "string"}, "label_schemas": {"type": "array", "items": {"type": "string"}},
                             "enable_multi_turn_chat": {"type": "boolean"}, "custom_inputs": {"type": "object"}}}),

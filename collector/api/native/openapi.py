@@ -80,7 +80,7 @@ SPEC: dict[str, Any] = {
             "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["query"],
-                "properties": {"query": {"type": "string"},
+                "properties": {"query": {"type": "string", "pattern": r"\S", "description": "one statement"},
                                "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000000}}}}}},
             "responses": _responses({"type": "object", "properties": {
                 "columns": {"type": "array", "items": {"type": "string"}},
