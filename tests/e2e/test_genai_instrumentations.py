@@ -49,10 +49,15 @@ import annotrace
 from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
 from tests.collector_process import Collector
 from tests.e2e.genai_workload import Call, run_workload
-from tests.e2e.test_seed_000_app import sdk
+from annotrace import tracking
+from annotrace.client import rest
+from annotrace.openai import instrumentor as autolog_instrumentor
+from annotrace.tracing import context
 from tests.fakes.llm import FakeLLM
+from tests.instrumentation.collector_sdk import SDK_ENV
 
-__all__ = ["sdk"]  # the fixture, imported for pytest
+# autolog() writes these into os.environ when unset; they are restored afterwards.
+AUTOLOG_ENV = (autolog_instrumentor.SEMCONV_ENV, autolog_instrumentor.CONTENT_ENV, autolog_instrumentor.EMIT_EVENT_ENV)
 
 CONTENT_ENV, SEMCONV_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_SEMCONV_STABILITY_OPT_IN"
 
@@ -67,10 +72,9 @@ def check(collector: Collector, calls: dict[str, Call], chat_type: str, embeddin
     for case, call in calls.items():
         where = f"trace_id = '{call.trace_id}'"
         expected_messages = len(call.inputs) + len(call.outputs)
-        counts = collector.wait_for(
+        counts = collector.sql(
             f"SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans, "
-            f"(SELECT count(*) FROM messages WHERE {where}) AS messages",
-            [{"spans": 2, "messages": expected_messages}])
+            f"(SELECT count(*) FROM messages WHERE {where}) AS messages")
         assert counts == [{"spans": 2, "messages": expected_messages}], case
         (span,) = collector.sql(
             "SELECT span_id, span_type, model, provider, input_tokens, output_tokens, total_tokens, "
@@ -109,6 +113,24 @@ class OTel:
 
 
 @pytest.fixture
+def sdk(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
+    """Fresh SDK state and environment; autologging off and state reset afterwards."""
+    for name in (*SDK_ENV, *AUTOLOG_ENV):
+        monkeypatch.setenv(name, "")  # so that monkeypatch restores what autolog() writes
+        monkeypatch.delenv(name)
+    tracking._reset()
+    context._reset()
+    rest.close()
+    try:
+        yield collector
+    finally:
+        annotrace.openai.autolog(disable=True)
+        rest.close()
+        tracking._reset()
+        context._reset()
+
+
+@pytest.fixture
 def client() -> Iterator[openai.OpenAI]:
     with FakeLLM() as llm, openai.OpenAI(base_url=llm.base_url, api_key="x") as running:
         yield running
@@ -137,11 +159,12 @@ def _in(calls: dict[str, Call]) -> str:
 
 
 def wait_for_log_join(collector: Collector, calls: dict[str, Call], records: int) -> None:
-    """Until the GenAI log records of ``calls`` are stored and none waits for its span any more."""
+    """The GenAI log records of ``calls`` are stored and none waits for its span any more (a read
+    sees every export acknowledged before it: no polling)."""
     expected = [{"records": records, "pending": 0}]
-    got = collector.wait_for(
+    got = collector.sql(
         f"SELECT (SELECT count(*) FROM log_records WHERE {_in(calls)}) AS records, "
-        f"(SELECT count(*) FROM genai_log_events_pending WHERE {_in(calls)}) AS pending", expected)
+        f"(SELECT count(*) FROM genai_log_events_pending WHERE {_in(calls)}) AS pending")
     assert got == expected
 
 
@@ -160,7 +183,9 @@ def test_annotrace_autolog(sdk: Collector, client: openai.OpenAI, monkeypatch: p
             yield span.trace_id
 
     calls = run_workload(client, root)
-    annotrace.flush_trace_async_logging()
+    # the user looks at what they traced (an SDK read exports this process's spans first)
+    assert {trace.info.trace_id for trace in annotrace.search_traces(return_type="list")} == \
+        {call.trace_id for call in calls.values()}
     check(sdk, calls, chat_type="CHAT_MODEL", embedding_io=False, from_logs=content is not None)
 
 
@@ -194,7 +219,7 @@ def test_otel_genai_openai(otel: OTel, client: openai.OpenAI, collector: Collect
         instrumentor.uninstrument()
     if content != "span_only":
         if late_logs:  # every span stored before the first log record is sent
-            assert collector.wait_for(f"SELECT count(*) AS n FROM spans WHERE {_in(calls)}", [{"n": 10}]) == [{"n": 10}]
+            assert collector.sql(f"SELECT count(*) AS n FROM spans WHERE {_in(calls)}") == [{"n": 10}]
             wait_for_log_join(collector, calls, 0)
             logger_provider.force_flush()
         wait_for_log_join(collector, calls, 4)  # one operation.details record per chat call
