@@ -65,6 +65,7 @@ def parse(body: Fields) -> store.StartedTrace:
         trace_id=trace_id, experiment_id=experiment_id, state=state,
         request_time=_timestamp(info, "request_time"), execution_duration_ms=_duration(info, "execution_duration"),
         request_preview=info.get_str("request_preview"), response_preview=info.get_str("response_preview"),
+        client_request_id=info.get_str("client_request_id", max_chars=MAX_NAME_CHARS),
         tags=info.get_str_map("tags", max_key_chars=trace_queries.MAX_TAG_KEY_CHARS,
                               max_bytes=MAX_METADATA_BYTES) or {},
         trace_metadata=info.get_str_map("trace_metadata", max_key_chars=MAX_NAME_CHARS,

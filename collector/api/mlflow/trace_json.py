@@ -46,6 +46,8 @@ def trace_info(row: TraceRow, assessments: list[Assessment]) -> dict[str, Any]:
         "trace_id": row.trace_id,
         "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": row.experiment_id}},
     }
+    if row.client_request_id is not None:
+        info["client_request_id"] = row.client_request_id
     if row.request_preview is not None:
         info["request_preview"] = row.request_preview
     if row.response_preview is not None:

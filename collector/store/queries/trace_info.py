@@ -23,13 +23,13 @@ from annotrace.collector.store.queries.traces import IMMUTABLE_TAGS
 EXISTS = "SELECT 1 FROM traces WHERE trace_id = ?"
 MERGE = (
     "UPDATE traces SET tags = json_merge_patch(tags, ?::JSON), trace_metadata = json_merge_patch(trace_metadata, "
-    "?::JSON), request_preview = coalesce(request_preview, ?), response_preview = coalesce(response_preview, ?) "
-    "WHERE trace_id = ?"
+    "?::JSON), request_preview = coalesce(request_preview, ?), response_preview = coalesce(response_preview, ?), "
+    "client_request_id = coalesce(?, client_request_id) WHERE trace_id = ?"
 )
 INSERT = (
     "INSERT INTO traces (trace_id, experiment_id, name, state, request_time, end_time, execution_duration_ms, "
-    "request_preview, response_preview, tags, trace_metadata, span_count, error_span_count, last_update_time) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)"
+    "request_preview, response_preview, tags, trace_metadata, span_count, error_span_count, last_update_time, "
+    "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)"
 )
 ASSESSMENT_EXISTS = "SELECT 1 FROM assessments WHERE assessment_id = ?"
 NAME_TAG = "mlflow.traceName"
@@ -48,6 +48,7 @@ class StartedTrace:
     response_preview: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     trace_metadata: dict[str, str] = field(default_factory=dict)
+    client_request_id: str | None = None
     assessments: list[tuple[str, assessment_queries.NewAssessment]] = field(default_factory=list)
 
 
@@ -55,12 +56,14 @@ def start_trace(conn: duckdb.DuckDBPyConnection, info: StartedTrace, now: dateti
     tags = {k: v for k, v in info.tags.items() if k not in IMMUTABLE_TAGS}
     tags_json, metadata_json = orjson.dumps(tags).decode(), orjson.dumps(info.trace_metadata).decode()
     if conn.execute(EXISTS, [info.trace_id]).fetchall():
-        conn.execute(MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview, info.trace_id])
+        conn.execute(MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview,
+                             info.client_request_id, info.trace_id])
     else:
         end = info.request_time + timedelta(milliseconds=info.execution_duration_ms)
         conn.execute(INSERT, [
             info.trace_id, info.experiment_id, tags.get(NAME_TAG), info.state, info.request_time, end,
             info.execution_duration_ms, info.request_preview, info.response_preview, tags_json, metadata_json, now,
+            info.client_request_id,
         ])
     for assessment_id, new in info.assessments:
         if not conn.execute(ASSESSMENT_EXISTS, [assessment_id]).fetchall():

@@ -61,7 +61,7 @@ _ATTRIBUTES: dict[str, tuple[str, bool, bool]] = {
     "state": ("t.state", False, True),
     "name": (_NAME, False, True),
     "run_id": (_RUN_ID, False, True),
-    "client_request_id": ("json_extract_string(t.trace_metadata, '/mlflow.clientRequestId')", False, True),
+    "client_request_id": ("t.client_request_id", False, True),
     "prompt": ("json_extract_string(t.tags, '/mlflow.linkedPrompts')", False, False),
     "experiment_id": ("t.experiment_id", False, True),
 }

@@ -21,7 +21,7 @@ from annotrace.collector.store.queries.assessments import Assessment
 TRACE_COLUMNS = (
     "t.trace_id, t.experiment_id, t.name, t.state, t.request_time, t.execution_duration_ms, t.request_preview, "
     "t.response_preview, t.tags, t.trace_metadata, t.session_id, t.user_id, t.input_tokens, t.output_tokens, "
-    "t.total_tokens"
+    "t.total_tokens, t.client_request_id"
 )
 GET_TRACE = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?"
 GET_TRACES = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
@@ -92,6 +92,7 @@ class TraceRow:
     input_tokens: int | None
     output_tokens: int | None
     total_tokens: int | None
+    client_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def test_merges_tags_metadata_and_assessments_into_a_stored_trace(api: httpx.Cli
                                                                    experiment_id: str, collector: Collector) -> None:
     traced = make_trace(name="predict")
     assessment_id = "a-" + uuid.uuid4().hex
-    body = _info(traced.trace_id, experiment_id, assessments=[{
+    body = _info(traced.trace_id, experiment_id, client_request_id="req-7", assessments=[{
         "assessment_id": assessment_id, "assessment_name": "inline", "feedback": {"value": True},
         "source": {"source_type": "CODE", "source_id": "rule"}}])
     for _ in range(2):  # a retried call changes nothing
@@ -42,8 +42,13 @@ def test_merges_tags_metadata_and_assessments_into_a_stored_trace(api: httpx.Cli
     assert info["trace_metadata"]["mlflow.trace.user"] == "u-1"
     assert info["tags"]["mlflow.traceName"] == "predict"
     assert [(a["assessment_id"], a["feedback"]["value"]) for a in info["assessments"]] == [(assessment_id, True)]
-    rows = collector.sql(f"SELECT span_count, name FROM traces WHERE trace_id = '{traced.trace_id}'")
-    assert rows == [{"span_count": 1, "name": "predict"}]
+    assert info["client_request_id"] == "req-7"
+    rows = collector.sql(f"SELECT span_count, name, client_request_id FROM traces WHERE trace_id = '{traced.trace_id}'")
+    assert rows == [{"span_count": 1, "name": "predict", "client_request_id": "req-7"}]
+    found = api.post("/api/3.0/mlflow/traces/search", json={
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+        "filter": "trace.client_request_id = 'req-7'"}).json()["traces"]
+    assert [t["trace_id"] for t in found] == [traced.trace_id]
 
 
 def test_trace_info_before_its_spans_is_completed_by_them(api: httpx.Client, experiment_id: str,
