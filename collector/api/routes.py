@@ -21,6 +21,7 @@ from annotrace.collector.api.mlflow import (
     experiments,
     label_schemas,
     review_queues,
+    scorers,
     start_trace,
     traces,
 )
@@ -90,6 +91,13 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/datasets/{dataset_id}/experiment-ids", datasets.experiment_ids),
     (("3.0",), "POST", "/datasets/{dataset_id}/add-experiments", datasets.add_experiments),
     (("3.0",), "POST", "/datasets/{dataset_id}/remove-experiments", datasets.remove_experiments),
+    # scorer registry (Scorer.register, list_scorers, get_scorer, delete_scorer)
+    (("3.0",), "POST", "/scorers/register", scorers.register_scorer),
+    (("3.0",), "GET", "/scorers/list", scorers.list_scorers),
+    (("3.0",), "GET", "/scorers/versions", scorers.list_scorer_versions),
+    (("3.0",), "GET", "/scorers/get", scorers.get_scorer),
+    (("3.0",), "DELETE", "/scorers/delete", scorers.delete_scorer),
+    (("3.0",), "GET", "/scorers/online-configs", scorers.online_scoring_configs),
 ]
 
 # (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py

@@ -57,6 +57,12 @@ MLFLOW_RPCS = {
     ("GET", "/datasets/{dataset_id}/experiment-ids"): {"3.0"},
     ("POST", "/datasets/{dataset_id}/add-experiments"): {"3.0"},
     ("POST", "/datasets/{dataset_id}/remove-experiments"): {"3.0"},
+    ("POST", "/scorers/register"): {"3.0"},
+    ("GET", "/scorers/list"): {"3.0"},
+    ("GET", "/scorers/versions"): {"3.0"},
+    ("GET", "/scorers/get"): {"3.0"},
+    ("DELETE", "/scorers/delete"): {"3.0"},
+    ("GET", "/scorers/online-configs"): {"3.0"},
 }
 
 
