@@ -90,6 +90,11 @@ class LabelingSession:
     def custom_inputs(self) -> dict[str, Any] | None:
         return self._data.get("custom_inputs")
 
+    @property
+    def reviewers_per_item(self) -> int | None:
+        """How many labelers answer each item (None: every assigned user; annotrace only)."""
+        return self._data.get("reviewers_per_item")
+
     def add_traces(self, traces: pd.DataFrame | Iterable[Trace | str]) -> LabelingSession:
         """Copy traces into the session: a ``search_traces`` DataFrame, ``Trace`` objects, their JSON,
         or trace ids. A trace already in the session is not copied again."""
@@ -204,9 +209,14 @@ def create_labeling_session(
     label_schemas: list[str] | None = None,
     enable_multi_turn_chat: bool = False,
     custom_inputs: dict[str, Any] | None = None,
+    reviewers_per_item: int | None = None,
 ) -> LabelingSession:
     """Create a session in the current experiment; every schema name must exist (the built-ins
-    ``expected_facts``, ``guidelines``, ``expected_response`` are created on first use)."""
+    ``expected_facts``, ``guidelines``, ``expected_response`` are created on first use).
+
+    ``reviewers_per_item`` (annotrace, not MLflow): how many labelers answer each item, each
+    without seeing the others' answers; the Review App hands items out by lease so that no item
+    gets more. Default: every assigned user answers every item."""
     body: dict[str, Any] = {
         "experiment_id": current_experiment_id(), "name": name, "assigned_users": list(assigned_users or []),
         "label_schemas": list(label_schemas or []), "enable_multi_turn_chat": enable_multi_turn_chat,
@@ -215,6 +225,8 @@ def create_labeling_session(
         body["agent"] = agent
     if custom_inputs is not None:
         body["custom_inputs"] = custom_inputs
+    if reviewers_per_item is not None:
+        body["reviewers_per_item"] = reviewers_per_item
     return LabelingSession(rest.call("POST", _BASE, json=body)["labeling_session"])
 
 

@@ -27,6 +27,7 @@ from annotrace.collector.api.mlflow.wire import (
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling as store
+from annotrace.collector.store.queries import labeling_progress
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -46,7 +47,8 @@ def session_json(s: store.Session) -> dict[str, Any]:
         "experiment_id": s.experiment_id, "review_app_id": f"review-app-{s.experiment_id}",
         "assigned_users": s.assigned_users, "agent": s.agent, "label_schemas": s.label_schemas,
         "enable_multi_turn_chat": s.enable_multi_turn_chat, "custom_inputs": s.custom_inputs,
-        "url_path": f"/review/{s.session_id}", "create_time": rfc3339(s.create_time),
+        "url_path": f"/review/{s.session_id}", "reviewers_per_item": s.reviewers_per_item,
+        "create_time": rfc3339(s.create_time),
         "last_update_time": rfc3339(s.last_update_time),
     }
 
@@ -94,6 +96,7 @@ async def create_session(api: Access, request: Request) -> Response:
         experiment_id=experiment_id, name=name, assigned_users=_users(body, "assigned_users"),
         agent=body.get_str("agent"), label_schemas=body.get_str_list("label_schemas") or [],
         enable_multi_turn_chat=bool(multi), custom_inputs=custom,
+        reviewers_per_item=body.get_int("reviewers_per_item"),
     )
     stored = await api.write(partial(store.create, new=new, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
@@ -111,13 +114,18 @@ async def get_session(api: Access, request: Request) -> Response:
 
 
 async def update_session(api: Access, request: Request) -> Response:
-    """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends)."""
+    """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends) and/or
+    ``{"reviewers_per_item": N | null}``."""
     session_id = session_path_id(request)
     body = await json_body(request)
     users = body.get_str_list("assigned_users")
-    if users is None:
+    if users is None and "reviewers_per_item" not in body.data:
         raise missing("assigned_users")
-    stored = await api.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
+    if "reviewers_per_item" in body.data:
+        stored = await api.write(partial(store.set_reviewers_per_item, session_id=session_id,
+                                         reviewers=body.get_int("reviewers_per_item"), now=now_ms()))
+    if users is not None:
+        stored = await api.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
 
 
@@ -183,7 +191,7 @@ async def skip_item(api: Access, request: Request) -> Response:
 
 
 async def progress(api: Access, request: Request) -> Response:
-    return ok(await api.read(store.progress, session_path_id(request)))
+    return ok(await api.read(labeling_progress.progress, session_path_id(request)))
 
 
 _ERROR = {"$ref": "#/components/schemas/Error"}

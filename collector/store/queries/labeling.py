@@ -36,13 +36,20 @@ STATUSES = ("pending", "in_progress", "completed", "skipped")
 MAX_USERS = 100
 
 SESSION_COLUMNS = ("session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
-                   "custom_inputs, create_time, last_update_time, queue_type, created_by")
+                   "custom_inputs, create_time, last_update_time, queue_type, created_by, reviewers_per_item")
 GET = f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE session_id = ?"
 LIST = (f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS NULL OR experiment_id = ?) "
         "ORDER BY create_time DESC, session_id")
-INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 EXPERIMENT_SCHEMAS = "SELECT name FROM label_schemas WHERE experiment_id = ? ORDER BY created_at, schema_id"
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
+SET_REVIEWERS = "UPDATE labeling_sessions SET reviewers_per_item = ?, last_update_time = ? WHERE session_id = ?"
+# labelers other than $user who have answered the item (their status moved past pending)
+REVIEWERS = ("SELECT count(DISTINCT user_id) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
+             "AND status IN ('in_progress', 'completed') AND user_id <> ?")
+END_LEASE = "DELETE FROM labeling_leases WHERE session_id = ? AND user_id = ?"
+COMPLETED_BY = ("SELECT count(*) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
+                "AND status = 'completed'")
 SCHEMAS_OF = "SELECT session_id, label_schemas FROM labeling_sessions WHERE experiment_id = ?"
 SET_SCHEMAS = "UPDATE labeling_sessions SET label_schemas = ?, last_update_time = ? WHERE session_id = ?"
 ITEMS = ("SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
@@ -63,7 +70,7 @@ MY_ANSWERS = ("SELECT assessment_name, assessment_id FROM assessments WHERE trac
 COMPLETE_ITEM = ("UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
                  "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'")
 DELETE_SESSION = {table: f"DELETE FROM {table} WHERE session_id = ?"
-                  for table in ("labeling_item_status", "labeling_items", "labeling_sessions")}
+                  for table in ("labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,7 @@ class Session:
     last_update_time: datetime
     queue_type: str | None = None  # None: a labeling session; user | custom: an MLflow review queue
     created_by: str | None = None
+    reviewers_per_item: int | None = None  # None: every assigned user answers every item
 
     @property
     def is_queue(self) -> bool:
@@ -95,6 +103,7 @@ class NewSession:
     label_schemas: list[str] = field(default_factory=list)
     enable_multi_turn_chat: bool = False
     custom_inputs: dict[str, Any] | None = None
+    reviewers_per_item: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,25 +188,6 @@ def items(cursor: duckdb.DuckDBPyConnection, session_id: str) -> list[Item]:
             in cursor.execute(ITEMS, [session_id]).fetchall()]
 
 
-def progress(cursor: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any]:
-    """Counts per status: per labeler (assigned users, plus anyone who answered) and in total."""
-    session = get(cursor, session_id)
-    found = items(cursor, session_id)
-    users = list(dict.fromkeys([*session.assigned_users, *(u for item in found for u in item.statuses)]))
-    per_user = []
-    totals = dict.fromkeys(STATUSES, 0)
-    for user in users:
-        counts = dict.fromkeys(STATUSES, 0)
-        for item in found:
-            counts[item.status_for(user)] += 1
-        per_user.append({"user": user, **counts})
-        for status, n in counts.items():
-            totals[status] += n
-    completed = sum(1 for item in found if "completed" in item.statuses.values())
-    return {"session_id": session_id, "item_count": len(found), "completed_items": completed,
-            "totals": totals, "users": per_user}
-
-
 # -- writer jobs ---------------------------------------------------------------------------------
 def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> Session:
     """Insert a session; every schema must exist (built-ins are created on first use)."""
@@ -212,6 +202,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
         session_id, new.experiment_id, new.name, orjson.dumps(new.assigned_users).decode(), new.agent,
         orjson.dumps(list(dict.fromkeys(new.label_schemas))).decode(), new.enable_multi_turn_chat,
         orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now, None, None,
+        _check_reviewers(new.reviewers_per_item),
     ])
     return get(conn, session_id)
 
@@ -221,6 +212,20 @@ def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: 
     _check_users(users)
     conn.execute(SET_USERS, [orjson.dumps(list(dict.fromkeys(users))).decode(), now, session_id])
     return get(conn, session_id)
+
+
+def set_reviewers_per_item(conn: duckdb.DuckDBPyConnection, session_id: str, reviewers: int | None,
+                           now: datetime) -> Session:
+    get(conn, session_id)
+    conn.execute(SET_REVIEWERS, [_check_reviewers(reviewers), now, session_id])
+    return get(conn, session_id)
+
+
+def _check_reviewers(reviewers: int | None) -> int | None:
+    if reviewers is not None and not 1 <= reviewers <= MAX_USERS:
+        raise InvalidParameter(
+            f"Invalid value {reviewers} for parameter 'reviewers_per_item': must be between 1 and {MAX_USERS}.")
+    return reviewers
 
 
 def rename_schema(conn: duckdb.DuckDBPyConnection, experiment_id: str, old: str, new: str, now: datetime) -> None:
@@ -266,6 +271,7 @@ def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[a
     """Store ``a`` as an assessment on the item (a labeler's second answer to a schema updates the
     first) and move the labeler's status on; returns the assessment and the new status."""
     session = _session_item(conn, a.session_id, a.trace_id, a.user)
+    _check_room(conn, session, a.trace_id, a.user)
     previous = conn.execute(MY_ANSWER, [a.trace_id, a.schema, a.user]).fetchall()
     stored = _store_answer(conn, session, a, previous[0][0] if previous else None, now)
     answered = {row[0] for row in conn.execute(ANSWERED, [a.trace_id, a.user]).fetchall()}
@@ -284,6 +290,7 @@ def answer_all(conn: duckdb.DuckDBPyConnection, answers: list[Answer], now: date
     if any((a.session_id, a.trace_id, a.user) != (first.session_id, first.trace_id, first.user) for a in answers):
         raise InvalidParameter("answer_all takes the answers of one labeler on one item of one session.")
     session = _session_item(conn, first.session_id, first.trace_id, first.user)
+    _check_room(conn, session, first.trace_id, first.user)
     mine = dict(conn.execute(MY_ANSWERS, [first.trace_id, first.user]).fetchall())  # newest wins
     for a in answers:
         _store_answer(conn, session, a, mine.get(a.schema), now)
@@ -316,14 +323,18 @@ def _set_progress(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: s
     review queue my completing an item also completes its shared status, if still pending."""
     status = "completed" if set(session.label_schemas) <= answered else "in_progress"
     _set_status(conn, session.session_id, trace_id, user, status, now)
-    if status == "completed" and session.is_queue:
-        conn.execute(COMPLETE_ITEM, [user.strip().lower(), now, now, session.session_id, trace_id])
+    if status == "completed":
+        conn.execute(END_LEASE, [session.session_id, user])
+        done = conn.execute(COMPLETED_BY, [session.session_id, trace_id]).fetchall()[0][0]
+        if session.is_queue and done >= (session.reviewers_per_item or 1):
+            conn.execute(COMPLETE_ITEM, [user.strip().lower(), now, now, session.session_id, trace_id])
     return status
 
 
 def skip(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, now: datetime) -> str:
     _session_item(conn, session_id, trace_id, user)
     _set_status(conn, session_id, trace_id, user, "skipped", now)
+    conn.execute(END_LEASE, [session_id, user])
     return "skipped"
 
 
@@ -337,6 +348,18 @@ def _session_item(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: st
     if not conn.execute(ITEM, [session_id, trace_id]).fetchall():
         raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
     return session
+
+
+def _check_room(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str) -> None:
+    """With reviewers_per_item N, a labeler who has not answered the item yet may only once fewer
+    than N others have: this check, inside the answer's writer job, is what makes N exact."""
+    n = session.reviewers_per_item
+    if n is None or conn.execute(STATUS_OF, [session.session_id, trace_id, user]).fetchall():
+        return
+    if conn.execute(REVIEWERS, [session.session_id, trace_id, user]).fetchall()[0][0] >= n:
+        raise PermissionDenied(
+            f"Item '{trace_id}' already has the {n} review{'s' if n != 1 else ''} it needs (reviewers_per_item={n}) "
+            "in labeling session '" + session.name + "'; nothing was saved. Take the next item.")
 
 
 def _schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:

@@ -203,15 +203,16 @@ def _pick(queue: list[QueueEntry], item: int | str | None) -> int | None:
 
 
 def screen(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, item: int | str | None, *,
-           with_content: bool = True) -> Screen:
+           with_content: bool = True, summary: bool = False) -> Screen:
     """The screen ``user`` sees; NotFound (no session / no such item) or PermissionDenied.
 
     ``with_content=False`` leaves the item's request/response/documents out (``content`` None): what
-    a Submit needs to judge and save answers and to find the next item, three queries fewer."""
+    a Submit needs to judge and save answers and to find the next item, three queries fewer.
+    ``summary`` shows the summary whatever is open (nothing left for me in a leased session)."""
     session = _labelable(cursor, session_id, user)
     schemas, missing, printed = _schemas(cursor, session)
     queue = [QueueEntry(*row) for row in cursor.execute(MY_QUEUE, [user, session_id]).fetchall()]
-    index = _pick(queue, item)
+    index = None if summary else _pick(queue, item)
     if index is None:
         ids = [entry.trace_id for entry in queue]
         previews = dict(cursor.execute(PREVIEWS, [ids]).fetchall()) if ids else {}

@@ -198,7 +198,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewQueue, now: datetime) -> lab
     queue_id = PREFIX + uuid.uuid4().hex
     conn.execute(labeling.INSERT, [
         queue_id, new.experiment_id, new.name, orjson.dumps(new.users).decode(), None,
-        orjson.dumps(names).decode(), False, None, now, now, new.queue_type, new.created_by])
+        orjson.dumps(names).decode(), False, None, now, now, new.queue_type, new.created_by, None])
     return get(conn, queue_id)
 
 

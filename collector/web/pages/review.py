@@ -27,6 +27,7 @@ from annotrace.collector.errors import CollectorError, InvalidParameter, NotFoun
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling
 from annotrace.collector.store.queries import labeling_review as store
+from annotrace.collector.store.queries import review_leases
 from annotrace.collector.web import identity
 from annotrace.collector.web.page import render
 from annotrace.collector.web.pages import review_form
@@ -187,6 +188,8 @@ def _next_url(screen: store.Screen, after: str) -> str:
     """My next open item after ``after`` (wrapping round; ``after`` itself was just answered or
     skipped), else the session page (the summary)."""
     queue, sid = screen.queue, screen.session.session_id
+    if screen.session.reviewers_per_item is not None:
+        return f"/review/{sid}"  # the next item is whichever the server hands out
     start = next((i for i, e in enumerate(queue) if e.trace_id == after), -1)
     for step in range(1, len(queue) + 1):
         i = (start + step) % len(queue)
@@ -217,9 +220,14 @@ async def queue_page(api: Access, request: Request) -> Response:
     user = identity.current_user(request)
     if user is None:
         return _login(request)
+    item = _item_param(request.query_params.get("item"))
     try:
-        screen = await api.read(store.screen, request.path_params["session_id"], user,
-                                _item_param(request.query_params.get("item")))
+        leased = False
+        if item is None:  # reviewers_per_item: the server hands out the next item (review_leases.claim)
+            leased, item = await api.write(partial(review_leases.claim, session_id=request.path_params["session_id"],
+                                                   user=user, now=now_ms()))
+        screen = await api.read(partial(store.screen, summary=leased and item is None),
+                                request.path_params["session_id"], user, item)
     except (NotFound, PermissionDenied) as exc:
         return _error(request, exc)
     return render(request, "review.html", _page(screen, user))

@@ -126,7 +126,12 @@ def test_answers_become_assessments_and_move_status(api: httpx.Client, labeled: 
         "session_id": labeled["session"]["mlflow_run_id"], "item_count": 2, "completed_items": 1,
         "totals": {"pending": 2, "in_progress": 0, "completed": 1, "skipped": 1},
         "users": [{"user": "alice", "pending": 1, "in_progress": 0, "completed": 1, "skipped": 0},
-                  {"user": "bob", "pending": 1, "in_progress": 0, "completed": 0, "skipped": 1}]}
+                  {"user": "bob", "pending": 1, "in_progress": 0, "completed": 0, "skipped": 1}],
+        "reviewers_per_item": None,  # per item: every assigned user
+        "items": [{"trace_id": labeled["copies"][0], "completed": 1, "in_progress": 0, "skipped": 0,
+                   "reviews_needed": None},
+                  {"trace_id": labeled["copies"][1], "completed": 0, "in_progress": 0, "skipped": 1,
+                   "reviews_needed": None}]}
 
     mine = api.get(SESSIONS, params={"user": "bob", "experiment_id": labeled["session"]["experiment_id"]})
     assert [s["mlflow_run_id"] for s in mine.json()["labeling_sessions"]] == [labeled["session"]["mlflow_run_id"]]
