@@ -1,6 +1,7 @@
 """DROP-style attacks through every path that runs a user's SQL, against a real collector: the HTTP
 endpoint (JSON and Arrow answers), ``annotrace.sql``, ``annotrace sql --url`` and, once the
-collector is stopped, ``annotrace sql --db``. Each is refused with a 400 and afterwards nothing has
+collector is stopped, ``annotrace sql --db``; and through the paths that turn user text into SQL
+(search filters and order_by over REST, the SDK and the traces page). Each is refused with a 400 and afterwards nothing has
 changed, health says ok and the next export is stored."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from tests.collector_process import Collector
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 STATE = {
-    "tables": "SELECT table_name, column_count, estimated_size FROM duckdb_tables() ORDER BY ALL",
+    "tables": "SELECT table_name, column_count FROM duckdb_tables() ORDER BY ALL",
+    "counts": "SELECT (SELECT count(*) FROM traces) AS traces, (SELECT count(*) FROM assessments) AS assessments",
     "objects": "SELECT function_name AS name FROM duckdb_functions() WHERE NOT internal UNION ALL "
                "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1",
     "spans": "SELECT trace_id, span_id, name FROM spans ORDER BY ALL",
@@ -57,6 +59,21 @@ def test_hostile_sql_through_every_path_changes_nothing(fresh_collector: Callabl
         assert raised.value.error_code == "INVALID_PARAMETER_VALUE", query
         assert annotrace_cli(["sql", query, "--url", collector.web]) == 1, query
         assert "annotrace:" in capsys.readouterr().err
+
+    for clause in ("tags.x = 'a'; DROP TABLE spans; --", "name = 'x' OR 1=1; DELETE FROM spans",
+                   "trace.status = 'OK'); DROP TABLE spans; --"):
+        with pytest.raises(MlflowException):
+            annotrace.search_traces(experiment_ids=["0"], filter_string=clause)
+        searched = httpx.post(f"{collector.web}/api/3.0/mlflow/traces/search",
+                              json={"locations": [{"type": "MLFLOW_EXPERIMENT",
+                                                   "mlflow_experiment": {"experiment_id": "0"}}], "filter": clause})
+        assert searched.status_code == 400, (clause, searched.text)
+    with pytest.raises(MlflowException):
+        annotrace.search_traces(experiment_ids=["0"], order_by=["timestamp_ms; DROP TABLE spans"])
+    quoted = "metadata.`a'); DROP TABLE spans; --` = 'b'"  # a strange key is only a key (a bound parameter)
+    assert len(annotrace.search_traces(experiment_ids=["0"], filter_string=quoted)) == 0
+    page = httpx.get(f"{collector.web}/experiments/0/traces", params={"filter": "name = 'x'; DROP TABLE spans"})
+    assert page.status_code < 500
 
     assert _state(collector) == before
     health = httpx.get(f"{collector.web}/api/v1/health").json()
