@@ -148,7 +148,7 @@ CREATE_EXPERIMENT = "INSERT INTO experiments (experiment_id, name) VALUES (?, ?)
 
 STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
                   duckdb.CatalogException, OSError, MemoryError)
-"""The store's errors (disk, memory, a damaged or altered database), not a job's: retry, never set aside."""
+"""The store's errors (disk, memory, a damaged or altered database), not a job's: retried."""
 
 COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 """Spans per commit under load: two row groups of spans, and more than one of messages and
@@ -302,14 +302,14 @@ class Writer:
             if exc.message != self.failing:  # once per cause, not per job: the pipeline retries
                 log.error("store: cannot write (%s)", cause)
             self.failing = exc.message
-            if isinstance(cause, (duckdb.FatalException, duckdb.ConnectionException)):  # no work until reopened
+            if isinstance(cause, (duckdb.FatalException, duckdb.ConnectionException)) or "invalidated" in str(cause):
                 self.broken = self.failing
                 self._reopen()
         for future, _ in done:
             future.set_exception(exc)
 
     def _reopen(self) -> bool:
-        """Open the database again after DuckDB invalidated it; False while that fails too."""
+        """Open the file again after DuckDB invalidated it (a failed checkpoint); False if that fails."""
         try:
             self.db.reopen()  # closes the old instance, and this cursor with it
             self._conn = self.db.conn.cursor()

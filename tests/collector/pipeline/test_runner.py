@@ -8,6 +8,7 @@ store's timer (or, with a small ``send_batch_size``, forever).
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -258,3 +259,30 @@ def test_shutdown_while_the_store_cannot_write_leaves_the_records_in_the_spool(s
         time.sleep(0.01)
     runner.shutdown()  # returns: it does not wait for a disk that may never have room
     assert spool.unstored_records == 1 and runner.stats.dead_letters == 0
+
+
+def test_a_dead_letter_that_cannot_be_written_is_retried_and_the_record_kept_until_it_is(spool: Spool) -> None:
+    """The dead-letter folder is on the same (full) disk: writing there fails (here past
+    RLIMIT_FSIZE, a real short write then EFBIG); the runner must neither die nor ack the record."""
+    trace_id = new_trace_id()
+    poisoned = request([span(trace_id, new_span_id(), name="poison", attributes={"pad": "p" * 50_000})])
+    spool.append("traces", b'{"receiver":"otlp"}', poisoned.SerializeToString(), items=1)
+    exporter = RefusingExporter()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
+                    timeout_s=0.05)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, hard))
+    try:
+        runner.start()
+        while runner.stats.failing is None:
+            time.sleep(0.01)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    try:
+        assert "cannot write a dead letter" in runner.stats.failing
+        assert spool.unstored_records == 1  # not acked while it is nowhere but in the spool
+        wait_until_stored(spool)  # room again: written to dead-letter/, then acked
+    finally:
+        runner.shutdown()
+    assert runner.stats.dead_letters == 1 and runner.stats.failing is None
+    assert len(list((spool.directory / "dead-letter").glob("*.pb"))) == 1

@@ -8,6 +8,7 @@ nothing then, nor after the commit, and the ``traces`` row must count each span 
 from __future__ import annotations
 
 import os
+import resource
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.pipeline.spool import Record
@@ -161,3 +163,29 @@ def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp
         assert rows(reopened, "SELECT count(*) FROM traces") == [(40 * per_batch + 1,)]
     finally:
         reopened.close()
+
+
+def test_a_database_invalidated_by_a_failed_write_is_opened_again_once_there_is_room(db: Database) -> None:
+    """A checkpoint that cannot write (here past RLIMIT_FSIZE, as on a full disk) makes DuckDB
+    refuse all work "until restarted"; the writer reports it, opens the file again by itself,
+    and loses nothing committed."""
+    writer = Writer(db)
+    writer.start()
+    try:
+        assert writer.write(staged(trace(5)[1]), group=False).result(timeout=30).spans_new == 5
+        writer.submit(lambda conn: conn.execute("SET checkpoint_threshold = '1KB'")).result(timeout=30)
+        path = db.path
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))
+        try:
+            failed = writer.write(staged(trace(200)[1]), group=False)  # its commit checkpoints, and fails
+            with pytest.raises(Unavailable) as info:
+                failed.result(timeout=30)
+            assert "The store cannot write" in info.value.message
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        assert writer.write(staged(trace(3)[1]), group=False).result(timeout=30).spans_new == 3
+        assert writer.broken is None
+    finally:
+        writer.shutdown()
+    assert rows(db, "SELECT count(*) >= 8 FROM spans") == [(True,)]  # the failed batch may be in the WAL
