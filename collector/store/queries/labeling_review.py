@@ -16,7 +16,7 @@ answers it does save are all saved or none (``labeling.answer_all``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDen
 from annotrace.collector.ids import trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import labeling, review_documents
 
 DONE = ("completed", "skipped")
 MAX_EXPERIMENT_SCHEMAS = 10_000
@@ -98,6 +98,7 @@ class ItemContent:
     duration_ms: float | None
     messages: list[ChatMessage]
     documents: list[Document]
+    relevance: dict[tuple[str, int], bool] = field(default_factory=dict)  # (span, position) -> my answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +175,14 @@ def _my_answers(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str],
     return out
 
 
-def _content(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> ItemContent:
+def _content(cursor: duckdb.DuckDBPyConnection, trace_id: str, user: str) -> ItemContent:
     rows = cursor.execute(TRACE, [trace_id]).fetchall()
     name, request, response, request_time, duration = rows[0] if rows else (None, None, None, None, None)
     messages = [ChatMessage(span, direction, role, content, _decode(calls))
                 for span, direction, role, content, calls in cursor.execute(MESSAGES, [trace_id]).fetchall()]
     documents = [Document(*row) for row in cursor.execute(DOCUMENTS, [trace_id]).fetchall()]
     return ItemContent(trace_id, name, _decode(request), _decode(response), request_time, duration, messages,
-                       documents)
+                       documents, review_documents.mine(cursor, trace_id, user) if documents else {})
 
 
 def _pick(queue: list[QueueEntry], item: int | str | None) -> int | None:
@@ -219,7 +220,7 @@ def screen(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, item: 
         return Screen(session, schemas, missing, printed, queue, None, None, _my_answers(cursor, ids, user), previews)
     trace_id = queue[index].trace_id
     return Screen(session, schemas, missing, printed, queue, index,
-                  _content(cursor, trace_id) if with_content else None, _my_answers(cursor, [trace_id], user), {})
+                  _content(cursor, trace_id, user) if with_content else None, _my_answers(cursor, [trace_id], user), {})
 
 
 def my_sessions(cursor: duckdb.DuckDBPyConnection, user: str) -> list[SessionProgress]:
@@ -232,12 +233,16 @@ def my_sessions(cursor: duckdb.DuckDBPyConnection, user: str) -> list[SessionPro
 
 # -- writer job ----------------------------------------------------------------------------------
 def submit(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, shown: str,
-           answers: list[tuple[str, Any, str | None]], now: datetime) -> str | None:
-    """Save ``(schema, value, comment)`` answers of one item in this one transaction, unless the
-    questions changed since the form was shown (``StaleForm``); returns the labeler's new status."""
+           answers: list[tuple[str, Any, str | None]], now: datetime,
+           documents: list[tuple[str, int, bool]] | None = None) -> str | None:
+    """Save ``(schema, value, comment)`` answers of one item, and ``(span, position, relevant)``
+    answers on its retrieved documents, in this one transaction, unless the questions changed
+    since the form was shown (``StaleForm``); returns the labeler's new status."""
     session = _labelable(conn, session_id, user)
     if _schemas(conn, session)[2] != shown:
         raise StaleForm("The questions of this session changed after this page was shown; nothing was saved.")
-    return labeling.answer_all(
+    status = labeling.answer_all(
         conn, [labeling.Answer(session_id, trace_id, user, name, value, comment) for name, value, comment in answers],
         now)
+    review_documents.save(conn, session_id, trace_id, user, documents or [], now)
+    return status

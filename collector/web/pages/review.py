@@ -32,7 +32,7 @@ from annotrace.collector.web import identity
 from annotrace.collector.web.page import render
 from annotrace.collector.web.pages import review_form
 from annotrace.collector.web.pages.review_form import Question
-from annotrace.collector.web.pages.review_view import Content, content
+from annotrace.collector.web.pages.review_view import Content, content, document_marks
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -255,7 +255,7 @@ async def submit_item(api: Access, request: Request) -> Response:
     if parsed.error_count:
         return await _again(api, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
     job = partial(store.submit, session_id=session_id, trace_id=entry.trace_id, user=user, shown=screen.fingerprint,
-                  answers=parsed.answers, now=now_ms())
+                  answers=parsed.answers, now=now_ms(), documents=document_marks(form))
     try:
         await api.write(job)
     except (NotFound, PermissionDenied) as exc:

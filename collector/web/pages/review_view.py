@@ -26,6 +26,7 @@ from annotrace.collector.pipeline.processors import genai_messages
 if TYPE_CHECKING:
     from annotrace.collector.store.queries.labeling_review import ChatMessage, Document, ItemContent
 
+DOCUMENT_FIELD = "doc:"  # form fields of the per-document relevance answers
 CHAT_KEYS = frozenset({"messages", "input", "request"})  # keys whose value a request's chat came from
 MAX_FIELD_CHARS = 20_000  # a very long value is cut for display (the trace page shows all of it)
 
@@ -51,6 +52,8 @@ class DocumentView:
     doc_uri: str | None
     link: bool  # only http(s) URIs become links
     score: float | None
+    field: str  # the form field of my relevant / not relevant answer: "doc:<span id>:<position>"
+    relevant: bool | None  # my earlier answer, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +143,25 @@ def _stored_bubbles(messages: list[ChatMessage]) -> list[Bubble]:
             for m in messages]
 
 
-def _document(doc: Document) -> DocumentView:
+def _document(doc: Document, relevance: dict[tuple[str, int], bool]) -> DocumentView:
     uri = doc.doc_uri
     return DocumentView(doc.document_id, _cut(doc.content or ""), uri,
-                        uri is not None and uri.lower().startswith(("http://", "https://")), doc.score)
+                        uri is not None and uri.lower().startswith(("http://", "https://")), doc.score,
+                        f"{DOCUMENT_FIELD}{doc.span_id}:{doc.position}", relevance.get((doc.span_id, doc.position)))
+
+
+def document_marks(form: Any) -> list[tuple[str, int, bool]]:
+    """The posted relevant / not relevant answers: ``doc:<span id>:<position>`` = true | false
+    (a document left unanswered posts nothing)."""
+    out = []
+    for key in form.keys():
+        if not str(key).startswith(DOCUMENT_FIELD):
+            continue
+        span_id, _, position = str(key)[len(DOCUMENT_FIELD):].partition(":")
+        value = str(form.get(key))
+        if position.isdigit() and value in ("true", "false"):
+            out.append((span_id, int(position), value == "true"))
+    return out
 
 
 def content(item: ItemContent) -> Content:
@@ -169,4 +187,4 @@ def content(item: ItemContent) -> Content:
         if not response_chat:
             response_fields = _fields(item.response)
     return Content(item.name, request_chat or [], request_fields, response_chat, prompt_chat, response_fields,
-                   [_document(d) for d in item.documents])
+                   [_document(d, item.relevance) for d in item.documents])
