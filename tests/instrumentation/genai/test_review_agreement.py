@@ -80,6 +80,14 @@ def test_agreement_counts_labels_from_every_entry_point_and_matches_the_referenc
     assert frame.loc["verdict", "categories"] == ["bad", "good"]
     assert np.array(frame.loc["verdict", "confusion"]).sum() == 2 * 3 * 5 + 2  # ordered pairs: 5 items x 3, 1 x 1
 
+    # the SQL view gives the same point estimates
+    sql = {r["label_schema"]: r for r in app.sql(
+        f"SELECT * FROM labeling_agreement WHERE session_id = '{session.mlflow_run_id}'")}
+    assert sql["verdict"]["alpha_nominal"] == pytest.approx(frame.loc["verdict", "alpha"])
+    assert sql["verdict"]["percent_agreement"] == pytest.approx(frame.loc["verdict", "percent_agreement"])
+    assert sql["score"]["alpha_interval"] == pytest.approx(frame.loc["score", "alpha"])
+    assert (sql["tags"]["items"], sql["tags"]["labelers"], sql["tags"]["answers"]) == (6, 3, 17)
+
     labelers = agreement(session.mlflow_run_id, by="labeler")
     cy = labelers[(labelers["labeler"] == "cy") & (labelers["schema"] == "score")].iloc[0]
     assert cy["items"] == 5
