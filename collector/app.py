@@ -80,7 +80,10 @@ class ReadBarrier:
             if not stored.done():
                 stored.set_result(None)
 
-        if not spool.when_stored(target, lambda: loop.call_soon_threadsafe(resolve)):
+        def wake() -> None:  # on the runner's thread
+            loop.call_soon_threadsafe(resolve)
+
+        if not spool.when_stored(target, wake):
             return
         try:
             await asyncio.wait_for(stored, self.wait_s)
