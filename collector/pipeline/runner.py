@@ -280,6 +280,9 @@ class Runner:
         if not decoding:
             self._flush_exporters()
 
+    def _batch_done(self, _: Future[Any]) -> None:
+        self.spool.nudge()
+
     def _handed_over(self, _: Future[Any]) -> None:
         with self._lock:
             self._decoding -= 1
@@ -315,6 +318,8 @@ class Runner:
                 self._decoding += 1
             futures.extend(_then_consume(encoded, i, exporter, more) for i, exporter in enumerate(pipeline.exporters))
             encoded.add_done_callback(self._handed_over)  # after the consume callbacks: they run in order
+        for future in futures:  # the loop may be waiting in take(): ack (and so serve readers) now
+            future.add_done_callback(self._batch_done)
         return futures
 
     @staticmethod

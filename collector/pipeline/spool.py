@@ -85,6 +85,7 @@ class Spool:
         self._wanted = 0  # the highest number a reader waits for
         self._waiters: list[tuple[int, int, Callable[[], None]]] = []  # heap of (seq, arrival, callback)
         self._arrivals = itertools.count()
+        self._nudged = False  # see nudge()
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> int:
@@ -213,7 +214,8 @@ class Spool:
         ``timeout`` for one. With ``fill_s`` (the batch processor's timeout), fewer than
         ``max_items`` are handed out only once the oldest has been ready that long, or when the
         backlog has no room for the rest (senders are refused, so nothing more comes); until then
-        this waits for more, and returns nothing when ``timeout`` passes first."""
+        this waits for more, and returns nothing when ``timeout`` passes first or ``nudge`` is
+        called (a batch in flight is done: the runner acks it now, not after ``timeout``)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -225,7 +227,8 @@ class Spool:
                             or self._ready[0].seq <= self._wanted):  # a reader waits for it
                         break
                     wake = min(deadline, fill_by)
-                if wake <= now:
+                if wake <= now or self._nudged:
+                    self._nudged = False
                     return []
                 self._cond.wait(wake - now)
             out: list[Record] = []
@@ -293,6 +296,12 @@ class Spool:
     def unstored_records(self) -> int:
         """Acknowledged (durable) records not stored yet: the runner acks in order."""
         return self._last_seq - self._stored_seq
+
+    def nudge(self) -> None:
+        """End a ``take`` that is waiting without result now (a batch in flight completed)."""
+        with self._cond:
+            self._nudged = True
+            self._cond.notify_all()
 
     def hurried(self) -> bool:
         """Whether a reader waits for records that have all been taken but are not stored yet:
