@@ -14,12 +14,14 @@ def test_filters_order_and_client_request_id(differential: Differential) -> None
     assert stock["filters"]["trace.execution_time_ms > 1000"] == ["beta", "gamma"]
     assert stock["filters"]["tags.env IN ('prod', 'dev')"] == ERROR
     assert stock["orders"]["tags.env"] == ["beta", "gamma", "alpha", "delta"]
+    assert stock["filters"]["feedback.quality > 3"] == ["alpha"]
 
 
 def test_where_annotrace_answers_more_than_mlflow(differential: Differential) -> None:
     """Deliberate differences, kept apart so the comparison above stays exact: annotrace takes OR
-    (and parentheses) and ``trace.name IN (...)``, which the stock server refuses, and refuses a
-    number compared with text, which the stock server silently matches with nothing."""
+    (and parentheses), ``trace.name IN (...)`` and ``feedback.<name> = <number>``, which the stock
+    server refuses, and refuses a number compared with text, which the stock server silently
+    matches with nothing."""
     runs = differential.run("trace_search.py", "extensions")
     for by_server in runs.values():
         stock, ours = by_server["stock"].result["filters"], by_server["annotrace"].result["filters"]
@@ -27,5 +29,6 @@ def test_where_annotrace_answers_more_than_mlflow(differential: Differential) ->
         assert ours["trace.name IN ('alpha', 'gamma')"] == ["alpha", "gamma"]
         assert stock["trace.name = 'alpha' OR trace.name = 'beta'"] == ERROR
         assert ours["trace.name = 'alpha' OR trace.name = 'beta'"] == ["alpha", "beta"]
+        assert stock["feedback.quality = 2"] == ERROR and ours["feedback.quality = 2"] == ["beta"]
         assert stock["trace.execution_time_ms > 'slow'"] == []
         assert ours["trace.execution_time_ms > 'slow'"] == ERROR

@@ -13,8 +13,6 @@ import json
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from annotrace.collector.api.mlflow.wire import (
     Fields,
     epoch_ms,
@@ -32,10 +30,9 @@ from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import datasets as store
 
 if TYPE_CHECKING:
+    from annotrace.collector.store.access import Access
     from starlette.requests import Request
     from starlette.responses import Response
-
-    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_SEARCH_RESULTS = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
@@ -61,14 +58,16 @@ def dataset_json(d: store.Dataset, experiment_ids: list[str] | None = None) -> d
 
 
 def record_json(r: store.Record) -> dict[str, Any]:
-    """MLflow's ``DatasetRecord.to_dict()``: unset fields are left out."""
+    """MLflow's ``DatasetRecord.to_dict()``: unset fields left out, keys in the proto's field order."""
     out: dict[str, Any] = {"dataset_record_id": r.record_id, "dataset_id": r.dataset_id, "inputs": r.inputs}
-    for key, value in (("outputs", r.outputs), ("expectations", r.expectations), ("tags", r.tags),
-                       ("source", r.source), ("source_id", r.source_id), ("source_type", r.source_type),
-                       ("created_by", r.created_by), ("last_updated_by", r.last_updated_by)):
+    for key, value in (("expectations", r.expectations), ("tags", r.tags), ("source", r.source),
+                       ("source_id", r.source_id), ("source_type", r.source_type)):
         if value is not None:
             out[key] = value
     out["created_time"], out["last_update_time"] = epoch_ms(r.create_time), epoch_ms(r.last_update_time)
+    for key, value in (("created_by", r.created_by), ("last_updated_by", r.last_updated_by), ("outputs", r.outputs)):
+        if value is not None:
+            out[key] = value
     return out
 
 
@@ -180,7 +179,7 @@ async def get_records(api: Access, request: Request) -> Response:
     limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     offset = page_offset(params.get_str("page_token"), dataset_id)
     found = await api.read(store.records, dataset_id, limit + 1, offset)
-    out: dict[str, Any] = {"records": orjson.dumps([record_json(r) for r in found[:limit]]).decode()}
+    out: dict[str, Any] = {"records": json.dumps([record_json(r) for r in found[:limit]])}  # MLflow: json.dumps
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, dataset_id)
     return ok(out)

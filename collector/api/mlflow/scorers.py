@@ -11,17 +11,22 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
-
-from annotrace.collector.api.mlflow.wire import Fields, epoch_ms, json_body, missing, ok, query
+from annotrace.collector.api.mlflow.wire import (
+    Fields,
+    epoch_ms,
+    json_body,
+    missing,
+    ok,
+    query,
+)
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import scorers as store
 
 if TYPE_CHECKING:
+    from annotrace.collector.store.access import Access
     from starlette.requests import Request
     from starlette.responses import Response
-
-    from annotrace.collector.store.access import Access
 
 MAX_NAME_CHARS = 256
 MAX_SERIALIZED_BYTES = 1024 * 1024

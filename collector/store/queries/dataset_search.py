@@ -80,7 +80,7 @@ def _predicate(c: Comparison) -> Predicate:
     if c.op in ("IN", "NOT IN"):
         if key != "name" or c.op == "NOT IN":
             raise InvalidParameter(f"Invalid comparator for string attribute: {c.op}")
-        names = {str(v) for v in c.value or ()}
+        names = {str(v) for v in (c.value if isinstance(c.value, tuple) else ())}
         return lambda d: d.name in names
     if not isinstance(c.value, str):
         raise InvalidParameter(f"Expected a quoted string value for attributes. Got value {_shown(c.value)}")

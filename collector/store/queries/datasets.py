@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import orjson
-
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.queries import dataset_search
 
@@ -283,7 +282,7 @@ def _insert_record(conn: duckdb.DuckDBPyConnection, dataset_id: str, position: i
 
 def _update_record(conn: duckdb.DuckDBPyConnection, old: Record, record: dict[str, Any], user: str | None,
                    now: datetime) -> None:
-    outputs = record["outputs"] if "outputs" in record else old.outputs
+    outputs = record.get("outputs", old.outputs)  # a null given replaces too
     expectations, tags = old.expectations, old.tags
     if record.get("expectations"):
         expectations = {**(expectations or {}), **record["expectations"]}

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-
 from annotrace.collector.errors import NotFound
 
 EXPERIMENT_EXISTS = "SELECT 1 FROM experiments WHERE experiment_id = ?"

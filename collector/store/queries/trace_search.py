@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.assessments import Assessment
-from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, Value, parse
+from annotrace.collector.store.queries.search_filter import (
+    BoolOp,
+    Comparison,
+    Node,
+    Value,
+    parse,
+)
 from annotrace.collector.store.queries.traces import TraceRow, get_many
 
 MAX_RESULTS = 500

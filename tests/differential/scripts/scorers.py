@@ -10,7 +10,13 @@ from typing import Any
 
 import mlflow
 from mlflow.genai.judges import make_judge
-from mlflow.genai.scorers import Guidelines, delete_scorer, get_scorer, list_scorers, scorer
+from mlflow.genai.scorers import (
+    Guidelines,
+    delete_scorer,
+    get_scorer,
+    list_scorers,
+    scorer,
+)
 
 
 def _scorer(s: Any) -> dict[str, Any]:

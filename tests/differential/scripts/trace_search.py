@@ -51,12 +51,29 @@ FILTERS = [
     "request_metadata.`mlflow.traceInputs` LIKE '%q%'",
     "span.name = 'beta'",
     "span.type = 'CHAIN'",
+    "feedback.quality > 3",
+    "feedback.quality = '2'",
+    "feedback.quality >= 2 AND tags.env = 'dev'",
+    "feedback.quality IS NULL",
+    "feedback.quality IS NOT NULL",
+    "feedback.verdict = 'pass'",
+    "feedback.verdict != 'pass'",
+    "expectation.expected = 'ALPHA'",
+    "trace.name RLIKE '^[ab]'",
+    "tags.env RLIKE 'd.v'",
+    "metadata.`mlflow.trace_schema.version` = '3'",
+    "trace.status = 'OK' AND trace.execution_time_ms > 50 AND tags.team IS NOT NULL",
+    "span.status = 'ERROR'",
+    "span.name LIKE 'al%'",
+    "trace.request_id = '{alpha_id}'",
+    "trace.text LIKE '%ALPHA%'",
     "colour = 'red'",
     "tags.env > 'a'",
     "trace.status LIKE 'O%'",
 ]
 # where annotrace deliberately answers otherwise (tests/differential/test_trace_search.py says why)
 EXTENSIONS = [
+    "feedback.quality = 2",
     "trace.name IN ('alpha', 'gamma')",
     "trace.name = 'alpha' OR trace.name = 'beta'",
     "trace.execution_time_ms > 'slow'",
@@ -110,6 +127,11 @@ def _searches(client: Any, filters: list[str], orders: list[list[str]], with_cli
     ids["delta"] = mlflow.get_last_active_trace_id()
     mlflow.flush_trace_async_logging()  # the stock client logs traces in the background
     names = {trace_id: name for name, trace_id in ids.items()}
+    mlflow.log_feedback(trace_id=ids["alpha"], name="quality", value=5)
+    mlflow.log_feedback(trace_id=ids["beta"], name="quality", value=2)
+    mlflow.log_feedback(trace_id=ids["beta"], name="verdict", value="pass")
+    mlflow.log_feedback(trace_id=ids["gamma"], name="verdict", value="fail")
+    mlflow.log_expectation(trace_id=ids["alpha"], name="expected", value="ALPHA")
 
     def search(filter_string: str | None = None, order_by: list[str] | None = None) -> Any:
         try:
@@ -121,7 +143,7 @@ def _searches(client: Any, filters: list[str], orders: list[list[str]], with_cli
         return listed if order_by else sorted(listed)
 
     out: dict[str, Any] = {
-        "filters": {f: search(f.format(t0=t0, t1=t1, t2=t2)) for f in filters},
+        "filters": {f: search(f.format(t0=t0, t1=t1, t2=t2, alpha_id=ids["alpha"])) for f in filters},
         "orders": {" , ".join(o): search(None, o) for o in orders},
     }
     if with_client_request_id:
