@@ -7,7 +7,8 @@ the REST API, the OTLP receivers and the CLI cannot drift apart.
 
     CollectorError                    INTERNAL_ERROR           500 / INTERNAL
     ├── InvalidParameter              INVALID_PARAMETER_VALUE  400 / INVALID_ARGUMENT
-    │   └── InvalidOTLP               INVALID_ARGUMENT         400 / INVALID_ARGUMENT
+    │   ├── InvalidOTLP               INVALID_ARGUMENT         400 / INVALID_ARGUMENT
+    │   └── BadRequest                BAD_REQUEST              400 / INVALID_ARGUMENT
     ├── PayloadTooLarge               PAYLOAD_TOO_LARGE        413 / RESOURCE_EXHAUSTED (no retry)
     ├── UnsupportedMediaType          UNSUPPORTED_MEDIA_TYPE   415 / INVALID_ARGUMENT
     ├── NotFound                      RESOURCE_DOES_NOT_EXIST  404 / NOT_FOUND
@@ -28,6 +29,7 @@ import grpc
 __all__ = [
     "STATUS",
     "AlreadyExists",
+    "BadRequest",
     "CollectorError",
     "ConfigError",
     "InvalidOTLP",
@@ -70,6 +72,13 @@ class InvalidParameter(CollectorError):
 
 class InvalidOTLP(InvalidParameter):
     error_code = "INVALID_ARGUMENT"
+
+
+class BadRequest(InvalidParameter):
+    """A request MLflow refuses with BAD_REQUEST rather than INVALID_PARAMETER_VALUE (renaming an
+    experiment to a taken name: its store's integrity error)."""
+
+    error_code = "BAD_REQUEST"
 
 
 class PayloadTooLarge(CollectorError):

@@ -16,11 +16,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from annotrace.collector.api.mlflow import (
+    artifacts,
     assessments,
     datasets,
     experiments,
     label_schemas,
+    logged_models,
     review_queues,
+    runs,
     scorers,
     start_trace,
     traces,
@@ -52,12 +55,42 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("2.0", "3.0"), "DELETE", "/traces/{trace_id}/tags", traces.delete_trace_tag),
     (("3.0",), "GET", "/traces/{trace_id}", traces.get_trace_info),
     (("3.0",), "POST", "/traces", start_trace.start_trace),
+    (("2.0",), "POST", "/traces/link-to-run", runs.link_traces_to_run),
     # experiments (the v2 subset MLflow clients use)
     (("2.0",), "GET", "/experiments/get-by-name", experiments.get_experiment_by_name),
     (("2.0",), "POST", "/experiments/create", experiments.create_experiment),
     (("2.0",), "GET", "/experiments/get", experiments.get_experiment),
     (("2.0",), "POST", "/experiments/search", experiments.search_experiments),
     (("2.0",), "GET", "/experiments/search", experiments.search_experiments),
+    (("2.0",), "POST", "/experiments/delete", experiments.delete_experiment),
+    (("2.0",), "POST", "/experiments/restore", experiments.restore_experiment),
+    (("2.0",), "POST", "/experiments/update", experiments.update_experiment),
+    (("2.0",), "POST", "/experiments/set-experiment-tag", experiments.set_experiment_tag),
+    (("2.0",), "POST", "/experiments/delete-experiment-tag", experiments.delete_experiment_tag),
+    # runs (what start_run, search_traces(run_id=...) and genai.evaluate call)
+    (("2.0",), "POST", "/runs/create", runs.create_run),
+    (("2.0",), "GET", "/runs/get", runs.get_run),
+    (("2.0",), "POST", "/runs/update", runs.update_run),
+    (("2.0",), "POST", "/runs/delete", runs.delete_run),
+    (("2.0",), "POST", "/runs/restore", runs.restore_run),
+    (("2.0",), "POST", "/runs/search", runs.search_runs),
+    (("2.0",), "POST", "/runs/log-metric", runs.log_metric),
+    (("2.0",), "POST", "/runs/log-parameter", runs.log_param),
+    (("2.0",), "POST", "/runs/set-tag", runs.set_tag),
+    (("2.0",), "POST", "/runs/delete-tag", runs.delete_tag),
+    (("2.0",), "POST", "/runs/log-batch", runs.log_batch),
+    (("2.0",), "POST", "/runs/log-inputs", runs.log_inputs),
+    (("2.0",), "POST", "/runs/outputs", runs.log_outputs),
+    (("2.0",), "GET", "/metrics/get-history", runs.get_metric_history),
+    # logged models (set_active_model, create_external_model); static paths before {model_id}
+    (("2.0",), "POST", "/logged-models", logged_models.create_logged_model),
+    (("2.0",), "POST", "/logged-models/search", logged_models.search_logged_models),
+    (("2.0",), "GET", "/logged-models/{model_id}", logged_models.get_logged_model),
+    (("2.0",), "PATCH", "/logged-models/{model_id}", logged_models.finalize_logged_model),
+    (("2.0",), "DELETE", "/logged-models/{model_id}", logged_models.delete_logged_model),
+    (("2.0",), "PATCH", "/logged-models/{model_id}/tags", logged_models.set_logged_model_tags),
+    (("2.0",), "DELETE", "/logged-models/{model_id}/tags/{tag_key}", logged_models.delete_logged_model_tag),
+    (("2.0",), "POST", "/logged-models/{model_id}/params", logged_models.log_logged_model_params),
     # label schemas (reference 10.2)
     (("3.0",), "POST", "/label-schemas/create", label_schemas.create_label_schema),
     (("3.0",), "GET", "/label-schemas/get", label_schemas.get_label_schema),
@@ -100,6 +133,13 @@ MLFLOW_ROUTES: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (("3.0",), "GET", "/scorers/online-configs", scorers.online_scoring_configs),
 ]
 
+# (method, path under /api/2.0/mlflow-artifacts, handler): MLflow's artifact proxy, for logged models' MLmodel files
+ARTIFACT_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/artifacts", artifacts.list_artifacts),
+    ("PUT", "/artifacts/{artifact_path:path}", artifacts.upload_artifact),
+    ("GET", "/artifacts/{artifact_path:path}", artifacts.download_artifact),
+]
+
 # (method, path, handler): routes MLflow has no equivalent for, described in native/openapi.py
 NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v1/traces/{trace_id}/assessments", native_traces.list_assessments),
@@ -136,6 +176,9 @@ def api_routes(api: Access) -> list[BaseRoute]:
     ]
     for method, path, handler in NATIVE_ROUTES:
         routes.append(Route(path, partial(handler, api), methods=[method]))
+    for method, path, handler in ARTIFACT_ROUTES:
+        for prefix in ("/api", "/ajax-api"):
+            routes.append(Route(f"{prefix}/2.0/mlflow-artifacts{path}", partial(handler, api), methods=[method]))
     for versions, method, path, handler in MLFLOW_ROUTES:
         for prefix in ("/api", "/ajax-api"):
             for version in versions:

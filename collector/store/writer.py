@@ -114,8 +114,8 @@ ON CONFLICT (trace_id) DO UPDATE SET
       excluded.execution_duration_ms),
   request = coalesce(excluded.request, traces.request),
   response = coalesce(excluded.response, traces.response),
-  request_preview = coalesce(excluded.request_preview, traces.request_preview),
-  response_preview = coalesce(excluded.response_preview, traces.response_preview),
+  request_preview = coalesce(traces.request_preview, excluded.request_preview),  -- StartTraceV3's preview wins
+  response_preview = coalesce(traces.response_preview, excluded.response_preview),
   span_count = traces.span_count + excluded.span_count,
   error_span_count = traces.error_span_count + excluded.error_span_count,
   input_tokens = {input_tokens},

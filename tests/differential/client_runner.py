@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class Client:
 
 def main(argv: list[str]) -> int:
     script, function, tracking_uri, unique, out = argv
+    # The stock client's async trace queue is not read-your-writes even against a stock server
+    # (its own warning says "pass flush=True"): scripts run it in its synchronous mode, so a
+    # comparison is about what the two servers store, not about the client's queue.
+    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
     spec = importlib.util.spec_from_file_location(f"differential_script_{Path(script).stem}", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -15,7 +15,9 @@ How it works
   ``.venv-mlflow``, which ``make install`` creates). ``mlflow.set_tracking_uri`` is already
   called; ``client.unique`` is a token for unique names (same for both servers, so names compare
   equal); ``client.tracking_uri`` is the server's URI; ``client.error(fn, *args)`` calls
-  something that must fail and returns ``{"error_code", "http_status"}``.
+  something that must fail and returns ``{"error_code", "http_status"}``. The client runs with
+  ``MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false``: its async trace queue is not read-your-writes even
+  against a stock server, so the comparison is about the servers, not the client's queue.
 * ``differential.assert_same("<family>.py", "<function>")`` runs the script four times in
   parallel (2 clients x 2 servers), normalises each result (tests/differential/compare.py: only
   ids, times within a day of now, and server addresses, each by the key it sits under) and

@@ -1,5 +1,6 @@
-"""MLflow experiment routes (v2) that ``set_experiment`` and ``search_traces`` clients need:
-get-by-name, create, get, search. Every experiment is active (annotrace never deletes them).
+"""MLflow experiment routes (v2): get-by-name, create, get, search, delete, restore, update (rename),
+set-experiment-tag and delete-experiment-tag. Deleting marks the experiment (and its runs)
+deleted, as MLflow does; its traces stay. The rules live in ``store/queries/experiments.py``.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 50000
-VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
+VIEW_TYPES = tuple(store.VIEW_TYPES)
 
 
 def experiment_json(e: store.Experiment) -> dict[str, Any]:
-    created = epoch_ms(e.creation_time)
-    return {
-        "experiment_id": e.experiment_id, "name": e.name, "lifecycle_stage": "active",
-        "last_update_time": created, "creation_time": created,
-        "tags": [{"key": k, "value": v} for k, v in e.tags.items()],
+    out: dict[str, Any] = {
+        "experiment_id": e.experiment_id, "name": e.name, "artifact_location": f"mlflow-artifacts:/{e.experiment_id}",
+        "lifecycle_stage": e.lifecycle_stage, "last_update_time": epoch_ms(e.last_update_time or e.creation_time),
+        "creation_time": epoch_ms(e.creation_time),
     }
+    if e.tags:
+        out["tags"] = [{"key": k, "value": v} for k, v in e.tags.items()]
+    return out
 
 
 async def get_experiment(api: Access, request: Request) -> Response:
@@ -76,9 +79,49 @@ async def search_experiments(api: Access, request: Request) -> Response:
     order_by = body.get_str_list("order_by") or []
     scope = orjson.dumps([filter_string or "", order_by, view_type]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    found = [] if view_type == "DELETED_ONLY" else await api.read(
-        store.search, filter_string, order_by, max_results + 1, offset)
+    found = await api.read(store.search, filter_string, order_by, max_results + 1, offset, view_type)
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)
     return ok(out)
+
+
+async def delete_experiment(api: Access, request: Request) -> Response:
+    experiment_id = (await json_body(request)).get_str("experiment_id", required=True)
+    await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
+    return ok({})
+
+
+async def restore_experiment(api: Access, request: Request) -> Response:
+    experiment_id = (await json_body(request)).get_str("experiment_id", required=True)
+    await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
+    return ok({})
+
+
+async def update_experiment(api: Access, request: Request) -> Response:
+    """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
+    body = await json_body(request)
+    experiment_id = body.get_str("experiment_id", required=True)
+    new_name = body.get_str("new_name", max_chars=store.MAX_NAME_CHARS)
+    if new_name is not None:
+        if not new_name.strip():
+            raise invalid("new_name", "a non-empty name", new_name)
+        await api.write(partial(store.rename, experiment_id=experiment_id, new_name=new_name, now=now_ms()))
+    return ok({})
+
+
+async def set_experiment_tag(api: Access, request: Request) -> Response:
+    body = await json_body(request)
+    experiment_id = body.get_str("experiment_id", required=True)
+    key = body.get_str("key", required=True)
+    value = body.get_str("value")
+    await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
+    return ok({})
+
+
+async def delete_experiment_tag(api: Access, request: Request) -> Response:
+    body = await json_body(request)
+    experiment_id = body.get_str("experiment_id", required=True)
+    key = body.get_str("key", required=True)
+    await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
+    return ok({})

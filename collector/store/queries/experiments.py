@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import orjson
 
-from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
+from annotrace.collector.errors import AlreadyExists, BadRequest, InvalidParameter, NotFound
+from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
-COLUMNS = "e.experiment_id, e.name, e.creation_time, e.tags"
+COLUMNS = ("e.experiment_id, e.name, e.creation_time, e.tags, coalesce(e.lifecycle_stage, 'active'), "
+           "coalesce(e.last_update_time, e.creation_time)")
 GET = f"SELECT {COLUMNS} FROM experiments e WHERE e.experiment_id = ?"
 GET_BY_NAME = f"SELECT {COLUMNS} FROM experiments e WHERE e.name = ?"
 NEXT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0) + 1 FROM experiments"
 CREATE = "INSERT INTO experiments (experiment_id, name, creation_time, tags) VALUES (?, ?, ?, ?)"
-SEARCH = f"SELECT {COLUMNS} FROM experiments e WHERE {{where}} ORDER BY {{order}} LIMIT ? OFFSET ?"
+SEARCH = (f"SELECT {COLUMNS} FROM experiments e WHERE list_contains(?::VARCHAR[], coalesce(e.lifecycle_stage, 'active')) "
+          "AND {where} ORDER BY {order} LIMIT ? OFFSET ?")
+SET_LIFECYCLE = "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?"
+RENAME = "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?"
+SET_TAGS = "UPDATE experiments SET tags = ? WHERE experiment_id = ?"  # MLflow leaves last_update_time
+VIEW_TYPES = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}
 MAX_NAME_CHARS = 500
 # The explorer's front page: one aggregate pass over traces (measured ~10 ms at 100,000 traces).
 OVERVIEW = (
@@ -38,13 +45,13 @@ _ATTRIBUTES = {
     "name": ("e.name", False),
     "experiment_id": ("e.experiment_id", False),
     "creation_time": ("epoch_ms(e.creation_time)", True),
-    "last_update_time": ("epoch_ms(e.creation_time)", True),
+    "last_update_time": ("epoch_ms(coalesce(e.last_update_time, e.creation_time))", True),
 }
 _STRING_OPS = {"=": "{e} = ?", "!=": "{e} != ?", "LIKE": "{e} LIKE ?", "ILIKE": "{e} ILIKE ?"}
 _NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 ORDER_KEYS = {
     "name": "e.name", "experiment_id": "TRY_CAST(e.experiment_id AS BIGINT)", "creation_time": "e.creation_time",
-    "last_update_time": "e.creation_time",
+    "last_update_time": "coalesce(e.last_update_time, e.creation_time)",
 }
 DEFAULT_ORDER = "e.creation_time DESC, TRY_CAST(e.experiment_id AS BIGINT) ASC"
 _ORDER = re.compile(r"^\s*(?:attribute\.)?`?(\w+)`?(?:\s+(ASC|DESC))?\s*$", re.IGNORECASE)
@@ -56,6 +63,8 @@ class Experiment:
     name: str
     creation_time: datetime
     tags: dict[str, str]
+    lifecycle_stage: str = "active"
+    last_update_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +80,9 @@ class Overview:
 
 
 def _row(row: tuple[Any, ...]) -> Experiment:
-    experiment_id, name, creation_time, tags = row
-    return Experiment(str(experiment_id), name, creation_time, orjson.loads(tags) if tags else {})
+    experiment_id, name, creation_time, tags, lifecycle_stage, last_update_time = row
+    return Experiment(str(experiment_id), name, creation_time, orjson.loads(tags) if tags else {}, lifecycle_stage,
+                      last_update_time)
 
 
 def get(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> Experiment:
@@ -103,20 +113,64 @@ def overview(cursor: duckdb.DuckDBPyConnection) -> list[Overview]:
 
 def create(conn: duckdb.DuckDBPyConnection, name: str, tags: dict[str, str], now: datetime) -> str:
     """Writer job: a new experiment named ``name``; its id."""
-    if conn.execute(GET_BY_NAME, [name]).fetchall():
-        raise AlreadyExists(f"Experiment(name={name}) already exists.")
+    _check_name_free(conn, name)
     experiment_id = str(conn.execute(NEXT_ID).fetchall()[0][0])
     conn.execute(CREATE, [experiment_id, name, now, orjson.dumps(tags).decode()])
     return experiment_id
 
 
 def search(cursor: duckdb.DuckDBPyConnection, filter_string: str | None, order_by: list[str], limit: int,
-           offset: int) -> list[Experiment]:
+           offset: int, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
     node = parse(filter_string or "")
     params: list[Any] = []
     where = "true" if node is None else _node(node, params)
     sql = SEARCH.format(where=where, order=_order(order_by))
-    return [_row(row) for row in cursor.execute(sql, [*params, limit, offset]).fetchall()]
+    return [_row(row) for row in cursor.execute(sql, [list(VIEW_TYPES[view_type]), *params, limit, offset]).fetchall()]
+
+
+# -- lifecycle, rename, tags (writer jobs; MLflow's SQLAlchemy store rules) -------------------------
+def set_lifecycle(conn: duckdb.DuckDBPyConnection, experiment_id: str, deleted: bool, now: datetime) -> None:
+    """Delete (an active experiment) or restore (a deleted one); its runs follow, as in MLflow."""
+    rows = conn.execute(GET, [experiment_id]).fetchall()
+    wanted = "active" if deleted else "deleted"
+    if not rows or _row(rows[0]).lifecycle_stage != wanted:
+        raise NotFound(f"No Experiment with id={experiment_id} exists")
+    conn.execute(SET_LIFECYCLE, ["deleted" if deleted else "active", now, experiment_id])
+    run_store.set_experiment_runs_lifecycle(conn, experiment_id, deleted, epoch_ms(now))
+
+
+def rename(conn: duckdb.DuckDBPyConnection, experiment_id: str, new_name: str, now: datetime) -> None:
+    experiment = get(conn, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameter("Cannot rename a non-active experiment.")
+    if new_name != experiment.name and conn.execute(GET_BY_NAME, [new_name]).fetchall():
+        raise BadRequest(f"Experiment(name={new_name}) already exists.")
+    conn.execute(RENAME, [new_name, now, experiment_id])
+
+
+def set_tag(conn: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value: str | None, now: datetime) -> None:
+    """Set (``value``) or delete (None) one tag of an active experiment."""
+    experiment = get(conn, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameter(f"The experiment {experiment_id} must be in the 'active' state. "
+                               f"Current state is {experiment.lifecycle_stage}.")
+    tags = dict(experiment.tags)
+    if value is None:
+        if key not in tags:
+            raise NotFound(f"No tag with name: {key} in experiment with id {experiment_id}")
+        del tags[key]
+    else:
+        tags[key] = value
+    conn.execute(SET_TAGS, [orjson.dumps(tags).decode(), experiment_id])
+
+
+def _check_name_free(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    rows = conn.execute(GET_BY_NAME, [name]).fetchall()
+    if rows and _row(rows[0]).lifecycle_stage == "deleted":
+        raise AlreadyExists(f"Experiment '{name}' already exists in deleted state. You can restore the experiment, "
+                            "or permanently delete the experiment to create a new one.")
+    if rows:
+        raise AlreadyExists(f"Experiment(name={name}) already exists.")
 
 
 def _order(order_by: list[str]) -> str:
@@ -162,3 +216,7 @@ def _comparison(node: Comparison, params: list[Any]) -> str:
         )
     params.append(node.value)
     return ops[node.op].format(e=expr)
+
+
+def epoch_ms(value: datetime) -> int:
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000)

@@ -1,4 +1,4 @@
-"""Labeling sessions: a run holding *copies* of traces that experts label with label schemas.
+"""Labeling sessions: a run (a real ``runs`` row of the session's id) holding *copies* of traces that experts label with label schemas.
 
 Copying keeps labels off the original (Databricks' behaviour): ``add_traces`` gives each source
 trace a new ``tr-`` id and copies its rows in every per-trace table in one writer job, tagging the
@@ -28,6 +28,7 @@ from annotrace.collector.store.queries import assessments as assessment_store
 from annotrace.collector.store.queries import experiments as experiment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling_copy
+from annotrace.collector.store.queries import runs as run_store
 # re-exported (``X as X``): trace_table.py and other readers take the keys from this module
 from annotrace.collector.store.queries.labeling_copy import SOURCE_RUN_KEY as SOURCE_RUN_KEY
 from annotrace.collector.store.queries.labeling_copy import SOURCE_TRACE_KEY as SOURCE_TRACE_KEY
@@ -204,6 +205,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
         orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now, None, None,
         _check_reviewers(new.reviewers_per_item),
     ])
+    run_store.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
     return get(conn, session_id)
 
 

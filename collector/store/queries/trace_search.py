@@ -45,6 +45,8 @@ _DERIVED_METADATA = {
 }
 _NAME = "coalesce(json_extract_string(t.tags, '/mlflow.traceName'), t.name)"
 _RUN_ID = "json_extract_string(t.trace_metadata, '/mlflow.sourceRun')"
+_LINKED_RUN = "EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_id = t.trace_id AND {predicate})"
+_POSITIVE_OPS = ("=", "IN", "LIKE", "ILIKE", "RLIKE")
 _SPAN_CONTENT = "concat_ws(' ', s.name, s.status_message, s.inputs, s.outputs, s.attributes)"
 _SPAN_EXISTS = "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND {predicate})"
 _ASSESSMENT = (
@@ -221,6 +223,11 @@ def _attribute(node: Comparison, params: list[Any]) -> str:
         _bad_op(node, ("=", "!=", "LIKE", "ILIKE", "RLIKE"))
     if expr == "t.trace_id":
         node = _normalise_trace_ids(node)
+    if expr == _RUN_ID and node.op in _POSITIVE_OPS:
+        # MLflow: the run named in metadata mlflow.sourceRun, or one the trace was linked to later
+        # (POST traces/link-to-run, as genai.evaluate does)
+        source = _apply(node, expr, params, string=True)
+        return f"({source} OR {_LINKED_RUN.format(predicate=_apply(node, 'l.run_id', params, string=True))})"
     return _apply(node, expr, params, numeric=numeric, string=not numeric)
 
 

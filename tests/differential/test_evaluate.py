@@ -1,0 +1,25 @@
+"""``mlflow.genai.evaluate`` and traces linked to runs: the same results from annotrace as from mlflow server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.differential.harness import Differential
+
+
+def test_evaluate_two_rows_with_two_scorers(differential: Differential) -> None:
+    stock = differential.assert_same("evaluate.py", "evaluate_two_rows")
+    assert stock["run_metrics"] == {"exact_match/mean": 0.5, "length/mean": 17.0}
+    assert [len(t["assessments"]) for t in stock["traces"]] == [3, 3]
+
+
+@pytest.mark.xfail(strict=False, reason="read-your-writes (issue 12 part 1, not on main yet): /v1/traces is "
+                   "acknowledged before its spans are stored, so a search right after evaluate may see no spans")
+def test_evaluate_traces_have_their_spans_at_once(differential: Differential) -> None:
+    stock = differential.assert_same("evaluate.py", "evaluate_trace_spans")
+    assert [len(t["spans"]) for t in stock["traces"]] == [1, 1]
+
+
+def test_search_traces_by_run_finds_traces_made_in_and_linked_to_it(differential: Differential) -> None:
+    stock = differential.assert_same("evaluate.py", "traces_of_a_run")
+    assert stock["before"] == ["inside"] and stock["after"] == stock["run_filter"] == ["inside", "outside"]
