@@ -11,6 +11,8 @@ MLflow's RPCs       POST/PUT: ``application/json``, refused as       absent or t
                     MLflow refuses it (400, its wording); PATCH
                     and DELETE: not checked, as in MLflow (a
                     browser preflights them cross-site)
+artifact uploads    PUT ``mlflow-artifacts/artifacts/<path>``: any   absent or this collector's
+                    type (file bytes; PUT is always preflighted)
 other ``/api``      JSON (``application/json``, ``*+json``)         absent or this collector's
 pages               JSON or a form (the Review App posts forms      absent or this collector's
                     without JS)
@@ -52,6 +54,8 @@ OTLP_PREFIX = "/v1/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 API_PREFIXES = ("/api/", "/ajax-api/")
 MLFLOW_PATH = re.compile(r"/(api|ajax-api)/[0-9.]+/mlflow/")
+# MLflow's artifact proxy takes file bytes of any type; PUT is never sent cross-site without a preflight
+ARTIFACT_UPLOAD = re.compile(r"/(api|ajax-api)/[0-9.]+/mlflow-artifacts/artifacts/")
 
 
 def _is_json(media_type: str) -> bool:
@@ -82,7 +86,8 @@ def refusal(scope: Scope) -> CollectorError | None:
         return InvalidParameter("Bad Request. Content-Type header is missing.")
     if mlflow and scope["method"] in ("POST", "PUT") and media_type != "application/json":
         return InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
-    if not mlflow and not ok and (media_type or _has_body(headers)):
+    upload = scope["method"] == "PUT" and ARTIFACT_UPLOAD.match(path) is not None
+    if not mlflow and not upload and not ok and (media_type or _has_body(headers)):
         return UnsupportedMediaType(f"Unsupported Content-Type '{media_type}' for {scope['method']} {path}: "
                                     f"expected {' or '.join(allowed)}")
     origin = headers.get("origin")
