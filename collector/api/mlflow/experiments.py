@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from annotrace.collector.api.mlflow.wire import (
+    Fields,
     epoch_ms,
     invalid,
     json_body,
@@ -87,13 +88,13 @@ async def search_experiments(api: Access, request: Request) -> Response:
 
 
 async def delete_experiment(api: Access, request: Request) -> Response:
-    experiment_id = (await json_body(request)).get_str("experiment_id", required=True)
+    experiment_id = _required(await json_body(request), "experiment_id")
     await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
     return ok({})
 
 
 async def restore_experiment(api: Access, request: Request) -> Response:
-    experiment_id = (await json_body(request)).get_str("experiment_id", required=True)
+    experiment_id = _required(await json_body(request), "experiment_id")
     await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
     return ok({})
 
@@ -101,7 +102,7 @@ async def restore_experiment(api: Access, request: Request) -> Response:
 async def update_experiment(api: Access, request: Request) -> Response:
     """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
     body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
+    experiment_id = _required(body, "experiment_id")
     new_name = body.get_str("new_name", max_chars=store.MAX_NAME_CHARS)
     if new_name is not None:
         if not new_name.strip():
@@ -112,8 +113,8 @@ async def update_experiment(api: Access, request: Request) -> Response:
 
 async def set_experiment_tag(api: Access, request: Request) -> Response:
     body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
-    key = body.get_str("key", required=True)
+    experiment_id = _required(body, "experiment_id")
+    key = _required(body, "key")
     value = body.get_str("value")
     await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
     return ok({})
@@ -121,7 +122,13 @@ async def set_experiment_tag(api: Access, request: Request) -> Response:
 
 async def delete_experiment_tag(api: Access, request: Request) -> Response:
     body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
-    key = body.get_str("key", required=True)
+    experiment_id = _required(body, "experiment_id")
+    key = _required(body, "key")
     await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
     return ok({})
+
+
+def _required(body: Fields, name: str) -> str:
+    value = body.get_str(name, required=True)
+    assert value is not None  # get_str raises for a missing required field
+    return value

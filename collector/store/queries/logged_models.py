@@ -90,8 +90,12 @@ def _models(cursor: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> l
     metrics: dict[str, list[ModelMetric]] = {}
     for model_id, *rest in cursor.execute(METRICS, [ids]).fetchall():
         metrics.setdefault(model_id, []).append(ModelMetric(*rest))
-    return [LoggedModel(*row[:10], orjson.loads(row[10]), orjson.loads(row[11]), metrics.get(row[0], []))
-            for row in rows]
+    out = []
+    for row in rows:
+        model_id, experiment_id, name, model_type, source_run_id, status, message, created, updated, stage = row[:10]
+        out.append(LoggedModel(model_id, experiment_id, name, model_type, source_run_id, status, message, created,
+                               updated, stage, orjson.loads(row[10]), orjson.loads(row[11]), metrics.get(model_id, [])))
+    return out
 
 
 def get(cursor: duckdb.DuckDBPyConnection, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:

@@ -104,7 +104,7 @@ def _apply(node: Comparison, expr: str, numeric: bool, params: list[Any]) -> str
     if node.op not in ops:
         raise InvalidParameter(
             f"Invalid comparator '{node.op}' for '{node.text}'; expected one of " + ", ".join(ops))
-    value = node.value
+    value: Any = node.value
     if numeric:
         if isinstance(value, str):
             try:

@@ -122,8 +122,10 @@ def get_many(cursor: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[Run]
     for run_id in dict.fromkeys(run_ids):
         if run_id in rows:
             row = rows[run_id]
+            rid, experiment_id, name, user_id, status, start, end, stage = row[:8]
             params, tags, datasets, models_in, models_out = (orjson.loads(v) for v in row[8:13])
-            out.append(Run(*row[:8], params, tags, datasets, models_in, models_out, metrics.get(run_id, [])))
+            out.append(Run(rid, experiment_id, name, user_id, status, start, end, stage, params, tags, datasets,
+                           models_in, models_out, metrics.get(run_id, [])))
     return out
 
 
