@@ -108,7 +108,7 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str) -> tuple[_Labels, 
     """Every counted label of the session, columnar (one fetch: a Python loop over 90,000 rows cost
     ~1 s), with the labelers' names, each label's schema and time (epoch ms)."""
     data = cursor.execute(LABELS, {"session": session_id}).fetchnumpy()
-    labelers = [str(name) for name in np.unique(data["labeler"].astype(str))] if len(data["labeler"]) else []
+    labelers = [str(name) for name in np.unique(np.asarray(data["labeler"], dtype=str))] if len(data["labeler"]) else []
     labels = _Labels(np.asarray(data["item"], dtype=np.int64), np.asarray(data["person"], dtype=np.int64),
                      np.asarray(data["value_label"], dtype=object), np.asarray(data["code"], dtype=np.int64),
                      np.asarray(data["number"], dtype=np.float64),
@@ -270,7 +270,7 @@ def _item_spread(grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.
                 total[both] += distances[grid[both, a], grid[both, b]]
             pairs[both] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(pairs > 0, total / pairs, np.nan)  # type: ignore[no-any-return]
+        return np.where(pairs > 0, total / pairs, np.nan)
 
 
 # -- JSON (REST, the /agreement page and the SDK read this one shape) --------------------------------
