@@ -73,7 +73,9 @@ def test_three_labelers_at_once_give_exactly_two_answers_per_item(collector: Col
                 if page.locator(".review-item").count() == 0:  # the summary: nothing left for this labeler
                     done.add(name)
                     continue
-                # blind: no other labeler's answer is on my page before I answer
+                # blind: no other labeler's answer is on my page before I answer, nor a link to the
+                # trace page (which shows every answer and judge score)
+                expect(page.locator("a.trace-link")).to_have_count(0)
                 for title in QUESTIONS.values():
                     expect(page.get_by_role("group", name=title).get_by_role("radio", checked=True)).to_have_count(0)
                 _answer(page, "yes" if name != "cy" else "no")

@@ -81,6 +81,9 @@ class ItemView:
     prev_url: str | None
     next_url: str | None
     content: Content
+    # blind review (reviewers_per_item): the trace page shows everyone's answers and judge scores,
+    # so it is linked only once I have answered the item
+    trace_link: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +174,8 @@ def _page(screen: store.Screen, user: str, questions: list[Question] | None = No
         base = f"/review/{sid}/items/{entry.trace_id}"
         item = ItemView(entry.trace_id, entry.source_trace_id, i + 1, entry.status, base, base + "/skip",
                         _item_url(sid, i) if i > 0 else None, _item_url(sid, i + 2) if i + 1 < len(queue) else None,
-                        content(screen.content))
+                        content(screen.content),
+                        screen.session.reviewers_per_item is None or entry.status in ("completed", "skipped"))
         if questions is None:
             questions = review_form.from_saved(screen.schemas, screen.answers.get(entry.trace_id, {}))
     else:
