@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # no 3.18 wheel here; .venv keeps mlflow-skinny 3.18 as the other client)
 MLFLOW_VENV := .venv-mlflow
 MLFLOW_VERSION := 3.17.2
+# the DuckLake store: its extension wheels exist only for duckdb 1.5.x, so the `lake` extra gets its
+# own venv; tests/collector/store/test_lake.py runs lake collectors from it (and a PostgreSQL cluster)
+LAKE_VENV := .venv-lake
 CONFIG ?= otel-config.yaml
 
 .PHONY: install run test bench bench-web lint validate clean clean-data docs screenshots
@@ -14,6 +17,9 @@ install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "warning: could not install Debian chromium (browser tests will be skipped)"; fi
+	@if [ "$$(id -u)" = "0" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "warning: could not install Debian postgresql (the DuckLake tests will be skipped)"; fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -23,6 +29,8 @@ install:
 		'opentelemetry-instrumentation-openai==0.54.0'
 	test -x $(MLFLOW_VENV)/bin/python || $(PY) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install -q 'mlflow==$(MLFLOW_VERSION)'
+	test -x $(LAKE_VENV)/bin/python || $(PY) -m venv $(LAKE_VENV)
+	$(LAKE_VENV)/bin/pip install -q -e '.[lake]'
 
 run:
 	$(BIN)/annotrace serve --config $(CONFIG)
@@ -55,7 +63,7 @@ lint:
 
 # the virtualenvs and build output; never the stored data (that is `make clean-data`)
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) build *.egg-info
+	rm -rf $(VENV) $(MLFLOW_VENV) $(LAKE_VENV) build *.egg-info
 
 clean-data:
 	@echo "deleting ./annotrace-data: the DuckDB store (every trace, span, assessment, label, labeling session,"

@@ -28,7 +28,7 @@ processors:
   genai: {{}}
   batch: {{send_batch_size: 8192, timeout: 50ms}}
 exporters:
-  duckdb: {{path: "{db}"}}
+  duckdb: {{path: "{db}"{lake}}}
 extensions:
   web: {{endpoint: "127.0.0.1:0"}}
   spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}}}
@@ -84,22 +84,27 @@ class Collector:
 
 
 def write_config(directory: Path, *, backlog_mib: int = 256, grpc_mib: int = 64,
-                 http_bytes: int = 64 * 1024 * 1024, db: Path | None = None, spool: Path | None = None) -> Path:
-    """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say)."""
+                 http_bytes: int = 64 * 1024 * 1024, db: Path | None = None, spool: Path | None = None,
+                 lake: tuple[str, Path] | None = None) -> Path:
+    """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say); ``lake``
+    = (catalog DSN, data directory) stores on DuckLake instead of the file."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.yaml"
+    lake_option = f', ducklake: {{catalog: "{lake[0]}", data_path: "{lake[1]}"}}' if lake else ""
     path.write_text(CONFIG.format(db=db or directory / "annotrace.duckdb", spool=spool or directory / "spool",
-                                  backlog_mib=backlog_mib, grpc_mib=grpc_mib, http_bytes=http_bytes))
+                                  backlog_mib=backlog_mib, grpc_mib=grpc_mib, http_bytes=http_bytes, lake=lake_option))
     return path
 
 
-def start(directory: Path, config: Path | None = None, timeout: float = 30.0, **options: Any) -> Collector:
+def start(directory: Path, config: Path | None = None, timeout: float = 30.0, python: str | None = None,
+          **options: Any) -> Collector:
+    """``python`` runs the collector with another interpreter (the lake venv's, with duckdb 1.5)."""
     config = config or write_config(directory, **options)
     ready = directory / "ready.json"
     ready.unlink(missing_ok=True)
     log = open(directory / "collector.log", "ab")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config), "--ready-file", str(ready)],
+        [python or sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config), "--ready-file", str(ready)],
         stdout=log, stderr=subprocess.STDOUT, cwd=directory, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     log.close()

@@ -19,6 +19,24 @@ DEFAULT_PATH = "./annotrace-data/annotrace.duckdb"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DuckLakeConfig:
+    """The store on DuckLake instead of the file (``store.lake``): several collectors with the same
+    ``catalog`` and ``data_path`` write and read one store. Needs the ``lake`` extra (duckdb 1.5.x)."""
+
+    catalog: str = ""
+    """The PostgreSQL database holding the catalog, as a libpq connection string
+    (``host=db port=5432 dbname=annotrace user=annotrace``; a password is best left to
+    ``PGPASSWORD`` or ``~/.pgpass``). Its tables are created on first start."""
+    data_path: str = ""
+    """Where the Parquet files go: a directory every collector mounts (or an ``s3://`` URL with
+    credentials from the environment); default: ``lake/`` beside ``path``."""
+
+    def validate(self) -> None:
+        if not self.catalog.strip():
+            raise ValueError("catalog must be a PostgreSQL connection string, e.g. 'host=db dbname=annotrace'")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DuckDBConfig:
     path: str = DEFAULT_PATH
     """The database file; created with its folder on first start."""
@@ -34,6 +52,9 @@ class DuckDBConfig:
     lock_timeout: float = field(default=10.0, metadata={"duration": True})
     """How long start-up waits for another process (a collector still stopping, an ``annotrace sql
     --db``) to let go of the file before giving up with its PID; e.g. ``10s``, ``0`` = no wait."""
+    ducklake: DuckLakeConfig | None = None
+    """Store on DuckLake (catalog in PostgreSQL, Parquet on a shared directory) instead of the file;
+    ``path``'s folder still holds this collector's spool."""
 
     def validate(self) -> None:
         if not self.path:
@@ -65,7 +86,9 @@ class DuckDBExporter:
         if self.db is None:
             self.db = Database(self.config.path, memory_limit=self.config.memory_limit,
                                threads=self.config.threads or default_threads(),
-                               lock_timeout_s=self.config.lock_timeout)
+                               lock_timeout_s=self.config.lock_timeout,
+                               lake_catalog=self.config.ducklake.catalog if self.config.ducklake else None,
+                               lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None)
             self.writer = Writer(self.db)
             self.writer.start()
 

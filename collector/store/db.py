@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.store import lake
 from annotrace.collector.store.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,12 @@ def parse_bytes(value: str) -> int:
 
 class Database:
     def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None,
-                 threads: int | None = None, lock_timeout_s: float = 0.0) -> None:
+                 threads: int | None = None, lock_timeout_s: float = 0.0,
+                 lake_catalog: str | None = None, lake_data_path: str | None = None) -> None:
         self.path = Path(path)
+        self.lake_catalog = lake_catalog
+        """A DuckLake catalog (libpq connection string) to open instead of the file (``store.lake``)."""
+        self.lake_data_path = lake_data_path or str(self.path.parent / "lake")
         self.read_only = read_only
         self.working_memory = parse_bytes(memory_limit) if memory_limit else None
         self._memory_limit = 0
@@ -87,7 +92,13 @@ class Database:
         self._lock_timeout_s = lock_timeout_s
         self.conn = self._connect()
 
+    @property
+    def is_lake(self) -> bool:
+        return self.lake_catalog is not None
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.lake_catalog is not None:
+            return self._connect_lake(self.lake_catalog)
         if self.read_only:
             conn = _locked(lambda: duckdb.connect(str(self.path), config=self._config), self.path,
                            self._lock_timeout_s)
@@ -101,6 +112,20 @@ class Database:
             self._memory_limit = 0
             self.fit_memory_limit(conn)
         conn.execute("SET enable_external_access = false")
+        return conn
+
+    def _connect_lake(self, catalog: str) -> duckdb.DuckDBPyConnection:
+        """Attach the DuckLake and bring its schema forward. External access stays on: the
+        instance reads and writes the lake's Parquet files and its catalog over the network; the
+        SQL API's sandbox (``store.sandbox``) still refuses file functions and ATTACH."""
+        conn = duckdb.connect(config={k: v for k, v in self._config.items()
+                                      if k not in ("checkpoint_threshold", "max_vacuum_tasks")})
+        try:
+            lake.attach(conn, catalog, self.lake_data_path)
+            migrate(conn, f"the DuckLake catalog {catalog}", lake.translate)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def reopen(self) -> None:
@@ -124,7 +149,7 @@ class Database:
         (``INDEX_BYTES``): after a restart DuckDB loads an index lazily, while inserts load it.
         The writer calls this after commits, at most once a second; the setting changes in steps
         of 16 MiB."""
-        if self.working_memory is None:
+        if self.working_memory is None or self.is_lake:  # a lake has no ART indexes
             return
         index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_KEY]).fetchall()[0][0]
         limit = self.working_memory + -(-int(index_bytes) // MEMORY_STEP) * MEMORY_STEP
@@ -133,12 +158,17 @@ class Database:
             self._memory_limit = limit
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self.conn.cursor()
+        """A connection of its own on this instance. On a lake it starts in the lake: a cursor
+        starts in the instance's default catalog, which for a lake is the empty in-memory one."""
+        cursor = self.conn.cursor()
+        if self.is_lake:
+            cursor.execute(f"USE {lake.LAKE_NAME}")
+        return cursor
 
     def close(self) -> None:
         """Checkpoint first, so the next start does not replay the WAL (if the disk has no
         room for it, the next start replays the WAL instead: nothing committed is lost)."""
-        if not self.read_only:
+        if not self.read_only and not self.is_lake:
             try:
                 self.conn.execute("CHECKPOINT")
             except duckdb.Error as exc:

@@ -22,6 +22,8 @@ the old, ALTER ... RENAME), which also runs in the transaction.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from importlib import resources
 
 import duckdb
@@ -38,10 +40,29 @@ def schema_files() -> list[SchemaFile]:
     return [(name.removesuffix(".sql"), (folder / name).read_text(encoding="utf-8")) for name in files]
 
 
-def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store") -> list[str]:
+Translate = Callable[[str, str], str]
+"""(file name, SQL) -> the SQL to run: ``store.lake.translate`` for a DuckLake store."""
+CONFLICT_RETRIES = 5
+
+
+def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store", translate: Translate | None = None) -> list[str]:
     """Apply pending migrations, all or none; returns the names applied.
 
-    ``where`` names the store in error messages (its path)."""
+    ``where`` names the store in error messages (its path). On a DuckLake store, collectors that
+    start together migrate together: the one whose commit loses DuckLake's conflict check looks
+    again, and finds the schema applied."""
+    if translate is None:
+        return _migrate(conn, where, translate)
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return _migrate(conn, where, translate)
+        except duckdb.TransactionException:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    return []
+
+
+def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate | None) -> list[str]:
     files = schema_files()
     known = {name for name, _ in files}
     exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
@@ -62,11 +83,17 @@ def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store") -> list[s
     name = pending[0][0]
     try:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                     "(name VARCHAR PRIMARY KEY, applied_time TIMESTAMP NOT NULL)")
+                     f"(name VARCHAR{'' if translate else ' PRIMARY KEY'}, applied_time TIMESTAMP NOT NULL)")
         for name, sql in pending:
-            conn.execute(sql)
+            conn.execute(translate(name, sql) if translate else sql)
             conn.execute("INSERT INTO schema_migrations VALUES (?, current_timestamp::TIMESTAMP)", [name])
         conn.execute("COMMIT")
+    except duckdb.TransactionException:
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("ROLLBACK")
+        if translate is not None:
+            raise  # a lake's commit conflict: ``migrate`` looks again
+        raise Unavailable(f"cannot upgrade {where}: schema {name} failed (nothing was changed)") from None
     except duckdb.Error as exc:
         conn.execute("ROLLBACK")
         raise Unavailable(

@@ -39,8 +39,10 @@ import pyarrow.compute as pc
 
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.store.evaluations import write_evaluations
+from annotrace.collector.store.experiment_ids import ExperimentIds
 from annotrace.collector.store.genai_join import join_staged
 from annotrace.collector.store.rows import Staged
+from annotrace.collector.store import lake
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 
 log = logging.getLogger(__name__)
@@ -140,15 +142,13 @@ INSERT_NEW_FILTERED = (
     "WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_spans)"
 )
 INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM staged_logs"
-FIND_EXPERIMENT_BY_ID = "SELECT experiment_id FROM experiments WHERE experiment_id = ?"
-FIND_EXPERIMENT_BY_NAME = "SELECT experiment_id FROM experiments WHERE name = ?"
-NEXT_EXPERIMENT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0) + 1 FROM experiments"
-CREATE_EXPERIMENT = "INSERT INTO experiments (experiment_id, name) VALUES (?, ?)"
 
 
 STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
-                  duckdb.CatalogException, OSError, MemoryError)
-"""The store's errors (disk, memory, a damaged or altered database), not a job's: retried."""
+                  duckdb.CatalogException, duckdb.TransactionException, duckdb.IOException, duckdb.HTTPException,
+                  OSError, MemoryError)
+"""The store's errors (disk, memory, a damaged or altered database; on a lake, a commit conflict with
+another collector or an unreachable catalog), not a job's: retried."""
 
 COMMIT_ROWS = 2 * ROW_GROUP_ROWS
 """Spans per commit under load: two row groups of spans, and more than one of messages and
@@ -192,10 +192,10 @@ class Writer:
         self.db = db
         self.commit_rows = commit_rows
         self.commit_interval_s = commit_interval_s
-        self._conn = db.conn.cursor()
+        self._conn = db.cursor()
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._experiments: dict[str, str] = {}
+        self._experiments = ExperimentIds(lake=db.is_lake)
         self._flush_queued = threading.Event()
         self._next_fit = 0.0
         self.broken: str | None = None  # why the database must be opened again before the next job
@@ -312,7 +312,7 @@ class Writer:
         """Open the file again after DuckDB invalidated it (a failed checkpoint); False if that fails."""
         try:
             self.db.reopen()  # closes the old instance, and this cursor with it
-            self._conn = self.db.conn.cursor()
+            self._conn = self.db.cursor()
         except (duckdb.Error, OSError) as exc:
             log.error("store: cannot open the database again yet (%s); retrying before the next job", exc)
             return False
@@ -326,19 +326,19 @@ class Writer:
         if staged.spans is not None and staged.spans.num_rows:
             stats.spans_new, stats.spans_duplicate = self._write_spans(conn, staged)
         if staged.logs is not None and staged.logs.num_rows:
-            conn.register("staged_logs", self._with_experiment_ids(conn, staged.logs))
-            conn.execute(INSERT_LOGS)
+            conn.register("staged_logs", self._experiments.assign(conn, staged.logs))
+            conn.execute(lake.INSERT_LOGS if self.db.is_lake else INSERT_LOGS)
             conn.unregister("staged_logs")
             stats.logs = staged.logs.num_rows
-        # GenAI events sent as logs -> messages, in this transaction
-        join_staged(conn, staged.spans, staged.genai_events)
+        if not self.db.is_lake:  # GenAI events sent as logs -> messages, in this transaction
+            join_staged(conn, staged.spans, staged.genai_events)
         # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
         stats.assessments = write_evaluations(conn, staged.assessments)
         return stats
 
     def _write_spans(self, conn: duckdb.DuckDBPyConnection, batch: Staged) -> tuple[int, int]:
         assert batch.spans is not None
-        staged = self._with_experiment_ids(conn, batch.spans)
+        staged = self._experiments.assign(conn, batch.spans)
         conn.register("staged", staged)
         if conn.execute(BATCH_HAS_COPIES).fetchall()[0][0]:
             staged = conn.sql(FIRST_COPY_ONLY).to_arrow_table()
@@ -353,8 +353,10 @@ class Writer:
         conn.register("new_spans", new_spans)
         if new_spans.num_rows:
             conn.execute(INSERT_SPANS)
-            inserted = conn.execute(INSERT_TRACES).fetchall()
-            if len(inserted) < pc.count_distinct(new_spans["trace_id"]).as_py():
+            inserted = [] if self.db.is_lake else conn.execute(INSERT_TRACES).fetchall()
+            if self.db.is_lake:
+                conn.execute(lake.INSERT_TRACE_PARTS.format(trace_rows=TRACE_ROWS))
+            elif len(inserted) < pc.count_distinct(new_spans["trace_id"]).as_py():
                 conn.register("inserted_traces", pa.table({"trace_id": pa.array([r[0] for r in inserted], pa.string())}))
                 conn.execute(MERGE_TRACES)
                 conn.unregister("inserted_traces")
@@ -366,35 +368,8 @@ class Writer:
                     conn.unregister("extra_rows")
         if batch.extras is not None:
             conn.register("extras", batch.extras)
-            conn.execute(MERGE_TRACE_EXTRAS)
+            conn.execute(lake.INSERT_TRACE_EXTRAS if self.db.is_lake else MERGE_TRACE_EXTRAS)
             conn.unregister("extras")
         for name in ("staged", "new_spans"):
             conn.unregister(name)
         return new_spans.num_rows, batch.spans.num_rows - new_spans.num_rows
-
-    def _with_experiment_ids(self, conn: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
-        """Swap the routing keys in ``experiment_id`` for ids, creating experiments on first sight."""
-        keys = pc.unique(table["experiment_id"])
-        ids = pa.array([self._experiment_id(conn, key) for key in keys.to_pylist()], pa.string())
-        column = ids.take(pc.index_in(table["experiment_id"], value_set=keys))
-        return table.set_column(table.schema.get_field_index("experiment_id"), "experiment_id", column)
-
-    def _experiment_id(self, conn: duckdb.DuckDBPyConnection, key: str) -> str:
-        """``id:<id>`` or ``name:<name>`` -> experiment id, creating the experiment on first sight."""
-        cached = self._experiments.get(key)
-        if cached is not None:
-            return cached
-        kind, _, value = key.partition(":")
-        # fetchall, not fetchone: DuckDB refuses new work while a result is unfinished
-        rows = conn.execute(FIND_EXPERIMENT_BY_ID if kind == "id" else FIND_EXPERIMENT_BY_NAME, [value]).fetchall()
-        if rows:
-            experiment_id = str(rows[0][0])
-        elif kind == "id":
-            experiment_id = value
-            taken = conn.execute(FIND_EXPERIMENT_BY_NAME, [value]).fetchall()
-            conn.execute(CREATE_EXPERIMENT, [value, f"experiment {value}" if taken else value])
-        else:
-            experiment_id = str(conn.execute(NEXT_EXPERIMENT_ID).fetchall()[0][0])
-            conn.execute(CREATE_EXPERIMENT, [experiment_id, value])
-        self._experiments[key] = experiment_id
-        return experiment_id

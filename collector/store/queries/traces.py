@@ -15,6 +15,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store import lake
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.assessments import Assessment
 
@@ -211,14 +212,14 @@ def _check_tag(key: str, value: str | None = None, *, deleting: bool = False) ->
 def set_tag(conn: duckdb.DuckDBPyConnection, trace_id: str, key: str, value: str) -> None:
     _check_tag(key, value)
     _tags(conn, trace_id)
-    conn.execute(SET_TAG, [key, value, trace_id])
+    conn.execute(lake.SET_TAG if lake.is_lake(conn) else SET_TAG, [key, value, trace_id])
 
 
 def delete_tag(conn: duckdb.DuckDBPyConnection, trace_id: str, key: str) -> None:
     _check_tag(key, deleting=True)
     if key not in _tags(conn, trace_id):
         raise NotFound(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
-    conn.execute(DELETE_TAG, [key, trace_id])
+    conn.execute(lake.DELETE_TAG if lake.is_lake(conn) else DELETE_TAG, [key, trace_id])
 
 
 def delete_traces(conn: duckdb.DuckDBPyConnection, experiment_id: str, *, trace_ids: list[str] | None = None,
@@ -233,7 +234,8 @@ def delete_traces(conn: duckdb.DuckDBPyConnection, experiment_id: str, *, trace_
     doomed = [row[0] for row in rows]
     if doomed:
         for table in TRACE_TABLES:
-            conn.execute(DELETE_FROM[table], [doomed])
+            conn.execute(DELETE_FROM[table].replace("traces", "trace_parts") if table == "traces" and lake.is_lake(conn)
+                         else DELETE_FROM[table], [doomed])
     return len(doomed)
 
 

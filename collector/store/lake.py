@@ -1,0 +1,188 @@
+"""The store on DuckLake: catalog in PostgreSQL, Parquet data on a shared directory, several collectors.
+
+The relations users query are the embedded file's, from the same numbered schema files, translated
+for what DuckLake lacks: no PRIMARY KEY / UNIQUE / indexes / sequences, no per-column compression
+(Parquet compresses every column). Keys are kept by the writer (spans were already de-duplicated
+without an index, see ``store.writer``).
+
+``traces`` is the one relation that differs underneath. On the file it is a table the single writer
+merges into (``INSERT ... ON CONFLICT DO UPDATE``). On a lake, spans of one trace reach several
+collectors at once (clients load-balance by connection), and two collectors merging into one row
+would each see only their own spans: DuckLake has no keys to conflict on, so both rows would land.
+So on a lake the writers only ever APPEND partial rows to ``trace_parts`` (one per trace per
+commit: its spans' aggregates, or a tag/metadata patch), which never conflicts between collectors,
+and ``traces`` is a view that merges the parts at read time with the same rules the file's merge
+uses. Appends stay as concurrent as DuckLake allows (measured: two writers, no conflicts, no
+retries); the price is a GROUP BY over the parts per read, which ``compact`` (rewriting a trace's
+parts as one) keeps small.
+
+DuckLake's extensions ship as PyPI wheels only for duckdb 1.5.x (the ``lake`` extra); each wheel
+holds a ``.duckdb_extension`` file that ``INSTALL '<path>'`` takes without internet.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import duckdb
+
+from annotrace.collector.errors import Unavailable
+
+LAKE_NAME = "lake"
+EXTENSIONS = ("ducklake", "postgres_scanner")
+
+TRACES_VIEW = """
+CREATE VIEW traces AS
+SELECT trace_id,
+  arg_min(experiment_id, request_time) FILTER (WHERE experiment_id IS NOT NULL) AS experiment_id,
+  arg_max(name, last_update_time) FILTER (WHERE name IS NOT NULL) AS name,
+  coalesce(arg_max(state, last_update_time) FILTER (WHERE root_span_id IS NOT NULL),
+           arg_max(state, last_update_time) FILTER (WHERE state IS NOT NULL), 'IN_PROGRESS') AS state,
+  min(request_time) AS request_time,
+  max(end_time) AS end_time,
+  CASE WHEN count(request_time) = 1 THEN max(execution_duration_ms)
+       ELSE greatest(max(execution_duration_ms), (epoch_us(max(end_time)) - epoch_us(min(request_time))) / 1e3)
+  END AS execution_duration_ms,
+  arg_max(request, last_update_time) FILTER (WHERE request IS NOT NULL) AS request,
+  arg_max(response, last_update_time) FILTER (WHERE response IS NOT NULL) AS response,
+  arg_max(request_preview, last_update_time) FILTER (WHERE request_preview IS NOT NULL) AS request_preview,
+  arg_max(response_preview, last_update_time) FILTER (WHERE response_preview IS NOT NULL) AS response_preview,
+  coalesce(list_reduce(list(tags ORDER BY last_update_time) FILTER (WHERE tags IS NOT NULL),
+                       (a, b) -> json_merge_patch(a, b)), '{}')::JSON AS tags,
+  coalesce(list_reduce(list(trace_metadata ORDER BY last_update_time) FILTER (WHERE trace_metadata IS NOT NULL),
+                       (a, b) -> json_merge_patch(a, b)), '{}')::JSON AS trace_metadata,
+  coalesce(sum(span_count), 0)::BIGINT AS span_count,
+  coalesce(sum(error_span_count), 0)::BIGINT AS error_span_count,
+  sum(input_tokens)::BIGINT AS input_tokens,
+  sum(output_tokens)::BIGINT AS output_tokens,
+  sum(total_tokens)::BIGINT AS total_tokens,
+  arg_max(root_span_id, last_update_time) FILTER (WHERE root_span_id IS NOT NULL) AS root_span_id,
+  arg_min(session_id, request_time) FILTER (WHERE session_id IS NOT NULL) AS session_id,
+  arg_min(user_id, request_time) FILTER (WHERE user_id IS NOT NULL) AS user_id,
+  max(last_update_time) AS last_update_time
+FROM trace_parts
+GROUP BY trace_id
+HAVING count(request_time) > 0;
+"""
+"""The file's merge rules (``writer.MERGE_TRACES``), applied to all of a trace's parts at once:
+sums add, times widen, the latest non-NULL root fields win, tag patches apply in order. A trace
+exists once a part with spans (or an MLflow trace info) gave it a start time."""
+
+LOCKS = """
+CREATE TABLE lake_locks (name VARCHAR NOT NULL, n BIGINT NOT NULL);
+COMMENT ON TABLE lake_locks IS 'DuckLake store only: rows that writers change to make DuckLake refuse the second of two concurrent commits (experiment creation).';
+INSERT INTO lake_locks VALUES ('experiments', 0);
+"""
+
+_DROPPED = [
+    re.compile(r"CREATE SEQUENCE [^;]*;"),
+    re.compile(r"CREATE (UNIQUE )?INDEX [^;]*;"),
+    re.compile(r"DROP INDEX [^;]*;"),
+    re.compile(r",\s*(PRIMARY KEY|UNIQUE)\s*\([^)]*\)"),  # a table constraint after the last column
+    re.compile(r"\s+USING COMPRESSION \w+"),
+    re.compile(r"\s+PRIMARY KEY\b"),
+    re.compile(r"\s+UNIQUE\b(?!\s*\()"),
+    re.compile(r"\s+DEFAULT nextval\('[^']*'\)"),
+]
+_TRACES = re.compile(r"\btraces\b(?=[\s.(])")
+_ADD_COLUMN = re.compile(r"(ALTER TABLE \w+ ADD COLUMN [^;]*?)\s+NOT NULL")
+_ADD_COLUMN_DEFAULT = re.compile(r"(ALTER TABLE \w+ ADD COLUMN \w+ \w+ DEFAULT )(true|false|-?\d+);")
+
+
+def translate(name: str, sql: str) -> str:
+    """A schema file as DuckLake takes it (see the module docstring); ``0001_core`` also creates the
+    ``traces`` view over ``trace_parts``."""
+    for pattern in _DROPPED:
+        sql = pattern.sub("", sql)
+    sql = _without_checks(sql)
+    for view in re.findall(r"CREATE (?:OR REPLACE )?VIEW (\w+)", sql):  # DuckLake comments tables only
+        sql = re.sub(rf"COMMENT ON COLUMN {view}\.[^;]*?IS '(?:[^']|'')*';", "", sql)
+    # DuckLake adds a column without constraints, with a default only as a quoted literal
+    sql = _ADD_COLUMN.sub(r"\1", sql)
+    sql = _ADD_COLUMN_DEFAULT.sub(r"\1'\2';", sql)
+    if name == "0001_core":
+        sql = re.sub(r"CREATE TABLE traces \(", "CREATE TABLE trace_parts (", sql)
+        sql = re.sub(r"COMMENT ON (TABLE|COLUMN) traces\b", r"COMMENT ON \1 trace_parts", sql)
+        # a part carries only what its writer knows: every other column is NULL there
+        body = re.search(r"CREATE TABLE trace_parts \((.*?)\n\);", sql, re.S)
+        assert body is not None
+        sql = sql.replace(body.group(1), body.group(1).replace(" NOT NULL", ""))
+        sql += TRACES_VIEW + LOCKS
+    return sql
+
+
+def _without_checks(sql: str) -> str:
+    """Drop every ``CHECK (...)`` (nested parentheses included), with the comma before a table-level one."""
+    while (match := re.search(r"(,\s*|\s+)CHECK\s*\(", sql)) is not None:
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            end += 1
+        sql = sql[:match.start()] + sql[end:]
+    return sql
+
+
+def extension_path(name: str) -> Path:
+    """The ``.duckdb_extension`` file the PyPI wheel ``duckdb-extension-<name>`` installed, for the
+    running duckdb version."""
+    spec = importlib.util.find_spec(f"duckdb_extension_{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise Unavailable(
+            f"the ducklake store needs the PyPI package duckdb-extension-{name.replace('_', '-')}=={duckdb.__version__}"
+            " (`pip install 'annotrace[lake]'`; `make install` puts it in .venv-lake)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(folder.glob(f"extensions/v{duckdb.__version__}/*.duckdb_extension"))
+    if not found:
+        raise Unavailable(f"duckdb-extension-{name} has no extension for duckdb {duckdb.__version__} in {folder}: "
+                          "the ducklake store needs duckdb 1.5.x with the same extension version (the `lake` extra)")
+    return found[0]
+
+
+def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str) -> None:
+    """Load the extensions from their wheels, attach the lake and make it the current catalog.
+
+    ``catalog`` is a libpq connection string (``host=... port=... dbname=... user=...``); the
+    catalog's tables are created in that database on first start."""
+    for name in EXTENSIONS:
+        conn.execute(f"INSTALL '{_literal(str(extension_path(name)))}'")
+        conn.execute(f"LOAD {name}")
+    if "://" not in data_path:
+        Path(data_path).mkdir(parents=True, exist_ok=True)
+        data_path = str(Path(data_path).resolve()) + "/"
+    try:
+        conn.execute(f"ATTACH 'ducklake:postgres:{_literal(catalog)}' AS {LAKE_NAME} "
+                     f"(DATA_PATH '{_literal(data_path)}')")
+    except duckdb.Error as exc:
+        raise Unavailable(f"cannot open the DuckLake catalog ({catalog}): {str(exc).splitlines()[0]}") from None
+    conn.execute(f"USE {LAKE_NAME}")
+
+
+def is_lake(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``conn`` works on a DuckLake store (API writes that change ``traces`` append parts there)."""
+    return bool(conn.execute("SELECT current_database()").fetchall()[0][0] == LAKE_NAME)
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+# -- the writer's statements on a lake (``store.writer`` picks them when ``Database.is_lake``) ------
+INSERT_TRACE_PARTS = "INSERT INTO trace_parts BY NAME {trace_rows} GROUP BY trace_id"
+"""One part per trace per batch, with the batch's aggregates; ``traces`` merges them when read."""
+INSERT_TRACE_EXTRAS = ("INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, "
+                       "current_timestamp::TIMESTAMP AS last_update_time FROM extras")
+"""Tags and metadata the spans carried, as a patch part (applied after the parts before it)."""
+INSERT_LOGS = ("INSERT INTO log_records BY NAME SELECT * FROM staged_logs "
+               "WHERE record_id NOT IN (SELECT record_id FROM log_records)")
+"""The file's ``INSERT OR IGNORE`` (a retried export adds nothing) without a key to ignore on."""
+LOCK_EXPERIMENTS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'experiments'"
+"""Taken by a transaction that creates an experiment: DuckLake fails the commit of the second of
+two such transactions (both changed that row), so two collectors seeing a new service at once
+cannot both create it (under two ids, or twice); the loser's batch is retried and finds it."""
+SET_TAG = ("INSERT INTO trace_parts (tags, trace_id, last_update_time) "
+           "VALUES (json_object(?, ?), ?, current_timestamp::TIMESTAMP)")
+"""A tag edit as a patch part; same parameters as ``queries.traces.SET_TAG``."""
+DELETE_TAG = ("INSERT INTO trace_parts (tags, trace_id, last_update_time) "
+              "VALUES (json_object(?, NULL), ?, current_timestamp::TIMESTAMP)")

@@ -1,0 +1,108 @@
+"""The store on DuckLake: two collectors on one catalog (a PostgreSQL cluster this test starts) and
+one data directory, fed by the stock OpenTelemetry SDK, read through SQL, REST and the pages.
+
+The lake collectors run in ``.venv-lake`` (duckdb 1.5 and the DuckLake extension wheels, the
+``lake`` extra; ``make install`` creates it), as a deployment of the lake would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+from tests.collector_process import Collector, start
+from tests.postgres import Cluster, binaries, start_cluster
+
+REPO = Path(__file__).resolve().parents[3]
+LAKE_PYTHON = REPO / ".venv-lake" / "bin" / "python"
+TRACES = "/api/3.0/mlflow/traces"
+
+pytestmark = [
+    pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed (Debian: apt-get install postgresql; "
+                                                  "`make install` does it as root)"),
+    pytest.mark.skipif(not LAKE_PYTHON.exists(), reason=".venv-lake is missing: run `make install`"),
+]
+
+Lake = tuple[str, Path]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    running = start_cluster()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def lake(cluster: Cluster, tmp_path: Path) -> Lake:
+    """A new catalog database and data directory: one store."""
+    return cluster.create_database(f"lake_{uuid.uuid4().hex[:8]}"), tmp_path / "lake-data"
+
+
+@pytest.fixture
+def lake_collector(tmp_path: Path) -> Iterator[Callable[[str, Lake], Collector]]:
+    started: list[Collector] = []
+
+    def make(name: str, lake: Lake) -> Collector:
+        running = start(tmp_path / name, python=str(LAKE_PYTHON), lake=lake, timeout=60)
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        assert running.stop() in (0, -9), running.log
+
+
+def _provider(collector: Collector, service: str) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=collector.grpc, insecure=True)))
+    return provider
+
+
+def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    a, b = lake_collector("a", lake), lake_collector("b", lake)
+    service = f"svc-{uuid.uuid4().hex[:6]}"
+    to_a, to_b = _provider(a, service), _provider(b, service)
+    # the client's connections go to different collectors: the root span to a, its child to b
+    with to_a.get_tracer("t").start_as_current_span("agent", attributes={"gen_ai.usage.input_tokens": 5}) as root:
+        with to_b.get_tracer("t").start_as_current_span(
+                "llm", context=set_span_in_context(root), attributes={"gen_ai.usage.input_tokens": 7}) as child:
+            child.set_status(Status(StatusCode.ERROR, "boom"))
+    to_a.shutdown()
+    to_b.shutdown()
+    trace_id = f"tr-{root.get_span_context().trace_id:032x}"
+
+    expected = [{"name": "agent", "state": "OK", "span_count": 2, "error_span_count": 1, "input_tokens": 12,
+                 "experiment": service, "root_span_id": f"{root.get_span_context().span_id:016x}"}]
+    query = ("SELECT t.name, t.state, t.span_count, t.error_span_count, t.input_tokens, e.name AS experiment, "
+             f"t.root_span_id FROM traces t JOIN experiments e USING (experiment_id) WHERE trace_id = '{trace_id}'")
+    for collector in (a, b):  # each sees what the other stored
+        assert collector.wait_for(query, expected) == expected
+    duration = a.sql(f"SELECT execution_duration_ms, epoch_us(end_time) - epoch_us(request_time) AS us "
+                     f"FROM traces WHERE trace_id = '{trace_id}'")[0]
+    assert duration["execution_duration_ms"] == pytest.approx(duration["us"] / 1e3, abs=0.001)
+    assert not (a.directory / "annotrace.duckdb").exists()
+    assert a.sql("SELECT count(*) AS n FROM experiments WHERE name = '{}'".format(service)) == [{"n": 1}]
+
+    # review writes from either collector, read from the other
+    with httpx.Client(base_url=b.web, timeout=30) as api:
+        response = api.post(f"{TRACES}/{trace_id}/assessments", json={"assessment": {
+            "assessment_name": "quality", "feedback": {"value": 4},
+            "source": {"source_type": "HUMAN", "source_id": "reviewer"}}})
+        assert response.status_code == 200, response.text
+        assert api.patch(f"{TRACES}/{trace_id}/tags", json={"key": "reviewed", "value": "yes"}).status_code == 200
+    with httpx.Client(base_url=a.web, timeout=30) as api:
+        info = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"]
+        assert [(x["assessment_name"], x["feedback"]["value"]) for x in info["assessments"]] == [("quality", 4)]
+        assert info["tags"]["reviewed"] == "yes"
+        assert info["tags"]["mlflow.traceName"] == "agent"
+        assert info["state"] == "OK"
