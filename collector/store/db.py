@@ -122,7 +122,7 @@ class Database:
                                       if k not in ("checkpoint_threshold", "max_vacuum_tasks")})
         try:
             lake.attach(conn, catalog, self.lake_data_path)
-            migrate(conn, f"the DuckLake catalog {catalog}", lake.translate)
+            migrate(conn, f"the DuckLake catalog {catalog}", lake.translate, lake.create_traces_view)
         except BaseException:
             conn.close()
             raise

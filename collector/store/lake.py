@@ -33,42 +33,47 @@ from annotrace.collector.errors import Unavailable
 LAKE_NAME = "lake"
 EXTENSIONS = ("ducklake", "postgres_scanner")
 
-TRACES_VIEW = """
-CREATE VIEW traces AS
-SELECT trace_id,
-  arg_min(experiment_id, request_time) FILTER (WHERE experiment_id IS NOT NULL) AS experiment_id,
-  arg_max(name, last_update_time) FILTER (WHERE name IS NOT NULL) AS name,
-  coalesce(arg_max(state, last_update_time) FILTER (WHERE root_span_id IS NOT NULL),
-           arg_max(state, last_update_time) FILTER (WHERE state IS NOT NULL), 'IN_PROGRESS') AS state,
-  min(request_time) AS request_time,
-  max(end_time) AS end_time,
-  CASE WHEN count(request_time) = 1 THEN max(execution_duration_ms)
-       ELSE greatest(max(execution_duration_ms), (epoch_us(max(end_time)) - epoch_us(min(request_time))) / 1e3)
-  END AS execution_duration_ms,
-  arg_max(request, last_update_time) FILTER (WHERE request IS NOT NULL) AS request,
-  arg_max(response, last_update_time) FILTER (WHERE response IS NOT NULL) AS response,
-  arg_max(request_preview, last_update_time) FILTER (WHERE request_preview IS NOT NULL) AS request_preview,
-  arg_max(response_preview, last_update_time) FILTER (WHERE response_preview IS NOT NULL) AS response_preview,
-  coalesce(list_reduce(list(tags ORDER BY last_update_time) FILTER (WHERE tags IS NOT NULL),
-                       (a, b) -> json_merge_patch(a, b)), '{}')::JSON AS tags,
-  coalesce(list_reduce(list(trace_metadata ORDER BY last_update_time) FILTER (WHERE trace_metadata IS NOT NULL),
-                       (a, b) -> json_merge_patch(a, b)), '{}')::JSON AS trace_metadata,
-  coalesce(sum(span_count), 0)::BIGINT AS span_count,
-  coalesce(sum(error_span_count), 0)::BIGINT AS error_span_count,
-  sum(input_tokens)::BIGINT AS input_tokens,
-  sum(output_tokens)::BIGINT AS output_tokens,
-  sum(total_tokens)::BIGINT AS total_tokens,
-  arg_max(root_span_id, last_update_time) FILTER (WHERE root_span_id IS NOT NULL) AS root_span_id,
-  arg_min(session_id, request_time) FILTER (WHERE session_id IS NOT NULL) AS session_id,
-  arg_min(user_id, request_time) FILTER (WHERE user_id IS NOT NULL) AS user_id,
-  max(last_update_time) AS last_update_time
-FROM trace_parts
-GROUP BY trace_id
-HAVING count(request_time) > 0;
-"""
-"""The file's merge rules (``writer.MERGE_TRACES``), applied to all of a trace's parts at once:
-sums add, times widen, the latest non-NULL root fields win, tag patches apply in order. A trace
-exists once a part with spans (or an MLflow trace info) gave it a start time."""
+MERGE_RULES = {
+    "experiment_id": "arg_min(experiment_id, request_time) FILTER (WHERE experiment_id IS NOT NULL)",
+    "state": "coalesce(arg_max(state, last_update_time) FILTER (WHERE root_span_id IS NOT NULL), "
+             "arg_max(state, last_update_time) FILTER (WHERE state IS NOT NULL), 'IN_PROGRESS')",
+    "request_time": "min(request_time)",
+    "end_time": "max(end_time)",
+    "execution_duration_ms": "CASE WHEN count(request_time) = 1 THEN max(execution_duration_ms) ELSE greatest("
+                             "max(execution_duration_ms), (epoch_us(max(end_time)) - epoch_us(min(request_time))) / 1e3) END",
+    "tags": "coalesce(list_reduce(list(tags ORDER BY last_update_time) FILTER (WHERE tags IS NOT NULL), "
+            "(a, b) -> json_merge_patch(a, b)), '{}')::JSON",
+    "trace_metadata": "coalesce(list_reduce(list(trace_metadata ORDER BY last_update_time) FILTER (WHERE trace_metadata "
+                      "IS NOT NULL), (a, b) -> json_merge_patch(a, b)), '{}')::JSON",
+    "span_count": "coalesce(sum(span_count), 0)::BIGINT",
+    "error_span_count": "coalesce(sum(error_span_count), 0)::BIGINT",
+    "input_tokens": "sum(input_tokens)::BIGINT",
+    "output_tokens": "sum(output_tokens)::BIGINT",
+    "total_tokens": "sum(total_tokens)::BIGINT",
+    "session_id": "arg_min(session_id, request_time) FILTER (WHERE session_id IS NOT NULL)",
+    "user_id": "arg_min(user_id, request_time) FILTER (WHERE user_id IS NOT NULL)",
+    "last_update_time": "max(last_update_time)",
+}
+"""How ``traces`` merges a trace's parts: the file's merge rules (``writer.MERGE_TRACES``) applied to
+all parts at once: sums add, times widen, tag patches apply in order. Any other column (name,
+request, root_span_id, a column a later schema file adds) takes its latest non-NULL value. A
+trace exists once a part with spans (or an MLflow trace info) gave it a start time."""
+LATEST = "arg_max({c}, last_update_time) FILTER (WHERE {c} IS NOT NULL)"
+
+
+def create_traces_view(conn: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the ``traces`` view over ``trace_parts``'s current columns, in their order; run
+    after every schema file, so a column a file adds to ``traces`` appears in the view."""
+    columns = [row[0] for row in conn.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND table_name = 'trace_parts' ORDER BY column_index").fetchall()]
+    if not columns:
+        return
+    rules = {c: MERGE_RULES.get(c, LATEST).replace("{c}", c) for c in columns if c != "trace_id"}
+    merged = ",\n  ".join(f"{rules[c]} AS {c}" if c in rules else c for c in columns)
+    conn.execute(f"CREATE OR REPLACE VIEW traces AS SELECT\n  {merged}\nFROM trace_parts GROUP BY trace_id "
+                 "HAVING count(request_time) > 0")
+
 
 LOCKS = """
 CREATE TABLE lake_locks (name VARCHAR NOT NULL, n BIGINT NOT NULL);
@@ -86,14 +91,14 @@ _DROPPED = [
     re.compile(r"\s+UNIQUE\b(?!\s*\()"),
     re.compile(r"\s+DEFAULT nextval\('[^']*'\)"),
 ]
-_TRACES = re.compile(r"\btraces\b(?=[\s.(])")
 _ADD_COLUMN = re.compile(r"(ALTER TABLE \w+ ADD COLUMN [^;]*?)\s+NOT NULL")
 _ADD_COLUMN_DEFAULT = re.compile(r"(ALTER TABLE \w+ ADD COLUMN \w+ \w+ DEFAULT )(true|false|-?\d+);")
 
 
 def translate(name: str, sql: str) -> str:
-    """A schema file as DuckLake takes it (see the module docstring); ``0001_core`` also creates the
-    ``traces`` view over ``trace_parts``."""
+    """A schema file as DuckLake takes it (see the module docstring): DDL on ``traces`` goes to
+    ``trace_parts``, whose columns are all nullable (a part holds what its writer knew);
+    ``create_traces_view`` runs after each file."""
     for pattern in _DROPPED:
         sql = pattern.sub("", sql)
     sql = _without_checks(sql)
@@ -102,14 +107,14 @@ def translate(name: str, sql: str) -> str:
     # DuckLake adds a column without constraints, with a default only as a quoted literal
     sql = _ADD_COLUMN.sub(r"\1", sql)
     sql = _ADD_COLUMN_DEFAULT.sub(r"\1'\2';", sql)
+    sql = re.sub(r"CREATE TABLE traces \(", "CREATE TABLE trace_parts (", sql)
+    sql = re.sub(r"(COMMENT ON (?:TABLE|COLUMN)|ALTER TABLE) traces\b", r"\1 trace_parts", sql)
     if name == "0001_core":
-        sql = re.sub(r"CREATE TABLE traces \(", "CREATE TABLE trace_parts (", sql)
-        sql = re.sub(r"COMMENT ON (TABLE|COLUMN) traces\b", r"COMMENT ON \1 trace_parts", sql)
         # a part carries only what its writer knows: every other column is NULL there
         body = re.search(r"CREATE TABLE trace_parts \((.*?)\n\);", sql, re.S)
         assert body is not None
         sql = sql.replace(body.group(1), body.group(1).replace(" NOT NULL", ""))
-        sql += TRACES_VIEW + LOCKS
+        sql += LOCKS
     return sql
 
 

@@ -42,27 +42,31 @@ def schema_files() -> list[SchemaFile]:
 
 Translate = Callable[[str, str], str]
 """(file name, SQL) -> the SQL to run: ``store.lake.translate`` for a DuckLake store."""
+AfterFile = Callable[[duckdb.DuckDBPyConnection], None]
+"""Runs after each file, in the same transaction: ``store.lake.create_traces_view``."""
 CONFLICT_RETRIES = 5
 
 
-def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store", translate: Translate | None = None) -> list[str]:
+def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store", translate: Translate | None = None,
+            after_file: AfterFile | None = None) -> list[str]:
     """Apply pending migrations, all or none; returns the names applied.
 
     ``where`` names the store in error messages (its path). On a DuckLake store, collectors that
     start together migrate together: the one whose commit loses DuckLake's conflict check looks
     again, and finds the schema applied."""
     if translate is None:
-        return _migrate(conn, where, translate)
+        return _migrate(conn, where, translate, after_file)
     for attempt in range(CONFLICT_RETRIES):
         try:
-            return _migrate(conn, where, translate)
+            return _migrate(conn, where, translate, after_file)
         except duckdb.TransactionException:
             if attempt == CONFLICT_RETRIES - 1:
                 raise
     return []
 
 
-def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate | None) -> list[str]:
+def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate | None,
+             after_file: AfterFile | None) -> list[str]:
     files = schema_files()
     known = {name for name, _ in files}
     exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
@@ -86,6 +90,8 @@ def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate |
                      f"(name VARCHAR{'' if translate else ' PRIMARY KEY'}, applied_time TIMESTAMP NOT NULL)")
         for name, sql in pending:
             conn.execute(translate(name, sql) if translate else sql)
+            if after_file is not None:
+                after_file(conn)
             conn.execute("INSERT INTO schema_migrations VALUES (?, current_timestamp::TIMESTAMP)", [name])
         conn.execute("COMMIT")
     except duckdb.TransactionException:

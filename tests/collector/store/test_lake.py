@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
+from annotrace.collector.store.migrate import migrate
 from tests.collector_process import Collector, start
 from tests.postgres import Cluster, binaries, start_cluster
 
@@ -106,3 +108,15 @@ def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lak
         assert info["tags"]["reviewed"] == "yes"
         assert info["tags"]["mlflow.traceName"] == "agent"
         assert info["state"] == "OK"
+
+
+def test_a_lake_has_the_files_relations_and_columns(lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    """Every relation and column of the embedded file, in the same order, plus the lake's own two."""
+    columns = ("SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() "
+               "WHERE database_name = current_database() AND schema_name = 'main' GROUP BY table_name ORDER BY table_name")
+    embedded = duckdb.connect()
+    migrate(embedded)
+    file_relations = {name: cols for name, cols in embedded.execute(columns).fetchall()}
+    lake_relations = {row["table_name"]: row["columns"] for row in lake_collector("a", lake).sql(columns)}
+    assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks"}
+    assert {name: lake_relations.get(name) for name in file_relations} == file_relations
