@@ -68,10 +68,9 @@ WORKER_START_TIMEOUT_S = 60.0
 """How long start-up waits for the decode workers; past it they go on starting in the background."""
 MAX_INFLIGHT = 64
 """Batches in flight, a bound for many small ones."""
-RETRY_FIRST_S = 0.25
-RETRY_MAX_S = 2.0
-"""Pauses between attempts while the store cannot write: doubling from the first to the last, so
-a full disk costs a few attempts a second at most, and storing resumes within 2 s of room."""
+RETRY_FIRST_S, RETRY_MAX_S = 0.25, 2.0
+"""Pauses between attempts while the store cannot write, doubling from the first to the last: a
+full disk costs a few attempts a second at most, and storing resumes within 2 s of room."""
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM, errno.EROFS,
                        errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EBUSY}
 
@@ -254,14 +253,11 @@ class Runner:
     def _wait_to_retry(self, reason: str) -> bool:
         """The store cannot write: refuse new exports, say why, pause. False if shutting down."""
         self._failing(reason)
-        if self._stop.is_set():
-            return False
-        self._stop.wait(self._pause())
-        return True
+        return not self._stop.is_set() and not self._stop.wait(self._pause())
 
     def _pause(self) -> float:
         self._attempts += 1
-        return min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (self._attempts - 1))
+        return min(RETRY_MAX_S, RETRY_FIRST_S * 2.0 ** (self._attempts - 1))
 
     def _failing(self, reason: str) -> None:
         if self.stats.failing is None:
@@ -309,6 +305,7 @@ class Runner:
                     encoded = self._pool.submit(workers.run, index, directory, selected)
                 except BrokenProcessPool:  # a worker died: start new ones, nothing was acked yet
                     log.error("pipeline: a decode worker died; starting new workers")
+                    self._pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()
                     assert self._pool is not None
                     encoded = self._pool.submit(workers.run, index, directory, selected)

@@ -276,7 +276,7 @@ def _header_at(data: bytes, pos: int) -> tuple[int, int, int, int, int] | None:
     """The header fields at ``pos`` if a version 2 header is there and checks out."""
     if pos + HEADER.size > len(data) or data[pos : pos + 4] != SYNC:
         return None
-    sync, length, signal, version, meta_len, items, body_crc, header_crc = HEADER.unpack_from(data, pos)
+    _, length, signal, version, meta_len, items, body_crc, header_crc = HEADER.unpack_from(data, pos)
     if zlib.crc32(memoryview(data)[pos : pos + _HEADER_CHECKED]) != header_crc:
         return None
     if version != VERSION or signal >= len(SIGNALS):

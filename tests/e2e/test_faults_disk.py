@@ -11,10 +11,20 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.collector_process import Collector
-from tests.e2e.faults import Sender, SmallDisk, assert_stored_exactly, wait_for_health, wait_until_stored
+from tests.e2e.faults import (
+    Sender,
+    SmallDisk,
+    assert_stored_exactly,
+    health,
+    trace,
+    wait_for_health,
+    wait_until_stored,
+)
+from tests.otlp_builders import request
 
 
 @pytest.fixture
@@ -35,6 +45,9 @@ def _fill_recover_and_check(collector: Collector, disk: SmallDisk, reason: str, 
         refused = sender.refusals()
         while sender.refusals() < refused + 5:  # exports are refused (UNAVAILABLE), not acknowledged
             time.sleep(0.05)
+        over_http = httpx.post(f"{collector.http}/v1/traces", content=request(trace(2)[1]).SerializeToString(),
+                               headers={"content-type": "application/x-protobuf"}, timeout=30)
+        assert over_http.status_code == 503 and int(over_http.headers["retry-after"]) >= 1
         acked_while_full = sender.acked_spans()
         disk.free(collector)
         wait_for_health(collector, "ok")  # by itself, no restart
@@ -61,3 +74,22 @@ def test_a_full_database_disk_refuses_exports_and_recovers_losing_nothing_acknow
     _fill_recover_and_check(collector, small_disk, "store cannot write", collector.directory / "spool")
     if small_disk.mounted:  # RLIMIT_FSIZE also stops the spool, which may then fail first
         assert "pipeline: storing again after" in collector.log
+
+
+def test_sigterm_on_a_full_disk_says_what_waits_in_the_spool_and_a_restart_stores_it(
+        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    collector = fresh_collector(db=small_disk.path / "annotrace.duckdb")
+    with Sender(collector) as sender:
+        while sender.exports < 20:
+            time.sleep(0.05)
+        small_disk.fill(collector)
+        wait_for_health(collector, "unavailable")
+    waiting = health(collector)[1]["unstored_records"]
+    assert collector.stop(signal.SIGTERM) == 0  # it does not hang on a disk that has no room
+    last = collector.log.rstrip().splitlines()[-1]
+    if waiting:
+        assert "acknowledged records" in last and "are not stored yet" in last and "next start" in last, last
+    small_disk.free(collector)
+    restarted = fresh_collector(db=small_disk.path / "annotrace.duckdb")
+    wait_until_stored(restarted)
+    assert_stored_exactly(restarted, sender.acked)

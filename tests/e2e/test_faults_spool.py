@@ -21,7 +21,14 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from annotrace.collector.pipeline import segment
 from tests.collector_process import Collector
-from tests.e2e.faults import Sender, assert_stored_exactly, children, health, trace, wait_until_stored
+from tests.e2e.faults import (
+    Sender,
+    assert_stored_exactly,
+    children,
+    health,
+    trace,
+    wait_until_stored,
+)
 from tests.otlp_builders import request
 
 
@@ -122,3 +129,24 @@ def test_kill_9_at_random_points_loses_no_acknowledged_span_and_stores_none_twic
     wait_until_stored(collector)
     assert_stored_exactly(collector, acked)
     # more may be stored: an export stored whose answer the kill cut off (the client would retry it)
+
+
+def test_a_decode_worker_killed_under_load_is_replaced_and_nothing_acknowledged_is_lost(
+        fresh_collector: Callable[..., Collector]) -> None:
+    collector = fresh_collector()
+    with Sender(collector) as sender:
+        while sender.exports < 20:
+            time.sleep(0.05)
+        workers = [pid for pid in children(collector.process.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)  # as the OOM killer would
+        acked = sender.acked_spans()
+        while sender.acked_spans() < acked + 3_000:  # new workers take over by themselves
+            time.sleep(0.05)
+    wait_until_stored(collector)
+    assert_stored_exactly(collector, sender.acked)
+    status, body = health(collector)
+    assert (status, body["dead_letters"]) == (200, 0)  # their batches were retried, not set aside
+    assert "a decode worker died; starting new workers" in collector.log
