@@ -20,3 +20,8 @@ def test_start_run_as_a_script_writes_it(differential: Differential) -> None:
 def test_log_inputs_keeps_each_dataset_once(differential: Differential) -> None:
     stock = differential.assert_same("runs.py", "log_inputs")
     assert [d["name"] for d in stock["run"]["dataset_inputs"]] == ["eval", "train"]
+
+
+def test_special_metric_values_and_metrics_on_a_logged_model(differential: Differential) -> None:
+    stock = differential.assert_same("runs.py", "special_metrics")
+    assert stock["metrics"]["nan"] == "nan" and stock["model_metrics"]

@@ -10,7 +10,9 @@ one transaction, so a refused batch writes nothing.
 
 from __future__ import annotations
 
+import math
 import random
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -207,8 +209,8 @@ def log_batch(conn: duckdb.DuckDBPyConnection, run_id: str, metrics: list[Metric
     if new_name:
         conn.execute(SET_INFO, [run.status, run.end_time, new_name, _json(merged_tags), run_id])
     if metrics:
-        rows = [{"run_id": run_id, "key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step,
-                 "model_id": m.model_id, "dataset_name": m.dataset_name, "dataset_digest": m.dataset_digest}
+        rows = [{"run_id": run_id, "key": m.key, "value": _finite(m.value), "timestamp": m.timestamp,
+                 "step": m.step, "model_id": m.model_id, "dataset_name": m.dataset_name, "dataset_digest": m.dataset_digest}
                 for m in dict.fromkeys(metrics)]
         conn.execute(INSERT_METRIC, [rows])
 
@@ -285,6 +287,14 @@ def _check_tags(tags: dict[str, str]) -> None:
         if len(value) > MAX_TAG_VALUE_CHARS:
             raise InvalidParameter(f"Tag value '{value[:50]}...' had length {len(value)}, which exceeded length "
                                    f"limit of {MAX_TAG_VALUE_CHARS}")
+
+
+def _finite(value: float) -> float:
+    """MLflow's store keeps +-infinity as the largest finite double (SQL databases cannot hold it), so
+    a client reads 1.7976931348623157e308 back; NaN is kept."""
+    if math.isinf(value):
+        return sys.float_info.max if value > 0 else -sys.float_info.max
+    return value
 
 
 def _json(value: Any) -> str:

@@ -141,3 +141,27 @@ def log_inputs(client: Any) -> dict[str, Any]:
     run = c.get_run(run_id)
     return {"run": run_json(run), "by_dataset": [r.info.run_id for r in c.search_runs(
         [experiment_id], "dataset.name = 'eval'")]}
+
+
+def special_metrics(client: Any) -> dict[str, Any]:
+    """NaN and infinities, negative steps, a metric on a logged model, and the history's order."""
+    c = MlflowClient()
+    experiment_id = mlflow.set_experiment(f"diff-metrics-{client.unique}").experiment_id
+    model_id = c.create_logged_model(experiment_id, name="diff-metric-model").model_id
+    run_id = c.create_run(experiment_id, run_name="diff-metrics").info.run_id
+    c.log_metric(run_id, "nan", float("nan"), timestamp=1700000000000)
+    c.log_metric(run_id, "inf", float("inf"), timestamp=1700000000000)
+    c.log_metric(run_id, "neg_inf", float("-inf"), timestamp=1700000000000)
+    c.log_metric(run_id, "steps", 1.0, timestamp=1700000000000, step=-5)
+    c.log_metric(run_id, "steps", 2.0, timestamp=1700000000000, step=-1)
+    c.log_batch(run_id, metrics=[Metric("acc", 0.5, 1700000000000, 0, model_id=model_id)])
+    run = c.get_run(run_id)
+    metrics = {k: str(v) for k, v in sorted(run.data.metrics.items())}
+    model = c.get_logged_model(model_id)
+    return {
+        "experiment_id": experiment_id, "run_id": run_id, "model_id": model_id, "metrics": metrics,
+        "history": [(m.value, m.step) for m in c.get_metric_history(run_id, "steps")],
+        "model_metrics": sorted((m.key, m.value, m.step, m.run_id, m.model_id) for m in (model.metrics or [])),
+        "search_inf": [r.info.run_id for r in c.search_runs([experiment_id], "metrics.inf > 1e300")],
+        "search_model_metric": [m.model_id for m in c.search_logged_models([experiment_id], "metrics.acc > 0.1")],
+    }
