@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from annotrace.entities.span import SpanType
     from annotrace.exceptions import AnnotraceException, MlflowException
     from annotrace.sql_query import sql
+    from annotrace.logged_models import set_active_model
     from annotrace.tracing.context import (
         get_active_model_id,
         get_last_active_trace_id,
-        set_active_model,
     )
     from annotrace.tracing.fluent import (
         flush_trace_async_logging,
@@ -91,7 +91,7 @@ _LAZY: dict[str, str] = {
     "log_feedback": "annotrace.assessments",
     "override_feedback": "annotrace.assessments",
     "search_traces": "annotrace.traces",
-    "set_active_model": "annotrace.tracing.context",
+    "set_active_model": "annotrace.logged_models",
     "set_experiment": "annotrace.experiments",
     "set_tracking_uri": "annotrace.tracking",
     "sql": "annotrace.sql_query",

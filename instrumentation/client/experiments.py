@@ -3,11 +3,14 @@ create it, as ``mlflow.set_experiment`` does."""
 
 from __future__ import annotations
 
+from annotrace import tracking
 from annotrace.client import rest
 from annotrace.client.traces import get_experiment_id_by_name
 from annotrace.exceptions import AnnotraceException, ErrorCode
 
-__all__ = ["get_or_create_experiment_id"]
+__all__ = ["DEFAULT_EXPERIMENT_ID", "current_experiment_id", "get_or_create_experiment_id"]
+
+DEFAULT_EXPERIMENT_ID = "0"  # MLflow's Default experiment
 
 
 def get_or_create_experiment_id(name: str) -> str:
@@ -27,3 +30,16 @@ def get_or_create_experiment_id(name: str) -> str:
         if error.error_code != ErrorCode.RESOURCE_ALREADY_EXISTS:
             raise
         return get_experiment_id_by_name(name)
+
+
+def current_experiment_id(experiment_id: str | None = None) -> str:
+    """``experiment_id``, else the one ``set_experiment`` chose (created now if it is new), else "0"."""
+    if experiment_id is not None:
+        return str(experiment_id)
+    choice = tracking.get_experiment()
+    if choice is None:
+        return DEFAULT_EXPERIMENT_ID
+    if choice.experiment_id is not None:
+        return choice.experiment_id
+    assert choice.name is not None
+    return get_or_create_experiment_id(choice.name)

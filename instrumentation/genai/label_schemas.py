@@ -163,17 +163,9 @@ def _input(d: dict[str, Any]) -> InputType:
 
 def current_experiment_id(experiment_id: str | None = None) -> str:
     """``experiment_id``, else the one ``set_experiment`` chose (created now if it is new), else "0"."""
-    from annotrace.client.experiments import get_or_create_experiment_id
+    from annotrace.client.experiments import current_experiment_id as resolve
 
-    if experiment_id is not None:
-        return str(experiment_id)
-    choice = tracking.get_experiment()
-    if choice is None:
-        return DEFAULT_EXPERIMENT_ID
-    if choice.experiment_id is not None:
-        return choice.experiment_id
-    assert choice.name is not None
-    return get_or_create_experiment_id(choice.name)
+    return resolve(experiment_id)
 
 
 def create_label_schema(
