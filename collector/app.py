@@ -71,8 +71,8 @@ class ReadBarrier:
         if spool is None:
             return
         target = spool.acknowledged()
-        if spool.stored() >= target:
-            return
+        if spool.stored() >= target or spool.refusing is not None:  # refusing: the store cannot write now,
+            return  # and waiting (30 s per request through a full-disk outage) would not change that
         loop = asyncio.get_running_loop()
         stored: asyncio.Future[None] = loop.create_future()
 

@@ -49,6 +49,8 @@ def _fill_recover_and_check(collector: Collector, disk: SmallDisk, reason: str, 
             over_http = httpx.post(f"{collector.http}/v1/traces", content=request(trace(2)[1]).SerializeToString(),
                                    headers={"content-type": "application/x-protobuf"}, timeout=30)
             assert over_http.status_code == 503 and int(over_http.headers["retry-after"]) >= 1
+            collector.sql("SELECT count(*) AS n FROM spans")  # reads answer with what is stored,
+            assert "read barrier" not in collector.log  # without waiting for a store that cannot write
         acked_while_full = sender.acked_spans()
         disk.free(collector)
         wait_for_health(collector, "ok")  # by itself, no restart
