@@ -19,3 +19,8 @@ def test_evaluate_traces_have_their_spans_at_once(differential: Differential) ->
 def test_search_traces_by_run_finds_traces_made_in_and_linked_to_it(differential: Differential) -> None:
     stock = differential.assert_same("evaluate.py", "traces_of_a_run")
     assert stock["before"] == ["inside"] and stock["after"] == stock["run_filter"] == ["inside", "outside"]
+
+
+def test_evaluate_a_predict_fn_under_an_active_model(differential: Differential) -> None:
+    stock = differential.assert_same("evaluate.py", "evaluate_predict_fn_with_active_model")
+    assert stock["by_model"] == 2 and stock["model_metrics"] == [["exact_match/mean", 0.5], ["length/mean", 17.0]]

@@ -103,3 +103,27 @@ def traces_of_a_run(client: Any) -> dict[str, Any]:
         "link_unknown_run": client.error(c.link_traces_to_run, [outside], run_id="0" * 32),
         "search_missing_run": client.error(mlflow.search_traces, run_id="0" * 32),
     }
+
+
+def evaluate_predict_fn_with_active_model(client: Any) -> dict[str, Any]:
+    """evaluate with a predict_fn under an active model: the app's traces carry the model id, the
+    run gets the metrics, and search_traces(model_id=...) finds the evaluated traces."""
+    experiment_id = mlflow.set_experiment(f"diff-eval-model-{client.unique}").experiment_id
+    model_id = mlflow.set_active_model(name="diff-eval-app").model_id
+
+    def predict(question: str) -> str:
+        return "An open source platform" if "MLflow" in question else "A collector"
+
+    data = [{"inputs": row["inputs"], "expectations": row["expectations"]} for row in DATA]
+    result = mlflow.genai.evaluate(data=data, predict_fn=predict, scorers=[exact_match, length])
+    traces = sorted(mlflow.search_traces(run_id=result.run_id, return_type="list"), key=_expected)
+    by_model = mlflow.search_traces(model_id=model_id, return_type="list")
+    return {
+        "experiment_id": experiment_id, "model_id": model_id, "run_id": result.run_id,
+        "metrics": dict(sorted(result.metrics.items())),
+        "traces": [{"model_id": t.info.trace_metadata.get("mlflow.modelId"), "response_preview": t.info.response_preview,
+                    "assessments": sorted((_assessment(a) for a in t.info.assessments), key=lambda a: a["name"])}
+                   for t in traces],
+        "by_model": len(by_model),
+        "model_metrics": sorted((m.key, m.value) for m in (mlflow.get_logged_model(model_id).metrics or [])),
+    }
