@@ -80,19 +80,23 @@ def _single_statement(query: str) -> duckdb.Statement:
 
 
 def _explained(query: str) -> str:
-    """The statement an ``EXPLAIN [ANALYZE] [(options)]`` wraps, found with DuckDB's tokenizer (so
-    comments and spacing cannot hide it)."""
-    tokens = [(offset, kind) for offset, kind in duckdb.tokenize(query) if kind != duckdb.token_type.comment]
-    ends = [offset for offset, _ in tokens[1:]] + [len(query)]
-    words = [query[offset:end].strip() for (offset, _), end in zip(tokens, ends, strict=True)]
-    position, depth = 1, 0  # tokens[0] is EXPLAIN
-    while position < len(words):
-        word = words[position].upper()
-        if depth == 0 and word not in ("ANALYZE", "(") :
-            return query[tokens[position][0]:]
-        depth += word.count("(") - word.count(")")
+    """The statement an ``EXPLAIN ANALYZE stmt`` or ``EXPLAIN (options) stmt`` wraps, found with
+    DuckDB's tokenizer (so comments and spacing cannot hide it)."""
+    tokens = [offset for offset, kind in duckdb.tokenize(query) if kind != duckdb.token_type.comment]
+    words = [query[start:end].strip().upper() for start, end in zip(tokens, [*tokens[1:], len(query)], strict=True)]
+    position = 1  # words[0] is EXPLAIN
+    if position < len(words) and words[position] == "(":  # options: skip to the matching parenthesis
+        depth = 0
+        while position < len(words):
+            depth += words[position].count("(") - words[position].count(")")
+            position += 1
+            if depth == 0:
+                break
+    elif position < len(words) and words[position] == "ANALYZE":
         position += 1
-    raise InvalidParameter("EXPLAIN needs a statement to explain")
+    if position >= len(words):
+        raise InvalidParameter("EXPLAIN needs a statement to explain")
+    return query[tokens[position]:]
 
 
 def _select_statement(query: str) -> str:

@@ -103,7 +103,8 @@ def test_a_refused_query_leaves_no_transaction_open(db: Database) -> None:
 @pytest.mark.parametrize("query", [
     "SELECT count(*) FROM spans", "FROM experiments", "VALUES (1, 'a')", "DESCRIBE spans", "SHOW TABLES",
     "SHOW ALL TABLES", "SUMMARIZE experiments", "EXPLAIN SELECT * FROM spans",
-    "EXPLAIN ANALYZE SELECT count(*) FROM traces", "WITH x AS (SELECT 1 AS n) SELECT n FROM x",
+    "EXPLAIN ANALYZE SELECT count(*) FROM traces", "EXPLAIN ANALYZE (SELECT 1)", "EXPLAIN (FORMAT json) SELECT 1",
+    "WITH x AS (SELECT 1 AS n) SELECT n FROM x",
     "SELECT table_name FROM duckdb_tables()", "SELECT * FROM information_schema.columns",
     "SELECT * FROM range(3), unnest([1, 2])", "SELECT * FROM json_each('{\"a\": 1}')",
     "SELECT * FROM pragma_table_info('spans')", "UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v",
