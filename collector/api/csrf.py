@@ -66,8 +66,16 @@ def _has_body(headers: Headers) -> bool:
     return "transfer-encoding" in headers or headers.get("content-length", "0").strip() not in ("", "0")
 
 
-def _own_origin(scope: Scope, headers: Headers) -> str:
-    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+def _own_origins(scope: Scope, headers: Headers) -> list[str]:
+    """This collector as the browser sees it: the Host it was asked for, or, behind a reverse proxy,
+    the host the proxy says it forwarded (a cross-site form cannot set ``X-Forwarded-*`` headers:
+    a browser asks first, and nothing here answers a preflight)."""
+    own = [f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()]
+    forwarded = headers.get("x-forwarded-host")
+    if forwarded:
+        proto = headers.get("x-forwarded-proto", scope.get("scheme", "http"))
+        own.append(f"{proto.split(',')[0].strip()}://{forwarded.split(',')[0].strip()}".lower())
+    return own
 
 
 def refusal(scope: Scope) -> CollectorError | None:
@@ -91,9 +99,9 @@ def refusal(scope: Scope) -> CollectorError | None:
         return UnsupportedMediaType(f"Unsupported Content-Type '{media_type}' for {scope['method']} {path}: "
                                     f"expected {' or '.join(allowed)}")
     origin = headers.get("origin")
-    if origin is not None and origin.rstrip("/").lower() != _own_origin(scope, headers):
-        return PermissionDenied(f"Cross-origin request refused: Origin '{origin}' is not this collector "
-                                f"({_own_origin(scope, headers)})")
+    own = _own_origins(scope, headers)
+    if origin is not None and origin.rstrip("/").lower() not in own:
+        return PermissionDenied(f"Cross-origin request refused: Origin '{origin}' is not this collector ({own[0]})")
     return None
 
 

@@ -2,7 +2,7 @@
 
 Answers ``{"columns", "types", "rows", "truncated"}``, or an Arrow IPC stream when the body says
 ``"format": "arrow"`` or the client accepts ``application/vnd.apache.arrow.stream`` (exact types,
-no JSON round trip for large results). The sandbox rules live in ``store.db``.
+no JSON round trip for large results). The sandbox rules live in ``store.sandbox``.
 """
 
 from __future__ import annotations

@@ -76,6 +76,10 @@ def test_same_origin_and_clients_without_origin_still_work(collector: Collector)
     login = httpx.post(f"{collector.web}/login", data={"name": "ada@example.com"}, headers={"origin": collector.web})
     assert login.status_code < 400, login.text  # the Review App's form, posted without JS
     assert httpx.post(f"{collector.web}/login", data={"name": "x"}, headers={"origin": EVIL}).status_code == 403
+    proxied = httpx.post(f"{collector.web}/api/v1/sql", json=body, headers={
+        "origin": "https://annotrace.example.com", "x-forwarded-host": "annotrace.example.com",
+        "x-forwarded-proto": "https"})
+    assert proxied.status_code == 200, proxied.text  # behind a reverse proxy
     empty = httpx.delete(f"{collector.web}/api/2.0/mlflow/experiments/x")  # no body needs no type
     assert empty.status_code != 415
 
