@@ -7,6 +7,8 @@ The lake collectors run in ``.venv-lake`` (duckdb 1.5 and the DuckLake extension
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +19,9 @@ import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 from annotrace.collector.store.migrate import migrate
@@ -120,3 +124,77 @@ def test_a_lake_has_the_files_relations_and_columns(lake: Lake, lake_collector: 
     lake_relations = {row["table_name"]: row["columns"] for row in lake_collector("a", lake).sql(columns)}
     assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks"}
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
+
+
+def _traces(count: int, service: str) -> list[list[ReadableSpan]]:
+    """``count`` traces of an agent span with three LLM children (1 + 2 + 3 input tokens)."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("t")
+    for i in range(count):
+        with tracer.start_as_current_span(f"agent-{i}"):
+            for tokens in (1, 2, 3):
+                with tracer.start_as_current_span("llm", attributes={"gen_ai.usage.input_tokens": tokens}):
+                    pass
+    by_trace: dict[int, list[ReadableSpan]] = {}
+    for span in memory.get_finished_spans():
+        assert span.context is not None
+        by_trace.setdefault(span.context.trace_id, []).append(span)
+    return list(by_trace.values())
+
+
+def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
+        lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    """Clients split every trace across both collectors (root and one child to a, two children to
+    b); b is killed with SIGKILL while exports are in flight and started again on its spool."""
+    a, b = lake_collector("a", lake), lake_collector("b", lake)
+    service = f"svc-{uuid.uuid4().hex[:6]}"
+    traces = _traces(300, service)
+    acknowledged: list[ReadableSpan] = []
+    lock = threading.Lock()
+
+    def send(collector: Collector, spans: list[ReadableSpan]) -> None:
+        exporter = OTLPSpanExporter(endpoint=collector.grpc, insecure=True, timeout=5)
+        for start in range(0, len(spans), 100):
+            batch = spans[start:start + 100]
+            if exporter.export(batch) is SpanExportResult.SUCCESS:
+                with lock:
+                    acknowledged.extend(batch)
+        exporter.shutdown()
+
+    def to_a(span: ReadableSpan) -> bool:
+        return span.name != "llm" or (span.attributes or {}).get("gen_ai.usage.input_tokens") == 1
+
+    def load(first: int, last: int, to_b: Collector) -> list[threading.Thread]:
+        part = [span for trace in traces[first:last] for span in trace]
+        clients = [threading.Thread(target=send, args=(a, [s for s in part if to_a(s)])),
+                   threading.Thread(target=send, args=(to_b, [s for s in part if not to_a(s)]))]
+        for client in clients:
+            client.start()
+        return clients
+
+    clients = load(0, 200, b)
+    clients[1].join()  # b acknowledged its half: kill it before it can have stored all of it
+    b.stop(signal.SIGKILL)
+    clients[0].join()
+    b = lake_collector("b", lake)  # same directory: replays its spool into the lake
+    for client in load(200, 300, b):
+        client.join()
+
+    assert len(acknowledged) == 300 * 4, "every export was acknowledged"
+    expected = [{"traces": 300, "spans": 1200, "span_count": 4, "input_tokens": 6, "state": "OK"}]
+    query = ("SELECT count(*) AS traces, (SELECT count(*) FROM spans) AS spans, min(span_count) AS span_count, "
+             "max(input_tokens) AS input_tokens, min(state) AS state FROM traces "
+             "GROUP BY ALL HAVING max(span_count) = 4 AND min(input_tokens) = 6 AND max(state) = 'OK'")
+    for collector in (a, b):
+        assert collector.wait_for(query, expected, timeout=60) == expected
+    names = a.sql("SELECT count(*) AS n FROM traces WHERE name LIKE 'agent-%'")
+    assert names == [{"n": 300}]
+    experiment = b.sql(f"SELECT experiment_id FROM experiments WHERE name = '{service}'")[0]["experiment_id"]
+    one = f"{traces[250][0].get_span_context().trace_id:032x}"
+    for collector in (a, b):  # the pages too
+        page = httpx.get(f"{collector.web}/experiments/{experiment}/traces", timeout=30)
+        assert page.status_code == 200 and "agent-" in page.text
+        trace_page = httpx.get(f"{collector.web}/traces/tr-{one}", timeout=30)
+        assert trace_page.status_code == 200 and "agent-250" in trace_page.text
