@@ -48,10 +48,14 @@ class Cluster:
                  str(self.directory / "postgres.log"), "-o",
                  f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
 
-    def stop(self) -> None:
-        """Stop the server and delete the cluster."""
+    def stop_server(self) -> None:
+        """Stop the server (``start`` starts it again, with its databases)."""
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop",
                  check=False)
+
+    def stop(self) -> None:
+        """Stop the server and delete the cluster."""
+        self.stop_server()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

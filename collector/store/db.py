@@ -162,7 +162,11 @@ class Database:
         starts in the instance's default catalog, which for a lake is the empty in-memory one."""
         cursor = self.conn.cursor()
         if self.is_lake:
-            cursor.execute(f"USE {lake.LAKE_NAME}")
+            try:
+                cursor.execute(f"USE {lake.LAKE_NAME}")
+            except duckdb.Error as exc:  # the catalog is down: 503 and a reason, not a 500
+                cursor.close()
+                raise Unavailable(f"The DuckLake catalog is unreachable: {str(exc).splitlines()[0]}") from None
         return cursor
 
     def close(self) -> None:

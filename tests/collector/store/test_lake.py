@@ -7,11 +7,13 @@ The lake collectors run in ``.venv-lake`` (duckdb 1.5 and the DuckLake extension
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
@@ -58,8 +60,8 @@ def lake(cluster: Cluster, tmp_path: Path) -> Lake:
 def lake_collector(tmp_path: Path) -> Iterator[Callable[[str, Lake], Collector]]:
     started: list[Collector] = []
 
-    def make(name: str, lake: Lake) -> Collector:
-        running = start(tmp_path / name, python=str(LAKE_PYTHON), lake=lake, timeout=60)
+    def make(name: str, lake: Lake, **options: Any) -> Collector:
+        running = start(tmp_path / name, python=str(LAKE_PYTHON), lake=lake, timeout=60, **options)
         started.append(running)
         return running
 
@@ -126,14 +128,15 @@ def test_a_lake_has_the_files_relations_and_columns(lake: Lake, lake_collector: 
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
 
 
-def _traces(count: int, service: str) -> list[list[ReadableSpan]]:
-    """``count`` traces of an agent span with three LLM children (1 + 2 + 3 input tokens)."""
+def _traces(count: int, service: str, payload_bytes: int = 0) -> list[list[ReadableSpan]]:
+    """``count`` traces of an agent span with three LLM children (1 + 2 + 3 input tokens), the agent
+    with an incompressible attribute of ``payload_bytes``."""
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("t")
     for i in range(count):
-        with tracer.start_as_current_span(f"agent-{i}"):
+        with tracer.start_as_current_span(f"agent-{i}", attributes={"payload": os.urandom(payload_bytes // 2).hex()}):
             for tokens in (1, 2, 3):
                 with tracer.start_as_current_span("llm", attributes={"gen_ai.usage.input_tokens": tokens}):
                     pass
@@ -198,3 +201,27 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
         assert page.status_code == 200 and "agent-" in page.text
         trace_page = httpx.get(f"{collector.web}/traces/tr-{one}", timeout=30)
         assert trace_page.status_code == 200 and "agent-250" in trace_page.text
+
+
+def test_while_the_catalog_is_down_exports_wait_in_the_spool_then_are_refused_and_all_are_stored_after(
+        cluster: Cluster, lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    collector = lake_collector("a", lake, backlog_mib=1)
+    spans = [span for trace in _traces(500, "outage", payload_bytes=4096) for span in trace]
+    exporter = OTLPSpanExporter(endpoint=collector.grpc, insecure=True, timeout=3)
+    acknowledged = 0
+    cluster.stop_server()
+    try:
+        for start_at in range(0, len(spans), 100):
+            if exporter.export(spans[start_at:start_at + 100]) is not SpanExportResult.SUCCESS:
+                break  # back-pressure: the spool is full, nothing more is acknowledged
+            acknowledged += 100
+        else:
+            pytest.fail("every export was acknowledged although nothing could be stored")
+        assert acknowledged > 0, "exports are acknowledged into the spool while the catalog is down"
+    finally:
+        cluster.start()
+    # the collector recovers by itself: what it acknowledged is stored, and it takes exports again
+    expected = [{"n": acknowledged}]
+    assert collector.wait_for("SELECT count(*) AS n FROM spans", expected, timeout=60) == expected
+    assert exporter.export(spans[-100:]) is SpanExportResult.SUCCESS
+    exporter.shutdown()
