@@ -155,7 +155,8 @@ class Collector:
         self.web_url = str(info["web"]).rstrip("/")
         self._sampler = _RssSampler(self.pid)
         self._sampler.start()
-        self._sql = httpx.Client(base_url=self.web_url, timeout=30.0)
+        # longer than the read barrier's bound (collector/app.py READ_WAIT_S): a count waits for the store
+        self._sql = httpx.Client(base_url=self.web_url, timeout=60.0)
 
     @property
     def peak_rss_bytes(self) -> int:

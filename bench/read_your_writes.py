@@ -14,7 +14,7 @@ it back with ``GET /api/3.0/mlflow/traces/get``. Figures:
   scenario measured (the most the store sustains: the backlog stays small), and *saturated*, as
   fast as the collector admits (as in the ``grpc`` scenario: the backlog fills to its limit). A
   read waits for everything acknowledged before it, so behind a full backlog it waits for the
-  backlog to drain, up to the barrier's bound (30 s), and then answers with what is stored: those
+  backlog to drain, up to the barrier's bound (10 s), and then answers with what is stored: those
   reads count as incomplete.
 Idle and each load get a fresh collector.
 """
