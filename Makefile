@@ -11,7 +11,7 @@ MLFLOW_VERSION := 3.17.2
 LAKE_VENV := .venv-lake
 CONFIG ?= otel-config.yaml
 
-.PHONY: install run test bench bench-web lint validate clean clean-data docs screenshots
+.PHONY: install run test test-fast bench bench-web lint validate clean clean-data docs screenshots
 
 install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
@@ -40,6 +40,10 @@ validate:
 
 test:
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# the inner loop: everything but the browser, e2e, slow and differential tests (pyproject markers)
+test-fast:
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m 'not (browser or e2e or slow or differential)'
 
 bench:
 	$(BIN)/python -m bench

@@ -34,6 +34,26 @@ def fresh_collector(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
         running.stop()
 
 
+TESTS = Path(__file__).resolve().parent
+# tests that take seconds each, outside the directories marked e2e: their own collector processes,
+# a PostgreSQL cluster, or an OpenAPI fuzzer
+SLOW_FILES = {TESTS / "collector" / "store" / "test_lake.py", TESTS / "collector" / "api" / "test_openapi.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by where they live and what they use, so a new test gets its markers without anyone
+    remembering to add them (pyproject lists the markers; tests/differential/conftest.py marks its own)."""
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        fixtures = getattr(item, "fixturenames", ())
+        if TESTS / "e2e" in path.parents:
+            item.add_marker(pytest.mark.e2e)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "fresh_collector" in fixtures or path in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Attach the collector's log to a failing test."""
