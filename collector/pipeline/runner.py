@@ -24,7 +24,7 @@ Failures are of two kinds, and neither stops this thread:
   ``MemoryError``, a decode worker that died): the records are fine and must not be set aside.
   The pipeline is *failing*: the spool refuses new exports (UNAVAILABLE / 503 with Retry-After),
   health says why, and the oldest batch is retried with a growing pause (at most
-  ``RETRY_MAX_S``) until it is stored; then everything resumes by itself. A shutdown meanwhile
+  ``outage.RETRY_MAX_S``) until it is stored; then everything resumes by itself. A shutdown meanwhile
   leaves what is not stored in the spool, which replays it at the next start.
 - *A record's* (anything else: it cannot be decoded or stored): the batch is retried record by
   record, and a record that still fails is moved to the spool's dead-letter folder and logged,
@@ -34,7 +34,6 @@ Failures are of two kinds, and neither stops this thread:
 
 from __future__ import annotations
 
-import errno
 import logging
 import multiprocessing
 import os
@@ -50,10 +49,10 @@ from typing import Any, Protocol
 import orjson
 
 from annotrace.collector.component import Processor
-from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline import workers
 from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
+from annotrace.collector.pipeline.outage import Outage, is_store_failure
 from annotrace.collector.pipeline.spool import Record, Spool
 
 log = logging.getLogger(__name__)
@@ -68,11 +67,6 @@ WORKER_START_TIMEOUT_S = 60.0
 """How long start-up waits for the decode workers; past it they go on starting in the background."""
 MAX_INFLIGHT = 64
 """Batches in flight, a bound for many small ones."""
-RETRY_FIRST_S, RETRY_MAX_S = 0.25, 2.0
-"""Pauses between attempts while the store cannot write, doubling from the first to the last: a
-full disk costs a few attempts a second at most, and storing resumes within 2 s of room."""
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM, errno.EROFS,
-                       errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EBUSY}
 
 
 class Exporter(Protocol):
@@ -126,7 +120,7 @@ class Runner:
         # batches taken from the spool, oldest first; futures None: dispatch when it is the oldest
         self._inflight: deque[tuple[list[Record], list[Future[Any]] | None]] = deque()
         self._items = 0  # items in flight
-        self._attempts = 0  # failed attempts in a row
+        self._outage = Outage(spool, self.stats)
 
     def start(self) -> None:
         if self._thread is None:
@@ -167,14 +161,17 @@ class Runner:
         return pool
 
     def _run(self) -> None:
+        crashed = False
         while True:
             try:
                 if self._step():
                     return
+                crashed = crashed and self._outage.end()  # a turn went through: take exports again
             except Exception as exc:  # noqa: BLE001 - never die: acknowledged records wait on this thread
                 log.exception("pipeline: unexpected error in the runner; retrying")
-                self._failing(f"pipeline: {exc!r}")
-                time.sleep(self._pause())
+                self._outage.begin(f"pipeline: {exc!r}")
+                crashed = True
+                time.sleep(self._outage.pause())
 
     def _step(self) -> bool:
         """One turn: finish what is done, take more. True once stopped."""
@@ -252,21 +249,8 @@ class Runner:
 
     def _wait_to_retry(self, reason: str) -> bool:
         """The store cannot write: refuse new exports, say why, pause. False if shutting down."""
-        self._failing(reason)
-        return not self._stop.is_set() and not self._stop.wait(self._pause())
-
-    def _pause(self) -> float:
-        self._attempts += 1
-        return min(RETRY_MAX_S, RETRY_FIRST_S * 2.0 ** (self._attempts - 1))
-
-    def _failing(self, reason: str) -> None:
-        if self.stats.failing is None:
-            log.error("pipeline: cannot store (%s); refusing new exports and retrying until it can", reason)
-            self.stats.failing_since = time.time()
-        elif reason != self.stats.failing:
-            log.error("pipeline: still cannot store: %s", reason)
-        self.stats.failing = reason
-        self.spool.refuse(reason)
+        self._outage.begin(reason)
+        return not self._stop.is_set() and not self._stop.wait(self._outage.pause())
 
     def _flush_when_handed_over(self) -> None:
         """Nothing more is taken from the spool for now: once every batch in flight has reached
@@ -327,8 +311,7 @@ class Runner:
         return [exporter.encode(batch) for exporter in pipeline.exporters]
 
     def _retry(self, records: list[Record]) -> list[Future[Any]]:
-        """Dispatch ``records`` again and wait until they are stored or refused; nothing else is
-        taken meanwhile, so the exporters commit as soon as the batch reaches them."""
+        """Dispatch ``records`` again and wait until stored or refused (the exporters commit at once)."""
         futures = self._dispatch_safely(records)
         while not _done(futures):
             self._flush_when_handed_over()
@@ -345,12 +328,7 @@ class Runner:
         self._inflight.popleft()
         self._items -= sum(r.items for r in records)
         self.spool.ack(records)
-        if self.stats.failing is not None:
-            log.warning("pipeline: storing again after %.0f s of: %s", time.time() - (self.stats.failing_since or 0),
-                        self.stats.failing)
-            self.stats.failing = self.stats.failing_since = None
-            self.spool.refuse(None)
-        self._attempts = 0
+        self._outage.end()
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.items += sum(r.items for r in records)
@@ -385,14 +363,6 @@ def _then_consume(encoded: Future[list[Any]], index: int, exporter: Exporter, mo
 
     encoded.add_done_callback(decoded)
     return out
-
-
-def is_store_failure(error: BaseException) -> bool:
-    """Whether ``error`` is the store's or the machine's (retry the same records later), not a
-    record's (set it aside). A missing file is a record's: its segment is gone for good."""
-    if isinstance(error, OSError):
-        return error.errno in _ENVIRONMENT_ERRNOS
-    return isinstance(error, (Unavailable, MemoryError, BrokenProcessPool))
 
 
 def _done(futures: list[Future[Any]] | None) -> bool:
