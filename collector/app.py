@@ -73,7 +73,7 @@ class ReadBarrier:
             return
         target = spool.acknowledged()
         if spool.stored() >= target or spool.refusing is not None:  # refusing: the store cannot write now,
-            return  # and waiting (30 s per request through a full-disk outage) would not change that
+            return  # and waiting (``wait_s`` per request through a full-disk outage) would not change that
         loop = asyncio.get_running_loop()
         stored: asyncio.Future[None] = loop.create_future()
 
