@@ -286,3 +286,24 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_and_the_record_kept_unt
         runner.shutdown()
     assert runner.stats.dead_letters == 1 and runner.stats.failing is None
     assert len(list((spool.directory / "dead-letter").glob("*.pb"))) == 1
+
+
+def test_an_unexpected_error_in_the_runner_neither_kills_it_nor_refuses_exports_for_good(
+        spool: Spool, caplog: pytest.LogCaptureFixture) -> None:
+    spool.append("traces", b'{"receiver":"otlp"}', payload(1), items=1)
+    boom = threading.Event()
+
+    def callback_that_raises() -> None:  # runs on the runner's thread, as a reader's wake-up does
+        boom.set()
+        raise RuntimeError("a bug")
+
+    spool.when_stored(1, callback_that_raises)
+    with grouping_runner(spool, send_batch_size=1) as exporter:
+        assert boom.wait(20)
+        deadline = time.monotonic() + 20
+        while "a bug" not in caplog.text or spool.refusing is not None:  # logged; then it takes exports again
+            assert time.monotonic() < deadline, f"still refusing exports: {spool.refusing}"
+            time.sleep(0.01)
+        spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
+        wait_until_stored(spool)
+    assert exporter.stored == 3
