@@ -11,7 +11,7 @@ MLFLOW_VERSION := 3.17.2
 LAKE_VENV := .venv-lake
 CONFIG ?= otel-config.yaml
 
-.PHONY: install run test test-fast bench bench-web lint validate clean clean-data docs screenshots
+.PHONY: install run test test-fast bench bench-web lint lint-lines validate clean clean-data docs screenshots
 
 install:
 	@if [ "$$(id -u)" = "0" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
@@ -22,7 +22,7 @@ install:
 		|| echo "warning: could not install Debian postgresql (the DuckLake tests will be skipped)"; fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,dev]'
 	@# OpenLLMetry 0.54 (indexed gen_ai.prompt.<i>.* attributes) beside the current one that
 	@# traceloop-sdk pins: only tests/e2e/test_genai_instrumentations_sdks.py puts it on a path
 	$(BIN)/pip install -q --no-deps --upgrade --target $(VENV)/compat/openllmetry-0.54 \
@@ -54,16 +54,31 @@ bench-web:
 	$(BIN)/python -m bench.web_review
 	$(BIN)/python -m bench.web_table
 
-lint:
-	@find collector instrumentation tests bench -name '*.py' -o -name '*.js' -o -name '*.css' | \
-		xargs wc -l | awk '$$1 > 400 && $$2 != "total" {print "over 400 lines: " $$2 " (" $$1 ")"}'
-	$(BIN)/pip install -q -e '.[dev]'
+# modules allowed over LINE_LIMIT lines, each listed here with its one-line reason (none today); the
+# check fails on any other module over the limit, and on a listed one that is back under it
+LINE_LIMIT := 400
+LONG_MODULES :=
+LINTED := collector instrumentation tests bench docs setup.py
+
+# everything CI checks before the tests; installs nothing (`make install` installs the dev extra)
+lint: lint-lines
+	$(BIN)/python -m ruff check $(LINTED)
+	$(BIN)/python -m ruff format --check $(LINTED)
 	@# mypy cannot follow setuptools' package-dir mapping of an editable install: check a tree of
 	@# symlinks laid out as the installed package (annotrace/ = instrumentation/, annotrace/collector/)
 	rm -rf build/typecheck && mkdir -p build/typecheck/annotrace
 	for f in instrumentation/*; do ln -s "$$PWD/$$f" build/typecheck/annotrace/; done
 	ln -s "$$PWD/collector" build/typecheck/annotrace/collector
-	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p annotrace
+	cd build/typecheck && $(CURDIR)/$(BIN)/python -m mypy --config-file $(CURDIR)/pyproject.toml -p annotrace
+
+lint-lines:
+	@find collector instrumentation tests bench \( -name '*.py' -o -name '*.js' -o -name '*.css' \) -exec wc -l {} + | \
+		awk -v limit=$(LINE_LIMIT) -v allowed="$(LONG_MODULES)" ' \
+		BEGIN { n = split(allowed, list, " "); for (i = 1; i <= n; i++) long[list[i]] = 1 } \
+		$$2 == "total" { next } \
+		$$1 > limit && !($$2 in long) { print "over " limit " lines: " $$2 " (" $$1 ")"; bad = 1 } \
+		$$1 <= limit && ($$2 in long) { print $$2 " is " $$1 " lines now: take it out of LONG_MODULES"; bad = 1 } \
+		END { exit bad }'
 
 # the virtualenvs and build output; never the stored data (that is `make clean-data`)
 clean:
