@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from annotrace.collector.errors import NotFound
 from annotrace.collector.ids import trace_id as public_trace_id
+from annotrace.collector.store import lake
 
 SOURCE_TRACE_KEY = "annotrace.source_trace_id"
 SOURCE_RUN_KEY = "mlflow.sourceRun"
@@ -107,7 +108,9 @@ def _copy(conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, 
     })
     conn.register(MAPPING, mapping)
     try:
+        on_lake = lake.is_lake(conn)  # there traces is a view over trace_parts, whose columns it has in order
         for table, sql in COPY.items():
+            sql = sql.replace("INTO traces ", "INTO trace_parts ") if on_lake else sql
             conn.execute(sql, {"experiment": experiment_id} if table in _WITH_EXPERIMENT else None)
         conn.execute(INSERT_ITEMS, {"session": session_id, "now": now})
     finally:

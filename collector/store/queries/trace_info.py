@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import duckdb
 import orjson
 
+from annotrace.collector.store import lake
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.traces import IMMUTABLE_TAGS
 
@@ -32,6 +33,11 @@ INSERT = (
     "request_preview, response_preview, tags, trace_metadata, span_count, error_span_count, last_update_time, "
     "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)"
 )
+LAKE_MERGE = (
+    "INSERT INTO trace_parts (tags, trace_metadata, request_preview, response_preview, client_request_id, trace_id, "
+    "last_update_time) VALUES (?::JSON, ?::JSON, ?, ?, ?, ?, current_timestamp::TIMESTAMP)"
+)
+"""``MERGE`` on a DuckLake store: a part the ``traces`` view merges (``store.lake``); same parameters."""
 ASSESSMENT_EXISTS = "SELECT 1 FROM assessments WHERE assessment_id = ?"
 NAME_TAG = "mlflow.traceName"
 
@@ -56,12 +62,13 @@ class StartedTrace:
 def start_trace(conn: duckdb.DuckDBPyConnection, info: StartedTrace, now: datetime) -> None:
     tags = {k: v for k, v in info.tags.items() if k not in IMMUTABLE_TAGS}
     tags_json, metadata_json = orjson.dumps(tags).decode(), orjson.dumps(info.trace_metadata).decode()
+    on_lake = lake.is_lake(conn)
     if conn.execute(EXISTS, [info.trace_id]).fetchall():
-        conn.execute(MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview,
+        conn.execute(LAKE_MERGE if on_lake else MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview,
                              info.client_request_id, info.trace_id])
     else:
         end = info.request_time + timedelta(milliseconds=info.execution_duration_ms)
-        conn.execute(INSERT, [
+        conn.execute(INSERT.replace("INTO traces", "INTO trace_parts") if on_lake else INSERT, [
             info.trace_id, info.experiment_id, tags.get(NAME_TAG), info.state, info.request_time, end,
             info.execution_duration_ms, info.request_preview, info.response_preview, tags_json, metadata_json, now,
             info.client_request_id,

@@ -108,7 +108,18 @@ def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lak
             "source": {"source_type": "HUMAN", "source_id": "reviewer"}}})
         assert response.status_code == 200, response.text
         assert api.patch(f"{TRACES}/{trace_id}/tags", json={"key": "reviewed", "value": "yes"}).status_code == 200
+        info_experiment = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"][
+            "trace_location"]["mlflow_experiment"]["experiment_id"]
+        session = api.post("/api/v1/labeling/sessions", json={"experiment_id": info_experiment, "name": "review"})
+        run_id = session.json()["labeling_session"]["mlflow_run_id"]
+        added = api.post(f"/api/v1/labeling/sessions/{run_id}/traces", json={"trace_ids": [trace_id]})
+        assert added.status_code == 200, added.text
     with httpx.Client(base_url=a.web, timeout=30) as api:
+        items = api.get(f"/api/v1/labeling/sessions/{run_id}/items").json()["items"]
+        assert len(items) == 1, items
+        copy = api.get(f"{TRACES}/{items[0]['trace_id']}").json()["trace"]["trace_info"]
+        assert (copy["tags"]["mlflow.traceName"], copy["trace_location"]["mlflow_experiment"]["experiment_id"]) == (
+            "agent", info_experiment)
         info = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"]
         assert [(x["assessment_name"], x["feedback"]["value"]) for x in info["assessments"]] == [("quality", 4)]
         assert info["tags"]["reviewed"] == "yes"
