@@ -126,7 +126,7 @@ class Database:
         except BaseException:
             conn.close()
             raise
-        return conn
+        return lake.register(conn)
 
     def reopen(self) -> None:
         """Close and open the file again. After a fatal error (a checkpoint that failed on a full
@@ -167,6 +167,7 @@ class Database:
             except duckdb.Error as exc:  # the catalog is down: 503 and a reason, not a 500
                 cursor.close()
                 raise Unavailable(f"The DuckLake catalog is unreachable: {str(exc).splitlines()[0]}") from None
+            lake.register(cursor)
         return cursor
 
     def close(self) -> None:

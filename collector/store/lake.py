@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -164,9 +165,19 @@ def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str) -> Non
     conn.execute(f"USE {LAKE_NAME}")
 
 
+_CONNECTIONS: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
+def register(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Mark ``conn`` as working on a lake (``Database`` does it for its connection and cursors)."""
+    _CONNECTIONS.add(conn)
+    return conn
+
+
 def is_lake(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``conn`` works on a DuckLake store (API writes that change ``traces`` append parts there)."""
-    return bool(conn.execute("SELECT current_database()").fetchall()[0][0] == LAKE_NAME)
+    """Whether ``conn`` works on a DuckLake store (API writes that change ``traces`` append parts
+    there). Asked without a statement: writer jobs count theirs."""
+    return conn in _CONNECTIONS
 
 
 def _literal(text: str) -> str:
