@@ -103,7 +103,7 @@ async def update_experiment(api: Access, request: Request) -> Response:
     """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
-    new_name = body.get_str("new_name", max_chars=store.MAX_NAME_CHARS)
+    new_name = body.get_name("new_name", max_chars=store.MAX_NAME_CHARS)
     if new_name is not None:
         if not new_name.strip():
             raise invalid("new_name", "a non-empty name", new_name)

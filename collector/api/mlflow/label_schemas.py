@@ -149,7 +149,7 @@ async def update_label_schema(api: Access, request: Request) -> Response:
     input_type, spec = _input(body) if body.has("input") else (None, None)
     kind = body.get_str("type")
     patch = label_schema_update.SchemaPatch(
-        name=body.get_str("name"), instruction=body.get_str("instruction"),
+        name=body.get_name("name"), instruction=body.get_str("instruction"),
         enable_comment=_maybe_bool(body, "enable_comment"), title=body.get_str("title"),
         type=kind.lower() if kind is not None else None, input_type=input_type, input=spec)
     stored = await api.write(partial(label_schema_update.update, schema_id=schema_id, patch=patch, now=now_ms()))

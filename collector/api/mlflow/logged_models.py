@@ -60,7 +60,7 @@ async def create_logged_model(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     assert experiment_id is not None
-    new = store.NewModel(experiment_id=experiment_id, name=body.get_str("name") or None,
+    new = store.NewModel(experiment_id=experiment_id, name=body.get_name("name") or None,
                          model_type=body.get_str("model_type"), source_run_id=body.get_str("source_run_id") or None,
                          params=key_values(body, "params"), tags=key_values(body, "tags"))
     model = await api.write(partial(store.create, new=new, now_ms=_now_ms()))

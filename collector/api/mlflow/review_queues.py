@@ -132,6 +132,7 @@ async def _queue_answer(api: Access, queue: Session) -> Response:
 async def create_review_queue(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id, name = _required(body, "experiment_id"), _required(body, "name")
+    body.get_name("name")  # no control characters or U+FFFD
     new = store.NewQueue(experiment_id=experiment_id, name=name, queue_type=_queue_type(body),
                          users=body.get_str_list("users") or [], schema_ids=body.get_str_list("schema_ids") or [])
     return await _queue_answer(api, await api.write(partial(store.create, new=new, now=now_ms())))
@@ -175,7 +176,7 @@ async def update_review_queue(api: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id = _required(body, "queue_id")
     patch = store.QueuePatch(
-        name=body.get_str("name"), new_owner=body.get_str("new_owner"),
+        name=body.get_name("name"), new_owner=body.get_str("new_owner"),
         users=(body.get_str_list("users") or []) if _flag(body, "update_users") else None,
         schema_ids=(body.get_str_list("schema_ids") or []) if _flag(body, "update_schema_ids") else None)
     return await _queue_answer(api, await api.write(partial(store.update, queue_id=queue_id, patch=patch,

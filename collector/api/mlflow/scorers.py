@@ -72,7 +72,7 @@ def _has_code(value: Any) -> bool:
 async def register_scorer(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
-    name = body.get_str("name")
+    name = body.get_name("name")
     if name is None:
         raise missing("name")
     serialized = _required(body, "serialized_scorer")

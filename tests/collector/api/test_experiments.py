@@ -79,3 +79,9 @@ def test_names_with_control_characters_or_replacement_characters_are_refused(api
         assert api.get("/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}).status_code == 404
     kept = f"ünïcode ✓ name {uuid.uuid4().hex}"
     assert api.post("/api/2.0/mlflow/experiments/create", json={"name": kept}).status_code == 200
+
+
+def test_a_rename_to_a_name_with_a_control_character_is_refused(api: httpx.Client, experiment_id: str) -> None:
+    response = api.post("/api/2.0/mlflow/experiments/update",
+                        json={"experiment_id": experiment_id, "new_name": "bell\x07"})
+    assert_error(response, 400, "INVALID_PARAMETER_VALUE", "'new_name'", "U+0007")
