@@ -31,6 +31,7 @@ from typing import TextIO
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from bench.collector_proc import Collector, CollectorError, data_dir_for
 from bench.scenarios import LoadConfig, LoadResult, percentile, run_load
@@ -76,7 +77,7 @@ def _probe_trace() -> tuple[str, bytes]:
         span = scope.spans.add(trace_id=trace_id, span_id=root if index == 0 else os.urandom(8),
                                parent_span_id=b"" if index == 0 else root, name=f"probe-{index}",
                                start_time_unix_nano=now + index, end_time_unix_nano=now + 1_000_000)
-        span.status.code = 1
+        span.status.code = Status.STATUS_CODE_OK
     return "tr-" + trace_id.hex(), request.SerializeToString()
 
 
