@@ -7,12 +7,11 @@ downstream. A processor transforms a batch and never calls the next stage: the r
 from __future__ import annotations
 
 import builtins
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from annotrace.collector.pipeline.batch import Batch
+    from annotrace.collector.telemetry import Batch
 
 
 class Component(Protocol):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = [
-    {"__init__", "errors", "ids", "component", "config"},
+    {"__init__", "errors", "ids", "component", "config", "telemetry"},
     {"store", "pipeline", "exporters"},
     {"auth"},
     {"receivers", "api", "web"},
@@ -19,9 +19,6 @@ GROUPS = [
 ]
 # (importing package, imported module prefix): why it is allowed
 ALLOWED = {
-    ("component", "annotrace.collector.pipeline.batch"): "Batch is the type every component consumes",
-    ("store", "annotrace.collector.pipeline.batch"): "the store writes Batches",
-    ("exporters", "annotrace.collector.pipeline.batch"): "exporters consume Batches",
     ("exporters", "annotrace.collector.store."): "the duckdb exporter fronts the store; otlp reads new assessments",
     ("store", "annotrace.collector.pipeline.processors.genai_"): (
         "genai_join pairs log-record events with spans stored earlier, with the genai readers"),

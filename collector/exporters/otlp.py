@@ -47,8 +47,8 @@ import grpc
 import httpx
 
 from annotrace.collector.exporters.otlp_encode import Encoded, Part, assessment_parts, encode_batch
-from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.store.queries.assessment_events import changed_since
+from annotrace.collector.telemetry import Batch
 
 if TYPE_CHECKING:
     from annotrace.collector.store.db import Database

@@ -2,7 +2,7 @@
 
 Separate from ``otlp.py`` for the reason opentelemetry-python keeps ``encode_spans`` apart from its
 transports: the encoding is pure and runs in the decode workers, the sending holds sockets and
-threads. The batch is a column store (``pipeline/batch.py``), so the request is rebuilt, not copied:
+threads. The batch is a column store (``collector/telemetry.py``), so the request is rebuilt, not copied:
 
 - spans and log records are grouped back under one ``ResourceSpans``/``ResourceLogs`` per resource
   (the decoder shares one dict per resource, so identity groups them) and one scope per
@@ -36,7 +36,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from annotrace.collector.pipeline.batch import Batch, LogBatch, SpanBatch
+from annotrace.collector.telemetry import Batch, LogBatch, SpanBatch
 
 _KINDS = {"UNSPECIFIED": 0, "INTERNAL": 1, "SERVER": 2, "CLIENT": 3, "PRODUCER": 4, "CONSUMER": 5}
 _STATUS = {"UNSET": 0, "OK": 1, "ERROR": 2}

@@ -21,8 +21,8 @@ import orjson
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from annotrace.collector.pipeline.batch import Attributes, Batch, LogBatch, SpanBatch
 from annotrace.collector.pipeline.spool import Record
+from annotrace.collector.telemetry import Attributes, Batch, LogBatch, SpanBatch
 
 _KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS = ("UNSET", "OK", "ERROR")

@@ -50,10 +50,10 @@ import orjson
 
 from annotrace.collector.component import Processor
 from annotrace.collector.pipeline import workers
-from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.outage import Outage, is_store_failure
 from annotrace.collector.pipeline.spool import Record, Spool
+from annotrace.collector.telemetry import Batch
 
 log = logging.getLogger(__name__)
 

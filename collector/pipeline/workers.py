@@ -25,15 +25,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from multiprocessing.reduction import ForkingPickler
 from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 import pyarrow as pa
 
-from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.spool import Record, read_payloads
+from annotrace.collector.telemetry import Batch
 
 Encoder = Callable[[Batch], Any]
 

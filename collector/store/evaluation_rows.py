@@ -52,7 +52,7 @@ import orjson
 import pyarrow as pa
 
 from annotrace.collector.ids import ASSESSMENT_PREFIX
-from annotrace.collector.pipeline.batch import Batch, LogBatch, SpanBatch
+from annotrace.collector.telemetry import Batch, LogBatch, SpanBatch
 
 EVENT = "gen_ai.evaluation.result"
 NAME, SCORE, LABEL = "gen_ai.evaluation.name", "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label"

@@ -30,7 +30,7 @@ conversation looks the same whichever transport carried it; they are ordered by 
 choice index, then arrival. ``inputs``/``outputs`` filled here are rebuilt from all the
 log-derived messages of the span each time (``messages_json``) and only replace a value that is
 NULL or was written by an earlier join. This module reads ``pipeline.processors`` converters
-(pure functions), as ``writer.py`` reads ``pipeline.batch``.
+(pure functions), as ``writer.py`` reads ``telemetry``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EV
 if TYPE_CHECKING:
     import duckdb
 
-    from annotrace.collector.pipeline.batch import Batch, LogBatch
+    from annotrace.collector.telemetry import Batch, LogBatch
 
 __all__ = ["join_log_events", "join_staged", "pending_events"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from annotrace.collector.pipeline.batch import Batch, LogBatch, SpanBatch
 from annotrace.collector.store.evaluation_rows import evaluation_table
 from annotrace.collector.store.genai_join import Pending, pending_events
+from annotrace.collector.telemetry import Batch, LogBatch, SpanBatch
 
 _NS = pa.timestamp("ns")
 _STR = pa.string()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from annotrace.collector.pipeline.batch import Batch
+from annotrace.collector.telemetry import Batch
 
 DEFAULT_SEND_BATCH_SIZE = 8192
 DEFAULT_TIMEOUT_S = 0.2

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 from annotrace.collector.component import Factory
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
 from annotrace.collector.pipeline.processors.genai_fields import SpanFields
-from annotrace.collector.pipeline.processors.genai_messages import Message, payload_messages, preview
 from annotrace.collector.pipeline.processors.genai_logfire import KEYS as LOGFIRE_KEYS
 from annotrace.collector.pipeline.processors.genai_logfire import read_logfire
+from annotrace.collector.pipeline.processors.genai_messages import Message, payload_messages, preview
 from annotrace.collector.pipeline.processors.genai_mlflow import KEYS as MLFLOW_KEYS
 from annotrace.collector.pipeline.processors.genai_mlflow import SESSION_METADATA, USER_METADATA, read_mlflow
 from annotrace.collector.pipeline.processors.genai_openinference import KEYS as OPENINFERENCE_KEYS
@@ -48,7 +48,7 @@ from annotrace.collector.pipeline.processors.genai_traceloop import read_tracelo
 if TYPE_CHECKING:
     from collections.abc import Set
 
-    from annotrace.collector.pipeline.batch import Batch
+    from annotrace.collector.telemetry import Batch
 
 __all__ = ["FACTORY", "GenAIConfig", "GenAINormalizeProcessor"]
 

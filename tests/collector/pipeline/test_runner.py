@@ -12,8 +12,8 @@ import resource
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ import pytest
 
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.pipeline import runner as runner_module
-from annotrace.collector.pipeline.batch import Batch
 from annotrace.collector.pipeline.runner import Pipeline, Runner
 from annotrace.collector.pipeline.spool import Spool
+from annotrace.collector.telemetry import Batch
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 

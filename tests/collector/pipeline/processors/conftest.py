@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
-from annotrace.collector.pipeline.batch import Batch, SpanBatch
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
+from annotrace.collector.telemetry import Batch, SpanBatch
 
 CANONICAL = (
     "span_type", "inputs", "outputs", "model", "provider", "input_tokens", "output_tokens", "total_tokens",

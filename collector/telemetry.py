@@ -1,4 +1,5 @@
-"""The unit of work between the spool, the processors and the store: column lists, not objects.
+"""The unit of work between the spool, the processors, the exporters and the store: column lists,
+not objects. It lives beside ``component.py`` (not in ``pipeline/``) because every component reads it.
 
 Spans are kept as parallel lists (one entry per span) because building one Python object per span
 and then an Arrow table from those objects costs more than the whole DuckDB insert. Processors
