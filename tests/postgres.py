@@ -35,23 +35,43 @@ class Cluster:
     def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """``argv`` as the cluster's owner."""
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run([*prefix, *argv], capture_output=True, text=True, check=check, timeout=60,
-                              cwd=self.directory)
+        return subprocess.run(
+            [*prefix, *argv], capture_output=True, text=True, check=check, timeout=60, cwd=self.directory
+        )
 
     def create_database(self, name: str) -> str:
-        self.run(str(self.bin / "psql"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                 "-d", "postgres", "-c", f'CREATE DATABASE "{name}"')
+        self.run(
+            str(self.bin / "psql"),
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            f'CREATE DATABASE "{name}"',
+        )
         return self.dsn(name)
 
     def start(self) -> None:
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-w", "-l",
-                 str(self.directory / "postgres.log"), "-o",
-                 f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self.run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.directory / "data"),
+            "-w",
+            "-l",
+            str(self.directory / "postgres.log"),
+            "-o",
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop_server(self) -> None:
         """Stop the server (``start`` starts it again, with its databases)."""
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop",
-                 check=False)
+        self.run(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop", check=False)
 
     def stop(self) -> None:
         """Stop the server and delete the cluster."""

@@ -37,15 +37,15 @@ EXTENSIONS = ("ducklake", "postgres_scanner")
 MERGE_RULES = {
     "experiment_id": "arg_min(experiment_id, request_time) FILTER (WHERE experiment_id IS NOT NULL)",
     "state": "coalesce(arg_max(state, last_update_time) FILTER (WHERE root_span_id IS NOT NULL), "
-             "arg_max(state, last_update_time) FILTER (WHERE state IS NOT NULL), 'IN_PROGRESS')",
+    "arg_max(state, last_update_time) FILTER (WHERE state IS NOT NULL), 'IN_PROGRESS')",
     "request_time": "min(request_time)",
     "end_time": "max(end_time)",
     "execution_duration_ms": "CASE WHEN count(request_time) = 1 THEN max(execution_duration_ms) ELSE greatest("
-                             "max(execution_duration_ms), (epoch_us(max(end_time)) - epoch_us(min(request_time))) / 1e3) END",
+    "max(execution_duration_ms), (epoch_us(max(end_time)) - epoch_us(min(request_time))) / 1e3) END",
     "tags": "coalesce(list_reduce(list(tags ORDER BY last_update_time) FILTER (WHERE tags IS NOT NULL), "
-            "(a, b) -> json_merge_patch(a, b)), '{}')::JSON",
+    "(a, b) -> json_merge_patch(a, b)), '{}')::JSON",
     "trace_metadata": "coalesce(list_reduce(list(trace_metadata ORDER BY last_update_time) FILTER (WHERE trace_metadata "
-                      "IS NOT NULL), (a, b) -> json_merge_patch(a, b)), '{}')::JSON",
+    "IS NOT NULL), (a, b) -> json_merge_patch(a, b)), '{}')::JSON",
     "span_count": "coalesce(sum(span_count), 0)::BIGINT",
     "error_span_count": "coalesce(sum(error_span_count), 0)::BIGINT",
     "input_tokens": "sum(input_tokens)::BIGINT",
@@ -65,15 +65,21 @@ LATEST = "arg_max({c}, last_update_time) FILTER (WHERE {c} IS NOT NULL)"
 def create_traces_view(conn: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the ``traces`` view over ``trace_parts``'s current columns, in their order; run
     after every schema file, so a column a file adds to ``traces`` appears in the view."""
-    columns = [row[0] for row in conn.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND table_name = 'trace_parts' ORDER BY column_index").fetchall()]
+    columns = [
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND table_name = 'trace_parts' ORDER BY column_index"
+        ).fetchall()
+    ]
     if not columns:
         return
     rules = {c: MERGE_RULES.get(c, LATEST).replace("{c}", c) for c in columns if c != "trace_id"}
     merged = ",\n  ".join(f"{rules[c]} AS {c}" if c in rules else c for c in columns)
-    conn.execute(f"CREATE OR REPLACE VIEW traces AS SELECT\n  {merged}\nFROM trace_parts GROUP BY trace_id "
-                 "HAVING count(request_time) > 0")
+    conn.execute(
+        f"CREATE OR REPLACE VIEW traces AS SELECT\n  {merged}\nFROM trace_parts GROUP BY trace_id "
+        "HAVING count(request_time) > 0"
+    )
 
 
 LOCKS = """
@@ -126,7 +132,7 @@ def _without_checks(sql: str) -> str:
         while depth:
             depth += {"(": 1, ")": -1}.get(sql[end], 0)
             end += 1
-        sql = sql[:match.start()] + sql[end:]
+        sql = sql[: match.start()] + sql[end:]
     return sql
 
 
@@ -137,12 +143,15 @@ def extension_path(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise Unavailable(
             f"the ducklake store needs the PyPI package duckdb-extension-{name.replace('_', '-')}=={duckdb.__version__}"
-            " (`pip install 'annotrace[lake]'`; `make install` puts it in .venv-lake)")
+            " (`pip install 'annotrace[lake]'`; `make install` puts it in .venv-lake)"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     found = sorted(folder.glob(f"extensions/v{duckdb.__version__}/*.duckdb_extension"))
     if not found:
-        raise Unavailable(f"duckdb-extension-{name} has no extension for duckdb {duckdb.__version__} in {folder}: "
-                          "the ducklake store needs duckdb 1.5.x with the same extension version (the `lake` extra)")
+        raise Unavailable(
+            f"duckdb-extension-{name} has no extension for duckdb {duckdb.__version__} in {folder}: "
+            "the ducklake store needs duckdb 1.5.x with the same extension version (the `lake` extra)"
+        )
     return found[0]
 
 
@@ -158,8 +167,9 @@ def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str) -> Non
         Path(data_path).mkdir(parents=True, exist_ok=True)
         data_path = str(Path(data_path).resolve()) + "/"
     try:
-        conn.execute(f"ATTACH 'ducklake:postgres:{_literal(catalog)}' AS {LAKE_NAME} "
-                     f"(DATA_PATH '{_literal(data_path)}')")
+        conn.execute(
+            f"ATTACH 'ducklake:postgres:{_literal(catalog)}' AS {LAKE_NAME} (DATA_PATH '{_literal(data_path)}')"
+        )
     except duckdb.Error as exc:
         raise Unavailable(f"cannot open the DuckLake catalog ({catalog}): {str(exc).splitlines()[0]}") from None
     conn.execute(f"USE {LAKE_NAME}")
@@ -187,18 +197,26 @@ def _literal(text: str) -> str:
 # -- the writer's statements on a lake (``store.writer`` picks them when ``Database.is_lake``) ------
 INSERT_TRACE_PARTS = "INSERT INTO trace_parts BY NAME {trace_rows} GROUP BY trace_id"
 """One part per trace per batch, with the batch's aggregates; ``traces`` merges them when read."""
-INSERT_TRACE_EXTRAS = ("INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, "
-                       "current_timestamp::TIMESTAMP AS last_update_time FROM extras")
+INSERT_TRACE_EXTRAS = (
+    "INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, "
+    "current_timestamp::TIMESTAMP AS last_update_time FROM extras"
+)
 """Tags and metadata the spans carried, as a patch part (applied after the parts before it)."""
-INSERT_LOGS = ("INSERT INTO log_records BY NAME SELECT * FROM staged_logs "
-               "WHERE record_id NOT IN (SELECT record_id FROM log_records)")
+INSERT_LOGS = (
+    "INSERT INTO log_records BY NAME SELECT * FROM staged_logs "
+    "WHERE record_id NOT IN (SELECT record_id FROM log_records)"
+)
 """The file's ``INSERT OR IGNORE`` (a retried export adds nothing) without a key to ignore on."""
 LOCK_EXPERIMENTS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'experiments'"
 """Taken by a transaction that creates an experiment: DuckLake fails the commit of the second of
 two such transactions (both changed that row), so two collectors seeing a new service at once
 cannot both create it (under two ids, or twice); the loser's batch is retried and finds it."""
-SET_TAG = ("INSERT INTO trace_parts (tags, trace_id, last_update_time) "
-           "VALUES (json_object(?, ?), ?, current_timestamp::TIMESTAMP)")
+SET_TAG = (
+    "INSERT INTO trace_parts (tags, trace_id, last_update_time) "
+    "VALUES (json_object(?, ?), ?, current_timestamp::TIMESTAMP)"
+)
 """A tag edit as a patch part; same parameters as ``queries.traces.SET_TAG``."""
-DELETE_TAG = ("INSERT INTO trace_parts (tags, trace_id, last_update_time) "
-              "VALUES (json_object(?, NULL), ?, current_timestamp::TIMESTAMP)")
+DELETE_TAG = (
+    "INSERT INTO trace_parts (tags, trace_id, last_update_time) "
+    "VALUES (json_object(?, NULL), ?, current_timestamp::TIMESTAMP)"
+)

@@ -38,12 +38,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.store import lake
+from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.experiment_ids import ExperimentIds
 from annotrace.collector.store.genai_join import join_staged
 from annotrace.collector.store.rows import Staged
-from annotrace.collector.store import lake
-from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

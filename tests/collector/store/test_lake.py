@@ -20,8 +20,7 @@ import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
@@ -35,8 +34,10 @@ LAKE_PYTHON = REPO / ".venv-lake" / "bin" / "python"
 TRACES = "/api/3.0/mlflow/traces"
 
 pytestmark = [
-    pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed (Debian: apt-get install postgresql; "
-                                                  "`make install` does it as root)"),
+    pytest.mark.skipif(
+        binaries() is None,
+        reason="PostgreSQL is not installed (Debian: apt-get install postgresql; `make install` does it as root)",
+    ),
     pytest.mark.skipif(not LAKE_PYTHON.exists(), reason=".venv-lake is missing: run `make install`"),
 ]
 
@@ -76,40 +77,65 @@ def _provider(collector: Collector, service: str) -> TracerProvider:
     return provider
 
 
-def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+def test_one_trace_split_across_two_collectors_is_one_traces_row(
+    lake: Lake, lake_collector: Callable[..., Collector]
+) -> None:
     a, b = lake_collector("a", lake), lake_collector("b", lake)
     service = f"svc-{uuid.uuid4().hex[:6]}"
     to_a, to_b = _provider(a, service), _provider(b, service)
     # the client's connections go to different collectors: the root span to a, its child to b
     with to_a.get_tracer("t").start_as_current_span("agent", attributes={"gen_ai.usage.input_tokens": 5}) as root:
-        with to_b.get_tracer("t").start_as_current_span(
-                "llm", context=set_span_in_context(root), attributes={"gen_ai.usage.input_tokens": 7}) as child:
-            child.set_status(Status(StatusCode.ERROR, "boom"))
+        child = to_b.get_tracer("t").start_span(
+            "llm", context=set_span_in_context(root), attributes={"gen_ai.usage.input_tokens": 7}
+        )
+        child.set_status(Status(StatusCode.ERROR, "boom"))
+        child.end()
     to_a.shutdown()
     to_b.shutdown()
     trace_id = f"tr-{root.get_span_context().trace_id:032x}"
 
-    expected = [{"name": "agent", "state": "OK", "span_count": 2, "error_span_count": 1, "input_tokens": 12,
-                 "experiment": service, "root_span_id": f"{root.get_span_context().span_id:016x}"}]
-    query = ("SELECT t.name, t.state, t.span_count, t.error_span_count, t.input_tokens, e.name AS experiment, "
-             f"t.root_span_id FROM traces t JOIN experiments e USING (experiment_id) WHERE trace_id = '{trace_id}'")
+    expected = [
+        {
+            "name": "agent",
+            "state": "OK",
+            "span_count": 2,
+            "error_span_count": 1,
+            "input_tokens": 12,
+            "experiment": service,
+            "root_span_id": f"{root.get_span_context().span_id:016x}",
+        }
+    ]
+    query = (
+        "SELECT t.name, t.state, t.span_count, t.error_span_count, t.input_tokens, e.name AS experiment, "
+        f"t.root_span_id FROM traces t JOIN experiments e USING (experiment_id) WHERE trace_id = '{trace_id}'"
+    )
     for collector in (a, b):  # each sees what the other stored
         assert collector.wait_for(query, expected) == expected
-    duration = a.sql(f"SELECT execution_duration_ms, epoch_us(end_time) - epoch_us(request_time) AS us "
-                     f"FROM traces WHERE trace_id = '{trace_id}'")[0]
+    duration = a.sql(
+        f"SELECT execution_duration_ms, epoch_us(end_time) - epoch_us(request_time) AS us "
+        f"FROM traces WHERE trace_id = '{trace_id}'"
+    )[0]
     assert duration["execution_duration_ms"] == pytest.approx(duration["us"] / 1e3, abs=0.001)
     assert not (a.directory / "annotrace.duckdb").exists()
-    assert a.sql("SELECT count(*) AS n FROM experiments WHERE name = '{}'".format(service)) == [{"n": 1}]
+    assert a.sql(f"SELECT count(*) AS n FROM experiments WHERE name = '{service}'") == [{"n": 1}]
 
     # review writes from either collector, read from the other
     with httpx.Client(base_url=b.web, timeout=30) as api:
-        response = api.post(f"{TRACES}/{trace_id}/assessments", json={"assessment": {
-            "assessment_name": "quality", "feedback": {"value": 4},
-            "source": {"source_type": "HUMAN", "source_id": "reviewer"}}})
+        response = api.post(
+            f"{TRACES}/{trace_id}/assessments",
+            json={
+                "assessment": {
+                    "assessment_name": "quality",
+                    "feedback": {"value": 4},
+                    "source": {"source_type": "HUMAN", "source_id": "reviewer"},
+                }
+            },
+        )
         assert response.status_code == 200, response.text
         assert api.patch(f"{TRACES}/{trace_id}/tags", json={"key": "reviewed", "value": "yes"}).status_code == 200
-        info_experiment = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"][
-            "trace_location"]["mlflow_experiment"]["experiment_id"]
+        info_experiment = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"]["trace_location"][
+            "mlflow_experiment"
+        ]["experiment_id"]
         session = api.post("/api/v1/labeling/sessions", json={"experiment_id": info_experiment, "name": "review"})
         run_id = session.json()["labeling_session"]["mlflow_run_id"]
         added = api.post(f"/api/v1/labeling/sessions/{run_id}/traces", json={"trace_ids": [trace_id]})
@@ -119,7 +145,9 @@ def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lak
         assert len(items) == 1, items
         copy = api.get(f"{TRACES}/{items[0]['trace_id']}").json()["trace"]["trace_info"]
         assert (copy["tags"]["mlflow.traceName"], copy["trace_location"]["mlflow_experiment"]["experiment_id"]) == (
-            "agent", info_experiment)
+            "agent",
+            info_experiment,
+        )
         info = api.get(f"{TRACES}/{trace_id}").json()["trace"]["trace_info"]
         assert [(x["assessment_name"], x["feedback"]["value"]) for x in info["assessments"]] == [("quality", 4)]
         assert info["tags"]["reviewed"] == "yes"
@@ -129,11 +157,13 @@ def test_one_trace_split_across_two_collectors_is_one_traces_row(lake: Lake, lak
 
 def test_a_lake_has_the_files_relations_and_columns(lake: Lake, lake_collector: Callable[..., Collector]) -> None:
     """Every relation and column of the embedded file, in the same order, plus the lake's own two."""
-    columns = ("SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() "
-               "WHERE database_name = current_database() AND schema_name = 'main' GROUP BY table_name ORDER BY table_name")
+    columns = (
+        "SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' GROUP BY table_name ORDER BY table_name"
+    )
     embedded = duckdb.connect()
     migrate(embedded)
-    file_relations = {name: cols for name, cols in embedded.execute(columns).fetchall()}
+    file_relations = dict(embedded.execute(columns).fetchall())
     lake_relations = {row["table_name"]: row["columns"] for row in lake_collector("a", lake).sql(columns)}
     assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks"}
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
@@ -159,7 +189,8 @@ def _traces(count: int, service: str, payload_bytes: int = 0) -> list[list[Reada
 
 
 def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
-        lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    lake: Lake, lake_collector: Callable[..., Collector]
+) -> None:
     """Clients split every trace across both collectors (root and one child to a, two children to
     b); b is killed with SIGKILL while exports are in flight and started again on its spool."""
     a, b = lake_collector("a", lake), lake_collector("b", lake)
@@ -170,8 +201,8 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
 
     def send(collector: Collector, spans: list[ReadableSpan]) -> None:
         exporter = OTLPSpanExporter(endpoint=collector.grpc, insecure=True, timeout=5)
-        for start in range(0, len(spans), 100):
-            batch = spans[start:start + 100]
+        for first in range(0, len(spans), 100):
+            batch = spans[first : first + 100]
             if exporter.export(batch) is SpanExportResult.SUCCESS:
                 with lock:
                     acknowledged.extend(batch)
@@ -182,8 +213,10 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
 
     def load(first: int, last: int, to_b: Collector) -> list[threading.Thread]:
         part = [span for trace in traces[first:last] for span in trace]
-        clients = [threading.Thread(target=send, args=(a, [s for s in part if to_a(s)])),
-                   threading.Thread(target=send, args=(to_b, [s for s in part if not to_a(s)]))]
+        clients = [
+            threading.Thread(target=send, args=(a, [s for s in part if to_a(s)])),
+            threading.Thread(target=send, args=(to_b, [s for s in part if not to_a(s)])),
+        ]
         for client in clients:
             client.start()
         return clients
@@ -198,9 +231,11 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
 
     assert len(acknowledged) == 300 * 4, "every export was acknowledged"
     expected = [{"traces": 300, "spans": 1200, "span_count": 4, "input_tokens": 6, "state": "OK"}]
-    query = ("SELECT count(*) AS traces, (SELECT count(*) FROM spans) AS spans, min(span_count) AS span_count, "
-             "max(input_tokens) AS input_tokens, min(state) AS state FROM traces "
-             "GROUP BY ALL HAVING max(span_count) = 4 AND min(input_tokens) = 6 AND max(state) = 'OK'")
+    query = (
+        "SELECT count(*) AS traces, (SELECT count(*) FROM spans) AS spans, min(span_count) AS span_count, "
+        "max(input_tokens) AS input_tokens, min(state) AS state FROM traces "
+        "GROUP BY ALL HAVING max(span_count) = 4 AND min(input_tokens) = 6 AND max(state) = 'OK'"
+    )
     for collector in (a, b):
         assert collector.wait_for(query, expected, timeout=60) == expected
     names = a.sql("SELECT count(*) AS n FROM traces WHERE name LIKE 'agent-%'")
@@ -215,7 +250,8 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
 
 
 def test_while_the_catalog_is_down_exports_wait_in_the_spool_then_are_refused_and_all_are_stored_after(
-        cluster: Cluster, lake: Lake, lake_collector: Callable[..., Collector]) -> None:
+    cluster: Cluster, lake: Lake, lake_collector: Callable[..., Collector]
+) -> None:
     collector = lake_collector("a", lake, backlog_mib=1)
     spans = [span for trace in _traces(500, "outage", payload_bytes=4096) for span in trace]
     exporter = OTLPSpanExporter(endpoint=collector.grpc, insecure=True, timeout=3)
@@ -223,7 +259,7 @@ def test_while_the_catalog_is_down_exports_wait_in_the_spool_then_are_refused_an
     cluster.stop_server()
     try:
         for start_at in range(0, len(spans), 100):
-            if exporter.export(spans[start_at:start_at + 100]) is not SpanExportResult.SUCCESS:
+            if exporter.export(spans[start_at : start_at + 100]) is not SpanExportResult.SUCCESS:
                 break  # back-pressure: the spool is full, nothing more is acknowledged
             acknowledged += 100
         else:
