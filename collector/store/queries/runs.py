@@ -210,7 +210,8 @@ def log_batch(conn: duckdb.DuckDBPyConnection, run_id: str, metrics: list[Metric
         conn.execute(SET_INFO, [run.status, run.end_time, new_name, _json(merged_tags), run_id])
     if metrics:
         rows = [{"run_id": run_id, "key": m.key, "value": _finite(m.value), "timestamp": m.timestamp,
-                 "step": m.step, "model_id": m.model_id, "dataset_name": m.dataset_name, "dataset_digest": m.dataset_digest}
+                 "step": m.step, "model_id": m.model_id, "dataset_name": m.dataset_name,
+                 "dataset_digest": m.dataset_digest}
                 for m in dict.fromkeys(metrics)]
         conn.execute(INSERT_METRIC, [rows])
 

@@ -121,7 +121,8 @@ def evaluate_predict_fn_with_active_model(client: Any) -> dict[str, Any]:
     return {
         "experiment_id": experiment_id, "model_id": model_id, "run_id": result.run_id,
         "metrics": dict(sorted(result.metrics.items())),
-        "traces": [{"model_id": t.info.trace_metadata.get("mlflow.modelId"), "response_preview": t.info.response_preview,
+        "traces": [{"model_id": t.info.trace_metadata.get("mlflow.modelId"),
+                    "response_preview": t.info.response_preview,
                     "assessments": sorted((_assessment(a) for a in t.info.assessments), key=lambda a: a["name"])}
                    for t in traces],
         "by_model": len(by_model),
