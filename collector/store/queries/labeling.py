@@ -1,4 +1,5 @@
-"""Labeling sessions: a run (a real ``runs`` row of the session's id) holding *copies* of traces that experts label with label schemas.
+"""Labeling sessions: a run (a real ``runs`` row of the session's id) holding *copies* of traces that
+experts label with label schemas.
 
 Copying keeps labels off the original (Databricks' behaviour): ``add_traces`` gives each source
 trace a new ``tr-`` id and copies its rows in every per-trace table in one writer job, tagging the
