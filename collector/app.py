@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from annotrace.collector import __version__
 from annotrace.collector.api.csrf import CSRFMiddleware
+from annotrace.collector.auth.middleware import AuthMiddleware, protect, render_error
 from annotrace.collector.api.errors import HANDLERS
 from annotrace.collector.store.access import Access
 from annotrace.collector.api.native.sql import sql_endpoint
@@ -24,6 +25,8 @@ from annotrace.collector.web.routes import web_routes
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from annotrace.collector.auth.authenticator import Authenticator
+    from annotrace.collector.errors import CollectorError
     from annotrace.collector.pipeline.spool import Spool
     from annotrace.collector.receivers.ingest import Ingest
     from annotrace.collector.receivers.otlp import HTTPConfig
@@ -93,14 +96,31 @@ class ReadBarrier:
                         target, self.wait_s, spool.stored())
 
 
-def otlp_http_app(ingest: Ingest, config: HTTPConfig) -> Starlette:
+def _otlp_error(error: CollectorError, scope: Scope) -> Response:
+    """A refused export in OTLP's own shape (google.rpc.Status), in the request's encoding."""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+    encoding = "protobuf" if "protobuf" in content_type else "json"
+    return otlp_http.error_response(error, encoding)
+
+
+def _web_error(error: CollectorError, scope: Scope) -> Response:
+    if str(scope["path"]).startswith("/v1/"):
+        return _otlp_error(error, scope)
+    return render_error(error, scope)
+
+
+def otlp_http_app(ingest: Ingest, config: HTTPConfig, authenticator: Authenticator | None = None) -> Starlette:
     paths: dict[Any, str] = {
         "traces": config.traces_url_path, "logs": config.logs_url_path, "metrics": config.metrics_url_path
     }
-    return Starlette(routes=otlp_http.routes(ingest, paths), exception_handlers=HANDLERS)
+    app = Starlette(routes=otlp_http.routes(ingest, paths), exception_handlers=HANDLERS)
+    if authenticator is not None:
+        app.add_middleware(AuthMiddleware, authenticator=authenticator, ingest_only=True, renderer=_otlp_error)
+    return app
 
 
-def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starlette:
+def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any,
+            authenticator: Authenticator | None = None) -> Starlette:
     async def sql(request: Request) -> Response:
         return await sql_endpoint(request, db)
 
@@ -133,7 +153,11 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any) -> Starl
         *api_routes(api),
         *web_routes(api),
     ]
+    if authenticator is not None:
+        routes = protect(routes, _web_error)
     app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.add_middleware(ReadBarrier, spool=service.spool)
+    if authenticator is not None:  # before the barrier: a refused caller waits for nothing
+        app.add_middleware(AuthMiddleware, authenticator=authenticator, renderer=_web_error)
     app.add_middleware(CSRFMiddleware)  # added last, so outermost: a refused write waits for nothing
     return app

@@ -15,6 +15,7 @@ import orjson
 from annotrace.collector import registry
 from annotrace.collector.config import CollectorConfig, load
 from annotrace.collector.errors import CollectorError, ConfigError
+from annotrace.collector.extensions import check_auth
 from annotrace.collector.sqlcli import run_sql_command
 from annotrace.collector.usercli import add_parsers as add_user_parsers
 from annotrace.collector.usercli import run as run_user_command
@@ -47,14 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "validate":
-            _load(args.config)
+            check_auth(_load(args.config))
             print(f"{args.config}: OK")
             return 0
         if args.command in ("users", "tokens"):
             return run_user_command(args, _load if os.path.exists(args.config) else None)
         if args.command == "sql":
             return run_sql_command(args, _load if os.path.exists(args.config) else None)
-        return _serve(_load(args.config), args.ready_file)
+        config = _load(args.config)
+        check_auth(config)  # not for users/tokens/sql: adding the first user is how to satisfy it
+        return _serve(config, args.ready_file)
     except ConfigError as exc:
         print(f"annotrace: invalid configuration: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from annotrace.collector.auth.settings import BasicAuthConfig, BearerTokenAuthConfig
 from annotrace.collector.component import Factory
 from annotrace.collector.exporters.duckdb import DuckDBConfig, DuckDBExporter
 from annotrace.collector.exporters.otlp import OTLPExporter, OTLPExporterConfig
@@ -19,7 +20,12 @@ EXPORTERS = {
     "duckdb": Factory("duckdb", DuckDBConfig, DuckDBExporter),
     "otlp": Factory("otlp", OTLPExporterConfig, OTLPExporter),
 }
-EXTENSIONS = {"web": Factory("web", WebConfig), "spool": Factory("spool", SpoolConfig)}
+EXTENSIONS = {
+    "web": Factory("web", WebConfig),
+    "spool": Factory("spool", SpoolConfig),
+    "bearertokenauth": Factory("bearertokenauth", BearerTokenAuthConfig),
+    "basicauth": Factory("basicauth", BasicAuthConfig),
+}
 
 
 def config_classes() -> dict[str, dict[str, type]]:

@@ -27,11 +27,13 @@ from annotrace.collector.app import otlp_http_app, web_app
 from annotrace.collector.config import CollectorConfig, ComponentID
 from annotrace.collector.errors import ConfigError, Unavailable
 from annotrace.collector.exporters.duckdb import DuckDBExporter
-from annotrace.collector.extensions import SpoolConfig, WebConfig
+from annotrace.collector.auth.authenticator import Authenticator
+from annotrace.collector.extensions import SpoolConfig, WebConfig, auth_schemes, check_auth, entry_points
 from annotrace.collector.pipeline.processors.batch import BatchConfig
 from annotrace.collector.pipeline.runner import Pipeline, Runner
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers.ingest import Ingest
+from annotrace.collector.store.queries.users import Snapshot, snapshot
 from annotrace.collector.receivers.otlp import DEFAULT_MAX_MIB, OTLPReceiver, split_endpoint
 from annotrace.collector.store.queries import experiments as experiment_queries
 
@@ -55,6 +57,8 @@ class Service:
     spool: Spool | None = None
     runner: Runner | None = None
     store: DuckDBExporter | None = None
+    authenticator: Authenticator | None = None
+    """Set when any listener has ``auth``: the users every listener's authenticator shares."""
     _receivers: dict[ComponentID, OTLPReceiver] = field(default_factory=dict)
     _processors: dict[ComponentID, Any] = field(default_factory=dict)
     _exporters: dict[ComponentID, Any] = field(default_factory=dict)
@@ -64,6 +68,7 @@ class Service:
 
     def start(self) -> Endpoints:
         config = self.config
+        check_auth(config)
         spool_config = _extension(config, "spool", SpoolConfig)
         web_config = _extension(config, "web", WebConfig)
         for cid, cfg in config.exporters.items():
@@ -76,6 +81,7 @@ class Service:
             for exporter in self._exporters.values():
                 if callable(attach := getattr(exporter, "attach_store", None)):
                     attach(self.store.db)  # e.g. otlp: forwards assessments read from the store
+        self._start_authenticator()
         for cid, cfg in config.processors.items():
             processor = registry.PROCESSORS[cid.type].create(cfg)
             processor.start()
@@ -107,6 +113,9 @@ class Service:
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
             if self.store is not None and self.store.db is not None:
                 receiver.check_experiments_with(self._experiment_name)
+            if receiver.grpc is not None and cfg.protocols.grpc.auth is not None:
+                receiver.grpc.authenticator = self._authenticator_for(
+                    cfg.protocols.grpc.auth, f"receivers::{cid}::protocols::grpc")
             if receiver.grpc is not None:
                 _listen(receiver.grpc.endpoint, f"receivers::{cid}::protocols::grpc").close()
             try:
@@ -135,7 +144,8 @@ class Service:
             if http_config is None or receiver.http_ingest is None:
                 continue
             sock = _listen(http_config.endpoint, f"receivers::{cid}::protocols::http")
-            app = otlp_http_app(receiver.http_ingest, http_config)
+            app = otlp_http_app(receiver.http_ingest, http_config, None if http_config.auth is None else
+                                self._authenticator_for(http_config.auth, f"receivers::{cid}::protocols::http"))
             servers.append((app, sock))
             if self.endpoints.http is None:
                 self.endpoints.http = _url(sock)
@@ -145,7 +155,9 @@ class Service:
                 raise ConfigError("extensions::web: needs a duckdb exporter in a pipeline")
             assert self.spool is not None
             ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024, self._experiment_name)
-            servers.append((web_app(self.store.db, self.store.writer, ingest, self), sock))
+            authenticator = None if web_config.auth is None else self._authenticator_for(web_config.auth,
+                                                                                          "extensions::web")
+            servers.append((web_app(self.store.db, self.store.writer, ingest, self, authenticator), sock))
             self.endpoints.web = _url(sock)
         started = threading.Event()
 
@@ -168,6 +180,30 @@ class Service:
             if not self._loop_thread.is_alive() or time.monotonic() > deadline:
                 raise OSError("extensions::web / receivers::otlp::protocols::http: HTTP servers did not start")
             time.sleep(0.01)
+
+    def _start_authenticator(self) -> None:
+        """Read the users once, if any listener checks its callers; warn when there are none."""
+        if not any(auth is not None for _, _, auth in entry_points(self.config)):
+            return
+        if self.store is None or self.store.db is None:
+            raise ConfigError("auth: authenticators read users from the store: configure a duckdb exporter")
+        db = self.store.db
+
+        def load() -> Snapshot:
+            cursor = db.cursor()
+            try:
+                return snapshot(cursor)
+            finally:
+                cursor.close()
+
+        self.authenticator = Authenticator(load, frozenset())
+        if not self.authenticator.user_count:
+            log.warning("auth: no users yet, so every authenticated listener refuses every call; stop the "
+                        "collector and run `annotrace users add NAME --role admin`")
+
+    def _authenticator_for(self, auth: Any, path: str) -> Authenticator:
+        assert self.authenticator is not None
+        return self.authenticator.for_schemes(auth_schemes(self.config, auth, path))
 
     def shutdown(self) -> None:
         """Stop accepting, store everything acknowledged, close. Safe twice."""

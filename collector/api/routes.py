@@ -29,7 +29,7 @@ from annotrace.collector.api.mlflow import (
     traces,
 )
 from annotrace.collector.store.access import Access
-from annotrace.collector.api.native import adjudication, agreement, labeling, openapi
+from annotrace.collector.api.native import adjudication, agreement, labeling, openapi, users
 from annotrace.collector.api.native import traces as native_traces
 
 if TYPE_CHECKING:
@@ -161,6 +161,16 @@ NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
     # agreement (labelers with each other; judges against humans); static path first
     ("GET", "/api/v1/agreement/judges", agreement.judge_agreement),
     ("GET", "/api/v1/agreement/{session_id}", agreement.session_agreement),
+    # users, permissions and API tokens (who may call: auth/rules.py)
+    ("GET", "/api/v1/users", users.list_users),
+    ("POST", "/api/v1/users", users.add_user),
+    ("PATCH", "/api/v1/users/{name}", users.update_user),
+    ("DELETE", "/api/v1/users/{name}", users.delete_user),
+    ("PUT", "/api/v1/users/{name}/permissions/{experiment_id}", users.set_permission),
+    ("DELETE", "/api/v1/users/{name}/permissions/{experiment_id}", users.delete_permission),
+    ("GET", "/api/v1/tokens", users.list_tokens),
+    ("POST", "/api/v1/tokens", users.create_token),
+    ("DELETE", "/api/v1/tokens/{token_id}", users.revoke_token),
 ]
 
 

@@ -27,22 +27,38 @@ SESSION_COOKIE = "annotrace_session"
 MAX_REMEMBERED_PASSWORDS = 10_000
 
 
-class Authenticator:
-    """One per collector, shared by every entry point that references an authenticator extension."""
+class _Directory:
+    """What every entry point's authenticator shares: the snapshot and the verified passwords."""
 
-    def __init__(self, load: Callable[[], Snapshot], schemes: frozenset[Scheme]) -> None:
-        self._load = load
+    def __init__(self, load: Callable[[], Snapshot]) -> None:
+        self.load = load
+        self.lock = threading.Lock()
+        self.snapshot = load()
+        self.verified: dict[str, str] = {}  # sha256(user NUL password) -> the password hash it matched
+
+
+class Authenticator:
+    """One per entry point (its accepted schemes), all sharing one directory of users."""
+
+    def __init__(self, load: Callable[[], Snapshot], schemes: frozenset[Scheme],
+                 directory: _Directory | None = None) -> None:
+        self._directory = directory or _Directory(load)
         self.schemes = schemes
-        self._lock = threading.Lock()
-        self._snapshot = Snapshot()
-        self._verified: dict[str, str] = {}  # sha256(user NUL password) -> the password hash it matched
-        self.reload()
+
+    def for_schemes(self, schemes: frozenset[Scheme]) -> Authenticator:
+        """The same users, accepting only ``schemes`` (an entry point naming one extension)."""
+        return Authenticator(self._directory.load, schemes, self._directory)
 
     def reload(self) -> None:
-        """Read users, tokens, permissions and sign-ins again (after any change to them)."""
-        snapshot = self._load()
-        with self._lock:
-            self._snapshot = snapshot
+        """Read users, tokens, permissions and sign-ins again (after any change to them): every
+        entry point sees the change at once (a revoked token is refused by the next request)."""
+        snapshot = self._directory.load()
+        with self._directory.lock:
+            self._directory.snapshot = snapshot
+
+    @property
+    def _snapshot(self) -> Snapshot:
+        return self._directory.snapshot
 
     @property
     def user_count(self) -> int:
@@ -89,13 +105,14 @@ class Authenticator:
         if user is None or user[1] is None:
             raise Unauthenticated("Invalid user name or password")
         key = sha256(f"{name}\0{password}")
-        if self._verified.get(key) != user[1]:
+        verified = self._directory.verified
+        if verified.get(key) != user[1]:
             if not verify_password(user[1], password):
                 raise Unauthenticated("Invalid user name or password")
-            with self._lock:
-                if len(self._verified) >= MAX_REMEMBERED_PASSWORDS:
-                    self._verified.clear()
-                self._verified[key] = user[1]
+            with self._directory.lock:
+                if len(verified) >= MAX_REMEMBERED_PASSWORDS:
+                    verified.clear()
+                verified[key] = user[1]
         return self._principal(name, "basic")
 
     def _session(self, value: str) -> Principal:

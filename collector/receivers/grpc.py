@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from annotrace.collector.errors import CollectorError
+from annotrace.collector.auth.rules import INGEST, LEVEL_ROLES
+from annotrace.collector.errors import CollectorError, PermissionDenied, Unauthenticated
 from annotrace.collector.receivers.ingest import Ingest
 from annotrace.collector.receivers.otlp_decode import Signal
+
+if TYPE_CHECKING:
+    from annotrace.collector.auth.authenticator import Authenticator
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ class GRPCReceiver:
         self.workers = workers
         self.port: int | None = None
         self._server: grpc.Server | None = None
+        self.authenticator: Authenticator | None = None
+        """Set when the config has ``auth``: each export's ``authorization`` metadata is checked."""
 
     def start(self) -> None:
         if self._server is not None:
@@ -70,6 +76,8 @@ class GRPCReceiver:
         def export(data: bytes, context: grpc.ServicerContext) -> bytes:
             headers = {k.lower(): v for k, v in context.invocation_metadata() if isinstance(v, str)}
             try:
+                if self.authenticator is not None:
+                    _authorize(self.authenticator, headers.get("authorization"))
                 return self.ingest.export(signal, data, "protobuf", headers).SerializeToString()
             except CollectorError as exc:
                 context.abort_with_status(_status(exc))
@@ -79,6 +87,17 @@ class GRPCReceiver:
             raise AssertionError("unreachable")
 
         return export
+
+
+def _authorize(authenticator: Authenticator, authorization: str | None) -> None:
+    """UNAUTHENTICATED without a valid credential, PERMISSION_DENIED below the ingest level."""
+    principal = authenticator.authenticate(authorization)
+    if principal is None:
+        raise Unauthenticated("Authentication required: send the metadata authorization: Bearer <token> "
+                              "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20<token>)")
+    if principal.role not in LEVEL_ROLES[INGEST]:
+        raise PermissionDenied(f"User '{principal.name}' ({principal.role}) may not export telemetry: "
+                               "editors and admins may")
 
 
 def _status(exc: CollectorError) -> Any:

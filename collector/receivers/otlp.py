@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from annotrace.collector.auth.settings import AuthConfig
+
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers.grpc import GRPCReceiver
 from annotrace.collector.receivers.ingest import Ingest
@@ -24,6 +26,8 @@ class GRPCConfig:
     """host:port to listen on (port 0 picks a free port)."""
     max_recv_msg_size_mib: int = DEFAULT_MAX_MIB
     """Largest accepted request after decompression, in MiB."""
+    auth: AuthConfig | None = None
+    """Who may export: an authenticator extension (required to listen beyond loopback)."""
 
     def validate(self) -> None:
         split_endpoint(self.endpoint)
@@ -37,6 +41,8 @@ class HTTPConfig:
     """host:port to listen on (port 0 picks a free port)."""
     max_request_body_size: int = DEFAULT_MAX_MIB * 1024 * 1024
     """Largest accepted body after decompression, in bytes."""
+    auth: AuthConfig | None = None
+    """Who may export: an authenticator extension (required to listen beyond loopback)."""
     traces_url_path: str = "/v1/traces"
     logs_url_path: str = "/v1/logs"
     metrics_url_path: str = "/v1/metrics"

@@ -1,8 +1,9 @@
-"""Who is labeling: for now a name or e-mail the labeler types once, kept in a cookie.
+"""Who is using the pages: the signed-in user when an authenticator protects the web port, else
+(single-user development on loopback) a name the labeler types once, kept in a cookie.
 
 It becomes the ``source_id`` of their answers. Every page asks ``current_user(request)`` and
-nothing else, so real accounts (an auth extension or a reverse proxy's user header) replace this
-one module later without touching the pages.
+nothing else. With authentication on, the name cookie is never read: an answer's source is the
+authenticated user (``auth.principal``), never a name the browser sends.
 """
 
 from __future__ import annotations
@@ -10,21 +11,42 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
+from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
+from annotrace.collector.auth.principal import principal_of
+
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from annotrace.collector.auth.authenticator import Authenticator
 
 COOKIE = "annotrace_user"
 MAX_CHARS = 250  # the labeling API's limit for a user name
 ONE_YEAR_S = 365 * 24 * 3600
 
 
+def authenticator(request: Request) -> Authenticator | None:
+    """The web port's authenticator, or None when authentication is off."""
+    return (request.scope.get("state") or {}).get(AUTHENTICATOR_KEY)
+
+
 def current_user(request: Request) -> str | None:
+    principal = principal_of(request)
+    if principal is not None:
+        return principal.name
+    if authenticator(request) is not None:
+        return None
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
     name = unquote(raw).strip()
     return name if name and len(name) <= MAX_CHARS else None
+
+
+def csrf_token(request: Request) -> str | None:
+    """What the page's forms and scripts must send back with a write (signed-in browsers only)."""
+    principal = principal_of(request)
+    return principal.csrf_token if principal is not None else None
 
 
 def check_name(name: str) -> str | None:

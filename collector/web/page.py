@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from annotrace.collector.web.identity import current_user
+from annotrace.collector.web.identity import csrf_token, current_user
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -68,5 +68,6 @@ def render(request: Request, template: str, context: Any, *, status_code: int = 
     if request.url.path.endswith(".json"):
         body = json.loads(json.dumps(dataclasses.asdict(context), default=_jsonable))
         return JSONResponse(body, status_code=status_code, headers=headers)
-    html = ENV.get_template(template).render(request=request, user=current_user(request), **data)
+    html = ENV.get_template(template).render(request=request, user=current_user(request),
+                                             csrf_token=csrf_token(request), **data)
     return HTMLResponse(html, status_code=status_code, headers=headers)

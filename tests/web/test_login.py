@@ -34,4 +34,4 @@ def test_next_never_leaves_the_site(collector: Collector) -> None:
 def test_login_page_has_a_json_twin(collector: Collector) -> None:
     response = httpx.get(f"{collector.web}/login.json", params={"next": "/review/abc"})
     assert response.status_code == 200
-    assert response.json() == {"next": "/review/abc", "name": "", "error": None}
+    assert response.json() == {"next": "/review/abc", "name": "", "error": None, "login_with_password": False}

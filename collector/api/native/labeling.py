@@ -24,6 +24,7 @@ from annotrace.collector.api.mlflow.wire import (
     query,
     rfc3339,
 )
+from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling as store
@@ -75,7 +76,12 @@ def _users(body: Fields, name: str) -> list[str]:
     return body.get_str_list(name) or []
 
 
-def _user(body: Fields) -> str:
+def _user(body: Fields, request: Request) -> str:
+    """Who answers: the signed-in user when authentication is on (a ``user`` in the body is
+    ignored: nobody answers as someone else), else the body's ``user``."""
+    signed_in = user_name(request)
+    if signed_in is not None:
+        return signed_in
     user = body.get_str("user", required=True, max_chars=250)
     assert user is not None
     return user
@@ -171,7 +177,7 @@ async def post_answer(api: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
     body = await json_body(request)
-    user = _user(body)
+    user = _user(body, request)
     schema = body.get_str("schema", required=True, max_chars=250)
     assert schema is not None
     if "value" not in body.data:
@@ -185,7 +191,7 @@ async def post_answer(api: Access, request: Request) -> Response:
 async def skip_item(api: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
-    user = _user(await json_body(request))
+    user = _user(await json_body(request), request)
     status = await api.write(partial(store.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms()))
     return ok({"trace_id": trace_id, "user": user, "status": status})
 

@@ -107,8 +107,11 @@
   }
 
   async function send(method, url, body) {
+    var headers = { "Content-Type": "application/json" };
+    var token = document.querySelector('meta[name="csrf-token"]');
+    if (token) headers["X-CSRF-Token"] = token.content; // signed in: writes carry the sign-in's CSRF token
     var response = await fetch(url, {
-      method: method, headers: { "Content-Type": "application/json" },
+      method: method, headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     var data = await response.json().catch(function () { return {}; });

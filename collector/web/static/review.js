@@ -141,7 +141,8 @@
     form.setAttribute("aria-busy", "true");
     form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
     const action = submitter && submitter.hasAttribute("formaction") ? submitter.formAction : form.action;
-    visit(action, { method: "POST", body }).catch(() => {
+    const token = document.querySelector('meta[name="csrf-token"]');
+    visit(action, { method: "POST", body, headers: token ? { "X-CSRF-Token": token.content } : {} }).catch(() => {
       // the network failed: post the form the plain way (answers are upserted, nothing doubles)
       form.querySelectorAll("button").forEach((b) => { b.disabled = false; });
       HTMLFormElement.prototype.submit.call(form);

@@ -13,9 +13,11 @@ ROUTES = [(method, f"/api/{versions[0]}/mlflow{path}") for versions, method, pat
     (method, path) for method, path, _ in NATIVE_ROUTES]
 PATH_VALUES = {
     "garbage": {"trace_id": "not a trace", "assessment_id": "%00%27;--", "session_id": "%00%27;--",
-                "dataset_id": "%00%27;--", "key": "%00", "model_id": "%00%27;--", "tag_key": "%00"},
+                "dataset_id": "%00%27;--", "key": "%00", "model_id": "%00%27;--", "tag_key": "%00",
+                "name": "%00%27;--", "experiment_id": "%00", "token_id": "%00%27;--"},
     "unknown": {"trace_id": "tr-" + "e" * 32, "assessment_id": "a-" + "e" * 32, "session_id": "e" * 32,
-                "dataset_id": "d-" + "e" * 32, "key": "k", "model_id": "m-" + "e" * 32, "tag_key": "k"},
+                "dataset_id": "d-" + "e" * 32, "key": "k", "model_id": "m-" + "e" * 32, "tag_key": "k",
+                "name": "nobody", "experiment_id": "999999", "token_id": "tok-" + "e" * 16},
 }
 BODIES = {
     "broken json": b'{"assessment": ',

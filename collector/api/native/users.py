@@ -1,0 +1,190 @@
+"""``/api/v1/users`` and ``/api/v1/tokens``: manage users, permissions and API tokens on a running
+collector (``annotrace users`` / ``tokens`` do the same on a stopped collector's file).
+
+Users and permissions are for admins (``auth.rules``); tokens are self-service: anyone signed in
+lists, creates and revokes their own, an admin anyone's. A new token is in the answer once and
+never again. After each change every listener's authenticator reads the users again, so a revoked
+token is refused by the very next request.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from annotrace.collector.api.mlflow.wire import json_body, ok, query, rfc3339
+from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
+from annotrace.collector.auth.principal import principal_of
+from annotrace.collector.auth.secrets import hash_password, new_token
+from annotrace.collector.errors import InvalidParameter, PermissionDenied
+from annotrace.collector.store.access import now_ms
+from annotrace.collector.store.queries import users as store
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from annotrace.collector.store.access import Access
+
+MAX_TOKEN_DAYS = 3650
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: rfc3339(v) if hasattr(v, "isoformat") else v for k, v in row.items()}
+
+
+def _reload(request: Request) -> None:
+    authenticator = (request.scope.get("state") or {}).get(AUTHENTICATOR_KEY)
+    if authenticator is not None:
+        authenticator.reload()
+
+
+def _actor(request: Request) -> str | None:
+    principal = principal_of(request)
+    return principal.name if principal is not None else None
+
+
+async def list_users(api: Access, request: Request) -> Response:
+    users = await api.read(store.list_users)
+    permissions = await api.read(store.list_permissions)
+    return ok({"users": [_jsonable(u) for u in users], "permissions": permissions})
+
+
+async def add_user(api: Access, request: Request) -> Response:
+    """``{"name", "role", "password"?}``; without a password the user signs in with tokens only."""
+    body = await json_body(request)
+    name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
+    role = body.get_str("role", required=True)
+    password = body.get_str("password")
+    assert name is not None and role is not None
+    password_hash = hash_password(password) if password is not None else None
+    user = await api.write(partial(store.add_user, name=name, role=store.check_role(role), password_hash=password_hash,
+                                   now=now_ms(), actor=_actor(request)))
+    _reload(request)
+    return ok({"user": _jsonable(user)})
+
+
+async def update_user(api: Access, request: Request) -> Response:
+    """``{"role"?, "password"?}``: a new password ends the user's Review App sign-ins."""
+    name = request.path_params["name"]
+    body = await json_body(request)
+    role, password = body.get_str("role"), body.get_str("password")
+    if role is None and password is None:
+        raise InvalidParameter("role, password: give at least one")
+    actor = _actor(request)
+    if password is not None:
+        password_hash = hash_password(password)
+        await api.write(partial(store.set_password, name=name, password_hash=password_hash, now=now_ms(), actor=actor))
+    if role is not None:
+        await api.write(partial(store.set_role, name=name, role=role, now=now_ms(), actor=actor))
+    _reload(request)
+    return ok({})
+
+
+async def delete_user(api: Access, request: Request) -> Response:
+    await api.write(partial(store.delete_user, name=request.path_params["name"], now=now_ms(), actor=_actor(request)))
+    _reload(request)
+    return ok({})
+
+
+async def set_permission(api: Access, request: Request) -> Response:
+    """``{"permission": "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS"}``."""
+    body = await json_body(request)
+    permission = body.get_str("permission", required=True)
+    assert permission is not None
+    row = await api.write(partial(store.set_permission, experiment_id=request.path_params["experiment_id"],
+                                  user_name=request.path_params["name"], permission=permission, now=now_ms(),
+                                  actor=_actor(request)))
+    _reload(request)
+    return ok({"permission": row})
+
+
+async def delete_permission(api: Access, request: Request) -> Response:
+    await api.write(partial(store.delete_permission, experiment_id=request.path_params["experiment_id"],
+                            user_name=request.path_params["name"], now=now_ms(), actor=_actor(request)))
+    _reload(request)
+    return ok({})
+
+
+def _owner(request: Request, asked: str | None) -> str | None:
+    """Whose tokens: the caller's own; an admin may name anyone (None: everyone's)."""
+    principal = principal_of(request)
+    if principal is None or principal.is_admin:
+        return asked
+    if asked is not None and asked != principal.name:
+        raise PermissionDenied(f"User '{principal.name}' may manage only their own tokens")
+    return principal.name
+
+
+async def list_tokens(api: Access, request: Request) -> Response:
+    tokens = await api.read(store.list_tokens, _owner(request, query(request).get_str("user")))
+    return ok({"tokens": [_jsonable(t) for t in tokens]})
+
+
+async def create_token(api: Access, request: Request) -> Response:
+    """``{"user"?, "description"?, "expires_days"?}`` -> ``{"token_id", "token"}``: the token is shown
+    this once."""
+    body = await json_body(request, content_type_required=False)
+    user = _owner(request, body.get_str("user")) or _actor(request)
+    if user is None:
+        raise PermissionDenied("Name the user the token is for: {\"user\": ...}")
+    days = body.get_int("expires_days", minimum=1, maximum=MAX_TOKEN_DAYS)
+    now = now_ms()
+    token_id, token, token_hash = new_token()
+    expire = None if days is None else now.__class__.fromtimestamp(now.timestamp() + days * 86400)
+    row = await api.write(partial(store.create_token, token_id=token_id, user_name=user, token_hash=token_hash,
+                                  description=body.get_str("description", max_chars=500), expire_time=expire,
+                                  now=now, actor=_actor(request)))
+    _reload(request)
+    return ok({"token_id": token_id, "token": token, "user_name": row["user_name"]})
+
+
+async def revoke_token(api: Access, request: Request) -> Response:
+    principal = principal_of(request)
+    owner = None if principal is None or principal.is_admin else principal.name
+    row = await api.write(partial(store.revoke_token, token_id=request.path_params["token_id"], now=now_ms(),
+                                  actor=_actor(request), owner=owner))
+    _reload(request)
+    return ok({"token": _jsonable(row)})
+
+
+def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | None = None) -> dict[str, Any]:
+    error = {"description": "MLflow error envelope (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400, 404)",
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}, "4XX": error},
+                          "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                                         for p in params]}
+    if body is not None:
+        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    return op
+
+
+_ROLE = {"enum": list(store.ROLES)}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/users": {
+        "get": _op("Users (no password hashes) and their per-experiment permissions (admins)"),
+        "post": _op("Add a user (admins)", body={"type": "object", "required": ["name", "role"], "properties": {
+            "name": {"type": "string"}, "role": _ROLE, "password": {"type": "string", "minLength": 8}}}),
+    },
+    "/api/v1/users/{name}": {
+        "patch": _op("Change a user's role or password; a new password ends their sign-ins (admins)",
+                     params=("name",), body={"type": "object", "properties": {"role": _ROLE,
+                                                                               "password": {"type": "string"}}}),
+        "delete": _op("Delete a user, revoking their tokens (admins)", params=("name",)),
+    },
+    "/api/v1/users/{name}/permissions/{experiment_id}": {
+        "put": _op("Grant a permission on one experiment; a user with grants sees only those experiments (admins)",
+                   params=("name", "experiment_id"), body={"type": "object", "required": ["permission"], "properties": {
+                       "permission": {"enum": list(store.PERMISSIONS)}}}),
+        "delete": _op("Remove a user's permission row on one experiment (admins)", params=("name", "experiment_id")),
+    },
+    "/api/v1/tokens": {
+        "get": _op("Your API tokens (never the tokens themselves); an admin may pass ?user="),
+        "post": _op("Create an API token, answered once as `token` (an admin may pass `user`)",
+                    body={"type": "object", "properties": {"user": {"type": "string"},
+                                                           "description": {"type": "string"},
+                                                           "expires_days": {"type": "integer", "minimum": 1}}}),
+    },
+    "/api/v1/tokens/{token_id}": {"delete": _op("Revoke an API token (yours; an admin's: anyone's)",
+                                                params=("token_id",))},
+}
