@@ -66,6 +66,8 @@ RULES: dict[tuple[str, str], Level] = {
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/answers"): "label",
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/skip"): "label",
     ("GET", "/api/v1/labeling/sessions/{session_id}/progress"): "label",
+    ("GET", "/api/v1/labeling/sessions/{session_id}/adjudication"): "read",
+    ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold"): "edit",
     ("GET", "/api/v1/agreement/judges"): "read",
     ("GET", "/api/v1/agreement/{session_id}"): "read",
     # MLflow: assessments
@@ -137,6 +139,8 @@ RULES: dict[tuple[str, str], Level] = {
     ("POST", "/review/{session_id}/items/{trace_id}"): "label",
     ("POST", "/review/{session_id}/items/{trace_id}/skip"): "label",
     ("GET", "/agreement/{session_id}"): "read",
+    ("GET", "/agreement/{session_id}/adjudicate"): "read",
+    ("POST", "/agreement/{session_id}/adjudicate"): "edit",
 }
 _MLFLOW_PREFIX = re.compile(r"^/(api|ajax-api)/[0-9.]+/mlflow(?=/)")
 
