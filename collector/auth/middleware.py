@@ -25,6 +25,7 @@ from annotrace.collector.auth.authenticator import SESSION_COOKIE, Authenticator
 from annotrace.collector.auth.principal import STATE_KEY, Principal, principal_of
 from annotrace.collector.auth.rules import INGEST, LEVEL_ROLES, Level, rule_for, rule_key
 from annotrace.collector.errors import CollectorError, PermissionDenied, Unauthenticated, envelope
+from annotrace.collector.store.queries.audit import ACTOR
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +103,7 @@ class AuthMiddleware:
             return
         if principal is not None:
             state[STATE_KEY] = principal
+            ACTOR.set(principal.name)  # this request's task only: its writes are audited as this user
             if principal.via == "session" and method in WRITE_METHODS:
                 ok, receive = await _csrf_checked(scope, receive, headers, principal)
                 if not ok:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from annotrace.collector.store.queries.audit import ACTOR
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -44,8 +46,20 @@ class Access:
         return await run_in_threadpool(run)
 
     async def write(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """One writer job: committed entirely, or rolled back and its exception raised here."""
-        return await asyncio.wrap_future(self.writer.submit(job))
+        """One writer job: committed entirely, or rolled back and its exception raised here. The
+        job runs on the writer thread as the request's user (``audit.ACTOR``), for its audit rows."""
+        actor = ACTOR.get()
+        if actor is None:
+            return await asyncio.wrap_future(self.writer.submit(job))
+
+        def as_actor(conn: duckdb.DuckDBPyConnection) -> T:
+            token = ACTOR.set(actor)
+            try:
+                return job(conn)
+            finally:
+                ACTOR.reset(token)
+
+        return await asyncio.wrap_future(self.writer.submit(as_actor))
 
 
 def now_ms() -> datetime:

@@ -23,6 +23,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries import audit
 
 Kind = Literal["feedback", "expectation"]
 KIND_SWITCH = {  # MLflow's messages: an assessment never changes kind
@@ -257,7 +258,7 @@ def update(conn: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str, p
         error and error.stack_trace, orjson.dumps(new.metadata).decode(), new.last_update_time, new.version,
         assessment_id,
     ])
-    _record(conn, new, "update", new.last_update_time)
+    _record(conn, new, "update", new.last_update_time, previous=old)
     return new
 
 
@@ -268,7 +269,7 @@ def delete(conn: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str, n
     if not rows:
         return False
     gone = _row(rows[0])
-    _record(conn, replace(gone, version=gone.version + 1), "delete", now)
+    _record(conn, replace(gone, version=gone.version + 1), "delete", now, previous=gone)
     conn.execute(DELETE, [assessment_id])
     if gone.overrides is not None:
         target = conn.execute(GET, [gone.overrides, trace_id]).fetchall()
@@ -281,7 +282,7 @@ def delete(conn: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str, n
 def _set_valid(conn: duckdb.DuckDBPyConnection, a: Assessment, valid: bool, now: datetime, caused_by: str) -> None:
     changed = replace(a, valid=valid, version=a.version + 1)
     conn.execute(SET_VALID, [valid, changed.version, a.assessment_id])
-    _record(conn, changed, "restore" if valid else "invalidate", now, caused_by=caused_by)
+    _record(conn, changed, "restore" if valid else "invalidate", now, caused_by=caused_by, previous=a)
 
 
 def _require_trace(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> None:
@@ -290,9 +291,13 @@ def _require_trace(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> None:
 
 
 def _record(conn: duckdb.DuckDBPyConnection, a: Assessment, operation: str, when: datetime,
-            caused_by: str | None = None) -> None:
+            caused_by: str | None = None, previous: Assessment | None = None) -> None:
+    """The assessment's own history row, and the audit trail's (who did it)."""
     conn.execute(RECORD_HISTORY, [a.assessment_id, a.trace_id, a.version, operation, when, caused_by,
                                   orjson.dumps(snapshot(a)).decode()])
+    audit.record(conn, action=operation, object_type="assessment", object_id=a.assessment_id,
+                 previous=None if previous is None else snapshot(previous),
+                 new=None if operation == "delete" else snapshot(a), time=when)
 
 
 def snapshot(a: Assessment) -> dict[str, Any]:

@@ -8,11 +8,16 @@ user (``auth.principal``); the store only records it.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import orjson
+
+ACTOR: ContextVar[str | None] = ContextVar("annotrace_actor", default=None)
+"""The authenticated user of the request being served (set by ``auth.middleware``); ``Access.write``
+carries it to the writer thread, where the jobs that call ``record`` read it."""
 
 INSERT = """
 INSERT INTO audit_log (time, actor, action, object_type, object_id, previous, new)
@@ -24,11 +29,12 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, default=str).decode()
 
 
-def record(conn: duckdb.DuckDBPyConnection, *, actor: str | None, action: str, object_type: str,
-           object_id: str, previous: Any = None, new: Any = None, time: datetime | None = None) -> None:
-    """One audit row; ``previous`` / ``new`` are JSON-able objects without secrets."""
+def record(conn: duckdb.DuckDBPyConnection, *, action: str, object_type: str, object_id: str,
+           previous: Any = None, new: Any = None, time: datetime | None = None, actor: str | None = None) -> None:
+    """One audit row; ``previous`` / ``new`` are JSON-able objects without secrets. ``actor``
+    defaults to the request's authenticated user (``ACTOR``)."""
     when = time or datetime.now(UTC).replace(tzinfo=None)
-    conn.execute(INSERT, [when, actor, action, object_type, object_id, _json(previous), _json(new)])
+    conn.execute(INSERT, [when, actor or ACTOR.get(), action, object_type, object_id, _json(previous), _json(new)])
 
 
 def row_as_dict(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[str, Any] | None:

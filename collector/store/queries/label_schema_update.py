@@ -11,7 +11,7 @@ What may not (MLflow's rules): the type, the input's variant, and a categorical'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling
 
@@ -81,4 +82,7 @@ def update(conn: duckdb.DuckDBPyConnection, schema_id: str, patch: SchemaPatch, 
                           orjson.dumps(new.input).decode(), now, schema_id])
     if renamed:
         labeling.rename_schema(conn, old.experiment_id, old.name, new.name, now)
-    return schema_store.get(conn, schema_id)
+    updated = schema_store.get(conn, schema_id)
+    audit.record(conn, action="update", object_type="label_schema", object_id=schema_id, previous=asdict(old),
+                 new=asdict(updated), time=now)
+    return updated

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import experiments as experiment_store
 
 SchemaType = Literal["feedback", "expectation"]
@@ -274,11 +275,16 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
                 "Pass overwrite=True to replace it.")
         conn.execute(REPLACE, [new.type, new.title, new.instruction, new.enable_comment, new.input_type, encoded, now,
                                old.schema_id])
-        return get(conn, old.schema_id)
+        replaced = get(conn, old.schema_id)
+        audit.record(conn, action="replace", object_type="label_schema", object_id=old.schema_id,
+                     previous=asdict(old), new=asdict(replaced), time=now)
+        return replaced
     schema_id = PREFIX + uuid.uuid4().hex
     conn.execute(INSERT, [schema_id, new.experiment_id, new.name, new.type, new.title, new.instruction,
                           new.enable_comment, new.input_type, encoded, new.created_by, now, now, False])
-    return get(conn, schema_id)
+    created = get(conn, schema_id)
+    audit.record(conn, action="create", object_type="label_schema", object_id=schema_id, new=asdict(created), time=now)
+    return created
 
 
 def seed_default(conn: duckdb.DuckDBPyConnection, experiment_id: str, now: datetime) -> LabelSchema | None:
@@ -318,4 +324,5 @@ def delete(conn: duckdb.DuckDBPyConnection, schema_id: str) -> bool:
     if _row(rows[0]).is_default:
         raise InvalidParameter("The experiment's default question cannot be deleted.")
     conn.execute(DELETE, [schema_id])
+    audit.record(conn, action="delete", object_type="label_schema", object_id=schema_id, previous=asdict(_row(rows[0])))
     return True

@@ -16,7 +16,7 @@ and override rules hold); the session only tracks each labeler's status:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import experiments as experiment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling_copy
@@ -207,14 +208,20 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
         _check_reviewers(new.reviewers_per_item),
     ])
     run_store.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
-    return get(conn, session_id)
+    created = get(conn, session_id)
+    audit.record(conn, action="create", object_type=_kind(created), object_id=session_id, new=asdict(created), time=now)
+    return created
 
 
 def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: list[str], now: datetime) -> Session:
-    get(conn, session_id)
+    old = get(conn, session_id)
     _check_users(users)
     conn.execute(SET_USERS, [orjson.dumps(list(dict.fromkeys(users))).decode(), now, session_id])
-    return get(conn, session_id)
+    updated = get(conn, session_id)
+    audit.record(conn, action="set-assigned-users", object_type=_kind(updated), object_id=session_id,
+                 previous={"assigned_users": old.assigned_users}, new={"assigned_users": updated.assigned_users},
+                 time=now)
+    return updated
 
 
 def set_reviewers_per_item(conn: duckdb.DuckDBPyConnection, session_id: str, reviewers: int | None,
@@ -243,11 +250,18 @@ def rename_schema(conn: duckdb.DuckDBPyConnection, experiment_id: str, old: str,
 
 def delete(conn: duckdb.DuckDBPyConnection, session_id: str) -> bool:
     """Delete the session and its item rows; the copied traces, and the labels on them, stay."""
-    if not conn.execute(GET, [session_id]).fetchall():
+    rows = conn.execute(GET, [session_id]).fetchall()
+    if not rows:
         return False
+    old = _session(conn, rows[0])
     for sql in DELETE_SESSION.values():
         conn.execute(sql, [session_id])
+    audit.record(conn, action="delete", object_type=_kind(old), object_id=session_id, previous=asdict(old))
     return True
+
+
+def _kind(session: Session) -> str:
+    return "labeling_session" if session.queue_type is None else "review_queue"
 
 
 def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: list[str],

@@ -15,7 +15,7 @@ SQLAlchemy store of 3.18), because the stock client shows these messages to its 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
-from annotrace.collector.store.queries import experiments
+from annotrace.collector.store.queries import audit, experiments
 from annotrace.collector.store.queries import labeling
 
 PREFIX = "rq-"
@@ -199,7 +199,9 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewQueue, now: datetime) -> lab
     conn.execute(labeling.INSERT, [
         queue_id, new.experiment_id, new.name, orjson.dumps(new.users).decode(), None,
         orjson.dumps(names).decode(), False, None, now, now, new.queue_type, new.created_by, None])
-    return get(conn, queue_id)
+    created = get(conn, queue_id)
+    audit.record(conn, action="create", object_type="review_queue", object_id=queue_id, new=asdict(created), time=now)
+    return created
 
 
 def get_or_create_user_queue(conn: duckdb.DuckDBPyConnection, experiment_id: str, user: str,
@@ -240,7 +242,10 @@ def update(conn: duckdb.DuckDBPyConnection, queue_id: str, patch: QueuePatch, no
                 "changing its questions.")
         schemas = _schema_names(conn, queue.experiment_id, normalize_schema_ids(patch.schema_ids))
     conn.execute(UPDATE, [name, orjson.dumps(users).decode(), orjson.dumps(schemas).decode(), owner, now, queue_id])
-    return get(conn, queue_id)
+    updated = get(conn, queue_id)
+    audit.record(conn, action="update", object_type="review_queue", object_id=queue_id, previous=asdict(queue),
+                 new=asdict(updated), time=now)
+    return updated
 
 
 def delete(conn: duckdb.DuckDBPyConnection, queue_id: str) -> None:
