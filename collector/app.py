@@ -154,7 +154,7 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any,
         *web_routes(api),
     ]
     if authenticator is not None:
-        routes = protect(routes, _web_error)
+        routes = protect(routes, _web_error, api.read)
     app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.add_middleware(ReadBarrier, spool=service.spool)
     if authenticator is not None:  # before the barrier: a refused caller waits for nothing

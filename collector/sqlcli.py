@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -34,8 +35,9 @@ def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorCon
     try:
         if not url:
             raise httpx.ConnectError("no url")
+        token = os.environ.get("MLFLOW_TRACKING_TOKEN")  # a collector run for a team: an admin's token
         response = httpx.post(f"{url.rstrip('/')}/api/v1/sql", json={"query": args.query, "max_rows": args.max_rows},
-                              timeout=60)
+                              headers={"Authorization": f"Bearer {token}"} if token else None, timeout=60)
         body = response.json()
         if response.status_code != 200:
             print(f"annotrace: {body.get('message', response.text)}", file=sys.stderr)

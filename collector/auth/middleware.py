@@ -21,8 +21,10 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from annotrace.collector.auth import scope as experiment_scope
 from annotrace.collector.auth.authenticator import SESSION_COOKIE, Authenticator
 from annotrace.collector.auth.principal import STATE_KEY, Principal, principal_of
+from annotrace.collector.auth.scope import Read
 from annotrace.collector.auth.rules import INGEST, LEVEL_ROLES, Level, rule_for, rule_key
 from annotrace.collector.errors import CollectorError, PermissionDenied, Unauthenticated, envelope
 from annotrace.collector.store.queries.audit import ACTOR
@@ -154,16 +156,21 @@ async def _csrf_checked(scope: Scope, receive: Receive, headers: Headers,
 
 
 class Guard:
-    """Lets a request through to one route when the caller's role meets the route's rule."""
+    """Lets a request through to one route when the caller's role meets the route's rule, and a
+    user restricted to some experiments holds the permission on those it touches (``auth.scope``)."""
 
-    def __init__(self, app: ASGIApp, path: str, renderer: ErrorRenderer) -> None:
+    def __init__(self, app: ASGIApp, path: str, renderer: ErrorRenderer, read: Read | None) -> None:
         self.app = app
         self.path = path
         self.renderer = renderer
+        self.read = read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         level = rule_for(scope["method"], self.path)
-        error = refusal(principal_of(scope), level, scope["method"], self.path)
+        principal = principal_of(scope)
+        error = refusal(principal, level, scope["method"], self.path)
+        if error is None and principal is not None and level is not None and self.read is not None:
+            error, receive = await experiment_scope.check(principal, level, scope, receive, self.read)
         if error is not None:
             await self.renderer(error, scope)(scope, receive, send)
             return
@@ -187,10 +194,12 @@ def refusal(principal: Principal | None, level: Level | None, method: str, path:
     return None
 
 
-def protect(routes: Iterable[BaseRoute], renderer: ErrorRenderer = render_error) -> list[BaseRoute]:
-    """The routes, each ``Route`` guarded by its rule (mounts, i.e. static files, are public)."""
+def protect(routes: Iterable[BaseRoute], renderer: ErrorRenderer = render_error,
+            read: Read | None = None) -> list[BaseRoute]:
+    """The routes, each ``Route`` guarded by its rule (mounts, i.e. static files, are public);
+    ``read`` (``Access.read``) looks up the experiments a restricted user's request touches."""
     out = list(routes)
     for route in out:
         if isinstance(route, Route):
-            route.app = Guard(route.app, route.path, renderer)
+            route.app = Guard(route.app, route.path, renderer, read)
     return out

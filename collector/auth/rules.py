@@ -124,6 +124,13 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", _M + "/datasets/{dataset_id}/experiment-ids"): "read",
     ("POST", _M + "/datasets/{dataset_id}/add-experiments"): "edit",
     ("POST", _M + "/datasets/{dataset_id}/remove-experiments"): "edit",
+    # MLflow: scorers (judges registered on an experiment)
+    ("POST", _M + "/scorers/register"): "edit",
+    ("GET", _M + "/scorers/list"): "read",
+    ("GET", _M + "/scorers/versions"): "read",
+    ("GET", _M + "/scorers/get"): "read",
+    ("DELETE", _M + "/scorers/delete"): "edit",
+    ("GET", _M + "/scorers/online-configs"): "read",
     # pages (and their .json twins)
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",

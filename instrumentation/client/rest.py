@@ -26,6 +26,7 @@ is never applied twice. ``httpx`` is imported here, never by ``import annotrace`
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -76,15 +77,36 @@ def _timeout() -> float:
     return DEFAULT_TIMEOUT_S
 
 
+def _credentials() -> dict[str, str]:
+    """The ``Authorization`` header for a collector run for a team, as the MLflow client finds it:
+    ``MLFLOW_TRACKING_TOKEN`` (Bearer), else ``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD`` (Basic),
+    else the ``authorization`` entry of ``OTEL_EXPORTER_OTLP_HEADERS`` (so the one variable that
+    signs the SDK's span exports signs its REST calls too)."""
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password is not None:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    for entry in os.environ.get("OTEL_EXPORTER_OTLP_HEADERS", "").split(","):
+        key, sep, value = entry.partition("=")
+        if sep and urllib.parse.unquote(key).strip().lower() == "authorization":
+            return {"Authorization": urllib.parse.unquote(value).strip()}
+    return {}
+
+
 def _session() -> tuple[httpx.Client, str]:
-    """The shared client for the current tracking URI (a new one if the URI changed)."""
+    """The shared client for the current tracking URI and credentials (a new one if either changed)."""
     global _client, _client_uri
     uri = tracking.get_tracking_uri()
+    credentials = _credentials()
+    key = f"{uri}\0{credentials.get('Authorization', '')}"
     with _lock:
-        if _client is None or _client_uri != uri:
+        if _client is None or _client_uri != key:
             old = _client
-            _client = httpx.Client(base_url=uri, timeout=_timeout(), headers={"User-Agent": "annotrace-sdk"})
-            _client_uri = uri
+            _client = httpx.Client(base_url=uri, timeout=_timeout(),
+                                   headers={"User-Agent": "annotrace-sdk", **credentials})
+            _client_uri = key
             if old is not None:
                 old.close()
         return _client, uri

@@ -151,3 +151,42 @@ def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(
     assert ("assessment", "create", "labeler2", False) in found  # the answer, as its labeler
     with _client(team, "viewer") as viewer:  # the trail is for admins
         assert viewer.post("/api/v1/sql", json={"query": "SELECT * FROM audit_log"}).status_code == 403
+
+
+def _export(team: Team, experiment_id: str) -> str:
+    trace = new_trace_id()
+    exported = httpx.post(f"{team.collector.http}/v1/traces",
+                          content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
+                          headers={"content-type": "application/x-protobuf", "x-mlflow-experiment-id": experiment_id,
+                                   **team.bearer("editor")})
+    assert exported.status_code == 200, exported.text
+    return "tr-" + trace.hex()
+
+
+def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling: dict[str, Any]) -> None:
+    mine = labeling["experiment_id"]
+    with _client(team, "editor") as editor:
+        other = editor.post("/api/2.0/mlflow/experiments/create",
+                            json={"name": f"other-{uuid.uuid4().hex[:8]}"}).json()["experiment_id"]
+    mine_trace, other_trace = _export(team, mine), _export(team, other)
+    name = f"scoped-{uuid.uuid4().hex[:6]}"
+    with _client(team, "admin") as admin:
+        assert admin.post("/api/v1/users", json={"name": name, "role": "viewer"}).status_code == 200
+        assert admin.put(f"/api/v1/users/{name}/permissions/{mine}", json={"permission": "READ"}).status_code == 200
+        token = admin.post("/api/v1/tokens", json={"user": name}).json()["token"]
+    with httpx.Client(base_url=team.collector.web, timeout=30, headers={"Authorization": f"Bearer {token}"}) as scoped:
+        assert scoped.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": mine}).status_code == 200
+        refused = scoped.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": other})
+        assert refused.status_code == 403 and refused.json()["error_code"] == "PERMISSION_DENIED", refused.text
+        search = "/api/3.0/mlflow/traces/search"
+        found = scoped.post(search, json={"locations": [{"mlflow_experiment": {"experiment_id": mine}}]})
+        assert found.status_code == 200, found.text
+        assert mine_trace in [t["trace_id"] for t in found.json()["traces"]]
+        assert scoped.post(search, json={"locations": [{"mlflow_experiment": {"experiment_id": other}}]}
+                           ).status_code == 403
+        assert scoped.post(search, json={"experiment_ids": [mine, other]}).status_code == 403
+        assert scoped.get(f"/api/3.0/mlflow/traces/{mine_trace}").status_code == 200
+        assert scoped.get(f"/api/3.0/mlflow/traces/{other_trace}").status_code == 403
+        assert scoped.get(f"/traces/{other_trace}.json").status_code == 403
+        assert scoped.get("/api/2.0/mlflow/experiments/search").status_code == 403  # names no experiment
+        assert scoped.post("/api/v1/sql", json={"query": "SELECT 1"}).status_code == 403

@@ -138,3 +138,31 @@ def test_otlp_http_port_needs_a_token(team: Team) -> None:
     assert httpx.post(url, content=body, headers=headers).status_code == 401
     assert httpx.post(url, content=body, headers={**headers, **team.bearer("viewer")}).status_code == 403
     assert httpx.post(url, content=body, headers={**headers, **team.bearer("editor")}).status_code == 200
+
+
+SDK = textwrap.dedent("""
+    import json, sys
+    import annotrace
+    annotrace.set_tracking_uri(sys.argv[1])
+    annotrace.set_experiment(sys.argv[2])
+
+    @annotrace.trace
+    def answer(q):
+        return "Paris"
+
+    answer("capital?")
+    trace_id = annotrace.get_last_active_trace_id()
+    annotrace.log_feedback(trace_id=trace_id, name="quality", value=5)
+    print(json.dumps({"trace_id": trace_id, "found": [t.info.trace_id for t in annotrace.search_traces(
+        return_type="list")]}))
+""")
+
+
+def test_annotrace_sdk_with_otlp_headers_only(team: Team) -> None:
+    """One variable signs both the SDK's span exports and its REST calls."""
+    env = _env(OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{team.tokens['editor']}")
+    out = json.loads(_run(SDK, team.collector.web, f"sdk-{uuid.uuid4().hex[:8]}", env=env))
+    assert out["found"] == [out["trace_id"]]
+    rows = _sql(team, "SELECT actor FROM audit_log WHERE object_type = 'assessment' AND new->>'trace_id' = "
+                      f"'{out['trace_id']}'")
+    assert rows == [["editor"]]
