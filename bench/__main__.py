@@ -12,6 +12,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
   agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
+  auth      what authentication costs: authenticate() per call, and gRPC spans/s through an open
+            receiver vs one behind bearertokenauth, same collector, alternating rounds
 
 Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60;
 BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default).
@@ -31,14 +33,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.agreement import AgreementResult, print_agreement, run_agreement
+from bench.auth import AuthResult, print_auth, run_auth
 from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, print_assessments, run_assessments
 from bench.ceiling import CeilingResult, run_ceiling
 from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes, run_read_your_writes, ryw_as_dict
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement")
-QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement")
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
+QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -192,7 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "agreement" in args.scenarios:
         _say("[agreement] 10,000 items x 3 labelers x 3 schemas, bulk-loaded into a fresh store file")
         agreement = run_agreement()
-    if ceiling is not None or loads or (assessments is None and agreement is None):
+    auth: AuthResult | None = None
+    if "auth" in args.scenarios:
+        _say("[auth] OTLP gRPC spans/s, open vs behind bearertokenauth, alternating rounds")
+        auth = run_auth(data_root, seconds=4.0 if args.quick else 8.0, rounds=2 if args.quick else 3)
+        if not args.keep:
+            for path in data_root.glob("auth-*"):
+                shutil.rmtree(path, ignore_errors=True)
+    if ceiling is not None or loads or (assessments is None and agreement is None and auth is None):
         print_report(ceiling, loads, sys.stdout, load_before)
     if ryw is not None:
         print_read_your_writes(ryw, sys.stdout, grpc)
@@ -200,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_assessments(assessments, sys.stdout)
     if agreement is not None:
         print_agreement(agreement)
+    if auth is not None:
+        print_auth(auth)
     if args.json:
         import json
 

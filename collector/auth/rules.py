@@ -124,6 +124,38 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", _M + "/datasets/{dataset_id}/experiment-ids"): "read",
     ("POST", _M + "/datasets/{dataset_id}/add-experiments"): "edit",
     ("POST", _M + "/datasets/{dataset_id}/remove-experiments"): "edit",
+    ("POST", _M + "/experiments/delete"): "edit",
+    ("POST", _M + "/experiments/restore"): "edit",
+    ("POST", _M + "/experiments/update"): "edit",
+    ("POST", _M + "/experiments/set-experiment-tag"): "edit",
+    ("POST", _M + "/experiments/delete-experiment-tag"): "edit",
+    ("POST", _M + "/traces/link-to-run"): "edit",
+    # MLflow: runs, metrics, logged models, artifacts (restricted users: only where an experiment is named)
+    ("POST", _M + "/runs/create"): "edit",
+    ("GET", _M + "/runs/get"): "read",
+    ("POST", _M + "/runs/update"): "edit",
+    ("POST", _M + "/runs/delete"): "edit",
+    ("POST", _M + "/runs/restore"): "edit",
+    ("POST", _M + "/runs/search"): "read",
+    ("POST", _M + "/runs/log-metric"): "edit",
+    ("POST", _M + "/runs/log-parameter"): "edit",
+    ("POST", _M + "/runs/set-tag"): "edit",
+    ("POST", _M + "/runs/delete-tag"): "edit",
+    ("POST", _M + "/runs/log-batch"): "edit",
+    ("POST", _M + "/runs/log-inputs"): "edit",
+    ("POST", _M + "/runs/outputs"): "edit",
+    ("GET", _M + "/metrics/get-history"): "read",
+    ("POST", _M + "/logged-models"): "edit",
+    ("POST", _M + "/logged-models/search"): "read",
+    ("GET", _M + "/logged-models/{model_id}"): "read",
+    ("PATCH", _M + "/logged-models/{model_id}"): "edit",
+    ("DELETE", _M + "/logged-models/{model_id}"): "edit",
+    ("PATCH", _M + "/logged-models/{model_id}/tags"): "edit",
+    ("DELETE", _M + "/logged-models/{model_id}/tags/{tag_key}"): "edit",
+    ("POST", _M + "/logged-models/{model_id}/params"): "edit",
+    ("GET", "mlflow-artifacts:/artifacts"): "read",
+    ("GET", "mlflow-artifacts:/artifacts/{artifact_path:path}"): "read",
+    ("PUT", "mlflow-artifacts:/artifacts/{artifact_path:path}"): "edit",
     # MLflow: scorers (judges registered on an experiment)
     ("POST", _M + "/scorers/register"): "edit",
     ("GET", _M + "/scorers/list"): "read",
@@ -149,12 +181,12 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", "/agreement/{session_id}/adjudicate"): "read",
     ("POST", "/agreement/{session_id}/adjudicate"): "edit",
 }
-_MLFLOW_PREFIX = re.compile(r"^/(api|ajax-api)/[0-9.]+/mlflow(?=/)")
+_MLFLOW_PREFIX = re.compile(r"^/(api|ajax-api)/[0-9.]+/(mlflow(?:-artifacts)?)(?=/)")
 
 
 def rule_key(method: str, path: str) -> tuple[str, str]:
     """The ``RULES`` key of a route: MLflow prefixes folded, a page's ``.json`` twin on its page."""
-    key = _MLFLOW_PREFIX.sub(_M, path)
+    key = _MLFLOW_PREFIX.sub(lambda m: m.group(2) + ":", path)
     if key.endswith(".json") and key != "/api/v1/openapi.json":
         key = key.removesuffix(".json")
     return method.upper(), key

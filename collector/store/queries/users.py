@@ -23,7 +23,7 @@ MAX_NAME_CHARS = 250
 _USER = "SELECT name, role, create_time, last_update_time FROM users WHERE name = ?"
 _TOKEN = ("SELECT token_id, user_name, description, create_time, expire_time, revoke_time "
           "FROM api_tokens WHERE token_id = ?")
-_PERMISSION = ("SELECT experiment_id, user_name, permission FROM experiment_permissions "
+_PERMISSION = ("SELECT experiment_id, user_name, permission, create_time FROM experiment_permissions "
                "WHERE experiment_id = ? AND user_name = ?")
 
 
@@ -146,9 +146,11 @@ def set_permission(conn: duckdb.DuckDBPyConnection, *, experiment_id: str, user_
     if not conn.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", [experiment_id]).fetchall():
         raise NotFound(f"Experiment '{experiment_id}' does not exist")
     before = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
-    conn.execute("INSERT INTO experiment_permissions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                 "permission = excluded.permission, last_update_time = excluded.last_update_time",
-                 [experiment_id, user_name, permission, now, now])
+    # delete + insert, not ON CONFLICT: a DuckLake store has no primary keys
+    conn.execute("DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?",
+                 [experiment_id, user_name])
+    conn.execute("INSERT INTO experiment_permissions VALUES (?, ?, ?, ?, ?)",
+                 [experiment_id, user_name, permission, before["create_time"] if before else now, now])
     after = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
     record(conn, actor=actor, action="grant", object_type="experiment_permission",
            object_id=f"{experiment_id}/{user_name}", previous=before, new=after, time=now)

@@ -24,7 +24,8 @@ from tests.collector.auth.team import Team
 CALLERS = ("nobody", "wrong token", "viewer", "labeler", "editor", "admin")
 PATH_VALUES = {"trace_id": "tr-" + "e" * 32, "assessment_id": "a-" + "e" * 32, "session_id": "e" * 32,
                "dataset_id": "d-" + "e" * 32, "key": "k", "name": "nobody-at-all", "experiment_id": "999999",
-               "token_id": "tok-" + "e" * 16, "span_id": "e" * 16}
+               "token_id": "tok-" + "e" * 16, "span_id": "e" * 16, "model_id": "m-" + "e" * 32, "tag_key": "k",
+               "artifact_path": "e" * 32 + "/artifacts/x.txt"}
 SKIP = {("POST", "/logout")}  # signs the caller out: checked in test_review_app_sign_in
 
 
