@@ -10,8 +10,9 @@ import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
-from annotrace.collector.store.rows import Staged, stage
+from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.writer import Writer, WriteStats
 from annotrace.collector.telemetry import Batch
 

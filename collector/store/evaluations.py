@@ -1,4 +1,4 @@
-"""Writer step: staged evaluation results (``evaluation_rows``) -> ``assessments`` + history.
+"""Writer step: staged evaluation results (``genai/evaluations.py``) -> ``assessments`` + history.
 
 Runs inside ``Writer._write_batch``, in the batch's transaction, so the spans, logs and the
 assessments they carry are stored together or not at all. Rows are written exactly as the REST
@@ -100,7 +100,7 @@ def write_evaluations(conn: duckdb.DuckDBPyConnection, staged: pa.Table | None) 
 
 
 def _assessment(row: tuple[Any, ...]) -> Assessment:
-    """A staged row (``evaluation_rows.SCHEMA`` order) as the REST layer's ``Assessment``."""
+    """A staged row (``genai/evaluations.py::SCHEMA`` order) as the REST layer's ``Assessment``."""
     key, trace_id, span_id, name, value, rationale, source_type, source_id, error_code, metadata, when = row
     error = AssessmentError(error_code=error_code) if error_code is not None else None
     return Assessment(

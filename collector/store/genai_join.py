@@ -4,7 +4,8 @@ The official OpenAI instrumentation records chat content as log records carrying
 trace and span ids: one ``gen_ai.{system,user,assistant,tool}.message`` / ``gen_ai.choice`` record
 per message (legacy mode), or one ``gen_ai.client.inference.operation.details`` record (newer
 versions). Logs and spans are exported separately, so either may be stored first, in another
-batch. The writer calls ``join_log_events`` in the same transaction as every batch it stores:
+batch. The decode workers pick the records out (``genai/log_events.py``); the writer calls
+``join_staged`` in the same transaction as every batch it stores:
 
     pending (genai_log_events_pending)          seen (genai_log_events_seen)
     GenAI records of this batch ──INSERT OR IGNORE──> new ids only ──> pending rows
@@ -44,20 +45,17 @@ import pyarrow as pa
 from annotrace.collector.pipeline.processors.genai_fields import SpanFields
 from annotrace.collector.pipeline.processors.genai_messages import (
     Message,
-    dumps,
     event_chat_message,
     messages_items,
     messages_json,
     preview,
 )
-from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EVENT_NAMES, read_events
+from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, read_events
 
 if TYPE_CHECKING:
     import duckdb
 
-    from annotrace.collector.telemetry import Batch, LogBatch
-
-__all__ = ["join_log_events", "join_staged", "pending_events"]
+__all__ = ["join_staged"]
 
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _MAX_MESSAGES = 1000
@@ -101,26 +99,6 @@ DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELEC
 
 Pending = tuple[str, str, str, str, int, int, str | None]
 """A ``genai_log_events_pending`` row: record, trace, span, event name, time ns, ordinal, payload JSON."""
-
-
-def _payload(name: str, body: Any, attributes: dict[str, Any]) -> Any:
-    """What the messages are read from: operation.details keeps everything in attributes."""
-    if name == DETAILS_EVENT or body is None:
-        return attributes
-    return body
-
-
-def _staged(logs: LogBatch) -> list[Pending]:
-    rows: dict[str, Pending] = {}
-    for i, name in enumerate(logs.event_name):
-        if name in EVENT_NAMES and logs.trace_id[i] and logs.span_id[i]:
-            time_ns = logs.time_ns[i] or logs.observed_ns[i] or 0
-            payload = dumps(_payload(name, logs.body[i], logs.attributes[i]))
-            if payload is None:  # not writable as JSON: the record stays in log_records only
-                continue
-            record: Any = (logs.record_id[i], logs.trace_id[i], logs.span_id[i], name, time_ns, i, payload)
-            rows[logs.record_id[i]] = record
-    return list(rows.values())
 
 
 def _table(rows: list[Pending]) -> pa.Table:
@@ -196,23 +174,6 @@ def _parsed(matched: list[Pending]) -> list[tuple[Pending, Any]]:
         keyed.append(((record[4], index if type(index) is int else 0, record[5]), record, payload))
     keyed.sort(key=lambda item: item[0])
     return [(record, payload) for _, record, payload in keyed]
-
-
-def pending_events(logs: LogBatch) -> list[Pending]:
-    """The batch's GenAI event records, as the join stores them (pure: runs in decode workers)."""
-    return _staged(logs)
-
-
-def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
-                    preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
-    """``join_staged`` for a decoded batch (tests and in-process use)."""
-    spans = batch.spans
-    keys = pa.table({
-        "trace_id": pa.array(spans.trace_id, _STR), "span_id": pa.array(spans.span_id, _STR),
-        "start_time_unix_nano": pa.array(spans.start_ns, pa.int64()),
-        "parent_span_id": pa.array(spans.parent_span_id, _STR),
-    })
-    return join_staged(conn, keys, _staged(batch.logs), preview_max_chars)
 
 
 def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged: list[Pending],

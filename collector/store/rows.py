@@ -1,9 +1,9 @@
-"""Batches -> Arrow tables in the store's column layout (``stage``), ready for the writer.
+"""Batches -> Arrow tables in the store's column layout, ready for the writer (``Staged``).
 
 Every write to DuckDB is one Arrow table per relation per batch: Arrow inserts measured ~80,000
 rows/s here against ~160 rows/s for ``executemany``. JSON columns are serialised with orjson in
-one C call per row. ``stage`` is pure and its result is only Arrow and plain tuples, so it runs in
-the decode worker processes and crosses back to the writer cheaply (Arrow pickles as buffers).
+one C call per row. The functions are pure: ``genai/staging.py::stage`` calls them in the decode
+worker processes, beside the GenAI readings, and the result crosses back to the writer cheaply.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from annotrace.collector.store.evaluation_rows import evaluation_table
-from annotrace.collector.store.genai_join import Pending, pending_events
-from annotrace.collector.telemetry import Batch, LogBatch, SpanBatch
+from annotrace.collector.store.genai_join import Pending
+from annotrace.collector.telemetry import LogBatch, SpanBatch
 
 _NS = pa.timestamp("ns")
 _STR = pa.string()
@@ -52,24 +51,6 @@ class Staged:
     @property
     def span_count(self) -> int:
         return 0 if self.spans is None else self.spans.num_rows
-
-
-def stage(batch: Batch) -> Staged:
-    out = Staged()
-    spans = batch.spans
-    if len(spans):
-        spans.canonical_defaults()
-        out.spans = span_table(spans, spans.experiment)
-        out.events = event_table(spans) if spans.events else None
-        out.links = link_table(spans) if spans.links else None
-        out.documents = document_table(spans) if spans.documents else None
-        out.messages = message_table(spans) if spans.messages else None
-        out.extras = trace_extras(spans)
-    if len(batch.logs):
-        out.logs = log_table(batch.logs, batch.logs.experiment)
-        out.genai_events = pending_events(batch.logs)
-    out.assessments = evaluation_table(batch)
-    return out
 
 
 def trace_extras(spans: SpanBatch) -> pa.Table | None:

@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
+from annotrace.collector.genai.evaluations import EVENT, evaluation_table
+from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database
-from annotrace.collector.store.evaluation_rows import EVENT, evaluation_table
 from annotrace.collector.store.queries import assessments as store
-from annotrace.collector.store.rows import stage
 from annotrace.collector.store.writer import Writer
-from annotrace.collector.telemetry import Batch, LogBatch, SpanBatch
+from annotrace.collector.telemetry import Batch, SpanBatch
 
 TRACE = "tr-" + "a" * 32
 SPAN = "b" * 16

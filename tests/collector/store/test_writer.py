@@ -18,11 +18,12 @@ import pyarrow as pa
 import pytest
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.pipeline.spool import Record
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
-from annotrace.collector.store.rows import Staged, stage
+from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.writer import Writer
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
 

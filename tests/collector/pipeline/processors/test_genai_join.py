@@ -16,11 +16,11 @@ import duckdb
 import orjson
 import pytest
 
+from annotrace.collector.genai.log_events import join_log_events
+from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.store.db import Database
-from annotrace.collector.store.genai_join import join_log_events
 from annotrace.collector.store.migrate import migrate
-from annotrace.collector.store.rows import stage
 from annotrace.collector.store.writer import Writer
 from annotrace.collector.telemetry import Batch
 

@@ -20,12 +20,12 @@ import pytest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from annotrace.collector.errors import NotFound
+from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.pipeline.spool import Record
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.queries import labeling
-from annotrace.collector.store.rows import stage
 from annotrace.collector.store.writer import Writer
 from tests.otlp_builders import any_value, new_span_id, new_trace_id, request, span
 
