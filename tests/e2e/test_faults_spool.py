@@ -118,11 +118,9 @@ def test_kill_9_at_random_points_loses_no_acknowledged_span_and_stores_none_twic
         wait_until_stored(collector)  # the replay of what the last crash left
         assert_stored_exactly(collector, acked)  # everything acknowledged before the last crash
         with Sender(collector, threads=3) as sender:
-            time.sleep(pick.uniform(0.2, 2.0))  # a random point in the load (seed %d)
-            collector.process.send_signal(signal.SIGKILL)
+            time.sleep(pick.uniform(0.2, 2.0))  # a random point in the load (the seed is printed)
+            collector.process.send_signal(signal.SIGKILL)  # its decode workers notice and exit by themselves
             collector.process.wait()
-        for pid in children(collector.process.pid) if collector.process.poll() is None else []:
-            os.kill(pid, signal.SIGKILL)
         acked.update(sender.acked)
         print(f"trial {trial} (seed {seed}): {sender.exports} exports acknowledged before kill -9")
     collector = fresh_collector()
