@@ -10,6 +10,7 @@ import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
 from annotrace.collector.store.rows import Staged
@@ -90,7 +91,7 @@ class DuckDBExporter:
                                lock_timeout_s=self.config.lock_timeout,
                                lake_catalog=self.config.ducklake.catalog if self.config.ducklake else None,
                                lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None)
-            self.writer = Writer(self.db)
+            self.writer = Writer(self.db, chat=ChatEvents())
             self.writer.start()
 
     def shutdown(self) -> None:

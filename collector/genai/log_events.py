@@ -4,17 +4,27 @@ The official OpenAI instrumentation records chat content as log records carrying
 trace and span ids (``gen_ai.{system,user,assistant,tool}.message`` / ``gen_ai.choice``, or one
 ``gen_ai.client.inference.operation.details`` record). Which records those are, and what their
 payload is, is read here in the decode workers; ``store/genai_join.py`` stores them as pending
-and joins them to their spans inside the writer's transaction.
+and joins them to their spans inside the writer's transaction, reading their messages through
+``ChatEvents`` (the same readers the ``genai`` processor uses for span events).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pyarrow as pa
 
-from annotrace.collector.pipeline.processors.genai_messages import dumps
-from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EVENT_NAMES
+from annotrace.collector.pipeline.processors.genai_fields import SpanFields
+from annotrace.collector.pipeline.processors.genai_messages import (
+    Message,
+    dumps,
+    event_chat_message,
+    messages_items,
+    messages_json,
+    preview,
+)
+from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EVENT_NAMES, read_events
 from annotrace.collector.store.genai_join import DEFAULT_PREVIEW_MAX_CHARS, Pending, join_staged
 
 if TYPE_CHECKING:
@@ -23,6 +33,7 @@ if TYPE_CHECKING:
     from annotrace.collector.telemetry import Batch, LogBatch
 
 _STR = pa.string()
+_MAX_MESSAGES = 1000
 
 
 def _payload(name: str, body: Any, attributes: dict[str, Any]) -> Any:
@@ -46,6 +57,39 @@ def pending_events(logs: LogBatch) -> list[Pending]:
     return list(rows.values())
 
 
+def _event_rows(name: str, payload: Any) -> list[tuple[str, Message]]:
+    """(direction, message) rows of one record, read exactly as the processor reads span events."""
+    if name != DETAILS_EVENT:
+        got = event_chat_message(name, payload)
+        return [] if got is None else [got]
+    fields = SpanFields()
+    read_events([(0, 0, 0, name, payload if isinstance(payload, dict) else {})], fields, _MAX_MESSAGES, _MAX_MESSAGES)
+    return [("input", m) for m in fields.in_messages or ()] + [("output", m) for m in fields.out_messages or ()]
+
+
+class ChatEvents:
+    """``store.genai_join.ChatReader`` with the ``genai`` processor's readers: a conversation sent as
+    log records reads the same as one sent as span events."""
+
+    def messages(self, records: list[Pending]) -> list[tuple[Pending, list[tuple[str, Message]]]]:
+        """Records in message order (time, then choice index, then arrival) with their messages."""
+        keyed = []
+        for record in records:
+            payload = None if record[6] is None else orjson.loads(record[6])
+            index = payload.get("index") if record[3] == "gen_ai.choice" and isinstance(payload, dict) else None
+            keyed.append(((record[4], index if type(index) is int else 0, record[5]), record, payload))
+        keyed.sort(key=lambda item: item[0])
+        return [(record, _event_rows(record[3], payload)) for _, record, payload in keyed]
+
+    def json(self, messages: list[Message]) -> str:
+        return messages_json(messages)
+
+    def merged(self, messages: list[Message], role: str, preview_max_chars: int) -> tuple[str, str | None]:
+        items = messages_items(messages)
+        text = orjson.dumps(items).decode()
+        return text, preview(items, text, role, preview_max_chars)
+
+
 def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
                     preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
     """``store.genai_join.join_staged`` for a decoded batch (tests and in-process use)."""
@@ -55,4 +99,4 @@ def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
         "start_time_unix_nano": pa.array(spans.start_ns, pa.int64()),
         "parent_span_id": pa.array(spans.parent_span_id, _STR),
     })
-    return join_staged(conn, keys, pending_events(batch.logs), preview_max_chars)
+    return join_staged(conn, keys, pending_events(batch.logs), ChatEvents(), preview_max_chars)

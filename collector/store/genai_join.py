@@ -28,29 +28,18 @@ Invariants:
 
 Messages are built by the same readers the ``genai`` processor uses for span events, so a
 conversation looks the same whichever transport carried it; they are ordered by event time, then
-choice index, then arrival. ``inputs``/``outputs`` filled here are rebuilt from all the
-log-derived messages of the span each time (``messages_json``) and only replace a value that is
-NULL or was written by an earlier join. This module reads ``pipeline.processors`` converters
-(pure functions), as ``writer.py`` reads ``telemetry``.
+choice index, then arrival. The writer is handed those readers as a ``ChatReader``
+(``genai/log_events.py::ChatEvents``): this module keeps the SQL and the invariants, never a
+convention. ``inputs``/``outputs`` filled here are rebuilt from all the log-derived messages of the
+span each time and only replace a value that is NULL or was written by an earlier join.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
 import pyarrow as pa
-
-from annotrace.collector.pipeline.processors.genai_fields import SpanFields
-from annotrace.collector.pipeline.processors.genai_messages import (
-    Message,
-    event_chat_message,
-    messages_items,
-    messages_json,
-    preview,
-)
-from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, read_events
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["join_staged"]
 
 DEFAULT_PREVIEW_MAX_CHARS = 1000
-_MAX_MESSAGES = 1000
 _STR = pa.string()
 
 MARK_SEEN = "INSERT OR IGNORE INTO genai_log_events_seen SELECT record_id FROM genai_join_staged RETURNING record_id"
@@ -99,6 +87,25 @@ DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELEC
 
 Pending = tuple[str, str, str, str, int, int, str | None]
 """A ``genai_log_events_pending`` row: record, trace, span, event name, time ns, ordinal, payload JSON."""
+Message = tuple[str | None, str | None, str | None, str | None]
+"""A ``messages`` row's content: role, content, tool_calls JSON, raw JSON."""
+
+
+class ChatReader(Protocol):
+    """How GenAI log records read as chat messages: the ``genai`` processor's readers, handed to
+    the writer by the duckdb exporter (``genai/log_events.py::ChatEvents``)."""
+
+    def messages(self, records: list[Pending]) -> list[tuple[Pending, list[tuple[str, Message]]]]:
+        """Each record with its (direction, message) rows, in message order."""
+        ...
+
+    def json(self, messages: list[Message]) -> str:
+        """The ``inputs``/``outputs`` JSON these messages make (to recognise an earlier join's value)."""
+        ...
+
+    def merged(self, messages: list[Message], role: str, preview_max_chars: int) -> tuple[str, str | None]:
+        """The ``inputs``/``outputs`` JSON of all these messages, and the trace preview of it."""
+        ...
 
 
 def _table(rows: list[Pending]) -> pa.Table:
@@ -155,28 +162,7 @@ def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
     return list(matched.values()), spans_info
 
 
-def _event_rows(name: str, payload: Any) -> list[tuple[str, Message]]:
-    """(direction, message) rows of one record, read exactly as the processor reads span events."""
-    if name != DETAILS_EVENT:
-        got = event_chat_message(name, payload)
-        return [] if got is None else [got]
-    fields = SpanFields()
-    read_events([(0, 0, 0, name, payload if isinstance(payload, dict) else {})], fields, _MAX_MESSAGES, _MAX_MESSAGES)
-    return [("input", m) for m in fields.in_messages or ()] + [("output", m) for m in fields.out_messages or ()]
-
-
-def _parsed(matched: list[Pending]) -> list[tuple[Pending, Any]]:
-    """Records with their payload decoded, in message order: time, then choice index, then arrival."""
-    keyed = []
-    for record in matched:
-        payload = None if record[6] is None else orjson.loads(record[6])
-        index = payload.get("index") if record[3] == "gen_ai.choice" and isinstance(payload, dict) else None
-        keyed.append(((record[4], index if type(index) is int else 0, record[5]), record, payload))
-    keyed.sort(key=lambda item: item[0])
-    return [(record, payload) for _, record, payload in keyed]
-
-
-def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged: list[Pending],
+def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged: list[Pending], reader: ChatReader,
                 preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
     """Join stored GenAI log events to stored spans; returns the number of messages written.
 
@@ -199,8 +185,8 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged:
             earlier[key].append((position, (role, content, calls, None)))
     written: dict[tuple[str, str, str], list[Message]] = defaultdict(list)
     rows: list[tuple[Any, ...]] = []
-    for record, payload in _parsed(matched):
-        for direction, message in _event_rows(record[3], payload):
+    for record, messages in reader.messages(matched):
+        for direction, message in messages:
             key = (record[1], record[2], direction)
             if key in own:
                 continue
@@ -214,25 +200,24 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged:
         types = (_STR, _STR, _STR, pa.int32(), _STR, _STR, _STR, _STR, _STR)
         table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
         _registered(conn, "genai_join_messages", table, INSERT_MESSAGES)
-        _update_json(conn, written, earlier, spans_info, preview_max_chars)
+        _update_json(conn, reader, written, earlier, spans_info, preview_max_chars)
     done = pa.table({"record_id": pa.array([record[0] for record in matched], _STR)})
     _registered(conn, "genai_join_matched", done, DELETE_MATCHED)
     return len(rows)
 
 
-def _update_json(conn: duckdb.DuckDBPyConnection, written: dict[tuple[str, str, str], list[Message]],
+def _update_json(conn: duckdb.DuckDBPyConnection, reader: ChatReader,
+                 written: dict[tuple[str, str, str], list[Message]],
                  earlier: dict[tuple[str, str, str], list[tuple[int, Message]]],
                  spans_info: dict[tuple[str, str], tuple[int, bool]], preview_max_chars: int) -> None:
     """spans.inputs/outputs (and the root's traces.request/response) from all log-derived messages."""
     updates: list[tuple[str, str, str, str | None, str, str | None, bool]] = []
     for key, new in written.items():
         before = [message for _, message in sorted(earlier.get(key, ()), key=lambda item: item[0])]
-        prev_json = messages_json(before) if before else None
-        items = messages_items(before + new)
-        new_json = orjson.dumps(items).decode()
+        prev_json = reader.json(before) if before else None
         role = "user" if key[2] == "input" else "assistant"
-        root = spans_info[key[:2]][1]
-        updates.append((*key, prev_json, new_json, preview(items, new_json, role, preview_max_chars), root))
+        new_json, preview = reader.merged(before + new, role, preview_max_chars)
+        updates.append((*key, prev_json, new_json, preview, spans_info[key[:2]][1]))
     columns = list(zip(*updates))
     names = ("trace_id", "span_id", "direction", "prev_json", "new_json", "preview")
     table = pa.table({**{n: pa.array(c, _STR) for n, c in zip(names, columns)},

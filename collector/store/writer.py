@@ -42,7 +42,7 @@ from annotrace.collector.store import lake
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.experiment_ids import ExperimentIds
-from annotrace.collector.store.genai_join import join_staged
+from annotrace.collector.store.genai_join import ChatReader, join_staged
 from annotrace.collector.store.rows import Staged
 
 log = logging.getLogger(__name__)
@@ -187,9 +187,11 @@ class Writer:
     it fails; the runner then retries record by record.
     """
 
-    def __init__(self, db: Database, *, commit_rows: int = COMMIT_ROWS,
+    def __init__(self, db: Database, *, chat: ChatReader, commit_rows: int = COMMIT_ROWS,
                  commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
+        """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``)."""
         self.db = db
+        self.chat = chat
         self.commit_rows = commit_rows
         self.commit_interval_s = commit_interval_s
         self._conn = db.cursor()
@@ -331,7 +333,7 @@ class Writer:
             conn.unregister("staged_logs")
             stats.logs = staged.logs.num_rows
         if not self.db.is_lake:  # GenAI events sent as logs -> messages, in this transaction
-            join_staged(conn, staged.spans, staged.genai_events)
+            join_staged(conn, staged.spans, staged.genai_events, self.chat)
         # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
         stats.assessments = write_evaluations(conn, staged.assessments)
         return stats

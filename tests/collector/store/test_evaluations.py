@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from annotrace.collector.genai.evaluations import EVENT, evaluation_table
+from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.queries import assessments as store
@@ -136,7 +137,7 @@ def test_openinference_annotations() -> None:
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[Writer]:
     db = Database(tmp_path / "eval.duckdb")
-    running = Writer(db)
+    running = Writer(db, chat=ChatEvents())
     running.start()
     yield running
     running.shutdown()

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
@@ -55,7 +56,8 @@ def rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> None:
-    writer = Writer(db, commit_rows=1_000_000, commit_interval_s=600)  # grouped batches wait for a flush
+    # grouped batches wait for a flush
+    writer = Writer(db, chat=ChatEvents(), commit_rows=1_000_000, commit_interval_s=600)
     writer.start()
     try:
         trace_id, spans = trace(5)
@@ -82,7 +84,7 @@ def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> Non
 
 
 def test_full_batches_commit_together_once_they_hold_commit_rows(db: Database) -> None:
-    writer = Writer(db, commit_rows=8, commit_interval_s=600)
+    writer = Writer(db, chat=ChatEvents(), commit_rows=8, commit_interval_s=600)
     writer.start()
     try:
         first = writer.write(staged(trace(4)[1]), group=True)
@@ -97,7 +99,7 @@ def test_full_batches_commit_together_once_they_hold_commit_rows(db: Database) -
 
 
 def test_a_batch_mixing_new_and_stored_traces_merges_only_the_stored(db: Database) -> None:
-    writer = Writer(db)
+    writer = Writer(db, chat=ChatEvents())
     writer.start()
     try:
         trace_id, root = new_trace_id(), new_span_id()
@@ -135,7 +137,7 @@ def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp
     """DuckDB keeps the ``traces`` key index in memory and cannot evict it: inside a fixed 32 MB
     limit, inserts failed ("could not allocate block") before 400,000 traces were stored."""
     database = Database(tmp_path / "store.duckdb", memory_limit="32MB")
-    writer = Writer(database)
+    writer = Writer(database, chat=ChatEvents())
     writer.start()
     one = staged([span(new_trace_id(), new_span_id(), name="s", start=T0)]).spans
     assert one is not None
@@ -157,7 +159,7 @@ def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp
     database.close()
     reopened = Database(tmp_path / "store.duckdb", memory_limit="32MB")  # sized for the index at once
     try:
-        writer = Writer(reopened)
+        writer = Writer(reopened, chat=ChatEvents())
         writer.start()
         writer.write(staged([span(new_trace_id(), new_span_id(), start=T0)]), group=False).result(timeout=60)
         writer.shutdown()
@@ -170,7 +172,7 @@ def test_a_database_invalidated_by_a_failed_write_is_opened_again_once_there_is_
     """A checkpoint that cannot write (here past RLIMIT_FSIZE, as on a full disk) makes DuckDB
     refuse all work "until restarted"; the writer reports it, opens the file again by itself,
     and loses nothing committed."""
-    writer = Writer(db)
+    writer = Writer(db, chat=ChatEvents())
     writer.start()
     try:
         assert writer.write(staged(trace(5)[1]), group=False).result(timeout=30).spans_new == 5

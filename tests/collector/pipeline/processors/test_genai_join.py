@@ -16,7 +16,7 @@ import duckdb
 import orjson
 import pytest
 
-from annotrace.collector.genai.log_events import join_log_events
+from annotrace.collector.genai.log_events import ChatEvents, join_log_events
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.store.db import Database
@@ -33,7 +33,7 @@ _ids = itertools.count()
 class Store:
     def __init__(self, path: Path) -> None:
         self.db = Database(path / "annotrace.duckdb")
-        self.writer = Writer(self.db)
+        self.writer = Writer(self.db, chat=ChatEvents())
         self.writer.start()
         self.processor = GenAINormalizeProcessor(GenAIConfig())
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.queries import assessments as store
 from annotrace.collector.store.queries import traces as trace_store
@@ -33,7 +34,7 @@ def writer(tmp_path: Path) -> Iterator[Writer]:
         "INSERT INTO spans (trace_id, span_id, experiment_id, name, kind, span_type, start_time, end_time, "
         "duration_ms, start_time_unix_nano, end_time_unix_nano, status_code, attributes, resource_attributes) "
         "VALUES (?, ?, '0', 's', 'INTERNAL', 'LLM', ?, ?, 1, 0, 1, 'OK', '{}', '{}')", [TRACE, SPAN, NOW, NOW])
-    running = Writer(db)
+    running = Writer(db, chat=ChatEvents())
     running.start()
     yield running
     running.shutdown()

@@ -20,6 +20,7 @@ import pytest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from annotrace.collector.errors import NotFound
+from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
@@ -92,7 +93,7 @@ def store_traces(writer: Writer, n: int) -> list[str]:
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Writer, list[str]]]:
     db = Database(Path(tmp_path_factory.mktemp("labeling")) / "copy.duckdb")
     db.conn.execute("INSERT INTO experiments (experiment_id, name) VALUES (?, 'labeling')", [SESSION_EXPERIMENT])
-    writer = Writer(db)
+    writer = Writer(db, chat=ChatEvents())
     writer.start()
     yield writer, store_traces(writer, N)
     writer.shutdown()
