@@ -85,12 +85,12 @@ class Collector:
 
 def write_config(directory: Path, *, backlog_mib: int = 256, grpc_mib: int = 64,
                  http_bytes: int = 64 * 1024 * 1024, db: Path | None = None, spool: Path | None = None,
-                 lake: tuple[str, Path] | None = None) -> Path:
+                 lake: tuple[str, Path] | None = None, lake_options: str = "") -> Path:
     """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say); ``lake``
     = (catalog DSN, data directory) stores on DuckLake instead of the file."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.yaml"
-    lake_option = f', ducklake: {{catalog: "{lake[0]}", data_path: "{lake[1]}"}}' if lake else ""
+    lake_option = f', ducklake: {{catalog: "{lake[0]}", data_path: "{lake[1]}"{lake_options}}}' if lake else ""
     path.write_text(CONFIG.format(db=db or directory / "annotrace.duckdb", spool=spool or directory / "spool",
                                   backlog_mib=backlog_mib, grpc_mib=grpc_mib, http_bytes=http_bytes, lake=lake_option))
     return path

@@ -6,17 +6,22 @@ and write jobs from the same objects, handed over by ``service.py``.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
+from annotrace.collector.store import lake
 from annotrace.collector.store.db import Database, parse_bytes
 from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.writer import Writer, WriteStats
 from annotrace.collector.telemetry import Batch
 
+log = logging.getLogger(__name__)
 DEFAULT_PATH = "./annotrace-data/annotrace.duckdb"
 
 
@@ -33,7 +38,21 @@ class DuckLakeConfig:
     """Where the Parquet files go: a directory every collector mounts (or an ``s3://`` URL with
     credentials from the environment); default: ``lake/`` beside ``path``."""
 
+    retention_days: int = 0
+    """Drop traces that started more than this many days ago, with their spans, events, links,
+    messages, documents and log records; a trace with assessments keeps its ``traces`` row and its
+    assessments. 0 keeps everything."""
+    housekeeping_interval: float = field(default=3600.0, metadata={"duration": True})
+    """How often this collector runs housekeeping (``store.lake.housekeeping``: retention, merging
+    each trace's parts, merging small Parquet files, expiring snapshots); 0 = never."""
+    snapshot_retention: float = field(default=3600.0, metadata={"duration": True})
+    """How long DuckLake keeps old snapshots (time travel) and the files only they use."""
+
     def validate(self) -> None:
+        if self.retention_days < 0:
+            raise ValueError(f"retention_days must be >= 0, got {self.retention_days}")
+        if self.housekeeping_interval < 0 or self.snapshot_retention < 0:
+            raise ValueError("housekeeping_interval and snapshot_retention must not be negative")
         if not self.catalog.strip():
             raise ValueError("catalog must be a PostgreSQL connection string, e.g. 'host=db dbname=annotrace'")
 
@@ -83,6 +102,8 @@ class DuckDBExporter:
         self.config = config
         self.db: Database | None = None
         self.writer: Writer | None = None
+        self._stopping = threading.Event()
+        self._housekeeper: threading.Thread | None = None
 
     def start(self) -> None:
         if self.db is None:
@@ -93,8 +114,28 @@ class DuckDBExporter:
                                lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None)
             self.writer = Writer(self.db, chat=ChatEvents())
             self.writer.start()
+            lake_config = self.config.ducklake
+            if lake_config is not None and lake_config.housekeeping_interval > 0:
+                self._stopping.clear()
+                self._housekeeper = threading.Thread(target=self._housekeeping, args=(lake_config, self.writer),
+                                                     name="annotrace-lake-housekeeping", daemon=True)
+                self._housekeeper.start()
+
+    def _housekeeping(self, config: DuckLakeConfig, writer: Writer) -> None:
+        """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction)."""
+        while not self._stopping.wait(config.housekeeping_interval):
+            future = writer.submit(partial(lake.housekeeping, retention_days=config.retention_days,
+                                           keep_snapshots_hours=config.snapshot_retention / 3600))
+            try:
+                log.info("lake housekeeping: %s", future.result())
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("lake housekeeping failed (the next round tries again): %s", exc)
 
     def shutdown(self) -> None:
+        self._stopping.set()
+        if self._housekeeper is not None:
+            self._housekeeper.join()
+            self._housekeeper = None
         if self.writer is not None:
             self.writer.shutdown()
             self.writer = None

@@ -220,3 +220,53 @@ DELETE_TAG = (
     "INSERT INTO trace_parts (tags, trace_id, last_update_time) "
     "VALUES (json_object(?, NULL), ?, current_timestamp::TIMESTAMP)"
 )
+
+
+# -- housekeeping -----------------------------------------------------------------------------------
+TELEMETRY_TABLES = ("span_events", "span_links", "documents", "messages", "log_records", "spans")
+"""What retention drops with an old trace. Assessments (and the ``traces`` row they hang on) stay."""
+MERGE_PARTS = """
+CREATE OR REPLACE TEMP TABLE housekeeping_merged AS
+SELECT * FROM traces WHERE trace_id IN (SELECT trace_id FROM trace_parts GROUP BY trace_id HAVING count(*) > 1)
+"""
+
+
+def housekeeping(
+    conn: duckdb.DuckDBPyConnection, *, retention_days: int, keep_snapshots_hours: float
+) -> dict[str, int]:
+    """One round, in the caller's transaction (the writer's): retention, then each trace's parts
+    merged into one (reads of ``traces`` group fewer rows), then DuckLake's own upkeep: small
+    Parquet files merged, snapshots older than ``keep_snapshots_hours`` expired and their files
+    deleted. A part another collector appends meanwhile is not touched (the delete removes the
+    rows this transaction saw), and a commit conflict with another collector's round fails this
+    one, which the next round repeats. Returns rows removed per table, and parts merged."""
+    removed: dict[str, int] = {}
+    if retention_days > 0:
+        old = (
+            "SELECT trace_id FROM traces WHERE request_time < current_timestamp::TIMESTAMP - "
+            f"INTERVAL {int(retention_days)} DAY"
+        )
+        for table in TELEMETRY_TABLES:
+            removed[table] = _count(conn.execute(f"DELETE FROM {table} WHERE trace_id IN ({old})").fetchall())
+        removed["trace_parts"] = _count(
+            conn.execute(
+                f"DELETE FROM trace_parts WHERE trace_id IN ({old}) "
+                "AND trace_id NOT IN (SELECT trace_id FROM assessments)"
+            ).fetchall()
+        )
+    conn.execute(MERGE_PARTS)
+    merged = conn.execute("SELECT count(*) FROM housekeeping_merged").fetchall()[0][0]
+    if merged:
+        conn.execute("DELETE FROM trace_parts WHERE trace_id IN (SELECT trace_id FROM housekeeping_merged)")
+        conn.execute("INSERT INTO trace_parts BY NAME SELECT * FROM housekeeping_merged")
+    conn.execute("DROP TABLE housekeeping_merged")
+    removed["traces_merged"] = int(merged)
+    conn.execute(f"CALL ducklake_merge_adjacent_files('{LAKE_NAME}')")
+    older = f"now() - INTERVAL {int(keep_snapshots_hours * 3600)} SECOND"
+    conn.execute(f"CALL ducklake_expire_snapshots('{LAKE_NAME}', older_than => {older})")
+    conn.execute(f"CALL ducklake_cleanup_old_files('{LAKE_NAME}', older_than => {older})")
+    return removed
+
+
+def _count(rows: list[tuple[object, ...]]) -> int:
+    return int(rows[0][0]) if rows and isinstance(rows[0][0], int) else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -272,3 +273,54 @@ def test_while_the_catalog_is_down_exports_wait_in_the_spool_then_are_refused_an
     assert collector.wait_for("SELECT count(*) AS n FROM spans", expected, timeout=60) == expected
     assert exporter.export(spans[-100:]) is SpanExportResult.SUCCESS
     exporter.shutdown()
+
+
+def test_housekeeping_drops_old_traces_keeps_assessed_ones_and_merges_parts(
+    lake: Lake, lake_collector: Callable[..., Collector]
+) -> None:
+    first = lake_collector("a", lake)
+    provider = _provider(first, "retention")
+    tracer = provider.get_tracer("t")
+    ten_days_ago = time.time_ns() - 10 * 86400 * 10**9
+    ids = {}
+    for name, start_ns in (("old-assessed", ten_days_ago), ("old", ten_days_ago), ("new", time.time_ns())):
+        # two exports per trace (SimpleSpanProcessor): two parts to merge
+        root = tracer.start_span(name, start_time=start_ns)
+        root.end(end_time=start_ns + 10**6)
+        child = tracer.start_span("child", start_time=start_ns, context=set_span_in_context(root))
+        child.end(end_time=start_ns + 10**6)
+        ids[name] = f"tr-{root.get_span_context().trace_id:032x}"
+    provider.shutdown()
+    assert first.wait_for("SELECT count(*) AS n FROM spans", [{"n": 6}]) == [{"n": 6}]
+    with httpx.Client(base_url=first.web, timeout=30) as api:
+        response = api.post(
+            f"{TRACES}/{ids['old-assessed']}/assessments",
+            json={
+                "assessment": {
+                    "assessment_name": "quality",
+                    "feedback": {"value": 4},
+                    "source": {"source_type": "HUMAN", "source_id": "reviewer"},
+                }
+            },
+        )
+        assert response.status_code == 200, response.text
+    first.stop()
+
+    second = lake_collector("a", lake, lake_options=", retention_days: 7, housekeeping_interval: 1s")
+    expected = sorted(
+        [
+            {"trace_id": ids["new"], "spans": 2, "span_count": 2},
+            {"trace_id": ids["old-assessed"], "spans": 0, "span_count": 2},
+        ],
+        key=lambda r: r["trace_id"],
+    )
+    query = (
+        "SELECT t.trace_id, (SELECT count(*) FROM spans s WHERE s.trace_id = t.trace_id) AS spans, t.span_count "
+        "FROM traces t ORDER BY t.trace_id"
+    )
+    assert second.wait_for(query, expected, timeout=60) == expected
+    assert second.sql("SELECT assessment_name, trace_id FROM assessments") == [
+        {"assessment_name": "quality", "trace_id": ids["old-assessed"]}
+    ]
+    merged = [{"n": 2}]
+    assert second.wait_for("SELECT count(*) AS n FROM trace_parts", merged, timeout=30) == merged
