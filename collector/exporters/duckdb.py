@@ -15,8 +15,8 @@ from functools import partial
 
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
-from annotrace.collector.store import lake
 from annotrace.collector.store.db import Database, parse_bytes
+from annotrace.collector.store.lake import housekeeping
 from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.writer import Writer, WriteStats
 from annotrace.collector.telemetry import Batch
@@ -124,7 +124,7 @@ class DuckDBExporter:
     def _housekeeping(self, config: DuckLakeConfig, writer: Writer) -> None:
         """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction)."""
         while not self._stopping.wait(config.housekeeping_interval):
-            future = writer.submit(partial(lake.housekeeping, retention_days=config.retention_days,
+            future = writer.submit(partial(housekeeping, retention_days=config.retention_days,
                                            keep_snapshots_hours=config.snapshot_retention / 3600))
             try:
                 log.info("lake housekeeping: %s", future.result())
