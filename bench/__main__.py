@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     auth: AuthResult | None = None
     if "auth" in args.scenarios:
         _say("[auth] OTLP gRPC spans/s, open vs behind bearertokenauth, alternating rounds")
-        auth = run_auth(data_root, seconds=4.0 if args.quick else 8.0, rounds=2 if args.quick else 3)
+        auth = run_auth(data_root, seconds=4.0 if args.quick else 6.0, rounds=3 if args.quick else 5)
         if not args.keep:
             for path in data_root.glob("auth-*"):
                 shutil.rmtree(path, ignore_errors=True)

@@ -5,9 +5,11 @@ Two figures:
   and a dict lookup), with Basic credentials already verified once (the same plus base64), and
   the argon2 verification a Basic password costs the first time (why it is cached);
 - end-to-end: one collector with two OTLP gRPC receivers into the same pipeline and store, one
-  open (``otlp/open``) and one behind ``bearertokenauth`` (``otlp/auth``). The same client
-  threads send fresh 512-span requests to one, then the other, in alternating rounds, so both
-  arms see the same machine; spans/s is what was acknowledged (durable in the spool).
+  open (``otlp/open``) and one behind ``bearertokenauth`` (``otlp/auth``). Each client thread
+  sends fresh 512-span requests to one, then the other, request by request, so both arms see the
+  same backlog and machine; spans/s per arm is from the time spent waiting for its acks
+  (durable in the spool). Rounds after one another on a shared machine differ by tens of percent;
+  interleaving requests is what makes a few percent visible.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -40,7 +43,7 @@ exporters:
   duckdb: {{path: "{db}"}}
 extensions:
   bearertokenauth: {{}}
-  spool: {{directory: "{spool}", max_backlog_mib: 1024}}
+  spool: {{directory: "{spool}", max_backlog_mib: 4096}}
 service:
   extensions: [spool, bearertokenauth]
   pipelines:
@@ -57,9 +60,13 @@ class AuthResult:
     auth_spans_s: list[float] = field(default_factory=list)
 
     @property
+    def round_costs_pct(self) -> list[float]:
+        return [100.0 * (o - a) / o if o else 0.0 for o, a in zip(self.open_spans_s, self.auth_spans_s, strict=True)]
+
+    @property
     def cost_pct(self) -> float:
-        open_rate, auth_rate = sum(self.open_spans_s), sum(self.auth_spans_s)
-        return 100.0 * (open_rate - auth_rate) / open_rate if open_rate else 0.0
+        """The median round's cost: one round disturbed by a neighbour on the machine moves it least."""
+        return statistics.median(self.round_costs_pct) if self.open_spans_s else 0.0
 
 
 def _in_process(result: AuthResult) -> None:
@@ -109,33 +116,52 @@ def _annotrace(*args: str) -> str:
     return done.stdout.strip()
 
 
-def _round(target: str, metadata: tuple[tuple[str, str], ...], seconds: float, threads: int, batch: int) -> float:
-    """Acknowledged spans/s of ``threads`` senders for ``seconds``."""
+def _interleaved(open_target: str, auth_target: str, bearer: tuple[tuple[str, str], ...], seconds: float,
+                 threads: int, batch: int) -> tuple[float, float]:
+    """Spans/s through each receiver, from ``threads`` senders that alternate request by request
+    between the open and the authenticated one (which goes first alternates too), so both arms
+    meet the same backlog, the same store and the same neighbours on the machine: a per-arm
+    rate is spans sent to it / time spent waiting for its acks, times ``threads``."""
     import grpc
 
-    acked = [0] * threads
+    spent = {"open": 0.0, "auth": 0.0}
+    sent = {"open": 0, "auth": 0}
+    lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def send(index: int) -> None:
         factory = RequestFactory(batch, seed=1000 + index)
-        with grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
-            export = channel.unary_unary(EXPORT_METHOD, request_serializer=None, response_deserializer=None)
+        options = [("grpc.max_send_message_length", 64 << 20)]
+        with grpc.insecure_channel(open_target, options=options) as plain, \
+                grpc.insecure_channel(auth_target, options=options) as signed:
+            arms = [("open", plain.unary_unary(EXPORT_METHOD), ()),
+                    ("auth", signed.unary_unary(EXPORT_METHOD), bearer)]
+            for _, export, metadata in arms:  # connect before timing
+                export(factory.next(), metadata=metadata, timeout=60)
+            turn = index
             while time.monotonic() < stop:
-                try:
-                    export(factory.next(), metadata=metadata, timeout=30)
-                    acked[index] += batch
-                except grpc.RpcError as exc:
-                    if exc.code() not in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
-                        raise
-                    time.sleep(0.05)
+                turn += 1
+                for name, export, metadata in arms if turn % 2 else arms[::-1]:
+                    payload = factory.next()
+                    began = time.perf_counter()
+                    try:
+                        export(payload, metadata=metadata, timeout=60)
+                    except grpc.RpcError as exc:
+                        if exc.code() not in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+                            raise
+                        time.sleep(0.05)
+                        continue
+                    took = time.perf_counter() - began
+                    with lock:
+                        spent[name] += took
+                        sent[name] += batch
 
-    started = time.monotonic()
     workers = [threading.Thread(target=send, args=(i,)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return sum(acked) / (time.monotonic() - started)
+    return tuple(sent[a] / spent[a] * threads if spent[a] else 0.0 for a in ("open", "auth"))  # type: ignore[return-value]
 
 
 def run_auth(data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads: int = 4,
@@ -163,17 +189,21 @@ def run_auth(data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads:
             time.sleep(0.1)
         json.loads(ready.read_text())
         bearer = (("authorization", f"Bearer {token}"),)
-        _round(f"127.0.0.1:{open_port}", (), 2.0, threads, batch)  # warm up both paths
-        _round(f"127.0.0.1:{auth_port}", bearer, 2.0, threads, batch)
-        for i in range(rounds):  # alternate which arm goes first
-            arms = [("open", f"127.0.0.1:{open_port}", ()), ("auth", f"127.0.0.1:{auth_port}", bearer)]
-            for name, target, metadata in arms if i % 2 == 0 else arms[::-1]:
-                rate = _round(target, metadata, seconds, threads, batch)
-                (result.open_spans_s if name == "open" else result.auth_spans_s).append(rate)
+        for _ in range(rounds):
+            open_rate, auth_rate = _interleaved(f"127.0.0.1:{open_port}", f"127.0.0.1:{auth_port}", bearer, seconds,
+                                                threads, batch)
+            if open_rate and auth_rate:  # a round spent refused (the store behind, backlog full) says nothing
+                result.open_spans_s.append(open_rate)
+                result.auth_spans_s.append(auth_rate)
     finally:
         process.terminate()
         process.wait(timeout=300)
     return result
+
+
+def _request_ms(result: AuthResult, threads: int = 4, batch: int = 512) -> float:
+    rate = statistics.median(result.open_spans_s) if result.open_spans_s else 0.0
+    return 1000.0 * batch * threads / rate if rate else 0.0
 
 
 def print_auth(result: AuthResult) -> None:
@@ -182,8 +212,10 @@ def print_auth(result: AuthResult) -> None:
     print(f"  authenticate, Basic (verified once):  {result.basic_cached_us:7.2f} us/call")
     print(f"  argon2 verification (first Basic):    {result.argon2_ms:7.1f} ms (why verified pairs are remembered)")
     rounds = ", ".join(f"{o:,.0f} / {a:,.0f}" for o, a in zip(result.open_spans_s, result.auth_spans_s, strict=True))
-    print(f"  OTLP gRPC spans/s, open / bearer token, per round: {rounds}")
-    print(f"  cost of a bearer token on ingest: {result.cost_pct:+.1f}% (goal: under 5%)")
+    print(f"  OTLP gRPC spans/s, open / bearer token (interleaved requests), per round: {rounds}")
+    costs = ", ".join(f"{c:+.1f}%" for c in result.round_costs_pct)
+    print(f"  cost of a bearer token on ingest: median {result.cost_pct:+.1f}% (rounds: {costs}; goal: under 5%; "
+          f"authenticate() itself is {result.bearer_us:.0f} us of a request's ~{_request_ms(result):.0f} ms)")
 
 
 if __name__ == "__main__":
