@@ -12,6 +12,7 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
   agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
+  lake      DuckLake store: durable spans/s of 1 collector, then 2 on one lake (clients split), as a ratio
   auth      what authentication costs: authenticate() per call, and gRPC spans/s through an open
             receiver vs one behind bearertokenauth, same collector, alternating rounds
 
@@ -33,14 +34,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.agreement import AgreementResult, print_agreement, run_agreement
-from bench.auth import AuthResult, print_auth, run_auth
 from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, print_assessments, run_assessments
+from bench.auth import AuthResult, print_auth, run_auth
 from bench.ceiling import CeilingResult, run_ceiling
+from bench.lake import LakeResult, print_lake, run_lake
 from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes, run_read_your_writes, ryw_as_dict
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
+ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement", "auth",
+                 "lake")
 QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
@@ -202,7 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             for path in data_root.glob("auth-*"):
                 shutil.rmtree(path, ignore_errors=True)
-    if ceiling is not None or loads or (assessments is None and agreement is None and auth is None):
+    lake: LakeResult | None = None
+    if "lake" in args.scenarios:
+        _say("[lake] 1 collector on a DuckLake store, then 2 on one lake, clients split between them")
+        lake = run_lake(data_root, seconds=args.duration, clients=args.clients, batch=args.batch,
+                        drain_timeout_s=args.drain_timeout)
+        if not args.keep:
+            for path in data_root.glob("lake-*"):
+                shutil.rmtree(path, ignore_errors=True)
+    if ceiling is not None or loads or (assessments is None and agreement is None and auth is None and lake is None):
         print_report(ceiling, loads, sys.stdout, load_before)
     if ryw is not None:
         print_read_your_writes(ryw, sys.stdout, grpc)
@@ -212,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_agreement(agreement)
     if auth is not None:
         print_auth(auth)
+    if lake is not None:
+        print_lake(lake)
     if args.json:
         import json
 

@@ -36,7 +36,7 @@ receivers:
 processors:
   genai: {{}}
 exporters:
-  duckdb: {{path: "{db}", threads: "${{env:BENCH_DUCKDB_THREADS:-0}}"}}
+  duckdb: {{path: "{db}", threads: "${{env:BENCH_DUCKDB_THREADS:-0}}"{exporter_options}}}
 extensions:
   web: {{endpoint: "127.0.0.1:0"}}
   spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}}}
@@ -114,8 +114,11 @@ class Collector:
     Usage: `c = Collector(dir, backlog_mib=256); c.start(); ...; c.stop()`.
     """
 
-    def __init__(self, data_dir: Path, backlog_mib: int = 256, command: list[str] | None = None) -> None:
+    def __init__(self, data_dir: Path, backlog_mib: int = 256, command: list[str] | None = None,
+                 exporter_options: str = "") -> None:
+        """``exporter_options``: more keys of the ``duckdb`` exporter's flow mapping (``, ducklake: {...}``)."""
         self.data_dir = data_dir
+        self.exporter_options = exporter_options
         self.db_path = data_dir / "annotrace.duckdb"
         self.backlog_mib = backlog_mib
         self.command = command or default_command()
@@ -132,7 +135,8 @@ class Collector:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "config.yaml"
         ready = self.data_dir / "ready.json"
-        config.write_text(_CONFIG.format(db=self.db_path, spool=self.data_dir / "spool", backlog_mib=self.backlog_mib))
+        config.write_text(_CONFIG.format(db=self.db_path, spool=self.data_dir / "spool", backlog_mib=self.backlog_mib,
+                                         exporter_options=self.exporter_options))
         log = open(self.log_path, "wb")
         self._proc = subprocess.Popen(
             [*self.command, "serve", "--config", str(config), "--ready-file", str(ready)],
