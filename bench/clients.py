@@ -268,7 +268,7 @@ def run_clients(specs: list[ClientSpec], on_start: Callable[[], None] | None = N
                 for p in procs:
                     p.kill()
                 why = f"exited with code {dead[0].exitcode}" if dead else "not ready after 120s"
-                raise RuntimeError(f"a client process {why} before sending (run from the repo root?)")
+                raise RuntimeError(f"a client process {why} before sending (run from the repo root?)") from None
     if on_start is not None:
         on_start()
     start.set()

@@ -137,12 +137,11 @@ class Collector:
         ready = self.data_dir / "ready.json"
         config.write_text(_CONFIG.format(db=self.db_path, spool=self.data_dir / "spool", backlog_mib=self.backlog_mib,
                                          exporter_options=self.exporter_options))
-        log = open(self.log_path, "wb")
-        self._proc = subprocess.Popen(
-            [*self.command, "serve", "--config", str(config), "--ready-file", str(ready)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        log.close()
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+            self._proc = subprocess.Popen(
+                [*self.command, "serve", "--config", str(config), "--ready-file", str(ready)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not ready.exists() or not ready.read_text().strip():
             if self._proc.poll() is not None:

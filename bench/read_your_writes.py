@@ -162,7 +162,7 @@ def print_read_your_writes(r: RywResult, out: TextIO, grpc: LoadResult | None = 
     print(_line("idle", r.idle), file=out)
     for load, stats in r.loaded:
         rate = load.config.rate_spans_s
-        print(_line(f"{load.config.name} ({'%s spans/s' % f'{rate:,.0f}' if rate else 'unpaced'})", stats), file=out)
+        print(_line(f"{load.config.name} ({f'{rate:,.0f} spans/s' if rate else 'unpaced'})", stats), file=out)
         durable = "n/a" if load.durable_sps is None else f"{load.durable_sps:,.0f}" + ("*" if load.durable_partial else "")
         accepted = "n/a" if load.accepted_sps is None else f"{load.accepted_sps:,.0f}"
         print(f"  {'':<34} ingest with the probes on: accepted {accepted}/s, durable {durable}/s, "

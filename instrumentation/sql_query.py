@@ -53,7 +53,7 @@ def _column(values: list[Any], duck_type: str) -> pd.Series:
         return pd.to_timedelta(pd.Series(values, dtype=object), unit="s")
     if kind in _INTEGERS:
         return pd.Series(values, dtype="Int64" if has_null else "int64")
-    if kind in _FLOATS or kind.startswith("DECIMAL") or kind.startswith("NUMERIC"):
+    if kind in _FLOATS or kind.startswith(("DECIMAL", "NUMERIC")):
         return pd.Series(values, dtype="float64")
     if kind in ("BOOLEAN", "BOOL", "LOGICAL"):
         return pd.Series(values, dtype="boolean" if has_null else "bool")
@@ -71,7 +71,7 @@ def sql(query: str, max_rows: int = DEFAULT_MAX_ROWS) -> pd.DataFrame:
     types: list[str] = list(answer.get("types") or ["VARCHAR"] * len(columns))
     rows: list[list[Any]] = answer.get("rows") or []
     data = {}
-    for index, (name, duck_type) in enumerate(zip(columns, types, strict=True)):
+    for index, (_name, duck_type) in enumerate(zip(columns, types, strict=True)):
         data[index] = _column([row[index] for row in rows], duck_type)
     frame = pd.DataFrame(data)
     frame.columns = pd.Index(columns, dtype=object)  # duplicate names (SELECT a, a) stay as DuckDB names them

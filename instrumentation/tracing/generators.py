@@ -67,7 +67,7 @@ def generator_wrapper(
                     raise
                 finish(live, outputs=reduce(items))
                 raise
-            except BaseException as error:  # consumer used .throw(): pass it into the generator
+            except BaseException as error:  # noqa: BLE001 - consumer used .throw(): pass it into the generator
                 to_throw = error
 
     return wrapper
@@ -121,7 +121,7 @@ def async_generator_wrapper(
                     raise
                 finish(live, outputs=reduce(items))
                 raise
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 - consumer used .throw(): pass it into the generator
                 to_throw = error
 
     return wrapper

@@ -10,8 +10,7 @@ from typing import Literal
 
 import pytest
 
-from annotrace.collector.config import (CollectorConfig, ComponentID, ConfigError, PipelineConfig, load,
-                                        load_text)
+from annotrace.collector.config import CollectorConfig, ComponentID, ConfigError, PipelineConfig, load, load_text
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -173,7 +172,7 @@ def test_full_config_builds_every_component_and_pipeline() -> None:
             AttributeAction(key="user.email", action="delete"),
             AttributeAction(key="env", action="insert", value="prod"))),
     }
-    assert list(config.processors)[0] == ComponentID("batch")  # file order is kept
+    assert next(iter(config.processors)) == ComponentID("batch")  # file order is kept
     assert config.exporters == {
         ComponentID("duckdb"): DuckDBExporterConfig(path="./data/annotrace.duckdb", retention_days=30),
         ComponentID("debug", "verbose"): DebugExporterConfig(verbosity="detailed"),

@@ -34,6 +34,7 @@ from typing import Any
 
 import openai
 import pytest
+from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
 from opentelemetry._logs import LogRecord
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -46,13 +47,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 import annotrace
-from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
-from tests.collector_process import Collector
-from tests.e2e.genai_workload import Call, run_workload
 from annotrace import tracking
 from annotrace.client import rest
 from annotrace.openai import instrumentor as autolog_instrumentor
 from annotrace.tracing import context
+from tests.collector_process import Collector
+from tests.e2e.genai_workload import Call, run_workload
 from tests.fakes.llm import FakeLLM
 from tests.instrumentation.collector_sdk import SDK_ENV
 

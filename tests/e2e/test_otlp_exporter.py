@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import socket
 import uuid
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -64,10 +64,10 @@ def send_trace(collector: Collector, service: str) -> tuple[str, str]:
     exporter.export = lambda spans: results.append(original(spans)) or results[-1]  # type: ignore[method-assign]
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests.forward", "0.1")
-    with tracer.start_as_current_span("chat", attributes={"gen_ai.operation.name": "chat", "n": 3,
-                                                          "tags": ["a", "b"], "ratio": 0.5}) as root:
-        with tracer.start_as_current_span("tool", attributes={"ok": True}) as child:
-            child.add_event("called", {"arg": "x"})
+    chat = {"gen_ai.operation.name": "chat", "n": 3, "tags": ["a", "b"], "ratio": 0.5}
+    with (tracer.start_as_current_span("chat", attributes=chat) as root,
+          tracer.start_as_current_span("tool", attributes={"ok": True}) as child):
+        child.add_event("called", {"arg": "x"})
     provider.shutdown()
     assert results == [SpanExportResult.SUCCESS, SpanExportResult.SUCCESS]  # acked whatever downstream does
     ctx = root.get_span_context()

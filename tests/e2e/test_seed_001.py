@@ -331,7 +331,7 @@ def test_get_and_update_assessment(app: Collector) -> None:
                                        Expectation(name="expected_response", value={"capital": "Paris"}))
     assert changed.value == {"capital": "Paris"}
 
-    with pytest.raises(mlflow.MlflowException, match="Cannot update expectation value on a Feedback assessment.") \
+    with pytest.raises(mlflow.MlflowException, match=re.escape("Cannot update expectation value on a Feedback assessment.")) \
             as caught:
         mlflow.update_assessment(trace_id, rating.assessment_id, Expectation(name="human_rating", value=1))
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -20,7 +20,6 @@ from starlette.datastructures import FormData
 from annotrace.collector.store.queries.label_schemas import LabelSchema
 from annotrace.collector.store.queries.labeling_review import MyAnswer
 from annotrace.collector.web.pages import review_form
-
 from tests.collector_process import Collector
 from tests.web.review_sessions import Review, assessments_of, define_questions, make_review, sdk
 

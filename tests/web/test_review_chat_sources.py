@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as OTelInstrumentor
 from opentelemetry.sdk.resources import Resource
@@ -27,7 +28,6 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from playwright.sync_api import Page, expect
 
-from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceInstrumentor
 from tests.collector_process import Collector
 from tests.fakes.llm import FakeLLM
 from tests.web.conftest import sign_in

@@ -125,9 +125,9 @@ def read_mlflow(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_do
             fields.span_type = span_type
     if SPAN_INPUTS in hit:
         fields.set_inputs(SPAN_INPUTS, attrs[SPAN_INPUTS])
-    if SPAN_OUTPUTS in hit and fields.set_outputs(SPAN_OUTPUTS, attrs[SPAN_OUTPUTS]):
-        if fields.span_type == "RETRIEVER" and fields.output_value is not None:
-            fields.documents = document_rows(fields, SPAN_OUTPUTS, fields.output_value, max_documents)
+    if (SPAN_OUTPUTS in hit and fields.set_outputs(SPAN_OUTPUTS, attrs[SPAN_OUTPUTS])
+            and fields.span_type == "RETRIEVER" and fields.output_value is not None):
+        fields.documents = document_rows(fields, SPAN_OUTPUTS, fields.output_value, max_documents)
     if TOKEN_USAGE in hit:
         _usage(fields, attrs[TOKEN_USAGE])
     if LLM_MODEL in hit:

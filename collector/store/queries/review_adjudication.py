@@ -91,7 +91,7 @@ def disagreements(cursor: duckdb.DuckDBPyConnection, session_id: str, threshold:
         entry[2].append(Answer(labeler, orjson.loads(value), rationale, aid))
     order = {name: i for i, name in enumerate(session.label_schemas)}
     out = []
-    for (trace_id, schema), (source, position, answers) in sorted(
+    for (trace_id, schema), (source, _position, answers) in sorted(
             grouped.items(), key=lambda kv: (kv[1][1], order.get(kv[0][1], len(order)))):
         gold = golds.get((trace_id, schema))
         if _differ([a.value for a in answers], types.get(schema, "text"), threshold) and (

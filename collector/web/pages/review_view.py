@@ -154,7 +154,7 @@ def document_marks(form: Any) -> list[tuple[str, int, bool]]:
     """The posted relevant / not relevant answers: ``doc:<span id>:<position>`` = true | false
     (a document left unanswered posts nothing)."""
     out = []
-    for key in form.keys():
+    for key in form:
         if not str(key).startswith(DOCUMENT_FIELD):
             continue
         span_id, _, position = str(key)[len(DOCUMENT_FIELD):].partition(":")

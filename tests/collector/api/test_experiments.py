@@ -25,7 +25,7 @@ def test_create_get_and_get_by_name(api: httpx.Client) -> None:
     assert isinstance(by_id["creation_time"], int)
     by_name = api.get(f"{EXPERIMENTS}/get-by-name", params={"experiment_name": name}).json()["experiment"]
     assert by_name == by_id
-    assert api.get(f"/ajax-api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}).json() == {
+    assert api.get("/ajax-api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}).json() == {
         "experiment": by_id}
 
 

@@ -84,7 +84,7 @@ def _three_records(directory: Path) -> tuple[Path, list[int]]:
     spool.open()
     for payload in (b"first", b"second", b"third"):
         spool.append("traces", b'{"receiver":"otlp"}', payload * 10, items=1)
-    starts = [0] + [r.end for r in spool.take(10, 0)][:-1]
+    starts = [0, *[r.end for r in spool.take(10, 0)][:-1]]
     spool.close()
     return sorted(directory.glob("*.seg"))[-1], starts
 

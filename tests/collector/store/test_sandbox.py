@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from annotrace.collector.errors import InvalidParameter
-from annotrace.collector.store.db import Database
 from annotrace.collector.store import sandbox
+from annotrace.collector.store.db import Database
 from annotrace.collector.store.sandbox import TABLE_FUNCTIONS, run_query
 
 HOSTILE = [

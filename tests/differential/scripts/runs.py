@@ -112,9 +112,9 @@ def fluent_start_run(client: Any) -> dict[str, Any]:
     with mlflow.start_run() as unnamed:
         pass
     out["unnamed"] = run_json(mlflow.get_run(unnamed.info.run_id))
-    with mlflow.start_run(run_name="diff-parent") as parent:
-        with mlflow.start_run(run_name="diff-child", nested=True) as child:
-            pass
+    with (mlflow.start_run(run_name="diff-parent") as parent,
+          mlflow.start_run(run_name="diff-child", nested=True) as child):
+        pass
     out["child_parent"] = mlflow.get_run(child.info.run_id).data.tags.get("mlflow.parentRunId") == parent.info.run_id
     out["last"] = mlflow.last_active_run().info.run_id == parent.info.run_id
     try:

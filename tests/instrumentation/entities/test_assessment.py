@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 
 import pytest
@@ -152,7 +153,7 @@ def test_error_forms() -> None:
     assert "TimeoutError: judge timed out" in (from_exception.feedback.error.stack_trace or "")
     from_text = Feedback(name="f", error="boom")
     assert (from_text.error_code, from_text.error_message) == ("ASSESSMENT_ERROR", "boom")
-    with pytest.raises(MlflowException, match="'error' must be an Exception, AssessmentError, or string. Got: "):
+    with pytest.raises(MlflowException, match=re.escape("'error' must be an Exception, AssessmentError, or string. Got: ")):
         Feedback(name="f", error=42)  # type: ignore[arg-type]
 
 
@@ -171,14 +172,14 @@ def test_validation_messages() -> None:
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     with pytest.raises(MlflowException, match="Exactly one of `expectation`, `feedback`, or `issue` should be"):
         Assessment(name="x", source=AssessmentSource("HUMAN"))
-    with pytest.raises(MlflowException, match="Cannot set `error` when `expectation` is specified."):
+    with pytest.raises(MlflowException, match=re.escape("Cannot set `error` when `expectation` is specified.")):
         Assessment(name="x", source=AssessmentSource("HUMAN"), expectation=ExpectationValue(1),
                    error=AssessmentError("E"))
-    with pytest.raises(MlflowException, match="`source` must be an instance of `AssessmentSource`. Got <class 'str'>"):
+    with pytest.raises(MlflowException, match=re.escape("`source` must be an instance of `AssessmentSource`. Got <class 'str'>")):
         Feedback(name="x", value=1, source="HUMAN")  # type: ignore[arg-type]
-    with pytest.raises(MlflowException, match="Failed to serialize value .* Expectation value must be JSON-serializable"):
+    with pytest.raises(MlflowException, match=r"Failed to serialize value .* Expectation value must be JSON-serializable"):
         Expectation(name="e", value={"a": object()}).to_dictionary()
-    with pytest.raises(MlflowException, match="Unknown serialization format: PICKLE. Only JSON_FORMAT is supported."):
+    with pytest.raises(MlflowException, match=re.escape("Unknown serialization format: PICKLE. Only JSON_FORMAT is supported.")):
         ExpectationValue.from_dictionary({"serialized_value": {"serialization_format": "PICKLE", "value": "x"}})
     with pytest.raises(MlflowException, match="Either 'value' or 'serialized_value' must be present"):
         ExpectationValue.from_dictionary({})

@@ -7,12 +7,12 @@ from __future__ import annotations
 import getpass
 import json
 
-import annotrace as mlflow
 import pandas as pd
 import pytest
+
+import annotrace as mlflow
 from annotrace import genai
 from annotrace.genai import datasets
-
 from tests.collector_process import Collector
 from tests.instrumentation.collector_sdk import app, run_app  # noqa: F401  (fixture)
 

@@ -3,6 +3,8 @@ current experiment scopes names, and the collector's rules arrive as ``MlflowExc
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import annotrace as mlflow
@@ -83,7 +85,7 @@ def test_default_question_and_update(app: Collector) -> None:  # noqa: F811
     assert (default.name, default.type, default.input, default.instruction, default.is_default) == (
         "Feedback", "feedback", ls.InputText(), "Share any feedback on this trace.", True)
     assert ls.list_label_schemas() == [default]  # seeded once
-    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be deleted.") as error:
+    with pytest.raises(mlflow.MlflowException, match=re.escape("The experiment's default question cannot be deleted.")) as error:
         ls.delete_label_schema("Feedback")
     assert error.value.error_code == "INVALID_PARAMETER_VALUE"
     with pytest.raises(mlflow.MlflowException, match="is reserved for the experiment's default question"):
@@ -108,7 +110,7 @@ def test_default_question_and_update(app: Collector) -> None:  # noqa: F811
         ls.update_label_schema(other.schema_id, name="tone_v2")
     assert error.value.error_code == "RESOURCE_ALREADY_EXISTS"
     assert default.schema_id is not None
-    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be renamed."):
+    with pytest.raises(mlflow.MlflowException, match=re.escape("The experiment's default question cannot be renamed.")):
         ls.update_label_schema(default.schema_id, name="Overall")
     assert ls.update_label_schema(default.schema_id, enable_comment=True).is_default is True
 
@@ -135,5 +137,5 @@ def test_get_and_delete_by_schema_id_as_mlflow_3_14(app: Collector) -> None:  # 
         ls.get_label_schema(schema_id=tone.schema_id)
     assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     [default] = ls.list_label_schemas()
-    with pytest.raises(mlflow.MlflowException, match="The experiment's default question cannot be deleted."):
+    with pytest.raises(mlflow.MlflowException, match=re.escape("The experiment's default question cannot be deleted.")):
         ls.delete_label_schema(schema_id=default.schema_id)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import annotrace as mlflow
@@ -42,7 +44,7 @@ def test_session_fields(app: Collector) -> None:  # noqa: F811
 
 def test_missing_schema(app: Collector) -> None:  # noqa: F811
     with pytest.raises(mlflow.MlflowException,
-                       match="Label schema nope not found. Please create it first via `create_label_schema`."):
+                       match=re.escape("Label schema nope not found. Please create it first via `create_label_schema`.")):
         labeling.create_labeling_session("s", label_schemas=["nope"])
 
 
@@ -63,9 +65,9 @@ def test_add_traces_in_every_form(app: Collector) -> None:  # noqa: F811
 
 def test_add_traces_errors(app: Collector) -> None:  # noqa: F811
     session = labeling.create_labeling_session("s")
-    with pytest.raises(mlflow.MlflowException, match="trace cannot be None. Must be mlflow.entities.Trace"):
+    with pytest.raises(mlflow.MlflowException, match=re.escape("trace cannot be None. Must be mlflow.entities.Trace")):
         session.add_traces([None])  # type: ignore[list-item]
-    with pytest.raises(mlflow.MlflowException, match="Expected mlflow.entities.Trace or json string, got int"):
+    with pytest.raises(mlflow.MlflowException, match=re.escape("Expected mlflow.entities.Trace or json string, got int")):
         session.add_traces([5])  # type: ignore[list-item]
-    with pytest.raises(mlflow.MlflowException, match="Trace with ID 'tr-0+' not found"):
+    with pytest.raises(mlflow.MlflowException, match=r"Trace with ID 'tr-0+' not found"):
         session.add_traces(["tr-" + "0" * 32])

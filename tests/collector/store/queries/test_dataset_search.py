@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import dataset_search
 from annotrace.collector.store.queries.datasets import Dataset, epoch_ms
