@@ -9,6 +9,7 @@ user (``auth.principal``); the store only records it.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,3 +45,12 @@ def row_as_dict(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) ->
     if row is None:
         return None
     return dict(zip([d[0] for d in result.description or []], row, strict=True))
+
+
+def record_session(conn: duckdb.DuckDBPyConnection, action: str, previous: Any = None, new: Any = None,
+                   time: datetime | None = None) -> None:
+    """An audit row for a labeling session or review queue (a ``labeling.Session``, before / after)."""
+    session = new if new is not None else previous
+    kind = "labeling_session" if session.queue_type is None else "review_queue"
+    record(conn, action=action, object_type=kind, object_id=session.session_id, time=time,
+           previous=None if previous is None else asdict(previous), new=None if new is None else asdict(new))

@@ -16,7 +16,7 @@ and override rules hold); the session only tracks each labeler's status:
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -209,7 +209,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
     ])
     run_store.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
     created = get(conn, session_id)
-    audit.record(conn, action="create", object_type=_kind(created), object_id=session_id, new=asdict(created), time=now)
+    audit.record_session(conn, "create", new=created, time=now)
     return created
 
 
@@ -218,9 +218,7 @@ def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: 
     _check_users(users)
     conn.execute(SET_USERS, [orjson.dumps(list(dict.fromkeys(users))).decode(), now, session_id])
     updated = get(conn, session_id)
-    audit.record(conn, action="set-assigned-users", object_type=_kind(updated), object_id=session_id,
-                 previous={"assigned_users": old.assigned_users}, new={"assigned_users": updated.assigned_users},
-                 time=now)
+    audit.record_session(conn, "set-assigned-users", previous=old, new=updated, time=now)
     return updated
 
 
@@ -253,15 +251,10 @@ def delete(conn: duckdb.DuckDBPyConnection, session_id: str) -> bool:
     rows = conn.execute(GET, [session_id]).fetchall()
     if not rows:
         return False
-    old = _session(conn, rows[0])
+    audit.record_session(conn, "delete", previous=_session(conn, rows[0]))  # same transaction as the delete
     for sql in DELETE_SESSION.values():
         conn.execute(sql, [session_id])
-    audit.record(conn, action="delete", object_type=_kind(old), object_id=session_id, previous=asdict(old))
     return True
-
-
-def _kind(session: Session) -> str:
-    return "labeling_session" if session.queue_type is None else "review_queue"
 
 
 def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: list[str],
