@@ -69,7 +69,6 @@ USING (trace_id, span_id)
 BATCH_HAS_COPIES = "SELECT count(*) <> count(DISTINCT (trace_id, span_id)) FROM staged"
 FIRST_COPY_ONLY = "SELECT * FROM staged QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1"
 INSERT_SPANS = f"INSERT INTO spans BY NAME SELECT {SPAN_COLUMNS} FROM new_spans"
-_SUM = "CASE WHEN traces.{c} IS NULL THEN excluded.{c} WHEN excluded.{c} IS NULL THEN traces.{c} ELSE traces.{c} + excluded.{c} END"
 # request_time/end_time are cast to the table's microseconds here, as the insert would: the merge
 # below compares stored and new times with epoch_us, which truncates nanoseconds where the cast
 # rounds, and mixing the two made merged durations 1 µs short about every other time.
@@ -120,16 +119,18 @@ ON CONFLICT (trace_id) DO UPDATE SET
   response_preview = coalesce(traces.response_preview, excluded.response_preview),
   span_count = traces.span_count + excluded.span_count,
   error_span_count = traces.error_span_count + excluded.error_span_count,
-  input_tokens = {input_tokens},
-  output_tokens = {output_tokens},
-  total_tokens = {total_tokens},
+  -- token counts add up; a part that reported none (NULL) keeps the other part's count
+  input_tokens = CASE WHEN traces.input_tokens IS NULL THEN excluded.input_tokens WHEN excluded.input_tokens IS NULL THEN traces.input_tokens
+    ELSE traces.input_tokens + excluded.input_tokens END,
+  output_tokens = CASE WHEN traces.output_tokens IS NULL THEN excluded.output_tokens WHEN excluded.output_tokens IS NULL THEN traces.output_tokens
+    ELSE traces.output_tokens + excluded.output_tokens END,
+  total_tokens = CASE WHEN traces.total_tokens IS NULL THEN excluded.total_tokens WHEN excluded.total_tokens IS NULL THEN traces.total_tokens
+    ELSE traces.total_tokens + excluded.total_tokens END,
   root_span_id = coalesce(excluded.root_span_id, traces.root_span_id),
   session_id = coalesce(traces.session_id, excluded.session_id),
   user_id = coalesce(traces.user_id, excluded.user_id),
   last_update_time = excluded.last_update_time
 """
-for _c in ("input_tokens", "output_tokens", "total_tokens"):
-    MERGE_TRACES = MERGE_TRACES.replace("{%s}" % _c, _SUM.format(c=_c))
 MERGE_TRACE_EXTRAS = """
 UPDATE traces SET
   tags = json_merge_patch(traces.tags, coalesce(x.tags, '{}')),
