@@ -21,7 +21,7 @@ from annotrace.collector.api.mlflow.wire import Fields, invalid, json_body, ok, 
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import trace_info as store
+from annotrace.collector.store.queries import start_trace as store
 from annotrace.collector.store.queries import traces as trace_queries
 
 if TYPE_CHECKING:
