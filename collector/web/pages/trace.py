@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import span_hex, trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
-from annotrace.collector.store.queries import trace_view
+from annotrace.collector.store.queries import trace_explorer
 from annotrace.collector.web.page import render
 from annotrace.collector.web.pages.trace_assessments import AssessmentPanel, panel
 from annotrace.collector.web.pages.trace_spans import SpanLine, SpanView, span_view, timeline
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from annotrace.collector.store.access import Access
     from annotrace.collector.store.queries.assessments import Assessment
-    from annotrace.collector.store.queries.trace_view import TraceHeader
+    from annotrace.collector.store.queries.trace_explorer import TraceHeader
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -98,7 +98,7 @@ async def trace_page(api: Access, request: Request) -> Response:
     span_id = _span_id(asked)
     try:
         # a malformed ?span= can match no span: load() reports it as missing like an unknown one
-        view = await api.read(trace_view.load, trace_id, span_id or asked)
+        view = await api.read(trace_explorer.load, trace_id, span_id or asked)
     except NotFound:
         return missing(request, raw)
     notice = None
@@ -122,7 +122,7 @@ async def span_page(api: Access, request: Request) -> Response:
     if span_id is None:
         return missing(request, raw, f"Span '{raw_span}' not found in trace '{trace_id}'.")
     try:
-        header, detail, found = await api.read(trace_view.load_span, trace_id, span_id)
+        header, detail, found = await api.read(trace_explorer.load_span, trace_id, span_id)
     except NotFound as error:
         return missing(request, raw, error.message)
     selected = span_view(detail, header.root_span_id)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from annotrace.collector.store.queries.trace_view import Message, SpanDetail, TreeSpan
+    from annotrace.collector.store.queries.trace_explorer import Message, SpanDetail, TreeSpan
     from annotrace.collector.store.queries.traces import SpanLink
 
 LINK_SCHEMES = ("http", "https")
