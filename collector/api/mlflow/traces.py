@@ -40,7 +40,7 @@ MAX_BATCH = 100
 
 async def get_trace_info(api: Access, request: Request) -> Response:
     """GetTraceInfoV3: ``{"trace": {"trace_info": TraceInfoV3}}``."""
-    row, assessments = await api.read(store.info, path_trace_id(request))
+    row, assessments = await api.read(store.get_info, path_trace_id(request))
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 
@@ -49,21 +49,21 @@ async def get_trace(api: Access, request: Request) -> Response:
     params = query(request)
     raw = params.get_str("trace_id", required=True)
     assert raw is not None
-    row, assessments, spans = await api.read(store.full, stored_trace_id(raw))
+    row, assessments, spans = await api.read(store.get_with_spans, stored_trace_id(raw))
     return ok({"trace": trace_json.trace(row, assessments, spans)})
 
 
 async def batch_get_traces(api: Access, request: Request) -> Response:
     """BatchGetTraces: ``GET /traces/batchGet?trace_ids=..`` (unknown ids are left out)."""
     ids = _batch_ids(query(request))
-    found = await api.read(store.fulls, ids)
+    found = await api.read(store.get_many_with_spans, ids)
     return ok({"traces": [trace_json.trace(row, assessments, spans) for row, assessments, spans in found]})
 
 
 async def batch_get_trace_infos(api: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
     ids = _batch_ids(await json_body(request))
-    found = await api.read(store.infos, ids)
+    found = await api.read(store.get_many_info, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 

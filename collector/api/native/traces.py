@@ -60,5 +60,5 @@ async def assessment_history(api: Access, request: Request) -> Response:
 async def span_list(api: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/spans``: ``{"trace_id", "spans": [Span.to_dict()]}``."""
     trace_id = path_trace_id(request)
-    _, _, spans = await api.read(trace_store.full, trace_id)
+    _, _, spans = await api.read(trace_store.get_with_spans, trace_id)
     return ok({"trace_id": trace_id, "spans": span_dicts(trace_id, spans)})

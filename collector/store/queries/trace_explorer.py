@@ -1,6 +1,6 @@
 """One trace as the trace explorer shows it: a header, a compact span tree, one span in full.
 
-Why not ``traces.full``: that loads every span's inputs, outputs, attributes, events and links
+Why not ``traces.get_with_spans``: that loads every span's inputs, outputs, attributes, events and links
 (the REST GetTrace answer). The explorer must stay interactive on a trace of 1,000 spans, so the
 tree reads only the narrow columns it draws (name, type, status, times) and the heavy columns,
 messages and documents are read for the one span on screen. The same functions back the page,

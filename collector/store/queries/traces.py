@@ -173,27 +173,28 @@ def spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[SpanRow]:
     return out
 
 
-def info(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[TraceRow, list[Assessment]]:
+def get_info(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[TraceRow, list[Assessment]]:
     """A trace row with all its assessments (valid or not, as MLflow's GetTraceInfoV3)."""
     row = get(cursor, trace_id)
     return row, assessment_queries.for_traces(cursor, [trace_id])[trace_id]
 
 
-def infos(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> list[tuple[TraceRow, list[Assessment]]]:
+def get_many_info(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> list[tuple[TraceRow, list[Assessment]]]:
+    """``get_info`` for several traces (the stored ones, in ``get_many``'s order)."""
     rows = get_many(cursor, trace_ids)
     found = assessment_queries.for_traces(cursor, [row.trace_id for row in rows])
     return [(row, found[row.trace_id]) for row in rows]
 
 
-def full(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[TraceRow, list[Assessment], list[SpanRow]]:
+def get_with_spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[TraceRow, list[Assessment], list[SpanRow]]:
     """A trace row, its assessments and its spans (GetTrace)."""
-    row, found = info(cursor, trace_id)
+    row, found = get_info(cursor, trace_id)
     return row, found, spans(cursor, trace_id)
 
 
-def fulls(cursor: duckdb.DuckDBPyConnection,
+def get_many_with_spans(cursor: duckdb.DuckDBPyConnection,
           trace_ids: list[str]) -> list[tuple[TraceRow, list[Assessment], list[SpanRow]]]:
-    return [(row, found, spans(cursor, row.trace_id)) for row, found in infos(cursor, trace_ids)]
+    return [(row, found, spans(cursor, row.trace_id)) for row, found in get_many_info(cursor, trace_ids)]
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
