@@ -99,8 +99,7 @@ class ReadBarrier:
 def _otlp_error(error: CollectorError, scope: Scope) -> Response:
     """A refused export in OTLP's own shape (google.rpc.Status), in the request's encoding."""
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
-    encoding = "protobuf" if "protobuf" in content_type else "json"
-    return otlp_http.error_response(error, encoding)
+    return otlp_http.error_response(error, "protobuf" if "protobuf" in content_type else "json")
 
 
 def _web_error(error: CollectorError, scope: Scope) -> Response:
