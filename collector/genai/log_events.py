@@ -47,13 +47,13 @@ def pending_events(logs: LogBatch) -> list[Pending]:
     """The batch's GenAI event records, as the join stores them (pure: runs in decode workers)."""
     rows: dict[str, Pending] = {}
     for i, name in enumerate(logs.event_name):
-        if name in EVENT_NAMES and logs.trace_id[i] and logs.span_id[i]:
+        trace_id, span_id = logs.trace_id[i], logs.span_id[i]
+        if name in EVENT_NAMES and trace_id and span_id:
             time_ns = logs.time_ns[i] or logs.observed_ns[i] or 0
             payload = dumps(_payload(name, logs.body[i], logs.attributes[i]))
             if payload is None:  # not writable as JSON: the record stays in log_records only
                 continue
-            record: Any = (logs.record_id[i], logs.trace_id[i], logs.span_id[i], name, time_ns, i, payload)
-            rows[logs.record_id[i]] = record
+            rows[logs.record_id[i]] = Pending(logs.record_id[i], trace_id, span_id, name, time_ns, i, payload)
     return list(rows.values())
 
 
@@ -75,11 +75,11 @@ class ChatEvents:
         """Records in message order (time, then choice index, then arrival) with their messages."""
         keyed = []
         for record in records:
-            payload = None if record[6] is None else orjson.loads(record[6])
-            index = payload.get("index") if record[3] == "gen_ai.choice" and isinstance(payload, dict) else None
-            keyed.append(((record[4], index if type(index) is int else 0, record[5]), record, payload))
+            payload = None if record.payload is None else orjson.loads(record.payload)
+            index = payload.get("index") if record.event_name == "gen_ai.choice" and isinstance(payload, dict) else None
+            keyed.append(((record.time_unix_nano, index if type(index) is int else 0, record.ordinal), record, payload))
         keyed.sort(key=lambda item: item[0])
-        return [(record, _event_rows(record[3], payload)) for _, record, payload in keyed]
+        return [(record, _event_rows(record.event_name, payload)) for _, record, payload in keyed]
 
     def json(self, messages: list[Message]) -> str:
         return messages_json(messages)

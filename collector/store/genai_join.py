@@ -37,7 +37,7 @@ span each time and only replace a value that is NULL or was written by an earlie
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pyarrow as pa
 
@@ -49,7 +49,7 @@ __all__ = ["join_staged"]
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _STR = pa.string()
 
-MARK_SEEN = "INSERT OR IGNORE INTO genai_log_events_seen SELECT record_id FROM genai_join_staged RETURNING record_id"
+MARK_SEEN = "INSERT OR IGNORE INTO genai_log_events_seen SELECT record_id FROM genai_join_records RETURNING record_id"
 ADD_PENDING = "INSERT INTO genai_log_events_pending BY NAME SELECT * FROM genai_join_new"
 ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM genai_log_events_pending)"
 PENDING_FOR_BATCH_SPANS = """
@@ -85,8 +85,16 @@ UPDATE_TRACES = (_UPDATE_TRACES.format(column="request", preview="request_previe
                  _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"))
 DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELECT record_id FROM genai_join_matched)"
 
-Pending = tuple[str, str, str, str, int, int, str | None]
-"""A ``genai_log_events_pending`` row: record, trace, span, event name, time ns, ordinal, payload JSON."""
+class Pending(NamedTuple):
+    """A ``genai_log_events_pending`` row (its columns, in order)."""
+
+    record_id: str
+    trace_id: str
+    span_id: str
+    event_name: str
+    time_unix_nano: int
+    ordinal: int  # the record's position in its batch: the order of records sent at one time
+    payload: str | None  # JSON
 Message = tuple[str | None, str | None, str | None, str | None]
 """A ``messages`` row's content: role, content, tool_calls JSON, raw JSON."""
 
@@ -132,14 +140,14 @@ def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql
 
 
 def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
-             staged: list[Pending]) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
+             records: list[Pending]) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
     """Add this batch's new GenAI records to pending; return the pending records whose span is stored,
     and for each such span its start time and whether it is a trace root. ``spans`` holds the
     batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
     new: list[Pending] = []
-    if staged:
-        fresh = {row[0] for row in _registered(conn, "genai_join_staged", _table(staged), MARK_SEEN)}
-        new = [row for row in staged if row[0] in fresh]
+    if records:
+        fresh = {row[0] for row in _registered(conn, "genai_join_records", _table(records), MARK_SEEN)}
+        new = [record for record in records if record.record_id in fresh]
     if new:
         _registered(conn, "genai_join_new", _table(new), ADD_PENDING)
     matched: dict[str, Pending] = {}
@@ -147,31 +155,31 @@ def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
     if spans is not None and spans.num_rows and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
         keys = spans.select(["trace_id", "span_id"])
         for row in _registered(conn, "genai_join_span_keys", keys, PENDING_FOR_BATCH_SPANS):
-            matched[row[0]] = row
+            matched[row[0]] = Pending(*row)
         if matched:
-            wanted = {(row[1], row[2]) for row in matched.values()}
+            wanted = {(record.trace_id, record.span_id) for record in matched.values()}
             columns = spans.select(["trace_id", "span_id", "start_time_unix_nano", "parent_span_id"]).to_pydict()
             for trace_id, span_id, start, parent in zip(*columns.values()):
                 if (trace_id, span_id) in wanted:
                     spans_info[(trace_id, span_id)] = (start, parent is None)
-    rest = [row for row in new if row[0] not in matched]
+    rest = [record for record in new if record.record_id not in matched]
     if rest:  # the span may have come in an earlier batch
         for row in _registered(conn, "genai_join_new", _table(rest), NEW_PENDING_WITH_STORED_SPAN):
-            matched[row[0]] = row[:7]
+            matched[row[0]] = Pending(*row[:7])
             spans_info[(row[1], row[2])] = (row[7], row[8])
     return list(matched.values()), spans_info
 
 
-def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged: list[Pending], reader: ChatReader,
+def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records: list[Pending], reader: ChatReader,
                 preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
     """Join stored GenAI log events to stored spans; returns the number of messages written.
 
     Call it inside the writer's transaction, after the batch's spans and log records are inserted.
     """
-    matched, spans_info = _matches(conn, spans, staged)
+    matched, spans_info = _matches(conn, spans, records)
     if not matched:
         return 0
-    span_keys = sorted({(row[1], row[2]) for row in matched})
+    span_keys = sorted({(record.trace_id, record.span_id) for record in matched})
     existing = _registered(conn, "genai_join_span_keys", _keys_table(span_keys), EXISTING_MESSAGES)
     own: set[tuple[str, str, str]] = set()
     next_position: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -187,10 +195,10 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged:
     rows: list[tuple[Any, ...]] = []
     for record, messages in reader.messages(matched):
         for direction, message in messages:
-            key = (record[1], record[2], direction)
+            key = (record.trace_id, record.span_id, direction)
             if key in own:
                 continue
-            rows.append((record[1], record[2], direction, next_position[key], *message, record[0]))
+            rows.append((record.trace_id, record.span_id, direction, next_position[key], *message, record.record_id))
             next_position[key] += 1
             written[key].append(message)
     if rows:
@@ -201,7 +209,7 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, staged:
         table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
         _registered(conn, "genai_join_messages", table, INSERT_MESSAGES)
         _update_json(conn, reader, written, earlier, spans_info, preview_max_chars)
-    done = pa.table({"record_id": pa.array([record[0] for record in matched], _STR)})
+    done = pa.table({"record_id": pa.array([record.record_id for record in matched], _STR)})
     _registered(conn, "genai_join_matched", done, DELETE_MATCHED)
     return len(rows)
 
