@@ -232,6 +232,8 @@ _BASE = "/api/v1/labeling/sessions"
 _NOT_NAME = r"\u0000-\u001f\u007f-\u009f\ufffd"  # what ids.name_problem refuses
 _NAME = {"type": "string", "maxLength": 500, "description": "not blank; no control characters or U+FFFD",
          "pattern": rf"^[^{_NOT_NAME}]*[^\s{_NOT_NAME}][^{_NOT_NAME}]*$"}
+_USERS = {"type": "array", "maxItems": store.MAX_USERS, "items": {**_NAME, "maxLength": 250},
+          "description": "user names: not blank, no control characters or U+FFFD"}
 OPENAPI_PATHS: dict[str, Any] = {
     _BASE: {
         "post": _op("Create a labeling session (every label schema must exist; built-ins are created)",
@@ -239,7 +241,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                         "type": "object", "required": ["experiment_id", "name"], "properties": {
                             "experiment_id": {"type": "string", "pattern": r"^[0-9]{1,19}$"},
                             "name": _NAME,
-                            "assigned_users": {"type": "array", "items": {"type": "string"}},
+                            "assigned_users": _USERS,
                             "agent": {"type": "string"}, "label_schemas": {"type": "array", "items": {"type": "string"}},
                             "enable_multi_turn_chat": {"type": "boolean"}, "custom_inputs": {"type": "object"}}}),
         "get": _op("Labeling sessions, newest first; with user, only those the user may label",
@@ -253,7 +255,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "patch": _op("Replace the assigned users (an empty list lets anyone label)",
                      {"type": "object", "properties": {"labeling_session": _SESSION}}, params=[_SESSION_ID],
                      body={"type": "object", "required": ["assigned_users"], "properties": {
-                         "assigned_users": {"type": "array", "items": {"type": "string"}}}}),
+                         "assigned_users": _USERS}}),
         "delete": _op("Delete the session (idempotent); its copied traces and labels stay", {"type": "object"},
                       params=[_SESSION_ID]),
     },

@@ -24,7 +24,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
-from annotrace.collector.ids import new_assessment_id
+from annotrace.collector.ids import name_problem, new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
 from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import experiments as experiment_store
@@ -395,5 +395,7 @@ def _check_users(users: list[str]) -> None:
     if len(users) > MAX_USERS:
         raise InvalidParameter(f"Invalid value for parameter 'assigned_users': more than {MAX_USERS} users.")
     for user in users:
-        if not user.strip() or len(user) > schema_store.MAX_NAME_CHARS:
-            raise InvalidParameter(f"Invalid value for parameter 'assigned_users': bad user name {user!r}.")
+        problem = name_problem(user)
+        if not user.strip() or len(user) > schema_store.MAX_NAME_CHARS or problem:
+            why = f" ({problem})" if problem else ""
+            raise InvalidParameter(f"Invalid value for parameter 'assigned_users': bad user name {user!r}{why}.")
