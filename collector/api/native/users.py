@@ -155,21 +155,26 @@ def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | No
                           "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                          for p in params]}
     if body is not None:
-        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
 
 
 _ROLE = {"enum": list(store.ROLES)}
+_NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what store.check_name refuses
+_NAME = {"type": "string", "maxLength": store.MAX_NAME_CHARS,
+         "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
+         "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$"}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/users": {
         "get": _op("Users (no password hashes) and their per-experiment permissions (admins)"),
         "post": _op("Add a user (admins)", body={"type": "object", "required": ["name", "role"], "properties": {
-            "name": {"type": "string"}, "role": _ROLE, "password": {"type": "string", "minLength": 8}}}),
+            "name": _NAME, "role": _ROLE, "password": {"type": "string", "minLength": 8}}}),
     },
     "/api/v1/users/{name}": {
         "patch": _op("Change a user's role or password; a new password ends their sign-ins (admins)",
-                     params=("name",), body={"type": "object", "properties": {"role": _ROLE,
-                                                                               "password": {"type": "string"}}}),
+                     params=("name",), body={"type": "object", "properties": {
+                         "role": _ROLE, "password": {"type": "string", "minLength": 8}},
+                         "anyOf": [{"required": ["role"]}, {"required": ["password"]}]}),
         "delete": _op("Delete a user, revoking their tokens (admins)", params=("name",)),
     },
     "/api/v1/users/{name}/permissions/{experiment_id}": {
@@ -181,9 +186,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/tokens": {
         "get": _op("Your API tokens (never the tokens themselves); an admin may pass ?user="),
         "post": _op("Create an API token, answered once as `token` (an admin may pass `user`)",
-                    body={"type": "object", "properties": {"user": {"type": "string"},
-                                                           "description": {"type": "string"},
-                                                           "expires_days": {"type": "integer", "minimum": 1}}}),
+                    body={"type": "object", "properties": {
+                        "user": {"type": "string"}, "description": {"type": "string", "maxLength": 500},
+                        "expires_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS}}}),
     },
     "/api/v1/tokens/{token_id}": {"delete": _op("Revoke an API token (yours; an admin's: anyone's)",
                                                 params=("token_id",))},

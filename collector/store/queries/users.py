@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
+from annotrace.collector.ids import name_problem
 from annotrace.collector.store.queries.audit import record, row_as_dict
 
 ROLES = ("admin", "editor", "labeler", "viewer")
@@ -30,8 +31,8 @@ _PERMISSION = ("SELECT experiment_id, user_name, permission, create_time FROM ex
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip() or name != name.strip():
         raise InvalidParameter("user name: must be non-empty, without leading or trailing spaces")
-    if len(name) > MAX_NAME_CHARS or ":" in name or any(ord(c) < 32 for c in name):
-        raise InvalidParameter(f"user name: at most {MAX_NAME_CHARS} characters, no ':' or control characters")
+    if len(name) > MAX_NAME_CHARS or ":" in name or name_problem(name) is not None:
+        raise InvalidParameter(f"user name: at most {MAX_NAME_CHARS} characters, no ':', control characters or U+FFFD")
     return name
 
 
