@@ -42,8 +42,19 @@ from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes,
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
-ALL_SCENARIOS = ("decode", "grpc", "stub", "http", "half", "overload", "ryw", "assessments", "agreement", "auth",
-                 "lake")
+ALL_SCENARIOS = (
+    "decode",
+    "grpc",
+    "stub",
+    "http",
+    "half",
+    "overload",
+    "ryw",
+    "assessments",
+    "agreement",
+    "auth",
+    "lake",
+)
 QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
@@ -78,22 +89,40 @@ def _env_name(flag: str) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")),
-                        help="about one minute: shorter durations, no stub scenario (env BENCH_QUICK=1)")
-    parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ""),
-                        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=bool(os.environ.get("BENCH_QUICK")),
+        help="about one minute: shorter durations, no stub scenario (env BENCH_QUICK=1)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=os.environ.get("BENCH_SCENARIOS", ""),
+        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub)",
+    )
     for flag, kind, full, _quick, text in _OPTIONS:
         env = os.environ.get(_env_name(flag))
-        parser.add_argument(f"--{flag}", type=kind, default=kind(env) if env else None,
-                            help=f"{text} (default {full}; env {_env_name(flag)})")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", "bench-data")),
-                        help="where collectors keep their files (default ./bench-data, git-ignored)")
+        parser.add_argument(
+            f"--{flag}",
+            type=kind,
+            default=kind(env) if env else None,
+            help=f"{text} (default {full}; env {_env_name(flag)})",
+        )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("BENCH_DATA_DIR", "bench-data")),
+        help="where collectors keep their files (default ./bench-data, git-ignored)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep each scenario's data directory")
-    parser.add_argument("--collector-cmd", default=os.environ.get("BENCH_COLLECTOR_CMD", ""),
-                        help="command that starts the collector, before 'serve ...' "
-                             "(default: this python -m annotrace.collector)")
+    parser.add_argument(
+        "--collector-cmd",
+        default=os.environ.get("BENCH_COLLECTOR_CMD", ""),
+        help="command that starts the collector, before 'serve ...' (default: this python -m annotrace.collector)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     for flag, _kind, full, quick, _text in _OPTIONS:
@@ -119,9 +148,11 @@ def _summary(r: LoadResult) -> str:
         return "n/a" if v is None else f"{v:,.0f}{unit}"
 
     star = "*" if r.durable_partial else ""
-    return (f"   accepted {f(r.accepted_sps)}/s, durable {f(r.durable_sps)}{star}/s, p50 {f(r.p50_ms, ' ms')}, "
-            f"p99 {f(r.p99_ms, ' ms')}, peak RSS {f((r.peak_rss_bytes or 0) / 2**20 or None, ' MiB')}, "
-            f"rejected {r.rejected_total}" + ("" if not r.notes else f"  ({len(r.notes)} note(s))"))
+    return (
+        f"   accepted {f(r.accepted_sps)}/s, durable {f(r.durable_sps)}{star}/s, p50 {f(r.p50_ms, ' ms')}, "
+        f"p99 {f(r.p99_ms, ' ms')}, peak RSS {f((r.peak_rss_bytes or 0) / 2**20 or None, ' MiB')}, "
+        f"rejected {r.rejected_total}" + ("" if not r.notes else f"  ({len(r.notes)} note(s))")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def load(cfg: LoadConfig) -> LoadResult:
         pace = f", paced to {cfg.rate_spans_s:,.0f} spans/s" if cfg.rate_spans_s else ""
-        _say(f"[{cfg.name}] {cfg.clients} {cfg.protocol} clients x {cfg.inflight} in flight, "
-             f"{cfg.spans_per_request}-span requests, {cfg.duration_s:g}s, backlog {cfg.backlog_mib} MiB{pace}")
+        _say(
+            f"[{cfg.name}] {cfg.clients} {cfg.protocol} clients x {cfg.inflight} in flight, "
+            f"{cfg.spans_per_request}-span requests, {cfg.duration_s:g}s, backlog {cfg.backlog_mib} MiB{pace}"
+        )
         result = run_load(cfg, data_root, command)
         _say(_summary(result))
         loads.append(result)
@@ -150,48 +183,116 @@ def main(argv: Sequence[str] | None = None) -> int:
         ceiling = run_ceiling(args.batch, args.decode_seconds)
     grpc: LoadResult | None = None
     if "grpc" in args.scenarios:
-        grpc = load(LoadConfig(name="grpc", protocol="grpc", clients=args.clients, duration_s=args.duration,
-                               inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+        grpc = load(
+            LoadConfig(
+                name="grpc",
+                protocol="grpc",
+                clients=args.clients,
+                duration_s=args.duration,
+                inflight=args.inflight,
+                backlog_mib=args.backlog_mib,
+                **common,
+            )
+        )
     if "stub" in args.scenarios:
-        load(LoadConfig(name="grpc-stub", protocol="grpc-stub", clients=args.clients,
-                        duration_s=args.stub_duration, inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+        load(
+            LoadConfig(
+                name="grpc-stub",
+                protocol="grpc-stub",
+                clients=args.clients,
+                duration_s=args.stub_duration,
+                inflight=args.inflight,
+                backlog_mib=args.backlog_mib,
+                **common,
+            )
+        )
     if "http" in args.scenarios:
-        load(LoadConfig(name="http", protocol="http", clients=args.clients, duration_s=args.duration,
-                        inflight=args.inflight, backlog_mib=args.backlog_mib, **common))
+        load(
+            LoadConfig(
+                name="http",
+                protocol="http",
+                clients=args.clients,
+                duration_s=args.duration,
+                inflight=args.inflight,
+                backlog_mib=args.backlog_mib,
+                **common,
+            )
+        )
     if "half" in args.scenarios:
         rate = args.half_rate or (grpc.durable_sps / 2 if grpc and grpc.durable_sps else DEFAULT_HALF_RATE)
-        half = load(LoadConfig(name="grpc half-rate", protocol="grpc", clients=args.clients,
-                               duration_s=args.half_duration, inflight=args.inflight, rate_spans_s=rate,
-                               backlog_mib=args.backlog_mib, **common))
+        half = load(
+            LoadConfig(
+                name="grpc half-rate",
+                protocol="grpc",
+                clients=args.clients,
+                duration_s=args.half_duration,
+                inflight=args.inflight,
+                rate_spans_s=rate,
+                backlog_mib=args.backlog_mib,
+                **common,
+            )
+        )
         if not args.half_rate and not (grpc and grpc.durable_sps):
             half.notes.append(f"no measured gRPC durable rate: paced to the default {DEFAULT_HALF_RATE:,.0f} spans/s")
     if "overload" in args.scenarios:
-        load(LoadConfig(name="overload", protocol="grpc", clients=args.overload_clients,
-                        duration_s=args.overload_duration, inflight=args.overload_inflight,
-                        backlog_mib=args.overload_backlog_mib, **common))
+        load(
+            LoadConfig(
+                name="overload",
+                protocol="grpc",
+                clients=args.overload_clients,
+                duration_s=args.overload_duration,
+                inflight=args.overload_inflight,
+                backlog_mib=args.overload_backlog_mib,
+                **common,
+            )
+        )
     ryw: RywResult | None = None
     if "ryw" in args.scenarios:
-        _say(f"[ryw] {args.ryw_probes} export-then-read probes idle, then probes for {args.ryw_duration:g}s under "
-             f"{args.clients} gRPC clients x {args.inflight}")
-        paced = (grpc.durable_sps * 0.8 if grpc and grpc.durable_sps and not grpc.durable_partial
-                 else DEFAULT_HALF_RATE)
-        ryw_load = dict(protocol="grpc", clients=args.clients, duration_s=args.ryw_duration, inflight=args.inflight,
-                        backlog_mib=args.backlog_mib, **common)
-        ryw = run_read_your_writes(RywConfig(idle_probes=args.ryw_probes, loads=(
-            LoadConfig(name="ryw paced", rate_spans_s=paced, **ryw_load),  # type: ignore[arg-type]
-            LoadConfig(name="ryw saturated", **ryw_load),  # type: ignore[arg-type]
-        )), data_root, command)
+        _say(
+            f"[ryw] {args.ryw_probes} export-then-read probes idle, then probes for {args.ryw_duration:g}s under "
+            f"{args.clients} gRPC clients x {args.inflight}"
+        )
+        paced = grpc.durable_sps * 0.8 if grpc and grpc.durable_sps and not grpc.durable_partial else DEFAULT_HALF_RATE
+        ryw_load = dict(
+            protocol="grpc",
+            clients=args.clients,
+            duration_s=args.ryw_duration,
+            inflight=args.inflight,
+            backlog_mib=args.backlog_mib,
+            **common,
+        )
+        ryw = run_read_your_writes(
+            RywConfig(
+                idle_probes=args.ryw_probes,
+                loads=(
+                    LoadConfig(name="ryw paced", rate_spans_s=paced, **ryw_load),  # type: ignore[arg-type]
+                    LoadConfig(name="ryw saturated", **ryw_load),  # type: ignore[arg-type]
+                ),
+            ),
+            data_root,
+            command,
+        )
         if not args.keep:
             for name in ("ryw-idle", "ryw paced", "ryw saturated"):
                 shutil.rmtree(data_root / name, ignore_errors=True)
     assessments: AssessmentsResult | None = None
     if "assessments" in args.scenarios:
-        _say(f"[assessments] {args.assess_traces:,} traces over gRPC, {args.assess_calls} log_feedback calls, "
-             f"{args.assess_feedback:,} REST feedbacks, {args.assess_rows:,} assessments bulk-loaded")
-        assessments = run_assessments(AssessmentsConfig(
-            traces=args.assess_traces, feedback_traces=args.assess_feedback, feedback_calls=args.assess_calls,
-            rows=args.assess_rows, drain_timeout_s=max(args.drain_timeout, 120.0), quick=args.quick),
-            data_root, command)
+        _say(
+            f"[assessments] {args.assess_traces:,} traces over gRPC, {args.assess_calls} log_feedback calls, "
+            f"{args.assess_feedback:,} REST feedbacks, {args.assess_rows:,} assessments bulk-loaded"
+        )
+        assessments = run_assessments(
+            AssessmentsConfig(
+                traces=args.assess_traces,
+                feedback_traces=args.assess_feedback,
+                feedback_calls=args.assess_calls,
+                rows=args.assess_rows,
+                drain_timeout_s=max(args.drain_timeout, 120.0),
+                quick=args.quick,
+            ),
+            data_root,
+            command,
+        )
         if not args.keep:
             shutil.rmtree(data_root / "assessments", ignore_errors=True)
     agreement: AgreementResult | None = None
@@ -208,8 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     lake: LakeResult | None = None
     if "lake" in args.scenarios:
         _say("[lake] 1 collector on a DuckLake store, then 2 on one lake, clients split between them")
-        lake = run_lake(data_root, seconds=args.duration, clients=args.clients, batch=args.batch,
-                        drain_timeout_s=args.drain_timeout)
+        lake = run_lake(
+            data_root, seconds=args.duration, clients=args.clients, batch=args.batch, drain_timeout_s=args.drain_timeout
+        )
         if not args.keep:
             for path in data_root.glob("lake-*"):
                 shutil.rmtree(path, ignore_errors=True)

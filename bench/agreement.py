@@ -123,15 +123,23 @@ def run_agreement(items: int = 10_000) -> AgreementResult:
             cursor.close()
         conn.close()
     assert report is not None
-    return AgreementResult(items, int(labels), statistics.median(report_times), statistics.median(report_cpu),
-                           statistics.median(judge_times),
-                           {s.schema: s.alpha.value for s in report.schemas})
+    return AgreementResult(
+        items,
+        int(labels),
+        statistics.median(report_times),
+        statistics.median(report_cpu),
+        statistics.median(judge_times),
+        {s.schema: s.alpha.value for s in report.schemas},
+    )
 
 
 def print_agreement(r: AgreementResult) -> None:
     alphas = ", ".join(f"{name} {value:.3f}" for name, value in r.alphas.items())
-    print(f"agreement report, {r.items:,} items x {len(LABELERS)} labelers x {len(SCHEMAS)} schemas "
-          f"({r.labels:,} labels, 1,000 bootstrap resamples per figure): {r.report_s * 1000:,.0f} ms "
-          f"(CPU {r.report_cpu_s * 1000:,.0f} ms; goal < 1,000 ms; median of {RUNS}; load average "
-          f"{os.getloadavg()[0]:.1f}); alpha {alphas}", flush=True)
+    print(
+        f"agreement report, {r.items:,} items x {len(LABELERS)} labelers x {len(SCHEMAS)} schemas "
+        f"({r.labels:,} labels, 1,000 bootstrap resamples per figure): {r.report_s * 1000:,.0f} ms "
+        f"(CPU {r.report_cpu_s * 1000:,.0f} ms; goal < 1,000 ms; median of {RUNS}; load average "
+        f"{os.getloadavg()[0]:.1f}); alpha {alphas}",
+        flush=True,
+    )
     print(f"judge vs human, 1 judge over {r.items:,} traces: {r.judges_s * 1000:,.0f} ms", flush=True)

@@ -110,11 +110,14 @@ def _ingest(cfg: AssessmentsConfig, collector: Collector, result: AssessmentsRes
 
     traces_per_request = cfg.spans_per_request // SPANS_PER_TRACE
     requests = math.ceil(cfg.traces / traces_per_request)
-    channel = grpc.insecure_channel(collector.grpc_target, options=[
-        ("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)])
+    channel = grpc.insecure_channel(
+        collector.grpc_target,
+        options=[("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)],
+    )
     grpc.channel_ready_future(channel).result(timeout=30)
-    export = channel.unary_unary(_EXPORT, request_serializer=None,
-                                 response_deserializer=pb.ExportTraceServiceResponse.FromString)
+    export = channel.unary_unary(
+        _EXPORT, request_serializer=None, response_deserializer=pb.ExportTraceServiceResponse.FromString
+    )
     lock = threading.Lock()
     remaining = [requests]
     errors: list[str] = []
@@ -191,15 +194,25 @@ def _feedback_round_trip(cfg: AssessmentsConfig, collector: Collector, result: A
 
 def _search(cfg: AssessmentsConfig, collector: Collector, result: AssessmentsResult, experiment_id: str) -> None:
     skip = cfg.feedback_calls + 5  # traces that already got quality = 4 above
-    ids = [str(r[0]) for r in collector.sql(
-        f"SELECT trace_id FROM traces ORDER BY trace_id LIMIT {cfg.feedback_traces} OFFSET {skip}")]
+    ids = [
+        str(r[0])
+        for r in collector.sql(
+            f"SELECT trace_id FROM traces ORDER BY trace_id LIMIT {cfg.feedback_traces} OFFSET {skip}"
+        )
+    ]
     with httpx.Client(base_url=collector.web_url, timeout=60.0) as http:
+
         def post(chunk: list[tuple[int, str]]) -> None:
             with httpx.Client(base_url=collector.web_url, timeout=60.0) as own:
                 for i, trace_id in chunk:
-                    body = {"assessment": {"assessment_name": "quality", "trace_id": trace_id,
-                                           "source": {"source_type": "LLM_JUDGE", "source_id": "bench-judge"},
-                                           "feedback": {"value": 1 + i % 5}}}
+                    body = {
+                        "assessment": {
+                            "assessment_name": "quality",
+                            "trace_id": trace_id,
+                            "source": {"source_type": "LLM_JUDGE", "source_id": "bench-judge"},
+                            "feedback": {"value": 1 + i % 5},
+                        }
+                    }
                     resp = own.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", json=body)
                     if resp.status_code != 200:
                         raise CollectorError(f"create assessment answered {resp.status_code}: {resp.text[:200]}")
@@ -213,11 +226,16 @@ def _search(cfg: AssessmentsConfig, collector: Collector, result: AssessmentsRes
             w.join()
         result.feedback_post_s = time.monotonic() - t0
         result.feedback_posted = len(ids)
-        result.search_matching = _count(collector,
+        result.search_matching = _count(
+            collector,
             "SELECT count(DISTINCT trace_id) FROM assessments "
-            "WHERE assessment_name = 'quality' AND valid AND value_number >= 4")
-        body = {"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-                "filter": "feedback.quality >= 4", "max_results": 100}
+            "WHERE assessment_name = 'quality' AND valid AND value_number >= 4",
+        )
+        body = {
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "filter": "feedback.quality >= 4",
+            "max_results": 100,
+        }
         latencies: list[float] = []
         for run in range(cfg.search_runs + 1):  # the first run is a warm-up, not timed
             t0p = time.perf_counter()
@@ -248,15 +266,17 @@ def _bulk_load(cfg: AssessmentsConfig, db_path: Path, result: AssessmentsResult)
         now = np.datetime64(int(time.time() * 1000), "ms")
         hexes = os.urandom(16 * n).hex()
         stamps = pa.array(np.full(n, now), type=pa.timestamp("ms"))
-        table = pa.table({
-            "assessment_id": pa.array(["a-" + hexes[32 * i:32 * i + 32] for i in range(n)]),
-            "trace_id": pa.array(tids, type=pa.string()),
-            "assessment_name": pa.array(names, type=pa.string()),
-            "value": pa.array(values.astype(str).astype(object), type=pa.string()),
-            "value_label": pa.array(values.astype(str).astype(object), type=pa.string()),
-            "value_number": pa.array(values.astype(np.float64)),
-            "create_time": stamps,
-        })
+        table = pa.table(
+            {
+                "assessment_id": pa.array(["a-" + hexes[32 * i : 32 * i + 32] for i in range(n)]),
+                "trace_id": pa.array(tids, type=pa.string()),
+                "assessment_name": pa.array(names, type=pa.string()),
+                "value": pa.array(values.astype(str).astype(object), type=pa.string()),
+                "value_label": pa.array(values.astype(str).astype(object), type=pa.string()),
+                "value_number": pa.array(values.astype(np.float64)),
+                "create_time": stamps,
+            }
+        )
         t0 = time.monotonic()
         con.register("bulk_assessments", table)
         con.execute("""
@@ -301,28 +321,50 @@ def print_assessments(r: AssessmentsResult, out: TextIO) -> None:
     """Same layout as bench.report: a figure block, the targets with PASS/FAIL, then notes."""
     cfg = r.config
     print("\n" + "=" * 100, file=out)
-    print(f"annotrace bench: assessments  |  {os.cpu_count()} cores"
-          + ("  |  --quick: fewer traces than the 100,000 of the target" if cfg.quick else ""), file=out)
-    print(f"  {'traces in the store (OTLP gRPC, 4 spans each)':<48}{_num(r.traces):>14}"
-          + (f"  (queryable after {r.ingest_s:.1f}s)" if r.ingest_s else ""), file=out)
-    print(f"  {'log_feedback round trip (SDK), sequential':<48}{_num(r.feedback_n):>14} calls, "
-          f"p50 {_num(r.feedback_p50_ms, 1)} ms, p99 {_num(r.feedback_p99_ms, 1)} ms", file=out)
-    print(f"  {'feedback added over REST before the search':<48}{_num(r.feedback_posted):>14}"
-          + (f"  ({r.feedback_post_s:.1f}s, 4 threads)" if r.feedback_post_s else "")
-          + f"; traces matching feedback.quality >= 4: {_num(r.search_matching)}", file=out)
-    print(f"  {'search_traces feedback.quality >= 4, page 100':<48}{_num(cfg.search_runs):>14} runs, "
-          f"p50 {_num(r.search_p50_ms, 1)} ms, p99 {_num(r.search_p99_ms, 1)} ms, {_num(r.search_hits)} traces",
-          file=out)
-    print(f"  {'assessments BULK-LOADED (one Arrow insert)':<48}{_num(r.bulk_rows):>14}"
-          + (f"  ({r.bulk_s:.1f}s, collector stopped)" if r.bulk_s else "")
-          + f"; table total {_num(r.assessments_total)}", file=out)
-    print(f"  {'GROUP BY assessment_name via /api/v1/sql':<48}{_num(cfg.sql_runs):>14} runs, "
-          f"p50 {_num(r.group_by_p50_ms, 1)} ms, max {_num(r.group_by_max_ms, 1)} ms, "
-          f"{_num(r.group_by_groups)} groups", file=out)
+    print(
+        f"annotrace bench: assessments  |  {os.cpu_count()} cores"
+        + ("  |  --quick: fewer traces than the 100,000 of the target" if cfg.quick else ""),
+        file=out,
+    )
+    print(
+        f"  {'traces in the store (OTLP gRPC, 4 spans each)':<48}{_num(r.traces):>14}"
+        + (f"  (queryable after {r.ingest_s:.1f}s)" if r.ingest_s else ""),
+        file=out,
+    )
+    print(
+        f"  {'log_feedback round trip (SDK), sequential':<48}{_num(r.feedback_n):>14} calls, "
+        f"p50 {_num(r.feedback_p50_ms, 1)} ms, p99 {_num(r.feedback_p99_ms, 1)} ms",
+        file=out,
+    )
+    print(
+        f"  {'feedback added over REST before the search':<48}{_num(r.feedback_posted):>14}"
+        + (f"  ({r.feedback_post_s:.1f}s, 4 threads)" if r.feedback_post_s else "")
+        + f"; traces matching feedback.quality >= 4: {_num(r.search_matching)}",
+        file=out,
+    )
+    print(
+        f"  {'search_traces feedback.quality >= 4, page 100':<48}{_num(cfg.search_runs):>14} runs, "
+        f"p50 {_num(r.search_p50_ms, 1)} ms, p99 {_num(r.search_p99_ms, 1)} ms, {_num(r.search_hits)} traces",
+        file=out,
+    )
+    print(
+        f"  {'assessments BULK-LOADED (one Arrow insert)':<48}{_num(r.bulk_rows):>14}"
+        + (f"  ({r.bulk_s:.1f}s, collector stopped)" if r.bulk_s else "")
+        + f"; table total {_num(r.assessments_total)}",
+        file=out,
+    )
+    print(
+        f"  {'GROUP BY assessment_name via /api/v1/sql':<48}{_num(cfg.sql_runs):>14} runs, "
+        f"p50 {_num(r.group_by_p50_ms, 1)} ms, max {_num(r.group_by_max_ms, 1)} ms, "
+        f"{_num(r.group_by_groups)} groups",
+        file=out,
+    )
     print("\nTargets", file=out)
     for label, value, limit in _targets(r):
-        print(f"  {label:<48}{(_num(value, 1) + ' ms') if value is not None else 'n/a':>14}  "
-              f"{_verdict(value, limit)}", file=out)
+        print(
+            f"  {label:<48}{(_num(value, 1) + ' ms') if value is not None else 'n/a':>14}  {_verdict(value, limit)}",
+            file=out,
+        )
     if r.notes:
         print("\nNotes", file=out)
         for note in r.notes:
@@ -344,6 +386,7 @@ def as_dict(r: AssessmentsResult) -> dict[str, object]:
     import dataclasses
 
     data = dataclasses.asdict(r)
-    data["targets"] = [{"target": t, "value_ms": v, "pass": None if v is None else v <= lim}
-                       for t, v, lim in _targets(r)]
+    data["targets"] = [
+        {"target": t, "value_ms": v, "pass": None if v is None else v <= lim} for t, v, lim in _targets(r)
+    ]
     return data

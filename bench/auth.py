@@ -111,13 +111,15 @@ def _free_port() -> int:
 
 
 def _annotrace(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "annotrace.collector", *args], capture_output=True, text=True,
-                          check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "annotrace.collector", *args], capture_output=True, text=True, check=True, timeout=120
+    )
     return done.stdout.strip()
 
 
-def _interleaved(open_target: str, auth_target: str, bearer: tuple[tuple[str, str], ...], seconds: float,
-                 threads: int, batch: int) -> tuple[float, float]:
+def _interleaved(
+    open_target: str, auth_target: str, bearer: tuple[tuple[str, str], ...], seconds: float, threads: int, batch: int
+) -> tuple[float, float]:
     """Spans/s through each receiver, from ``threads`` senders that alternate request by request
     between the open and the authenticated one (which goes first alternates too), so both arms
     meet the same backlog, the same store and the same neighbours on the machine: a per-arm
@@ -132,10 +134,11 @@ def _interleaved(open_target: str, auth_target: str, bearer: tuple[tuple[str, st
     def send(index: int) -> None:
         factory = RequestFactory(batch, seed=1000 + index)
         options = [("grpc.max_send_message_length", 64 << 20)]
-        with grpc.insecure_channel(open_target, options=options) as plain, \
-                grpc.insecure_channel(auth_target, options=options) as signed:
-            arms = [("open", plain.unary_unary(EXPORT_METHOD), ()),
-                    ("auth", signed.unary_unary(EXPORT_METHOD), bearer)]
+        with (
+            grpc.insecure_channel(open_target, options=options) as plain,
+            grpc.insecure_channel(auth_target, options=options) as signed,
+        ):
+            arms = [("open", plain.unary_unary(EXPORT_METHOD), ()), ("auth", signed.unary_unary(EXPORT_METHOD), bearer)]
             for _, export, metadata in arms:  # connect before timing
                 export(factory.next(), metadata=metadata, timeout=60)
             turn = index
@@ -164,8 +167,9 @@ def _interleaved(open_target: str, auth_target: str, bearer: tuple[tuple[str, st
     return tuple(sent[a] / spent[a] * threads if spent[a] else 0.0 for a in ("open", "auth"))  # type: ignore[return-value]
 
 
-def run_auth(data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads: int = 4,
-             batch: int = 512) -> AuthResult:
+def run_auth(
+    data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads: int = 4, batch: int = 512
+) -> AuthResult:
     result = AuthResult()
     _in_process(result)
     directory = data_root / f"auth-{datetime.now(UTC):%H%M%S}"
@@ -178,9 +182,12 @@ def run_auth(data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads:
     config.write_text(CONFIG.format(open_port=open_port, auth_port=auth_port, db=db, spool=directory / "spool"))
     ready = directory / "ready.json"
     with open(directory / "collector.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config),
-                                    "--ready-file", str(ready)], stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config), "--ready-file", str(ready)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     try:
         deadline = time.monotonic() + 60
         while not ready.exists():
@@ -190,8 +197,9 @@ def run_auth(data_root: Path, *, seconds: float = 5.0, rounds: int = 3, threads:
         json.loads(ready.read_text())
         bearer = (("authorization", f"Bearer {token}"),)
         for _ in range(rounds):
-            open_rate, auth_rate = _interleaved(f"127.0.0.1:{open_port}", f"127.0.0.1:{auth_port}", bearer, seconds,
-                                                threads, batch)
+            open_rate, auth_rate = _interleaved(
+                f"127.0.0.1:{open_port}", f"127.0.0.1:{auth_port}", bearer, seconds, threads, batch
+            )
             if open_rate and auth_rate:  # a round spent refused (the store behind, backlog full) says nothing
                 result.open_spans_s.append(open_rate)
                 result.auth_spans_s.append(auth_rate)
@@ -214,8 +222,10 @@ def print_auth(result: AuthResult) -> None:
     rounds = ", ".join(f"{o:,.0f} / {a:,.0f}" for o, a in zip(result.open_spans_s, result.auth_spans_s, strict=True))
     print(f"  OTLP gRPC spans/s, open / bearer token (interleaved requests), per round: {rounds}")
     costs = ", ".join(f"{c:+.1f}%" for c in result.round_costs_pct)
-    print(f"  cost of a bearer token on ingest: median {result.cost_pct:+.1f}% (rounds: {costs}; goal: under 5%; "
-          f"authenticate() itself is {result.bearer_us:.0f} us of a request's ~{_request_ms(result):.0f} ms)")
+    print(
+        f"  cost of a bearer token on ingest: median {result.cost_pct:+.1f}% (rounds: {costs}; goal: under 5%; "
+        f"authenticate() itself is {result.bearer_us:.0f} us of a request's ~{_request_ms(result):.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

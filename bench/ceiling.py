@@ -71,8 +71,10 @@ def _direct_rows() -> tuple[Stage, str] | None:
     for name in ("request_to_rows", "requests_to_rows", "to_rows"):
         fn = getattr(rows, name, None) if rows else None
         if callable(fn):
+
             def stage(payloads: list[bytes], fn: Callable[..., Any] = fn) -> int:
                 return sum(len(fn(ExportTraceServiceRequest.FromString(p))) for p in payloads)
+
             return stage, f"store.rows.{name}"
     return None
 
@@ -95,6 +97,7 @@ def _pipeline_stages() -> tuple[list[tuple[str, Stage]], list[str]]:
     process = _genai_processor(notes)
     normalized: Callable[[list[bytes]], Any] = decoded
     if process is not None:
+
         def normalized(payloads: list[bytes]) -> Any:
             return process(decoded(payloads))
 

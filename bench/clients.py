@@ -92,8 +92,9 @@ def _grpc_sender(spec: ClientSpec) -> tuple[Sender, Callable[[], None]]:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as pb
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
-    channel = grpc.insecure_channel(spec.target, options=[
-        ("grpc.max_send_message_length", _MAX_MSG), ("grpc.max_receive_message_length", _MAX_MSG)])
+    channel = grpc.insecure_channel(
+        spec.target, options=[("grpc.max_send_message_length", _MAX_MSG), ("grpc.max_receive_message_length", _MAX_MSG)]
+    )
     grpc.channel_ready_future(channel).result(timeout=30)
     if spec.protocol == "grpc-stub":
         stub = TraceServiceStub(channel)  # type: ignore[no-untyped-call]
@@ -101,8 +102,9 @@ def _grpc_sender(spec: ClientSpec) -> tuple[Sender, Callable[[], None]]:
         def call(payload: bytes) -> Any:
             return stub.Export(pb.ExportTraceServiceRequest.FromString(payload), timeout=spec.timeout_s)
     else:
-        export = channel.unary_unary(EXPORT_METHOD, request_serializer=None,
-                                     response_deserializer=pb.ExportTraceServiceResponse.FromString)
+        export = channel.unary_unary(
+            EXPORT_METHOD, request_serializer=None, response_deserializer=pb.ExportTraceServiceResponse.FromString
+        )
 
         def call(payload: bytes) -> Any:
             return export(payload, timeout=spec.timeout_s)
@@ -129,8 +131,9 @@ def _http_sender(spec: ClientSpec) -> tuple[Sender, Callable[[], None]]:
     import orjson
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as pb
 
-    client = httpx.Client(base_url=spec.target, timeout=spec.timeout_s,
-                          limits=httpx.Limits(max_connections=spec.inflight + 1))
+    client = httpx.Client(
+        base_url=spec.target, timeout=spec.timeout_s, limits=httpx.Limits(max_connections=spec.inflight + 1)
+    )
     headers = {"Content-Type": "application/x-protobuf"}
 
     def send(payload: bytes) -> _Outcome:

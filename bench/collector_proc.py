@@ -114,8 +114,9 @@ class Collector:
     Usage: `c = Collector(dir, backlog_mib=256); c.start(); ...; c.stop()`.
     """
 
-    def __init__(self, data_dir: Path, backlog_mib: int = 256, command: list[str] | None = None,
-                 exporter_options: str = "") -> None:
+    def __init__(
+        self, data_dir: Path, backlog_mib: int = 256, command: list[str] | None = None, exporter_options: str = ""
+    ) -> None:
         """``exporter_options``: more keys of the ``duckdb`` exporter's flow mapping (``, ducklake: {...}``)."""
         self.data_dir = data_dir
         self.exporter_options = exporter_options
@@ -135,12 +136,20 @@ class Collector:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "config.yaml"
         ready = self.data_dir / "ready.json"
-        config.write_text(_CONFIG.format(db=self.db_path, spool=self.data_dir / "spool", backlog_mib=self.backlog_mib,
-                                         exporter_options=self.exporter_options))
+        config.write_text(
+            _CONFIG.format(
+                db=self.db_path,
+                spool=self.data_dir / "spool",
+                backlog_mib=self.backlog_mib,
+                exporter_options=self.exporter_options,
+            )
+        )
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
             self._proc = subprocess.Popen(
                 [*self.command, "serve", "--config", str(config), "--ready-file", str(ready)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not ready.exists() or not ready.read_text().strip():
@@ -221,8 +230,9 @@ class Collector:
         if self._sampler is not None:
             self._sampler.stop()
         stop_s = time.monotonic() - t0
-        size = sum(p.stat().st_size for p in (self.db_path, self.db_path.with_name(self.db_path.name + ".wal"))
-                   if p.exists())
+        size = sum(
+            p.stat().st_size for p in (self.db_path, self.db_path.with_name(self.db_path.name + ".wal")) if p.exists()
+        )
         return StopResult(code, stop_s, size, _count_in_file(self.db_path))
 
     def log_tail(self, n_bytes: int = 3000) -> str:

@@ -43,20 +43,36 @@ def run_lake(data_root: Path, *, seconds: float, clients: int, batch: int, drain
             dsn = cluster.create_database(f"bench_lake_{count}")
             lake_dir = data_root / f"lake-{count}" / "data"
             option = f', ducklake: {{catalog: "{dsn}", data_path: "{lake_dir}"}}'
-            collectors = [Collector(data_root / f"lake-{count}" / f"collector-{i}", command=[
-                str(LAKE_PYTHON), "-m", "annotrace.collector"], exporter_options=option) for i in range(count)]
+            collectors = [
+                Collector(
+                    data_root / f"lake-{count}" / f"collector-{i}",
+                    command=[str(LAKE_PYTHON), "-m", "annotrace.collector"],
+                    exporter_options=option,
+                )
+                for i in range(count)
+            ]
             try:
                 for collector in collectors:
                     collector.start()
-                specs = [ClientSpec(index=i, protocol="grpc", target=collectors[i % count].grpc_target,
-                                    spans_per_request=batch, duration_s=seconds, phase=i / clients)
-                         for i in range(clients)]
+                specs = [
+                    ClientSpec(
+                        index=i,
+                        protocol="grpc",
+                        target=collectors[i % count].grpc_target,
+                        spans_per_request=batch,
+                        duration_s=seconds,
+                        phase=i / clients,
+                    )
+                    for i in range(clients)
+                ]
                 outcomes = run_clients(specs)
                 acked = sum(c.spans_acked for c in outcomes)
                 first = min(c.first_send for c in outcomes if c.first_send)
                 reached, stored = collectors[0].wait_for_count(acked, drain_timeout_s, poll_s=0.5)
                 if reached is None:
-                    result.notes.append(f"{count} collector(s): only {stored:,} of {acked:,} acked spans stored in time")
+                    result.notes.append(
+                        f"{count} collector(s): only {stored:,} of {acked:,} acked spans stored in time"
+                    )
                     result.durable_sps[count] = max(stored, 0) / (time.monotonic() - first)
                 else:
                     result.durable_sps[count] = acked / (reached - first)
@@ -71,7 +87,9 @@ def run_lake(data_root: Path, *, seconds: float, clients: int, batch: int, drain
 
 
 def print_lake(result: LakeResult) -> None:
-    print("\nlake (DuckLake: catalog in PostgreSQL, Parquet in a local directory; gRPC clients split across collectors)")
+    print(
+        "\nlake (DuckLake: catalog in PostgreSQL, Parquet in a local directory; gRPC clients split across collectors)"
+    )
     for count, rate in sorted(result.durable_sps.items()):
         print(f"   {count} collector(s): durable {rate:,.0f} spans/s")
     if result.ratio is not None:

@@ -22,7 +22,6 @@ Idle and each load get a fresh collector.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +73,14 @@ def _probe_trace() -> tuple[str, bytes]:
     scope = resource_spans.scope_spans.add()
     now = time.time_ns()
     for index in range(PROBE_SPANS):
-        span = scope.spans.add(trace_id=trace_id, span_id=root if index == 0 else os.urandom(8),
-                               parent_span_id=b"" if index == 0 else root, name=f"probe-{index}",
-                               start_time_unix_nano=now + index, end_time_unix_nano=now + 1_000_000)
+        span = scope.spans.add(
+            trace_id=trace_id,
+            span_id=root if index == 0 else os.urandom(8),
+            parent_span_id=b"" if index == 0 else root,
+            name=f"probe-{index}",
+            start_time_unix_nano=now + index,
+            end_time_unix_nano=now + 1_000_000,
+        )
         span.status.code = Status.STATUS_CODE_OK
     return "tr-" + trace_id.hex(), request.SerializeToString()
 
@@ -103,10 +107,13 @@ def _probe(export: httpx.Client, read: httpx.Client, stats: ProbeStats) -> None:
     stats.visible_ms.append((done - sent) * 1e3)
 
 
-def _probe_loop(collector: Collector, stats: ProbeStats, *, count: int = 0, until: float = 0.0,
-                interval_s: float = 0.0) -> None:
-    with httpx.Client(base_url=collector.http_url, timeout=60) as export, \
-            httpx.Client(base_url=collector.web_url, timeout=60) as read:
+def _probe_loop(
+    collector: Collector, stats: ProbeStats, *, count: int = 0, until: float = 0.0, interval_s: float = 0.0
+) -> None:
+    with (
+        httpx.Client(base_url=collector.http_url, timeout=60) as export,
+        httpx.Client(base_url=collector.web_url, timeout=60) as read,
+    ):
         done = 0
         while (count and done < count) or (until and time.monotonic() < until):
             started = time.monotonic()
@@ -137,9 +144,15 @@ def run_read_your_writes(cfg: RywConfig, data_root: Path, command: list[str] | N
 
         loaded = run_load(load, data_root, command, during=probe_while_loaded)
         # the probes' own spans are in the store too: not a surplus of the load's
-        loaded.notes = [note for note in loaded.notes
-                        if not (note.startswith("count(*) = ") and loaded.final_count is not None
-                                and loaded.final_count <= loaded.spans_acked + PROBE_SPANS * (stats.reads + stats.errors))]
+        loaded.notes = [
+            note
+            for note in loaded.notes
+            if not (
+                note.startswith("count(*) = ")
+                and loaded.final_count is not None
+                and loaded.final_count <= loaded.spans_acked + PROBE_SPANS * (stats.reads + stats.errors)
+            )
+        ]
         result.loaded.append((loaded, stats))
     return result
 
@@ -149,24 +162,34 @@ def _ms(value: float | None) -> str:
 
 
 def _line(label: str, stats: ProbeStats) -> str:
-    return (f"  {label:<34} {stats.reads:>5} reads: read p50 {_ms(stats.p(stats.read_ms, 50))}, "
-            f"p99 {_ms(stats.p(stats.read_ms, 99))}; export->visible p50 {_ms(stats.p(stats.visible_ms, 50))}, "
-            f"p99 {_ms(stats.p(stats.visible_ms, 99))}; incomplete {stats.incomplete}"
-            + (f"; refused exports {stats.errors}" if stats.errors else ""))
+    return (
+        f"  {label:<34} {stats.reads:>5} reads: read p50 {_ms(stats.p(stats.read_ms, 50))}, "
+        f"p99 {_ms(stats.p(stats.read_ms, 99))}; export->visible p50 {_ms(stats.p(stats.visible_ms, 50))}, "
+        f"p99 {_ms(stats.p(stats.visible_ms, 99))}; incomplete {stats.incomplete}"
+        + (f"; refused exports {stats.errors}" if stats.errors else "")
+    )
 
 
 def print_read_your_writes(r: RywResult, out: TextIO, grpc: LoadResult | None = None) -> None:
     print("\n" + "=" * 100, file=out)
-    print(f"annotrace bench: read-your-writes  |  {os.cpu_count()} cores  |  export {PROBE_SPANS} spans (OTLP/HTTP), "
-          f"then GET traces/get at once; under load 1 probe / {r.config.interval_s:g}s", file=out)
+    print(
+        f"annotrace bench: read-your-writes  |  {os.cpu_count()} cores  |  export {PROBE_SPANS} spans (OTLP/HTTP), "
+        f"then GET traces/get at once; under load 1 probe / {r.config.interval_s:g}s",
+        file=out,
+    )
     print(_line("idle", r.idle), file=out)
     for load, stats in r.loaded:
         rate = load.config.rate_spans_s
         print(_line(f"{load.config.name} ({f'{rate:,.0f} spans/s' if rate else 'unpaced'})", stats), file=out)
-        durable = "n/a" if load.durable_sps is None else f"{load.durable_sps:,.0f}" + ("*" if load.durable_partial else "")
+        durable = (
+            "n/a" if load.durable_sps is None else f"{load.durable_sps:,.0f}" + ("*" if load.durable_partial else "")
+        )
         accepted = "n/a" if load.accepted_sps is None else f"{load.accepted_sps:,.0f}"
-        print(f"  {'':<34} ingest with the probes on: accepted {accepted}/s, durable {durable}/s, "
-              f"export p99 {_ms(load.p99_ms)}", file=out)
+        print(
+            f"  {'':<34} ingest with the probes on: accepted {accepted}/s, durable {durable}/s, "
+            f"export p99 {_ms(load.p99_ms)}",
+            file=out,
+        )
         for note in load.notes:
             print(f"  [{load.config.name}] {note}", file=out)
     if grpc is not None and grpc.durable_sps is not None:
@@ -178,12 +201,32 @@ def print_read_your_writes(r: RywResult, out: TextIO, grpc: LoadResult | None = 
 
 def ryw_as_dict(r: RywResult) -> dict[str, object]:
     """The figures for ``--json``."""
-    def stats(s: ProbeStats) -> dict[str, object]:
-        return {"reads": s.reads, "incomplete": s.incomplete, "errors": s.errors,
-                "read_p50_ms": s.p(s.read_ms, 50), "read_p99_ms": s.p(s.read_ms, 99),
-                "visible_p50_ms": s.p(s.visible_ms, 50), "visible_p99_ms": s.p(s.visible_ms, 99)}
 
-    return {"idle": stats(r.idle), "interval_s": r.config.interval_s, "notes": r.notes,
-            "loads": [{"name": load.config.name, "rate_spans_s": load.config.rate_spans_s, **stats(probes),
-                       "accepted_sps": load.accepted_sps, "durable_sps": load.durable_sps,
-                       "durable_partial": load.durable_partial, "notes": load.notes} for load, probes in r.loaded]}
+    def stats(s: ProbeStats) -> dict[str, object]:
+        return {
+            "reads": s.reads,
+            "incomplete": s.incomplete,
+            "errors": s.errors,
+            "read_p50_ms": s.p(s.read_ms, 50),
+            "read_p99_ms": s.p(s.read_ms, 99),
+            "visible_p50_ms": s.p(s.visible_ms, 50),
+            "visible_p99_ms": s.p(s.visible_ms, 99),
+        }
+
+    return {
+        "idle": stats(r.idle),
+        "interval_s": r.config.interval_s,
+        "notes": r.notes,
+        "loads": [
+            {
+                "name": load.config.name,
+                "rate_spans_s": load.config.rate_spans_s,
+                **stats(probes),
+                "accepted_sps": load.accepted_sps,
+                "durable_sps": load.durable_sps,
+                "durable_partial": load.durable_partial,
+                "notes": load.notes,
+            }
+            for load, probes in r.loaded
+        ],
+    }

@@ -23,9 +23,18 @@ TARGET_RSS_BYTES = 1 << 30
 _MIB = 1024 * 1024
 
 _COLUMNS = (
-    ("scenario", "<", 18), ("clients", ">", 7), ("accepted/s", ">", 10), ("durable/s", ">", 10),
-    ("p50 ms", ">", 7), ("p99 ms", ">", 7), ("max ms", ">", 7), ("peak RSS", ">", 9),
-    ("B/span db", ">", 9), ("rejected", ">", 8), ("errors", ">", 6), ("coll CPU", ">", 8),
+    ("scenario", "<", 18),
+    ("clients", ">", 7),
+    ("accepted/s", ">", 10),
+    ("durable/s", ">", 10),
+    ("p50 ms", ">", 7),
+    ("p99 ms", ">", 7),
+    ("max ms", ">", 7),
+    ("peak RSS", ">", 9),
+    ("B/span db", ">", 9),
+    ("rejected", ">", 8),
+    ("errors", ">", 6),
+    ("coll CPU", ">", 8),
 )
 
 
@@ -49,9 +58,17 @@ def _row(r: LoadResult) -> list[str]:
     if r.collector_cpu_s is not None and r.measured_s:
         cpu = r.collector_cpu_s / r.measured_s  # cores busy on average; includes its startup
     return [
-        cfg.name, f"{cfg.clients}x{cfg.inflight}", _num(r.accepted_sps), _durable(r),
-        _num(r.p50_ms, 1), _num(r.p99_ms, 1), _num(r.max_ms, 0), _mib(r.peak_rss_bytes),
-        _num(r.bytes_per_span, 0), _num(r.rejected_total), _num(sum(r.errors.values())),
+        cfg.name,
+        f"{cfg.clients}x{cfg.inflight}",
+        _num(r.accepted_sps),
+        _durable(r),
+        _num(r.p50_ms, 1),
+        _num(r.p99_ms, 1),
+        _num(r.max_ms, 0),
+        _mib(r.peak_rss_bytes),
+        _num(r.bytes_per_span, 0),
+        _num(r.rejected_total),
+        _num(sum(r.errors.values())),
         "n/a" if cpu is None else f"{cpu:.2f}",
     ]
 
@@ -68,26 +85,41 @@ def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "FAIL")
 
 
-def print_report(ceiling: CeilingResult | None, loads: Sequence[LoadResult], out: TextIO,
-                 load_before: tuple[float, float, float] | None = None) -> None:
+def print_report(
+    ceiling: CeilingResult | None,
+    loads: Sequence[LoadResult],
+    out: TextIO,
+    load_before: tuple[float, float, float] | None = None,
+) -> None:
     """`load_before` is os.getloadavg() before the run: other work on the machine skews every figure."""
     print("\n" + "=" * 100, file=out)
-    print(f"annotrace bench  |  {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.machine()}"
-          + (f"  |  load average before the run {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min)"
-             if load_before else ""), file=out)
+    print(
+        f"annotrace bench  |  {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}"
+        + (
+            f"  |  load average before the run {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min)"
+            if load_before
+            else ""
+        ),
+        file=out,
+    )
     wire = next((r.wire_bytes_per_span for r in loads if r.wire_bytes_per_span), None)
     if loads:
-        print(f"traffic: {loads[0].config.spans_per_request}-span requests, 4-span GenAI traces, "
-              f"{_num(wire)} B/span on the wire", file=out)
+        print(
+            f"traffic: {loads[0].config.spans_per_request}-span requests, 4-span GenAI traces, "
+            f"{_num(wire)} B/span on the wire",
+            file=out,
+        )
     if ceiling is not None:
         print("\nDecode-only ceiling (in-process, one core)", file=out)
         print(f"  {'protobuf parse':<36}{_num(ceiling.parse_sps):>12} spans/s", file=out)
         for label, sps in ceiling.stages.items():
             print(f"  {label:<36}{_num(sps):>12} spans/s", file=out)
-        print(f"  {'= spans -> rows ceiling':<36}{_num(ceiling.rows_sps):>12} spans/s"
-              + (f"  ({ceiling.rows_path})" if ceiling.rows_path and ceiling.rows_path != ROWS_STAGE else ""),
-              file=out)
+        print(
+            f"  {'= spans -> rows ceiling':<36}{_num(ceiling.rows_sps):>12} spans/s"
+            + (f"  ({ceiling.rows_path})" if ceiling.rows_path and ceiling.rows_path != ROWS_STAGE else ""),
+            file=out,
+        )
     if loads:
         print("\nLoad scenarios (durable = queryable in DuckDB; coll CPU = collector cores busy)", file=out)
         _table([_row(r) for r in loads], out)
@@ -95,7 +127,8 @@ def print_report(ceiling: CeilingResult | None, loads: Sequence[LoadResult], out
     for label, value, ok in _targets(loads):
         print(f"  {label:<48}{value:>14}  {_verdict(ok)}", file=out)
     notes = ([("ceiling", n) for n in ceiling.notes] if ceiling else []) + [
-        (r.config.name, n) for r in loads for n in r.notes]
+        (r.config.name, n) for r in loads for n in r.notes
+    ]
     for r in loads:
         detail = _details(r)
         if detail:
@@ -120,12 +153,17 @@ def _details(r: LoadResult) -> str:
     if r.config.rate_spans_s:
         offered = r.spans_acked / r.sending_s if r.sending_s else None
         parts.append(f"target rate {_num(r.config.rate_spans_s)}/s, achieved {_num(offered)}/s")
-    parts.append(f"{_num(r.spans_acked)} spans acked in {_num(r.requests_ok)} requests"
-                 + (f", queryable after {r.durable_s:.1f}s" if r.durable_s else "")
-                 + (f", collector CPU {r.collector_cpu_s:.1f}s = {r.collector_cpu_s / r.spans_acked * 1e6:.0f} µs/span"
-                    if r.collector_cpu_s and r.spans_acked else "")
-                 + (f", client CPU {r.client_cpu_s:.1f}s" if r.client_cpu_s else "")
-                 + (f", SIGTERM to exit {r.stop_s:.1f}s" if r.stop_s is not None else ""))
+    parts.append(
+        f"{_num(r.spans_acked)} spans acked in {_num(r.requests_ok)} requests"
+        + (f", queryable after {r.durable_s:.1f}s" if r.durable_s else "")
+        + (
+            f", collector CPU {r.collector_cpu_s:.1f}s = {r.collector_cpu_s / r.spans_acked * 1e6:.0f} µs/span"
+            if r.collector_cpu_s and r.spans_acked
+            else ""
+        )
+        + (f", client CPU {r.client_cpu_s:.1f}s" if r.client_cpu_s else "")
+        + (f", SIGTERM to exit {r.stop_s:.1f}s" if r.stop_s is not None else "")
+    )
     return "; ".join(parts)
 
 
@@ -137,19 +175,30 @@ def _targets(loads: Sequence[LoadResult]) -> list[tuple[str, str, bool | None]]:
     out: list[tuple[str, str, bool | None]] = []
     grpc = _find(loads, "grpc")
     sps = grpc.durable_sps if grpc else None
-    out.append((f"gRPC durable spans/s >= {TARGET_DURABLE_SPS:,}", _durable(grpc) if grpc else "n/a",
-                None if sps is None else sps >= TARGET_DURABLE_SPS))
+    out.append(
+        (
+            f"gRPC durable spans/s >= {TARGET_DURABLE_SPS:,}",
+            _durable(grpc) if grpc else "n/a",
+            None if sps is None else sps >= TARGET_DURABLE_SPS,
+        )
+    )
     half = _find(loads, "grpc half-rate")
     p99 = half.p99_ms if half else None
-    out.append((f"p99 at half the peak rate <= {TARGET_P99_MS:.0f} ms", _num(p99, 1) + " ms" if p99 else "n/a",
-                None if p99 is None else p99 <= TARGET_P99_MS))
+    out.append(
+        (
+            f"p99 at half the peak rate <= {TARGET_P99_MS:.0f} ms",
+            _num(p99, 1) + " ms" if p99 else "n/a",
+            None if p99 is None else p99 <= TARGET_P99_MS,
+        )
+    )
     # every load scenario but the paced one overloads the collector (clients are refused and
     # retry), so the memory bound is checked on the highest peak of them all, not one of them
     over = _find(loads, "overload")
     peaks = [r.peak_rss_bytes for r in loads if r.peak_rss_bytes]
     rss = max(peaks) if peaks else None
-    out.append(("peak RSS under overload <= 1 GiB (any scenario)", _mib(rss),
-                None if rss is None else rss <= TARGET_RSS_BYTES))
+    out.append(
+        ("peak RSS under overload <= 1 GiB (any scenario)", _mib(rss), None if rss is None else rss <= TARGET_RSS_BYTES)
+    )
     if over is not None:
         ok = over.exit_code == 0 and not any("died" in n for n in over.notes)
         out.append(("overload: collector survives, exits 0 on SIGTERM", str(over.exit_code), ok))
@@ -167,6 +216,12 @@ def as_json(ceiling: CeilingResult | None, loads: Sequence[LoadResult]) -> str:
             return [conv(v) for v in obj]
         return obj
 
-    return json.dumps({"ceiling": conv(ceiling), "loads": [conv(r) for r in loads],
-                       "targets": [{"target": t, "value": v, "pass": ok} for t, v, ok in _targets(loads)]},
-                      indent=2, default=str)
+    return json.dumps(
+        {
+            "ceiling": conv(ceiling),
+            "loads": [conv(r) for r in loads],
+            "targets": [{"target": t, "value": v, "pass": ok} for t, v, ok in _targets(loads)],
+        },
+        indent=2,
+        default=str,
+    )

@@ -106,8 +106,12 @@ def _merge(result: LoadResult, clients: list[ClientResult]) -> list[float]:
     return latencies
 
 
-def run_load(cfg: LoadConfig, data_root: Path, command: list[str] | None = None,
-             during: Callable[[Collector], None] | None = None) -> LoadResult:
+def run_load(
+    cfg: LoadConfig,
+    data_root: Path,
+    command: list[str] | None = None,
+    during: Callable[[Collector], None] | None = None,
+) -> LoadResult:
     """Runs one scenario; never raises for a collector failure, it lands in `notes` instead.
     ``during(collector)`` runs in a thread alongside (e.g. read-your-writes probes)."""
     result = LoadResult(config=cfg)
@@ -140,11 +144,14 @@ def run_load(cfg: LoadConfig, data_root: Path, command: list[str] | None = None,
         if stop.db_span_count is None:
             result.notes.append("span count from the SQL API (the DuckDB file could not be opened read-only)")
         elif stop.db_span_count < result.spans_acked:
-            result.notes.append(f"LOST SPANS: after SIGTERM the file holds {stop.db_span_count:,} spans "
-                                f"of {result.spans_acked:,} acknowledged")
+            result.notes.append(
+                f"LOST SPANS: after SIGTERM the file holds {stop.db_span_count:,} spans "
+                f"of {result.spans_acked:,} acknowledged"
+            )
         elif result.durable_partial:
-            result.notes.append(f"after SIGTERM the file holds all {stop.db_span_count:,} spans "
-                                f"(the shutdown stored the backlog)")
+            result.notes.append(
+                f"after SIGTERM the file holds all {stop.db_span_count:,} spans (the shutdown stored the backlog)"
+            )
         if count:
             result.bytes_per_span = stop.db_bytes / count
     return result
@@ -154,10 +161,17 @@ def _drive(cfg: LoadConfig, collector: Collector, result: LoadResult) -> None:
     target = collector.http_url if cfg.protocol == "http" else collector.grpc_target
     per_client_rate = cfg.rate_spans_s / cfg.clients if cfg.rate_spans_s > 0 else 0.0
     specs = [
-        ClientSpec(index=i, protocol=cfg.protocol, target=target, spans_per_request=cfg.spans_per_request,
-                   duration_s=cfg.duration_s, rate_spans_s=per_client_rate, phase=i / cfg.clients,
-                   inflight=cfg.inflight,
-                   retry_sleep_s=cfg.retry_sleep_s)
+        ClientSpec(
+            index=i,
+            protocol=cfg.protocol,
+            target=target,
+            spans_per_request=cfg.spans_per_request,
+            duration_s=cfg.duration_s,
+            rate_spans_s=per_client_rate,
+            phase=i / cfg.clients,
+            inflight=cfg.inflight,
+            retry_sleep_s=cfg.retry_sleep_s,
+        )
         for i in range(cfg.clients)
     ]
     clients = run_clients(specs)
@@ -177,8 +191,10 @@ def _drive(cfg: LoadConfig, collector: Collector, result: LoadResult) -> None:
     result.collector_cpu_s = collector.cpu_s or None
     result.final_count = count if count >= 0 else None
     if reached is None:
-        result.notes.append(f"* count(*) reached only {max(count, 0):,} of {result.spans_acked:,} acked spans "
-                            f"{cfg.drain_timeout_s:.0f}s after the last ack; durable/s = count / elapsed")
+        result.notes.append(
+            f"* count(*) reached only {max(count, 0):,} of {result.spans_acked:,} acked spans "
+            f"{cfg.drain_timeout_s:.0f}s after the last ack; durable/s = count / elapsed"
+        )
         if count > 0:
             result.durable_partial = True
             result.durable_sps = count / result.measured_s

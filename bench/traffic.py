@@ -33,14 +33,77 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 SPANS_PER_TRACE = 4
 """root (CHAIN), retriever, chat, tool."""
 
-_WORDS = (
-    "invoice refund policy shipping warranty account password reset billing cycle subscription "
-    "upgrade downgrade latency region cluster deployment rollback pipeline dataset embedding vector "
-    "index shard replica quota token limit model prompt context window retrieval ranking document "
-    "customer order delivery tracking address payment method card bank transfer currency tax "
-    "report dashboard metric alert threshold incident outage recovery backup snapshot storage "
-    "bucket permission role group policy audit compliance region language translation summary"
-).split()
+_WORDS = [
+    "invoice",
+    "refund",
+    "policy",
+    "shipping",
+    "warranty",
+    "account",
+    "password",
+    "reset",
+    "billing",
+    "cycle",
+    "subscription",
+    "upgrade",
+    "downgrade",
+    "latency",
+    "region",
+    "cluster",
+    "deployment",
+    "rollback",
+    "pipeline",
+    "dataset",
+    "embedding",
+    "vector",
+    "index",
+    "shard",
+    "replica",
+    "quota",
+    "token",
+    "limit",
+    "model",
+    "prompt",
+    "context",
+    "window",
+    "retrieval",
+    "ranking",
+    "document",
+    "customer",
+    "order",
+    "delivery",
+    "tracking",
+    "address",
+    "payment",
+    "method",
+    "card",
+    "bank",
+    "transfer",
+    "currency",
+    "tax",
+    "report",
+    "dashboard",
+    "metric",
+    "alert",
+    "threshold",
+    "incident",
+    "outage",
+    "recovery",
+    "backup",
+    "snapshot",
+    "storage",
+    "bucket",
+    "permission",
+    "role",
+    "group",
+    "policy",
+    "audit",
+    "compliance",
+    "region",
+    "language",
+    "translation",
+    "summary",
+]
 
 _MODELS = (("gpt-4o-mini", "gpt-4o-mini-2024-07-18"), ("gpt-4o", "gpt-4o-2024-08-06"))
 _TOOLS = ("get_order_status", "search_kb", "get_weather", "create_ticket", "lookup_account")
@@ -103,8 +166,10 @@ def _trace_spans(rng: random.Random, trace_id: bytes, ids: list[bytes]) -> tuple
     docs = [
         {
             "page_content": _text(rng, rng.randint(270, 330)),
-            "metadata": {"doc_uri": f"https://kb.example.com/articles/{rng.randint(1000, 99999)}",
-                         "chunk_id": str(rng.randint(0, 40))},
+            "metadata": {
+                "doc_uri": f"https://kb.example.com/articles/{rng.randint(1000, 99999)}",
+                "chunk_id": str(rng.randint(0, 40)),
+            },
             "id": f"doc-{rng.randint(10**6, 10**7)}",
         }
         for _ in range(3)
@@ -163,11 +228,19 @@ def _trace_spans(rng: random.Random, trace_id: bytes, ids: list[bytes]) -> tuple
     for i, (name, kind, attrs, parent, rel_start, rel_end) in enumerate(layout):
         start, end = _marker_time(rng), _marker_time(rng)
         parent_id = ids[parent] if parent is not None else None
-        spans.append(Span(
-            trace_id=trace_id, span_id=ids[i], parent_span_id=parent_id or b"", name=name, kind=kind,
-            start_time_unix_nano=start, end_time_unix_nano=end, attributes=attrs,
-            status=Status(code=Status.STATUS_CODE_OK),
-        ))
+        spans.append(
+            Span(
+                trace_id=trace_id,
+                span_id=ids[i],
+                parent_span_id=parent_id or b"",
+                name=name,
+                kind=kind,
+                start_time_unix_nano=start,
+                end_time_unix_nano=end,
+                attributes=attrs,
+                status=Status(code=Status.STATUS_CODE_OK),
+            )
+        )
         marks.append(_Marked(trace_id, ids[i], parent_id, start, end, rel_start, rel_end))
     return spans, marks
 
@@ -205,11 +278,22 @@ def _build_template(rng: random.Random, n_traces: int) -> _Template:
         spans, marks = _trace_spans(rng, trace_id, ids)
         all_spans += spans
         all_marks += marks
-    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource=Resource(attributes=[_kv("service.name", "bench"), _kv("telemetry.sdk.language", "python"),
-                                      _kv("telemetry.sdk.name", "opentelemetry")]),
-        scope_spans=[ScopeSpans(scope=InstrumentationScope(name="bench.traffic", version="1.0"), spans=all_spans)],
-    )])
+    request = ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                resource=Resource(
+                    attributes=[
+                        _kv("service.name", "bench"),
+                        _kv("telemetry.sdk.language", "python"),
+                        _kv("telemetry.sdk.name", "opentelemetry"),
+                    ]
+                ),
+                scope_spans=[
+                    ScopeSpans(scope=InstrumentationScope(name="bench.traffic", version="1.0"), spans=all_spans)
+                ],
+            )
+        ]
+    )
     payload = request.SerializeToString()
     tpl = _Template(payload, [], [], [], [])
     pos = 0
@@ -227,8 +311,14 @@ def _build_template(rng: random.Random, n_traces: int) -> _Template:
         tpl.span_id_offsets.append(pos + _find(raw, _TAG_SPAN_ID + m.span_id) + 2)
         if m.parent_id is not None:
             tpl.parent_offsets.append((pos + _find(raw, _TAG_PARENT_ID + m.parent_id) + 2, index_by_id[m.parent_id]))
-        tpl.time_offsets.append((pos + _find(raw, _TAG_START + struct.pack("<Q", m.start)) + 1,
-                                 pos + _find(raw, _TAG_END + struct.pack("<Q", m.end)) + 1, m.rel_start, m.rel_end))
+        tpl.time_offsets.append(
+            (
+                pos + _find(raw, _TAG_START + struct.pack("<Q", m.start)) + 1,
+                pos + _find(raw, _TAG_END + struct.pack("<Q", m.end)) + 1,
+                m.rel_start,
+                m.rel_end,
+            )
+        )
         pos += len(raw)
     return tpl
 
@@ -261,14 +351,14 @@ class RequestFactory:
         n_traces = len(tpl.trace_id_offsets)
         rnd = os.urandom(16 * n_traces + 8 * len(tpl.span_id_offsets))
         for t, offs in enumerate(tpl.trace_id_offsets):
-            tid = rnd[16 * t:16 * t + 16]
+            tid = rnd[16 * t : 16 * t + 16]
             for off in offs:
-                buf[off:off + 16] = tid
+                buf[off : off + 16] = tid
         base = 16 * n_traces
         for s, off in enumerate(tpl.span_id_offsets):
-            buf[off:off + 8] = rnd[base + 8 * s:base + 8 * s + 8]
+            buf[off : off + 8] = rnd[base + 8 * s : base + 8 * s + 8]
         for off, parent in tpl.parent_offsets:
-            buf[off:off + 8] = rnd[base + 8 * parent:base + 8 * parent + 8]
+            buf[off : off + 8] = rnd[base + 8 * parent : base + 8 * parent + 8]
         now = time.time_ns() - 2_000_000_000
         pack = struct.pack_into
         for s, (start_off, end_off, rel_start, rel_end) in enumerate(tpl.time_offsets):

@@ -37,15 +37,19 @@ TARGET_MS = 200.0
 ITEMS = 50
 MOVES = 30
 # the key press as the page saw it (the event's own time stamp), kept across a full navigation
-_PRESS = ("document.addEventListener('keydown', (e) => sessionStorage.setItem('pressed', "
-          "String(performance.timeOrigin + e.timeStamp)), true)")
+_PRESS = (
+    "document.addEventListener('keydown', (e) => sessionStorage.setItem('pressed', "
+    "String(performance.timeOrigin + e.timeStamp)), true)"
+)
 # review.js marks "review:ready" once an item is shown and its keyboard handlers are set up (first
 # load and every swap); a page without the script would be measured at DOMContentLoaded instead
-_TIMES = ("(() => { const o = performance.timeOrigin; const m = performance.getEntriesByName('review:ready'); "
-          "const n = performance.getEntriesByType('navigation')[0]; "
-          "return {pressed: Number(sessionStorage.getItem('pressed')), "
-          "ready: o + (m.length ? m[m.length - 1].startTime : n.domContentLoadedEventEnd), "
-          "navigated: Number(sessionStorage.getItem('pressed')) < o}; })()")
+_TIMES = (
+    "(() => { const o = performance.timeOrigin; const m = performance.getEntriesByName('review:ready'); "
+    "const n = performance.getEntriesByType('navigation')[0]; "
+    "return {pressed: Number(sessionStorage.getItem('pressed')), "
+    "ready: o + (m.length ? m[m.length - 1].startTime : n.domContentLoadedEventEnd), "
+    "navigated: Number(sessionStorage.getItem('pressed')) < o}; })()"
+)
 _SHOWN = "document.querySelector('[data-trace-id]')?.dataset.traceId"
 
 
@@ -61,8 +65,14 @@ def make_session(web_url: str, items: int = ITEMS) -> str:
 
     @annotrace.trace(span_type="RETRIEVER")
     def retrieve(query: str) -> list[Document]:
-        return [Document(id=f"doc-{i}", page_content=f"Passage {i} about {query}. " * 20,
-                         metadata={"doc_uri": f"https://example.com/docs/{i}"}) for i in range(3)]
+        return [
+            Document(
+                id=f"doc-{i}",
+                page_content=f"Passage {i} about {query}. " * 20,
+                metadata={"doc_uri": f"https://example.com/docs/{i}"},
+            )
+            for i in range(3)
+        ]
 
     @annotrace.trace(span_type="CHAT_MODEL")
     def chat(messages: list[dict[str, str]]) -> dict[str, Any]:
@@ -72,8 +82,12 @@ def make_session(web_url: str, items: int = ITEMS) -> str:
     def app(messages: list[dict[str, str]]) -> dict[str, Any]:
         docs = retrieve(messages[-1]["content"])
         context = "\n".join(d.page_content for d in docs)
-        return chat([{"role": "system", "content": "Answer from the context."},
-                     {"role": "user", "content": f"{context}\n\n{messages[-1]['content']}"}])
+        return chat(
+            [
+                {"role": "system", "content": "Answer from the context."},
+                {"role": "user", "content": f"{context}\n\n{messages[-1]['content']}"},
+            ]
+        )
 
     for n in range(items):
         app([{"role": "user", "content": f"Question number {n}: what happened?"}])
@@ -83,12 +97,24 @@ def make_session(web_url: str, items: int = ITEMS) -> str:
         if time.monotonic() > deadline:
             raise RuntimeError("traces were not stored in time")
         time.sleep(0.2)
-    create_label_schema(name="helpful", type="feedback", title="Is the answer helpful?",
-                        input=InputCategorical(options=["Yes", "Partly", "No"]), enable_comment=True, overwrite=True)
-    create_label_schema(name="score", type="feedback", title="Quality from 1 to 5",
-                        input=InputNumeric(min_value=1, max_value=5), overwrite=True)
-    create_label_schema(name="better", type="expectation", title="A better answer",
-                        input=InputText(max_length=500), overwrite=True)
+    create_label_schema(
+        name="helpful",
+        type="feedback",
+        title="Is the answer helpful?",
+        input=InputCategorical(options=["Yes", "Partly", "No"]),
+        enable_comment=True,
+        overwrite=True,
+    )
+    create_label_schema(
+        name="score",
+        type="feedback",
+        title="Quality from 1 to 5",
+        input=InputNumeric(min_value=1, max_value=5),
+        overwrite=True,
+    )
+    create_label_schema(
+        name="better", type="expectation", title="A better answer", input=InputText(max_length=500), overwrite=True
+    )
     session = create_labeling_session(name="bench", label_schemas=["helpful", "score", "better"])
     session.add_traces(annotrace.search_traces())
     return session.url
@@ -157,11 +183,14 @@ def measure(web_url: str, url: str, moves: int = MOVES) -> dict[str, Any]:
             assert posted.status_code == 303, posted.text[:300]
     every = times["submit"] + times["next"]
     return {
-        "moves": len(every), "target_ms": TARGET_MS,
+        "moves": len(every),
+        "target_ms": TARGET_MS,
         **{f"{kind}_p50_ms": round(statistics.median(v), 1) for kind, v in times.items()},
         **{f"{kind}_p95_ms": round(_pct(v, 0.95), 1) for kind, v in times.items()},
-        "all_p50_ms": round(statistics.median(every), 1), "all_p95_ms": round(_pct(every, 0.95), 1),
-        "all_max_ms": round(max(every), 1), "server_get_p50_ms": round(statistics.median(gets), 1),
+        "all_p50_ms": round(statistics.median(every), 1),
+        "all_p95_ms": round(_pct(every, 0.95), 1),
+        "all_max_ms": round(max(every), 1),
+        "server_get_p50_ms": round(statistics.median(gets), 1),
         "server_post_p50_ms": round(statistics.median(posts), 1),
         "full_page_loads": navigations,
     }
@@ -189,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Review App, next queue item (target {TARGET_MS:.0f} ms, {result['moves']} moves):")
         for kind in ("submit", "next", "all"):
             print(f"  {kind:>6}: p50 {result[f'{kind}_p50_ms']:7.1f} ms   p95 {result[f'{kind}_p95_ms']:7.1f} ms")
-        print(f"  slowest move {result['all_max_ms']:.1f} ms; server alone (httpx): GET of an item p50 "
-              f"{result['server_get_p50_ms']:.1f} ms, Submit POST p50 {result['server_post_p50_ms']:.1f} ms")
+        print(
+            f"  slowest move {result['all_max_ms']:.1f} ms; server alone (httpx): GET of an item p50 "
+            f"{result['server_get_p50_ms']:.1f} ms, Submit POST p50 {result['server_post_p50_ms']:.1f} ms"
+        )
         print(f"  moves that loaded a whole new page (no JS swap): {result['full_page_loads']}")
     return 0 if result["all_p95_ms"] <= TARGET_MS else 1
 

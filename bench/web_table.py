@@ -107,16 +107,26 @@ def _experiment_id(http: httpx.Client, name: str) -> str:
 def add_feedback(web_url: str, experiment_id: str, count: int = FEEDBACK_TRACES) -> None:
     """``quality`` 1-5 with a rationale on ``count`` traces, through the MLflow REST API (4 threads)."""
     with httpx.Client(base_url=web_url, timeout=60.0) as http:
-        ids = [r[0] for r in _sql(http, f"SELECT trace_id FROM traces WHERE experiment_id = '{experiment_id}' "
-                                        f"ORDER BY trace_id LIMIT {count}")]
+        ids = [
+            r[0]
+            for r in _sql(
+                http,
+                f"SELECT trace_id FROM traces WHERE experiment_id = '{experiment_id}' ORDER BY trace_id LIMIT {count}",
+            )
+        ]
 
     def post(chunk: list[tuple[int, str]]) -> None:
         with httpx.Client(base_url=web_url, timeout=60.0) as own:
             for i, trace_id in chunk:
-                body = {"assessment": {"assessment_name": "quality", "trace_id": trace_id,
-                                       "rationale": f"bench rating {i}",
-                                       "source": {"source_type": "LLM_JUDGE", "source_id": "bench-judge"},
-                                       "feedback": {"value": 1 + i % 5}}}
+                body = {
+                    "assessment": {
+                        "assessment_name": "quality",
+                        "trace_id": trace_id,
+                        "rationale": f"bench rating {i}",
+                        "source": {"source_type": "LLM_JUDGE", "source_id": "bench-judge"},
+                        "feedback": {"value": 1 + i % 5},
+                    }
+                }
                 own.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", json=body).raise_for_status()
 
     indexed = list(enumerate(ids))
@@ -206,9 +216,15 @@ def measure(collector_web_url: str, traces: int = TRACES) -> dict[str, Any]:
     feedback_s = time.monotonic() - t0
     load_before = os.getloadavg()[0]
     result = time_pages(web_url, experiment_id)
-    return {"experiment_id": experiment_id, "load_s": round(load_s, 1), "feedback_s": round(feedback_s, 1),
-            "target_ms": TARGET_MS, "cpus": os.cpu_count(),
-            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)], **result}
+    return {
+        "experiment_id": experiment_id,
+        "load_s": round(load_s, 1),
+        "feedback_s": round(feedback_s, 1),
+        "target_ms": TARGET_MS,
+        "cpus": os.cpu_count(),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        **result,
+    }
 
 
 def main() -> int:
@@ -221,15 +237,19 @@ def main() -> int:
             result = measure(collector.web_url)
         finally:
             collector.stop()
-    print(f"trace table, {result['total_traces']:,} traces in one experiment "
-          f"(loaded in {result['load_s']} s, feedback on {FEEDBACK_TRACES:,} in {result['feedback_s']} s); "
-          f"{result['cpus']} cores, 1-min load average {result['load_average'][0]} -> {result['load_average'][1]} "
-          "while timing (other work on the machine inflates every figure)")
+    print(
+        f"trace table, {result['total_traces']:,} traces in one experiment "
+        f"(loaded in {result['load_s']} s, feedback on {FEEDBACK_TRACES:,} in {result['feedback_s']} s); "
+        f"{result['cpus']} cores, 1-min load average {result['load_average'][0]} -> {result['load_average'][1]} "
+        "while timing (other work on the machine inflates every figure)"
+    )
     print(f"{'page':<44}{'browser ms (median)':>20}{'max':>8}{'server ms':>11}  target {TARGET_MS:.0f} ms")
     for key, value in result["browser_ms"].items():
         verdict = "PASS" if value <= TARGET_MS else "FAIL"
-        print(f"  {key:<42}{value:>20.1f}{result['browser_max_ms'][key]:>8.1f}"
-              f"{result['server_ms'].get(key, float('nan')):>11.1f}  {verdict}")
+        print(
+            f"  {key:<42}{value:>20.1f}{result['browser_max_ms'][key]:>8.1f}"
+            f"{result['server_ms'].get(key, float('nan')):>11.1f}  {verdict}"
+        )
     return 0
 
 

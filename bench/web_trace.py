@@ -60,7 +60,9 @@ _NAV = """() => { const n = performance.getEntriesByType("navigation")[0];
 
 
 def _kv(key: str, value: str | int) -> KeyValue:
-    return KeyValue(key=key, value=AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=value))
+    return KeyValue(
+        key=key, value=AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=value)
+    )
 
 
 def _j(value: object) -> str:
@@ -81,18 +83,27 @@ def big_trace(steps: int) -> tuple[ExportTraceServiceRequest, BigTrace]:
     spans: list[Span] = []
     samples: list[str] = []
 
-    def add(name: str, parent: bytes, start_ms: float, dur_ms: float, attrs: dict[str, str | int],
-            error: bool = False) -> bytes:
+    def add(
+        name: str, parent: bytes, start_ms: float, dur_ms: float, attrs: dict[str, str | int], error: bool = False
+    ) -> bytes:
         span_id = os.urandom(8)
-        span = Span(trace_id=trace, span_id=span_id, parent_span_id=parent, name=name, kind=1,
-                    start_time_unix_nano=t0 + int(start_ms * MS), end_time_unix_nano=t0 + int((start_ms + dur_ms) * MS))
+        span = Span(
+            trace_id=trace,
+            span_id=span_id,
+            parent_span_id=parent,
+            name=name,
+            kind=1,
+            start_time_unix_nano=t0 + int(start_ms * MS),
+            end_time_unix_nano=t0 + int((start_ms + dur_ms) * MS),
+        )
         span.attributes.extend(_kv(k, v) for k, v in attrs.items())
         if error:
             span.status.code = Status.STATUS_CODE_ERROR
             span.status.message = "guardrail tripped"
             event = span.events.add(time_unix_nano=span.end_time_unix_nano, name="exception")
-            event.attributes.extend([_kv("exception.type", "GuardrailError"),
-                                     _kv("exception.message", "answer mentions a card number")])
+            event.attributes.extend(
+                [_kv("exception.type", "GuardrailError"), _kv("exception.message", "answer mentions a card number")]
+            )
         spans.append(span)
         return span_id
 
@@ -100,32 +111,70 @@ def big_trace(steps: int) -> tuple[ExportTraceServiceRequest, BigTrace]:
         return {"mlflow.spanType": _j(kind), "mlflow.spanInputs": _j(inputs), "mlflow.spanOutputs": _j(outputs)}
 
     step_ms = 50.0
-    root = add("support_agent", b"", 0, steps * step_ms + 10,
-               mlflow("AGENT", {"question": "Where is my refund?"}, {"answer": "On its way."}))
+    root = add(
+        "support_agent",
+        b"",
+        0,
+        steps * step_ms + 10,
+        mlflow("AGENT", {"question": "Where is my refund?"}, {"answer": "On its way."}),
+    )
     for i in range(steps):
         s = 5 + i * step_ms
         chain = add(f"step_{i}", root, s, 45, mlflow("CHAIN", {"step": i}, {"ok": True}))
-        docs = [{"id": f"kb-{i}-{d}", "page_content": f"Knowledge base passage {d} for step {i}. " * 4,
-                 "metadata": {"doc_uri": f"https://kb.example.com/{i}/{d}", "score": round(1 - d / 10, 2)}}
-                for d in range(5)]
+        docs = [
+            {
+                "id": f"kb-{i}-{d}",
+                "page_content": f"Knowledge base passage {d} for step {i}. " * 4,
+                "metadata": {"doc_uri": f"https://kb.example.com/{i}/{d}", "score": round(1 - d / 10, 2)},
+            }
+            for d in range(5)
+        ]
         retriever = add("retrieve", chain, s + 1, 5, mlflow("RETRIEVER", {"query": f"refund step {i}"}, docs))
-        messages = [{"role": "system", "parts": [{"type": "text", "content": "You are a support agent."}]},
-                    {"role": "user", "parts": [{"type": "text", "content": f"Question {i}: where is my refund?"}]}]
-        answer = [{"role": "assistant", "parts": [{"type": "text", "content": f"Answer {i}: it is on its way."}],
-                   "finish_reason": "stop"}]
-        chat = add("chat", chain, s + 7, 20, {
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
-            "gen_ai.usage.input_tokens": 120 + i, "gen_ai.usage.output_tokens": 30,
-            "gen_ai.input.messages": _j(messages), "gen_ai.output.messages": _j(answer)})
-        tool = add("lookup_order", chain, s + 28, 8, {
-            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup_order",
-            "gen_ai.tool.call.arguments": _j({"order_id": i}), "gen_ai.tool.call.result": _j({"status": "sent"})})
+        messages = [
+            {"role": "system", "parts": [{"type": "text", "content": "You are a support agent."}]},
+            {"role": "user", "parts": [{"type": "text", "content": f"Question {i}: where is my refund?"}]},
+        ]
+        answer = [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": f"Answer {i}: it is on its way."}],
+                "finish_reason": "stop",
+            }
+        ]
+        chat = add(
+            "chat",
+            chain,
+            s + 7,
+            20,
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 120 + i,
+                "gen_ai.usage.output_tokens": 30,
+                "gen_ai.input.messages": _j(messages),
+                "gen_ai.output.messages": _j(answer),
+            },
+        )
+        tool = add(
+            "lookup_order",
+            chain,
+            s + 28,
+            8,
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "lookup_order",
+                "gen_ai.tool.call.arguments": _j({"order_id": i}),
+                "gen_ai.tool.call.result": _j({"status": "sent"}),
+            },
+        )
         sub = add("summarize", tool, s + 29, 6, mlflow("CHAIN", {"n": i}, {"summary": "sent"}))
         add("llm", sub, s + 29.5, 3, mlflow("LLM", {"prompt": "Summarize"}, {"text": "sent"}))
         add("embed", sub, s + 33, 1, mlflow("EMBEDDING", {"text": "sent"}, [0.1, 0.2, 0.3]))
         add("parse", chain, s + 37, 2, mlflow("PARSER", {"text": "sent"}, {"status": "sent"}))
-        guard = add("guardrail", chain, s + 40, 3, mlflow("GUARDRAIL", {"text": "sent"}, {"ok": i % 10 != 3}),
-                    error=i % 10 == 3)
+        guard = add(
+            "guardrail", chain, s + 40, 3, mlflow("GUARDRAIL", {"text": "sent"}, {"ok": i % 10 != 3}), error=i % 10 == 3
+        )
         if i in (0, steps // 2, steps - 1):
             samples += [chat.hex(), retriever.hex(), guard.hex(), tool.hex()]
     request = ExportTraceServiceRequest()
@@ -158,8 +207,9 @@ def run(background_spans: int, steps: int, runs: int, switches: int, data_dir: P
     collector.start()
     try:
         factory = RequestFactory(512, seed=6)
-        with httpx.Client(base_url=collector.http_url, timeout=60,
-                          headers={"content-type": "application/x-protobuf"}) as client:
+        with httpx.Client(
+            base_url=collector.http_url, timeout=60, headers={"content-type": "application/x-protobuf"}
+        ) as client:
             for _ in range(max(0, background_spans) // 512):
                 client.post("/v1/traces", content=factory.next()).raise_for_status()
             request, trace = big_trace(steps)
@@ -168,15 +218,18 @@ def run(background_spans: int, steps: int, runs: int, switches: int, data_dir: P
         reached, count = collector.wait_for_count(total, timeout_s=300)
         if reached is None:
             raise CollectorError(f"only {count} of {total} spans stored")
-        while not collector.sql(f"SELECT 1 FROM traces WHERE trace_id = '{trace.trace_id}' "
-                                f"AND span_count = {1 + steps * STEP_SPANS}"):
+        while not collector.sql(
+            f"SELECT 1 FROM traces WHERE trace_id = '{trace.trace_id}' AND span_count = {1 + steps * STEP_SPANS}"
+        ):
             time.sleep(0.1)
         url = f"{collector.web_url}/traces/{trace.trace_id}"
         t = time.perf_counter()
         html = httpx.get(url, timeout=30)
         server_ms = (time.perf_counter() - t) * 1000
-        print(f"store: {count:,} spans; trace {trace.trace_id}: {1 + steps * STEP_SPANS:,} spans; "
-              f"page {len(html.content) / 1024:,.0f} KiB HTML, {server_ms:.0f} ms over HTTP (first fetch)")
+        print(
+            f"store: {count:,} spans; trace {trace.trace_id}: {1 + steps * STEP_SPANS:,} spans; "
+            f"page {len(html.content) / 1024:,.0f} KiB HTML, {server_ms:.0f} ms over HTTP (first fetch)"
+        )
         loads: list[list[float]] = []
         switch_ms: list[float] = []
         with sync_playwright() as playwright:
@@ -204,8 +257,12 @@ def run(background_spans: int, steps: int, runs: int, switches: int, data_dir: P
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.web_trace", description=__doc__.split("\n")[0])
-    parser.add_argument("--background-spans", type=int, default=100_000,
-                        help="4-span GenAI traces sent first, in spans (default 100,000)")
+    parser.add_argument(
+        "--background-spans",
+        type=int,
+        default=100_000,
+        help="4-span GenAI traces sent first, in spans (default 100,000)",
+    )
     parser.add_argument("--steps", type=int, default=111, help="steps of 9 spans in the big trace (111 -> 1,000)")
     parser.add_argument("--runs", type=int, default=5, help="page loads measured")
     parser.add_argument("--switches", type=int, default=10, help="span switches per load")

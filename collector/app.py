@@ -14,12 +14,12 @@ from starlette.routing import Route
 
 from annotrace.collector import __version__
 from annotrace.collector.api.csrf import CSRFMiddleware
-from annotrace.collector.auth.middleware import AuthMiddleware, protect, render_error
 from annotrace.collector.api.errors import HANDLERS
-from annotrace.collector.store.access import Access
 from annotrace.collector.api.native.sql import sql_endpoint
 from annotrace.collector.api.routes import api_routes
+from annotrace.collector.auth.middleware import AuthMiddleware, protect, render_error
 from annotrace.collector.receivers import http as otlp_http
+from annotrace.collector.store.access import Access
 from annotrace.collector.web.routes import web_routes
 
 if TYPE_CHECKING:
@@ -92,8 +92,12 @@ class ReadBarrier:
         try:
             await asyncio.wait_for(stored, self.wait_s)
         except TimeoutError:
-            log.warning("read barrier: record %d not stored after %.1f s (stored up to %d); answering with what is stored",
-                        target, self.wait_s, spool.stored())
+            log.warning(
+                "read barrier: record %d not stored after %.1f s (stored up to %d); answering with what is stored",
+                target,
+                self.wait_s,
+                spool.stored(),
+            )
 
 
 def _otlp_error(error: CollectorError, scope: Scope) -> Response:
@@ -110,7 +114,9 @@ def _web_error(error: CollectorError, scope: Scope) -> Response:
 
 def otlp_http_app(ingest: Ingest, config: HTTPConfig, authenticator: Authenticator | None = None) -> Starlette:
     paths: dict[Any, str] = {
-        "traces": config.traces_url_path, "logs": config.logs_url_path, "metrics": config.metrics_url_path
+        "traces": config.traces_url_path,
+        "logs": config.logs_url_path,
+        "metrics": config.metrics_url_path,
     }
     app = Starlette(routes=otlp_http.routes(ingest, paths), exception_handlers=HANDLERS)
     if authenticator is not None:
@@ -118,8 +124,9 @@ def otlp_http_app(ingest: Ingest, config: HTTPConfig, authenticator: Authenticat
     return app
 
 
-def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any,
-            authenticator: Authenticator | None = None) -> Starlette:
+def web_app(
+    db: Database, writer: Writer, ingest: Ingest, service: Any, authenticator: Authenticator | None = None
+) -> Starlette:
     async def sql(request: Request) -> Response:
         return await sql_endpoint(request, db)
 
@@ -142,7 +149,9 @@ def web_app(db: Database, writer: Writer, ingest: Ingest, service: Any,
         if reasons:
             body["reason"] = "; ".join(reasons)
             body["failing_since"] = runner.stats.failing_since if runner else None
-        return JSONResponse(body, status_code=503 if reasons else 200, headers={"Retry-After": "5"} if reasons else None)
+        return JSONResponse(
+            body, status_code=503 if reasons else 200, headers={"Retry-After": "5"} if reasons else None
+        )
 
     api = Access(db, writer)
     routes = [

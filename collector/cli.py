@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     add_user_parsers(commands, DEFAULT_CONFIG)
     args = parser.parse_args(argv)
     if args.command in ("serve", "validate") and args.config == DEFAULT_CONFIG and not os.path.exists(args.config):
-        print(f"annotrace: no {DEFAULT_CONFIG} in {os.getcwd()}: run from the annotrace checkout (it has one) "
-              "or pass --config PATH", file=sys.stderr)
+        print(
+            f"annotrace: no {DEFAULT_CONFIG} in {os.getcwd()}: run from the annotrace checkout (it has one) "
+            "or pass --config PATH",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.command == "validate":

@@ -29,8 +29,7 @@ import yaml
 
 from annotrace.collector.errors import ConfigError
 
-__all__ = ["CollectorConfig", "ComponentID", "ConfigError", "Factories", "PipelineConfig", "load",
-           "load_text"]
+__all__ = ["CollectorConfig", "ComponentID", "ConfigError", "Factories", "PipelineConfig", "load", "load_text"]
 
 # kind ("receivers", "processors", "exporters", "extensions") -> component type -> config class
 Factories: TypeAlias = Mapping[str, Mapping[str, type]]
@@ -43,8 +42,15 @@ _NAME_RE = re.compile(r"[^\s/\x00-\x1f\x7f]+")
 _ENV_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # otelcol confmap/provider/envprovider
 _WHOLE_REF_RE = re.compile(r"\$\{[^}]*\}")
 _REF_RE = re.compile(r"\$\$|\$\{([^}]*)(\}?)")  # an empty group 2 means an unterminated "${"
-_UNITS = {"ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "ms": Decimal("1e-3"),
-          "s": Decimal(1), "m": Decimal(60), "h": Decimal(3600)}  # Go's time.ParseDuration
+_UNITS = {
+    "ns": Decimal("1e-9"),
+    "us": Decimal("1e-6"),
+    "µs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+}  # Go's time.ParseDuration
 _DURATION_PART_RE = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_RE = re.compile(rf"[+-]?(?:{_DURATION_PART_RE.pattern})+")
 _hints = cache(typing.get_type_hints)
@@ -111,8 +117,9 @@ class _Service:
     telemetry: _Telemetry = field(default_factory=_Telemetry)
 
 
-def load(path: str | os.PathLike[str], factories: Factories,
-         environ: Mapping[str, str] | None = None) -> CollectorConfig:
+def load(
+    path: str | os.PathLike[str], factories: Factories, environ: Mapping[str, str] | None = None
+) -> CollectorConfig:
     """Read and validate the config file at ``path``; ``environ`` defaults to ``os.environ``."""
     source = os.fspath(path)
     try:
@@ -124,8 +131,9 @@ def load(path: str | os.PathLike[str], factories: Factories,
     return load_text(text, factories, environ, source=source)
 
 
-def load_text(text: str, factories: Factories, environ: Mapping[str, str] | None = None,
-              source: str = "<string>") -> CollectorConfig:
+def load_text(
+    text: str, factories: Factories, environ: Mapping[str, str] | None = None, source: str = "<string>"
+) -> CollectorConfig:
     """Validate YAML ``text``; ``source`` names it in YAML syntax errors and in the result."""
     env = os.environ if environ is None else environ
     root = _mapping(_substitute(_parse_yaml(text, source), "", env), "")
@@ -137,9 +145,13 @@ def load_text(text: str, factories: Factories, environ: Mapping[str, str] | None
     enabled = _refs(service.extensions, sections["extensions"], "extension", "service::extensions")
     pipelines = {key: _pipeline(key, body, sections) for key, body in service.pipelines.items()}
     level = service.telemetry.logs.level
-    return CollectorConfig(**{kind: types.MappingProxyType(sections[kind]) for kind in KINDS},
-                           pipelines=types.MappingProxyType(pipelines), enabled_extensions=enabled,
-                           log_level="warning" if level == "warn" else level, source=source)
+    return CollectorConfig(
+        **{kind: types.MappingProxyType(sections[kind]) for kind in KINDS},
+        pipelines=types.MappingProxyType(pipelines),
+        enabled_extensions=enabled,
+        log_level="warning" if level == "warn" else level,
+        source=source,
+    )
 
 
 class _Loader(yaml.SafeLoader):
@@ -152,15 +164,14 @@ class _Loader(yaml.SafeLoader):
                 continue  # keys merged in with `<<:` may be overridden; that is their purpose
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
 
 def _parse_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:  # MarkedYAMLError says where; a ReaderError (bad bytes) does not
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{source}: line {mark.line + 1}, column {mark.column + 1}" if mark else source
@@ -189,7 +200,7 @@ def _substitute(node: Any, path: str, env: Mapping[str, str]) -> Any:
     if _WHOLE_REF_RE.fullmatch(node):
         raw, unset = _resolve(node[2:-1], path, env)
         try:
-            value = yaml.load(raw, Loader=_Loader)  # noqa: S506
+            value = yaml.load(raw, Loader=_Loader)
         except yaml.YAMLError:
             value = raw
         return _Expanded(value, raw, node, unset)
@@ -208,9 +219,12 @@ def _resolve(ref: str, path: str, env: Mapping[str, str]) -> tuple[str, bool]:
     """The text for ``${ref}``, and whether it came from an unset variable without a default."""
     name, has_default, default = (ref[4:] if ref.startswith("env:") else ref).partition(":-")
     if not _ENV_NAME_RE.fullmatch(name):
-        raise _err(path, f"invalid reference ${{{ref}}}: only ${{env:NAME}}, ${{NAME}} and "
-                         "${env:NAME:-default} are supported, with NAME matching "
-                         "[a-zA-Z_][a-zA-Z0-9_]*; write $$ for a literal $")
+        raise _err(
+            path,
+            f"invalid reference ${{{ref}}}: only ${{env:NAME}}, ${{NAME}} and "
+            "${env:NAME:-default} are supported, with NAME matching "
+            "[a-zA-Z_][a-zA-Z0-9_]*; write $$ for a literal $",
+        )
     value = env.get(name)  # as otelcol's envprovider: the default applies only when unset
     if value is not None:
         return value, False
@@ -236,14 +250,21 @@ def _build(cls: type, node: Any, path: str) -> Any:
     body = _mapping(node, path)
     fields = [f for f in dataclasses.fields(cls) if f.init]
     _reject_unknown(body, {f.name for f in fields}, path)
-    missing = [f.name for f in fields if f.name not in body
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in fields
+        if f.name not in body and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise _err(path, f"missing required keys: {', '.join(missing)}")
     hints = _hints(cls)  # resolves the string annotations of `from __future__ import annotations`
-    kwargs = {f.name: _convert(hints[f.name], body[f.name], _join(path, f.name),
-                               f.name.endswith("_s") or bool(f.metadata.get("duration")))
-              for f in fields if f.name in body}
+    kwargs = {
+        f.name: _convert(
+            hints[f.name], body[f.name], _join(path, f.name), f.name.endswith("_s") or bool(f.metadata.get("duration"))
+        )
+        for f in fields
+        if f.name in body
+    }
     try:
         config = cls(**kwargs)
         if callable(validate := getattr(config, "validate", None)):
@@ -264,8 +285,12 @@ def _convert(tp: Any, node: Any, path: str, duration: bool = False) -> Any:
         options = [arg for arg in args if arg is not types.NoneType]
         # Null is None, except that a present dataclass key (`grpc:`) means "enabled with defaults",
         # and a str field keeps non-blank text from a whole ${...} even if YAML reads it as null.
-        if (len(options) < len(args) and value is None and not any(map(dataclasses.is_dataclass, options))
-                and (expanded is None or str not in options or not expanded.raw.strip())):
+        if (
+            len(options) < len(args)
+            and value is None
+            and not any(map(dataclasses.is_dataclass, options))
+            and (expanded is None or str not in options or not expanded.raw.strip())
+        ):
             return None
         failures: list[ConfigError] = []
         for option in options:
@@ -295,8 +320,9 @@ def _convert(tp: Any, node: Any, path: str, duration: bool = False) -> Any:
             return items if origin is list else tuple(items)
     elif origin in (dict, Mapping):
         if isinstance(value, dict):
-            return {key: _convert(args[1], item, _join(path, key), duration)
-                    for key, item in _mapping(value, path).items()}
+            return {
+                key: _convert(args[1], item, _join(path, key), duration) for key, item in _mapping(value, path).items()
+            }
     elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, node, path)
     elif tp not in (str, bool, int, float):
@@ -317,16 +343,19 @@ def _pipeline(key: str, body: _Pipeline, sections: dict[str, dict[ComponentID, A
     pipeline_id = _parse_id(key, path)
     if pipeline_id.type not in SIGNALS:
         raise _err(path, f'unknown signal "{pipeline_id.type}"; expected one of {", ".join(SIGNALS)}')
-    ids = {kind: _refs(getattr(body, kind), sections[kind], _SINGULAR[kind], path, _join(path, kind))
-           for kind in ("receivers", "processors", "exporters")}
+    ids = {
+        kind: _refs(getattr(body, kind), sections[kind], _SINGULAR[kind], path, _join(path, kind))
+        for kind in ("receivers", "processors", "exporters")
+    }
     for kind in ("receivers", "exporters"):
         if not ids[kind]:
             raise _err(path, f"must have at least one {_SINGULAR[kind]}")
     return PipelineConfig(pipeline_id.type, pipeline_id.name, *ids.values())
 
 
-def _refs(texts: Sequence[str] | None, defined: Mapping[ComponentID, Any], what: str, path: str,
-          list_path: str | None = None) -> tuple[ComponentID, ...]:
+def _refs(
+    texts: Sequence[str] | None, defined: Mapping[ComponentID, Any], what: str, path: str, list_path: str | None = None
+) -> tuple[ComponentID, ...]:
     """Parse listed ids, each defined and listed once; errors about a reference name ``path``."""
     ids: list[ComponentID] = []
     for i, text in enumerate(texts or ()):
@@ -344,8 +373,7 @@ def _parse_id(text: str, path: str) -> ComponentID:
     if not _TYPE_RE.fullmatch(type_):
         raise _err(path, f'invalid id "{text}": the type must match ^[a-zA-Z][0-9a-zA-Z_]{{0,62}}$')
     if sep and not _NAME_RE.fullmatch(name):
-        raise _err(path, f'invalid id "{text}": the name after "/" must be non-empty, '
-                         'without whitespace or "/"')
+        raise _err(path, f'invalid id "{text}": the name after "/" must be non-empty, without whitespace or "/"')
     return ComponentID(type_, name)
 
 

@@ -80,12 +80,17 @@ def auth_schemes(config: CollectorConfig, auth: AuthConfig, path: str) -> frozen
     for ref in auth.ids:
         cid = enabled.get(ref)
         if cid is None:
-            defined = "configured but not listed in service::extensions" if any(
-                str(c) == ref for c in config.extensions) else "not configured"
+            defined = (
+                "configured but not listed in service::extensions"
+                if any(str(c) == ref for c in config.extensions)
+                else "not configured"
+            )
             raise ConfigError(f'{path}::auth::authenticator: references extension "{ref}" which is {defined}')
         if cid.type not in AUTHENTICATOR_TYPES:
-            raise ConfigError(f'{path}::auth::authenticator: extension "{ref}" is not an authenticator '
-                              f"(known: {', '.join(AUTHENTICATOR_TYPES)})")
+            raise ConfigError(
+                f'{path}::auth::authenticator: extension "{ref}" is not an authenticator '
+                f"(known: {', '.join(AUTHENTICATOR_TYPES)})"
+            )
         schemes.add(AUTHENTICATOR_TYPES[cid.type])  # type: ignore[arg-type]
     return frozenset(schemes)
 
@@ -105,7 +110,8 @@ def check_auth(config: CollectorConfig) -> None:
                 "collector stopped run `annotrace users add alice --role admin` (then `annotrace tokens create "
                 "alice` for programs), list `basicauth: {}` and `bearertokenauth: {}` under extensions and in "
                 f"service::extensions, and set `auth: {{authenticator: [bearertokenauth, basicauth]}}` under {path} "
-                "(README: Running for a team)")
+                "(README: Running for a team)"
+            )
 
 
 def _loopback(host: str) -> bool:

@@ -33,6 +33,9 @@ def config_classes() -> dict[str, dict[str, type]]:
     return {
         kind: {name: factory.config for name, factory in factories.items()}
         for kind, factories in (
-            ("receivers", RECEIVERS), ("processors", PROCESSORS), ("exporters", EXPORTERS), ("extensions", EXTENSIONS)
+            ("receivers", RECEIVERS),
+            ("processors", PROCESSORS),
+            ("exporters", EXPORTERS),
+            ("extensions", EXTENSIONS),
         )
     }

@@ -24,18 +24,18 @@ import uvicorn
 
 from annotrace.collector import registry
 from annotrace.collector.app import otlp_http_app, web_app
+from annotrace.collector.auth.authenticator import Authenticator
 from annotrace.collector.config import CollectorConfig, ComponentID
 from annotrace.collector.errors import ConfigError, Unavailable
 from annotrace.collector.exporters.duckdb import DuckDBExporter
-from annotrace.collector.auth.authenticator import Authenticator
 from annotrace.collector.extensions import SpoolConfig, WebConfig, auth_schemes, check_auth, entry_points
 from annotrace.collector.pipeline.processors.batch import BatchConfig
 from annotrace.collector.pipeline.runner import Pipeline, Runner
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers.ingest import Ingest
-from annotrace.collector.store.queries.users import Snapshot, snapshot
 from annotrace.collector.receivers.otlp import DEFAULT_MAX_MIB, OTLPReceiver, split_endpoint
 from annotrace.collector.store.queries import experiments as experiment_queries
+from annotrace.collector.store.queries.users import Snapshot, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -86,28 +86,37 @@ class Service:
             processor = registry.PROCESSORS[cid.type].create(cfg)
             processor.start()
             self._processors[cid] = processor
-        self._spool_lock = _lock_directory(Path(spool_config.directory),
-                                           self.store.config.lock_timeout if self.store is not None else 10.0)
-        self.spool = Spool(spool_config.directory, spool_config.max_backlog_mib * 1024 * 1024,
-                           fsync=spool_config.fsync)
+        self._spool_lock = _lock_directory(
+            Path(spool_config.directory), self.store.config.lock_timeout if self.store is not None else 10.0
+        )
+        self.spool = Spool(spool_config.directory, spool_config.max_backlog_mib * 1024 * 1024, fsync=spool_config.fsync)
         self.spool.open()
         pipelines, batch = [], BatchConfig()
         for pipeline in config.pipelines.values():
             if pipeline.signal == "metrics":  # ingest answers metrics exports and drops them
-                log.warning("service::pipelines: metrics are accepted and dropped (annotrace stores traces and "
-                            "logs); the metrics pipeline's exporters get nothing")
+                log.warning(
+                    "service::pipelines: metrics are accepted and dropped (annotrace stores traces and "
+                    "logs); the metrics pipeline's exporters get nothing"
+                )
                 continue
             for pid in pipeline.processors:
                 if pid.type == "batch":
                     batch = config.processors[pid]
-            pipelines.append(Pipeline(
-                pipeline.signal,
-                frozenset(str(r) for r in pipeline.receivers),
-                [self._processors[p] for p in pipeline.processors],
-                [self._exporters[e] for e in pipeline.exporters],
-            ))
-        self.runner = Runner(self.spool, pipelines, send_batch_size=batch.send_batch_max_size or batch.send_batch_size,
-                             timeout_s=batch.timeout, workers=spool_config.worker_count())
+            pipelines.append(
+                Pipeline(
+                    pipeline.signal,
+                    frozenset(str(r) for r in pipeline.receivers),
+                    [self._processors[p] for p in pipeline.processors],
+                    [self._exporters[e] for e in pipeline.exporters],
+                )
+            )
+        self.runner = Runner(
+            self.spool,
+            pipelines,
+            send_batch_size=batch.send_batch_max_size or batch.send_batch_size,
+            timeout_s=batch.timeout,
+            workers=spool_config.worker_count(),
+        )
         self.runner.start()
         for cid, cfg in config.receivers.items():
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
@@ -115,7 +124,8 @@ class Service:
                 receiver.check_experiments_with(self._experiment_name)
             if receiver.grpc is not None and cfg.protocols.grpc.auth is not None:
                 receiver.grpc.authenticator = self._authenticator_for(
-                    cfg.protocols.grpc.auth, f"receivers::{cid}::protocols::grpc")
+                    cfg.protocols.grpc.auth, f"receivers::{cid}::protocols::grpc"
+                )
             if receiver.grpc is not None:
                 _listen(receiver.grpc.endpoint, f"receivers::{cid}::protocols::grpc").close()
             try:
@@ -144,8 +154,13 @@ class Service:
             if http_config is None or receiver.http_ingest is None:
                 continue
             sock = _listen(http_config.endpoint, f"receivers::{cid}::protocols::http")
-            app = otlp_http_app(receiver.http_ingest, http_config, None if http_config.auth is None else
-                                self._authenticator_for(http_config.auth, f"receivers::{cid}::protocols::http"))
+            app = otlp_http_app(
+                receiver.http_ingest,
+                http_config,
+                None
+                if http_config.auth is None
+                else self._authenticator_for(http_config.auth, f"receivers::{cid}::protocols::http"),
+            )
             servers.append((app, sock))
             if self.endpoints.http is None:
                 self.endpoints.http = _url(sock)
@@ -155,8 +170,9 @@ class Service:
                 raise ConfigError("extensions::web: needs a duckdb exporter in a pipeline")
             assert self.spool is not None
             ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024, self._experiment_name)
-            authenticator = None if web_config.auth is None else self._authenticator_for(web_config.auth,
-                                                                                          "extensions::web")
+            authenticator = (
+                None if web_config.auth is None else self._authenticator_for(web_config.auth, "extensions::web")
+            )
             servers.append((web_app(self.store.db, self.store.writer, ingest, self, authenticator), sock))
             self.endpoints.web = _url(sock)
         started = threading.Event()
@@ -165,8 +181,9 @@ class Service:
             asyncio.set_event_loop(loop)
             tasks = []
             for app, sock in servers:
-                server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
-                                                       timeout_graceful_shutdown=5))
+                server = uvicorn.Server(
+                    uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+                )
                 self._servers.append(server)
                 tasks.append(server.serve(sockets=[sock]))
             started.set()
@@ -198,8 +215,10 @@ class Service:
 
         self.authenticator = Authenticator(load, frozenset())
         if not self.authenticator.user_count:
-            log.warning("auth: no users yet, so every authenticated listener refuses every call; stop the "
-                        "collector and run `annotrace users add NAME --role admin`")
+            log.warning(
+                "auth: no users yet, so every authenticated listener refuses every call; stop the "
+                "collector and run `annotrace users add NAME --role admin`"
+            )
 
     def _authenticator_for(self, auth: Any, path: str) -> Authenticator:
         assert self.authenticator is not None
@@ -238,9 +257,11 @@ class Service:
         if not left:
             return "stopped: everything acknowledged is stored"
         why = self.runner.stats.failing if self.runner is not None else None
-        return (f"stopped: {left} acknowledged records ({self.spool.backlog_bytes} bytes) are not stored yet"
-                f"{f' ({why})' if why else ''}; they stay in the spool at {self.spool.directory} and are stored"
-                " at the next start")
+        return (
+            f"stopped: {left} acknowledged records ({self.spool.backlog_bytes} bytes) are not stored yet"
+            f"{f' ({why})' if why else ''}; they stay in the spool at {self.spool.directory} and are stored"
+            " at the next start"
+        )
 
 
 def _extension(config: CollectorConfig, kind: str, cls: type) -> Any:
@@ -270,13 +291,14 @@ def _lock_directory(directory: Path, timeout_s: float) -> int:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             if time.monotonic() >= deadline:
                 os.close(fd)
-                raise Unavailable(f"extensions::spool::directory: {directory} is in use by process {holder} "
-                                  f"(another collector){f' after waiting {timeout_s:g} s' if timeout_s else ''}: "
-                                  "give each collector its own spool directory") from None
+                raise Unavailable(
+                    f"extensions::spool::directory: {directory} is in use by process {holder} "
+                    f"(another collector){f' after waiting {timeout_s:g} s' if timeout_s else ''}: "
+                    "give each collector its own spool directory"
+                ) from None
             if not waiting:
                 waiting = True
-                log.warning("waiting up to %g s for process %s to let go of the spool %s", timeout_s, holder,
-                            directory)
+                log.warning("waiting up to %g s for process %s to let go of the spool %s", timeout_s, holder, directory)
             time.sleep(0.2)
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -298,8 +320,9 @@ def _listen(endpoint: str, path: str) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        hint = " (is another collector running? stop it or choose another port)" \
-            if exc.errno == errno.EADDRINUSE else ""
+        hint = (
+            " (is another collector running? stop it or choose another port)" if exc.errno == errno.EADDRINUSE else ""
+        )
         raise Unavailable(f"{path}::endpoint: cannot listen on {endpoint}: {exc.strerror}{hint}") from None
     sock.listen(1024)
     sock.set_inheritable(True)

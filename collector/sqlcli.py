@@ -36,8 +36,12 @@ def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorCon
         if not url:
             raise httpx.ConnectError("no url")
         token = os.environ.get("MLFLOW_TRACKING_TOKEN")  # a collector run for a team: an admin's token
-        response = httpx.post(f"{url.rstrip('/')}/api/v1/sql", json={"query": args.query, "max_rows": args.max_rows},
-                              headers={"Authorization": f"Bearer {token}"} if token else None, timeout=60)
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/v1/sql",
+            json={"query": args.query, "max_rows": args.max_rows},
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+            timeout=60,
+        )
         body = response.json()
         if response.status_code != 200:
             print(f"annotrace: {body.get('message', response.text)}", file=sys.stderr)

@@ -65,9 +65,7 @@ class SpanBatch:
         default_factory=list
     )
     # (span index, direction, position, role, content, tool_calls JSON, raw JSON)
-    messages: list[tuple[int, str, int, str | None, str | None, str | None, str | None]] = field(
-        default_factory=list
-    )
+    messages: list[tuple[int, str, int, str | None, str | None, str | None, str | None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.span_id)
@@ -82,8 +80,20 @@ class SpanBatch:
 
 
 _CANONICAL = (
-    "span_type", "inputs", "outputs", "model", "provider", "input_tokens", "output_tokens", "total_tokens",
-    "session_id", "user_id", "request_preview", "response_preview", "trace_tags", "trace_metadata",
+    "span_type",
+    "inputs",
+    "outputs",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "session_id",
+    "user_id",
+    "request_preview",
+    "response_preview",
+    "trace_tags",
+    "trace_metadata",
     "normalization_errors",
 )
 

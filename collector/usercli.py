@@ -29,7 +29,8 @@ ACTOR = "cli"
 
 def add_parsers(commands: Any, default_config: str) -> None:
     users = commands.add_parser("users", help="add, list, change or delete users").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     add = users.add_parser("add", help="add a user (asks for the password, or reads it with --password-stdin)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=store.ROLES)
@@ -44,8 +45,11 @@ def add_parsers(commands: Any, default_config: str) -> None:
     password.add_argument("--password-stdin", action="store_true")
     delete = users.add_parser("delete", help="delete a user (revokes their tokens)")
     delete.add_argument("name")
-    grant = users.add_parser("grant", help="give a user a permission on one experiment (READ, EDIT, MANAGE, "
-                                           "NO_PERMISSIONS); a user with grants sees only those experiments")
+    grant = users.add_parser(
+        "grant",
+        help="give a user a permission on one experiment (READ, EDIT, MANAGE, "
+        "NO_PERMISSIONS); a user with grants sees only those experiments",
+    )
     grant.add_argument("name")
     grant.add_argument("experiment_id")
     grant.add_argument("permission", choices=store.PERMISSIONS)
@@ -53,7 +57,8 @@ def add_parsers(commands: Any, default_config: str) -> None:
     ungrant.add_argument("name")
     ungrant.add_argument("experiment_id")
     tokens = commands.add_parser("tokens", help="create, list or revoke API tokens").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     create = tokens.add_parser("create", help="create a token for a user; it is printed once")
     create.add_argument("name", help="the user the token acts as")
     create.add_argument("--description")
@@ -81,14 +86,22 @@ def _users(args: argparse.Namespace, path: str, now: datetime) -> int:
     action = args.action
     if action == "add":
         password_hash = None if args.no_password else hash_password(_password(args.password_stdin))
-        _write(path, lambda c: store.add_user(c, name=args.name, role=args.role, password_hash=password_hash,
-                                               now=now, actor=ACTOR))
+        _write(
+            path,
+            lambda c: store.add_user(
+                c, name=args.name, role=args.role, password_hash=password_hash, now=now, actor=ACTOR
+            ),
+        )
         print(f"added {args.name} ({args.role})")
     elif action == "list":
         users, permissions = _write(path, lambda c: (store.list_users(c), store.list_permissions(c)))
         for user in users:
-            grants = ", ".join(f"{p['experiment_id']}:{p['permission']}" for p in permissions
-                               if p["user_name"] == user["name"]) or "all experiments"
+            grants = (
+                ", ".join(
+                    f"{p['experiment_id']}:{p['permission']}" for p in permissions if p["user_name"] == user["name"]
+                )
+                or "all experiments"
+            )
             sign_in = "password" if user["has_password"] else "tokens only"
             print(f"{user['name']}\t{user['role']}\t{sign_in}\t{grants}")
     elif action == "set-role":
@@ -96,19 +109,31 @@ def _users(args: argparse.Namespace, path: str, now: datetime) -> int:
         print(f"{args.name} is now {args.role}")
     elif action == "set-password":
         password_hash = hash_password(_password(args.password_stdin))
-        _write(path, lambda c: store.set_password(c, name=args.name, password_hash=password_hash, now=now,
-                                                  actor=ACTOR))
+        _write(path, lambda c: store.set_password(c, name=args.name, password_hash=password_hash, now=now, actor=ACTOR))
         print(f"changed the password of {args.name}")
     elif action == "delete":
         _write(path, lambda c: store.delete_user(c, name=args.name, now=now, actor=ACTOR))
         print(f"deleted {args.name} (tokens revoked)")
     elif action == "grant":
-        _write(path, lambda c: store.set_permission(c, experiment_id=args.experiment_id, user_name=args.name,
-                                                    permission=args.permission, now=now, actor=ACTOR))
+        _write(
+            path,
+            lambda c: store.set_permission(
+                c,
+                experiment_id=args.experiment_id,
+                user_name=args.name,
+                permission=args.permission,
+                now=now,
+                actor=ACTOR,
+            ),
+        )
         print(f"{args.name}: {args.permission} on experiment {args.experiment_id}")
     else:
-        _write(path, lambda c: store.delete_permission(c, experiment_id=args.experiment_id, user_name=args.name,
-                                                       now=now, actor=ACTOR))
+        _write(
+            path,
+            lambda c: store.delete_permission(
+                c, experiment_id=args.experiment_id, user_name=args.name, now=now, actor=ACTOR
+            ),
+        )
         print(f"{args.name}: no permission row on experiment {args.experiment_id}")
     return 0
 
@@ -117,9 +142,19 @@ def _tokens(args: argparse.Namespace, path: str, now: datetime) -> int:
     if args.action == "create":
         token_id, token, token_hash = new_token()
         expire = now + timedelta(days=args.expires_days) if args.expires_days else None
-        _write(path, lambda c: store.create_token(c, token_id=token_id, user_name=args.name, token_hash=token_hash,
-                                                  description=args.description, expire_time=expire, now=now,
-                                                  actor=ACTOR))
+        _write(
+            path,
+            lambda c: store.create_token(
+                c,
+                token_id=token_id,
+                user_name=args.name,
+                token_hash=token_hash,
+                description=args.description,
+                expire_time=expire,
+                now=now,
+                actor=ACTOR,
+            ),
+        )
         print(f"token {token_id} for {args.name} (shown once, keep it secret):", file=sys.stderr)
         print(token)
     elif args.action == "list":
@@ -148,8 +183,10 @@ def _write(path: str, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     try:
         db = Database(path)
     except Unavailable as exc:
-        raise Unavailable(f"{exc.message}. While the collector runs, manage users through it: "
-                          "/api/v1/users and /api/v1/tokens with an admin's token") from None
+        raise Unavailable(
+            f"{exc.message}. While the collector runs, manage users through it: "
+            "/api/v1/users and /api/v1/tokens with an admin's token"
+        ) from None
     try:
         db.conn.execute("BEGIN TRANSACTION")
         try:

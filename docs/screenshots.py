@@ -14,9 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
 import annotrace  # noqa: E402
 from annotrace.genai.labeling import create_labeling_session  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from tests.collector_process import start  # noqa: E402
 from tests.web.review_sessions import _traces, define_questions, sdk  # noqa: E402
 from tests.web.trace_data import genai_trace  # noqa: E402
@@ -34,11 +35,16 @@ def main() -> None:
                 annotrace.set_experiment(EXPERIMENT)
                 _traces(collector, EXPERIMENT, 6)
                 for n, trace in enumerate(traces):
-                    annotrace.log_feedback(trace_id=trace.trace_id, name="quality", value=[5, 3, 4][n],
-                                           rationale="checked against the refund policy")
+                    annotrace.log_feedback(
+                        trace_id=trace.trace_id,
+                        name="quality",
+                        value=[5, 3, 4][n],
+                        rationale="checked against the refund policy",
+                    )
                 define_questions()
-                session = create_labeling_session(name="Refund answers, week 47", label_schemas=[
-                    "quality", "score", "better"])
+                session = create_labeling_session(
+                    name="Refund answers, week 47", label_schemas=["quality", "score", "better"]
+                )
                 session.add_traces(annotrace.search_traces(max_results=4))
             shoot(collector.web, traces[0].trace_id, traces[0].chat, session.mlflow_run_id)
         finally:

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     )
     from annotrace.entities.span import SpanType
     from annotrace.exceptions import AnnotraceException, MlflowException
-    from annotrace.sql_query import sql
+    from annotrace.experiments import set_experiment
     from annotrace.logged_models import set_active_model
+    from annotrace.sql_query import sql
+    from annotrace.traces import get_trace, search_traces
     from annotrace.tracing.context import (
         get_active_model_id,
         get_last_active_trace_id,
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
         trace,
         update_current_trace,
     )
-    from annotrace.traces import get_trace, search_traces
-    from annotrace.experiments import set_experiment
     from annotrace.tracking import get_tracking_uri, set_tracking_uri
 
 __all__ = [

@@ -12,8 +12,9 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 
-def attach(package: str, names: Mapping[str, str], submodules: Collection[str]
-           ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def attach(
+    package: str, names: Mapping[str, str], submodules: Collection[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` for ``package``."""
     namespace = vars(sys.modules[package])
 

@@ -34,7 +34,8 @@ def set_active_model(*, name: str | None = None, model_id: str | None = None) ->
             if name is not None and found.get("name") != name:
                 raise AnnotraceException.invalid_parameter_value(
                     f"LoggedModel with model_id {model_id!r} has name {found.get('name')!r}, which does"
-                    f" not match the provided name {name!r}.")
+                    f" not match the provided name {name!r}."
+                )
             return context.set_active_model(name=found.get("name") or name, model_id=str(model_id))
         assert name is not None
         experiment_id = current_experiment_id()

@@ -32,8 +32,25 @@ __all__ = ["DEFAULT_MAX_ROWS", "sql"]
 _logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 10_000
-_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-             "UBIGINT", "UHUGEINT", "INT1", "INT2", "INT4", "INT8", "INT", "LONG", "SHORT")
+_INTEGERS = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "INT1",
+    "INT2",
+    "INT4",
+    "INT8",
+    "INT",
+    "LONG",
+    "SHORT",
+)
 _FLOATS = ("FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8")
 
 

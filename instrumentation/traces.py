@@ -125,8 +125,13 @@ def _extract(trace: Trace, fields: list[tuple[str, str, str, str | None]]) -> di
     return out
 
 
-def _search(experiment_ids: list[str], filter_string: str | None, max_results: int | None,
-            order_by: list[str] | None, include_spans: bool) -> list[Trace]:
+def _search(
+    experiment_ids: list[str],
+    filter_string: str | None,
+    max_results: int | None,
+    order_by: list[str] | None,
+    include_spans: bool,
+) -> list[Trace]:
     infos: list[TraceInfo] = []
     token: str | None = None
     while True:
@@ -181,8 +186,9 @@ def search_traces(
         raise AnnotraceException.invalid_parameter_value(
             "The `extract_fields` parameter is only supported when return type is set to 'pandas'."
         )
-    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int)
-                                    or max_results < 1):
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
+    ):
         raise AnnotraceException.invalid_parameter_value(
             f"Invalid value {max_results!r} for parameter 'max_results' supplied: it must be a positive integer."
         )

@@ -83,36 +83,67 @@ class Collector:
         return self.process.returncode
 
 
-def write_config(directory: Path, *, backlog_mib: int = 256, grpc_mib: int = 64,
-                 http_bytes: int = 64 * 1024 * 1024, db: Path | None = None, spool: Path | None = None,
-                 lake: tuple[str, Path] | None = None, lake_options: str = "") -> Path:
+def write_config(
+    directory: Path,
+    *,
+    backlog_mib: int = 256,
+    grpc_mib: int = 64,
+    http_bytes: int = 64 * 1024 * 1024,
+    db: Path | None = None,
+    spool: Path | None = None,
+    lake: tuple[str, Path] | None = None,
+    lake_options: str = "",
+) -> Path:
     """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say); ``lake``
     = (catalog DSN, data directory) stores on DuckLake instead of the file."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.yaml"
     lake_option = f', ducklake: {{catalog: "{lake[0]}", data_path: "{lake[1]}"{lake_options}}}' if lake else ""
-    path.write_text(CONFIG.format(db=db or directory / "annotrace.duckdb", spool=spool or directory / "spool",
-                                  backlog_mib=backlog_mib, grpc_mib=grpc_mib, http_bytes=http_bytes, lake=lake_option))
+    path.write_text(
+        CONFIG.format(
+            db=db or directory / "annotrace.duckdb",
+            spool=spool or directory / "spool",
+            backlog_mib=backlog_mib,
+            grpc_mib=grpc_mib,
+            http_bytes=http_bytes,
+            lake=lake_option,
+        )
+    )
     return path
 
 
-def start(directory: Path, config: Path | None = None, timeout: float = 30.0, python: str | None = None,
-          **options: Any) -> Collector:
+def start(
+    directory: Path, config: Path | None = None, timeout: float = 30.0, python: str | None = None, **options: Any
+) -> Collector:
     """``python`` runs the collector with another interpreter (the lake venv's, with duckdb 1.5)."""
     config = config or write_config(directory, **options)
     ready = directory / "ready.json"
     ready.unlink(missing_ok=True)
     log = open(directory / "collector.log", "ab")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
-        [python or sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config), "--ready-file", str(ready)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=directory, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            python or sys.executable,
+            "-m",
+            "annotrace.collector",
+            "serve",
+            "--config",
+            str(config),
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=directory,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     log.close()
     deadline = time.monotonic() + timeout
     while not ready.exists():
         if process.poll() is not None:
-            raise RuntimeError(f"collector exited with {process.returncode}:\n"
-                               + (directory / "collector.log").read_text(errors="replace"))
+            raise RuntimeError(
+                f"collector exited with {process.returncode}:\n"
+                + (directory / "collector.log").read_text(errors="replace")
+            )
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("collector did not become ready:\n" + (directory / "collector.log").read_text())

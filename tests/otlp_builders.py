@@ -35,12 +35,28 @@ def any_value(value: Any) -> AnyValue:
     raise TypeError(value)
 
 
-def span(trace_id: bytes, span_id: bytes, *, parent: bytes = b"", name: str = "span", start: int | None = None,
-         duration_ns: int = 1_000_000, attributes: dict[str, Any] | None = None, status: int = 0,
-         kind: int = 1) -> trace_pb2.Span:
+def span(
+    trace_id: bytes,
+    span_id: bytes,
+    *,
+    parent: bytes = b"",
+    name: str = "span",
+    start: int | None = None,
+    duration_ns: int = 1_000_000,
+    attributes: dict[str, Any] | None = None,
+    status: int = 0,
+    kind: int = 1,
+) -> trace_pb2.Span:
     start = start if start is not None else time.time_ns()
-    out = trace_pb2.Span(trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
-                         start_time_unix_nano=start, end_time_unix_nano=start + duration_ns)
+    out = trace_pb2.Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent,
+        name=name,
+        kind=kind,
+        start_time_unix_nano=start,
+        end_time_unix_nano=start + duration_ns,
+    )
     out.status.code = status
     for key, value in (attributes or {}).items():
         out.attributes.append(KeyValue(key=key, value=any_value(value)))

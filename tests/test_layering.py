@@ -46,7 +46,7 @@ def test_collector_imports_follow_the_data_flow() -> None:
             if not module.startswith("annotrace.collector."):
                 continue
             other = module.split(".")[2]
-            if other == package or package in ("config", "component") and other in ("errors", "ids"):
+            if other == package or (package in ("config", "component") and other in ("errors", "ids")):
                 continue
             mine, theirs = _group(package), _group(other)
             allowed = any(package == who and module.startswith(prefix) for who, prefix in ALLOWED)
@@ -57,15 +57,20 @@ def test_collector_imports_follow_the_data_flow() -> None:
 
 
 def test_the_sdk_never_imports_the_collector() -> None:
-    wrong = [f"{path.relative_to(ROOT)} imports {module}"
-             for path in sorted((ROOT / "instrumentation").rglob("*.py")) for module in _imports(path)
-             if module.startswith("annotrace.collector")]
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "instrumentation").rglob("*.py"))
+        for module in _imports(path)
+        if module.startswith("annotrace.collector")
+    ]
     assert wrong == []
 
 
 def test_import_annotrace_is_cheap() -> None:
-    code = ("import sys, annotrace; heavy = [m for m in ('pandas', 'annotrace.collector', 'openai', 'duckdb') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, annotrace; heavy = [m for m in ('pandas', 'annotrace.collector', 'openai', 'duckdb') "
+        "if m in sys.modules]; print(heavy)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-f", str(REPO / "Makefile"), target], capture_output=True, text=True, cwd=cwd,
-                          timeout=60)
+    return subprocess.run(
+        ["make", "-f", str(REPO / "Makefile"), target], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

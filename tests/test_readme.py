@@ -29,7 +29,8 @@ def test_the_sdk_example_runs_as_written(collector: Collector, tmp_path: Path) -
     assert 'annotrace.set_tracking_uri("http://127.0.0.1:5000")' in code
     code = code.replace('"http://127.0.0.1:5000"', repr(collector.web))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANNOTRACE_", "MLFLOW_", "OTEL_"))}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "tr-" in result.stdout and "assessment_id" in result.stdout

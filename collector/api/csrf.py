@@ -96,8 +96,9 @@ def refusal(scope: Scope) -> CollectorError | None:
         return InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
     upload = scope["method"] == "PUT" and ARTIFACT_UPLOAD.match(path) is not None
     if not mlflow and not upload and not ok and (media_type or _has_body(headers)):
-        return UnsupportedMediaType(f"Unsupported Content-Type '{media_type}' for {scope['method']} {path}: "
-                                    f"expected {' or '.join(allowed)}")
+        return UnsupportedMediaType(
+            f"Unsupported Content-Type '{media_type}' for {scope['method']} {path}: expected {' or '.join(allowed)}"
+        )
     origin = headers.get("origin")
     own = _own_origins(scope, headers)
     if origin is not None and origin.rstrip("/").lower() not in own:

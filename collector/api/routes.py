@@ -28,9 +28,9 @@ from annotrace.collector.api.mlflow import (
     start_trace,
     traces,
 )
-from annotrace.collector.store.access import Access
 from annotrace.collector.api.native import adjudication, agreement, labeling, openapi, users
 from annotrace.collector.api.native import traces as native_traces
+from annotrace.collector.store.access import Access
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -40,8 +40,9 @@ class _Directory:
 class Authenticator:
     """One per entry point (its accepted schemes), all sharing one directory of users."""
 
-    def __init__(self, load: Callable[[], Snapshot], schemes: frozenset[Scheme],
-                 directory: _Directory | None = None) -> None:
+    def __init__(
+        self, load: Callable[[], Snapshot], schemes: frozenset[Scheme], directory: _Directory | None = None
+    ) -> None:
         self._directory = directory or _Directory(load)
         self.schemes = schemes
 

@@ -24,8 +24,8 @@ from starlette.routing import BaseRoute, Route
 from annotrace.collector.auth import scope as experiment_scope
 from annotrace.collector.auth.authenticator import SESSION_COOKIE, Authenticator
 from annotrace.collector.auth.principal import STATE_KEY, Principal, principal_of
-from annotrace.collector.auth.scope import Read
 from annotrace.collector.auth.rules import INGEST, LEVEL_ROLES, Level, rule_for, rule_key
+from annotrace.collector.auth.scope import Read
 from annotrace.collector.errors import CollectorError, PermissionDenied, Unauthenticated, envelope
 from annotrace.collector.store.queries.audit import ACTOR
 
@@ -48,8 +48,11 @@ def render_error(error: CollectorError, scope: Scope) -> Response:
     if isinstance(error, Unauthenticated) and is_page and scope["method"] == "GET":
         target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-    headers = {"WWW-Authenticate": 'Bearer realm="annotrace", Basic realm="annotrace"'} \
-        if isinstance(error, Unauthenticated) and not is_page else None
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="annotrace", Basic realm="annotrace"'}
+        if isinstance(error, Unauthenticated) and not is_page
+        else None
+    )
     return JSONResponse(envelope(error), status_code=error.http_status, headers=headers)
 
 
@@ -70,8 +73,14 @@ class AuthMiddleware:
     """Authenticates every request but ``public`` ones; ``ingest_only`` (the OTLP/HTTP port) also
     requires the ingest level on every path."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, *, ingest_only: bool = False,
-                 renderer: ErrorRenderer = render_error) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        *,
+        ingest_only: bool = False,
+        renderer: ErrorRenderer = render_error,
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.ingest_only = ingest_only
@@ -90,11 +99,14 @@ class AuthMiddleware:
         try:
             principal = self.authenticator.authenticate(headers.get("authorization"), session_cookie(headers))
             if principal is None and not public:
-                raise Unauthenticated("Authentication required: send Authorization: Bearer <token> or Basic "
-                                      "credentials, or sign in at /login")
+                raise Unauthenticated(
+                    "Authentication required: send Authorization: Bearer <token> or Basic "
+                    "credentials, or sign in at /login"
+                )
             if principal is not None and self.ingest_only and principal.role not in LEVEL_ROLES[INGEST]:
-                raise PermissionDenied(f"User '{principal.name}' ({principal.role}) may not export telemetry: "
-                                       "editors and admins may")
+                raise PermissionDenied(
+                    f"User '{principal.name}' ({principal.role}) may not export telemetry: editors and admins may"
+                )
         except Unauthenticated as exc:
             if not public:
                 await self.renderer(exc, scope)(scope, receive, send)
@@ -115,8 +127,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _csrf_checked(scope: Scope, receive: Receive, headers: Headers,
-                        principal: Principal) -> tuple[bool, Receive]:
+async def _csrf_checked(scope: Scope, receive: Receive, headers: Headers, principal: Principal) -> tuple[bool, Receive]:
     """Whether the write carries the sign-in's CSRF token (header, or form field), and a
     ``receive`` that replays the body read to find the field."""
     expected = principal.csrf_token or ""
@@ -189,13 +200,15 @@ def refusal(principal: Principal | None, level: Level | None, method: str, path:
         return PermissionDenied(f"{method} {key} has no access rule yet: only admins may call it")
     if principal.role not in LEVEL_ROLES[level]:
         allowed = ", ".join(sorted(LEVEL_ROLES[level]))
-        return PermissionDenied(f"User '{principal.name}' ({principal.role}) may not {method} {path}: "
-                                f"this needs the role {allowed}")
+        return PermissionDenied(
+            f"User '{principal.name}' ({principal.role}) may not {method} {path}: this needs the role {allowed}"
+        )
     return None
 
 
-def protect(routes: Iterable[BaseRoute], renderer: ErrorRenderer = render_error,
-            read: Read | None = None) -> list[BaseRoute]:
+def protect(
+    routes: Iterable[BaseRoute], renderer: ErrorRenderer = render_error, read: Read | None = None
+) -> list[BaseRoute]:
     """The routes, each ``Route`` guarded by its rule (mounts, i.e. static files, are public);
     ``read`` (``Access.read``) looks up the experiments a restricted user's request touches."""
     out = list(routes)

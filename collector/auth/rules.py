@@ -41,7 +41,9 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", "/api/v1/openapi.json"): "any",
     ("POST", "/api/v1/sql"): "admin",  # no row visibility per experiment yet: admins only
     # OTLP/HTTP on the web port
-    ("POST", "/v1/traces"): INGEST, ("POST", "/v1/logs"): INGEST, ("POST", "/v1/metrics"): INGEST,
+    ("POST", "/v1/traces"): INGEST,
+    ("POST", "/v1/logs"): INGEST,
+    ("POST", "/v1/metrics"): INGEST,
     # users and tokens (api/native/users.py)
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",

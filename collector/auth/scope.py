@@ -71,8 +71,9 @@ def _experiments(cursor: duckdb.DuckDBPyConnection, named: dict[str, set[str]]) 
     return experiments
 
 
-async def check(principal: Principal, level: str, scope: Scope, receive: Receive,
-                read: Read) -> tuple[PermissionDenied | None, Receive]:
+async def check(
+    principal: Principal, level: str, scope: Scope, receive: Receive, read: Read
+) -> tuple[PermissionDenied | None, Receive]:
     """Whether a restricted ``principal`` may make this request, and a ``receive`` that replays the
     body read to find out."""
     needed = LEVEL_PERMISSION.get(level)
@@ -93,12 +94,15 @@ async def check(principal: Principal, level: str, scope: Scope, receive: Receive
     if experiments is None:
         return None, replay
     if not experiments:
-        return PermissionDenied(f"User '{principal.name}' may use only experiments "
-                                f"{', '.join(sorted(principal.grants))}: name one (experiment_id)"), replay
+        return PermissionDenied(
+            f"User '{principal.name}' may use only experiments "
+            f"{', '.join(sorted(principal.grants))}: name one (experiment_id)"
+        ), replay
     refused = sorted(e for e in experiments if not principal.can(needed, e))
     if refused:
-        return PermissionDenied(f"User '{principal.name}' lacks {needed} permission on experiment "
-                                f"{', '.join(refused)}"), replay
+        return PermissionDenied(
+            f"User '{principal.name}' lacks {needed} permission on experiment {', '.join(refused)}"
+        ), replay
     return None, replay
 
 

@@ -107,25 +107,37 @@ class DuckDBExporter:
 
     def start(self) -> None:
         if self.db is None:
-            self.db = Database(self.config.path, memory_limit=self.config.memory_limit,
-                               threads=self.config.threads or default_threads(),
-                               lock_timeout_s=self.config.lock_timeout,
-                               lake_catalog=self.config.ducklake.catalog if self.config.ducklake else None,
-                               lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None)
+            self.db = Database(
+                self.config.path,
+                memory_limit=self.config.memory_limit,
+                threads=self.config.threads or default_threads(),
+                lock_timeout_s=self.config.lock_timeout,
+                lake_catalog=self.config.ducklake.catalog if self.config.ducklake else None,
+                lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None,
+            )
             self.writer = Writer(self.db, chat=ChatEvents())
             self.writer.start()
             lake_config = self.config.ducklake
             if lake_config is not None and lake_config.housekeeping_interval > 0:
                 self._stopping.clear()
-                self._housekeeper = threading.Thread(target=self._housekeeping, args=(lake_config, self.writer),
-                                                     name="annotrace-lake-housekeeping", daemon=True)
+                self._housekeeper = threading.Thread(
+                    target=self._housekeeping,
+                    args=(lake_config, self.writer),
+                    name="annotrace-lake-housekeeping",
+                    daemon=True,
+                )
                 self._housekeeper.start()
 
     def _housekeeping(self, config: DuckLakeConfig, writer: Writer) -> None:
         """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction)."""
         while not self._stopping.wait(config.housekeeping_interval):
-            future = writer.submit(partial(housekeeping, retention_days=config.retention_days,
-                                           keep_snapshots_hours=config.snapshot_retention / 3600))
+            future = writer.submit(
+                partial(
+                    housekeeping,
+                    retention_days=config.retention_days,
+                    keep_snapshots_hours=config.snapshot_retention / 3600,
+                )
+            )
             try:
                 log.info("lake housekeeping: %s", future.result())
             except Exception as exc:  # noqa: BLE001 - the next round tries again

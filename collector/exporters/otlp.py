@@ -65,12 +65,20 @@ INITIAL_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 5.0
 ASSESSMENT_PAGE = 500
 DROP_LOG_INTERVAL_S = 10.0
-_GRPC_PATHS = {"traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-               "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export"}
+_GRPC_PATHS = {
+    "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+}
 _HTTP_PATHS = {"traces": "/v1/traces", "logs": "/v1/logs"}
-_RETRYABLE_GRPC = {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
-                   grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
-                   grpc.StatusCode.RESOURCE_EXHAUSTED}  # annotrace's back-pressure; spec: "with RetryInfo"
+_RETRYABLE_GRPC = {
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DATA_LOSS,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}  # annotrace's back-pressure; spec: "with RetryInfo"
 _RETRYABLE_HTTP = {429, 502, 503, 504}
 _HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})")
 EXPERIMENT_HEADER = "x-annotrace-experiment"  # an annotrace downstream's routing headers (receivers.ingest)
@@ -168,9 +176,11 @@ class _Transport:
             self._http = httpx.Client(timeout=config.timeout, headers=headers)
         else:
             self._channel = grpc.insecure_channel(
-                config.endpoint, compression=grpc.Compression.Gzip if gzipped else grpc.Compression.NoCompression)
+                config.endpoint, compression=grpc.Compression.Gzip if gzipped else grpc.Compression.NoCompression
+            )
             self._calls: dict[str, grpc.UnaryUnaryMultiCallable[bytes, bytes]] = {
-                signal: self._channel.unary_unary(path) for signal, path in _GRPC_PATHS.items()}
+                signal: self._channel.unary_unary(path) for signal, path in _GRPC_PATHS.items()
+            }
             self._metadata = tuple((k.lower(), v) for k, v in config.headers.items())
         # an experiment chosen in the exporter's own headers wins over the one each span came with
         self._routes_itself = not {k.lower() for k in config.headers} & {EXPERIMENT_HEADER, EXPERIMENT_ID_HEADER}
@@ -249,8 +259,12 @@ class OTLPExporter:
         self._start_poller()
 
     def _start_poller(self) -> None:
-        if (self.config.forward_assessments and self._db is not None and self._sender is not None
-                and self._poller is None):
+        if (
+            self.config.forward_assessments
+            and self._db is not None
+            and self._sender is not None
+            and self._poller is None
+        ):
             self._cursor = self._db.cursor()
             self._poller = threading.Thread(target=self._poll_loop, name="annotrace-otlp-assessments", daemon=True)
             self._poller.start()
@@ -307,9 +321,14 @@ class OTLPExporter:
         now = time.monotonic()
         if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:  # one line per interval, not per batch
             self._last_drop_log = now
-            log.warning("otlp exporter %s: dropped %d %s (%s); %d dropped so far", self.config.endpoint,
-                        request.items, "spans" if request.signal == "traces" else "log records", why,
-                        self.stats.dropped)
+            log.warning(
+                "otlp exporter %s: dropped %d %s (%s); %d dropped so far",
+                self.config.endpoint,
+                request.items,
+                "spans" if request.signal == "traces" else "log records",
+                why,
+                self.stats.dropped,
+            )
 
     def _send_loop(self) -> None:
         while True:

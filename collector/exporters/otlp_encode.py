@@ -80,10 +80,15 @@ def _by_experiment(keys: list[str]) -> dict[str, list[int]]:
 def encode_batch(batch: Batch) -> Encoded:
     spans, logs = batch.spans, batch.logs
     return Encoded(
-        [Part(experiment_name(key), _traces(spans, rows).SerializeToString(), len(rows))
-         for key, rows in _by_experiment(spans.experiment).items()],
-        [Part(experiment_name(key), _logs(logs, rows).SerializeToString(), len(rows))
-         for key, rows in _by_experiment(logs.experiment).items()])
+        [
+            Part(experiment_name(key), _traces(spans, rows).SerializeToString(), len(rows))
+            for key, rows in _by_experiment(spans.experiment).items()
+        ],
+        [
+            Part(experiment_name(key), _logs(logs, rows).SerializeToString(), len(rows))
+            for key, rows in _by_experiment(logs.experiment).items()
+        ],
+    )
 
 
 def any_value(value: Any, out: AnyValue | None = None) -> AnyValue:
@@ -236,13 +241,15 @@ def assessment_logs(rows: list[dict[str, Any]]) -> bytes:
         record.span_id = _id(row["span_id"])
         record.event_name = row["event_name"]
         record.severity_number = SeverityNumber.SEVERITY_NUMBER_INFO
-        _fill(record.attributes, {key: value for key, value in row.items()
-                                  if key not in _NOT_ATTRIBUTES and value is not None})
+        _fill(
+            record.attributes,
+            {key: value for key, value in row.items() if key not in _NOT_ATTRIBUTES and value is not None},
+        )
     return request.SerializeToString()
 
 
 def timestamp_ns(value: dt.datetime) -> int:
     """A naive UTC timestamp (what DuckDB returns for TIMESTAMP) in Unix nanoseconds, exactly."""
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return (value - _EPOCH) // dt.timedelta(microseconds=1) * 1000

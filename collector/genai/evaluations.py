@@ -61,23 +61,53 @@ SOURCE_TYPE_KEYS = ("annotrace.assessment.source_type", "annotator_kind")
 SOURCE_ID_KEYS = ("annotrace.assessment.source_id", "gen_ai.evaluation.evaluator")
 TARGET_TRACE, TARGET_SPAN = "annotrace.assessment.trace_id", "annotrace.assessment.span_id"
 ORIGIN = "annotrace.ingested_from"
-SOURCE_TYPES = {"HUMAN": "HUMAN", "LLM_JUDGE": "LLM_JUDGE", "LLM": "LLM_JUDGE", "CODE": "CODE",
-                "SOURCE_TYPE_UNSPECIFIED": "SOURCE_TYPE_UNSPECIFIED"}
+SOURCE_TYPES = {
+    "HUMAN": "HUMAN",
+    "LLM_JUDGE": "LLM_JUDGE",
+    "LLM": "LLM_JUDGE",
+    "CODE": "CODE",
+    "SOURCE_TYPE_UNSPECIFIED": "SOURCE_TYPE_UNSPECIFIED",
+}
 DEFAULT_SOURCE_TYPE = "LLM_JUDGE"
-_CONSUMED = {NAME, SCORE, LABEL, EXPLANATION, ERROR, TARGET_TRACE, TARGET_SPAN, "event.name",
-             *SOURCE_TYPE_KEYS, *SOURCE_ID_KEYS}
+_CONSUMED = {
+    NAME,
+    SCORE,
+    LABEL,
+    EXPLANATION,
+    ERROR,
+    TARGET_TRACE,
+    TARGET_SPAN,
+    "event.name",
+    *SOURCE_TYPE_KEYS,
+    *SOURCE_ID_KEYS,
+}
 # OpenInference span attributes: [trace.](annotations|evaluations).<i>.(annotation|evaluation).<field>
 _OPENINFERENCE = re.compile(r"^(trace\.)?(annotations\.(\d+)\.annotation|evaluations\.(\d+)\.evaluation)\.(\w+)$")
 _OI_PREFIXES = ("annotations.", "evaluations.", "trace.annotations.", "trace.evaluations.")
-_OI_FIELDS = {"name": NAME, "score": SCORE, "label": LABEL, "explanation": EXPLANATION,
-              "annotator_kind": "annotator_kind"}
+_OI_FIELDS = {
+    "name": NAME,
+    "score": SCORE,
+    "label": LABEL,
+    "explanation": EXPLANATION,
+    "annotator_kind": "annotator_kind",
+}
 _STR = pa.string()
 
-SCHEMA = pa.schema([
-    ("assessment_id", _STR), ("trace_id", _STR), ("span_id", _STR), ("assessment_name", _STR),
-    ("value", _STR), ("rationale", _STR), ("source_type", _STR), ("source_id", _STR), ("error_code", _STR),
-    ("metadata", _STR), ("time", pa.timestamp("ms")),
-])
+SCHEMA = pa.schema(
+    [
+        ("assessment_id", _STR),
+        ("trace_id", _STR),
+        ("span_id", _STR),
+        ("assessment_name", _STR),
+        ("value", _STR),
+        ("rationale", _STR),
+        ("source_type", _STR),
+        ("source_id", _STR),
+        ("error_code", _STR),
+        ("metadata", _STR),
+        ("time", pa.timestamp("ms")),
+    ]
+)
 Row = tuple[str, str, str | None, str, str | None, str | None, str, str | None, str | None, str, int]
 """A staged assessment: id, trace, span, name, value JSON, rationale, source type, source id,
 error code, metadata JSON, time in ms."""
@@ -107,8 +137,14 @@ def _from_logs(logs: LogBatch, rows: dict[str, Row]) -> None:
         if name != EVENT or not trace_id:
             continue
         time_ns = logs.time_ns[i] or logs.observed_ns[i] or time.time_ns()
-        row = to_row(assessment_id("otel.log_record", logs.record_id[i]), trace_id, logs.span_id[i],
-                     logs.attributes[i], time_ns, "otel.log_record")
+        row = to_row(
+            assessment_id("otel.log_record", logs.record_id[i]),
+            trace_id,
+            logs.span_id[i],
+            logs.attributes[i],
+            time_ns,
+            "otel.log_record",
+        )
         if row is not None:
             rows[row[0]] = row
 
@@ -122,8 +158,9 @@ def _from_spans(spans: SpanBatch, rows: dict[str, Row]) -> None:
             continue
         trace_id, span_id = _target(spans, index, links)
         key = assessment_id("otel.span_event", spans.trace_id[index], spans.span_id[index], str(position))
-        row = to_row(key, trace_id, span_id, attrs, time_ns or spans.end_ns[index] or spans.start_ns[index],
-                     "otel.span_event")
+        row = to_row(
+            key, trace_id, span_id, attrs, time_ns or spans.end_ns[index] or spans.start_ns[index], "otel.span_event"
+        )
         if row is not None:
             rows[row[0]] = row
     for index, attrs in enumerate(spans.attributes):
@@ -135,8 +172,14 @@ def _from_spans(spans: SpanBatch, rows: dict[str, Row]) -> None:
         for (trace_scope, family), fields in sorted(found.items()):
             scope = "trace." if trace_scope else ""
             key = assessment_id("openinference.span", spans.trace_id[index], spans.span_id[index], scope + family)
-            row = to_row(key, trace_id, None if trace_scope else span_id, fields,
-                         spans.end_ns[index] or spans.start_ns[index], "openinference.span")
+            row = to_row(
+                key,
+                trace_id,
+                None if trace_scope else span_id,
+                fields,
+                spans.end_ns[index] or spans.start_ns[index],
+                "openinference.span",
+            )
             if row is not None:
                 rows[row[0]] = row
 
@@ -175,8 +218,9 @@ def _openinference(attrs: dict[str, Any]) -> dict[tuple[bool, str], dict[str, An
     return found
 
 
-def to_row(key: str, trace_id: str, span_id: str | None, attrs: dict[str, Any], time_ns: int,
-           origin: str) -> Row | None:
+def to_row(
+    key: str, trace_id: str, span_id: str | None, attrs: dict[str, Any], time_ns: int, origin: str
+) -> Row | None:
     """One evaluation's attributes -> a staged row; None without a name or anything to say."""
     name = attrs.get(NAME)
     if not isinstance(name, str) or not name:
@@ -191,8 +235,11 @@ def to_row(key: str, trace_id: str, span_id: str | None, attrs: dict[str, Any], 
     explanation, error = attrs.get(EXPLANATION), attrs.get(ERROR)
     if value is None and explanation is None and error is None:
         return None
-    metadata = {k: v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
-                for k, v in attrs.items() if k not in _CONSUMED}
+    metadata = {
+        k: v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
+        for k, v in attrs.items()
+        if k not in _CONSUMED
+    }
     source_type = DEFAULT_SOURCE_TYPE
     for source_key in SOURCE_TYPE_KEYS:
         if (given := attrs.get(source_key)) is not None:
@@ -205,9 +252,19 @@ def to_row(key: str, trace_id: str, span_id: str | None, attrs: dict[str, Any], 
     if label is not None and not isinstance(value, str):  # the score won: the label is kept, not lost
         metadata[LABEL] = label if isinstance(label, str) else orjson.dumps(label, default=str).decode()
     metadata[ORIGIN] = origin
-    return (key, trace_id, span_id or None, name, None if value is None else orjson.dumps(value).decode(),
-            None if explanation is None else str(explanation), source_type, source_id,
-            None if error is None else str(error), orjson.dumps(metadata).decode(), time_ns // 1_000_000)
+    return (
+        key,
+        trace_id,
+        span_id or None,
+        name,
+        None if value is None else orjson.dumps(value).decode(),
+        None if explanation is None else str(explanation),
+        source_type,
+        source_id,
+        None if error is None else str(error),
+        orjson.dumps(metadata).decode(),
+        time_ns // 1_000_000,
+    )
 
 
 def _value(score: Any, label: Any) -> Any:

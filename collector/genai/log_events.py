@@ -90,13 +90,17 @@ class ChatEvents:
         return text, preview(items, text, role, preview_max_chars)
 
 
-def join_log_events(conn: duckdb.DuckDBPyConnection, batch: Batch,
-                    preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
+def join_log_events(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS
+) -> int:
     """``store.genai_join.join_staged`` for a decoded batch (tests and in-process use)."""
     spans = batch.spans
-    keys = pa.table({
-        "trace_id": pa.array(spans.trace_id, _STR), "span_id": pa.array(spans.span_id, _STR),
-        "start_time_unix_nano": pa.array(spans.start_ns, pa.int64()),
-        "parent_span_id": pa.array(spans.parent_span_id, _STR),
-    })
+    keys = pa.table(
+        {
+            "trace_id": pa.array(spans.trace_id, _STR),
+            "span_id": pa.array(spans.span_id, _STR),
+            "start_time_unix_nano": pa.array(spans.start_ns, pa.int64()),
+            "parent_span_id": pa.array(spans.parent_span_id, _STR),
+        }
+    )
     return join_staged(conn, keys, pending_events(batch.logs), ChatEvents(), preview_max_chars)

@@ -32,17 +32,29 @@ def keep(spool_directory: Path, stem: str, data: bytes, reason: str, *, fsync: b
         raise
 
 
-def set_aside(spool_directory: Path, segment_path: Path, number: int, data: bytes, damaged: Damaged,
-              *, fsync: bool) -> None:
+def set_aside(
+    spool_directory: Path, segment_path: Path, number: int, data: bytes, damaged: Damaged, *, fsync: bool
+) -> None:
     """Copy one damaged range of a segment into the folder and log it. If it cannot be copied
     the bytes stay where they are (the segment is deleted once everything after it is stored)."""
     size = damaged.end - damaged.start
     where = f"{segment_path.name} at offset {damaged.start}"
     try:
-        keep(spool_directory, f"{number:08d}-{damaged.start:012d}-damaged", data[damaged.start : damaged.end],
-             f"{damaged.reason}\nsegment: {where}, {size} bytes\n", fsync=fsync)
+        keep(
+            spool_directory,
+            f"{number:08d}-{damaged.start:012d}-damaged",
+            data[damaged.start : damaged.end],
+            f"{damaged.reason}\nsegment: {where}, {size} bytes\n",
+            fsync=fsync,
+        )
     except OSError as exc:
-        log.error("spool: skipped %d damaged bytes in %s (%s); cannot copy them to %s/: %s", size, where,
-                  damaged.reason, FOLDER, exc.strerror or exc)
+        log.error(
+            "spool: skipped %d damaged bytes in %s (%s); cannot copy them to %s/: %s",
+            size,
+            where,
+            damaged.reason,
+            FOLDER,
+            exc.strerror or exc,
+        )
         return
     log.error("spool: set aside %d damaged bytes from %s into %s/: %s", size, where, FOLDER, damaged.reason)

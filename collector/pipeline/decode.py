@@ -151,13 +151,22 @@ def _add_spans(out: SpanBatch, request: ExportTraceServiceRequest, meta: dict[st
                 events = span.events
                 if events:
                     for position, event in enumerate(events[:]):
-                        out.events.append((index, position, event.time_unix_nano, event.name,
-                                           attributes(event.attributes)))
+                        out.events.append(
+                            (index, position, event.time_unix_nano, event.name, attributes(event.attributes))
+                        )
                 links = span.links
                 if links:
                     for position, link in enumerate(links[:]):
-                        out.links.append((index, position, "tr-" + link.trace_id.hex(), link.span_id.hex(),
-                                          link.trace_state or None, attributes(link.attributes)))
+                        out.links.append(
+                            (
+                                index,
+                                position,
+                                "tr-" + link.trace_id.hex(),
+                                link.span_id.hex(),
+                                link.trace_state or None,
+                                attributes(link.attributes),
+                            )
+                        )
                 index += 1
 
 

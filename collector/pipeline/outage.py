@@ -25,8 +25,18 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_S, RETRY_MAX_S = 0.25, 2.0
 """Pauses between attempts while the store cannot write, doubling from the first to the last: a
 full disk costs a few attempts a second at most, and storing resumes within 2 s of room."""
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM, errno.EROFS,
-                       errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EBUSY}
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EIO,
+    errno.ENOMEM,
+    errno.EROFS,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.EAGAIN,
+    errno.EBUSY,
+}
 
 
 def is_store_failure(error: BaseException) -> bool:
@@ -56,8 +66,11 @@ class Outage:
     def end(self) -> bool:
         """Something was stored: take exports again. Returns False (no outage now)."""
         if self.stats.failing is not None:
-            log.warning("pipeline: storing again after %.0f s of: %s", time.time() - (self.stats.failing_since or 0),
-                        self.stats.failing)
+            log.warning(
+                "pipeline: storing again after %.0f s of: %s",
+                time.time() - (self.stats.failing_since or 0),
+                self.stats.failing,
+            )
             self.stats.failing = self.stats.failing_since = None
             self.spool.refuse(None)
         self._attempts = 0

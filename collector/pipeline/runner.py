@@ -104,8 +104,15 @@ class RunnerStats:
 
 
 class Runner:
-    def __init__(self, spool: Spool, pipelines: Sequence[Pipeline], *, send_batch_size: int = 8192,
-                 timeout_s: float = 0.2, workers: int = 0) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        pipelines: Sequence[Pipeline],
+        *,
+        send_batch_size: int = 8192,
+        timeout_s: float = 0.2,
+        workers: int = 0,
+    ) -> None:
         self.spool = spool
         self.pipelines = pipelines
         self.send_batch_size = send_batch_size
@@ -153,8 +160,12 @@ class Runner:
             )
             for pipeline in self.pipelines
         ]
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=workers.init, initargs=(specs, os.getpid()))
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=workers.init,
+            initargs=(specs, os.getpid()),
+        )
         # Start the workers now, not with the first batch: a spawned worker takes ~1 s to import
         # (5 s and more on a busy machine), and the first export's readers would wait for it.
         wait([pool.submit(int) for _ in range(self.workers)], timeout=WORKER_START_TIMEOUT_S)
@@ -167,7 +178,7 @@ class Runner:
                 if self._step():
                     return
                 crashed = crashed and self._outage.end()  # a turn went through: take exports again
-            except Exception as exc:  # noqa: BLE001 - never die: acknowledged records wait on this thread
+            except Exception as exc:  # never die: acknowledged records wait on this thread
                 log.exception("pipeline: unexpected error in the runner; retrying")
                 self._outage.begin(f"pipeline: {exc!r}")
                 crashed = True
@@ -188,8 +199,9 @@ class Runner:
             full = False
         # idle: take what is there at once; busy: let a batch fill up (the batch processor's
         # timeout), so load makes full batches, and full batches make row-group commits
-        records = self.spool.take(self.send_batch_size, 0.05 if inflight else self.timeout_s,
-                                  fill_s=self.timeout_s if inflight else 0.0)
+        records = self.spool.take(
+            self.send_batch_size, 0.05 if inflight else self.timeout_s, fill_s=self.timeout_s if inflight else 0.0
+        )
         if not records:
             if inflight and (not self.spool.ready_items() or self.spool.hurried()):
                 self._flush_when_handed_over()
@@ -206,7 +218,7 @@ class Runner:
     def _dispatch_safely(self, records: list[Record]) -> list[Future[Any]]:
         try:
             return self._dispatch(records)
-        except Exception as exc:  # noqa: BLE001 - a processor bug must not kill ingestion
+        except Exception as exc:  # a processor bug must not kill ingestion
             log.exception("pipeline: processing failed")
             return [_failed(exc)]
 
@@ -239,7 +251,9 @@ class Runner:
             try:
                 self.spool.dead_letter(records[0], repr(failure))
             except OSError as exc:
-                if not self._wait_to_retry(f"cannot write a dead letter to {self.spool.directory}: {exc.strerror or exc}"):
+                if not self._wait_to_retry(
+                    f"cannot write a dead letter to {self.spool.directory}: {exc.strerror or exc}"
+                ):
                     return False
                 continue
             log.error("pipeline: record failed for good (%r); moved to the dead-letter folder", failure)

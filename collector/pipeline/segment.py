@@ -184,8 +184,11 @@ class SegmentWriter:
 
     def append(self, data: bytes) -> tuple[int, int]:
         """Write ``data`` whole and fsync it; returns (segment number, offset it starts at)."""
-        if self._fd is None or self._offset >= self.segment_bytes or (
-                self._offset >= STORED_SEGMENT_BYTES and self.stored_to == (self.number, self._offset)):
+        if (
+            self._fd is None
+            or self._offset >= self.segment_bytes
+            or (self._offset >= STORED_SEGMENT_BYTES and self.stored_to == (self.number, self._offset))
+        ):
             self._next()
         assert self._fd is not None
         start = self._offset
@@ -314,7 +317,9 @@ def _scan_version_1(data: bytes, number: int, offset: int) -> Scan:
         elif _record_version_1(data, number, end)[0] == "ok" or end == len(data):
             out.damaged.append(Damaged(pos, end, "record body fails its crc (version 1 record)"))
         else:  # without a header crc the length itself may be wrong: nothing after it is certain
-            out.damaged.append(Damaged(pos, len(data), "damaged version 1 record; the rest of the segment is unreadable"))
+            out.damaged.append(
+                Damaged(pos, len(data), "damaged version 1 record; the rest of the segment is unreadable")
+            )
             out.end = pos
             return out
         pos = out.end = end
@@ -333,6 +338,10 @@ def _record_version_1(data: bytes, number: int, pos: int) -> tuple[str, int, Rec
     if end > len(data):
         return "torn", end, None
     meta = data[body : body + meta_len]
-    if version != 1 or signal >= len(SIGNALS) or zlib.crc32(memoryview(data)[body + meta_len : end], zlib.crc32(meta)) != crc:
+    if (
+        version != 1
+        or signal >= len(SIGNALS)
+        or zlib.crc32(memoryview(data)[body + meta_len : end], zlib.crc32(meta)) != crc
+    ):
         return "bad", end, None
     return "ok", end, Record(SIGNALS[signal], meta, b"", items, number, end, size=end - pos, header_size=HEADER_V1.size)

@@ -59,8 +59,13 @@ REFUSED_RETRY_AFTER_S = 5.0
 
 
 class Spool:
-    def __init__(self, directory: str | os.PathLike[str], max_backlog_bytes: int,
-                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        max_backlog_bytes: int,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        fsync: bool = True,
+    ) -> None:
         self.directory = Path(directory).absolute()  # decode workers open its segments too
         self.max_backlog_bytes = max_backlog_bytes
         self.segment_bytes = segment_bytes
@@ -128,8 +133,10 @@ class Spool:
         if self._closed:
             raise Unavailable("The collector is shutting down")
         if self.refusing is not None:
-            raise Unavailable(f"The collector cannot store data now ({self.refusing}); retry later",
-                              retry_after_s=REFUSED_RETRY_AFTER_S)
+            raise Unavailable(
+                f"The collector cannot store data now ({self.refusing}); retry later",
+                retry_after_s=REFUSED_RETRY_AFTER_S,
+            )
         if self._backlog + size > self.max_backlog_bytes:
             raise Overloaded(
                 f"Backlog of {self._backlog} bytes is at its limit of {self.max_backlog_bytes} bytes; retry later",
@@ -223,8 +230,12 @@ class Spool:
                 wake = deadline
                 if self._ready:
                     fill_by = self._ready[0].ready_at + fill_s
-                    if (self._ready_items >= max_items or now >= fill_by or not self._room_for(max_items)
-                            or self._ready[0].seq <= self._wanted):  # a reader waits for it
+                    if (
+                        self._ready_items >= max_items
+                        or now >= fill_by
+                        or not self._room_for(max_items)
+                        or self._ready[0].seq <= self._wanted
+                    ):  # a reader waits for it
                         break
                     wake = min(deadline, fill_by)
                 if wake <= now or self._nudged:
@@ -342,8 +353,9 @@ class Spool:
             self.set_aside_records += 1
             dead_letter.set_aside(self.directory, path, number, data, damaged, fsync=self.fsync)
         if found.end < len(data):
-            log.warning("spool: cutting %d bytes after the last readable record from %s", len(data) - found.end,
-                        path.name)
+            log.warning(
+                "spool: cutting %d bytes after the last readable record from %s", len(data) - found.end, path.name
+            )
             try:
                 os.truncate(path, found.end)
             except OSError as exc:  # appends go to a new segment anyway; the next replay cuts it
@@ -357,5 +369,10 @@ class Spool:
             self.load([record])
         except OSError as exc:  # its segment is damaged or gone: keep the reason at least
             reason = f"{reason}\npayload unreadable: {exc}"
-        dead_letter.keep(self.directory, f"{record.segment:08d}-{record.end:012d}-{record.signal}", record.payload,
-                         f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n", fsync=self.fsync)
+        dead_letter.keep(
+            self.directory,
+            f"{record.segment:08d}-{record.end:012d}-{record.signal}",
+            record.payload,
+            f"{reason}\nmeta: {record.meta.decode(errors='replace')}\n",
+            fsync=self.fsync,
+        )

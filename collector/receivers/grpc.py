@@ -81,7 +81,7 @@ class GRPCReceiver:
                 return self.ingest.export(signal, data, "protobuf", headers).SerializeToString()
             except CollectorError as exc:
                 context.abort_with_status(_status(exc))
-            except Exception as exc:  # noqa: BLE001 - never kill the server on input
+            except Exception as exc:  # never kill the server on input
                 log.exception("grpc: unexpected error on %s export", signal)
                 context.abort(grpc.StatusCode.INTERNAL, f"Internal error: {type(exc).__name__}")
             raise AssertionError("unreachable")
@@ -93,11 +93,14 @@ def _authorize(authenticator: Authenticator, authorization: str | None) -> None:
     """UNAUTHENTICATED without a valid credential, PERMISSION_DENIED below the ingest level."""
     principal = authenticator.authenticate(authorization)
     if principal is None:
-        raise Unauthenticated("Authentication required: send the metadata authorization: Bearer <token> "
-                              "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20<token>)")
+        raise Unauthenticated(
+            "Authentication required: send the metadata authorization: Bearer <token> "
+            "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20<token>)"
+        )
     if principal.role not in LEVEL_ROLES[INGEST]:
-        raise PermissionDenied(f"User '{principal.name}' ({principal.role}) may not export telemetry: "
-                               "editors and admins may")
+        raise PermissionDenied(
+            f"User '{principal.name}' ({principal.role}) may not export telemetry: editors and admins may"
+        )
 
 
 def _status(exc: CollectorError) -> Any:

@@ -50,7 +50,7 @@ def _endpoint(ingest: Ingest, signal: Signal) -> Endpoint:
             # frees: under overload, refused bodies held ~400 MiB. Nothing reads the traceback.
             exc.__traceback__ = None
             return error_response(exc, encoding)
-        except Exception as exc:  # noqa: BLE001 - never kill the server on input
+        except Exception as exc:  # never kill the server on input
             log.exception("http: unexpected error on %s export", signal)
             return error_response(CollectorError(f"Internal error: {type(exc).__name__}"), encoding)
 
@@ -73,7 +73,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def error_response(exc: CollectorError, encoding: Encoding) -> Response:
     status = status_pb2.Status(code=getattr(code_pb2, exc.grpc_code.name), message=exc.message)
-    body = status.SerializeToString() if encoding == "protobuf" else json_format.MessageToJson(status, indent=None).encode()
+    body = (
+        status.SerializeToString()
+        if encoding == "protobuf"
+        else json_format.MessageToJson(status, indent=None).encode()
+    )
     headers = {}
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, int(exc.retry_after_s)))

@@ -72,8 +72,10 @@ class Ingest:
             if name is None and self.experiment_name is not None:
                 name = self.experiment_name(experiment_id)
                 if name is None:
-                    raise InvalidOTLP(f"No experiment with id '{experiment_id}' (header '{EXPERIMENT_ID_HEADER}'): "
-                                      "create it first (set_experiment, or experiments/create)")
+                    raise InvalidOTLP(
+                        f"No experiment with id '{experiment_id}' (header '{EXPERIMENT_ID_HEADER}'): "
+                        "create it first (set_experiment, or experiments/create)"
+                    )
                 self._known[experiment_id] = name
             if name is not None:
                 meta["experiment"] = name

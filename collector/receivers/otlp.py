@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from annotrace.collector.auth.settings import AuthConfig
-
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers.grpc import GRPCReceiver
 from annotrace.collector.receivers.ingest import Ingest
@@ -87,9 +86,13 @@ class OTLPReceiver:
         grpc_config = config.protocols.grpc
         http_config = config.protocols.http
         self.grpc = (
-            GRPCReceiver(Ingest(spool, receiver_id, grpc_config.max_recv_msg_size_mib * 1024 * 1024),
-                         grpc_config.endpoint, grpc_config.max_recv_msg_size_mib * 1024 * 1024)
-            if grpc_config else None
+            GRPCReceiver(
+                Ingest(spool, receiver_id, grpc_config.max_recv_msg_size_mib * 1024 * 1024),
+                grpc_config.endpoint,
+                grpc_config.max_recv_msg_size_mib * 1024 * 1024,
+            )
+            if grpc_config
+            else None
         )
         self.http_ingest = Ingest(spool, receiver_id, http_config.max_request_body_size) if http_config else None
 

@@ -8,7 +8,6 @@ per item: a span with a bad id or an end before its start is dropped and counted
 from __future__ import annotations
 
 import base64
-import gzip
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -158,10 +157,15 @@ def check_traces(request: trace_service_pb2.ExportTraceServiceRequest) -> Checke
             bad: list[int] = []
             for index, span in enumerate(spans):
                 trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-                if (len(trace_id) == 16 and len(span_id) == 8 and trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN
-                        and (not parent or (len(parent) == 8 and parent != _ZERO_SPAN))
-                        and 0 < span.start_time_unix_nano <= span.end_time_unix_nano <= _INT64_MAX
-                        and not span.links):
+                if (
+                    len(trace_id) == 16
+                    and len(span_id) == 8
+                    and trace_id != _ZERO_TRACE
+                    and span_id != _ZERO_SPAN
+                    and (not parent or (len(parent) == 8 and parent != _ZERO_SPAN))
+                    and 0 < span.start_time_unix_nano <= span.end_time_unix_nano <= _INT64_MAX
+                    and not span.links
+                ):
                     continue
                 reason = _span_problem(span)
                 if reason is not None:

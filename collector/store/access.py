@@ -10,9 +10,9 @@ without waiting for the pipeline themselves.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -37,12 +37,14 @@ class Access:
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(cursor, *args, **kwargs)`` on its own cursor, off the event loop."""
+
         def run() -> T:
             cursor = self.db.cursor()
             try:
                 return fn(cursor, *args, **kwargs)
             finally:
                 cursor.close()
+
         return await run_in_threadpool(run)
 
     async def write(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:

@@ -45,8 +45,18 @@ SELECT greatest(
 """
 """The keys of the tables that grow with the data (traces above all) times ``INDEX_BYTES_PER_KEY``,
 or what DuckDB reports for its ART indexes if that is more."""
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, detached once the file is in
 
 
@@ -60,9 +70,17 @@ def parse_bytes(value: str) -> int:
 
 
 class Database:
-    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None,
-                 threads: int | None = None, lock_timeout_s: float = 0.0,
-                 lake_catalog: str | None = None, lake_data_path: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        lock_timeout_s: float = 0.0,
+        lake_catalog: str | None = None,
+        lake_data_path: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.lake_catalog = lake_catalog
         """A DuckLake catalog (libpq connection string) to open instead of the file (``store.lake``)."""
@@ -100,8 +118,7 @@ class Database:
         if self.lake_catalog is not None:
             return self._connect_lake(self.lake_catalog)
         if self.read_only:
-            conn = _locked(lambda: duckdb.connect(str(self.path), config=self._config), self.path,
-                           self._lock_timeout_s)
+            conn = _locked(lambda: duckdb.connect(str(self.path), config=self._config), self.path, self._lock_timeout_s)
         else:
             conn = _locked(lambda: _attach(self.path, self._config), self.path, self._lock_timeout_s)
             try:
@@ -118,8 +135,9 @@ class Database:
         """Attach the DuckLake and bring its schema forward. External access stays on: the
         instance reads and writes the lake's Parquet files and its catalog over the network; the
         SQL API's sandbox (``store.sandbox``) still refuses file functions and ATTACH."""
-        conn = duckdb.connect(config={k: v for k, v in self._config.items()
-                                      if k not in ("checkpoint_threshold", "max_vacuum_tasks")})
+        conn = duckdb.connect(
+            config={k: v for k, v in self._config.items() if k not in ("checkpoint_threshold", "max_vacuum_tasks")}
+        )
         try:
             lake.attach(conn, catalog, self.lake_data_path)
             migrate(conn, f"the DuckLake catalog {catalog}", lake.translate, lake.create_traces_view)
@@ -188,8 +206,9 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 LOCK_RETRY_S = 0.2
 
 
-def _locked(open_file: Callable[[], duckdb.DuckDBPyConnection], path: Path,
-            timeout_s: float) -> duckdb.DuckDBPyConnection:
+def _locked(
+    open_file: Callable[[], duckdb.DuckDBPyConnection], path: Path, timeout_s: float
+) -> duckdb.DuckDBPyConnection:
     """``open_file()``, retried while another process holds the file's lock, for up to ``timeout_s``.
 
     DuckDB lets one process write a file, or any number read it. A collector restarted while an
@@ -207,12 +226,19 @@ def _locked(open_file: Callable[[], duckdb.DuckDBPyConnection], path: Path,
                 raise Unavailable(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
             if timeout_s and holder.group(2) != waiting_for:
                 waiting_for = holder.group(2)
-                log.warning("waiting up to %g s for process %s (%s) to let go of %s", timeout_s, holder.group(2),
-                            holder.group(1), path)
+                log.warning(
+                    "waiting up to %g s for process %s (%s) to let go of %s",
+                    timeout_s,
+                    holder.group(2),
+                    holder.group(1),
+                    path,
+                )
             if time.monotonic() >= deadline:
                 waited = f" after waiting {timeout_s:g} s" if timeout_s else ""
-                raise Unavailable(f"{path} is in use by process {holder.group(2)} ({holder.group(1)}){waited}: "
-                                  "another collector, or an `annotrace sql --db` still running") from None
+                raise Unavailable(
+                    f"{path} is in use by process {holder.group(2)} ({holder.group(1)}){waited}: "
+                    "another collector, or an `annotrace sql --db` still running"
+                ) from None
             time.sleep(LOCK_RETRY_S)
 
 
@@ -233,8 +259,9 @@ def _attach_to(conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyCo
     conn.execute("DETACH memory")  # a file named memory.duckdb may take its name
     literal = str(path).replace("'", "''")
     conn.execute(f"ATTACH '{literal}' (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
-    name = conn.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name <> ?",
-                        [_BOOT]).fetchall()[0][0]
+    name = conn.execute(
+        "SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name <> ?", [_BOOT]
+    ).fetchall()[0][0]
     conn.execute('USE "' + name.replace('"', '""') + '"')
     conn.execute(f"DETACH {_BOOT}")
     return conn

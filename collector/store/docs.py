@@ -28,7 +28,9 @@ def reference() -> str:
     relations = [(n, c, "table") for n, c in conn.execute(TABLES).fetchall()]
     relations += [(n, c, "view") for n, c in conn.execute(VIEWS).fetchall()]
     for name, comment, kind in sorted(relations):
-        parts.append(f"#### `{name}` ({kind})\n\n{comment or ''}\n\n| column | type | description |\n| --- | --- | --- |")
+        parts.append(
+            f"#### `{name}` ({kind})\n\n{comment or ''}\n\n| column | type | description |\n| --- | --- | --- |"
+        )
         for column, data_type, column_comment in conn.execute(COLUMNS, [name]).fetchall():
             parts.append(f"| `{column}` | {data_type} | {(column_comment or '').replace('|', '/')} |")
         parts.append("")

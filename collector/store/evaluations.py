@@ -56,37 +56,41 @@ def write_evaluations(conn: duckdb.DuckDBPyConnection, staged: pa.Table | None) 
     created = [_assessment(row) for row in rows]
     shadows = [value_columns(a.value) for a in created]
     tables = {
-        "evaluations_new": pa.table({
-            "assessment_id": [a.assessment_id for a in created],
-            "trace_id": [a.trace_id for a in created],
-            "span_id": pa.array([a.span_id for a in created], _STR),
-            "assessment_name": [a.name for a in created],
-            "kind": [a.kind for a in created],
-            "value": pa.array([s[0] for s in shadows], _STR),
-            "value_label": pa.array([s[1] for s in shadows], _STR),
-            "value_number": pa.array([s[2] for s in shadows], pa.float64()),
-            "rationale": pa.array([a.rationale for a in created], _STR),
-            "source_type": [a.source_type for a in created],
-            "source_id": pa.array([a.source_id for a in created], _STR),
-            "error_code": pa.array([a.error and a.error.error_code for a in created], _STR),
-            "error_message": pa.array([None] * len(created), _STR),
-            "error_stack_trace": pa.array([None] * len(created), _STR),
-            "metadata": [orjson.dumps(a.metadata).decode() for a in created],
-            "create_time": pa.array([a.create_time for a in created], pa.timestamp("us")),
-            "last_update_time": pa.array([a.last_update_time for a in created], pa.timestamp("us")),
-            "overrides": pa.array([None] * len(created), _STR),
-            "valid": [True] * len(created),
-            "version": pa.array([1] * len(created), pa.int32()),
-        }),
-        "evaluations_history": pa.table({
-            "assessment_id": [a.assessment_id for a in created],
-            "trace_id": [a.trace_id for a in created],
-            "version": pa.array([1] * len(created), pa.int32()),
-            "operation": ["create"] * len(created),
-            "change_time": pa.array([now] * len(created), pa.timestamp("us")),  # when it was committed
-            "caused_by": pa.array([None] * len(created), _STR),
-            "snapshot": [orjson.dumps(snapshot(a)).decode() for a in created],
-        }),
+        "evaluations_new": pa.table(
+            {
+                "assessment_id": [a.assessment_id for a in created],
+                "trace_id": [a.trace_id for a in created],
+                "span_id": pa.array([a.span_id for a in created], _STR),
+                "assessment_name": [a.name for a in created],
+                "kind": [a.kind for a in created],
+                "value": pa.array([s[0] for s in shadows], _STR),
+                "value_label": pa.array([s[1] for s in shadows], _STR),
+                "value_number": pa.array([s[2] for s in shadows], pa.float64()),
+                "rationale": pa.array([a.rationale for a in created], _STR),
+                "source_type": [a.source_type for a in created],
+                "source_id": pa.array([a.source_id for a in created], _STR),
+                "error_code": pa.array([a.error and a.error.error_code for a in created], _STR),
+                "error_message": pa.array([None] * len(created), _STR),
+                "error_stack_trace": pa.array([None] * len(created), _STR),
+                "metadata": [orjson.dumps(a.metadata).decode() for a in created],
+                "create_time": pa.array([a.create_time for a in created], pa.timestamp("us")),
+                "last_update_time": pa.array([a.last_update_time for a in created], pa.timestamp("us")),
+                "overrides": pa.array([None] * len(created), _STR),
+                "valid": [True] * len(created),
+                "version": pa.array([1] * len(created), pa.int32()),
+            }
+        ),
+        "evaluations_history": pa.table(
+            {
+                "assessment_id": [a.assessment_id for a in created],
+                "trace_id": [a.trace_id for a in created],
+                "version": pa.array([1] * len(created), pa.int32()),
+                "operation": ["create"] * len(created),
+                "change_time": pa.array([now] * len(created), pa.timestamp("us")),  # when it was committed
+                "caused_by": pa.array([None] * len(created), _STR),
+                "snapshot": [orjson.dumps(snapshot(a)).decode() for a in created],
+            }
+        ),
     }
     for name, table in tables.items():
         conn.register(name, table)
@@ -104,6 +108,20 @@ def _assessment(row: tuple[Any, ...]) -> Assessment:
     key, trace_id, span_id, name, value, rationale, source_type, source_id, error_code, metadata, when = row
     error = AssessmentError(error_code=error_code) if error_code is not None else None
     return Assessment(
-        key, trace_id, span_id, name, "feedback", None if value is None else orjson.loads(value), rationale,
-        source_type, source_id, error, orjson.loads(metadata), when, when, None, True, 1,
+        key,
+        trace_id,
+        span_id,
+        name,
+        "feedback",
+        None if value is None else orjson.loads(value),
+        rationale,
+        source_type,
+        source_id,
+        error,
+        orjson.loads(metadata),
+        when,
+        when,
+        None,
+        True,
+        1,
     )

@@ -79,11 +79,16 @@ UPDATE traces SET {column} = u.new_json, {preview} = u.preview FROM genai_join_u
 WHERE u.root AND traces.trace_id = u.trace_id AND traces.root_span_id = u.span_id AND u.direction = '{direction}'
   AND (traces.{column} IS NULL OR traces.{column}::VARCHAR = u.prev_json)
 """
-UPDATE_SPANS = (_UPDATE_SPANS.format(column="inputs", direction="input"),
-                _UPDATE_SPANS.format(column="outputs", direction="output"))
-UPDATE_TRACES = (_UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
-                 _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"))
+UPDATE_SPANS = (
+    _UPDATE_SPANS.format(column="inputs", direction="input"),
+    _UPDATE_SPANS.format(column="outputs", direction="output"),
+)
+UPDATE_TRACES = (
+    _UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
+    _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"),
+)
 DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELECT record_id FROM genai_join_matched)"
+
 
 class Pending(NamedTuple):
     """A ``genai_log_events_pending`` row (its columns, in order)."""
@@ -95,6 +100,8 @@ class Pending(NamedTuple):
     time_unix_nano: int
     ordinal: int  # the record's position in its batch: the order of records sent at one time
     payload: str | None  # JSON
+
+
 Message = tuple[str | None, str | None, str | None, str | None]
 """A ``messages`` row's content: role, content, tool_calls JSON, raw JSON."""
 
@@ -118,12 +125,17 @@ class ChatReader(Protocol):
 
 def _table(rows: list[Pending]) -> pa.Table:
     columns = list(zip(*rows)) if rows else [()] * 7
-    return pa.table({
-        "record_id": pa.array(columns[0], _STR), "trace_id": pa.array(columns[1], _STR),
-        "span_id": pa.array(columns[2], _STR), "event_name": pa.array(columns[3], _STR),
-        "time_unix_nano": pa.array(columns[4], pa.int64()), "ordinal": pa.array(columns[5], pa.int32()),
-        "payload": pa.array(columns[6], _STR),
-    })
+    return pa.table(
+        {
+            "record_id": pa.array(columns[0], _STR),
+            "trace_id": pa.array(columns[1], _STR),
+            "span_id": pa.array(columns[2], _STR),
+            "event_name": pa.array(columns[3], _STR),
+            "time_unix_nano": pa.array(columns[4], pa.int64()),
+            "ordinal": pa.array(columns[5], pa.int32()),
+            "payload": pa.array(columns[6], _STR),
+        }
+    )
 
 
 def _keys_table(keys: list[tuple[str, str]]) -> pa.Table:
@@ -139,8 +151,9 @@ def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql
         conn.unregister(name)
 
 
-def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
-             records: list[Pending]) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
+def _matches(
+    conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records: list[Pending]
+) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
     """Add this batch's new GenAI records to pending; return the pending records whose span is stored,
     and for each such span its start time and whether it is a trace root. ``spans`` holds the
     batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
@@ -170,8 +183,13 @@ def _matches(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None,
     return list(matched.values()), spans_info
 
 
-def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records: list[Pending], reader: ChatReader,
-                preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS) -> int:
+def join_staged(
+    conn: duckdb.DuckDBPyConnection,
+    spans: pa.Table | None,
+    records: list[Pending],
+    reader: ChatReader,
+    preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS,
+) -> int:
     """Join stored GenAI log events to stored spans; returns the number of messages written.
 
     Call it inside the writer's transaction, after the batch's spans and log records are inserted.
@@ -203,8 +221,17 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records
             written[key].append(message)
     if rows:
         columns = list(zip(*rows))
-        names = ("trace_id", "span_id", "direction", "position", "role", "content", "tool_calls", "raw",
-                 "log_record_id")
+        names = (
+            "trace_id",
+            "span_id",
+            "direction",
+            "position",
+            "role",
+            "content",
+            "tool_calls",
+            "raw",
+            "log_record_id",
+        )
         types = (_STR, _STR, _STR, pa.int32(), _STR, _STR, _STR, _STR, _STR)
         table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
         _registered(conn, "genai_join_messages", table, INSERT_MESSAGES)
@@ -214,10 +241,14 @@ def join_staged(conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records
     return len(rows)
 
 
-def _update_json(conn: duckdb.DuckDBPyConnection, reader: ChatReader,
-                 written: dict[tuple[str, str, str], list[Message]],
-                 earlier: dict[tuple[str, str, str], list[tuple[int, Message]]],
-                 spans_info: dict[tuple[str, str], tuple[int, bool]], preview_max_chars: int) -> None:
+def _update_json(
+    conn: duckdb.DuckDBPyConnection,
+    reader: ChatReader,
+    written: dict[tuple[str, str, str], list[Message]],
+    earlier: dict[tuple[str, str, str], list[tuple[int, Message]]],
+    spans_info: dict[tuple[str, str], tuple[int, bool]],
+    preview_max_chars: int,
+) -> None:
     """spans.inputs/outputs (and the root's traces.request/response) from all log-derived messages."""
     updates: list[tuple[str, str, str, str | None, str, str | None, bool]] = []
     for key, new in written.items():
@@ -228,8 +259,9 @@ def _update_json(conn: duckdb.DuckDBPyConnection, reader: ChatReader,
         updates.append((*key, prev_json, new_json, preview, spans_info[key[:2]][1]))
     columns = list(zip(*updates))
     names = ("trace_id", "span_id", "direction", "prev_json", "new_json", "preview")
-    table = pa.table({**{n: pa.array(c, _STR) for n, c in zip(names, columns)},
-                      "root": pa.array(columns[6], pa.bool_())})
+    table = pa.table(
+        {**{n: pa.array(c, _STR) for n, c in zip(names, columns)}, "root": pa.array(columns[6], pa.bool_())}
+    )
     starts = [spans_info[key[:2]][0] for key in written]
     conn.register("genai_join_updates", table)
     try:

@@ -47,8 +47,12 @@ AfterFile = Callable[[duckdb.DuckDBPyConnection], None]
 CONFLICT_RETRIES = 5
 
 
-def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store", translate: Translate | None = None,
-            after_file: AfterFile | None = None) -> list[str]:
+def migrate(
+    conn: duckdb.DuckDBPyConnection,
+    where: str = "the store",
+    translate: Translate | None = None,
+    after_file: AfterFile | None = None,
+) -> list[str]:
     """Apply pending migrations, all or none; returns the names applied.
 
     ``where`` names the store in error messages (its path). On a DuckLake store, collectors that
@@ -65,12 +69,15 @@ def migrate(conn: duckdb.DuckDBPyConnection, where: str = "the store", translate
     return []
 
 
-def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate | None,
-             after_file: AfterFile | None) -> list[str]:
+def _migrate(
+    conn: duckdb.DuckDBPyConnection, where: str, translate: Translate | None, after_file: AfterFile | None
+) -> list[str]:
     files = schema_files()
     known = {name for name, _ in files}
-    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                          "AND schema_name = 'main' AND table_name = 'schema_migrations'").fetchall()[0][0]
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
     done: set[str] = set()
     if exists:
         done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations").fetchall()}
@@ -78,7 +85,8 @@ def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate |
     if newer:
         raise Unavailable(
             f"{where} was written by a newer annotrace (it has schema {', '.join(newer)}, which this release "
-            f"does not know; newest here: {files[-1][0] if files else 'none'}): run that release or a later one")
+            f"does not know; newest here: {files[-1][0] if files else 'none'}): run that release or a later one"
+        )
     pending = [(name, sql) for name, sql in files if name not in done]
     if not pending:
         return []
@@ -86,8 +94,10 @@ def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate |
     conn.execute("BEGIN TRANSACTION")
     name = pending[0][0]
     try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                     f"(name VARCHAR{'' if translate else ' PRIMARY KEY'}, applied_time TIMESTAMP NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            f"(name VARCHAR{'' if translate else ' PRIMARY KEY'}, applied_time TIMESTAMP NOT NULL)"
+        )
         for name, sql in pending:
             conn.execute(translate(name, sql) if translate else sql)
             if after_file is not None:
@@ -104,5 +114,6 @@ def _migrate(conn: duckdb.DuckDBPyConnection, where: str, translate: Translate |
         conn.execute("ROLLBACK")
         raise Unavailable(
             f"cannot upgrade {where}: schema {name} failed: {str(exc).splitlines()[0]}. Nothing was changed "
-            f"(the store is still at schema {current}; the release that wrote it still opens it)") from None
+            f"(the store is still at schema {current}; the release that wrote it still opens it)"
+        ) from None
     return [name for name, _ in pending]

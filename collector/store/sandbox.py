@@ -45,13 +45,35 @@ if TYPE_CHECKING:
 
 DEFAULT_ROW_LIMIT = 10_000
 DEFAULT_TIME_LIMIT_S = 30.0
-TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "json_each", "json_tree", "repeat", "repeat_row",
-    "duckdb_columns", "duckdb_constraints", "duckdb_dependencies", "duckdb_functions", "duckdb_indexes",
-    "duckdb_keywords", "duckdb_schemas", "duckdb_sequences", "duckdb_tables", "duckdb_types",
-    "duckdb_views", "pragma_table_info", "pragma_show", "pragma_storage_info", "pragma_version",
-    "pragma_collations", "pg_timezone_names", "icu_calendar_names",
-})
+TABLE_FUNCTIONS = frozenset(
+    {
+        "range",
+        "generate_series",
+        "unnest",
+        "json_each",
+        "json_tree",
+        "repeat",
+        "repeat_row",
+        "duckdb_columns",
+        "duckdb_constraints",
+        "duckdb_dependencies",
+        "duckdb_functions",
+        "duckdb_indexes",
+        "duckdb_keywords",
+        "duckdb_schemas",
+        "duckdb_sequences",
+        "duckdb_tables",
+        "duckdb_types",
+        "duckdb_views",
+        "pragma_table_info",
+        "pragma_show",
+        "pragma_storage_info",
+        "pragma_version",
+        "pragma_collations",
+        "pg_timezone_names",
+        "icu_calendar_names",
+    }
+)
 """Table functions a query may call: generators, JSON walkers and the catalog (what a user needs to
 find tables and columns). Everything else is refused."""
 HIDDEN_RELATIONS = frozenset({"duckdb_databases", "pragma_database_list", "pg_settings", "duckdb_logs"})
@@ -96,7 +118,7 @@ def _explained(query: str) -> str:
         position += 1
     if position >= len(words):
         raise InvalidParameter("EXPLAIN needs a statement to explain")
-    return query[tokens[position]:]
+    return query[tokens[position] :]
 
 
 def _select_statement(query: str) -> str:
@@ -107,7 +129,8 @@ def _select_statement(query: str) -> str:
     if statement.type != duckdb.StatementType.SELECT:
         raise InvalidParameter(
             "Only read-only queries are allowed (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, "
-            f"or EXPLAIN of one); got {statement.type.name}")
+            f"or EXPLAIN of one); got {statement.type.name}"
+        )
     return statement.query
 
 
@@ -132,8 +155,9 @@ def _check_tree(cursor: duckdb.DuckDBPyConnection, select: str) -> None:
         if kind == "TABLE_FUNCTION":
             name = str(node["function"].get("function_name", "")).lower()
             if name not in TABLE_FUNCTIONS:
-                raise InvalidParameter(f"Not allowed: table function {name}() (allowed: "
-                                       f"{', '.join(sorted(TABLE_FUNCTIONS))})")
+                raise InvalidParameter(
+                    f"Not allowed: table function {name}() (allowed: {', '.join(sorted(TABLE_FUNCTIONS))})"
+                )
         elif kind == "BASE_TABLE" and str(node.get("table_name", "")).lower() in HIDDEN_RELATIONS:
             raise InvalidParameter(f"Not allowed: {node['table_name']} shows the server's paths and settings")
         elif kind == "FUNCTION" and str(node.get("function_name", "")).lower() in HIDDEN_FUNCTIONS:
@@ -145,8 +169,14 @@ def check_query(cursor: duckdb.DuckDBPyConnection, query: str) -> None:
     _check_tree(cursor, _select_statement(query))
 
 
-def run_query(db: Database, query: str, *, row_limit: int = DEFAULT_ROW_LIMIT,
-              time_limit_s: float = DEFAULT_TIME_LIMIT_S, arrow: bool = False) -> QueryResult:
+def run_query(
+    db: Database,
+    query: str,
+    *,
+    row_limit: int = DEFAULT_ROW_LIMIT,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    arrow: bool = False,
+) -> QueryResult:
     """Run a user query in a read-only transaction that is always rolled back, interrupting it
     after ``time_limit_s``."""
     cursor = db.cursor()

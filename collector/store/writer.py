@@ -102,7 +102,10 @@ FROM new_spans
 # New traces are inserted; only those already stored (spans arriving in several exports) take the
 # merge, whose DO UPDATE costs ~3 µs per span more even when nothing conflicts.
 INSERT_TRACES = f"INSERT INTO traces BY NAME {TRACE_ROWS} GROUP BY trace_id ON CONFLICT DO NOTHING RETURNING trace_id"
-MERGE_TRACES = "INSERT INTO traces BY NAME " + TRACE_ROWS + """
+MERGE_TRACES = (
+    "INSERT INTO traces BY NAME "
+    + TRACE_ROWS
+    + """
 WHERE trace_id NOT IN (SELECT trace_id FROM inserted_traces) GROUP BY trace_id
 ON CONFLICT (trace_id) DO UPDATE SET
   name = coalesce(excluded.name, traces.name),
@@ -131,6 +134,7 @@ ON CONFLICT (trace_id) DO UPDATE SET
   user_id = coalesce(traces.user_id, excluded.user_id),
   last_update_time = excluded.last_update_time
 """
+)
 MERGE_TRACE_EXTRAS = """
 UPDATE traces SET
   tags = json_merge_patch(traces.tags, coalesce(x.tags, '{}')),
@@ -145,9 +149,17 @@ INSERT_NEW_FILTERED = (
 INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM staged_logs"
 
 
-STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
-                  duckdb.CatalogException, duckdb.TransactionException, duckdb.IOException, duckdb.HTTPException,
-                  OSError, MemoryError)
+STORE_FAILURES = (
+    duckdb.OperationalError,
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.CatalogException,
+    duckdb.TransactionException,
+    duckdb.IOException,
+    duckdb.HTTPException,
+    OSError,
+    MemoryError,
+)
 """The store's errors (disk, memory, a damaged or altered database; on a lake, a commit conflict with
 another collector or an unreachable catalog), not a job's: retried."""
 
@@ -188,8 +200,14 @@ class Writer:
     it fails; the runner then retries record by record.
     """
 
-    def __init__(self, db: Database, *, chat: ChatReader, commit_rows: int = COMMIT_ROWS,
-                 commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        chat: ChatReader,
+        commit_rows: int = COMMIT_ROWS,
+        commit_interval_s: float = COMMIT_INTERVAL_S,
+    ) -> None:
         """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``)."""
         self.db = db
         self.chat = chat
@@ -281,8 +299,9 @@ class Writer:
         except BaseException as exc:  # noqa: BLE001
             self._rollback(done, exc)
             return
-        log.debug("store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows,
-                  (time.monotonic() - started) * 1e3)
+        log.debug(
+            "store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows, (time.monotonic() - started) * 1e3
+        )
         self.failing = None
         for future, result in done:
             future.set_result(result)
@@ -360,14 +379,22 @@ class Writer:
             if self.db.is_lake:
                 conn.execute(lake.INSERT_TRACE_PARTS.format(trace_rows=TRACE_ROWS))
             elif len(inserted) < pc.count_distinct(new_spans["trace_id"]).as_py():
-                conn.register("inserted_traces", pa.table({"trace_id": pa.array([r[0] for r in inserted], pa.string())}))
+                conn.register(
+                    "inserted_traces", pa.table({"trace_id": pa.array([r[0] for r in inserted], pa.string())})
+                )
                 conn.execute(MERGE_TRACES)
                 conn.unregister("inserted_traces")
-            for table, rows_ in (("span_events", batch.events), ("span_links", batch.links),
-                                 ("documents", batch.documents), ("messages", batch.messages)):
+            for table, rows_ in (
+                ("span_events", batch.events),
+                ("span_links", batch.links),
+                ("documents", batch.documents),
+                ("messages", batch.messages),
+            ):
                 if rows_ is not None and rows_.num_rows:
                     conn.register("extra_rows", rows_)
-                    conn.execute((INSERT_NEW if all_new else INSERT_NEW_FILTERED).format(table=table, view="extra_rows"))
+                    conn.execute(
+                        (INSERT_NEW if all_new else INSERT_NEW_FILTERED).format(table=table, view="extra_rows")
+                    )
                     conn.unregister("extra_rows")
         if batch.extras is not None:
             conn.register("extras", batch.extras)

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 HERE = Path(__file__).parent
-ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def _duration(ms: float | int | None) -> str:
@@ -61,13 +65,15 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def render(request: Request, template: str, context: Any, *, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(
+    request: Request, template: str, context: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """``context`` (a dataclass) as ``template``, or as JSON when the path ends in ``.json``."""
     data = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
     if request.url.path.endswith(".json"):
         body = json.loads(json.dumps(dataclasses.asdict(context), default=_jsonable))
         return JSONResponse(body, status_code=status_code, headers=headers)
-    html = ENV.get_template(template).render(request=request, user=current_user(request),
-                                             csrf_token=csrf_token(request), **data)
+    html = ENV.get_template(template).render(
+        request=request, user=current_user(request), csrf_token=csrf_token(request), **data
+    )
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -26,19 +26,34 @@ if TYPE_CHECKING:
 
 
 def web_routes(api: Access) -> list[BaseRoute]:
-    pages = [*login.routes(api), *experiments.routes(api), *traces.routes(api), *trace.routes(api),
-             *review.routes(api), *adjudication.routes(api), *agreement.routes(api)]
+    pages = [
+        *login.routes(api),
+        *experiments.routes(api),
+        *traces.routes(api),
+        *trace.routes(api),
+        *review.routes(api),
+        *adjudication.routes(api),
+        *agreement.routes(api),
+    ]
     # twins first: "/traces/{trace_id}" would otherwise read "tr-….json" as a trace id
-    return [*_json_twins(pages), *pages, Route("/favicon.ico", favicon, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+    return [
+        *_json_twins(pages),
+        *pages,
+        Route("/favicon.ico", favicon, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
 
 
 async def favicon(request: Request) -> FileResponse:
-    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        HERE / "static" / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def _json_twins(pages: list[BaseRoute]) -> list[BaseRoute]:
     """``GET <page>.json`` for every GET page: the same handler, which ``page.render`` answers in JSON."""
-    return [Route("/index.json" if route.path == "/" else route.path + ".json", route.endpoint, methods=["GET"])
-            for route in pages if isinstance(route, Route) and route.methods and "GET" in route.methods]
+    return [
+        Route("/index.json" if route.path == "/" else route.path + ".json", route.endpoint, methods=["GET"])
+        for route in pages
+        if isinstance(route, Route) and route.methods and "GET" in route.methods
+    ]

@@ -21,18 +21,35 @@ def _info(answer: dict[str, Any]) -> dict[str, Any]:
 def search_by_name(experiment_id: str, name: str) -> list[dict[str, Any]]:
     """The infos of the experiment's models called ``name``, newest first (at most 2, as MLflow asks)."""
     escaped = name.replace("\\", "\\\\").replace("'", "\\'")
-    answer = rest.call("POST", f"{_BASE}/search", json={
-        "experiment_ids": [experiment_id], "filter": f"name='{escaped}'", "max_results": 2,
-        "order_by": [{"field_name": "creation_timestamp", "ascending": False}]})
+    answer = rest.call(
+        "POST",
+        f"{_BASE}/search",
+        json={
+            "experiment_ids": [experiment_id],
+            "filter": f"name='{escaped}'",
+            "max_results": 2,
+            "order_by": [{"field_name": "creation_timestamp", "ascending": False}],
+        },
+    )
     return [model["info"] for model in answer.get("models") or []]
 
 
 def create_external_model(experiment_id: str, name: str) -> dict[str, Any]:
     """A new model for code that lives outside MLflow (``mlflow.create_external_model``)."""
-    created = _info(rest.call("POST", _BASE, json={
-        "experiment_id": experiment_id, "name": name, "tags": [{"key": EXTERNAL_TAG, "value": "true"}]}))
-    return _info(rest.call("PATCH", f"{_BASE}/{rest.quote(created['model_id'])}",
-                           json={"model_id": created["model_id"], "status": "LOGGED_MODEL_READY"}))
+    created = _info(
+        rest.call(
+            "POST",
+            _BASE,
+            json={"experiment_id": experiment_id, "name": name, "tags": [{"key": EXTERNAL_TAG, "value": "true"}]},
+        )
+    )
+    return _info(
+        rest.call(
+            "PATCH",
+            f"{_BASE}/{rest.quote(created['model_id'])}",
+            json={"model_id": created["model_id"], "status": "LOGGED_MODEL_READY"},
+        )
+    )
 
 
 def get_logged_model(model_id: str) -> dict[str, Any]:

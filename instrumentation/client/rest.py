@@ -36,8 +36,8 @@ from typing import Any
 import httpx
 
 from annotrace import tracking
-from annotrace.tracing import flush_if_started
 from annotrace.exceptions import AnnotraceException, ErrorCode
+from annotrace.tracing import flush_if_started
 
 __all__ = ["DEFAULT_TIMEOUT_S", "call", "close", "quote", "raise_for_response"]
 
@@ -104,8 +104,9 @@ def _session() -> tuple[httpx.Client, str]:
     with _lock:
         if _client is None or _client_uri != key:
             old = _client
-            _client = httpx.Client(base_url=uri, timeout=_timeout(),
-                                   headers={"User-Agent": "annotrace-sdk", **credentials})
+            _client = httpx.Client(
+                base_url=uri, timeout=_timeout(), headers={"User-Agent": "annotrace-sdk", **credentials}
+            )
             _client_uri = key
             if old is not None:
                 old.close()
@@ -142,8 +143,7 @@ def raise_for_response(response: httpx.Response, what: str) -> None:
         code = ErrorCode.INTERNAL_ERROR if response.status_code >= 500 else "BAD_REQUEST"
     text = response.text.strip()
     raise AnnotraceException(
-        f"API request to {what} failed with error code {response.status_code} != 200. "
-        f"Response body: '{text[:1000]}'",
+        f"API request to {what} failed with error code {response.status_code} != 200. Response body: '{text[:1000]}'",
         error_code=code,
     )
 

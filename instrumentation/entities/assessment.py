@@ -70,10 +70,9 @@ class ExpectationValue:
             return {"value": proto_value(self.value)}
         try:
             serialized = json.dumps(self.value)
-        except Exception as error:  # noqa: BLE001 - MLflow turns any failure into this message
+        except Exception as error:  # MLflow turns any failure into this message
             raise _invalid(
-                f"Failed to serialize value {self.value} to JSON string. "
-                "Expectation value must be JSON-serializable."
+                f"Failed to serialize value {self.value} to JSON string. Expectation value must be JSON-serializable."
             ) from error
         return {"serialized_value": {"serialization_format": _JSON_SERIALIZATION_FORMAT, "value": serialized}}
 
@@ -88,8 +87,7 @@ class ExpectationValue:
                 raise _invalid(f"Unknown serialization format: {fmt}. Only JSON_FORMAT is supported.")
             return cls(value=json.loads(serialized["value"]))
         raise _invalid(
-            "Either 'value' or 'serialized_value' must be present in the dictionary "
-            "representation of an Expectation."
+            "Either 'value' or 'serialized_value' must be present in the dictionary representation of an Expectation."
         )
 
 
@@ -153,9 +151,7 @@ class Assessment:
         if self.last_update_time_ms is None:
             self.last_update_time_ms = now
         if not isinstance(self.source, AssessmentSource):
-            raise _invalid(
-                f"`source` must be an instance of `AssessmentSource`. Got {type(self.source)} instead."
-            )
+            raise _invalid(f"`source` must be an instance of `AssessmentSource`. Got {type(self.source)} instead.")
         if self.run_id is None and self.metadata and SOURCE_RUN_ID_KEY in self.metadata:
             self.run_id = self.metadata[SOURCE_RUN_ID_KEY]
 

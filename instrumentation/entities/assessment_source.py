@@ -25,7 +25,12 @@ class AssessmentSourceType:
     AI_JUDGE = "AI_JUDGE"  # deprecated: read as LLM_JUDGE
     HUMAN = "HUMAN"
     CODE = "CODE"
-    _SOURCE_TYPES: ClassVar[list[str]] = [SOURCE_TYPE_UNSPECIFIED, LLM_JUDGE, HUMAN, CODE]  # printed as a list, as MLflow does
+    _SOURCE_TYPES: ClassVar[list[str]] = [
+        SOURCE_TYPE_UNSPECIFIED,
+        LLM_JUDGE,
+        HUMAN,
+        CODE,
+    ]  # printed as a list, as MLflow does
 
     def __init__(self, source_type: str) -> None:
         self._source_type = AssessmentSourceType._parse(source_type)

@@ -258,8 +258,10 @@ class Span:
             "events": [
                 {"name": e.name, "time_unix_nano": e.timestamp, "attributes": dict(e.attributes)} for e in self._events
             ],
-            "status": {"code": f"STATUS_CODE_{SpanStatusCode(self._status.status_code).value}",
-                       "message": self._status.description},
+            "status": {
+                "code": f"STATUS_CODE_{SpanStatusCode(self._status.status_code).value}",
+                "message": self._status.description,
+            },
             "attributes": dict(self._attributes),
             "links": [dict(link) for link in self._links],
         }
@@ -278,7 +280,9 @@ class Span:
             start_time_ns=int(data.get("start_time_unix_nano") or 0),
             end_time_ns=int(data["end_time_unix_nano"]) if data.get("end_time_unix_nano") is not None else None,
             status=SpanStatus(code, status.get("message") or ""),
-            attributes={k: v if isinstance(v, str) else json.dumps(v) for k, v in (data.get("attributes") or {}).items()},
+            attributes={
+                k: v if isinstance(v, str) else json.dumps(v) for k, v in (data.get("attributes") or {}).items()
+            },
             events=[
                 SpanEvent(e.get("name", ""), int(e.get("time_unix_nano") or 0), dict(e.get("attributes") or {}))
                 for e in data.get("events") or []
@@ -302,7 +306,8 @@ class Span:
             end_time_ns=int(end) if end is not None else None,
             status=SpanStatus(code, status.get("message") or ""),
             attributes={
-                kv["key"]: encode_attribute(kv["key"], any_value(kv.get("value"))) for kv in data.get("attributes") or []
+                kv["key"]: encode_attribute(kv["key"], any_value(kv.get("value")))
+                for kv in data.get("attributes") or []
             },
             events=[
                 SpanEvent(

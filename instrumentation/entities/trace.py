@@ -128,25 +128,29 @@ class Trace:
             "assessments": [assessment.to_dictionary() for assessment in self.info.assessments],
         }
 
-    def search_spans(self, span_type: str | None = None, name: str | None = None,
-                     span_id: str | None = None) -> list[Span]:
+    def search_spans(
+        self, span_type: str | None = None, name: str | None = None, span_id: str | None = None
+    ) -> list[Span]:
         """Spans matching every criterion given (type, exact name, id)."""
         return [
-            span for span in self.data.spans
+            span
+            for span in self.data.spans
             if (span_type is None or span.span_type == span_type)
             and (name is None or span.name == name)
             and (span_id is None or span.span_id == span_id)
         ]
 
-    def search_assessments(self, name: str | None = None, *, span_id: str | None = None, all: bool = False,
-                           type: str | None = None) -> list[Assessment]:
+    def search_assessments(
+        self, name: str | None = None, *, span_id: str | None = None, all: bool = False, type: str | None = None
+    ) -> list[Assessment]:
         """Assessments by name, span and type; only valid ones unless ``all=True`` (as MLflow)."""
         if type is not None and type not in _ASSESSMENT_TYPES:
             raise AnnotraceException.invalid_parameter_value(
                 f"Invalid type: {type}. Must be one of {list(_ASSESSMENT_TYPES)}."
             )
         return [
-            a for a in self.info.assessments
+            a
+            for a in self.info.assessments
             if (name is None or a.name == name)
             and (span_id is None or a.span_id == span_id)
             and (all or a.valid in (True, None))

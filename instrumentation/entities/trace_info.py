@@ -132,8 +132,7 @@ class TraceInfo:
         return cls(
             trace_id=d["trace_id"],
             trace_location=TraceLocation.from_dict(d.get("trace_location") or {}),
-            request_time=timestamp_from_json(request_time) if isinstance(request_time, str)
-            else int(request_time or 0),
+            request_time=timestamp_from_json(request_time) if isinstance(request_time, str) else int(request_time or 0),
             state=TraceState(d.get("state") or "STATE_UNSPECIFIED"),
             request_preview=d.get("request_preview"),
             response_preview=d.get("response_preview"),

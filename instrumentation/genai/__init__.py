@@ -35,17 +35,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EvaluationDataset",
+    "LabelingSession",
     "agreement",
     "create_dataset",
-    "datasets",
-    "delete_dataset",
-    "get_dataset",
-    "search_datasets",
-    "LabelingSession",
     "create_label_schema",
     "create_labeling_session",
+    "datasets",
+    "delete_dataset",
     "delete_label_schema",
     "delete_labeling_session",
+    "get_dataset",
     "get_label_schema",
     "get_labeling_session",
     "get_labeling_sessions",
@@ -53,6 +52,7 @@ __all__ = [
     "label_schemas",
     "labeling",
     "list_label_schemas",
+    "search_datasets",
     "update_label_schema",
 ]
 

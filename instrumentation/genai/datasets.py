@@ -27,12 +27,28 @@ from annotrace.genai.label_schemas import current_experiment_id
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["EvaluationDataset", "create_dataset", "delete_dataset", "delete_dataset_tag", "get_dataset", "search_datasets",
-           "set_dataset_tags"]
+__all__ = [
+    "EvaluationDataset",
+    "create_dataset",
+    "delete_dataset",
+    "delete_dataset_tag",
+    "get_dataset",
+    "search_datasets",
+    "set_dataset_tags",
+]
 
 _BASE = "/api/3.0/mlflow/datasets"
-DF_COLUMNS = ["inputs", "outputs", "expectations", "tags", "source_type", "source_id", "source", "created_time",
-              "dataset_record_id"]
+DF_COLUMNS = [
+    "inputs",
+    "outputs",
+    "expectations",
+    "tags",
+    "source_type",
+    "source_id",
+    "source",
+    "created_time",
+    "dataset_record_id",
+]
 USER_TAG = "mlflow.user"
 SEARCH_DAYS = 7  # search_datasets() without a filter: datasets created in the last week (MLflow's default)
 
@@ -121,8 +137,11 @@ class EvaluationDataset:
         for record in prepared:
             record["tags"] = {USER_TAG: getpass.getuser(), **(record.get("tags") or {})}
         if prepared:
-            answer = rest.call("POST", f"{_BASE}/{rest.quote(self.dataset_id)}/records",
-                               json={"records": json.dumps(prepared, default=str)})
+            answer = rest.call(
+                "POST",
+                f"{_BASE}/{rest.quote(self.dataset_id)}/records",
+                json={"records": json.dumps(prepared, default=str)},
+            )
             self._last_merge = (answer.get("inserted_count", 0), answer.get("updated_count", 0))
         self._refresh()
         return self
@@ -132,8 +151,9 @@ class EvaluationDataset:
         self._data = {**rest.call("GET", f"{_BASE}/{rest.quote(self.dataset_id)}")["dataset"], **known}
 
     def delete_records(self, record_ids: list[str]) -> int:
-        answer = rest.call("DELETE", f"{_BASE}/{rest.quote(self.dataset_id)}/records",
-                           json={"dataset_record_ids": list(record_ids)})
+        answer = rest.call(
+            "DELETE", f"{_BASE}/{rest.quote(self.dataset_id)}/records", json={"dataset_record_ids": list(record_ids)}
+        )
         self._refresh()
         return int(answer.get("deleted_count", 0))
 
@@ -178,7 +198,8 @@ def to_records(records: Any) -> list[dict[str, Any]]:
             out.append(dict(record))
         else:
             raise AnnotraceException.invalid_parameter_value(
-                f"Expected a dict or mlflow.entities.Trace record, got {type(record).__name__}")
+                f"Expected a dict or mlflow.entities.Trace record, got {type(record).__name__}"
+            )
     return out
 
 
@@ -201,14 +222,21 @@ def trace_inputs(trace: Trace) -> dict[str, Any]:
 
 
 def trace_record(trace: Trace) -> dict[str, Any]:
-    expectations = {a.name: a.expectation.value for a in trace.info.assessments
-                    if a.expectation is not None and a.valid is not False}
+    expectations = {
+        a.name: a.expectation.value
+        for a in trace.info.assessments
+        if a.expectation is not None and a.valid is not False
+    }
     source_data = {"trace_id": trace.info.trace_id}
     session_id = (trace.info.trace_metadata or {}).get("mlflow.trace.session")
     if session_id:
         source_data["session_id"] = session_id
-    return {"inputs": trace_inputs(trace), "outputs": _loads(trace.data.response), "expectations": expectations,
-            "source": {"source_type": "TRACE", "source_data": source_data}}
+    return {
+        "inputs": trace_inputs(trace),
+        "outputs": _loads(trace.data.response),
+        "expectations": expectations,
+        "source": {"source_type": "TRACE", "source_data": source_data},
+    }
 
 
 def _loads(text: str | None) -> Any:
@@ -220,8 +248,9 @@ def _loads(text: str | None) -> Any:
         return text
 
 
-def create_dataset(name: str, experiment_id: str | list[str] | None = None,
-                   tags: dict[str, str] | None = None) -> EvaluationDataset:
+def create_dataset(
+    name: str, experiment_id: str | list[str] | None = None, tags: dict[str, str] | None = None
+) -> EvaluationDataset:
     """Create a dataset linked to ``experiment_id`` (default: the current experiment)."""
     ids = [str(e) for e in experiment_id] if isinstance(experiment_id, list) else [current_experiment_id(experiment_id)]
     merged = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -238,21 +267,29 @@ def _by_name(name: str) -> dict[str, Any]:
         filter_string = f"name = '{name}'"
     else:
         filter_string = "name = '{}'".format(name.replace("'", "''"))
-    found = rest.call("POST", f"{_BASE}/search", json={"filter_string": filter_string, "max_results": 2,
-                                                        "order_by": ["created_time DESC"]}).get("datasets") or []
+    found = (
+        rest.call(
+            "POST",
+            f"{_BASE}/search",
+            json={"filter_string": filter_string, "max_results": 2, "order_by": ["created_time DESC"]},
+        ).get("datasets")
+        or []
+    )
     if not found:
         raise AnnotraceException(f"Dataset with name '{name}' not found.", error_code="RESOURCE_DOES_NOT_EXIST")
     if len(found) > 1:
         raise AnnotraceException.invalid_parameter_value(
-            f"Multiple datasets found with name '{name}'. Use 'dataset_id' for unambiguous retrieval.")
+            f"Multiple datasets found with name '{name}'. Use 'dataset_id' for unambiguous retrieval."
+        )
     return dict(found[0])
 
 
 def get_dataset(name: str | None = None, dataset_id: str | None = None) -> EvaluationDataset:
     """The dataset with this id or name; missing -> ``RESOURCE_DOES_NOT_EXIST``."""
     if name is not None and dataset_id is not None:
-        raise AnnotraceException.invalid_parameter_value("Cannot specify both 'name' and 'dataset_id'. Use only one "
-                                                         "parameter.")
+        raise AnnotraceException.invalid_parameter_value(
+            "Cannot specify both 'name' and 'dataset_id'. Use only one parameter."
+        )
     if name is None and dataset_id is None:
         raise AnnotraceException.invalid_parameter_value("Either 'name' or 'dataset_id' must be provided.")
     if dataset_id is not None:
@@ -277,8 +314,12 @@ def delete_dataset_tag(dataset_id: str, key: str) -> None:
     rest.call("DELETE", f"{_BASE}/{rest.quote(dataset_id)}/tags/{rest.quote(key)}")
 
 
-def search_datasets(experiment_ids: str | list[str] | None = None, filter_string: str | None = None,
-                    max_results: int | None = None, order_by: list[str] | None = None) -> list[EvaluationDataset]:
+def search_datasets(
+    experiment_ids: str | list[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: list[str] | None = None,
+) -> list[EvaluationDataset]:
     """MLflow's filter grammar; without a filter, the datasets created in the last 7 days, newest first."""
     body: dict[str, Any] = {}
     if experiment_ids is not None:

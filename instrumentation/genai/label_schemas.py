@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from annotrace import tracking
-from annotrace.exceptions import AnnotraceException, ErrorCode
+from annotrace.exceptions import AnnotraceException
 
 __all__ = [
     "EXPECTED_FACTS",
@@ -74,8 +73,11 @@ class InputNumeric:
     max_value: float | None = None
 
     def _to_json(self) -> dict[str, Any]:
-        return {"numeric": {k: v for k, v in (("min_value", self.min_value), ("max_value", self.max_value))
-                            if v is not None}}
+        return {
+            "numeric": {
+                k: v for k, v in (("min_value", self.min_value), ("max_value", self.max_value)) if v is not None
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,13 @@ class InputTextList:
     max_count: int | None = None
 
     def _to_json(self) -> dict[str, Any]:
-        return {"text_list": {k: v for k, v in (("max_length_each", self.max_length_each),
-                                                 ("max_count", self.max_count)) if v is not None}}
+        return {
+            "text_list": {
+                k: v
+                for k, v in (("max_length_each", self.max_length_each), ("max_count", self.max_count))
+                if v is not None
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -133,11 +140,20 @@ class LabelSchema:
 
     @classmethod
     def _from_json(cls, d: dict[str, Any]) -> LabelSchema:
-        return cls(name=d["name"], type=d["type"].lower(), title=d.get("title"), input=_input(d["input"]),
-                   instruction=d.get("instruction"), enable_comment=bool(d.get("enable_comment")),
-                   schema_id=d.get("schema_id"), experiment_id=d.get("experiment_id"), created_by=d.get("created_by"),
-                   created_at=d.get("created_at"), updated_at=d.get("last_updated_at"),
-                   is_default=bool(d.get("is_default")))
+        return cls(
+            name=d["name"],
+            type=d["type"].lower(),
+            title=d.get("title"),
+            input=_input(d["input"]),
+            instruction=d.get("instruction"),
+            enable_comment=bool(d.get("enable_comment")),
+            schema_id=d.get("schema_id"),
+            experiment_id=d.get("experiment_id"),
+            created_by=d.get("created_by"),
+            created_at=d.get("created_at"),
+            updated_at=d.get("last_updated_at"),
+            is_default=bool(d.get("is_default")),
+        )
 
 
 class PagedList(list[LabelSchema]):
@@ -184,23 +200,29 @@ def create_label_schema(
     from annotrace.client import rest
 
     if type not in ("feedback", "expectation"):
-        raise AnnotraceException.invalid_parameter_value(
-            f"type must be 'feedback' or 'expectation', got {type!r}.")
+        raise AnnotraceException.invalid_parameter_value(f"type must be 'feedback' or 'expectation', got {type!r}.")
     if not hasattr(input, "_to_json"):
         raise AnnotraceException.invalid_parameter_value(
             f"input must be one of InputCategorical, InputCategoricalList, InputNumeric, InputText, InputTextList "
-            f"or InputPassFail, got {input!r}.")
+            f"or InputPassFail, got {input!r}."
+        )
     body: dict[str, Any] = {
-        "experiment_id": current_experiment_id(experiment_id), "name": name, "type": type.upper(),
-        "title": title, "input": input._to_json(), "enable_comment": enable_comment, "overwrite": overwrite,
+        "experiment_id": current_experiment_id(experiment_id),
+        "name": name,
+        "type": type.upper(),
+        "title": title,
+        "input": input._to_json(),
+        "enable_comment": enable_comment,
+        "overwrite": overwrite,
     }
     if instruction is not None:
         body["instruction"] = instruction
     return LabelSchema._from_json(rest.call("POST", f"{_BASE}/create", json=body)["label_schema"])
 
 
-def get_label_schema(name: str | None = None, *, schema_id: str | None = None,
-                     experiment_id: str | None = None) -> LabelSchema:
+def get_label_schema(
+    name: str | None = None, *, schema_id: str | None = None, experiment_id: str | None = None
+) -> LabelSchema:
     """The schema named ``name`` in the experiment (missing -> ``MlflowException("Label schema with
     name `{name}` not found")``), or, as in MLflow 3.14, the one with ``schema_id``."""
     from annotrace.client import rest
@@ -208,21 +230,25 @@ def get_label_schema(name: str | None = None, *, schema_id: str | None = None,
     _check_one_way(name, schema_id, experiment_id)
     if schema_id is not None:
         return LabelSchema._from_json(rest.call("GET", f"{_BASE}/get", params={"schema_id": schema_id})["label_schema"])
-    answer = rest.call("GET", f"{_BASE}/get-by-name",
-                       params={"experiment_id": current_experiment_id(experiment_id), "name": name})
+    answer = rest.call(
+        "GET", f"{_BASE}/get-by-name", params={"experiment_id": current_experiment_id(experiment_id), "name": name}
+    )
     return LabelSchema._from_json(answer["label_schema"])
 
 
-def list_label_schemas(experiment_id: str | None = None, *, max_results: int | None = None,
-                       page_token: str | None = None) -> PagedList:
+def list_label_schemas(
+    experiment_id: str | None = None, *, max_results: int | None = None, page_token: str | None = None
+) -> PagedList:
     """The experiment's label schemas: its default question first (seeded by the collector on the
     first list), then oldest first. With ``max_results`` or ``page_token``, one page (MLflow 3.14;
     pass ``.token`` back for the next); without, every page."""
     from annotrace.client import rest
 
     one_page = max_results is not None or page_token is not None
-    params: dict[str, Any] = {"experiment_id": current_experiment_id(experiment_id),
-                              "max_results": max_results or (100 if one_page else 1000)}
+    params: dict[str, Any] = {
+        "experiment_id": current_experiment_id(experiment_id),
+        "max_results": max_results or (100 if one_page else 1000),
+    }
     if page_token is not None:
         params["page_token"] = page_token
     out: list[LabelSchema] = []
@@ -235,8 +261,14 @@ def list_label_schemas(experiment_id: str | None = None, *, max_results: int | N
         params["page_token"] = token
 
 
-def update_label_schema(schema_id: str, *, name: str | None = None, instruction: str | None = None,
-                        enable_comment: bool | None = None, input: InputType | None = None) -> LabelSchema:
+def update_label_schema(
+    schema_id: str,
+    *,
+    name: str | None = None,
+    instruction: str | None = None,
+    enable_comment: bool | None = None,
+    input: InputType | None = None,
+) -> LabelSchema:
     """Change a schema in place (MLflow 3.14); None leaves a field as it is, ``""`` is a value.
     The type, the input's kind and ``multi_select`` cannot change, nor the default question's name."""
     from annotrace.client import rest
@@ -249,13 +281,15 @@ def update_label_schema(schema_id: str, *, name: str | None = None, instruction:
         if not hasattr(input, "_to_json"):
             raise AnnotraceException.invalid_parameter_value(
                 f"input must be one of InputCategorical, InputCategoricalList, InputNumeric, InputText, "
-                f"InputTextList or InputPassFail, got {input!r}.")
+                f"InputTextList or InputPassFail, got {input!r}."
+            )
         body["input"] = input._to_json()
     return LabelSchema._from_json(rest.call("PATCH", f"{_BASE}/update", json=body)["label_schema"])
 
 
-def delete_label_schema(name: str | None = None, *, schema_id: str | None = None,
-                        experiment_id: str | None = None) -> None:
+def delete_label_schema(
+    name: str | None = None, *, schema_id: str | None = None, experiment_id: str | None = None
+) -> None:
     """Delete the schema named ``name`` (missing -> ``MlflowException``, as MLflow's ReviewApp era),
     or, as in MLflow 3.14, the one with ``schema_id`` (nothing happens if it is gone). The
     experiment's default question cannot be deleted."""
@@ -270,6 +304,8 @@ def delete_label_schema(name: str | None = None, *, schema_id: str | None = None
 def _check_one_way(name: str | None, schema_id: str | None, experiment_id: str | None) -> None:
     """A schema is named by its id or by (experiment, name), never both (MLflow 3.14's words)."""
     if schema_id is not None and (name is not None or experiment_id is not None):
-        raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`, not both.")
+        raise AnnotraceException.invalid_parameter_value(
+            "Pass either `schema_id` or `(experiment_id, name)`, not both."
+        )
     if schema_id is None and name is None:
         raise AnnotraceException.invalid_parameter_value("Pass either `schema_id` or `(experiment_id, name)`.")

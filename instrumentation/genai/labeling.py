@@ -120,7 +120,8 @@ class LabelingSession:
             if not trace_id:
                 raise AnnotraceException.invalid_parameter_value(
                     f"Record {record.get('dataset_record_id')} has no trace and this session has no agent "
-                    "to generate one; add records that came from traces.")
+                    "to generate one; add records that came from traces."
+                )
             trace_ids.append(trace_id)
         return self.add_traces(list(dict.fromkeys(trace_ids)))
 
@@ -146,12 +147,21 @@ class LabelingSession:
             if not expectations:
                 continue
             reviewer = labels[-1].source.source_id if labels[-1].source is not None else None
-            records.append({
-                "inputs": trace_inputs(trace), "expectations": expectations,
-                # a HUMAN source's id travels in source_data, as MLflow's server reads it
-                "source": {"source_type": "HUMAN", "source_data": {
-                    "source_id": reviewer, "trace_id": item["source_trace_id"],
-                    "labeling_session_id": self.mlflow_run_id}}})
+            records.append(
+                {
+                    "inputs": trace_inputs(trace),
+                    "expectations": expectations,
+                    # a HUMAN source's id travels in source_data, as MLflow's server reads it
+                    "source": {
+                        "source_type": "HUMAN",
+                        "source_data": {
+                            "source_id": reviewer,
+                            "trace_id": item["source_trace_id"],
+                            "labeling_session_id": self.mlflow_run_id,
+                        },
+                    },
+                }
+            )
         if records:
             dataset.merge_records(records)
 
@@ -183,13 +193,15 @@ def _trace_ids(traces: Any) -> list[str]:
     if hasattr(traces, "columns") and hasattr(traces, "iterrows"):  # a pandas DataFrame
         if "trace" not in traces.columns:
             raise AnnotraceException.invalid_parameter_value(
-                "traces must have a 'trace' column like the result of mlflow.search_traces()")
+                "traces must have a 'trace' column like the result of mlflow.search_traces()"
+            )
         traces = list(traces["trace"])
     out = []
     for trace in traces:
         if trace is None:
             raise AnnotraceException.invalid_parameter_value(
-                "trace cannot be None. Must be mlflow.entities.Trace or its json string representation.")
+                "trace cannot be None. Must be mlflow.entities.Trace or its json string representation."
+            )
         if isinstance(trace, str):
             text = trace.strip()
             out.append(Trace.from_json(text).info.trace_id if text.startswith("{") else text)
@@ -197,7 +209,8 @@ def _trace_ids(traces: Any) -> list[str]:
             out.append(trace.info.trace_id)
         else:
             raise AnnotraceException.invalid_parameter_value(
-                f"Expected mlflow.entities.Trace or json string, got {type(trace).__name__}")
+                f"Expected mlflow.entities.Trace or json string, got {type(trace).__name__}"
+            )
     return out
 
 
@@ -218,8 +231,11 @@ def create_labeling_session(
     without seeing the others' answers; the Review App hands items out by lease so that no item
     gets more. Default: every assigned user answers every item."""
     body: dict[str, Any] = {
-        "experiment_id": current_experiment_id(), "name": name, "assigned_users": list(assigned_users or []),
-        "label_schemas": list(label_schemas or []), "enable_multi_turn_chat": enable_multi_turn_chat,
+        "experiment_id": current_experiment_id(),
+        "name": name,
+        "assigned_users": list(assigned_users or []),
+        "label_schemas": list(label_schemas or []),
+        "enable_multi_turn_chat": enable_multi_turn_chat,
     }
     if agent is not None:
         body["agent"] = agent

@@ -36,7 +36,8 @@ def _session_id(session_or_queue: Any) -> str:
             return value
     raise AnnotraceException(
         f"agreement() takes a labeling session, a review queue or its id; got {type(session_or_queue).__name__}.",
-        error_code="INVALID_PARAMETER_VALUE")
+        error_code="INVALID_PARAMETER_VALUE",
+    )
 
 
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
@@ -70,15 +71,16 @@ def agreement(session_or_queue: Any, *, by: str = "schema") -> pd.DataFrame:
     items counts, wherever it came from (Review App, REST, ``log_feedback``).
     """
     if by not in BY:
-        raise AnnotraceException(f"Invalid value for parameter 'by': {by!r}; expected one of {', '.join(BY)}.",
-                                 error_code="INVALID_PARAMETER_VALUE")
+        raise AnnotraceException(
+            f"Invalid value for parameter 'by': {by!r}; expected one of {', '.join(BY)}.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
     report = rest.call("GET", f"/api/v1/agreement/{rest.quote(_session_id(session_or_queue))}")
     key = {"schema": "schemas", "labeler": "labelers", "item": "disagreements"}[by]
     return _frame(report[key])
 
 
-def judge_agreement(name: str, *, experiment_id: str | None = None,
-                    session_or_queue: Any = None) -> pd.DataFrame:
+def judge_agreement(name: str, *, experiment_id: str | None = None, session_or_queue: Any = None) -> pd.DataFrame:
     """How each judge (LLM_JUDGE or CODE ``source_id``) of feedback ``name`` agrees with the humans
     on the traces both assessed: one row per judge with ``traces``, ``kappa`` (nominal answers),
     ``alpha``, ``accuracy`` (each with its interval), the ``confusion`` matrix (rows: human,

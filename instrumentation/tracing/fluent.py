@@ -105,7 +105,7 @@ def _wrap(
         if live is not None:
             try:
                 live.set_inputs(capture_inputs(signature, args, kwargs))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 _logger.debug("annotrace: could not record inputs", exc_info=True)
         return live
 
@@ -114,7 +114,7 @@ def _wrap(
             return items
         try:
             return output_reducer(items)
-        except Exception:  # noqa: BLE001 - a failing reducer must not break the consumer
+        except Exception:  # a failing reducer must not break the consumer
             _logger.warning("annotrace: output_reducer of %r failed; recording the raw items", span_name, exc_info=True)
             return items
 

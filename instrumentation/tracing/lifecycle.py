@@ -46,7 +46,7 @@ def start(
         if attributes:
             live.set_attributes(attributes)
         return live
-    except Exception:  # noqa: BLE001 - never fail the app because tracing failed
+    except Exception:  # never fail the app because tracing failed
         _logger.warning("annotrace: could not start span %r; running untraced", name, exc_info=True)
         return None
 
@@ -72,7 +72,7 @@ def finish(live: LiveSpan, outputs: Any = MISSING, error: BaseException | None =
                 live.set_outputs(outputs)
             if getattr(getattr(span, "status", None), "status_code", StatusCode.UNSET) is StatusCode.UNSET:
                 span.set_status(Status(StatusCode.OK))
-    except Exception:  # noqa: BLE001
+    except Exception:
         _logger.debug("annotrace: could not record span result", exc_info=True)
     finally:
         span.end()
@@ -98,5 +98,5 @@ def record_chunk(live: LiveSpan, index: int, item: Any) -> None:
     """One yielded item as MLflow records stream chunks: event ``mlflow.chunk.item.<i>``."""
     try:
         live.otel_span.add_event(f"{wire.CHUNK_EVENT_PREFIX}{index}", {wire.CHUNK_VALUE: wire.dump_json(item)})
-    except Exception:  # noqa: BLE001
+    except Exception:
         _logger.debug("annotrace: could not record a stream chunk", exc_info=True)

@@ -109,7 +109,11 @@ class LiveSpan:
         if isinstance(event, str):
             name, attrs, timestamp = event, attributes or {}, None
         else:
-            name, attrs, timestamp = event.name, getattr(event, "attributes", None) or {}, getattr(event, "timestamp", None)
+            name, attrs, timestamp = (
+                event.name,
+                getattr(event, "attributes", None) or {},
+                getattr(event, "timestamp", None),
+            )
         self._span.add_event(name, {k: wire.otel_value(v) for k, v in attrs.items()}, timestamp)
 
     def record_exception(self, exception: BaseException | str) -> None:

@@ -55,11 +55,13 @@ class AnnotraceSpanProcessor(SpanProcessor):
         try:
             span_context = span.get_span_context()
             if span_context is not None:
-                span.set_attribute(attributes.TRACE_REQUEST_ID, attributes.dump_json(mlflow_trace_id(span_context.trace_id)))
+                span.set_attribute(
+                    attributes.TRACE_REQUEST_ID, attributes.dump_json(mlflow_trace_id(span_context.trace_id))
+                )
             model_id = context.get_active_model_id()
             if model_id:
                 span.set_attribute(attributes.TRACE_METADATA_PREFIX + attributes.MODEL_ID_METADATA, model_id)
-        except Exception:  # noqa: BLE001 - a stamping bug must not break the traced app
+        except Exception:  # a stamping bug must not break the traced app
             _logger.debug("annotrace: could not stamp span", exc_info=True)
         self._delegate.on_start(span, parent_context)
 

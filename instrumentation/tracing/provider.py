@@ -100,8 +100,9 @@ def get_tracer_provider() -> TracerProvider:
                 if isinstance(current, TracerProvider)
                 else TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
             )
-            processor = AnnotraceSpanProcessor(_new_batch_processor(provider.resource.attributes),
-                                               on_root_end=_export_on_root_end.wake)
+            processor = AnnotraceSpanProcessor(
+                _new_batch_processor(provider.resource.attributes), on_root_end=_export_on_root_end.wake
+            )
             provider.add_span_processor(processor)
             _span_processor = processor
             _tracer_provider = provider
@@ -128,19 +129,21 @@ def _shutdown_bounded(processor: Any, timeout_s: float) -> None:
     def run() -> None:
         try:
             processor.shutdown()
-        except Exception:  # noqa: BLE001 - shutting down must never raise into the app
+        except Exception:  # shutting down must never raise into the app
             _logger.debug("annotrace: exporter shutdown failed", exc_info=True)
 
     worker = threading.Thread(target=run, name="annotrace-flush", daemon=True)
     worker.start()
     worker.join(timeout_s)
     if worker.is_alive():
-        _logger.warning("annotrace: the collector did not accept the last telemetry within %.0f s; dropping it", timeout_s)
+        _logger.warning(
+            "annotrace: the collector did not accept the last telemetry within %.0f s; dropping it", timeout_s
+        )
         exporter = _exporter_of(processor)
         try:
             if exporter is not None:
                 exporter.shutdown()
-        except Exception:  # noqa: BLE001
+        except Exception:
             _logger.debug("annotrace: exporter shutdown failed", exc_info=True)
         worker.join(1.0)
 
@@ -161,8 +164,10 @@ def _on_settings_changed() -> None:
         try:
             new_spans = _new_batch_processor() if _span_processor else None
             new_logs = _new_log_batch_processor() if _log_processor else None
-        except Exception:  # noqa: BLE001 - e.g. grpc chosen but not installed: keep exporting as before
-            _logger.warning("annotrace: could not build the exporter for the new settings; keeping the old one", exc_info=True)
+        except Exception:  # e.g. grpc chosen but not installed: keep exporting as before
+            _logger.warning(
+                "annotrace: could not build the exporter for the new settings; keeping the old one", exc_info=True
+            )
             return
         old_spans = _span_processor.replace_delegate(new_spans) if _span_processor and new_spans else None
         old_logs = _log_processor.replace_delegate(new_logs) if _log_processor and new_logs else None
@@ -216,7 +221,7 @@ def flush(timeout_millis: int = 30000) -> bool:
             ok = _span_processor.force_flush(timeout_millis) is not False
         if _log_processor is not None:
             ok = (_log_processor.force_flush(timeout_millis) is not False) and ok
-    except Exception:  # noqa: BLE001
+    except Exception:
         _logger.warning("annotrace: flushing traces failed", exc_info=True)
         return False
     return ok
@@ -241,7 +246,7 @@ def shutdown(timeout_s: float = EXIT_TIMEOUT_S) -> None:
 def _at_exit() -> None:
     try:
         shutdown()
-    except Exception:  # noqa: BLE001 - nothing may raise at interpreter exit
+    except Exception:  # nothing may raise at interpreter exit
         _logger.debug("annotrace: shutdown at exit failed", exc_info=True)
 
 

@@ -107,8 +107,10 @@ service:
 GRPC = "receivers: {otlp: {protocols: {grpc: {%s}}}}"
 HTTP = "receivers: {otlp: {protocols: {http: {%s}}}}"
 BAD_NAME = 'the name after "/" must be non-empty, without whitespace or "/"'
-REF_HELP = ("only ${env:NAME}, ${NAME} and ${env:NAME:-default} are supported, with NAME matching "
-            "[a-zA-Z_][a-zA-Z0-9_]*; write $$ for a literal $")
+REF_HELP = (
+    "only ${env:NAME}, ${NAME} and ${env:NAME:-default} are supported, with NAME matching "
+    "[a-zA-Z_][a-zA-Z0-9_]*; write $$ for a literal $"
+)
 
 
 def parse(text: str, environ: dict[str, str] | None = None) -> CollectorConfig:
@@ -160,17 +162,25 @@ service:
 
 def test_full_config_builds_every_component_and_pipeline() -> None:
     config = parse(FULL)
-    http = HTTPConfig(endpoint="0.0.0.0:4318", include_metadata=True, read_timeout=30.0,
-                      response_headers={"X-Served-By": "annotrace"},
-                      allowed_origins=("https://a.example", "https://b.example"))
+    http = HTTPConfig(
+        endpoint="0.0.0.0:4318",
+        include_metadata=True,
+        read_timeout=30.0,
+        response_headers={"X-Served-By": "annotrace"},
+        allowed_origins=("https://a.example", "https://b.example"),
+    )
     protocols = OTLPProtocols(grpc=GRPCConfig(endpoint="0.0.0.0:4317", max_recv_msg_size_mib=64), http=http)
     assert config.receivers == {ComponentID("otlp"): OTLPReceiverConfig(protocols=protocols)}
     assert config.processors == {
-        ComponentID("batch"): BatchConfig(send_batch_size=512, send_batch_max_size=1024, timeout_s=2.0,
-                                          metadata_keys=["tenant"]),
-        ComponentID("attributes", "redact"): AttributesConfig(actions=(
-            AttributeAction(key="user.email", action="delete"),
-            AttributeAction(key="env", action="insert", value="prod"))),
+        ComponentID("batch"): BatchConfig(
+            send_batch_size=512, send_batch_max_size=1024, timeout_s=2.0, metadata_keys=["tenant"]
+        ),
+        ComponentID("attributes", "redact"): AttributesConfig(
+            actions=(
+                AttributeAction(key="user.email", action="delete"),
+                AttributeAction(key="env", action="insert", value="prod"),
+            )
+        ),
     }
     assert next(iter(config.processors)) == ComponentID("batch")  # file order is kept
     assert config.exporters == {
@@ -178,14 +188,19 @@ def test_full_config_builds_every_component_and_pipeline() -> None:
         ComponentID("debug", "verbose"): DebugExporterConfig(verbosity="detailed"),
     }
     default_auth = ComponentID("bearertokenauth", "default")
-    assert config.extensions == {ComponentID("bearertokenauth"): BearerTokenAuthConfig(token="s3cret"),
-                                 default_auth: BearerTokenAuthConfig()}
+    assert config.extensions == {
+        ComponentID("bearertokenauth"): BearerTokenAuthConfig(token="s3cret"),
+        default_auth: BearerTokenAuthConfig(),
+    }
     assert config.enabled_extensions == (default_auth, ComponentID("bearertokenauth"))
     assert dict(config.pipelines) == {
         "traces": PipelineConfig(
-            "traces", "", (ComponentID("otlp"),),
+            "traces",
+            "",
+            (ComponentID("otlp"),),
             (ComponentID("attributes", "redact"), ComponentID("batch")),
-            (ComponentID("duckdb"), ComponentID("debug", "verbose"))),
+            (ComponentID("duckdb"), ComponentID("debug", "verbose")),
+        ),
         "logs/audit": PipelineConfig("logs", "audit", (ComponentID("otlp"),), (), (ComponentID("duckdb"),)),
     }
     assert (config.log_level, config.source) == ("debug", "<string>")
@@ -194,10 +209,14 @@ def test_full_config_builds_every_component_and_pipeline() -> None:
 
 
 def test_named_ids_share_the_factory_but_not_the_config() -> None:
-    config = parse("processors: {batch:, batch/fast: {timeout_s: 10ms, send_batch_size: 16}}\n" + service(
-        "traces: {receivers: [otlp], exporters: [debug]}",
-        "traces/fast: {receivers: [otlp], processors: [batch/fast], exporters: [debug]}\n"
-        "    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}"))
+    config = parse(
+        "processors: {batch:, batch/fast: {timeout_s: 10ms, send_batch_size: 16}}\n"
+        + service(
+            "traces: {receivers: [otlp], exporters: [debug]}",
+            "traces/fast: {receivers: [otlp], processors: [batch/fast], exporters: [debug]}\n"
+            "    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}",
+        )
+    )
     assert config.processors[ComponentID("batch")] == BatchConfig()
     assert config.processors[ComponentID("batch", "fast")] == BatchConfig(timeout_s=0.01, send_batch_size=16)
     assert config.pipelines["traces/fast"].processors == (ComponentID("batch", "fast"),)
@@ -219,27 +238,42 @@ def test_empty_bodies_mean_defaults_and_absent_protocols_are_disabled() -> None:
     assert (config.pipelines, config.enabled_extensions, config.log_level) == ({}, (), "info")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("200ms", 0.2), ("1s", 1.0), ("2m", 120.0), ("1h", 3600.0), ("1m30s", 90.0), ("1.5s", 1.5),
-    ("250us", 0.00025), ("0s", 0.0), ("5", 5.0), ("0.5", 0.5),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("200ms", 0.2),
+        ("1s", 1.0),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        ("1m30s", 90.0),
+        ("1.5s", 1.5),
+        ("250us", 0.00025),
+        ("0s", 0.0),
+        ("5", 5.0),
+        ("0.5", 0.5),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
-    config = parse(f"processors: {{batch: {{timeout_s: {text}}}}}\n"
-                   f"exporters: {{duckdb: {{path: x, flush_interval: {text}}}}}")
+    config = parse(
+        f"processors: {{batch: {{timeout_s: {text}}}}}\nexporters: {{duckdb: {{path: x, flush_interval: {text}}}}}"
+    )
     assert config.processors[ComponentID("batch")].timeout_s == seconds
     assert config.exporters[ComponentID("duckdb")].flush_interval == seconds
 
 
 def test_env_whole_field_is_yaml_typed() -> None:
     environ = {"SIZE": "8", "META": "true", "TOKEN": "0123", "ORIGINS": "[https://a, https://b]"}
-    config = parse("""
+    config = parse(
+        """
         extensions: {bearertokenauth: {token: "${env:TOKEN}"}}
         receivers:
           otlp:
             protocols:
               grpc: {max_recv_msg_size_mib: "${env:SIZE}"}
               http: {include_metadata: "${META}", allowed_origins: "${env:ORIGINS}"}
-    """, environ)
+    """,
+        environ,
+    )
     protocols = config.receivers[ComponentID("otlp")].protocols
     assert protocols.grpc.max_recv_msg_size_mib == 8
     assert protocols.http.include_metadata is True
@@ -248,7 +282,8 @@ def test_env_whole_field_is_yaml_typed() -> None:
 
 
 def test_env_inline_default_escape_and_bare_dollar() -> None:
-    config = parse("""
+    config = parse(
+        """
         receivers:
           otlp:
             protocols:
@@ -256,23 +291,28 @@ def test_env_inline_default_escape_and_bare_dollar() -> None:
               http: {endpoint: "${env:MISSING:-localhost:4318}", traces_url_path: "/p$$th/$HOME/$${env:X}"}
         exporters:
           duckdb: {path: "${env:DATA_DIR}/db.duckdb", retention_days: "${env:DAYS:-7}"}
-    """, {"HOST": "0.0.0.0", "PORT": "4317", "DATA_DIR": "/var/lib"})
+    """,
+        {"HOST": "0.0.0.0", "PORT": "4317", "DATA_DIR": "/var/lib"},
+    )
     protocols = config.receivers[ComponentID("otlp")].protocols
     assert protocols.grpc.endpoint == "0.0.0.0:4317"
     assert protocols.http.endpoint == "localhost:4318"
     assert protocols.http.traces_url_path == "/p$th/$HOME/${env:X}"
-    assert config.exporters[ComponentID("duckdb")] == DuckDBExporterConfig(path="/var/lib/db.duckdb",
-                                                                           retention_days=7)
+    assert config.exporters[ComponentID("duckdb")] == DuckDBExporterConfig(path="/var/lib/db.duckdb", retention_days=7)
 
 
 def test_env_unset_variable_substitutes_empty_text() -> None:
-    config = parse("extensions: {bearertokenauth: {token: '${env:NOPE}', scheme: 'x${NOPE}y'}}\n"
-                   "exporters: {duckdb: {path: db, retention_days: '${env:NOPE}'}}")
+    config = parse(
+        "extensions: {bearertokenauth: {token: '${env:NOPE}', scheme: 'x${NOPE}y'}}\n"
+        "exporters: {duckdb: {path: db, retention_days: '${env:NOPE}'}}"
+    )
     assert config.extensions[ComponentID("bearertokenauth")] == BearerTokenAuthConfig(token="", scheme="xy")
     assert config.exporters[ComponentID("duckdb")].retention_days is None  # optional: empty means unset
     text = "processors: {attributes: {actions: [{key: k, action: delete, value: '${env:V}'}]}}"
-    values = [parse(text, environ).processors[ComponentID("attributes")].actions[0].value
-              for environ in ({}, {"V": ""}, {"V": "null"}, {"V": "#x"})]
+    values = [
+        parse(text, environ).processors[ComponentID("attributes")].actions[0].value
+        for environ in ({}, {"V": ""}, {"V": "null"}, {"V": "#x"})
+    ]
     assert values == [None, None, "null", "#x"]  # YAML reads "null" and "#x" as null; str fields keep text
 
 
@@ -282,18 +322,36 @@ def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.processors[ComponentID("batch")].send_batch_size == 77
 
 
-@pytest.mark.parametrize(("text", "environ", "message"), [
-    ("processors: {batch: {send_batch_size: '${env:NOPE}'}}", {},
-     "processors::batch::send_batch_size: expected int, got null (from ${env:NOPE}, which is not set)"),
-    ("processors: {batch: {send_batch_size: '${SIZE}'}}", {"SIZE": "big"},
-     "processors::batch::send_batch_size: expected int, got str 'big' (from ${SIZE})"),
-    ("exporters: {debug: {verbosity: '${file:/etc/x}'}}", {},
-     f"exporters::debug::verbosity: invalid reference ${{file:/etc/x}}: {REF_HELP}"),
-    ("processors: {attributes: {actions: [{key: k, action: insert, value: 'a${1}'}]}}", {},
-     f"processors::attributes::actions::0::value: invalid reference ${{1}}: {REF_HELP}"),
-    ("exporters: {debug: {verbosity: 'a${env:X'}}", {},
-     "exporters::debug::verbosity: unterminated ${ in 'a${env:X'; write $$ for a literal $"),
-])
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        (
+            "processors: {batch: {send_batch_size: '${env:NOPE}'}}",
+            {},
+            "processors::batch::send_batch_size: expected int, got null (from ${env:NOPE}, which is not set)",
+        ),
+        (
+            "processors: {batch: {send_batch_size: '${SIZE}'}}",
+            {"SIZE": "big"},
+            "processors::batch::send_batch_size: expected int, got str 'big' (from ${SIZE})",
+        ),
+        (
+            "exporters: {debug: {verbosity: '${file:/etc/x}'}}",
+            {},
+            f"exporters::debug::verbosity: invalid reference ${{file:/etc/x}}: {REF_HELP}",
+        ),
+        (
+            "processors: {attributes: {actions: [{key: k, action: insert, value: 'a${1}'}]}}",
+            {},
+            f"processors::attributes::actions::0::value: invalid reference ${{1}}: {REF_HELP}",
+        ),
+        (
+            "exporters: {debug: {verbosity: 'a${env:X'}}",
+            {},
+            "exporters::debug::verbosity: unterminated ${ in 'a${env:X'; write $$ for a literal $",
+        ),
+    ],
+)
 def test_env_errors_name_the_path(text: str, environ: dict[str, str], message: str) -> None:
     assert error_of(text, environ) == message
 
@@ -302,74 +360,107 @@ G, H, T = "receivers::otlp::protocols::grpc", "receivers::otlp::protocols::http"
 TWICE = "processors: {batch:}\n" + service("exporters: [", "processors: [batch, batch], exporters: [")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("processors: {attributes/pii: {foo: 1}}", "processors::attributes/pii: has invalid keys: foo"),
-    (GRPC % "max_recv_msg_size: 1, zeta: 2", f"{G}: has invalid keys: max_recv_msg_size, zeta"),
-    (GRPC % "max_recv_msg_size_mib: abc", f"{G}::max_recv_msg_size_mib: expected int, got str 'abc'"),
-    (GRPC % "max_recv_msg_size_mib: true", f"{G}::max_recv_msg_size_mib: expected int, got bool True"),
-    ("processors: {batch: {send_batch_size: 1.5}}",
-     "processors::batch::send_batch_size: expected int, got float 1.5"),
-    (HTTP % "include_metadata: 'yes'", f"{H}::include_metadata: expected bool, got str 'yes'"),
-    (HTTP % "endpoint: 4318", f"{H}::endpoint: expected str, got int 4318"),
-    (HTTP % "endpoint: ", f"{H}::endpoint: expected str, got null"),
-    (HTTP % "response_headers: {a: 1}", f"{H}::response_headers::a: expected str, got int 1"),
-    ("receivers: {otlp: {protocols: {http: [a]}}}", f"{H}: expected a mapping, got a list"),
-    ("processors: {batch: {metadata_keys: x}}",
-     "processors::batch::metadata_keys: expected a list, got str 'x'"),
-    ("processors: {attributes: {actions: [{key: a, action: delete}, {key: b, action: drop}]}}",
-     "processors::attributes::actions::1::action: "
-     "expected one of 'insert', 'update', 'upsert', 'delete', 'hash', got str 'drop'"),
-    ("processors: {attributes: {actions: [{action: delete}]}}",
-     "processors::attributes::actions::0: missing required keys: key"),
-    ("processors: {batch: {timeout_s: 5 minutes}}", "processors::batch::timeout_s: expected a duration "
-     '("200ms", "1s", "2m", "1h") or a number of seconds, got str \'5 minutes\''),
-    ("exporters: {duckdb: {retention_days: 3}}", "exporters::duckdb: missing required keys: path"),
-    ("exporters: {duckdb:}", "exporters::duckdb: missing required keys: path"),
-    ("processors: {batch: [1]}", "processors::batch: expected a mapping, got a list"),
-    ("processors: [batch]", "processors: expected a mapping, got a list"),
-    ("receivers: {kafka: {}}", 'receivers::kafka: unknown receiver type "kafka"; known types: otlp'),
-    ("processors: {filter/x: {}}",
-     'processors::filter/x: unknown processor type "filter"; known types: attributes, batch'),
-    ("processors: {1batch: {}}",
-     'processors::1batch: invalid id "1batch": the type must match ^[a-zA-Z][0-9a-zA-Z_]{0,62}$'),
-    ("processors: {batch/: {}}", f'processors::batch/: invalid id "batch/": {BAD_NAME}'),
-    ("processors: {batch/a b: {}}", f'processors::batch/a b: invalid id "batch/a b": {BAD_NAME}'),
-    ("recievers: {}\nzzz: 1", "top level: has invalid keys: recievers, zzz"),
-    ("connectors: {forward: {}}", "connectors: not supported: annotrace has no connector components"),
-    ("- a\n- b", "top level: expected a mapping, got a list"),
-    ("processors:\n  batch:\nprocessors:\n  batch/2:\n",
-     "<string>: line 3, column 1: invalid YAML: duplicate key 'processors'"),
-    (service("exporters: [debug]", "processors: [batch/2], exporters: [debug]"),
-     f'{T}: references processor "batch/2" which is not configured'),
-    (service("[otlp]", "[otlp/2]"), f'{T}: references receiver "otlp/2" which is not configured'),
-    (service("[debug]", "[duckdb]"), f'{T}: references exporter "duckdb" which is not configured'),
-    (TWICE, f'{T}: references processor "batch" multiple times'),
-    (service("receivers: [otlp], ", ""), f"{T}: must have at least one receiver"),
-    (service("[debug]", "[]"), f"{T}: must have at least one exporter"),
-    (service("[debug]", "[debug], extra: []"), f"{T}: has invalid keys: extra"),
-    (service("[debug]", "debug"), f"{T}::exporters: expected a list, got str 'debug'"),
-    (service("[debug]", "[debug/]"), f'{T}::exporters::0: invalid id "debug/": {BAD_NAME}'),
-    (service("traces:", "traces/:"), f'{T}/: invalid id "traces/": {BAD_NAME}'),
-    (service("traces:", "spans:"),
-     'service::pipelines::spans: unknown signal "spans"; expected one of traces, metrics, logs'),
-    (MINIMAL + "  extensions: [zpages]",
-     'service::extensions: references extension "zpages" which is not configured'),
-    (MINIMAL + "  telemetry: {logs: {level: loud}}", "service::telemetry::logs::level: "
-     "expected one of 'debug', 'info', 'warn', 'warning', 'error', got str 'loud'"),
-    (MINIMAL + "  telemetry: {metrics: {level: basic}}", "service::telemetry: has invalid keys: metrics"),
-    (MINIMAL + "  foo: 1", "service: has invalid keys: foo"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("processors: {attributes/pii: {foo: 1}}", "processors::attributes/pii: has invalid keys: foo"),
+        (GRPC % "max_recv_msg_size: 1, zeta: 2", f"{G}: has invalid keys: max_recv_msg_size, zeta"),
+        (GRPC % "max_recv_msg_size_mib: abc", f"{G}::max_recv_msg_size_mib: expected int, got str 'abc'"),
+        (GRPC % "max_recv_msg_size_mib: true", f"{G}::max_recv_msg_size_mib: expected int, got bool True"),
+        (
+            "processors: {batch: {send_batch_size: 1.5}}",
+            "processors::batch::send_batch_size: expected int, got float 1.5",
+        ),
+        (HTTP % "include_metadata: 'yes'", f"{H}::include_metadata: expected bool, got str 'yes'"),
+        (HTTP % "endpoint: 4318", f"{H}::endpoint: expected str, got int 4318"),
+        (HTTP % "endpoint: ", f"{H}::endpoint: expected str, got null"),
+        (HTTP % "response_headers: {a: 1}", f"{H}::response_headers::a: expected str, got int 1"),
+        ("receivers: {otlp: {protocols: {http: [a]}}}", f"{H}: expected a mapping, got a list"),
+        ("processors: {batch: {metadata_keys: x}}", "processors::batch::metadata_keys: expected a list, got str 'x'"),
+        (
+            "processors: {attributes: {actions: [{key: a, action: delete}, {key: b, action: drop}]}}",
+            "processors::attributes::actions::1::action: "
+            "expected one of 'insert', 'update', 'upsert', 'delete', 'hash', got str 'drop'",
+        ),
+        (
+            "processors: {attributes: {actions: [{action: delete}]}}",
+            "processors::attributes::actions::0: missing required keys: key",
+        ),
+        (
+            "processors: {batch: {timeout_s: 5 minutes}}",
+            "processors::batch::timeout_s: expected a duration "
+            '("200ms", "1s", "2m", "1h") or a number of seconds, got str \'5 minutes\'',
+        ),
+        ("exporters: {duckdb: {retention_days: 3}}", "exporters::duckdb: missing required keys: path"),
+        ("exporters: {duckdb:}", "exporters::duckdb: missing required keys: path"),
+        ("processors: {batch: [1]}", "processors::batch: expected a mapping, got a list"),
+        ("processors: [batch]", "processors: expected a mapping, got a list"),
+        ("receivers: {kafka: {}}", 'receivers::kafka: unknown receiver type "kafka"; known types: otlp'),
+        (
+            "processors: {filter/x: {}}",
+            'processors::filter/x: unknown processor type "filter"; known types: attributes, batch',
+        ),
+        (
+            "processors: {1batch: {}}",
+            'processors::1batch: invalid id "1batch": the type must match ^[a-zA-Z][0-9a-zA-Z_]{0,62}$',
+        ),
+        ("processors: {batch/: {}}", f'processors::batch/: invalid id "batch/": {BAD_NAME}'),
+        ("processors: {batch/a b: {}}", f'processors::batch/a b: invalid id "batch/a b": {BAD_NAME}'),
+        ("recievers: {}\nzzz: 1", "top level: has invalid keys: recievers, zzz"),
+        ("connectors: {forward: {}}", "connectors: not supported: annotrace has no connector components"),
+        ("- a\n- b", "top level: expected a mapping, got a list"),
+        (
+            "processors:\n  batch:\nprocessors:\n  batch/2:\n",
+            "<string>: line 3, column 1: invalid YAML: duplicate key 'processors'",
+        ),
+        (
+            service("exporters: [debug]", "processors: [batch/2], exporters: [debug]"),
+            f'{T}: references processor "batch/2" which is not configured',
+        ),
+        (service("[otlp]", "[otlp/2]"), f'{T}: references receiver "otlp/2" which is not configured'),
+        (service("[debug]", "[duckdb]"), f'{T}: references exporter "duckdb" which is not configured'),
+        (TWICE, f'{T}: references processor "batch" multiple times'),
+        (service("receivers: [otlp], ", ""), f"{T}: must have at least one receiver"),
+        (service("[debug]", "[]"), f"{T}: must have at least one exporter"),
+        (service("[debug]", "[debug], extra: []"), f"{T}: has invalid keys: extra"),
+        (service("[debug]", "debug"), f"{T}::exporters: expected a list, got str 'debug'"),
+        (service("[debug]", "[debug/]"), f'{T}::exporters::0: invalid id "debug/": {BAD_NAME}'),
+        (service("traces:", "traces/:"), f'{T}/: invalid id "traces/": {BAD_NAME}'),
+        (
+            service("traces:", "spans:"),
+            'service::pipelines::spans: unknown signal "spans"; expected one of traces, metrics, logs',
+        ),
+        (
+            MINIMAL + "  extensions: [zpages]",
+            'service::extensions: references extension "zpages" which is not configured',
+        ),
+        (
+            MINIMAL + "  telemetry: {logs: {level: loud}}",
+            "service::telemetry::logs::level: "
+            "expected one of 'debug', 'info', 'warn', 'warning', 'error', got str 'loud'",
+        ),
+        (MINIMAL + "  telemetry: {metrics: {level: basic}}", "service::telemetry: has invalid keys: metrics"),
+        (MINIMAL + "  foo: 1", "service: has invalid keys: foo"),
+    ],
+)
 def test_errors_name_the_config_path(text: str, message: str) -> None:
     assert error_of(text) == message
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("processors: {batch: {send_batch_size: 100, send_batch_max_size: 10}}",
-     "processors::batch: send_batch_max_size must be >= send_batch_size"),
-    ("processors: {attributes: {actions: [{key: a, action: delete}, {key: b, action: upsert}]}}",
-     "processors::attributes::actions::1: action 'upsert' needs value or from_attribute"),
-    ("receivers: {otlp:}", "receivers::otlp: must specify at least one protocol"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "processors: {batch: {send_batch_size: 100, send_batch_max_size: 10}}",
+            "processors::batch: send_batch_max_size must be >= send_batch_size",
+        ),
+        (
+            "processors: {attributes: {actions: [{key: a, action: delete}, {key: b, action: upsert}]}}",
+            "processors::attributes::actions::1: action 'upsert' needs value or from_attribute",
+        ),
+        ("receivers: {otlp:}", "receivers::otlp: must specify at least one protocol"),
+    ],
+)
 def test_validate_errors_carry_the_path(text: str, message: str) -> None:
     assert error_of(text) == message
 
@@ -385,8 +476,9 @@ def test_load_reads_a_file_and_names_it_in_errors(tmp_path: Path) -> None:
     path.write_text(MINIMAL, encoding="utf-8")
     config = load(path, FACTORIES, environ={})
     assert config.source == str(path)
-    assert config.pipelines["traces"] == PipelineConfig("traces", "", (ComponentID("otlp"),), (),
-                                                        (ComponentID("debug"),))
+    assert config.pipelines["traces"] == PipelineConfig(
+        "traces", "", (ComponentID("otlp"),), (), (ComponentID("debug"),)
+    )
     path.write_text("receivers:\n  otlp:\n    protocols: [grpc\nexporters: {}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}: line 4, column 10: invalid YAML: "):
         load(path, FACTORIES, environ={})

@@ -13,14 +13,16 @@ from annotrace.collector.auth.secrets import sha256
 
 
 def annotrace(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "annotrace.collector", *args], input=stdin, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "annotrace.collector", *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_users_and_tokens_are_stored_hashed_and_audited(tmp_path: Path) -> None:
     db = str(tmp_path / "a.duckdb")
-    added = annotrace("users", "add", "alice", "--role", "admin", "--password-stdin", "--db", db,
-                      stdin="correct horse\n")
+    added = annotrace(
+        "users", "add", "alice", "--role", "admin", "--password-stdin", "--db", db, stdin="correct horse\n"
+    )
     assert added.returncode == 0, added.stderr
     assert annotrace("users", "add", "bob", "--role", "viewer", "--no-password", "--db", db).returncode == 0
     created = annotrace("tokens", "create", "bob", "--description", "ci", "--db", db)
@@ -41,8 +43,9 @@ def test_users_and_tokens_are_stored_hashed_and_audited(tmp_path: Path) -> None:
     assert password_hash.startswith("$argon2id$") and "correct horse" not in password_hash
     stored = conn.execute("SELECT token_hash, revoke_time IS NOT NULL FROM api_tokens").fetchall()
     assert stored == [(sha256(token), True)]
-    audit = conn.execute("SELECT actor, action, object_type, object_id, previous->>'role', new->>'role' "
-                         "FROM audit_log ORDER BY audit_id").fetchall()
+    audit = conn.execute(
+        "SELECT actor, action, object_type, object_id, previous->>'role', new->>'role' FROM audit_log ORDER BY audit_id"
+    ).fetchall()
     assert audit == [
         ("cli", "create", "user", "alice", None, "admin"),
         ("cli", "create", "user", "bob", None, "viewer"),
@@ -50,6 +53,8 @@ def test_users_and_tokens_are_stored_hashed_and_audited(tmp_path: Path) -> None:
         ("cli", "set-role", "user", "bob", "viewer", "editor"),
         ("cli", "revoke", "api_token", token_id, None, None),
     ]
-    assert all("correct horse" not in str(row) and token not in str(row)
-               for row in conn.execute("SELECT * FROM audit_log").fetchall())
+    assert all(
+        "correct horse" not in str(row) and token not in str(row)
+        for row in conn.execute("SELECT * FROM audit_log").fetchall()
+    )
     conn.close()

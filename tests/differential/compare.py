@@ -26,17 +26,58 @@ import time
 from datetime import datetime
 from typing import Any
 
-ID_KEYS = frozenset({
-    "experiment_id", "experiment_ids", "run_id", "run_ids", "run_uuid", "trace_id", "trace_ids", "request_id",
-    "model_id", "model_ids", "assessment_id", "assessment_ids", "dataset_id", "dataset_ids", "source_run_id",
-    "overrides", "span_id", "parent_id", "parent_span_id", "scorer_id", "digest", "queue_id", "schema_id",
-    "schema_ids", "item_id", "item_ids", "dataset_record_id",
-})
-TIME_KEYS = frozenset({
-    "start_time", "end_time", "creation_time", "last_update_time", "timestamp", "creation_timestamp",
-    "last_updated_timestamp", "request_time", "create_time", "created_time", "last_updated_time", "timestamp_ms",
-    "start_time_ms", "end_time_ms", "creation_time_ms", "last_update_time_ms", "completed_time_ms",
-})
+ID_KEYS = frozenset(
+    {
+        "experiment_id",
+        "experiment_ids",
+        "run_id",
+        "run_ids",
+        "run_uuid",
+        "trace_id",
+        "trace_ids",
+        "request_id",
+        "model_id",
+        "model_ids",
+        "assessment_id",
+        "assessment_ids",
+        "dataset_id",
+        "dataset_ids",
+        "source_run_id",
+        "overrides",
+        "span_id",
+        "parent_id",
+        "parent_span_id",
+        "scorer_id",
+        "digest",
+        "queue_id",
+        "schema_id",
+        "schema_ids",
+        "item_id",
+        "item_ids",
+        "dataset_record_id",
+    }
+)
+TIME_KEYS = frozenset(
+    {
+        "start_time",
+        "end_time",
+        "creation_time",
+        "last_update_time",
+        "timestamp",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "request_time",
+        "create_time",
+        "created_time",
+        "last_updated_time",
+        "timestamp_ms",
+        "start_time_ms",
+        "end_time_ms",
+        "creation_time_ms",
+        "last_update_time_ms",
+        "completed_time_ms",
+    }
+)
 URI_KEYS = frozenset({"artifact_uri", "artifact_location", "model_uri", "storage_location"})
 LONG_ID_CHARS = 16
 DAY_S = 86400
@@ -65,8 +106,10 @@ def differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
         return sorted(out)
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
-            return [f"{path}: {len(expected)} items from stock, {len(actual)} from annotrace "
-                    f"(stock: {_short(expected)}; annotrace: {_short(actual)})"]
+            return [
+                f"{path}: {len(expected)} items from stock, {len(actual)} from annotrace "
+                f"(stock: {_short(expected)}; annotrace: {_short(actual)})"
+            ]
         return [line for i, (e, a) in enumerate(zip(expected, actual)) for line in differences(e, a, f"{path}[{i}]")]
     if type(expected) is not type(actual) or expected != actual:
         return [f"{path}: stock {_short(expected)} != annotrace {_short(actual)}"]

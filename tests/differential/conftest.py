@@ -70,8 +70,9 @@ def stock_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StockServ
 
 
 @pytest.fixture(scope="session")
-def differential(stock_mlflow: StockServer, collector: Collector,
-                 tmp_path_factory: pytest.TempPathFactory) -> Differential:
+def differential(
+    stock_mlflow: StockServer, collector: Collector, tmp_path_factory: pytest.TempPathFactory
+) -> Differential:
     return Differential(
         servers={"stock": stock_mlflow.url, "annotrace": collector.web},
         clients={"mlflow-3.18": Path(sys.executable), "mlflow-3.17": mlflow_python()},

@@ -41,8 +41,10 @@ def mlflow_python() -> Path:
     configured = os.environ.get("ANNOTRACE_MLFLOW_PYTHON")
     path = Path(configured) if configured else REPO / ".venv-mlflow" / "bin" / "python"
     if not path.exists():
-        raise RuntimeError(f"{path} does not exist: run `make install` (it creates .venv-mlflow with mlflow 3.17.2) "
-                           "or point ANNOTRACE_MLFLOW_PYTHON at a python that has it")
+        raise RuntimeError(
+            f"{path} does not exist: run `make install` (it creates .venv-mlflow with mlflow 3.17.2) "
+            "or point ANNOTRACE_MLFLOW_PYTHON at a python that has it"
+        )
     return path
 
 
@@ -67,10 +69,26 @@ class StockServer:
         python = mlflow_python()
         log = open(directory / "mlflow-server.log", "ab")  # noqa: SIM115 - the child owns it
         process = subprocess.Popen(
-            [str(python), "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{directory / 'mlflow.db'}",
-             "--artifacts-destination", str(directory / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=directory, start_new_session=True,
+            [
+                str(python),
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{directory / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(directory / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=directory,
+            start_new_session=True,
             # the job runner (7 huey workers) serves online scoring, which no case uses
             env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "PYTHONUNBUFFERED": "1"},
         )
@@ -153,8 +171,10 @@ class Differential:
             ours = normalise(by_server["annotrace"].result, self.servers["annotrace"])
             for line in differences(stock, ours):
                 problems.append(f"[{client}] {line}")
-        assert not problems, (f"{script}:{function}: annotrace differs from the stock mlflow server "
-                              f"({len(problems)} differences):\n" + "\n".join(problems[:60]))
+        assert not problems, (
+            f"{script}:{function}: annotrace differs from the stock mlflow server "
+            f"({len(problems)} differences):\n" + "\n".join(problems[:60])
+        )
         first = next(iter(results.values()))
         return normalise(first["stock"].result, self.servers["stock"])  # type: ignore[no-any-return]
 
@@ -167,11 +187,17 @@ class Differential:
         env["PYTHONWARNINGS"] = "ignore"
         done = subprocess.run(
             [str(python), str(RUNNER), str(SCRIPTS / script), function, self.servers[server], unique, str(out)],
-            capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=self.workdir, env=env,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT_S,
+            cwd=self.workdir,
+            env=env,
         )
         if done.returncode != 0:
-            raise AssertionError(f"{script}:{function} failed with {client} against {server} "
-                                 f"({self.servers[server]}):\n{done.stderr[-6000:]}")
+            raise AssertionError(
+                f"{script}:{function} failed with {client} against {server} "
+                f"({self.servers[server]}):\n{done.stderr[-6000:]}"
+            )
         payload = json.loads(out.read_text())
         out.unlink()
         return ClientRun(client, server, payload["mlflow_version"], payload["result"])

@@ -12,11 +12,20 @@ NOW_MS = int(time.time() * 1000)
 
 def test_ids_become_numbered_placeholders_that_keep_references() -> None:
     run_id = "0123456789abcdef0123456789abcdef"
-    result = {"run_id": run_id, "tags": {"mlflow.parentRunId": run_id}, "uri": f"runs:/{run_id}/model",
-              "experiment_id": "7", "param": "7"}
+    result = {
+        "run_id": run_id,
+        "tags": {"mlflow.parentRunId": run_id},
+        "uri": f"runs:/{run_id}/model",
+        "experiment_id": "7",
+        "param": "7",
+    }
     assert normalise(result, URI) == {
-        "run_id": "<run_id#1>", "tags": {"mlflow.parentRunId": "<run_id#1>"}, "uri": "runs:/<run_id#1>/model",
-        "experiment_id": "<experiment_id#1>", "param": "7"}
+        "run_id": "<run_id#1>",
+        "tags": {"mlflow.parentRunId": "<run_id#1>"},
+        "uri": "runs:/<run_id#1>/model",
+        "experiment_id": "<experiment_id#1>",
+        "param": "7",
+    }
 
 
 def test_a_wrong_reference_still_differs() -> None:
@@ -33,7 +42,9 @@ def test_only_recent_times_are_normalised() -> None:
 
 def test_server_addresses_are_normalised() -> None:
     assert normalise({"artifact_uri": "mlflow-artifacts:/1/abc", "link": f"{URI}/#/experiments/1"}, URI) == {
-        "artifact_uri": "<uri>", "link": "<tracking-uri>/#/experiments/1"}
+        "artifact_uri": "<uri>",
+        "link": "<tracking-uri>/#/experiments/1",
+    }
 
 
 def test_differences_name_every_path() -> None:

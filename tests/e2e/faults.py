@@ -37,8 +37,11 @@ class SmallDisk:
         path.mkdir(parents=True, exist_ok=True)
         self.mounted = False
         if not os.environ.get("ANNOTRACE_TEST_NO_MOUNT"):
-            done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MIB}m", "tmpfs", str(path)],
-                                  capture_output=True, check=False)
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={DISK_MIB}m", "tmpfs", str(path)],
+                capture_output=True,
+                check=False,
+            )
             self.mounted = done.returncode == 0
         self._filler = path / "filler"
         self._taker: threading.Thread | None = None
@@ -92,8 +95,9 @@ class Sender:
     """Threads that export traces over gRPC as fast as the collector answers; ``acked`` maps each
     acknowledged trace to its span count, ``refused`` counts answers by status code."""
 
-    def __init__(self, collector: Collector, *, threads: int = 2, traces_per_export: int = 20,
-                 spans_per_trace: int = 5) -> None:
+    def __init__(
+        self, collector: Collector, *, threads: int = 2, traces_per_export: int = 20, spans_per_trace: int = 5
+    ) -> None:
         self.collector = collector
         self.acked: dict[str, int] = {}
         self.refused: dict[str, int] = {}
@@ -151,8 +155,17 @@ def trace(n_spans: int) -> tuple[str, list[Any]]:
     root = new_span_id()
     start = time.time_ns()
     spans = [span(trace_id, root, name="root", start=start, duration_ns=5_000_000, attributes={"payload": "x" * 300})]
-    spans += [span(trace_id, new_span_id(), parent=root, name=f"child-{i}", start=start + i,
-                   attributes={"i": i, "payload": "y" * 300}) for i in range(n_spans - 1)]
+    spans += [
+        span(
+            trace_id,
+            new_span_id(),
+            parent=root,
+            name=f"child-{i}",
+            start=start + i,
+            attributes={"i": i, "payload": "y" * 300},
+        )
+        for i in range(n_spans - 1)
+    ]
     return "tr-" + trace_id.hex(), spans
 
 
@@ -184,8 +197,11 @@ def wait_until_stored(collector: Collector, timeout: float = 180.0) -> None:
 
 def assert_stored_exactly(collector: Collector, acked: dict[str, int], *, missing: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """Every acknowledged trace (but ``missing``) is stored with all its spans, and nothing twice."""
-    response = httpx.post(f"{collector.web}/api/v1/sql", timeout=60, json={
-        "query": "SELECT trace_id, count(*) AS n FROM spans GROUP BY trace_id", "max_rows": 1_000_000})
+    response = httpx.post(
+        f"{collector.web}/api/v1/sql",
+        timeout=60,
+        json={"query": "SELECT trace_id, count(*) AS n FROM spans GROUP BY trace_id", "max_rows": 1_000_000},
+    )
     assert response.status_code == 200, response.text
     stored = dict(response.json()["rows"])
     lost = {t: n for t, n in acked.items() if t not in missing and stored.get(t) != n}

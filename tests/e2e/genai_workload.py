@@ -24,9 +24,16 @@ from typing import Any
 
 __all__ = ["TOOLS", "Call", "Msg", "Root", "run_workload"]
 
-TOOLS: Any = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+TOOLS: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
 Msg = tuple[str, str | None, list[dict[str, Any]] | None]  # role, content, tool calls
 
 
@@ -50,35 +57,67 @@ def run_workload(client: Any, root: Root) -> dict[str, Call]:
     calls: dict[str, Call] = {}
     chat = client.chat.completions
     with root("plain") as trace_id:
-        reply = chat.create(model="plain-model", messages=[{"role": "system", "content": "Be brief."},
-                                                           {"role": "user", "content": "hello there"}])
-    calls["plain"] = Call(trace_id, "plain-model", [("system", "Be brief.", None), ("user", "hello there", None)],
-                          [("assistant", reply.choices[0].message.content, None)],
-                          reply.usage.prompt_tokens, reply.usage.completion_tokens)
+        reply = chat.create(
+            model="plain-model",
+            messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}],
+        )
+    calls["plain"] = Call(
+        trace_id,
+        "plain-model",
+        [("system", "Be brief.", None), ("user", "hello there", None)],
+        [("assistant", reply.choices[0].message.content, None)],
+        reply.usage.prompt_tokens,
+        reply.usage.completion_tokens,
+    )
     with root("stream") as trace_id:
-        chunks = list(chat.create(model="stream-model", messages=[{"role": "user", "content": "tell me a story"}],
-                                  stream=True, stream_options={"include_usage": True}))
+        chunks = list(
+            chat.create(
+                model="stream-model",
+                messages=[{"role": "user", "content": "tell me a story"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Fake answer to: tell me a story."
-    calls["stream"] = Call(trace_id, "stream-model", [("user", "tell me a story", None)], [("assistant", text, None)],
-                           chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens)
+    calls["stream"] = Call(
+        trace_id,
+        "stream-model",
+        [("user", "tell me a story", None)],
+        [("assistant", text, None)],
+        chunks[-1].usage.prompt_tokens,
+        chunks[-1].usage.completion_tokens,
+    )
     question = {"role": "user", "content": "Paris"}
     with root("tool") as trace_id:
         reply = chat.create(model="tool-model", messages=[question], tools=TOOLS)
     tool_call = reply.choices[0].message.tool_calls[0]
     call = [{"id": tool_call.id, "name": "get_weather", "arguments": {"city": "Paris"}}]
-    calls["tool"] = Call(trace_id, "tool-model", [("user", "Paris", None)], [("assistant", None, call)],
-                         reply.usage.prompt_tokens, reply.usage.completion_tokens)
+    calls["tool"] = Call(
+        trace_id,
+        "tool-model",
+        [("user", "Paris", None)],
+        [("assistant", None, call)],
+        reply.usage.prompt_tokens,
+        reply.usage.completion_tokens,
+    )
     # as OpenAI allows (and MLflow records it): no "content" next to "tool_calls"
-    history = [question, {"role": "assistant", "tool_calls": [tool_call.model_dump(exclude_none=True)]},
-               {"role": "tool", "tool_call_id": tool_call.id, "content": "sunny"}]
+    history = [
+        question,
+        {"role": "assistant", "tool_calls": [tool_call.model_dump(exclude_none=True)]},
+        {"role": "tool", "tool_call_id": tool_call.id, "content": "sunny"},
+    ]
     with root("tool_result") as trace_id:
         reply = chat.create(model="tool-model", messages=history, tools=TOOLS)
     assert reply.choices[0].message.content == "Fake answer to: Paris. Tool said: sunny"
-    calls["tool_result"] = Call(trace_id, "tool-model",
-                                [("user", "Paris", None), ("assistant", None, call), ("tool", "sunny", None)],
-                                [("assistant", reply.choices[0].message.content, None)],
-                                reply.usage.prompt_tokens, reply.usage.completion_tokens)
+    calls["tool_result"] = Call(
+        trace_id,
+        "tool-model",
+        [("user", "Paris", None), ("assistant", None, call), ("tool", "sunny", None)],
+        [("assistant", reply.choices[0].message.content, None)],
+        reply.usage.prompt_tokens,
+        reply.usage.completion_tokens,
+    )
     with root("embeddings") as trace_id:
         result = client.embeddings.create(model="embed-model", input=["first text", "second"])
     assert len(result.data) == 2
@@ -115,8 +154,13 @@ def traceloop_app(otlp: str, llm: str) -> dict[str, Any]:
     from traceloop.sdk.decorators import task, tool, workflow
     from traceloop.sdk.instruments import Instruments
 
-    Traceloop.init(app_name="traceloop-e2e", api_endpoint=otlp, disable_batch=True, telemetry_enabled=False,
-                   instruments={Instruments.OPENAI})
+    Traceloop.init(
+        app_name="traceloop-e2e",
+        api_endpoint=otlp,
+        disable_batch=True,
+        telemetry_enabled=False,
+        instruments={Instruments.OPENAI},
+    )
     client = openai.OpenAI(base_url=llm, api_key="x")
     calls = run_workload(client, _otel_root)
     seen: dict[str, Any] = {}
@@ -135,8 +179,10 @@ def traceloop_app(otlp: str, llm: str) -> dict[str, Any]:
         messages: list[Any] = [{"role": "user", "content": question}]
         call = ask(messages).tool_calls[0]
         seen["tool_result"] = json.dumps(get_weather(city=json.loads(call.function.arguments)["city"]))
-        messages += [{"role": "assistant", "tool_calls": [call.model_dump(exclude_none=True)]},
-                     {"role": "tool", "tool_call_id": call.id, "content": seen["tool_result"]}]
+        messages += [
+            {"role": "assistant", "tool_calls": [call.model_dump(exclude_none=True)]},
+            {"role": "tool", "tool_call_id": call.id, "content": seen["tool_result"]},
+        ]
         return str(ask(messages).content)
 
     Associations.set([(AssociationProperty.SESSION_ID, "conv-1"), (AssociationProperty.USER_ID, "u-1")])
@@ -151,8 +197,13 @@ def logfire_app(otlp: str, llm: str) -> dict[str, Any]:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    logfire.configure(send_to_logfire=False, console=False, service_name="logfire-e2e", inspect_arguments=False,
-                      additional_span_processors=[SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp}/v1/traces"))])
+    logfire.configure(
+        send_to_logfire=False,
+        console=False,
+        service_name="logfire-e2e",
+        inspect_arguments=False,
+        additional_span_processors=[SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp}/v1/traces"))],
+    )
     client = openai.OpenAI(base_url=llm, api_key="x")
     logfire.instrument_openai(client, version=1)
 
@@ -183,12 +234,17 @@ def openllmetry_app(otlp: str, llm: str) -> dict[str, Any]:
     trace.set_tracer_provider(provider)
     OpenAIInstrumentor().instrument(tracer_provider=provider)
     calls = run_workload(openai.OpenAI(base_url=llm, api_key="x"), _otel_root)
-    return {"calls": {case: dataclasses.asdict(call) for case, call in calls.items()},
-            "version": version("opentelemetry-instrumentation-openai")}
+    return {
+        "calls": {case: dataclasses.asdict(call) for case, call in calls.items()},
+        "version": version("opentelemetry-instrumentation-openai"),
+    }
 
 
 APPS: dict[str, Callable[[str, str], dict[str, Any]]] = {
-    "traceloop": traceloop_app, "logfire": logfire_app, "openllmetry": openllmetry_app}
+    "traceloop": traceloop_app,
+    "logfire": logfire_app,
+    "openllmetry": openllmetry_app,
+}
 
 if __name__ == "__main__":
     print(json.dumps(APPS[sys.argv[1]](sys.argv[2], sys.argv[3])))

@@ -20,7 +20,7 @@ from typing import Any
 from tests.collector_process import Collector
 from tests.fakes.llm import FakeLLM
 
-SEED_000 = r'''
+SEED_000 = r"""
 import annotrace as mlflow
 import os
 import openai
@@ -151,13 +151,13 @@ label_summaries.add_traces(traces)
 
 # Print the URL to share with your domain experts
 print(f"Share this Review App with your team: {label_summaries.url}")
-'''
+"""
 
-STEP_6 = r'''
+STEP_6 = r"""
 labeled_traces_df = mlflow.search_traces(run_id=label_summaries.mlflow_run_id)
-'''
+"""
 
-REPORT = r'''
+REPORT = r"""
 import json as _json
 print(_json.dumps({
     "url": label_summaries.url,
@@ -167,7 +167,7 @@ print(_json.dumps({
     "answers": [summary1_output.choices[0].message.content, summary2_output.choices[0].message.content],
     "labeled": {labeled},
 }))
-'''
+"""
 
 
 def run_seed_000(collector: Collector, llm: FakeLLM, *, step_6: bool = True) -> dict[str, Any]:
@@ -176,12 +176,13 @@ def run_seed_000(collector: Collector, llm: FakeLLM, *, step_6: bool = True) -> 
     if step_6:
         code += STEP_6
     code += REPORT.replace("{labeled}", 'list(labeled_traces_df["trace_id"])' if step_6 else "None")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MLFLOW_", "ANNOTRACE_", "OTEL_"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "ANNOTRACE_", "OTEL_"))}
     env.update(OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="sk-seed-000")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert lines[0] == f"Share this Review App with your team: {collector.web}/review/" + json.loads(lines[-1])["session"]
+    assert (
+        lines[0] == f"Share this Review App with your team: {collector.web}/review/" + json.loads(lines[-1])["session"]
+    )
     result: dict[str, Any] = json.loads(lines[-1])
     return result

@@ -32,8 +32,9 @@ def test_overload_gets_429_or_resource_exhausted_and_acked_data_is_kept(
         with httpx.Client(timeout=30) as client:
             for _ in range(15):
                 trace_id, data = body()
-                response = client.post(f"{collector.http}/v1/traces", content=data,
-                                       headers={"content-type": "application/x-protobuf"})
+                response = client.post(
+                    f"{collector.http}/v1/traces", content=data, headers={"content-type": "application/x-protobuf"}
+                )
                 with lock:
                     outcomes[f"http {response.status_code}"] += 1
                     if response.status_code == 200:

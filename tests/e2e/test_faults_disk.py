@@ -46,8 +46,12 @@ def _fill_recover_and_check(collector: Collector, disk: SmallDisk, reason: str, 
         while sender.refusals() < refused + 5:  # exports are refused (UNAVAILABLE), not acknowledged
             time.sleep(0.05)
         if reason == "store cannot write":  # refused as a whole; a full spool refuses the writes that fail
-            over_http = httpx.post(f"{collector.http}/v1/traces", content=request(trace(2)[1]).SerializeToString(),
-                                   headers={"content-type": "application/x-protobuf"}, timeout=30)
+            over_http = httpx.post(
+                f"{collector.http}/v1/traces",
+                content=request(trace(2)[1]).SerializeToString(),
+                headers={"content-type": "application/x-protobuf"},
+                timeout=30,
+            )
             assert over_http.status_code == 503 and int(over_http.headers["retry-after"]) >= 1
             collector.sql("SELECT count(*) AS n FROM spans")  # reads answer with what is stored,
             assert "read barrier" not in collector.log  # without waiting for a store that cannot write
@@ -64,7 +68,8 @@ def _fill_recover_and_check(collector: Collector, disk: SmallDisk, reason: str, 
 
 
 def test_a_full_spool_disk_refuses_exports_and_recovers_losing_nothing_acknowledged(
-        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    small_disk: SmallDisk, fresh_collector: Callable[..., Collector]
+) -> None:
     collector = fresh_collector(spool=small_disk.path / "spool")
     _fill_recover_and_check(collector, small_disk, "spool: cannot write", small_disk.path / "spool")
     if small_disk.mounted:
@@ -72,7 +77,8 @@ def test_a_full_spool_disk_refuses_exports_and_recovers_losing_nothing_acknowled
 
 
 def test_a_full_database_disk_refuses_exports_and_recovers_losing_nothing_acknowledged(
-        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    small_disk: SmallDisk, fresh_collector: Callable[..., Collector]
+) -> None:
     collector = fresh_collector(db=small_disk.path / "annotrace.duckdb")
     _fill_recover_and_check(collector, small_disk, "store cannot write", collector.directory / "spool")
     if small_disk.mounted:  # RLIMIT_FSIZE also stops the spool, which may then fail first
@@ -80,7 +86,8 @@ def test_a_full_database_disk_refuses_exports_and_recovers_losing_nothing_acknow
 
 
 def test_sigterm_on_a_full_disk_says_what_waits_in_the_spool_and_a_restart_stores_it(
-        small_disk: SmallDisk, fresh_collector: Callable[..., Collector]) -> None:
+    small_disk: SmallDisk, fresh_collector: Callable[..., Collector]
+) -> None:
     collector = fresh_collector(db=small_disk.path / "annotrace.duckdb")
     with Sender(collector) as sender:
         while sender.exports < 20:

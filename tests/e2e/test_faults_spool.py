@@ -62,7 +62,9 @@ def _segment(collector: Collector) -> tuple[Path, list[tuple[int, int]]]:
 
 
 @pytest.fixture
-def stopped_with_backlog(fresh_collector: Callable[..., Collector]) -> Iterator[tuple[list[set[str]], Path, list[tuple[int, int]]]]:
+def stopped_with_backlog(
+    fresh_collector: Callable[..., Collector],
+) -> Iterator[tuple[list[set[str]], Path, list[tuple[int, int]]]]:
     collector = fresh_collector()
     sent = _acknowledged_not_stored(collector, exports=5)
     path, records = _segment(collector)
@@ -71,8 +73,8 @@ def stopped_with_backlog(fresh_collector: Callable[..., Collector]) -> Iterator[
 
 
 def test_a_flipped_byte_in_a_spool_segment_costs_only_that_record(
-        stopped_with_backlog: tuple[list[set[str]], Path, list[tuple[int, int]]],
-        fresh_collector: Callable[..., Collector]) -> None:
+    stopped_with_backlog: tuple[list[set[str]], Path, list[tuple[int, int]]], fresh_collector: Callable[..., Collector]
+) -> None:
     sent, path, records = stopped_with_backlog
     start, end = records[2]
     data = bytearray(path.read_bytes())
@@ -93,8 +95,8 @@ def test_a_flipped_byte_in_a_spool_segment_costs_only_that_record(
 
 
 def test_a_truncated_segment_tail_is_cut_and_every_record_before_it_is_stored(
-        stopped_with_backlog: tuple[list[set[str]], Path, list[tuple[int, int]]],
-        fresh_collector: Callable[..., Collector]) -> None:
+    stopped_with_backlog: tuple[list[set[str]], Path, list[tuple[int, int]]], fresh_collector: Callable[..., Collector]
+) -> None:
     sent, path, records = stopped_with_backlog
     start, end = records[4]
     os.truncate(path, (start + end) // 2)  # the last write, torn (as a crash mid-write leaves it)
@@ -109,7 +111,8 @@ def test_a_truncated_segment_tail_is_cut_and_every_record_before_it_is_stored(
 
 
 def test_kill_9_at_random_points_loses_no_acknowledged_span_and_stores_none_twice(
-        fresh_collector: Callable[..., Collector]) -> None:
+    fresh_collector: Callable[..., Collector],
+) -> None:
     seed = random.randrange(1 << 30)
     pick = random.Random(seed)
     acked: dict[str, int] = {}
@@ -130,13 +133,15 @@ def test_kill_9_at_random_points_loses_no_acknowledged_span_and_stores_none_twic
 
 
 def test_a_decode_worker_killed_under_load_is_replaced_and_nothing_acknowledged_is_lost(
-        fresh_collector: Callable[..., Collector]) -> None:
+    fresh_collector: Callable[..., Collector],
+) -> None:
     collector = fresh_collector()
     with Sender(collector) as sender:
         while sender.exports < 20:
             time.sleep(0.05)
-        workers = [pid for pid in children(collector.process.pid)
-                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        workers = [
+            pid for pid in children(collector.process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
         assert workers
         for pid in workers:
             os.kill(pid, signal.SIGKILL)  # as the OOM killer would

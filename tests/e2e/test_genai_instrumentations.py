@@ -67,28 +67,41 @@ def _arguments(calls: str | None) -> list[dict[str, Any]] | None:
     return None if calls is None else json.loads(calls)  # type: ignore[no-any-return]
 
 
-def check(collector: Collector, calls: dict[str, Call], chat_type: str, embedding_io: bool,
-          from_logs: bool = False) -> None:
+def check(
+    collector: Collector, calls: dict[str, Call], chat_type: str, embedding_io: bool, from_logs: bool = False
+) -> None:
     for case, call in calls.items():
         where = f"trace_id = '{call.trace_id}'"
         expected_messages = len(call.inputs) + len(call.outputs)
         counts = collector.sql(
             f"SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans, "
-            f"(SELECT count(*) FROM messages WHERE {where}) AS messages")
+            f"(SELECT count(*) FROM messages WHERE {where}) AS messages"
+        )
         assert counts == [{"spans": 2, "messages": expected_messages}], case
         (span,) = collector.sql(
             "SELECT span_id, span_type, model, provider, input_tokens, output_tokens, total_tokens, "
             "inputs IS NOT NULL AS has_inputs, outputs IS NOT NULL AS has_outputs, normalization_errors "
-            f"FROM spans WHERE {where} AND parent_span_id IS NOT NULL")
+            f"FROM spans WHERE {where} AND parent_span_id IS NOT NULL"
+        )
         embedding = case == "embeddings"
         has_io = embedding_io if embedding else True
         total = call.input_tokens + (call.output_tokens or 0)
-        assert span == {**span, "span_type": "EMBEDDING" if embedding else chat_type, "model": call.model,
-                        "provider": "openai", "input_tokens": call.input_tokens, "output_tokens": call.output_tokens,
-                        "total_tokens": total, "has_inputs": has_io, "has_outputs": has_io,
-                        "normalization_errors": None}, case
-        rows = collector.sql(f"SELECT span_id, direction, role, content, tool_calls, log_record_id IS NOT NULL "
-                             f"AS from_log FROM messages WHERE {where} ORDER BY direction, position")
+        assert span == {
+            **span,
+            "span_type": "EMBEDDING" if embedding else chat_type,
+            "model": call.model,
+            "provider": "openai",
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "total_tokens": total,
+            "has_inputs": has_io,
+            "has_outputs": has_io,
+            "normalization_errors": None,
+        }, case
+        rows = collector.sql(
+            f"SELECT span_id, direction, role, content, tool_calls, log_record_id IS NOT NULL "
+            f"AS from_log FROM messages WHERE {where} ORDER BY direction, position"
+        )
         got = [(r["direction"], r["role"], r["content"], _arguments(r["tool_calls"])) for r in rows]
         assert got == [("input", *m) for m in call.inputs] + [("output", *m) for m in call.outputs], case
         assert {(r["span_id"], r["from_log"]) for r in rows} <= {(span["span_id"], from_logs)}, case
@@ -145,10 +158,12 @@ def otel(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> Iterator[OTel
     tracer_provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{collector.http}/v1/traces")))
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(
-        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{collector.http}/v1/logs")))
+        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{collector.http}/v1/logs"))
+    )
     late_logger_provider = LoggerProvider(resource=resource)
-    late_logger_provider.add_log_record_processor(BatchLogRecordProcessor(
-        OTLPLogExporter(endpoint=f"{collector.http}/v1/logs"), schedule_delay_millis=600_000))
+    late_logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{collector.http}/v1/logs"), schedule_delay_millis=600_000)
+    )
     yield OTel(tracer_provider, logger_provider, late_logger_provider)
     for provider in (tracer_provider, logger_provider, late_logger_provider):
         provider.shutdown()
@@ -164,13 +179,15 @@ def wait_for_log_join(collector: Collector, calls: dict[str, Call], records: int
     expected = [{"records": records, "pending": 0}]
     got = collector.sql(
         f"SELECT (SELECT count(*) FROM log_records WHERE {_in(calls)}) AS records, "
-        f"(SELECT count(*) FROM genai_log_events_pending WHERE {_in(calls)}) AS pending")
+        f"(SELECT count(*) FROM genai_log_events_pending WHERE {_in(calls)}) AS pending"
+    )
     assert got == expected
 
 
 @pytest.mark.parametrize("content", [None, "EVENT_ONLY"])  # autolog's default (SPAN_ONLY), or the user's choice
-def test_annotrace_autolog(sdk: Collector, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch,
-                           content: str | None) -> None:
+def test_annotrace_autolog(
+    sdk: Collector, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch, content: str | None
+) -> None:
     if content is not None:
         monkeypatch.setenv(CONTENT_ENV, content)
     annotrace.set_tracking_uri(sdk.web)
@@ -184,8 +201,9 @@ def test_annotrace_autolog(sdk: Collector, client: openai.OpenAI, monkeypatch: p
 
     calls = run_workload(client, root)
     # the user looks at what they traced (an SDK read exports this process's spans first)
-    assert {trace.info.trace_id for trace in annotrace.search_traces(return_type="list")} == \
-        {call.trace_id for call in calls.values()}
+    assert {trace.info.trace_id for trace in annotrace.search_traces(return_type="list")} == {
+        call.trace_id for call in calls.values()
+    }
     check(sdk, calls, chat_type="CHAT_MODEL", embedding_io=False, from_logs=content is not None)
 
 
@@ -199,14 +217,24 @@ def test_openinference(otel: OTel, client: openai.OpenAI, collector: Collector) 
     check(collector, calls, chat_type="LLM", embedding_io=True)
 
 
-@pytest.mark.parametrize(("opt_in", "content", "late_logs"), [
-    pytest.param(True, "span_only", False, id="latest"),
-    pytest.param(False, "event_only", False, id="events"),  # each log record reaches the collector before its span
-    pytest.param(False, "event_only", True, id="events-late"),  # ... or after it
-    pytest.param(False, "span_and_event", True, id="span-and-event"),  # content both ways: no duplicate messages
-])
-def test_otel_genai_openai(otel: OTel, client: openai.OpenAI, collector: Collector, monkeypatch: pytest.MonkeyPatch,
-                           opt_in: bool, content: str, late_logs: bool) -> None:
+@pytest.mark.parametrize(
+    ("opt_in", "content", "late_logs"),
+    [
+        pytest.param(True, "span_only", False, id="latest"),
+        pytest.param(False, "event_only", False, id="events"),  # each log record reaches the collector before its span
+        pytest.param(False, "event_only", True, id="events-late"),  # ... or after it
+        pytest.param(False, "span_and_event", True, id="span-and-event"),  # content both ways: no duplicate messages
+    ],
+)
+def test_otel_genai_openai(
+    otel: OTel,
+    client: openai.OpenAI,
+    collector: Collector,
+    monkeypatch: pytest.MonkeyPatch,
+    opt_in: bool,
+    content: str,
+    late_logs: bool,
+) -> None:
     if opt_in:  # what selects the latest conventions in openai-v2; genai-openai always uses them
         monkeypatch.setenv(SEMCONV_ENV, "gen_ai_latest_experimental")
     monkeypatch.setenv(CONTENT_ENV, content)  # read by instrument() (capture) and per call (events)
@@ -226,8 +254,10 @@ def test_otel_genai_openai(otel: OTel, client: openai.OpenAI, collector: Collect
     from_logs = content == "event_only"
     check(collector, calls, chat_type="CHAT_MODEL", embedding_io=False, from_logs=from_logs)
     if from_logs:  # the spans themselves carried no content
-        rows = collector.sql(f"SELECT count(*) AS n FROM spans WHERE trace_id = '{calls['plain'].trace_id}' "
-                             "AND attributes->>'$.\"gen_ai.input.messages\"' IS NOT NULL")
+        rows = collector.sql(
+            f"SELECT count(*) AS n FROM spans WHERE trace_id = '{calls['plain'].trace_id}' "
+            "AND attributes->>'$.\"gen_ai.input.messages\"' IS NOT NULL"
+        )
         assert rows == [{"n": 0}]
 
 
@@ -236,8 +266,9 @@ def test_otel_genai_openai(otel: OTel, client: openai.OpenAI, collector: Collect
 
 def _shim(chat: Callable[..., Any], embed: Callable[..., Any]) -> Any:
     """An object shaped like ``openai.OpenAI`` for ``run_workload``."""
-    return SimpleNamespace(chat=SimpleNamespace(completions=SimpleNamespace(create=chat)),
-                           embeddings=SimpleNamespace(create=embed))
+    return SimpleNamespace(
+        chat=SimpleNamespace(completions=SimpleNamespace(create=chat)), embeddings=SimpleNamespace(create=embed)
+    )
 
 
 def _final(result: Any) -> tuple[Any, Any, Any]:
@@ -258,37 +289,63 @@ def legacy_v2_client(client: openai.OpenAI, otel: OTel) -> Any:
 
     def tool_calls(message: Any) -> list[dict[str, Any]] | None:
         calls = message.get("tool_calls") if isinstance(message, dict) else message.tool_calls
-        return [{"id": c["id"], "type": "function", "function": c["function"]}
-                for c in (c if isinstance(c, dict) else c.model_dump() for c in calls)] if calls else None
+        return (
+            [
+                {"id": c["id"], "type": "function", "function": c["function"]}
+                for c in (c if isinstance(c, dict) else c.model_dump() for c in calls)
+            ]
+            if calls
+            else None
+        )
 
     def chat(**kwargs: Any) -> Any:
-        with tracer.start_as_current_span(f"chat {kwargs['model']}", kind=SpanKind.CLIENT, attributes={
-                "gen_ai.operation.name": "chat", **system, "gen_ai.request.model": kwargs["model"]}) as span:
+        with tracer.start_as_current_span(
+            f"chat {kwargs['model']}",
+            kind=SpanKind.CLIENT,
+            attributes={"gen_ai.operation.name": "chat", **system, "gen_ai.request.model": kwargs["model"]},
+        ) as span:
             for message in kwargs["messages"]:
                 body = {"content": message["content"]} if message.get("content") else {}
                 if message["role"] == "assistant" and tool_calls(message):
                     body = {"tool_calls": tool_calls(message)}
                 elif message["role"] == "tool":
                     body["id"] = message["tool_call_id"]
-                logger.emit(LogRecord(event_name=f"gen_ai.{message['role']}.message", attributes=system,
-                                      body=body or None))
+                logger.emit(
+                    LogRecord(event_name=f"gen_ai.{message['role']}.message", attributes=system, body=body or None)
+                )
             returned, message, usage = _final(client.chat.completions.create(**kwargs))
             finish = "tool_calls" if message.tool_calls else "stop"
-            span.set_attributes({"gen_ai.response.model": kwargs["model"], "gen_ai.response.finish_reasons": [finish],
-                                 "gen_ai.usage.input_tokens": usage.prompt_tokens,
-                                 "gen_ai.usage.output_tokens": usage.completion_tokens})
-            out: dict[str, Any] = {"role": "assistant", **({"tool_calls": tool_calls(message)} if message.tool_calls
-                                                           else {"content": message.content})}
-            logger.emit(LogRecord(event_name="gen_ai.choice", attributes=system,
-                                  body={"index": 0, "finish_reason": finish, "message": out}))
+            span.set_attributes(
+                {
+                    "gen_ai.response.model": kwargs["model"],
+                    "gen_ai.response.finish_reasons": [finish],
+                    "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                    "gen_ai.usage.output_tokens": usage.completion_tokens,
+                }
+            )
+            out: dict[str, Any] = {
+                "role": "assistant",
+                **({"tool_calls": tool_calls(message)} if message.tool_calls else {"content": message.content}),
+            }
+            logger.emit(
+                LogRecord(
+                    event_name="gen_ai.choice",
+                    attributes=system,
+                    body={"index": 0, "finish_reason": finish, "message": out},
+                )
+            )
             return returned
 
     def embed(**kwargs: Any) -> Any:
-        with tracer.start_as_current_span(f"embeddings {kwargs['model']}", kind=SpanKind.CLIENT, attributes={
-                "gen_ai.operation.name": "embeddings", **system, "gen_ai.request.model": kwargs["model"]}) as span:
+        with tracer.start_as_current_span(
+            f"embeddings {kwargs['model']}",
+            kind=SpanKind.CLIENT,
+            attributes={"gen_ai.operation.name": "embeddings", **system, "gen_ai.request.model": kwargs["model"]},
+        ) as span:
             result = client.embeddings.create(**kwargs)
-            span.set_attributes({"gen_ai.response.model": result.model,
-                                 "gen_ai.usage.input_tokens": result.usage.prompt_tokens})
+            span.set_attributes(
+                {"gen_ai.response.model": result.model, "gen_ai.usage.input_tokens": result.usage.prompt_tokens}
+            )
             return result
 
     return _shim(chat, embed)
@@ -299,9 +356,15 @@ def mlflow_client(client: openai.OpenAI, otel: OTel) -> Any:
     tracer = otel.tracer_provider.get_tracer("mlflow.openai")
 
     def span(name: str, span_type: str, kwargs: dict[str, Any], call: Callable[..., Any]) -> Any:
-        with tracer.start_as_current_span(name, attributes={
-                "mlflow.spanType": json.dumps(span_type), "mlflow.spanInputs": json.dumps(kwargs),
-                "mlflow.llm.model": json.dumps(kwargs["model"]), "mlflow.llm.provider": json.dumps("openai")}) as live:
+        with tracer.start_as_current_span(
+            name,
+            attributes={
+                "mlflow.spanType": json.dumps(span_type),
+                "mlflow.spanInputs": json.dumps(kwargs),
+                "mlflow.llm.model": json.dumps(kwargs["model"]),
+                "mlflow.llm.provider": json.dumps("openai"),
+            },
+        ) as live:
             returned, outputs, usage = call(live)
             live.set_attribute("mlflow.spanOutputs", json.dumps(outputs))
             tokens = {"input_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens}
@@ -318,8 +381,14 @@ def mlflow_client(client: openai.OpenAI, otel: OTel) -> Any:
             returned, message, usage = _final(result)
             for index, chunk in enumerate(returned):  # MLflow: one event per chunk, then the rebuilt completion
                 live.add_event(f"mlflow.chunk.item.{index}", {"mlflow.chunk.value": chunk.model_dump_json()})
-            completion = {"id": returned[0].id, "object": "chat.completion", "model": kwargs["model"], "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": message.content}, "finish_reason": "stop"}]}
+            completion = {
+                "id": returned[0].id,
+                "object": "chat.completion",
+                "model": kwargs["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": message.content}, "finish_reason": "stop"}
+                ],
+            }
             return returned, completion, usage
 
         return span("Completions", "CHAT_MODEL", kwargs, call)
@@ -339,8 +408,10 @@ def test_otel_legacy_events(otel: OTel, client: openai.OpenAI, collector: Collec
     wait_for_log_join(collector, calls, 11)  # one record per message sent, one per choice
     check(collector, calls, chat_type="CHAT_MODEL", embedding_io=False, from_logs=True)
     # the rebuilt inputs/outputs: [{role, content, tool_calls?}] in message order
-    (span,) = collector.sql(f"SELECT inputs, outputs FROM spans WHERE trace_id = '{calls['tool_result'].trace_id}' "
-                            "AND parent_span_id IS NOT NULL")
+    (span,) = collector.sql(
+        f"SELECT inputs, outputs FROM spans WHERE trace_id = '{calls['tool_result'].trace_id}' "
+        "AND parent_span_id IS NOT NULL"
+    )
     assert [m["role"] for m in json.loads(span["inputs"])] == ["user", "assistant", "tool"]
     assert json.loads(span["outputs"]) == [{"role": "assistant", "content": "Fake answer to: Paris. Tool said: sunny"}]
 
@@ -348,6 +419,8 @@ def test_otel_legacy_events(otel: OTel, client: openai.OpenAI, collector: Collec
 def test_mlflow_attributes(otel: OTel, client: openai.OpenAI, collector: Collector) -> None:
     calls = run_workload(mlflow_client(client, otel), otel.root)
     check(collector, calls, chat_type="CHAT_MODEL", embedding_io=True)
-    chunks = collector.sql(f"SELECT count(*) AS n FROM span_events WHERE trace_id = '{calls['stream'].trace_id}' "
-                           "AND name LIKE 'mlflow.chunk.item.%'")
+    chunks = collector.sql(
+        f"SELECT count(*) AS n FROM span_events WHERE trace_id = '{calls['stream'].trace_id}' "
+        "AND name LIKE 'mlflow.chunk.item.%'"
+    )
     assert chunks[0]["n"] > 3

@@ -58,8 +58,15 @@ def run_app(app: str, collector: Collector, *path: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LOGFIRE_"))}
     env.update(TRACELOOP_TELEMETRY="false", PYTHONPATH=os.pathsep.join(map(str, (*path, ROOT))))
     with FakeLLM() as llm:
-        done = subprocess.run([sys.executable, "-m", "tests.e2e.genai_workload", app, collector.http, llm.base_url],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.e2e.genai_workload", app, collector.http, llm.base_url],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     result["calls"] = {case: Call(**call) for case, call in result["calls"].items()}
@@ -70,13 +77,16 @@ def spans_of(collector: Collector, trace_id: str, count: int) -> list[dict[str, 
     """The trace's spans in start order, once all ``count`` are stored."""
     where = f"trace_id = '{trace_id}'"
     assert collector.wait_for(f"SELECT count(*) AS n FROM spans WHERE {where}", [{"n": count}]) == [{"n": count}]
-    return collector.sql("SELECT span_id, name, span_type, inputs, outputs, model, input_tokens, output_tokens, "
-                         f"normalization_errors FROM spans WHERE {where} ORDER BY start_time_unix_nano")
+    return collector.sql(
+        "SELECT span_id, name, span_type, inputs, outputs, model, input_tokens, output_tokens, "
+        f"normalization_errors FROM spans WHERE {where} ORDER BY start_time_unix_nano"
+    )
 
 
 def messages_of(collector: Collector, span_id: str) -> list[tuple[str, str | None, str | None]]:
-    rows = collector.sql(f"SELECT direction, role, content FROM messages WHERE span_id = '{span_id}' "
-                         "ORDER BY direction, position")
+    rows = collector.sql(
+        f"SELECT direction, role, content FROM messages WHERE span_id = '{span_id}' ORDER BY direction, position"
+    )
     return [(r["direction"], r["role"], r["content"]) for r in rows]
 
 
@@ -93,23 +103,37 @@ def test_traceloop_sdk(collector: Collector) -> None:
     flow = result["workflow"]
     spans = spans_of(collector, flow["trace_id"], 6)
     assert [(s["name"], s["span_type"]) for s in spans] == [
-        ("weather.workflow", "CHAIN"), ("ask.task", "CHAIN"), ("openai.chat", "CHAT_MODEL"),
-        ("get_weather.tool", "TOOL"), ("ask.task", "CHAIN"), ("openai.chat", "CHAT_MODEL")]
+        ("weather.workflow", "CHAIN"),
+        ("ask.task", "CHAIN"),
+        ("openai.chat", "CHAT_MODEL"),
+        ("get_weather.tool", "TOOL"),
+        ("ask.task", "CHAIN"),
+        ("openai.chat", "CHAT_MODEL"),
+    ]
     assert all(s["normalization_errors"] is None for s in spans)
     root, ask, _, tool, _, chat = spans
     assert (json.loads(root["inputs"]), json.loads(root["outputs"])) == ("Paris", flow["answer"])
     assert json.loads(ask["inputs"]) == [{"role": "user", "content": "Paris"}]  # the one argument, unwrapped
     assert (json.loads(tool["inputs"]), tool["outputs"]) == ({"city": "Paris"}, flow["tool_result"])
-    (trace,) = collector.sql("SELECT request, response, request_preview, response_preview, trace_metadata "
-                             f"FROM traces WHERE trace_id = '{flow['trace_id']}'")
+    (trace,) = collector.sql(
+        "SELECT request, response, request_preview, response_preview, trace_metadata "
+        f"FROM traces WHERE trace_id = '{flow['trace_id']}'"
+    )
     metadata = json.loads(trace.pop("trace_metadata"))
-    assert trace == {"request": root["inputs"], "response": root["outputs"],
-                     "request_preview": root["inputs"], "response_preview": root["outputs"]}
+    assert trace == {
+        "request": root["inputs"],
+        "response": root["outputs"],
+        "request_preview": root["inputs"],
+        "response_preview": root["outputs"],
+    }
     # Associations.set: the trace's session and user
     assert (metadata["mlflow.trace.session"], metadata["mlflow.trace.user"]) == ("conv-1", "u-1")
     assert messages_of(collector, chat["span_id"]) == [
-        ("input", "user", "Paris"), ("input", "assistant", None), ("input", "tool", flow["tool_result"]),
-        ("output", "assistant", flow["answer"])]
+        ("input", "user", "Paris"),
+        ("input", "assistant", None),
+        ("input", "tool", flow["tool_result"]),
+        ("output", "assistant", flow["answer"]),
+    ]
 
 
 def test_logfire_version_1(collector: Collector) -> None:
@@ -120,9 +144,15 @@ def test_logfire_version_1(collector: Collector) -> None:
     (_, request, response) = spans_of(collector, stream.trace_id, 3)
     assert messages_of(collector, request["span_id"]) == [("input", "user", "tell me a story")]
     assert messages_of(collector, response["span_id"]) == [
-        ("input", "user", "tell me a story"), ("output", "assistant", stream.outputs[0][1])]
+        ("input", "user", "tell me a story"),
+        ("output", "assistant", stream.outputs[0][1]),
+    ]
     assert (response["span_type"], response["model"], response["input_tokens"], response["output_tokens"]) == (
-        "CHAT_MODEL", "stream-model", stream.input_tokens, stream.output_tokens)
+        "CHAT_MODEL",
+        "stream-model",
+        stream.input_tokens,
+        stream.output_tokens,
+    )
 
 
 def test_openllmetry_before_055(collector: Collector) -> None:

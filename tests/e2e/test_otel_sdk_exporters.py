@@ -28,7 +28,9 @@ from tests.collector_process import Collector
 def _exporters(collector: Collector) -> dict[str, SpanExporter]:
     return {
         "grpc": GRPCSpanExporter(endpoint=collector.grpc, insecure=True),
-        "grpc-gzip": GRPCSpanExporter(endpoint=collector.grpc, insecure=True, compression=__import__("grpc").Compression.Gzip),
+        "grpc-gzip": GRPCSpanExporter(
+            endpoint=collector.grpc, insecure=True, compression=__import__("grpc").Compression.Gzip
+        ),
         "http": HTTPSpanExporter(endpoint=f"{collector.http}/v1/traces"),
         "http-gzip": HTTPSpanExporter(endpoint=f"{collector.http}/v1/traces", compression=Compression.Gzip),
         "http-deflate": HTTPSpanExporter(endpoint=f"{collector.http}/v1/traces", compression=Compression.Deflate),
@@ -52,50 +54,89 @@ def test_spans_from_sdk_exporter_are_stored(collector: Collector, transport: str
 
     trace_id = f"tr-{root_ctx.trace_id:032x}"
     expected = [
-        {"name": "handle-request", "parent_span_id": None, "kind": "INTERNAL", "status_code": "UNSET",
-         "status_message": None, "scope_name": "tests.sdk", "scope_version": "1.2.3", "route": "/ask",
-         "service": service},
-        {"name": "retrieve", "parent_span_id": f"{root_ctx.span_id:016x}", "kind": "INTERNAL",
-         "status_code": "ERROR", "status_message": "boom", "scope_name": "tests.sdk", "scope_version": "1.2.3",
-         "route": None, "service": service},
+        {
+            "name": "handle-request",
+            "parent_span_id": None,
+            "kind": "INTERNAL",
+            "status_code": "UNSET",
+            "status_message": None,
+            "scope_name": "tests.sdk",
+            "scope_version": "1.2.3",
+            "route": "/ask",
+            "service": service,
+        },
+        {
+            "name": "retrieve",
+            "parent_span_id": f"{root_ctx.span_id:016x}",
+            "kind": "INTERNAL",
+            "status_code": "ERROR",
+            "status_message": "boom",
+            "scope_name": "tests.sdk",
+            "scope_version": "1.2.3",
+            "route": None,
+            "service": service,
+        },
     ]
     rows = collector.sql(
         f"SELECT name, parent_span_id, kind, status_code, status_message, scope_name, scope_version, "
         f"attributes->>'$.\"http.route\"' AS route, resource_attributes->>'$.\"service.name\"' AS service "
-        f"FROM spans WHERE trace_id = '{trace_id}' ORDER BY start_time")
+        f"FROM spans WHERE trace_id = '{trace_id}' ORDER BY start_time"
+    )
     assert rows == expected, rows  # read once: the exporter's call returned, so it is stored
     events = collector.sql(f"SELECT span_id, name, attributes FROM span_events WHERE trace_id = '{trace_id}'")
-    assert events == [{"span_id": f"{child_ctx.span_id:016x}", "name": "cache-miss", "attributes": '{"key":"k1","size":2}'}]
+    assert events == [
+        {"span_id": f"{child_ctx.span_id:016x}", "name": "cache-miss", "attributes": '{"key":"k1","size":2}'}
+    ]
     traces = collector.sql(
         "SELECT t.name, t.state, t.span_count, t.error_span_count, e.name AS experiment "
         f"FROM traces t JOIN experiments e USING (experiment_id) WHERE trace_id = '{trace_id}'"
     )
-    assert traces == [{"name": "handle-request", "state": "OK", "span_count": 2, "error_span_count": 1,
-                       "experiment": service}]
+    assert traces == [
+        {"name": "handle-request", "state": "OK", "span_count": 2, "error_span_count": 1, "experiment": service}
+    ]
 
 
 @pytest.mark.parametrize("transport", ["grpc", "http"])
 def test_log_records_from_sdk_exporter_are_stored(collector: Collector, transport: str) -> None:
-    exporter = (GRPCLogExporter(endpoint=collector.grpc, insecure=True) if transport == "grpc"
-                else HTTPLogExporter(endpoint=f"{collector.http}/v1/logs"))
+    exporter = (
+        GRPCLogExporter(endpoint=collector.grpc, insecure=True)
+        if transport == "grpc"
+        else HTTPLogExporter(endpoint=f"{collector.http}/v1/logs")
+    )
     marker = uuid.uuid4().hex
     provider = LoggerProvider(resource=Resource.create({"service.name": "logs-test"}))
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     logger = provider.get_logger("tests.logs")
-    logger.emit(body={"marker": marker, "items": [1, 2]}, severity_number=SeverityNumber.WARN,
-                severity_text="WARN", attributes={"a": 1}, event_name="my.event")
+    logger.emit(
+        body={"marker": marker, "items": [1, 2]},
+        severity_number=SeverityNumber.WARN,
+        severity_text="WARN",
+        attributes={"a": 1},
+        event_name="my.event",
+    )
     provider.shutdown()
     rows = collector.sql(
         f"SELECT severity_number, severity_text, event_name, body->>'$.items' AS items, attributes "
-        f"FROM log_records WHERE body->>'$.marker' = '{marker}'")
-    assert rows == [{"severity_number": 13, "severity_text": "WARN", "event_name": "my.event", "items": "[1,2]",
-                     "attributes": '{"a":1}'}]  # read once: the exporter's call returned, so it is stored
+        f"FROM log_records WHERE body->>'$.marker' = '{marker}'"
+    )
+    assert rows == [
+        {
+            "severity_number": 13,
+            "severity_text": "WARN",
+            "event_name": "my.event",
+            "items": "[1,2]",
+            "attributes": '{"a":1}',
+        }
+    ]  # read once: the exporter's call returned, so it is stored
 
 
 @pytest.mark.parametrize("transport", ["grpc", "http"])
 def test_metrics_are_accepted_and_dropped(collector: Collector, transport: str) -> None:
-    exporter = (GRPCMetricExporter(endpoint=collector.grpc, insecure=True) if transport == "grpc"
-                else HTTPMetricExporter(endpoint=f"{collector.http}/v1/metrics"))
+    exporter = (
+        GRPCMetricExporter(endpoint=collector.grpc, insecure=True)
+        if transport == "grpc"
+        else HTTPMetricExporter(endpoint=f"{collector.http}/v1/metrics")
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
     provider = MeterProvider(metric_readers=[reader])
     provider.get_meter("tests").create_counter("requests").add(3)

@@ -35,18 +35,36 @@ def _status(response: httpx.Response) -> status_pb2.Status:
     return status
 
 
-@pytest.mark.parametrize(("body", "headers", "code", "words"), [
-    (b"\xff\xff\xff garbage", PROTOBUF, 400, "Invalid OTLP protobuf"),
-    (b"{not json", {"content-type": "application/json"}, 400, "Invalid OTLP JSON"),
-    (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}', {"content-type": "application/json"},
-     400, "is not hex"),
-    (b"[1, 2]", {"content-type": "application/json"}, 400, "must be a JSON object"),
-    (b"hello", {"content-type": "text/plain"}, 415, "Unsupported Content-Type"),
-    (b"hello", {"content-type": "application/x-protobuf", "content-encoding": "br"}, 415, "Unsupported Content-Encoding"),
-    (b"not gzip at all", {"content-type": "application/x-protobuf", "content-encoding": "gzip"}, 400, "not valid gzip"),
-])
-def test_undecodable_bodies_are_refused_with_a_reason(collector: Collector, body: bytes, headers: dict[str, str],
-                                                      code: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "headers", "code", "words"),
+    [
+        (b"\xff\xff\xff garbage", PROTOBUF, 400, "Invalid OTLP protobuf"),
+        (b"{not json", {"content-type": "application/json"}, 400, "Invalid OTLP JSON"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
+            {"content-type": "application/json"},
+            400,
+            "is not hex",
+        ),
+        (b"[1, 2]", {"content-type": "application/json"}, 400, "must be a JSON object"),
+        (b"hello", {"content-type": "text/plain"}, 415, "Unsupported Content-Type"),
+        (
+            b"hello",
+            {"content-type": "application/x-protobuf", "content-encoding": "br"},
+            415,
+            "Unsupported Content-Encoding",
+        ),
+        (
+            b"not gzip at all",
+            {"content-type": "application/x-protobuf", "content-encoding": "gzip"},
+            400,
+            "not valid gzip",
+        ),
+    ],
+)
+def test_undecodable_bodies_are_refused_with_a_reason(
+    collector: Collector, body: bytes, headers: dict[str, str], code: int, words: str
+) -> None:
     response = _post(collector, body, headers)
     assert response.status_code == code
     assert words in response.text
@@ -85,12 +103,19 @@ def test_bad_spans_are_rejected_by_partial_success_and_the_rest_stored(collector
     reply = trace_service_pb2.ExportTraceServiceResponse.FromString(response.content)
     assert reply.partial_success.rejected_spans == 5
     message = reply.partial_success.error_message
-    for words in ("trace_id must be 16 bytes", "trace_id is all zeros", "span_id is all zeros",
-                  "span_id must be 8 bytes", "end_time_unix_nano is before start_time_unix_nano"):
+    for words in (
+        "trace_id must be 16 bytes",
+        "trace_id is all zeros",
+        "span_id is all zeros",
+        "span_id must be 8 bytes",
+        "end_time_unix_nano is before start_time_unix_nano",
+    ):
         assert words in message
     tid = "tr-" + trace_id.hex()
-    rows = collector.wait_for(f"SELECT name FROM spans WHERE trace_id = '{tid}' ORDER BY name",
-                              [{"name": "good-0"}, {"name": "good-1"}, {"name": "good-2"}])
+    rows = collector.wait_for(
+        f"SELECT name FROM spans WHERE trace_id = '{tid}' ORDER BY name",
+        [{"name": "good-0"}, {"name": "good-1"}, {"name": "good-2"}],
+    )
     assert rows == [{"name": "good-0"}, {"name": "good-1"}, {"name": "good-2"}]
 
 
@@ -111,8 +136,10 @@ def _hex_ids(node: object) -> object:
     import base64
 
     if isinstance(node, dict):
-        return {k: (base64.b64decode(v).hex().upper() if k in ("traceId", "spanId", "parentSpanId") else _hex_ids(v))
-                for k, v in node.items()}
+        return {
+            k: (base64.b64decode(v).hex().upper() if k in ("traceId", "spanId", "parentSpanId") else _hex_ids(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_hex_ids(v) for v in node]
     return node
@@ -120,39 +147,100 @@ def _hex_ids(node: object) -> object:
 
 def test_otlp_json_with_every_anyvalue_kind(collector: Collector) -> None:
     trace_hex = os.urandom(16).hex()
-    body = {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-svc"}}]},
-        "scopeSpans": [{"scope": {"name": "json"}, "spans": [{
-            "traceId": trace_hex.upper(), "spanId": "EEE19B7EC3C1B174", "parentSpanId": "",
-            "name": "json-span", "kind": 2, "startTimeUnixNano": "1544712660000000000",
-            "endTimeUnixNano": 1544712661000000000, "unknownField": {"ignored": True},
-            "attributes": [
-                {"key": "s", "value": {"stringValue": "text"}},
-                {"key": "i", "value": {"intValue": "9007199254740993"}},
-                {"key": "d", "value": {"doubleValue": 1.5}},
-                {"key": "b", "value": {"boolValue": True}},
-                {"key": "bytes", "value": {"bytesValue": "AQID"}},
-                {"key": "empty", "value": {}},
-                {"key": "arr", "value": {"arrayValue": {"values": [{"intValue": 1}, {"stringValue": "two"},
-                                                                     {"arrayValue": {"values": []}}]}}},
-                {"key": "kv", "value": {"kvlistValue": {"values": [
-                    {"key": "nested", "value": {"kvlistValue": {"values": [{"key": "deep", "value": {"boolValue": False}}]}}},
-                ]}}},
-            ],
-            "events": [{"timeUnixNano": "1544712660500000000", "name": "e"}],
-            "links": [{"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B173"}],
-        }]}],
-    }]}
-    response = _post(collector, gzip.compress(orjson.dumps(body)),
-                     {"content-type": "application/json", "content-encoding": "gzip"})
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-svc"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "json"},
+                        "spans": [
+                            {
+                                "traceId": trace_hex.upper(),
+                                "spanId": "EEE19B7EC3C1B174",
+                                "parentSpanId": "",
+                                "name": "json-span",
+                                "kind": 2,
+                                "startTimeUnixNano": "1544712660000000000",
+                                "endTimeUnixNano": 1544712661000000000,
+                                "unknownField": {"ignored": True},
+                                "attributes": [
+                                    {"key": "s", "value": {"stringValue": "text"}},
+                                    {"key": "i", "value": {"intValue": "9007199254740993"}},
+                                    {"key": "d", "value": {"doubleValue": 1.5}},
+                                    {"key": "b", "value": {"boolValue": True}},
+                                    {"key": "bytes", "value": {"bytesValue": "AQID"}},
+                                    {"key": "empty", "value": {}},
+                                    {
+                                        "key": "arr",
+                                        "value": {
+                                            "arrayValue": {
+                                                "values": [
+                                                    {"intValue": 1},
+                                                    {"stringValue": "two"},
+                                                    {"arrayValue": {"values": []}},
+                                                ]
+                                            }
+                                        },
+                                    },
+                                    {
+                                        "key": "kv",
+                                        "value": {
+                                            "kvlistValue": {
+                                                "values": [
+                                                    {
+                                                        "key": "nested",
+                                                        "value": {
+                                                            "kvlistValue": {
+                                                                "values": [
+                                                                    {"key": "deep", "value": {"boolValue": False}}
+                                                                ]
+                                                            }
+                                                        },
+                                                    },
+                                                ]
+                                            }
+                                        },
+                                    },
+                                ],
+                                "events": [{"timeUnixNano": "1544712660500000000", "name": "e"}],
+                                "links": [
+                                    {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B173"}
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    response = _post(
+        collector, gzip.compress(orjson.dumps(body)), {"content-type": "application/json", "content-encoding": "gzip"}
+    )
     assert response.status_code == 200, response.text
     tid = "tr-" + trace_hex
-    rows = collector.wait_for(f"SELECT span_id, kind, attributes, start_time_unix_nano FROM spans WHERE trace_id = '{tid}'",
-                              [{"span_id": "eee19b7ec3c1b174", "kind": "SERVER", "start_time_unix_nano": 1544712660000000000,
-                                "attributes": orjson.dumps({
-                                    "s": "text", "i": 9007199254740993, "d": 1.5, "b": True, "bytes": "AQID",
-                                    "empty": None, "arr": [1, "two", []], "kv": {"nested": {"deep": False}},
-                                }).decode()}])
+    rows = collector.wait_for(
+        f"SELECT span_id, kind, attributes, start_time_unix_nano FROM spans WHERE trace_id = '{tid}'",
+        [
+            {
+                "span_id": "eee19b7ec3c1b174",
+                "kind": "SERVER",
+                "start_time_unix_nano": 1544712660000000000,
+                "attributes": orjson.dumps(
+                    {
+                        "s": "text",
+                        "i": 9007199254740993,
+                        "d": 1.5,
+                        "b": True,
+                        "bytes": "AQID",
+                        "empty": None,
+                        "arr": [1, "two", []],
+                        "kv": {"nested": {"deep": False}},
+                    }
+                ).decode(),
+            }
+        ],
+    )
     assert len(rows) == 1
     links = collector.sql(f"SELECT linked_trace_id, linked_span_id FROM span_links WHERE trace_id = '{tid}'")
     assert links == [{"linked_trace_id": "tr-5b8efff798038103d269b633813fc60c", "linked_span_id": "eee19b7ec3c1b173"}]

@@ -69,14 +69,24 @@ def test_seed_000_collect_expert_feedback(sdk: Collector, llm: FakeLLM) -> None:
         assert len(items) == 2 and set(traces) == {i["source_trace_id"] for i in items}
         for number, item in enumerate(items):
             url = f"{base}/items/{item['trace_id']}/answers"
-            first = review_app.post(url, json={"user": "expert@example.com", "schema": "summary_quality",
-                                               "value": "Yes" if number == 0 else "No", "comment": f"reason {number}"})
+            first = review_app.post(
+                url,
+                json={
+                    "user": "expert@example.com",
+                    "schema": "summary_quality",
+                    "value": "Yes" if number == 0 else "No",
+                    "comment": f"reason {number}",
+                },
+            )
             assert first.json()["status"] == "in_progress", first.text
-            second = review_app.post(url, json={"user": "expert@example.com", "schema": "expected_summary",
-                                                "value": f"summary {number}"})
+            second = review_app.post(
+                url, json={"user": "expert@example.com", "schema": "expected_summary", "value": f"summary {number}"}
+            )
             assert second.json()["status"] == "completed", second.text
-        bad = review_app.post(f"{base}/items/{items[0]['trace_id']}/answers",
-                              json={"user": "expert@example.com", "schema": "summary_quality", "value": "Maybe"})
+        bad = review_app.post(
+            f"{base}/items/{items[0]['trace_id']}/answers",
+            json={"user": "expert@example.com", "schema": "summary_quality", "value": "Maybe"},
+        )
         assert bad.status_code == 400 and "'Maybe' is not one of the options ['Yes', 'No']" in bad.json()["message"]
         progress = review_app.get(f"{base}/progress").json()
         assert (progress["item_count"], progress["completed_items"]) == (2, 2)
@@ -134,6 +144,9 @@ def test_add_traces_needs_a_trace_column(sdk: Collector, bad: list[str]) -> None
     mlflow.set_tracking_uri(sdk.web)
     mlflow.set_experiment("labeling")
     session = create_labeling_session(name="s")
-    with pytest.raises(mlflow.MlflowException, match="traces must have a 'trace' column like the result of "
-                                                     r"mlflow.search_traces\(\)"):
+    with pytest.raises(
+        mlflow.MlflowException,
+        match="traces must have a 'trace' column like the result of "
+        r"mlflow.search_traces\(\)",
+    ):
         session.add_traces(pd.DataFrame({"trace_id": bad}))

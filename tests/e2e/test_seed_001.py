@@ -30,18 +30,35 @@ ASSESSMENT_ID = re.compile(r"^a-[0-9a-f]{32}$")
 # name -> (value, rationale, (source_type, source_id), metadata, error) of the seed's six feedbacks
 SEED_FEEDBACK: dict[str, tuple[Any, str | None, tuple[str, str], dict[str, str] | None, tuple[str, str] | None]] = {
     "human_rating": (4, "Human evaluator rating", ("HUMAN", "evaluator@company.com"), None, None),
-    "llm_judge_score": (0.85, "LLM judge evaluation", ("LLM_JUDGE", "gpt-4o-mini"),
-                        {"temperature": "0.1", "model_version": "2024-01"}, None),
+    "llm_judge_score": (
+        0.85,
+        "LLM judge evaluation",
+        ("LLM_JUDGE", "gpt-4o-mini"),
+        {"temperature": "0.1", "model_version": "2024-01"},
+        None,
+    ),
     "is_helpful": (True, "Boolean assessment of helpfulness", ("HUMAN", "reviewer@company.com"), None, None),
-    "automated_categories": (["helpful", "accurate", "concise"], "Automated categorization",
-                             ("CODE", "classifier_v1.2"), None, None),
-    "response_analysis_score": (4.2, "Analysis: 150 words, positive sentiment, includes examples, confidence 0.92",
-                                ("CODE", "analyzer_v2.1"),
-                                {"word_count": "150", "sentiment": "positive", "has_examples": "true",
-                                 "confidence": "0.92"}, None),
-    "failed_evaluation": (None, None, ("LLM_JUDGE", "gpt-4o"),
-                          {"retry_count": "3", "error_timestamp": "2024-01-15T10:30:00Z"},
-                          ("RATE_LIMIT_EXCEEDED", "API rate limit exceeded during evaluation")),
+    "automated_categories": (
+        ["helpful", "accurate", "concise"],
+        "Automated categorization",
+        ("CODE", "classifier_v1.2"),
+        None,
+        None,
+    ),
+    "response_analysis_score": (
+        4.2,
+        "Analysis: 150 words, positive sentiment, includes examples, confidence 0.92",
+        ("CODE", "analyzer_v2.1"),
+        {"word_count": "150", "sentiment": "positive", "has_examples": "true", "confidence": "0.92"},
+        None,
+    ),
+    "failed_evaluation": (
+        None,
+        None,
+        ("LLM_JUDGE", "gpt-4o"),
+        {"retry_count": "3", "error_timestamp": "2024-01-15T10:30:00Z"},
+        ("RATE_LIMIT_EXCEEDED", "API rate limit exceeded during evaluation"),
+    ),
 }
 STRUCTURE = {
     "entities": {
@@ -65,9 +82,11 @@ FACTS = ["Paris is the capital of France", "The capital city of France is Paris"
 # name -> (value, source_id, metadata) of the seed's three expectations (all HUMAN)
 SEED_EXPECTATIONS: dict[str, tuple[Any, str, dict[str, str] | None]] = {
     "expected_response": ("The capital of France is Paris.", "content_curator@example.com", None),
-    "expected_response_structure": (STRUCTURE, "content_strategist@example.com",
-                                    {"content_type": "biographical_summary", "target_audience": "general_public",
-                                     "fact_check_date": "2024-01-15"}),
+    "expected_response_structure": (
+        STRUCTURE,
+        "content_strategist@example.com",
+        {"content_type": "biographical_summary", "target_audience": "general_public", "fact_check_date": "2024-01-15"},
+    ),
     "expected_facts": (FACTS, "qa_team@example.com", None),
 }
 
@@ -186,11 +205,18 @@ def test_log_feedback_examples(app: Collector) -> None:
         [found] = by_name[assessment.name]
         value, rationale, (source_type, source_id), metadata, error = SEED_FEEDBACK[assessment.name]
         feedback = {"value": value, **({"error": dict(zip(("error_code", "error_message"), error))} if error else {})}
-        expected = {"assessment_id": assessment.assessment_id, "assessment_name": assessment.name,
-                    "trace_id": trace_id, "source": {"source_type": source_type, "source_id": source_id},
-                    "create_time": found["create_time"], "last_update_time": found["create_time"],
-                    "feedback": feedback, **({"rationale": rationale} if rationale else {}),
-                    **({"metadata": metadata} if metadata else {}), "valid": True}
+        expected = {
+            "assessment_id": assessment.assessment_id,
+            "assessment_name": assessment.name,
+            "trace_id": trace_id,
+            "source": {"source_type": source_type, "source_id": source_id},
+            "create_time": found["create_time"],
+            "last_update_time": found["create_time"],
+            "feedback": feedback,
+            **({"rationale": rationale} if rationale else {}),
+            **({"metadata": metadata} if metadata else {}),
+            "valid": True,
+        }
         assert found == expected
         assert found == assessment.to_dictionary()
 
@@ -286,7 +312,8 @@ def test_log_expectation_examples(app: Collector) -> None:
     [trace] = mlflow.search_traces(return_type="list")
     assert isinstance(trace, Trace)
     assert {a.name: a.value for a in trace.search_assessments(type="expectation")} == {
-        name: value for name, (value, _, _) in SEED_EXPECTATIONS.items()}
+        name: value for name, (value, _, _) in SEED_EXPECTATIONS.items()
+    }
 
     rows = sql_assessments(trace_id)
     for assessment in logged:
@@ -301,7 +328,10 @@ def test_log_expectation_examples(app: Collector) -> None:
 def test_get_and_update_assessment(app: Collector) -> None:
     trace_id = run_app(app)
     rating = mlflow.log_feedback(
-        trace_id=trace_id, name="human_rating", value=4, rationale="Human evaluator rating",
+        trace_id=trace_id,
+        name="human_rating",
+        value=4,
+        rationale="Human evaluator rating",
         source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="evaluator@company.com"),
     )
     assert rating.assessment_id is not None
@@ -311,12 +341,16 @@ def test_get_and_update_assessment(app: Collector) -> None:
     updated = mlflow.update_assessment(
         trace_id=trace_id,
         assessment_id=rating.assessment_id,
-        assessment=Feedback(name="human_rating", value=5, rationale="Re-rated after a second look",
-                            metadata={"reviewed": "yes"}),
+        assessment=Feedback(
+            name="human_rating", value=5, rationale="Re-rated after a second look", metadata={"reviewed": "yes"}
+        ),
     )
     assert isinstance(updated, Feedback)
-    assert (updated.assessment_id, updated.value, updated.rationale) == (rating.assessment_id, 5, "Re-rated after "
-                                                                         "a second look")
+    assert (updated.assessment_id, updated.value, updated.rationale) == (
+        rating.assessment_id,
+        5,
+        "Re-rated after a second look",
+    )
     assert updated.metadata == {"reviewed": "yes"}
     # Source, creation time and validity are immutable; the update time moves.
     assert updated.source == AssessmentSource("HUMAN", "evaluator@company.com")
@@ -324,15 +358,18 @@ def test_get_and_update_assessment(app: Collector) -> None:
     assert (updated.last_update_time_ms or 0) >= (rating.last_update_time_ms or 0)
     assert mlflow.get_assessment(trace_id, rating.assessment_id) == updated
 
-    expected = mlflow.log_expectation(trace_id=trace_id, name="expected_response",
-                                      value="The capital of France is Paris.")
+    expected = mlflow.log_expectation(
+        trace_id=trace_id, name="expected_response", value="The capital of France is Paris."
+    )
     assert expected.assessment_id is not None
-    changed = mlflow.update_assessment(trace_id, expected.assessment_id,
-                                       Expectation(name="expected_response", value={"capital": "Paris"}))
+    changed = mlflow.update_assessment(
+        trace_id, expected.assessment_id, Expectation(name="expected_response", value={"capital": "Paris"})
+    )
     assert changed.value == {"capital": "Paris"}
 
-    with pytest.raises(mlflow.MlflowException, match=re.escape("Cannot update expectation value on a Feedback assessment.")) \
-            as caught:
+    with pytest.raises(
+        mlflow.MlflowException, match=re.escape("Cannot update expectation value on a Feedback assessment.")
+    ) as caught:
         mlflow.update_assessment(trace_id, rating.assessment_id, Expectation(name="human_rating", value=1))
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
 
@@ -340,7 +377,8 @@ def test_get_and_update_assessment(app: Collector) -> None:
     assert by_name["human_rating"][0]["feedback"] == {"value": 5}
     assert by_name["human_rating"][0]["rationale"] == "Re-rated after a second look"
     assert json.loads(by_name["expected_response"][0]["expectation"]["serialized_value"]["value"]) == {
-        "capital": "Paris"}
+        "capital": "Paris"
+    }
     rows = sql_assessments(trace_id)
     row = rows[rating.assessment_id]
     assert (json.loads(row["value"]), row["rationale"]) == (5, "Re-rated after a second look")
@@ -351,24 +389,36 @@ def test_get_and_update_assessment(app: Collector) -> None:
 def test_override_and_delete_lifecycle(app: Collector) -> None:
     trace_id = run_app(app)
     judge = mlflow.log_feedback(
-        trace_id=trace_id, name="llm_judge_score", value=0.85, rationale="LLM judge evaluation",
+        trace_id=trace_id,
+        name="llm_judge_score",
+        value=0.85,
+        rationale="LLM judge evaluation",
         source=AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id="gpt-4o-mini"),
         metadata={"temperature": "0.1", "model_version": "2024-01"},
     )
     assert judge.assessment_id is not None
     human = mlflow.override_feedback(
-        trace_id=trace_id, assessment_id=judge.assessment_id, value=0.5, rationale="The judge missed an error",
+        trace_id=trace_id,
+        assessment_id=judge.assessment_id,
+        value=0.5,
+        rationale="The judge missed an error",
         source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="expert@company.com"),
     )
     assert human.assessment_id is not None and human.assessment_id != judge.assessment_id
-    assert (human.name, human.overrides, human.valid, human.value) == ("llm_judge_score", judge.assessment_id, True,
-                                                                        0.5)
+    assert (human.name, human.overrides, human.valid, human.value) == (
+        "llm_judge_score",
+        judge.assessment_id,
+        True,
+        0.5,
+    )
     assert mlflow.get_assessment(trace_id, judge.assessment_id).valid is False
 
     # Both are listed (MLflow returns invalid assessments too); only the override counts.
     by_name = rest_assessments(trace_id)
     assert [(a["assessment_id"], a["valid"], a.get("overrides")) for a in by_name["llm_judge_score"]] == [
-        (judge.assessment_id, False, None), (human.assessment_id, True, judge.assessment_id)]
+        (judge.assessment_id, False, None),
+        (human.assessment_id, True, judge.assessment_id),
+    ]
     [trace] = mlflow.search_traces(return_type="list")
     assert [a.assessment_id for a in trace.search_assessments("llm_judge_score")] == [human.assessment_id]
     assert len(trace.search_assessments("llm_judge_score", all=True)) == 2

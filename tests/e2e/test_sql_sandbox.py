@@ -23,7 +23,7 @@ STATE = {
     "tables": "SELECT table_name, column_count FROM duckdb_tables() ORDER BY ALL",
     "counts": "SELECT (SELECT count(*) FROM traces) AS traces, (SELECT count(*) FROM assessments) AS assessments",
     "objects": "SELECT function_name AS name FROM duckdb_functions() WHERE NOT internal UNION ALL "
-               "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1",
+    "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1",
     "spans": "SELECT trace_id, span_id, name FROM spans ORDER BY ALL",
     "experiments": "SELECT experiment_id, name FROM experiments ORDER BY ALL",
 }
@@ -32,8 +32,9 @@ STATE = {
 def _export(collector: Collector, name: str) -> str:
     trace_id = new_trace_id()
     body = request([span(trace_id, new_span_id(), name=name)]).SerializeToString()
-    httpx.post(f"{collector.http}/v1/traces", content=body,
-               headers={"content-type": "application/x-protobuf"}).raise_for_status()
+    httpx.post(
+        f"{collector.http}/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}
+    ).raise_for_status()
     return "tr-" + trace_id.hex()
 
 
@@ -41,8 +42,9 @@ def _state(collector: Collector) -> dict[str, Any]:
     return {key: collector.sql(query) for key, query in STATE.items()}
 
 
-def test_hostile_sql_through_every_path_changes_nothing(fresh_collector: Callable[..., Collector],
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_sql_through_every_path_changes_nothing(
+    fresh_collector: Callable[..., Collector], capsys: pytest.CaptureFixture[str]
+) -> None:
     collector = fresh_collector()
     tid = _export(collector, "before")
     collector.wait_for(f"SELECT name FROM spans WHERE trace_id = '{tid}'", [{"name": "before"}])
@@ -60,13 +62,20 @@ def test_hostile_sql_through_every_path_changes_nothing(fresh_collector: Callabl
         assert annotrace_cli(["sql", query, "--url", collector.web]) == 1, query
         assert "annotrace:" in capsys.readouterr().err
 
-    for clause in ("tags.x = 'a'; DROP TABLE spans; --", "name = 'x' OR 1=1; DELETE FROM spans",
-                   "trace.status = 'OK'); DROP TABLE spans; --"):
+    for clause in (
+        "tags.x = 'a'; DROP TABLE spans; --",
+        "name = 'x' OR 1=1; DELETE FROM spans",
+        "trace.status = 'OK'); DROP TABLE spans; --",
+    ):
         with pytest.raises(MlflowException):
             annotrace.search_traces(experiment_ids=["0"], filter_string=clause)
-        searched = httpx.post(f"{collector.web}/api/3.0/mlflow/traces/search",
-                              json={"locations": [{"type": "MLFLOW_EXPERIMENT",
-                                                   "mlflow_experiment": {"experiment_id": "0"}}], "filter": clause})
+        searched = httpx.post(
+            f"{collector.web}/api/3.0/mlflow/traces/search",
+            json={
+                "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}],
+                "filter": clause,
+            },
+        )
         assert searched.status_code == 400, (clause, searched.text)
     with pytest.raises(MlflowException):
         annotrace.search_traces(experiment_ids=["0"], order_by=["timestamp_ms; DROP TABLE spans"])
@@ -85,6 +94,8 @@ def test_hostile_sql_through_every_path_changes_nothing(fresh_collector: Callabl
     for query in HOSTILE:
         assert annotrace_cli(["sql", query, "--db", str(collector.db_path)]) == 1, query
     capsys.readouterr()
-    assert annotrace_cli(["sql", "SELECT count(*) AS n FROM spans", "--db", str(collector.db_path),
-                          "--format", "json"]) == 0
+    assert (
+        annotrace_cli(["sql", "SELECT count(*) AS n FROM spans", "--db", str(collector.db_path), "--format", "json"])
+        == 0
+    )
     assert capsys.readouterr().out.strip() == '[{"n":2}]'

@@ -55,8 +55,9 @@ SCRIPT = textwrap.dedent("""
 
 def test_stock_mlflow_client_traces_and_logs_feedback(collector: Collector) -> None:
     experiment = f"stock-mlflow-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run([sys.executable, "-c", SCRIPT, collector.web, experiment], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, collector.web, experiment], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "Failed to send trace" not in done.stderr, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -65,7 +66,8 @@ def test_stock_mlflow_client_traces_and_logs_feedback(collector: Collector) -> N
     assert seen["assessments"] == ["inline_check", "quality"]
     rows = collector.sql(
         "SELECT s.span_type, s.name FROM spans s JOIN traces t USING (trace_id) "
-        f"WHERE t.trace_id = '{seen['trace_id']}' ORDER BY s.name")
+        f"WHERE t.trace_id = '{seen['trace_id']}' ORDER BY s.name"
+    )
     assert rows == [{"span_type": "CHAIN", "name": "answer"}, {"span_type": "RETRIEVER", "name": "retrieve"}]
     docs = collector.sql(f"SELECT doc_uri FROM documents WHERE trace_id = '{seen['trace_id']}'")
     assert docs == [{"doc_uri": "https://x/1"}]
@@ -101,14 +103,17 @@ SYNC_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("rounds", [20])
-def test_stock_client_in_sync_mode_gets_the_whole_trace_right_after_the_call(collector: Collector,
-                                                                              rounds: int) -> None:
+def test_stock_client_in_sync_mode_gets_the_whole_trace_right_after_the_call(collector: Collector, rounds: int) -> None:
     """Synchronous mode exports ``/v1/traces``, calls StartTraceV3, then the script reads: the
     trace must be complete every time (the collector acknowledges spans once spooled, stores them a
     moment later, and a read waits for what was acknowledged before it)."""
     experiment = f"stock-sync-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run([sys.executable, "-c", SYNC_SCRIPT, collector.web, experiment, str(rounds)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SYNC_SCRIPT, collector.web, experiment, str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == [{"state": "OK", "spans": ["agent", "plan", "tool"]}] * rounds

@@ -118,37 +118,52 @@ SCRIPT = textwrap.dedent("""
 
 def test_stock_client_review_queue_functions(collector: Collector) -> None:
     experiment = f"stock-rq-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run([sys.executable, "-c", SCRIPT, collector.web, experiment], capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, collector.web, experiment], capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     ids = out["ids"]
     queue = out["queue"]
     assert queue["id"].startswith("rq-") and len(queue["id"]) == 35
-    assert queue == {**queue, "name": "Launch review", "type": "custom", "users": ["alice@x.com", "bob@x.com"],
-                     "schema_ids": [out["schema_id"]], "created_by": None}
+    assert queue == {
+        **queue,
+        "name": "Launch review",
+        "type": "custom",
+        "users": ["alice@x.com", "bob@x.com"],
+        "schema_ids": [out["schema_id"]],
+        "created_by": None,
+    }
     assert out["got"] == "Launch review" and out["by_name"] == queue["id"]
-    assert out["duplicate"] == ["RESOURCE_ALREADY_EXISTS",
-                                "Review queue with name 'LAUNCH review' already exists (names are case-insensitive)."]
-    assert out["reserved"] == ["INVALID_PARAMETER_VALUE",
-                               "`Default` is a reserved queue name and cannot be used for a custom queue."]
+    assert out["duplicate"] == [
+        "RESOURCE_ALREADY_EXISTS",
+        "Review queue with name 'LAUNCH review' already exists (names are case-insensitive).",
+    ]
+    assert out["reserved"] == [
+        "INVALID_PARAMETER_VALUE",
+        "`Default` is a reserved queue name and cannot be used for a custom queue.",
+    ]
     assert out["added"] == [[ids[0], "pending"], [ids[1], "pending"]]
     assert out["again"] == [ids[0]]
     assert out["missing_trace"] == [
         "RESOURCE_DOES_NOT_EXIST",
         f"Cannot attach trace(s) ['tr-{'0' * 32}'] to review queue '{queue['id']}': they do not exist in "
-        f"experiment '{_experiment_of(collector, ids[0])}'."]
+        f"experiment '{_experiment_of(collector, ids[0])}'.",
+    ]
     assert out["locked"][0] == "INVALID_PARAMETER_VALUE" and "locked once items are assigned" in out["locked"][1]
     assert out["done"] == ["complete", "alice@x.com", True]
-    assert out["needs_by"] == ["INVALID_PARAMETER_VALUE",
-                               "`completed_by` is required when setting status to `declined`."]
+    assert out["needs_by"] == [
+        "INVALID_PARAMETER_VALUE",
+        "`completed_by` is required when setting status to `declined`.",
+    ]
     assert out["pending"] == [ids[1]]
     assert out["all"] == sorted(ids)
     assert out["paged"] == [1, True, 1]
     assert out["user_queue"] == ["carol@x.com", "user", ["carol@x.com"], True]
     assert out["user_fixed"] == [
         "INVALID_PARAMETER_VALUE",
-        "A user queue's name, assigned user, schemas, and owner are fixed and cannot be updated."]
+        "A user queue's name, assigned user, schemas, and owner are fixed and cannot be updated.",
+    ]
     assert out["renamed"] == ["Launch review v2", ["bob@x.com"]]
     assert out["for_bob"] == ["Launch review v2"]
     assert out["with_item"] == ["Launch review v2"]
@@ -167,26 +182,47 @@ def test_a_queue_is_a_review_app_session_and_answers_land_on_the_trace(collector
     """The queue shows in the Review App's list for an assigned user, and Submit on an item stores the
     answer on the trace itself and completes the item's shared status (MLflow's "Mark complete")."""
     with httpx.Client(base_url=collector.web, timeout=30) as api:
-        experiment_id = api.post("/api/2.0/mlflow/experiments/create",
-                                 json={"name": f"rq-app-{uuid.uuid4().hex}"}).json()["experiment_id"]
+        experiment_id = api.post(
+            "/api/2.0/mlflow/experiments/create", json={"name": f"rq-app-{uuid.uuid4().hex}"}
+        ).json()["experiment_id"]
         traced = ingest_trace(collector, experiment_id)
-        schema = api.post("/api/3.0/mlflow/label-schemas/create", json={
-            "experiment_id": experiment_id, "name": "ok", "type": "FEEDBACK",
-            "input": {"categorical": {"options": ["yes", "no"]}}}).json()["label_schema"]
-        queue = api.post("/api/3.0/mlflow/review-queues/create", json={
-            "experiment_id": experiment_id, "name": "Q", "queue_type": "CUSTOM", "users": ["Dana"],
-            "schema_ids": [schema["schema_id"]]}).json()["review_queue"]
-        added = api.post("/api/3.0/mlflow/review-queues/items/add",
-                         json={"queue_id": queue["queue_id"], "item_ids": [traced.trace_id]})
+        schema = api.post(
+            "/api/3.0/mlflow/label-schemas/create",
+            json={
+                "experiment_id": experiment_id,
+                "name": "ok",
+                "type": "FEEDBACK",
+                "input": {"categorical": {"options": ["yes", "no"]}},
+            },
+        ).json()["label_schema"]
+        queue = api.post(
+            "/api/3.0/mlflow/review-queues/create",
+            json={
+                "experiment_id": experiment_id,
+                "name": "Q",
+                "queue_type": "CUSTOM",
+                "users": ["Dana"],
+                "schema_ids": [schema["schema_id"]],
+            },
+        ).json()["review_queue"]
+        added = api.post(
+            "/api/3.0/mlflow/review-queues/items/add",
+            json={"queue_id": queue["queue_id"], "item_ids": [traced.trace_id]},
+        )
         assert added.status_code == 200, added.text
         mine = api.get("/api/v1/labeling/sessions", params={"user": "dana"}).json()["labeling_sessions"]
         assert queue["queue_id"] in [s["labeling_session_id"] for s in mine]
-        answer = api.post(f"/api/v1/labeling/sessions/{queue['queue_id']}/items/{traced.trace_id}/answers",
-                          json={"user": "dana", "schema": "ok", "value": "yes"})
+        answer = api.post(
+            f"/api/v1/labeling/sessions/{queue['queue_id']}/items/{traced.trace_id}/answers",
+            json={"user": "dana", "schema": "ok", "value": "yes"},
+        )
         assert answer.status_code == 200, answer.text
-        rows = collector.sql(f"SELECT trace_id, source_id, value FROM assessments WHERE trace_id = '{traced.trace_id}' "
-                             "AND assessment_name = 'ok'")
+        rows = collector.sql(
+            f"SELECT trace_id, source_id, value FROM assessments WHERE trace_id = '{traced.trace_id}' "
+            "AND assessment_name = 'ok'"
+        )
         assert rows == [{"trace_id": traced.trace_id, "source_id": "dana", "value": '"yes"'}]
         items = api.get("/api/3.0/mlflow/review-queues/items/list", params={"queue_id": queue["queue_id"]}).json()
         assert [(i["item_id"], i["status"], i["completed_by"]) for i in items["items"]] == [
-            (traced.trace_id, "COMPLETE", "dana")]
+            (traced.trace_id, "COMPLETE", "dana")
+        ]

@@ -67,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: OwnedServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         return None
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -87,16 +87,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, status: int, message: str) -> None:
-        self._json(status, {"error": {"message": message, "type": "invalid_request_error", "param": "model", "code": None}})
+        self._json(
+            status, {"error": {"message": message, "type": "invalid_request_error", "param": "model", "code": None}}
+        )
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:  # stdlib name
         self._record(None)
         if self.path.rstrip("/") == "/v1/models":
-            self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": CREATED, "owned_by": "fake"}]})
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": "fake-model", "object": "model", "created": CREATED, "owned_by": "fake"}],
+                },
+            )
         else:
             self._error(404, f"no route {self.path}")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self._record(body)
@@ -128,7 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
             content = answer_for(messages)
             finish_reason = "stop"
             completion_tokens = count_tokens(content)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream(completion_id, model, content, tool_call, finish_reason, usage if include_usage else None)
@@ -155,8 +167,12 @@ class _Handler(BaseHTTPRequestHandler):
         parameters = function.get("parameters") or {}
         last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
         text = _text_of(last_user.get("content"))
-        arguments = {name: text for name in parameters.get("required") or []}
-        return {"id": f"call_fake_{number}", "type": "function", "function": {"name": function.get("name", "tool"), "arguments": json.dumps(arguments)}}
+        arguments = dict.fromkeys(parameters.get("required") or [], text)
+        return {
+            "id": f"call_fake_{number}",
+            "type": "function",
+            "function": {"name": function.get("name", "tool"), "arguments": json.dumps(arguments)},
+        }
 
     def _stream(
         self,
@@ -173,14 +189,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
 
-        def chunk(delta: dict[str, Any] | None, finish: str | None = None, last_usage: dict[str, int] | None = None) -> None:
+        def chunk(
+            delta: dict[str, Any] | None, finish: str | None = None, last_usage: dict[str, int] | None = None
+        ) -> None:
             payload: dict[str, Any] = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": CREATED,
                 "model": model,
                 "system_fingerprint": "fp_fake",
-                "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+                "choices": []
+                if delta is None
+                else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
             }
             if usage is not None:
                 payload["usage"] = last_usage
@@ -190,7 +210,18 @@ class _Handler(BaseHTTPRequestHandler):
         chunk({"role": "assistant", "content": "" if tool_call is None else None})
         if tool_call is not None:
             function = tool_call["function"]
-            chunk({"tool_calls": [{"index": 0, "id": tool_call["id"], "type": "function", "function": {"name": function["name"], "arguments": ""}}]})
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": tool_call["id"],
+                            "type": "function",
+                            "function": {"name": function["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
             arguments = function["arguments"]
             middle = len(arguments) // 2
             for piece in (arguments[:middle], arguments[middle:]):
@@ -209,7 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         raw = body.get("input", "")
-        inputs = [raw] if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)) else list(raw)
+        inputs = (
+            [raw] if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)) else list(raw)
+        )
         dimensions = int(body.get("dimensions") or 8)
         data = []
         tokens = 0
@@ -221,7 +254,15 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("encoding_format") == "base64":
                 encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
             data.append({"object": "embedding", "index": index, "embedding": encoded})
-        self._json(200, {"object": "list", "data": data, "model": body.get("model", "fake-embedding"), "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", "fake-embedding"),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
 
 class FakeLLM(LocalServer):
@@ -235,4 +276,3 @@ class FakeLLM(LocalServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-

@@ -93,19 +93,18 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: OwnedServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         return None
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:  # stdlib name
         url = urllib.parse.urlsplit(self.path)
         if url.path != "/api/2.0/mlflow/experiments/get-by-name":
             self._reply(404, b"")
             return
         name = urllib.parse.parse_qs(url.query).get("experiment_name", [""])[0]
-        self._reply(200, json.dumps({"experiment": {"experiment_id": "1", "name": name}}).encode(),
-                    "application/json")
+        self._reply(200, json.dumps({"experiment": {"experiment_id": "1", "name": name}}).encode(), "application/json")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         sink = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         encoding = (self.headers.get("Content-Encoding") or "").lower()

@@ -21,10 +21,21 @@ from tests.collector_process import Collector
 
 __all__ = ["app", "run_app"]
 
-SDK_ENV = ("ANNOTRACE_TRACKING_URI", "MLFLOW_TRACKING_URI", "ANNOTRACE_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME",
-           "ANNOTRACE_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID", "ANNOTRACE_ACTIVE_MODEL_ID", "MLFLOW_ACTIVE_MODEL_ID",
-           "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME",
-           "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED")
+SDK_ENV = (
+    "ANNOTRACE_TRACKING_URI",
+    "MLFLOW_TRACKING_URI",
+    "ANNOTRACE_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_NAME",
+    "ANNOTRACE_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_ID",
+    "ANNOTRACE_ACTIVE_MODEL_ID",
+    "MLFLOW_ACTIVE_MODEL_ID",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SDK_DISABLED",
+)
 
 
 @pytest.fixture
@@ -57,6 +68,7 @@ def run_app(collector: Collector, text: str = "hello") -> str:
         raise ValueError("No active trace found. Make sure to run a traced function first.")
     stored = collector.sql(
         f"SELECT (SELECT count(*) FROM traces WHERE trace_id = '{trace_id}') AS traces, "
-        f"(SELECT count(*) FROM spans WHERE trace_id = '{trace_id}') AS spans")
+        f"(SELECT count(*) FROM spans WHERE trace_id = '{trace_id}') AS spans"
+    )
     assert stored == [{"traces": 1, "spans": 1}]
     return trace_id

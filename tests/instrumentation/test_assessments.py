@@ -91,16 +91,23 @@ def test_override_refuses_an_expectation(server: ScriptedServer) -> None:
 
 
 def test_server_errors_surface_with_their_code(server: ScriptedServer) -> None:
-    server.route("GET", f"{BASE}/a-missing", Reply(404, {
-        "error_code": "RESOURCE_DOES_NOT_EXIST",
-        "message": f"Assessment with ID 'a-missing' not found for trace '{TRACE_ID}'"}))
+    server.route(
+        "GET",
+        f"{BASE}/a-missing",
+        Reply(
+            404,
+            {
+                "error_code": "RESOURCE_DOES_NOT_EXIST",
+                "message": f"Assessment with ID 'a-missing' not found for trace '{TRACE_ID}'",
+            },
+        ),
+    )
     with pytest.raises(MlflowException, match="Assessment with ID 'a-missing' not found") as caught:
         annotrace.get_assessment(TRACE_ID, "a-missing")
     assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_assessing_the_running_trace_is_refused(sdk: OTLPSink) -> None:
-    with annotrace.start_span("work") as span:
-        with pytest.raises(MlflowException, match="still running") as caught:
-            annotrace.log_feedback(trace_id=span.trace_id, value=1)
+    with annotrace.start_span("work") as span, pytest.raises(MlflowException, match="still running") as caught:
+        annotrace.log_feedback(trace_id=span.trace_id, value=1)
     assert caught.value.error_code == "INVALID_STATE"

@@ -71,7 +71,13 @@ def test_mlflow_names_used_by_the_seed_app() -> None:
     assert mlflow.entities.Document(page_content="x").to_dict() == {"page_content": "x", "metadata": {}, "id": None}
     assert mlflow.SpanType is mlflow.entities.SpanType
     assert mlflow.MlflowException is mlflow.AnnotraceException
-    for name in ("set_tracking_uri", "get_tracking_uri", "set_experiment", "set_active_model", "get_last_active_trace_id"):
+    for name in (
+        "set_tracking_uri",
+        "get_tracking_uri",
+        "set_experiment",
+        "set_active_model",
+        "get_last_active_trace_id",
+    ):
         assert callable(getattr(mlflow, name)), name
 
 
@@ -103,11 +109,30 @@ def test_entities_and_assessment_names_load_nothing_heavy(run_script: Runner) ->
 def test_assessment_api_names() -> None:
     import annotrace as mlflow
 
-    for name in ("log_feedback", "log_expectation", "get_assessment", "update_assessment", "override_feedback",
-                 "delete_assessment", "log_assessment", "search_traces", "get_trace", "sql"):
+    for name in (
+        "log_feedback",
+        "log_expectation",
+        "get_assessment",
+        "update_assessment",
+        "override_feedback",
+        "delete_assessment",
+        "log_assessment",
+        "search_traces",
+        "get_trace",
+        "sql",
+    ):
         assert callable(getattr(mlflow, name)), name
-    for name in ("Feedback", "Expectation", "AssessmentSource", "AssessmentSourceType", "AssessmentError", "Trace",
-                 "TraceInfo", "TraceData", "Span"):
+    for name in (
+        "Feedback",
+        "Expectation",
+        "AssessmentSource",
+        "AssessmentSourceType",
+        "AssessmentError",
+        "Trace",
+        "TraceInfo",
+        "TraceData",
+        "Span",
+    ):
         assert getattr(mlflow.entities, name).__module__.startswith("annotrace.entities."), name
 
 

@@ -12,15 +12,63 @@ from annotrace.exceptions import MlflowException
 from tests.instrumentation.scripted_server import Reply, ScriptedServer
 
 ANSWER = {
-    "columns": ["trace_id", "n", "maybe_n", "score", "ok", "maybe_ok", "create_time", "tz_time", "day", "value",
-                "took", "names"],
-    "types": ["VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "BOOLEAN", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE",
-              "DATE", "JSON", "INTERVAL", "VARCHAR[]"],
+    "columns": [
+        "trace_id",
+        "n",
+        "maybe_n",
+        "score",
+        "ok",
+        "maybe_ok",
+        "create_time",
+        "tz_time",
+        "day",
+        "value",
+        "took",
+        "names",
+    ],
+    "types": [
+        "VARCHAR",
+        "BIGINT",
+        "INTEGER",
+        "DOUBLE",
+        "BOOLEAN",
+        "BOOLEAN",
+        "TIMESTAMP",
+        "TIMESTAMP WITH TIME ZONE",
+        "DATE",
+        "JSON",
+        "INTERVAL",
+        "VARCHAR[]",
+    ],
     "rows": [
-        ["tr-1", 1, None, 0.5, True, None, "2026-11-23T13:24:45.779000", "2026-11-23T13:24:45+00:00", "2026-11-23",
-         '{"a":1}', 1.5, ["x", "y"]],
-        ["tr-2", 2, 3, None, False, True, "2026-11-23T13:24:46", "2026-11-23T14:24:46+01:00", "2026-11-24", "4.0", 0.0,
-         []],
+        [
+            "tr-1",
+            1,
+            None,
+            0.5,
+            True,
+            None,
+            "2026-11-23T13:24:45.779000",
+            "2026-11-23T13:24:45+00:00",
+            "2026-11-23",
+            '{"a":1}',
+            1.5,
+            ["x", "y"],
+        ],
+        [
+            "tr-2",
+            2,
+            3,
+            None,
+            False,
+            True,
+            "2026-11-23T13:24:46",
+            "2026-11-23T14:24:46+01:00",
+            "2026-11-24",
+            "4.0",
+            0.0,
+            [],
+        ],
     ],
     "truncated": False,
 }
@@ -60,8 +108,11 @@ def test_truncation_is_reported(server: ScriptedServer, caplog: pytest.LogCaptur
 
 
 def test_errors(server: ScriptedServer) -> None:
-    server.route("POST", "/api/v1/sql", Reply(400, {"error_code": "INVALID_PARAMETER_VALUE",
-                                                    "message": "Invalid SQL: Parser Error"}))
+    server.route(
+        "POST",
+        "/api/v1/sql",
+        Reply(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid SQL: Parser Error"}),
+    )
     with pytest.raises(MlflowException, match="Invalid SQL: Parser Error"):
         annotrace.sql("SELEC 1")
     with pytest.raises(MlflowException, match="non-empty SQL string"):

@@ -16,8 +16,20 @@ from tests.instrumentation.scripted_server import Recorded, Reply, ScriptedServe
 SEARCH = "/api/3.0/mlflow/traces/search"
 BATCH = "/api/3.0/mlflow/traces/batchGet"
 BY_NAME = "/api/2.0/mlflow/experiments/get-by-name"
-COLUMNS = ["trace_id", "trace", "client_request_id", "state", "request_time", "execution_duration", "request",
-           "response", "trace_metadata", "tags", "spans", "assessments"]
+COLUMNS = [
+    "trace_id",
+    "trace",
+    "client_request_id",
+    "state",
+    "request_time",
+    "execution_duration",
+    "request",
+    "response",
+    "trace_metadata",
+    "tags",
+    "spans",
+    "assessments",
+]
 
 
 def info(n: int) -> dict[str, object]:
@@ -26,6 +38,7 @@ def info(n: int) -> dict[str, object]:
 
 def paged(infos: list[dict[str, object]]) -> object:
     """A search endpoint that pages ``infos`` by the requested max_results (token = offset)."""
+
     def answer(request: Recorded) -> Reply:
         offset = int(request.body.get("page_token") or 0)
         size = request.body["max_results"]
@@ -33,12 +46,19 @@ def paged(infos: list[dict[str, object]]) -> object:
         if offset + size < len(infos):
             out["next_page_token"] = str(offset + size)
         return Reply(200, out)
+
     return answer
 
 
 def batch(request: Recorded) -> Reply:
-    return Reply(200, {"traces": [{**REST_TRACE, "trace_info": {**TRACE_INFO_JSON, "trace_id": tid}}
-                                  for tid in request.query["trace_ids"]]})
+    return Reply(
+        200,
+        {
+            "traces": [
+                {**REST_TRACE, "trace_info": {**TRACE_INFO_JSON, "trace_id": tid}} for tid in request.query["trace_ids"]
+            ]
+        },
+    )
 
 
 def locations(request: Recorded) -> list[str]:
@@ -50,9 +70,10 @@ def test_default_experiment_is_mlflows_default(server: ScriptedServer) -> None:
     df = annotrace.search_traces()
     assert list(df.columns) == COLUMNS and len(df) == 0
     assert locations(server.requests[0]) == ["0"]
-    assert server.requests[0].body == {"locations": [{"type": "MLFLOW_EXPERIMENT",
-                                                      "mlflow_experiment": {"experiment_id": "0"}}],
-                                       "max_results": 500}
+    assert server.requests[0].body == {
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}],
+        "max_results": 500,
+    }
 
 
 def test_set_experiment_by_name_is_resolved(server: ScriptedServer) -> None:
@@ -69,8 +90,11 @@ def test_set_experiment_by_name_is_resolved(server: ScriptedServer) -> None:
 
 
 def test_missing_experiment_gives_mlflows_message(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    server.route("GET", BY_NAME, Reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST",
-                                             "message": "Could not find experiment with name 'nope'"}))
+    server.route(
+        "GET",
+        BY_NAME,
+        Reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Could not find experiment with name 'nope'"}),
+    )
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "nope")  # chosen, never created
     with pytest.raises(MlflowException, match="Could not find experiment with name 'nope'") as caught:
         annotrace.search_traces()
@@ -143,12 +167,18 @@ def test_model_id_and_run_id_filters(server: ScriptedServer) -> None:
     ("kwargs", "message"),
     [
         ({"return_type": "arrow"}, "Invalid return type: arrow. Return type must be either 'pandas' or 'list'."),
-        ({"return_type": "list", "extract_fields": ["a.inputs"]},
-         "The `extract_fields` parameter is only supported when return type is set to 'pandas'."),
-        ({"model_id": "m", "filter_string": "tag.a = 'b'"},
-         "Cannot specify both `model_id` or `filter_string` in the search_traces call."),
-        ({"run_id": "r", "filter_string": "metadata.`mlflow.sourceRun` = 'x'"},
-         "You cannot filter by run_id when it is already part of the filter string."),
+        (
+            {"return_type": "list", "extract_fields": ["a.inputs"]},
+            "The `extract_fields` parameter is only supported when return type is set to 'pandas'.",
+        ),
+        (
+            {"model_id": "m", "filter_string": "tag.a = 'b'"},
+            "Cannot specify both `model_id` or `filter_string` in the search_traces call.",
+        ),
+        (
+            {"run_id": "r", "filter_string": "metadata.`mlflow.sourceRun` = 'x'"},
+            "You cannot filter by run_id when it is already part of the filter string.",
+        ),
         ({"max_results": 0}, "it must be a positive integer"),
     ],
 )

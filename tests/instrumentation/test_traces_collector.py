@@ -49,9 +49,20 @@ def test_search_traces_pages_and_shapes(app: Collector, monkeypatch: pytest.Monk
     mlflow.log_feedback(trace_id=trace_ids[0], name="quality", value=5)
     monkeypatch.setattr(traces_client, "MAX_PAGE_SIZE", 2)  # force several pages of the real server
     df = mlflow.search_traces()
-    assert list(df.columns) == ["trace_id", "trace", "client_request_id", "state", "request_time",
-                                "execution_duration", "request", "response", "trace_metadata", "tags", "spans",
-                                "assessments"]
+    assert list(df.columns) == [
+        "trace_id",
+        "trace",
+        "client_request_id",
+        "state",
+        "request_time",
+        "execution_duration",
+        "request",
+        "response",
+        "trace_metadata",
+        "tags",
+        "spans",
+        "assessments",
+    ]
     assert list(df["trace_id"]) == trace_ids[::-1]  # newest first
     assert list(df["request"]) == [{"input": "q2"}, {"input": "q1"}, {"input": "q0"}]
     assert list(df["response"]) == ["q2_output", "q1_output", "q0_output"]

@@ -71,9 +71,14 @@ def sdk(collector: Collector) -> Iterator[None]:
 def _traces(collector: Collector, experiment: str, count: int) -> None:
     @annotrace.trace(span_type="RETRIEVER")
     def retrieve(query: str) -> list[Document]:
-        return [Document(id="kb-1", page_content=f"Refunds take 5 days ({query}).",
-                         metadata={"doc_uri": "https://kb.example.com/refunds"}),
-                Document(id="kb-2", page_content="Internal note.", metadata={"doc_uri": "file:///srv/notes.txt"})]
+        return [
+            Document(
+                id="kb-1",
+                page_content=f"Refunds take 5 days ({query}).",
+                metadata={"doc_uri": "https://kb.example.com/refunds"},
+            ),
+            Document(id="kb-2", page_content="Internal note.", metadata={"doc_uri": "file:///srv/notes.txt"}),
+        ]
 
     @annotrace.trace(span_type="CHAT_MODEL")
     def chat(messages: list[dict[str, str]]) -> dict[str, Any]:
@@ -86,35 +91,69 @@ def _traces(collector: Collector, experiment: str, count: int) -> None:
 
     for n in range(count):
         support_bot([{"role": "user", "content": f"Question {n}: how long do refunds take?"}])
-    query = (f"SELECT count(*) AS n FROM traces JOIN experiments USING (experiment_id) "
-             f"WHERE experiments.name = '{experiment}' AND span_count = 3")
+    query = (
+        f"SELECT count(*) AS n FROM traces JOIN experiments USING (experiment_id) "
+        f"WHERE experiments.name = '{experiment}' AND span_count = 3"
+    )
     assert int(annotrace.sql(query)["n"][0]) == count  # read back at once, as a user would
 
 
 def define_questions(max_score: float = 5, max_length: int = 200) -> None:
     """The three questions (schemas) of the current experiment; again with ``overwrite`` to change them."""
-    create_label_schema(name="quality", type="feedback", title="Is the answer correct?",
-                        input=InputCategorical(options=OPTIONS), instruction="Judge the response only.",
-                        enable_comment=True, overwrite=True)
-    create_label_schema(name="score", type="feedback", title="How helpful is it?",
-                        input=InputNumeric(min_value=1, max_value=max_score), overwrite=True)
-    create_label_schema(name="better", type="expectation", title="What should it have said?",
-                        input=InputText(max_length=max_length), overwrite=True)
+    create_label_schema(
+        name="quality",
+        type="feedback",
+        title="Is the answer correct?",
+        input=InputCategorical(options=OPTIONS),
+        instruction="Judge the response only.",
+        enable_comment=True,
+        overwrite=True,
+    )
+    create_label_schema(
+        name="score",
+        type="feedback",
+        title="How helpful is it?",
+        input=InputNumeric(min_value=1, max_value=max_score),
+        overwrite=True,
+    )
+    create_label_schema(
+        name="better",
+        type="expectation",
+        title="What should it have said?",
+        input=InputText(max_length=max_length),
+        overwrite=True,
+    )
 
 
 def define_other_questions() -> list[str]:
     """The other three input types: pass/fail, a categorical list, a text list (plus a built-in one)."""
-    create_label_schema(name="safe", type="feedback", title="Is it safe?",
-                        input=InputPassFail(positive_label="Safe", negative_label="Unsafe"), overwrite=True)
-    create_label_schema(name="topics", type="feedback", title="Which topics does it cover?",
-                        input=InputCategoricalList(options=["billing", "refunds", "shipping"]), overwrite=True)
-    create_label_schema(name="facts", type="expectation", title="Which facts must it state?",
-                        input=InputTextList(max_count=3, max_length_each=40), overwrite=True)
+    create_label_schema(
+        name="safe",
+        type="feedback",
+        title="Is it safe?",
+        input=InputPassFail(positive_label="Safe", negative_label="Unsafe"),
+        overwrite=True,
+    )
+    create_label_schema(
+        name="topics",
+        type="feedback",
+        title="Which topics does it cover?",
+        input=InputCategoricalList(options=["billing", "refunds", "shipping"]),
+        overwrite=True,
+    )
+    create_label_schema(
+        name="facts",
+        type="expectation",
+        title="Which facts must it state?",
+        input=InputTextList(max_count=3, max_length_each=40),
+        overwrite=True,
+    )
     return ["safe", "topics", "facts"]
 
 
-def make_review(collector: Collector, *, traces: int = 3, assigned_users: list[str] | None = None,
-                other_questions: bool = False) -> Review:
+def make_review(
+    collector: Collector, *, traces: int = 3, assigned_users: list[str] | None = None, other_questions: bool = False
+) -> Review:
     """A new experiment, ``traces`` traces, the three questions (or the other three) and a session over
     copies of the traces."""
     experiment = f"review-{uuid.uuid4().hex[:8]}"
@@ -125,13 +164,16 @@ def make_review(collector: Collector, *, traces: int = 3, assigned_users: list[s
     else:
         define_questions()
         questions = list(QUESTIONS)
-    session = create_labeling_session(name=f"Support answers {experiment[-4:]}", assigned_users=assigned_users or [],
-                                      label_schemas=questions)
+    session = create_labeling_session(
+        name=f"Support answers {experiment[-4:]}", assigned_users=assigned_users or [], label_schemas=questions
+    )
     session.add_traces(annotrace.search_traces())
     items = httpx.get(f"{collector.web}/api/v1/labeling/sessions/{session.mlflow_run_id}/items", timeout=30).json()
     return Review(session, experiment, [item["trace_id"] for item in items["items"]])
 
 
 def assessments_of(collector: Collector, trace_id: str, user: str) -> list[dict[str, Any]]:
-    return collector.sql(f"SELECT assessment_name, value, rationale, source_type, source_id FROM assessments "
-                         f"WHERE trace_id = '{trace_id}' AND source_id = '{user}' ORDER BY assessment_name")
+    return collector.sql(
+        f"SELECT assessment_name, value, rationale, source_type, source_id FROM assessments "
+        f"WHERE trace_id = '{trace_id}' AND source_id = '{user}' ORDER BY assessment_name"
+    )

@@ -33,8 +33,11 @@ NAME_OF = """el => {
 
 def unnamed_controls(page: Page) -> list[str]:
     """Visible controls with no label, aria-label(ledby), title or (button) text."""
-    return [control.evaluate("el => el.outerHTML.slice(0, 120)") for control in page.locator(CONTROLS).all()
-            if control.is_visible() and not control.evaluate(NAME_OF)]
+    return [
+        control.evaluate("el => el.outerHTML.slice(0, 120)")
+        for control in page.locator(CONTROLS).all()
+        if control.is_visible() and not control.evaluate(NAME_OF)
+    ]
 
 
 def test_the_check_finds_an_unlabelled_control(page: Page) -> None:
@@ -45,7 +48,14 @@ def test_the_check_finds_an_unlabelled_control(page: Page) -> None:
 def test_every_control_on_every_page_has_a_name(page: Page, collector: Collector, review: Review) -> None:
     trace = genai_trace(collector)
     sign_in(page, "screen-reader@example.com", next_path="/login")
-    for path in ("/login", "/", f"/experiments/{trace.experiment_id}/traces", f"/traces/{trace.trace_id}",
-                 f"/traces/{trace.trace_id}?span={trace.chat}", "/review", review.path):
+    for path in (
+        "/login",
+        "/",
+        f"/experiments/{trace.experiment_id}/traces",
+        f"/traces/{trace.trace_id}",
+        f"/traces/{trace.trace_id}?span={trace.chat}",
+        "/review",
+        review.path,
+    ):
         page.goto(path)
         assert unnamed_controls(page) == [], path

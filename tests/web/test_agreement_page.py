@@ -24,30 +24,57 @@ JUDGE = ["good", "bad", "bad", "good"]
 
 
 def _session(collector: Collector, api: httpx.Client) -> tuple[str, list[str]]:
-    experiment_id = api.post("/api/2.0/mlflow/experiments/create",
-                             json={"name": f"agreement-page-{uuid.uuid4().hex[:8]}"}).json()["experiment_id"]
-    for name, spec in (("verdict", {"categorical": {"options": ["good", "bad"]}}),
-                       ("score", {"numeric": {"min_value": 1, "max_value": 5}})):
-        made = api.post("/api/3.0/mlflow/label-schemas/create", json={
-            "experiment_id": experiment_id, "name": name, "type": "FEEDBACK", "input": spec})
+    experiment_id = api.post(
+        "/api/2.0/mlflow/experiments/create", json={"name": f"agreement-page-{uuid.uuid4().hex[:8]}"}
+    ).json()["experiment_id"]
+    for name, spec in (
+        ("verdict", {"categorical": {"options": ["good", "bad"]}}),
+        ("score", {"numeric": {"min_value": 1, "max_value": 5}}),
+    ):
+        made = api.post(
+            "/api/3.0/mlflow/label-schemas/create",
+            json={"experiment_id": experiment_id, "name": name, "type": "FEEDBACK", "input": spec},
+        )
         assert made.status_code == 200, made.text
     traces = [ingest_trace(collector, experiment_id).trace_id for _ in range(4)]
-    queue = api.post("/api/3.0/mlflow/review-queues/create", json={
-        "experiment_id": experiment_id, "name": "Week 1", "queue_type": "CUSTOM", "users": ["ann", "bob"],
-        "schema_ids": [s["schema_id"] for s in api.get("/api/3.0/mlflow/label-schemas/list", params={
-            "experiment_id": experiment_id}).json()["label_schemas"] if s["name"] in ("verdict", "score")]})
+    queue = api.post(
+        "/api/3.0/mlflow/review-queues/create",
+        json={
+            "experiment_id": experiment_id,
+            "name": "Week 1",
+            "queue_type": "CUSTOM",
+            "users": ["ann", "bob"],
+            "schema_ids": [
+                s["schema_id"]
+                for s in api.get("/api/3.0/mlflow/label-schemas/list", params={"experiment_id": experiment_id}).json()[
+                    "label_schemas"
+                ]
+                if s["name"] in ("verdict", "score")
+            ],
+        },
+    )
     queue_id = queue.json()["review_queue"]["queue_id"]
     api.post("/api/3.0/mlflow/review-queues/items/add", json={"queue_id": queue_id, "item_ids": traces})
     for user in ("ann", "bob"):
         for i, trace_id in enumerate(traces):
             for schema, table in (("verdict", VERDICTS), ("score", SCORES)):
-                done = api.post(f"/api/v1/labeling/sessions/{queue_id}/items/{trace_id}/answers",
-                                json={"user": user, "schema": schema, "value": table[user][i]})
+                done = api.post(
+                    f"/api/v1/labeling/sessions/{queue_id}/items/{trace_id}/answers",
+                    json={"user": user, "schema": schema, "value": table[user][i]},
+                )
                 assert done.status_code == 200, done.text
     for trace_id, value in zip(traces, JUDGE, strict=True):
-        api.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", json={"assessment": {
-            "trace_id": trace_id, "assessment_name": "verdict", "feedback": {"value": value},
-            "source": {"source_type": "LLM_JUDGE", "source_id": "judge-gpt"}}})
+        api.post(
+            f"/api/3.0/mlflow/traces/{trace_id}/assessments",
+            json={
+                "assessment": {
+                    "trace_id": trace_id,
+                    "assessment_name": "verdict",
+                    "feedback": {"value": value},
+                    "source": {"source_type": "LLM_JUDGE", "source_id": "judge-gpt"},
+                }
+            },
+        )
     return queue_id, traces
 
 
@@ -71,7 +98,8 @@ def test_the_agreement_page_plots_and_links(collector: Collector, page: Page) ->
     alpha = report["schemas"][0]["alpha"]["value"]
     expect(page.locator("#schema-table tr[data-schema=verdict]")).to_contain_text(f"{alpha:.3f}")
     expect(page.locator("#schema-table tr[data-schema=verdict] td")).to_have_text(
-        ["nominal", "4", "2", "8", *([re.compile(r"^-?\d\.\d{3} \[")] * 4)])
+        ["nominal", "4", "2", "8", *([re.compile(r"^-?\d\.\d{3} \[")] * 4)]
+    )
     confusion = page.get_by_role("img", name="Confusion matrix of verdict")
     expect(confusion.locator("rect.cell")).to_have_count(4)
     # rows and columns bad, good: two items where they agree on good (2 pairs each), two with bad/good
@@ -100,16 +128,19 @@ def test_an_adjudicator_records_a_gold_label_in_the_browser(collector: Collector
     # verdicts differ on items 2 and 4, scores on items 2 and 4 (1 vs 2, 3 vs 1): four disputes
     expect(disputes).to_have_count(4)
     first = page.locator(f"section.dispute[data-trace-id='{traces[1]}'][data-schema=verdict]")
-    expect(first.locator("table.answers tbody tr")).to_have_text([re.compile(r"ann\s*\"bad\""),
-                                                                   re.compile(r"bob\s*\"good\"")])
+    expect(first.locator("table.answers tbody tr")).to_have_text(
+        [re.compile(r"ann\s*\"bad\""), re.compile(r"bob\s*\"good\"")]
+    )
     first.get_by_label("bad").check()
     first.get_by_label("Why").fill("the answer is wrong")
     first.get_by_role("button", name="Save gold label").click()
     page.wait_for_url(f"**/agreement/{queue_id}/adjudicate")
     expect(page.locator(f"section.dispute[data-trace-id='{traces[1]}'][data-schema=verdict] .gold")).to_have_text(
-        re.compile(r'Gold label: "bad" by lead@x.com: the answer is wrong'))
+        re.compile(r'Gold label: "bad" by lead@x.com: the answer is wrong')
+    )
     with httpx.Client(base_url=collector.web, timeout=30) as api:
-        disputes_json = api.get(f"/api/v1/labeling/sessions/{queue_id}/adjudication",
-                                params={"unresolved": "true"}).json()["disputes"]
+        disputes_json = api.get(
+            f"/api/v1/labeling/sessions/{queue_id}/adjudication", params={"unresolved": "true"}
+        ).json()["disputes"]
     assert (traces[1], "verdict") not in [(d["trace_id"], d["schema"]) for d in disputes_json]
     assert len(disputes_json) == 3

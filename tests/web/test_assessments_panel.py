@@ -28,7 +28,8 @@ USER = "ada@example.com"
 def stored(collector: Collector, trace_id: str) -> list[dict[str, Any]]:
     rows = collector.sql(
         "SELECT assessment_id, assessment_name, kind, span_id, value, rationale, source_type, source_id, overrides, "
-        f"valid, version FROM assessments WHERE trace_id = '{trace_id}' ORDER BY create_time, assessment_id")
+        f"valid, version FROM assessments WHERE trace_id = '{trace_id}' ORDER BY create_time, assessment_id"
+    )
     for row in rows:
         row["value"] = None if row["value"] is None else json.loads(row["value"])
     return rows
@@ -67,9 +68,17 @@ def test_seed_001_label_a_span_and_the_trace(page: Page, app: Collector) -> None
     expect(item(page, "quality").locator(".a-meta")).to_contain_text(f"HUMAN · {USER}")
     [feedback] = stored(collector, trace.trace_id)
     assert {k: v for k, v in feedback.items() if k != "assessment_id"} == {
-        "assessment_name": "quality", "kind": "feedback", "span_id": trace.chat, "value": 4,
-        "rationale": "clear answer", "source_type": "HUMAN", "source_id": USER, "overrides": None, "valid": True,
-        "version": 1}
+        "assessment_name": "quality",
+        "kind": "feedback",
+        "span_id": trace.chat,
+        "value": 4,
+        "rationale": "clear answer",
+        "source_type": "HUMAN",
+        "source_id": USER,
+        "overrides": None,
+        "valid": True,
+        "version": 1,
+    }
 
     # the root span means the whole trace: an Expectation with a JSON value
     select(page, trace.root)
@@ -85,8 +94,13 @@ def test_seed_001_label_a_span_and_the_trace(page: Page, app: Collector) -> None
     expect(status(page)).to_have_text("Expectation \u201cexpected_facts\u201d created.")
     expect(item(page, "expected_facts").locator(".a-value pre")).to_contain_text('"must_mention_order": true')
     expectation = stored(collector, trace.trace_id)[1]
-    assert (expectation["kind"], expectation["span_id"], expectation["value"], expectation["source_type"],
-            expectation["source_id"]) == ("expectation", None, facts, "HUMAN", USER)
+    assert (
+        expectation["kind"],
+        expectation["span_id"],
+        expectation["value"],
+        expectation["source_type"],
+        expectation["source_id"],
+    ) == ("expectation", None, facts, "HUMAN", USER)
 
     # edit it: value and rationale, in place (Escape first: back to the button, nothing changed)
     edit_button = item(page, "expected_facts").get_by_role("button", name="Edit expected_facts")
@@ -107,7 +121,11 @@ def test_seed_001_label_a_span_and_the_trace(page: Page, app: Collector) -> None
     edited = stored(collector, trace.trace_id)[1]
     assert edited["assessment_id"] == expectation["assessment_id"]
     assert (edited["value"], edited["rationale"], edited["version"], edited["source_id"]) == (
-        facts, "both documents matter", 2, USER)
+        facts,
+        "both documents matter",
+        2,
+        USER,
+    )
 
     # override the feedback: a new value replaces it, the old one stays, invalid
     select(page, trace.chat)
@@ -125,11 +143,20 @@ def test_seed_001_label_a_span_and_the_trace(page: Page, app: Collector) -> None
     new_id = next(i for i, row in rows.items() if row["overrides"] == feedback["assessment_id"])
     assert rows[feedback["assessment_id"]]["valid"] is False
     assert (rows[new_id]["value"], rows[new_id]["span_id"], rows[new_id]["valid"], rows[new_id]["source_id"]) == (
-        2.5, trace.chat, True, USER)
+        2.5,
+        trace.chat,
+        True,
+        USER,
+    )
     sdk = annotrace.get_assessment(trace.trace_id, new_id)
     assert isinstance(sdk, Feedback)
     assert (sdk.value, sdk.overrides, sdk.span_id, sdk.source.source_type, sdk.source.source_id) == (
-        2.5, feedback["assessment_id"], trace.chat, "HUMAN", USER)
+        2.5,
+        feedback["assessment_id"],
+        trace.chat,
+        "HUMAN",
+        USER,
+    )
 
     # delete the override: the first feedback is valid again
     delete = item(page, "quality", 1).get_by_role("button", name="Delete quality")
@@ -141,7 +168,9 @@ def test_seed_001_label_a_span_and_the_trace(page: Page, app: Collector) -> None
     expect(item(page, "quality")).not_to_have_class(re.compile(r"\binvalid\b"))
     after = stored(collector, trace.trace_id)
     assert [(row["assessment_id"], row["valid"]) for row in after] == [
-        (feedback["assessment_id"], True), (expectation["assessment_id"], True)]
+        (feedback["assessment_id"], True),
+        (expectation["assessment_id"], True),
+    ]
 
 
 def test_bad_input_gets_inline_messages_and_stores_nothing(page: Page, collector: Collector) -> None:
@@ -205,4 +234,5 @@ def test_signing_in_from_the_panel_comes_back_to_the_span(page: Page, collector:
     expect(item(page, "relevant").locator(".a-value")).to_have_text("false")
     rows = stored(collector, trace.trace_id)
     assert [(r["value"], r["span_id"], r["source_type"], r["source_id"]) for r in rows] == [
-        (False, trace.retriever, "HUMAN", "bob@example.com")]
+        (False, trace.retriever, "HUMAN", "bob@example.com")
+    ]

@@ -28,7 +28,8 @@ def test_feedback_added_on_a_span_shows_as_a_column(page: Page, collector: Colle
     expect(page.get_by_role("link", name="helpfulness", exact=True)).to_be_visible()
     row = page.locator("#traces-table tbody tr").filter(has=page.locator(f'a[href="/traces/{trace.trace_id}"]'))
     expect(row.locator('td[data-column="feedback.helpfulness"]')).to_have_text("5")
-    rows = collector.sql("SELECT span_id, source_type, source_id, value FROM assessments "
-                         f"WHERE trace_id = '{trace.trace_id}' AND assessment_name = 'helpfulness'")
-    assert rows == [{"span_id": trace.chat, "source_type": "HUMAN", "source_id": "reviewer@example.com",
-                     "value": "5"}]
+    rows = collector.sql(
+        "SELECT span_id, source_type, source_id, value FROM assessments "
+        f"WHERE trace_id = '{trace.trace_id}' AND assessment_name = 'helpfulness'"
+    )
+    assert rows == [{"span_id": trace.chat, "source_type": "HUMAN", "source_id": "reviewer@example.com", "value": "5"}]

@@ -27,7 +27,7 @@ def review(collector: Collector) -> Iterator[Review]:
         yield make_review(collector)
 
 
-def _question(page: Page, title: str):  # noqa: ANN202 - a Playwright Locator
+def _question(page: Page, title: str):  # a Playwright Locator
     return page.get_by_role("group", name=title)
 
 
@@ -93,7 +93,8 @@ def test_expert_labels_three_traces_with_mouse_and_keyboard(page: Page, collecto
     expect(_question(page, "Is the answer correct?").get_by_label("Bad")).to_be_checked()
     expect(_question(page, "How helpful is it?").get_by_role("spinbutton")).to_have_value("2")
     expect(_question(page, "What should it have said?").get_by_role("textbox")).to_have_value(
-        "It should give the number of days.\n")
+        "It should give the number of days.\n"
+    )
     _question(page, "How helpful is it?").get_by_role("spinbutton").fill("3")
     page.get_by_role("button", name="Submit", exact=True).click()
 
@@ -139,11 +140,18 @@ def test_expert_labels_three_traces_with_mouse_and_keyboard(page: Page, collecto
     # ... and through SQL: one row per question and item (the edit updated, nothing doubled).
     for trace_id, (quality, comment, score, better) in expected.items():
         rows = assessments_of(collector, trace_id, EXPERT)
-        assert [(r["assessment_name"], json.loads(r["value"]), r["rationale"], r["source_type"], r["source_id"])
-                for r in rows] == [("better", better, None, "HUMAN", EXPERT), ("quality", quality, comment, "HUMAN", EXPERT),
-                                   ("score", score, None, "HUMAN", EXPERT)]
-    status = collector.sql(f"SELECT count(*) AS n FROM labeling_item_status WHERE session_id = "
-                           f"'{review.session.mlflow_run_id}' AND user_id = '{EXPERT}' AND status = 'completed'")
+        assert [
+            (r["assessment_name"], json.loads(r["value"]), r["rationale"], r["source_type"], r["source_id"])
+            for r in rows
+        ] == [
+            ("better", better, None, "HUMAN", EXPERT),
+            ("quality", quality, comment, "HUMAN", EXPERT),
+            ("score", score, None, "HUMAN", EXPERT),
+        ]
+    status = collector.sql(
+        f"SELECT count(*) AS n FROM labeling_item_status WHERE session_id = "
+        f"'{review.session.mlflow_run_id}' AND user_id = '{EXPERT}' AND status = 'completed'"
+    )
     assert status == [{"n": 3}]
 
 
@@ -161,8 +169,10 @@ def test_an_assigned_session_is_only_for_its_labelers(page: Page, collector: Col
         assert "User 'bob' is not assigned to labeling session" in text and "alice" in text
         posted = bob.post(f"{review.path}/items/{review.items[0]}", data={"a:quality": "Good"})
         assert posted.status_code == 403
-        api = bob.post(f"/api/v1/labeling/sessions/{sid}/items/{review.items[0]}/answers",
-                       json={"user": "bob", "schema": "quality", "value": "Good"})
+        api = bob.post(
+            f"/api/v1/labeling/sessions/{sid}/items/{review.items[0]}/answers",
+            json={"user": "bob", "schema": "quality", "value": "Good"},
+        )
         assert api.status_code == 403 and api.json()["error_code"] == "PERMISSION_DENIED"
     assert assessments_of(collector, review.items[0], "bob") == []
 
@@ -179,7 +189,10 @@ def test_an_assigned_session_is_only_for_its_labelers(page: Page, collector: Col
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="All done")).to_be_visible()
     assert [r["assessment_name"] for r in assessments_of(collector, review.items[0], "alice")] == [
-        "better", "quality", "score"]
+        "better",
+        "quality",
+        "score",
+    ]
 
 
 def _on_item_of(page: Page, number: int, total: int) -> None:
@@ -211,8 +224,11 @@ def test_pass_fail_checkboxes_and_a_list_of_texts(page: Page, collector: Collect
     page.get_by_role("button", name="Submit", exact=True).click()
     expect(page.get_by_role("heading", name="All done")).to_be_visible()
     rows = {r["assessment_name"]: json.loads(r["value"]) for r in assessments_of(collector, review.items[0], "lister")}
-    assert rows == {"safe": False, "topics": ["billing", "shipping"],
-                    "facts": ["Refunds take 5 days", "Ask for the order number"]}
+    assert rows == {
+        "safe": False,
+        "topics": ["billing", "shipping"],
+        "facts": ["Refunds take 5 days", "Ask for the order number"],
+    }
     page.get_by_role("link", name="Item 1").click()  # back from the summary: all of it pre-filled
     expect(page.get_by_role("group", name="Is it safe?").get_by_label("Unsafe")).to_be_checked()
     expect(facts.get_by_label("Entry 2")).to_have_value("Ask for the order number")

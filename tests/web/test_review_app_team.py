@@ -62,8 +62,9 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
 def _as_editor(team: Team, script: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "OTEL_"))}
     env["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer%20{team.tokens['editor']}"
-    done = subprocess.run([sys.executable, "-c", script, team.collector.web, *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", script, team.collector.web, *args], capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -56,8 +56,9 @@ def _error_of(html: str, question: int) -> str:
     return html_text.unescape(found.group(1))
 
 
-def test_out_of_range_number_and_over_long_text_are_shown_inline(http: httpx.Client, collector: Collector,
-                                                                 review: Review) -> None:
+def test_out_of_range_number_and_over_long_text_are_shown_inline(
+    http: httpx.Client, collector: Collector, review: Review
+) -> None:
     item = review.items[0]
     form = _form(_fingerprint(http, review, 1), quality="Good", score="7", better="x" * 201)
     form["c:quality"] = "my comment"
@@ -76,14 +77,17 @@ def test_out_of_range_number_and_over_long_text_are_shown_inline(http: httpx.Cli
 
 def test_missing_and_malformed_answers(http: httpx.Client, collector: Collector, review: Review) -> None:
     item = review.items[1]
-    response = http.post(f"{review.path}/items/{item}",
-                         data=_form(_fingerprint(http, review, 2), score="lots", better="   "))
+    response = http.post(
+        f"{review.path}/items/{item}", data=_form(_fingerprint(http, review, 2), score="lots", better="   ")
+    )
     assert response.status_code == 422
     assert _error_of(response.text, 0) == "Choose one of the options."
     assert _error_of(response.text, 1) == "'lots' is not a number."
     assert _error_of(response.text, 2) == "Enter your answer."
-    tampered = http.post(f"{review.path}/items/{item}",
-                         data=_form(_fingerprint(http, review, 2), quality="Great", score="2", better="ok"))
+    tampered = http.post(
+        f"{review.path}/items/{item}",
+        data=_form(_fingerprint(http, review, 2), quality="Great", score="2", better="ok"),
+    )
     assert tampered.status_code == 422
     assert _error_of(tampered.text, 0) == "'Great' is not one of the options ['Good', 'Bad', 'Unsure']."
     assert assessments_of(collector, item, USER) == []
@@ -97,10 +101,15 @@ def test_a_double_submit_saves_once(http: httpx.Client, collector: Collector, re
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == f"{review.path}?item=4"  # my next open item (1 and 2 failed above)
     rows = assessments_of(collector, item, USER)
-    assert [(r["assessment_name"], r["value"]) for r in rows] == [("better", '"Twice?"'), ("quality", '"Bad"'),
-                                                                 ("score", "2.5")]
-    history = collector.sql(f"SELECT operation, count(*) AS n FROM assessment_history WHERE trace_id = '{item}' "
-                            "GROUP BY operation ORDER BY operation")
+    assert [(r["assessment_name"], r["value"]) for r in rows] == [
+        ("better", '"Twice?"'),
+        ("quality", '"Bad"'),
+        ("score", "2.5"),
+    ]
+    history = collector.sql(
+        f"SELECT operation, count(*) AS n FROM assessment_history WHERE trace_id = '{item}' "
+        "GROUP BY operation ORDER BY operation"
+    )
     assert history == [{"operation": "create", "n": 3}, {"operation": "update", "n": 3}]  # upserted, not doubled
 
 
@@ -111,12 +120,16 @@ def test_the_page_posts_once_however_often_submit_is_pressed(page: Page, collect
     page.keyboard.press("1")
     page.get_by_role("spinbutton").fill("5")
     page.get_by_role("group", name="What should it have said?").get_by_role("textbox").fill("Once.")
-    page.evaluate("() => { const f = document.getElementById('review-form'); f.requestSubmit(); f.requestSubmit(); "
-                  "document.getElementById('submit-button').click(); }")
+    page.evaluate(
+        "() => { const f = document.getElementById('review-form'); f.requestSubmit(); f.requestSubmit(); "
+        "document.getElementById('submit-button').click(); }"
+    )
     expect(page.locator("#item-title")).to_contain_text("Item 1 of 4")
     assert len(assessments_of(collector, item, "presser")) == 3
-    history = collector.sql(f"SELECT operation, count(*) AS n FROM assessment_history WHERE trace_id = '{item}' "
-                            "AND snapshot->>'$.source_id' = 'presser' GROUP BY operation")
+    history = collector.sql(
+        f"SELECT operation, count(*) AS n FROM assessment_history WHERE trace_id = '{item}' "
+        "AND snapshot->>'$.source_id' = 'presser' GROUP BY operation"
+    )
     assert history == [{"operation": "create", "n": 3}], history
 
 
@@ -148,8 +161,9 @@ def test_a_stale_page_saves_nothing_and_shows_the_current_questions(collector: C
         with httpx.Client(base_url=collector.web, cookies={"annotrace_user": USER}, timeout=30) as http:
             shown = _fingerprint(http, review, 1)
             define_questions(max_score=3, max_length=5)  # the owner narrows two questions meanwhile
-            response = http.post(f"{review.path}/items/{review.items[0]}",
-                                 data=_form(shown, quality="Good", score="4", better="abc"))
+            response = http.post(
+                f"{review.path}/items/{review.items[0]}", data=_form(shown, quality="Good", score="4", better="abc")
+            )
             assert response.status_code == 409
             html = response.text
             assert "The questions of this session changed after you opened this item, so nothing was saved" in html
@@ -159,8 +173,10 @@ def test_a_stale_page_saves_nothing_and_shows_the_current_questions(collector: C
             assert assessments_of(collector, review.items[0], USER) == []
             fresh = re.search(r'name="fingerprint" value="([0-9a-f]+)"', html)
             assert fresh is not None and fresh.group(1) != shown
-            again = http.post(f"{review.path}/items/{review.items[0]}",
-                              data=_form(fresh.group(1), quality="Good", score="3", better="abc"))
+            again = http.post(
+                f"{review.path}/items/{review.items[0]}",
+                data=_form(fresh.group(1), quality="Good", score="3", better="abc"),
+            )
             assert again.status_code == 303
     assert len(assessments_of(collector, review.items[0], USER)) == 3
 
@@ -182,22 +198,37 @@ def _schema(input_type: str, spec: dict[str, Any], enable_comment: bool = False)
     return LabelSchema("ls-1", "1", "q", "expectation", "Q", None, enable_comment, input_type, spec, None, now, now)
 
 
-@pytest.mark.parametrize(("input_type", "spec", "posted", "value", "problem"), [
-    ("text_list", {"max_count": 2, "max_length_each": 5}, ["ab", "", "cd"], ["ab", "cd"], None),
-    ("text_list", {"max_count": 2, "max_length_each": 5}, ["a", "b", "c"], None, "3 texts, more than max_count 2."),
-    ("text_list", {"max_count": None, "max_length_each": 5}, ["abcdef"], None,
-     "Text of 6 characters is longer than max_length_each 5."),
-    ("text_list", {}, ["", " "], None, "Enter at least one entry."),
-    ("categorical_list", {"options": ["x", "y"]}, ["y", "x"], ["y", "x"], None),
-    ("categorical_list", {"options": ["x", "y"]}, [], None, "Choose at least one option."),
-    ("pass_fail", {"positive_label": "Pass", "negative_label": "Fail"}, ["false"], False, None),
-    ("pass_fail", {"positive_label": "Pass", "negative_label": "Fail"}, ["maybe"], None, "Choose one of the options."),
-    ("numeric", {"min_value": None, "max_value": None}, ["1e400"], None, "'1e400' is not a number."),
-    ("numeric", {"min_value": 0, "max_value": 1}, ["0.25"], 0.25, None),
-    ("text", {"max_length": 3}, ["a\r\nb"], "a\nb", None),  # CRLF counts as one character, as in the browser
-])
-def test_every_input_type_is_judged_before_saving(input_type: str, spec: dict[str, Any], posted: list[str],
-                                                  value: Any, problem: str | None) -> None:
+@pytest.mark.parametrize(
+    ("input_type", "spec", "posted", "value", "problem"),
+    [
+        ("text_list", {"max_count": 2, "max_length_each": 5}, ["ab", "", "cd"], ["ab", "cd"], None),
+        ("text_list", {"max_count": 2, "max_length_each": 5}, ["a", "b", "c"], None, "3 texts, more than max_count 2."),
+        (
+            "text_list",
+            {"max_count": None, "max_length_each": 5},
+            ["abcdef"],
+            None,
+            "Text of 6 characters is longer than max_length_each 5.",
+        ),
+        ("text_list", {}, ["", " "], None, "Enter at least one entry."),
+        ("categorical_list", {"options": ["x", "y"]}, ["y", "x"], ["y", "x"], None),
+        ("categorical_list", {"options": ["x", "y"]}, [], None, "Choose at least one option."),
+        ("pass_fail", {"positive_label": "Pass", "negative_label": "Fail"}, ["false"], False, None),
+        (
+            "pass_fail",
+            {"positive_label": "Pass", "negative_label": "Fail"},
+            ["maybe"],
+            None,
+            "Choose one of the options.",
+        ),
+        ("numeric", {"min_value": None, "max_value": None}, ["1e400"], None, "'1e400' is not a number."),
+        ("numeric", {"min_value": 0, "max_value": 1}, ["0.25"], 0.25, None),
+        ("text", {"max_length": 3}, ["a\r\nb"], "a\nb", None),  # CRLF counts as one character, as in the browser
+    ],
+)
+def test_every_input_type_is_judged_before_saving(
+    input_type: str, spec: dict[str, Any], posted: list[str], value: Any, problem: str | None
+) -> None:
     schema = _schema(input_type, spec)
     parsed = review_form.parse([schema], FormData([("a:q", v) for v in posted]), {})
     (question,) = parsed.questions
@@ -210,5 +241,4 @@ def test_an_emptied_comment_clears_the_earlier_one() -> None:
     earlier = {"q": MyAnswer("old", "old comment")}
     assert review_form.parse([schema], FormData([("a:q", "new"), ("c:q", "")]), earlier).answers == [("q", "new", "")]
     assert review_form.parse([schema], FormData([("a:q", "new")]), {}).answers == [("q", "new", None)]
-    assert review_form.parse([schema], FormData([("a:q", "new"), ("c:q", "why")]), {}).answers == [
-        ("q", "new", "why")]
+    assert review_form.parse([schema], FormData([("a:q", "new"), ("c:q", "why")]), {}).answers == [("q", "new", "why")]

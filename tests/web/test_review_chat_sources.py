@@ -51,16 +51,20 @@ MLFLOW_APP = textwrap.dedent("""
 
 @pytest.fixture
 def experiment_id(collector: Collector) -> str:
-    made = httpx.post(f"{collector.web}/api/2.0/mlflow/experiments/create",
-                      json={"name": f"chat-sources-{uuid.uuid4().hex[:8]}"})
+    made = httpx.post(
+        f"{collector.web}/api/2.0/mlflow/experiments/create", json={"name": f"chat-sources-{uuid.uuid4().hex[:8]}"}
+    )
     return str(made.json()["experiment_id"])
 
 
 @pytest.fixture
 def tracer_provider(collector: Collector, experiment_id: str) -> Iterator[TracerProvider]:
     provider = TracerProvider(resource=Resource.create({"service.name": "chat-sources"}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(
-        endpoint=f"{collector.http}/v1/traces", headers={"x-mlflow-experiment-id": experiment_id})))
+    provider.add_span_processor(
+        SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=f"{collector.http}/v1/traces", headers={"x-mlflow-experiment-id": experiment_id})
+        )
+    )
     yield provider
     provider.shutdown()
 
@@ -69,15 +73,31 @@ def plain_otel_app(provider: TracerProvider) -> str:
     """What an app instrumented by hand with the OTel GenAI conventions sends."""
     tracer = provider.get_tracer("chat-app")
     with tracer.start_as_current_span("chat gpt-4o-mini") as span:
-        span.set_attributes({
-            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai",
-            "gen_ai.input.messages": json.dumps([
-                {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
-                {"role": "user", "parts": [{"type": "text", "content": "Capital of France, asked with OTel parts?"}]}]),
-            "gen_ai.output.messages": json.dumps([
-                {"role": "assistant", "parts": [{"type": "text", "content": "Paris, in parts."}],
-                 "finish_reason": "stop"}]),
-        })
+        span.set_attributes(
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.input.messages": json.dumps(
+                    [
+                        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+                        {
+                            "role": "user",
+                            "parts": [{"type": "text", "content": "Capital of France, asked with OTel parts?"}],
+                        },
+                    ]
+                ),
+                "gen_ai.output.messages": json.dumps(
+                    [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": "Paris, in parts."}],
+                            "finish_reason": "stop",
+                        }
+                    ]
+                ),
+            }
+        )
         return f"tr-{span.get_span_context().trace_id:032x}"
 
 
@@ -92,8 +112,9 @@ class RootSpans(SpanProcessor):
             self.trace_ids.append(f"tr-{span.context.trace_id:032x}")
 
 
-def instrumented_call(provider: TracerProvider, instrumentor: OpenInferenceInstrumentor | OTelInstrumentor,
-                      question: str) -> str:
+def instrumented_call(
+    provider: TracerProvider, instrumentor: OpenInferenceInstrumentor | OTelInstrumentor, question: str
+) -> str:
     """One chat completion of the real openai client under ``instrumentor``; its trace id."""
     seen = RootSpans()
     provider.add_span_processor(seen)
@@ -107,24 +128,34 @@ def instrumented_call(provider: TracerProvider, instrumentor: OpenInferenceInstr
 
 
 def test_the_request_bubble_shows_the_question_for_every_producer(
-        collector: Collector, experiment_id: str, tracer_provider: TracerProvider, page: Page,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    collector: Collector,
+    experiment_id: str,
+    tracer_provider: TracerProvider,
+    page: Page,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(CONTENT_ENV, "span_only")
     questions = {plain_otel_app(tracer_provider): "Capital of France, asked with OTel parts?"}
-    for instrumentor, question in ((OpenInferenceInstrumentor(), "Capital of France, asked via OpenInference?"),
-                                   (OTelInstrumentor(), "Capital of France, asked via the OTel instrumentation?")):
+    for instrumentor, question in (
+        (OpenInferenceInstrumentor(), "Capital of France, asked via OpenInference?"),
+        (OTelInstrumentor(), "Capital of France, asked via the OTel instrumentation?"),
+    ):
         questions[instrumented_call(tracer_provider, instrumentor, question)] = question
-    ran = subprocess.run([sys.executable, "-c", MLFLOW_APP, collector.web, experiment_id], capture_output=True,
-                         text=True, timeout=120)
+    ran = subprocess.run(
+        [sys.executable, "-c", MLFLOW_APP, collector.web, experiment_id], capture_output=True, text=True, timeout=120
+    )
     assert ran.returncode == 0, ran.stderr
     questions[ran.stdout.strip().splitlines()[-1]] = "Capital of France, asked through MLflow?"
 
     with httpx.Client(base_url=collector.web, timeout=30) as api:
-        queue = api.post("/api/3.0/mlflow/review-queues/create", json={
-            "experiment_id": experiment_id, "name": "Chats", "queue_type": "CUSTOM", "users": ["rita"]})
+        queue = api.post(
+            "/api/3.0/mlflow/review-queues/create",
+            json={"experiment_id": experiment_id, "name": "Chats", "queue_type": "CUSTOM", "users": ["rita"]},
+        )
         queue_id = queue.json()["review_queue"]["queue_id"]
-        added = api.post("/api/3.0/mlflow/review-queues/items/add", json={"queue_id": queue_id,
-                                                                          "item_ids": list(questions)})
+        added = api.post(
+            "/api/3.0/mlflow/review-queues/items/add", json={"queue_id": queue_id, "item_ids": list(questions)}
+        )
         assert added.status_code == 200, added.text
 
     sign_in(page, "rita", f"/review/{queue_id}")
@@ -132,5 +163,6 @@ def test_the_request_bubble_shows_the_question_for_every_producer(
         page.goto(f"/review/{queue_id}?item={trace_id}")
         request = page.locator("section[aria-labelledby=request-title]")
         expect(request.locator(".bubble.role-user .text")).to_have_text(question)
-        expect(page.locator("section[aria-labelledby=response-title] .bubble.role-assistant .text").first
-               ).not_to_be_empty()
+        expect(
+            page.locator("section[aria-labelledby=response-title] .bubble.role-assistant .text").first
+        ).not_to_be_empty()

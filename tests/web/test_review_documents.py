@@ -44,9 +44,12 @@ def test_each_retrieved_document_gets_a_relevance_answer(page: Page, collector: 
         "SELECT a.span_id, s.span_type, json_extract_string(a.metadata, '$.chunk_index') AS position, a.value, "
         "json_extract_string(a.metadata, '$.\"annotrace.document_id\"') AS document_id FROM assessments a "
         f"JOIN spans s USING (trace_id, span_id) WHERE a.trace_id = '{trace_id}' "
-        f"AND a.assessment_name = 'retrieval_relevance' AND a.source_id = '{LABELER}' ORDER BY position")
+        f"AND a.assessment_name = 'retrieval_relevance' AND a.source_id = '{LABELER}' ORDER BY position"
+    )
     assert [(r["span_type"], r["position"], r["value"], r["document_id"]) for r in rows] == [
-        ("RETRIEVER", "0", "true", "kb-1"), ("RETRIEVER", "1", "false", "kb-2")]
+        ("RETRIEVER", "0", "true", "kb-1"),
+        ("RETRIEVER", "1", "false", "kb-2"),
+    ]
 
     page.goto(f"{review.path}?item=1")  # back to the item: my answers are shown; a change updates, not adds
     expect(first.get_by_label("relevant", exact=True)).to_be_checked()
@@ -57,5 +60,6 @@ def test_each_retrieved_document_gets_a_relevance_answer(page: Page, collector: 
     after = collector.sql(
         f"SELECT json_extract_string(metadata, '$.chunk_index') AS position, value FROM assessments "
         f"WHERE trace_id = '{trace_id}' AND assessment_name = 'retrieval_relevance' AND source_id = '{LABELER}' "
-        "ORDER BY position")
+        "ORDER BY position"
+    )
     assert after == [{"position": "0", "value": "true"}, {"position": "1", "value": "true"}]

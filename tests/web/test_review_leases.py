@@ -25,17 +25,32 @@ QUESTIONS = {"correct": "Is it correct?", "tone": "Is the tone right?"}
 
 
 def _session(collector: Collector, api: httpx.Client) -> str:
-    experiment_id = api.post("/api/2.0/mlflow/experiments/create",
-                             json={"name": f"leases-{uuid.uuid4().hex[:8]}"}).json()["experiment_id"]
+    experiment_id = api.post(
+        "/api/2.0/mlflow/experiments/create", json={"name": f"leases-{uuid.uuid4().hex[:8]}"}
+    ).json()["experiment_id"]
     for name, title in QUESTIONS.items():
-        made = api.post("/api/3.0/mlflow/label-schemas/create", json={
-            "experiment_id": experiment_id, "name": name, "type": "FEEDBACK", "title": title,
-            "input": {"categorical": {"options": ["yes", "no"]}}})
+        made = api.post(
+            "/api/3.0/mlflow/label-schemas/create",
+            json={
+                "experiment_id": experiment_id,
+                "name": name,
+                "type": "FEEDBACK",
+                "title": title,
+                "input": {"categorical": {"options": ["yes", "no"]}},
+            },
+        )
         assert made.status_code == 200, made.text
     traces = [ingest_trace(collector, experiment_id).trace_id for _ in range(ITEMS)]
-    made = api.post("/api/v1/labeling/sessions", json={
-        "experiment_id": experiment_id, "name": "Two per item", "assigned_users": list(LABELERS),
-        "label_schemas": list(QUESTIONS), "reviewers_per_item": 2})
+    made = api.post(
+        "/api/v1/labeling/sessions",
+        json={
+            "experiment_id": experiment_id,
+            "name": "Two per item",
+            "assigned_users": list(LABELERS),
+            "label_schemas": list(QUESTIONS),
+            "reviewers_per_item": 2,
+        },
+    )
     assert made.status_code == 200, made.text
     session_id = made.json()["labeling_session"]["labeling_session_id"]
     assert made.json()["labeling_session"]["reviewers_per_item"] == 2
@@ -88,16 +103,22 @@ def test_three_labelers_at_once_give_exactly_two_answers_per_item(collector: Col
     rows = collector.sql(
         "SELECT i.trace_id, a.assessment_name, count(*) AS answers, count(DISTINCT a.source_id) AS labelers "
         "FROM labeling_items i JOIN assessments a ON a.trace_id = i.trace_id AND a.source_type = 'HUMAN' "
-        f"WHERE i.session_id = '{session_id}' GROUP BY ALL ORDER BY ALL")
+        f"WHERE i.session_id = '{session_id}' GROUP BY ALL ORDER BY ALL"
+    )
     assert len(rows) == ITEMS * len(QUESTIONS)
     assert {(r["answers"], r["labelers"]) for r in rows} == {(2, 2)}
 
     with httpx.Client(base_url=collector.web, timeout=30) as api:
         item = rows[0]["trace_id"]
-        third = next(u for u in LABELERS if not collector.sql(
-            f"SELECT 1 FROM assessments WHERE trace_id = '{item}' AND source_id = '{u}'"))
-        refused = api.post(f"/api/v1/labeling/sessions/{session_id}/items/{item}/answers",
-                           json={"user": third, "schema": "correct", "value": "yes"})
+        third = next(
+            u
+            for u in LABELERS
+            if not collector.sql(f"SELECT 1 FROM assessments WHERE trace_id = '{item}' AND source_id = '{u}'")
+        )
+        refused = api.post(
+            f"/api/v1/labeling/sessions/{session_id}/items/{item}/answers",
+            json={"user": third, "schema": "correct", "value": "yes"},
+        )
         assert refused.status_code == 403
         assert "already has the 2 reviews it needs (reviewers_per_item=2)" in refused.json()["message"]
         progress = api.get(f"/api/v1/labeling/sessions/{session_id}/progress").json()

@@ -73,8 +73,14 @@ def test_someone_elses_session_is_not_listed(collector: Collector) -> None:
 
 def test_unknown_session_and_item_are_html_404s(collector: Collector, review: Review) -> None:
     with _as(collector, "carol") as carol:
-        for path in (f"/review/{'f' * 32}", "/review/not-a-session", f"{review.path}?item=3", f"{review.path}?item=0",
-                     f"{review.path}?item=tr-{'0' * 32}", f"{review.path}?item=nonsense"):
+        for path in (
+            f"/review/{'f' * 32}",
+            "/review/not-a-session",
+            f"{review.path}?item=3",
+            f"{review.path}?item=0",
+            f"{review.path}?item=tr-{'0' * 32}",
+            f"{review.path}?item=nonsense",
+        ):
             response = carol.get(path)
             assert response.status_code == 404, path
             assert response.headers["content-type"].startswith("text/html")

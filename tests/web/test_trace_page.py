@@ -34,7 +34,8 @@ def test_tree_header_and_switching_spans(page: Page, genai: GenAITrace) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("agent")
     header = page.locator(".trace-head")
     expect(header.get_by_role("link", name=genai.experiment).first).to_have_attribute(
-        "href", f"/experiments/{genai.experiment_id}/traces")
+        "href", f"/experiments/{genai.experiment_id}/traces"
+    )
     expect(header.locator(".tokens")).to_have_text(re.compile(r"31 in\s*/\s*12 out\s*/\s*43 total"))
     expect(header).to_contain_text("4")  # span count
     # parents before children, siblings by start time; depth drives the indent
@@ -54,9 +55,11 @@ def test_tree_header_and_switching_spans(page: Page, genai: GenAITrace) -> None:
     docs = page.locator("#span-detail .doc")
     expect(docs).to_have_count(3)
     expect(docs.locator(".doc-content")).to_have_text(
-        ["Refunds take 5 business days.", "Annual plans are prorated.", "Do not click me."])
+        ["Refunds take 5 business days.", "Annual plans are prorated.", "Do not click me."]
+    )
     expect(docs.nth(0).get_by_role("link", name="https://kb.example.com/refunds")).to_have_attribute(
-        "href", "https://kb.example.com/refunds")
+        "href", "https://kb.example.com/refunds"
+    )
     expect(docs.nth(0)).to_contain_text("score 0.91")
     expect(docs.nth(2).locator("a")).to_have_count(0)
     expect(docs.nth(2)).to_contain_text("javascript:alert(1)")
@@ -66,7 +69,8 @@ def test_tree_header_and_switching_spans(page: Page, genai: GenAITrace) -> None:
     row(page, genai.chat).click()
     messages = page.locator("#span-detail .chat .msg")
     expect(messages.locator(".msg-content")).to_have_text(
-        ["You are a support agent.", "Where is my refund for order 42?", "Let me check order 42."])
+        ["You are a support agent.", "Where is my refund for order 42?", "Let me check order 42."]
+    )
     expect(messages.nth(1).locator(".msg-role")).to_have_text("user")
     expect(messages.nth(2).locator(".tool-call")).to_contain_text("lookup_order")
     expect(messages.nth(2).locator(".tool-call pre")).to_contain_text('"order_id": 42')
@@ -101,11 +105,20 @@ def test_relative_document_link_works(page: Page, genai: GenAITrace) -> None:
     assert response.url.endswith("/static/app.css")
 
 
-def test_without_javascript_links_select_spans_and_the_panel_is_read_only(browser: Browser, collector: Collector,
-                                                                          genai: GenAITrace) -> None:
-    httpx.post(f"{collector.web}/api/3.0/mlflow/traces/{genai.trace_id}/assessments", json={"assessment": {
-        "assessment_name": "relevance", "span_id": genai.retriever, "feedback": {"value": True},
-        "source": {"source_type": "LLM_JUDGE", "source_id": "judge-1"}}}).raise_for_status()
+def test_without_javascript_links_select_spans_and_the_panel_is_read_only(
+    browser: Browser, collector: Collector, genai: GenAITrace
+) -> None:
+    httpx.post(
+        f"{collector.web}/api/3.0/mlflow/traces/{genai.trace_id}/assessments",
+        json={
+            "assessment": {
+                "assessment_name": "relevance",
+                "span_id": genai.retriever,
+                "feedback": {"value": True},
+                "source": {"source_type": "LLM_JUDGE", "source_id": "judge-1"},
+            }
+        },
+    ).raise_for_status()
     context = browser.new_context(base_url=collector.web, java_script_enabled=False)
     try:
         page = context.new_page()
@@ -128,19 +141,29 @@ def test_json_twin_has_the_page_data(collector: Collector, genai: GenAITrace) ->
     assert set(body) == {f.name for f in dataclasses.fields(TracePage)}
     assert body["trace"]["trace_id"] == genai.trace_id
     assert (body["trace"]["input_tokens"], body["trace"]["output_tokens"], body["trace"]["total_tokens"]) == (
-        31, 12, 43)
+        31,
+        12,
+        43,
+    )
     assert [(s["name"], s["depth"]) for s in body["spans"]] == [
-        ("agent", 0), ("retrieve", 1), ("chat", 1), ("lookup_order", 1)]
+        ("agent", 0),
+        ("retrieve", 1),
+        ("chat", 1),
+        ("lookup_order", 1),
+    ]
     assert body["spans"][0]["left_pct"] == 0 and body["spans"][0]["width_pct"] == 100
     assert body["selected"]["span_id"] == genai.chat
     assert [m["role"] for m in body["selected"]["input_messages"]] == ["system", "user"]
     assert body["selected"]["output_messages"][0]["tool_calls"] == [
-        {"id": "call_7", "name": "lookup_order", "arguments": {"order_id": 42}}]
+        {"id": "call_7", "name": "lookup_order", "arguments": {"order_id": 42}}
+    ]
     span = httpx.get(f"{collector.web}/traces/{genai.trace_id}/spans/{genai.retriever}.json").json()
     assert set(span) == {f.name for f in dataclasses.fields(SpanPage)}
     assert [(d["doc_uri"], d["href"]) for d in span["selected"]["documents"]] == [
-        ("https://kb.example.com/refunds", "https://kb.example.com/refunds"), ("/static/app.css", "/static/app.css"),
-        ("javascript:alert(1)", None)]
+        ("https://kb.example.com/refunds", "https://kb.example.com/refunds"),
+        ("/static/app.css", "/static/app.css"),
+        ("javascript:alert(1)", None),
+    ]
 
 
 def test_unknown_trace_and_span_get_html_404_pages(page: Page, collector: Collector, genai: GenAITrace) -> None:
@@ -163,21 +186,24 @@ def test_unknown_trace_and_span_get_html_404_pages(page: Page, collector: Collec
     assert missing.json()["message"] == f"Trace with ID 'tr-{'0' * 32}' not found."
 
 
-@pytest.mark.parametrize(("uri", "href"), [
-    ("https://kb.example.com/a?b=1", "https://kb.example.com/a?b=1"),
-    ("HTTP://kb.example.com", "HTTP://kb.example.com"),
-    ("/docs/a.html", "/docs/a.html"),
-    ("docs/a.html", "docs/a.html"),
-    ("javascript:alert(1)", None),
-    (" javascript:alert(1)", None),
-    ("java\tscript:alert(1)", None),
-    ("data:text/html,<b>x</b>", None),
-    ("file:///etc/passwd", None),
-    ("s3://bucket/key", None),
-    ("//evil.example/x", None),
-    ("https:evil", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("uri", "href"),
+    [
+        ("https://kb.example.com/a?b=1", "https://kb.example.com/a?b=1"),
+        ("HTTP://kb.example.com", "HTTP://kb.example.com"),
+        ("/docs/a.html", "/docs/a.html"),
+        ("docs/a.html", "docs/a.html"),
+        ("javascript:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("data:text/html,<b>x</b>", None),
+        ("file:///etc/passwd", None),
+        ("s3://bucket/key", None),
+        ("//evil.example/x", None),
+        ("https:evil", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_only_http_and_relative_doc_uris_become_links(uri: str | None, href: str | None) -> None:
     assert safe_href(uri) == href

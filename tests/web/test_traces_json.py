@@ -42,8 +42,15 @@ def html_rows(text: str) -> list[str]:
     return re.findall(r'name="trace_id" value="(tr-[0-9a-f]{32})"', text)
 
 
-@pytest.mark.parametrize("params", [{}, {"page_size": "25", "sort": "duration", "dir": "asc"},
-                                    {"status": "OK", "q": "answer"}, {"page": "2", "page_size": "25"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"page_size": "25", "sort": "duration", "dir": "asc"},
+        {"status": "OK", "q": "answer"},
+        {"page": "2", "page_size": "25"},
+    ],
+)
 def test_json_twin_has_the_rows_the_page_shows(collector: Collector, seeded: Seeded, params: dict[str, str]) -> None:
     page = httpx.get(collector.web + seeded.url, params=params)
     twin = httpx.get(collector.web + seeded.url + ".json", params=params)
@@ -63,14 +70,24 @@ def test_json_rows_carry_what_the_columns_show(collector: Collector, seeded: See
     assert row["request_time"].startswith(seeded.starts["search"].strftime("%Y-%m-%dT%H:%M:%S"))
     assert row["duration_ms"] == pytest.approx(500, abs=1)
     assert body["pager"] | {"window": None} == {
-        "page": 1, "page_count": 1, "total": 1, "first_row": 1, "last_row": 1, "first": None, "previous": None,
-        "next": None, "last": None, "window": None}
+        "page": 1,
+        "page_count": 1,
+        "total": 1,
+        "first_row": 1,
+        "last_row": 1,
+        "first": None,
+        "previous": None,
+        "next": None,
+        "last": None,
+        "window": None,
+    }
     assert body["form"]["name"] == "search"
 
 
 @pytest.mark.parametrize(("params", "field"), BAD)
-def test_bad_input_is_a_400_with_an_inline_message(collector: Collector, seeded: Seeded, params: dict[str, str],
-                                                   field: str) -> None:
+def test_bad_input_is_a_400_with_an_inline_message(
+    collector: Collector, seeded: Seeded, params: dict[str, str], field: str
+) -> None:
     twin = httpx.get(collector.web + seeded.url + ".json", params=params)
     assert twin.status_code == 400, twin.text
     body = twin.json()
@@ -99,8 +116,10 @@ def _export(collector: Collector, seeded: Seeded, data: dict[str, str | list[str
 
 
 def _items(collector: Collector, seeded: Seeded) -> int:
-    query = ("SELECT count(*) AS n FROM labeling_items i JOIN labeling_sessions s USING (session_id) "
-             f"WHERE s.experiment_id = '{seeded.experiment_id}'")
+    query = (
+        "SELECT count(*) AS n FROM labeling_items i JOIN labeling_sessions s USING (session_id) "
+        f"WHERE s.experiment_id = '{seeded.experiment_id}'"
+    )
     return int(collector.sql(query)[0]["n"])
 
 
@@ -142,8 +161,9 @@ def test_select_all_on_page_works_without_javascript(collector: Collector) -> No
     on_page = re.findall(r'name="page_trace_id" value="(tr-[0-9a-f]{32})"', page.text)
     assert len(on_page) == 7  # 5 bulk + old + search
     name = f"all-{uuid.uuid4().hex[:6]}"
-    response = _export(collector, seeded, {"all_on_page": "1", "page_trace_id": on_page,
-                                           "trace_id": [on_page[0]], "new_name": name})
+    response = _export(
+        collector, seeded, {"all_on_page": "1", "page_trace_id": on_page, "trace_id": [on_page[0]], "new_name": name}
+    )
     assert response.status_code == 303
     assert response.headers["location"].endswith("&added=7&already=0")
     shown = httpx.get(collector.web + response.headers["location"])

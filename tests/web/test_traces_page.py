@@ -118,8 +118,13 @@ def test_feedback_logged_with_the_sdk_shows_as_a_column(page: Page, collector: C
     page.goto(own.url)
     expect(page.get_by_role("link", name="quality", exact=True)).to_have_count(0)
 
-    annotrace.log_feedback(trace_id=search, name="quality", value=4, rationale="Clear and correct",
-                           source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="ada"))
+    annotrace.log_feedback(
+        trace_id=search,
+        name="quality",
+        value=4,
+        rationale="Clear and correct",
+        source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="ada"),
+    )
     annotrace.log_feedback(trace_id=own.ids["old"], name="quality", value=2, rationale="Vague")
     annotrace.log_feedback(trace_id=search, name="relevance", value=True, span_id=own.child_span)  # on a span
     annotrace.log_expectation(trace_id=own.ids["old"], name="expected_response", value="Paris")

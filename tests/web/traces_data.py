@@ -55,12 +55,30 @@ def seed(collector: Collector, bulk: int = 30, prefix: str = "web-traces") -> Se
     out = Seeded("", name, {}, {})
     spans = []
 
-    def add(label: str, span_name: str, start: int, duration_ms: int, *, status: int = STATUS_OK,
-            attributes: dict[str, object] | None = None, root: bool = True) -> bytes:
+    def add(
+        label: str,
+        span_name: str,
+        start: int,
+        duration_ms: int,
+        *,
+        status: int = STATUS_OK,
+        attributes: dict[str, object] | None = None,
+        root: bool = True,
+    ) -> bytes:
         trace, span_id = new_trace_id(), new_span_id()
         parent = b"" if root else new_span_id()  # a parent never sent: the trace stays IN_PROGRESS
-        spans.append(span(trace, span_id, parent=parent, name=span_name, start=start, duration_ns=duration_ms * MS,
-                          attributes=attributes, status=status))
+        spans.append(
+            span(
+                trace,
+                span_id,
+                parent=parent,
+                name=span_name,
+                start=start,
+                duration_ns=duration_ms * MS,
+                attributes=attributes,
+                status=status,
+            )
+        )
         trace_id = "tr-" + trace.hex()
         if label.startswith("bulk"):
             out.bulk.append(trace_id)
@@ -72,9 +90,17 @@ def seed(collector: Collector, bulk: int = 30, prefix: str = "web-traces") -> Se
     add("old", "chat", now - 7200 * 10**9, 100, attributes=_io({"question": "Where is my Refund?"}, "On its way"))
     add("err", "chat", now - 3600 * 10**9, 3000, status=STATUS_ERROR, attributes=_io({"question": "crash"}, None))
     search_start = now - 1800 * 10**9
-    trace = add("search", "search", search_start, 500, attributes={
-        **_io({"query": "capital of France"}, "Paris"), "gen_ai.usage.input_tokens": 7,
-        "gen_ai.usage.output_tokens": 5})
+    trace = add(
+        "search",
+        "search",
+        search_start,
+        500,
+        attributes={
+            **_io({"query": "capital of France"}, "Paris"),
+            "gen_ai.usage.input_tokens": 7,
+            "gen_ai.usage.output_tokens": 5,
+        },
+    )
     child = new_span_id()
     root_id = spans[-1].span_id
     spans.append(span(trace, child, parent=root_id, name="retrieve", start=search_start + MS, duration_ns=10 * MS))
@@ -82,17 +108,26 @@ def seed(collector: Collector, bulk: int = 30, prefix: str = "web-traces") -> Se
     add("prog", "step", now - 600 * 10**9, 50, root=False)
     for i in range(bulk):
         add(f"bulk{i}", "bulk", now - 300 * 10**9 + i * 10**9, 200, attributes=_io({"n": i}, f"answer {i}"))
-    response = httpx.post(f"{collector.http}/v1/traces", content=request(spans).SerializeToString(),
-                          headers={"content-type": "application/x-protobuf", "x-annotrace-experiment": name},
-                          timeout=30)
+    response = httpx.post(
+        f"{collector.http}/v1/traces",
+        content=request(spans).SerializeToString(),
+        headers={"content-type": "application/x-protobuf", "x-annotrace-experiment": name},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
-    query = (f"SELECT e.experiment_id, count(t.trace_id) AS n FROM experiments e JOIN traces t "
-             f"ON t.experiment_id = e.experiment_id WHERE e.name = '{name}' GROUP BY ALL")
+    query = (
+        f"SELECT e.experiment_id, count(t.trace_id) AS n FROM experiments e JOIN traces t "
+        f"ON t.experiment_id = e.experiment_id WHERE e.name = '{name}' GROUP BY ALL"
+    )
     deadline = time.monotonic() + 20
     while True:
         rows = collector.sql(query)
-        if rows and rows[0]["n"] == out.total and collector.sql(
-                f"SELECT span_count FROM traces WHERE trace_id = '{out.ids['search']}'") == [{"span_count": 2}]:
+        if (
+            rows
+            and rows[0]["n"] == out.total
+            and collector.sql(f"SELECT span_count FROM traces WHERE trace_id = '{out.ids['search']}'")
+            == [{"span_count": 2}]
+        ):
             break
         assert time.monotonic() < deadline, rows
         time.sleep(0.05)

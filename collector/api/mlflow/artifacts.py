@@ -47,6 +47,12 @@ async def download_artifact(api: Access, request: Request) -> Response:
 async def list_artifacts(api: Access, request: Request) -> Response:
     directory = query(request).get_str("path") or ""
     entries = await api.read(store.list_dir, directory)
-    files = [{"path": e.path.rsplit("/", 1)[-1], "is_dir": e.is_dir,
-              **({"file_size": e.file_size} if e.file_size is not None else {})} for e in entries]
+    files = [
+        {
+            "path": e.path.rsplit("/", 1)[-1],
+            "is_dir": e.is_dir,
+            **({"file_size": e.file_size} if e.file_size is not None else {}),
+        }
+        for e in entries
+    ]
     return ok({"files": files} if files else {})

@@ -33,8 +33,16 @@ MAX_METADATA_BYTES = 64 * 1024
 SOURCE_TYPES = ("SOURCE_TYPE_UNSPECIFIED", "LLM_JUDGE", "HUMAN", "CODE")
 _CAMEL = re.compile(r"[A-Z]")
 MASK_PATHS = ("assessment_name", "expectation", "feedback", "rationale", "metadata")
-IMMUTABLE_PATHS = ("assessment_id", "trace_id", "span_id", "source", "create_time", "last_update_time", "valid",
-                   "overrides")
+IMMUTABLE_PATHS = (
+    "assessment_id",
+    "trace_id",
+    "span_id",
+    "source",
+    "create_time",
+    "last_update_time",
+    "valid",
+    "overrides",
+)
 
 
 def parse_create(body: Fields, trace_id: str) -> NewAssessment:
@@ -51,8 +59,14 @@ def parse_create(body: Fields, trace_id: str) -> NewAssessment:
         source_id = source.get_str("source_id", max_chars=MAX_SOURCE_ID_CHARS)
     span_id = a.get_str("span_id") or None
     return NewAssessment(
-        trace_id=trace_id, name=name, kind=kind, value=value, error=error,
-        rationale=a.get_str("rationale", max_chars=MAX_TEXT_CHARS), source_type=source_type, source_id=source_id,
+        trace_id=trace_id,
+        name=name,
+        kind=kind,
+        value=value,
+        error=error,
+        rationale=a.get_str("rationale", max_chars=MAX_TEXT_CHARS),
+        source_type=source_type,
+        source_id=source_id,
         span_id=span_hex(span_id, a.path("span_id")) if span_id else None,
         metadata=a.get_str_map("metadata", max_key_chars=MAX_NAME_CHARS, max_bytes=MAX_METADATA_BYTES) or {},
         overrides=a.get_str("overrides", max_chars=MAX_NAME_CHARS) or None,
@@ -137,10 +151,14 @@ def _value(a: Fields) -> tuple[Kind, Any, AssessmentError | None]:
         )
     if not has_feedback and not has_expectation:
         if a.has("issue"):
-            raise InvalidParameter("Invalid value for parameter 'assessment.issue': issue assessments are not "
-                                   "supported; set 'assessment.feedback' or 'assessment.expectation'.")
-        raise InvalidParameter("Unknown assessment type: None. Exactly one of 'assessment.feedback' or "
-                               "'assessment.expectation' must be set.")
+            raise InvalidParameter(
+                "Invalid value for parameter 'assessment.issue': issue assessments are not "
+                "supported; set 'assessment.feedback' or 'assessment.expectation'."
+            )
+        raise InvalidParameter(
+            "Unknown assessment type: None. Exactly one of 'assessment.feedback' or "
+            "'assessment.expectation' must be set."
+        )
     if has_feedback:
         feedback = a.get_obj("feedback")
         assert feedback is not None
@@ -154,8 +172,7 @@ def _value(a: Fields) -> tuple[Kind, Any, AssessmentError | None]:
     serialized = expectation.get_obj("serialized_value")
     if serialized is not None and expectation.has("value"):
         raise InvalidParameter(
-            "Invalid value for parameter 'assessment.expectation': set either 'value' or 'serialized_value', "
-            "not both."
+            "Invalid value for parameter 'assessment.expectation': set either 'value' or 'serialized_value', not both."
         )
     if serialized is not None:
         return "expectation", _deserialize(serialized), None
@@ -237,6 +254,7 @@ def _mask(body: Fields) -> list[str]:
         if path not in MASK_PATHS:
             raise InvalidParameter(
                 f"Invalid value for parameter 'update_mask': unknown field '{path}'; updatable fields are "
-                + ", ".join(MASK_PATHS) + "."
+                + ", ".join(MASK_PATHS)
+                + "."
             )
     return paths

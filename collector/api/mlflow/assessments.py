@@ -38,14 +38,22 @@ async def get_assessment(api: Access, request: Request) -> Response:
 async def update_assessment(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     patch = parse_update(await json_body(request, content_type_required=False))
-    stored = await api.write(partial(store.update, trace_id=trace_id, assessment_id=request.path_params[
-        "assessment_id"], patch=patch, now=now_ms()))
+    stored = await api.write(
+        partial(
+            store.update,
+            trace_id=trace_id,
+            assessment_id=request.path_params["assessment_id"],
+            patch=patch,
+            now=now_ms(),
+        )
+    )
     return ok({"assessment": assessment_json(stored)})
 
 
 async def delete_assessment(api: Access, request: Request) -> Response:
     """Idempotent, as in MLflow: deleting an assessment that is already gone answers ``{}``."""
     trace_id = path_trace_id(request)
-    await api.write(partial(store.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"],
-                            now=now_ms()))
+    await api.write(
+        partial(store.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"], now=now_ms())
+    )
     return ok({})

@@ -30,9 +30,10 @@ from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import datasets as store
 
 if TYPE_CHECKING:
-    from annotrace.collector.store.access import Access
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from annotrace.collector.store.access import Access
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_SEARCH_RESULTS = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
@@ -60,8 +61,13 @@ def dataset_json(d: store.Dataset, experiment_ids: list[str] | None = None) -> d
 def record_json(r: store.Record) -> dict[str, Any]:
     """MLflow's ``DatasetRecord.to_dict()``: unset fields left out, keys in the proto's field order."""
     out: dict[str, Any] = {"dataset_record_id": r.record_id, "dataset_id": r.dataset_id, "inputs": r.inputs}
-    for key, value in (("expectations", r.expectations), ("tags", r.tags), ("source", r.source),
-                       ("source_id", r.source_id), ("source_type", r.source_type)):
+    for key, value in (
+        ("expectations", r.expectations),
+        ("tags", r.tags),
+        ("source", r.source),
+        ("source_id", r.source_id),
+        ("source_type", r.source_type),
+    ):
         if value is not None:
             out[key] = value
     out["created_time"], out["last_update_time"] = epoch_ms(r.create_time), epoch_ms(r.last_update_time)
@@ -117,11 +123,13 @@ def _max_results(params: Fields, default: int, maximum: int) -> int:
     if value is None:
         return default
     if value < 1:
-        raise InvalidParameter(f"Invalid value {value or None} for parameter 'max_results' supplied. It must be a "
-                               "positive integer")
+        raise InvalidParameter(
+            f"Invalid value {value or None} for parameter 'max_results' supplied. It must be a positive integer"
+        )
     if value > maximum:
-        raise InvalidParameter(f"Invalid value {value} for parameter 'max_results' supplied. It must be at most "
-                               f"{maximum}")
+        raise InvalidParameter(
+            f"Invalid value {value} for parameter 'max_results' supplied. It must be at most {maximum}"
+        )
     return value
 
 
@@ -210,6 +218,7 @@ async def remove_experiments(api: Access, request: Request) -> Response:
 async def _link(api: Access, request: Request, *, add: bool) -> Response:
     dataset_id = _dataset_id(request)
     ids = (await json_body(request)).get_str_list("experiment_ids") or []
-    stored = await api.write(partial(store.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add,
-                                     now=now_ms()))
+    stored = await api.write(
+        partial(store.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add, now=now_ms())
+    )
     return ok({"dataset": dataset_json(stored)})

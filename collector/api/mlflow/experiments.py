@@ -36,8 +36,11 @@ VIEW_TYPES = tuple(store.VIEW_TYPES)
 
 def experiment_json(e: store.Experiment) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "experiment_id": e.experiment_id, "name": e.name, "artifact_location": f"mlflow-artifacts:/{e.experiment_id}",
-        "lifecycle_stage": e.lifecycle_stage, "last_update_time": epoch_ms(e.last_update_time or e.creation_time),
+        "experiment_id": e.experiment_id,
+        "name": e.name,
+        "artifact_location": f"mlflow-artifacts:/{e.experiment_id}",
+        "lifecycle_stage": e.lifecycle_stage,
+        "last_update_time": epoch_ms(e.last_update_time or e.creation_time),
         "creation_time": epoch_ms(e.creation_time),
     }
     if e.tags:
@@ -62,8 +65,11 @@ async def create_experiment(api: Access, request: Request) -> Response:
     assert name is not None
     tags: dict[str, str] = {}
     for index, tag in enumerate(body.raw("tags") or []):
-        if not isinstance(tag, dict) or not isinstance(tag.get("key"), str) or not isinstance(
-                tag.get("value", ""), str):
+        if (
+            not isinstance(tag, dict)
+            or not isinstance(tag.get("key"), str)
+            or not isinstance(tag.get("value", ""), str)
+        ):
             raise invalid(f"tags[{index}]", 'an object {"key": string, "value": string}', tag)
         tags[tag["key"]] = tag.get("value", "")
     experiment_id = await api.write(partial(store.create, name=name, tags=tags, now=now_ms()))

@@ -42,16 +42,23 @@ INPUT_KEYS = ("pass_fail", "categorical", "numeric", "text", "text_list")
 def schema_json(s: store.LabelSchema) -> dict[str, Any]:
     spec = s.input
     if s.input_type in ("categorical", "categorical_list"):
-        body: dict[str, Any] = {"categorical": {"options": spec["options"],
-                                                "multi_select": s.input_type == "categorical_list"}}
+        body: dict[str, Any] = {
+            "categorical": {"options": spec["options"], "multi_select": s.input_type == "categorical_list"}
+        }
     elif s.input_type == "text":
         body = {"text": {k: v for k, v in spec.items() if v is not None}}
     else:
         body = {s.input_type: {k: v for k, v in spec.items() if v is not None}}
     out: dict[str, Any] = {
-        "schema_id": s.schema_id, "experiment_id": s.experiment_id, "name": s.name, "type": s.type.upper(),
-        "enable_comment": s.enable_comment, "input": body, "created_at": epoch_ms(s.created_at),
-        "last_updated_at": epoch_ms(s.updated_at), "is_default": s.is_default,
+        "schema_id": s.schema_id,
+        "experiment_id": s.experiment_id,
+        "name": s.name,
+        "type": s.type.upper(),
+        "enable_comment": s.enable_comment,
+        "input": body,
+        "created_at": epoch_ms(s.created_at),
+        "last_updated_at": epoch_ms(s.updated_at),
+        "is_default": s.is_default,
     }
     for key, value in (("title", s.title), ("instruction", s.instruction), ("created_by", s.created_by)):
         if value is not None:
@@ -67,7 +74,8 @@ def _input(body: Fields) -> tuple[str, dict[str, Any]]:
     if len(given) != 1:
         raise InvalidParameter(
             f"Invalid value for parameter 'input': exactly one of {', '.join(INPUT_KEYS)} must be set, got "
-            f"{given or 'none'}.")
+            f"{given or 'none'}."
+        )
     kind = given[0]
     fields = spec.get_obj(kind)
     assert fields is not None
@@ -77,8 +85,10 @@ def _input(body: Fields) -> tuple[str, dict[str, Any]]:
             raise invalid(fields.path("multi_select"), "a boolean", multi)
         return ("categorical_list" if multi else "categorical"), {"options": fields.raw("options")}
     if kind == "pass_fail":
-        return kind, {"positive_label": fields.raw("positive_label") or "Pass",
-                      "negative_label": fields.raw("negative_label") or "Fail"}
+        return kind, {
+            "positive_label": fields.raw("positive_label") or "Pass",
+            "negative_label": fields.raw("negative_label") or "Fail",
+        }
     if kind == "numeric":
         return kind, {"min_value": fields.raw("min_value"), "max_value": fields.raw("max_value")}
     if kind == "text":
@@ -105,9 +115,14 @@ async def create_label_schema(api: Access, request: Request) -> Response:
     assert experiment_id is not None and name is not None and kind is not None
     input_type, spec = _input(body)
     new = store.NewLabelSchema(
-        experiment_id=experiment_id, name=name, type=kind.lower(), input_type=input_type, input=spec,
-        title=body.get_str("title"), instruction=body.get_str("instruction"), enable_comment=_bool(body,
-                                                                                                  "enable_comment"),
+        experiment_id=experiment_id,
+        name=name,
+        type=kind.lower(),
+        input_type=input_type,
+        input=spec,
+        title=body.get_str("title"),
+        instruction=body.get_str("instruction"),
+        enable_comment=_bool(body, "enable_comment"),
         created_by=body.get_str("created_by"),
     )
     stored = await api.write(partial(store.create, new=new, overwrite=_bool(body, "overwrite"), now=now_ms()))
@@ -149,9 +164,14 @@ async def update_label_schema(api: Access, request: Request) -> Response:
     input_type, spec = _input(body) if body.has("input") else (None, None)
     kind = body.get_str("type")
     patch = label_schema_update.SchemaPatch(
-        name=body.get_name("name"), instruction=body.get_str("instruction"),
-        enable_comment=_maybe_bool(body, "enable_comment"), title=body.get_str("title"),
-        type=kind.lower() if kind is not None else None, input_type=input_type, input=spec)
+        name=body.get_name("name"),
+        instruction=body.get_str("instruction"),
+        enable_comment=_maybe_bool(body, "enable_comment"),
+        title=body.get_str("title"),
+        type=kind.lower() if kind is not None else None,
+        input_type=input_type,
+        input=spec,
+    )
     stored = await api.write(partial(label_schema_update.update, schema_id=schema_id, patch=patch, now=now_ms()))
     return ok({"label_schema": schema_json(stored)})
 

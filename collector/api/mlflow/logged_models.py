@@ -35,10 +35,15 @@ def _now_ms() -> int:
 
 def model_json(m: store.LoggedModel) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
-        "creation_timestamp_ms": m.creation_timestamp_ms, "last_updated_timestamp_ms": m.last_updated_timestamp_ms,
+        "model_id": m.model_id,
+        "experiment_id": m.experiment_id,
+        "name": m.name,
+        "creation_timestamp_ms": m.creation_timestamp_ms,
+        "last_updated_timestamp_ms": m.last_updated_timestamp_ms,
         "artifact_uri": f"mlflow-artifacts:/{m.experiment_id}/models/{m.model_id}/artifacts",
-        "status": m.status, "model_type": m.model_type or "", "source_run_id": m.source_run_id or "",
+        "status": m.status,
+        "model_type": m.model_type or "",
+        "source_run_id": m.source_run_id or "",
     }
     if m.status_message:
         info["status_message"] = m.status_message
@@ -49,10 +54,15 @@ def model_json(m: store.LoggedModel) -> dict[str, Any]:
         data["params"] = [{"key": k, "value": v} for k, v in m.params.items()]
     if m.metrics:
         data["metrics"] = [
-            {**metric_json(Metric(x.key, x.value, x.timestamp, x.step)), "run_id": x.run_id, "model_id": m.model_id,
-             **({"dataset_name": x.dataset_name} if x.dataset_name else {}),
-             **({"dataset_digest": x.dataset_digest} if x.dataset_digest else {})}
-            for x in m.metrics]
+            {
+                **metric_json(Metric(x.key, x.value, x.timestamp, x.step)),
+                "run_id": x.run_id,
+                "model_id": m.model_id,
+                **({"dataset_name": x.dataset_name} if x.dataset_name else {}),
+                **({"dataset_digest": x.dataset_digest} if x.dataset_digest else {}),
+            }
+            for x in m.metrics
+        ]
     return {"info": info, "data": data}
 
 
@@ -60,9 +70,14 @@ async def create_logged_model(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     assert experiment_id is not None
-    new = store.NewModel(experiment_id=experiment_id, name=body.get_name("name") or None,
-                         model_type=body.get_str("model_type"), source_run_id=body.get_str("source_run_id") or None,
-                         params=key_values(body, "params"), tags=key_values(body, "tags"))
+    new = store.NewModel(
+        experiment_id=experiment_id,
+        name=body.get_name("name") or None,
+        model_type=body.get_str("model_type"),
+        source_run_id=body.get_str("source_run_id") or None,
+        params=key_values(body, "params"),
+        tags=key_values(body, "tags"),
+    )
     model = await api.write(partial(store.create, new=new, now_ms=_now_ms()))
     return ok({"model": model_json(model)})
 
@@ -76,8 +91,9 @@ async def finalize_logged_model(api: Access, request: Request) -> Response:
     status = body.get_str("status", required=True)
     if status not in store.STATUSES:
         raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
-    model = await api.write(partial(store.finalize, model_id=request.path_params["model_id"], status=status,
-                                    now_ms=_now_ms()))
+    model = await api.write(
+        partial(store.finalize, model_id=request.path_params["model_id"], status=status, now_ms=_now_ms())
+    )
     return ok({"model": model_json(model)})
 
 
@@ -93,8 +109,9 @@ async def set_logged_model_tags(api: Access, request: Request) -> Response:
 
 
 async def delete_logged_model_tag(api: Access, request: Request) -> Response:
-    await api.write(partial(store.delete_tag, model_id=request.path_params["model_id"],
-                            key=request.path_params["tag_key"]))
+    await api.write(
+        partial(store.delete_tag, model_id=request.path_params["model_id"], key=request.path_params["tag_key"])
+    )
     return ok({})
 
 

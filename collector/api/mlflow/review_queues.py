@@ -70,7 +70,8 @@ def _queue_type(fields: Fields) -> str:
 def _status(number: int | None) -> str:
     if number not in (1, 2, 3):
         raise InvalidParameter(
-            f"`status` must be one of PENDING, COMPLETE, or DECLINED; got proto enum value {number or 0}.")
+            f"`status` must be one of PENDING, COMPLETE, or DECLINED; got proto enum value {number or 0}."
+        )
     return store_status(number)
 
 
@@ -100,8 +101,11 @@ def _max_results(fields: Fields) -> int:
 
 def queue_json(queue: Session, schema_ids: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "queue_id": queue.session_id, "experiment_id": queue.experiment_id, "name": queue.name,
-        "queue_type": (queue.queue_type or "custom").upper(), "creation_time_ms": epoch_ms(queue.create_time),
+        "queue_id": queue.session_id,
+        "experiment_id": queue.experiment_id,
+        "name": queue.name,
+        "queue_type": (queue.queue_type or "custom").upper(),
+        "creation_time_ms": epoch_ms(queue.create_time),
         "last_update_time_ms": epoch_ms(queue.last_update_time),
     }
     if queue.created_by is not None:
@@ -115,8 +119,12 @@ def queue_json(queue: Session, schema_ids: list[str]) -> dict[str, Any]:
 
 def item_json(item: items_store.QueueItem) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "queue_id": item.queue_id, "item_type": "TRACE", "item_id": item.item_id, "status": item.status.upper(),
-        "creation_time_ms": epoch_ms(item.create_time), "last_update_time_ms": epoch_ms(item.last_update_time),
+        "queue_id": item.queue_id,
+        "item_type": "TRACE",
+        "item_id": item.item_id,
+        "status": item.status.upper(),
+        "creation_time_ms": epoch_ms(item.create_time),
+        "last_update_time_ms": epoch_ms(item.last_update_time),
     }
     if item.completed_by is not None:
         out["completed_by"] = item.completed_by
@@ -133,16 +141,22 @@ async def create_review_queue(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id, name = _required(body, "experiment_id"), _required(body, "name")
     body.get_name("name")  # no control characters or U+FFFD
-    new = store.NewQueue(experiment_id=experiment_id, name=name, queue_type=_queue_type(body),
-                         users=body.get_str_list("users") or [], schema_ids=body.get_str_list("schema_ids") or [])
+    new = store.NewQueue(
+        experiment_id=experiment_id,
+        name=name,
+        queue_type=_queue_type(body),
+        users=body.get_str_list("users") or [],
+        schema_ids=body.get_str_list("schema_ids") or [],
+    )
     return await _queue_answer(api, await api.write(partial(store.create, new=new, now=now_ms())))
 
 
 async def get_or_create_user_queue(api: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id, user = _required(body, "experiment_id"), _required(body, "user")
-    queue = await api.write(partial(store.get_or_create_user_queue, experiment_id=experiment_id, user=user,
-                                    now=now_ms()))
+    queue = await api.write(
+        partial(store.get_or_create_user_queue, experiment_id=experiment_id, user=user, now=now_ms())
+    )
     return await _queue_answer(api, queue)
 
 
@@ -163,8 +177,14 @@ async def list_review_queues(api: Access, request: Request) -> Response:
     limit = _max_results(params)
     scope = f"review-queues:{experiment_id}:{params.get_str('user')}:{params.get_str('item_id')}"
     offset = page_offset(params.get_str("page_token"), scope)
-    found = await api.read(store.list_queues, experiment_id, user=params.get_str("user"),
-                           item_id=params.get_str("item_id"), limit=limit, offset=offset)
+    found = await api.read(
+        store.list_queues,
+        experiment_id,
+        user=params.get_str("user"),
+        item_id=params.get_str("item_id"),
+        limit=limit,
+        offset=offset,
+    )
     queues = [queue_json(q, await api.read(store.schema_ids, q)) for q in found[:limit]]
     token = page_token(offset + limit, scope) if len(found) > limit else ""
     return ok({"review_queues": queues, "next_page_token": token})
@@ -176,11 +196,14 @@ async def update_review_queue(api: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id = _required(body, "queue_id")
     patch = store.QueuePatch(
-        name=body.get_name("name"), new_owner=body.get_str("new_owner"),
+        name=body.get_name("name"),
+        new_owner=body.get_str("new_owner"),
         users=(body.get_str_list("users") or []) if _flag(body, "update_users") else None,
-        schema_ids=(body.get_str_list("schema_ids") or []) if _flag(body, "update_schema_ids") else None)
-    return await _queue_answer(api, await api.write(partial(store.update, queue_id=queue_id, patch=patch,
-                                                            now=now_ms())))
+        schema_ids=(body.get_str_list("schema_ids") or []) if _flag(body, "update_schema_ids") else None,
+    )
+    return await _queue_answer(
+        api, await api.write(partial(store.update, queue_id=queue_id, patch=patch, now=now_ms()))
+    )
 
 
 def _flag(body: Fields, name: str) -> bool:
@@ -234,6 +257,14 @@ async def set_item_status(api: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id, item_id = _required(body, "queue_id"), _required(body, "item_id")
     status = _status(_enum(body, "status", STATUSES))
-    item = await api.write(partial(items_store.set_status, queue_id=queue_id, item_id=item_id, status=status,
-                                   completed_by=body.get_str("completed_by"), now=now_ms()))
+    item = await api.write(
+        partial(
+            items_store.set_status,
+            queue_id=queue_id,
+            item_id=item_id,
+            status=status,
+            completed_by=body.get_str("completed_by"),
+            now=now_ms(),
+        )
+    )
     return ok({"item": item_json(item)})

@@ -20,8 +20,12 @@ def artifact_uri(run: store.Run) -> str:
 
 def run_info_json(run: store.Run) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "run_uuid": run.run_id, "experiment_id": run.experiment_id, "run_name": run.run_name,
-        "user_id": run.user_id, "status": run.status, "start_time": run.start_time,
+        "run_uuid": run.run_id,
+        "experiment_id": run.experiment_id,
+        "run_name": run.run_name,
+        "user_id": run.user_id,
+        "status": run.status,
+        "start_time": run.start_time,
     }
     if run.end_time is not None:
         info["end_time"] = run.end_time
@@ -92,8 +96,15 @@ def metric_of(item: Fields) -> store.Metric:
     timestamp = item.get_int("timestamp")
     if timestamp is None:
         raise missing(item.path("timestamp"))
-    return store.Metric(key, value, timestamp, item.get_int("step") or 0, item.get_str("model_id"),
-                        item.get_str("dataset_name"), item.get_str("dataset_digest"))
+    return store.Metric(
+        key,
+        value,
+        timestamp,
+        item.get_int("step") or 0,
+        item.get_str("model_id"),
+        item.get_str("dataset_name"),
+        item.get_str("dataset_digest"),
+    )
 
 
 def metrics_of(body: Fields, name: str) -> list[store.Metric]:

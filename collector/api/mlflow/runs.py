@@ -55,8 +55,10 @@ def _now_ms() -> int:
 async def create_run(api: Access, request: Request) -> Response:
     body = await json_body(request)
     new = store.NewRun(
-        experiment_id=body.get_str("experiment_id") or "0", user_id=body.get_str("user_id") or "",
-        start_time=body.get_int("start_time") or 0, run_name=body.get_str("run_name"),
+        experiment_id=body.get_str("experiment_id") or "0",
+        user_id=body.get_str("user_id") or "",
+        start_time=body.get_int("start_time") or 0,
+        run_name=body.get_str("run_name"),
         tags=key_values(body, "tags"),
     )
     run = await api.write(partial(store.create, new=new))
@@ -74,8 +76,15 @@ async def update_run(api: Access, request: Request) -> Response:
     status = body.get_str("status")
     if status is not None and status not in store.STATUSES:
         raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
-    run = await api.write(partial(store.update, run_id=run_id, status=status, end_time=body.get_int("end_time"),
-                                  run_name=body.get_str("run_name")))
+    run = await api.write(
+        partial(
+            store.update,
+            run_id=run_id,
+            status=status,
+            end_time=body.get_int("end_time"),
+            run_name=body.get_str("run_name"),
+        )
+    )
     return ok({"run_info": run_info_json(run)})
 
 
@@ -102,8 +111,9 @@ async def search_runs(api: Access, request: Request) -> Response:
     order_by = body.get_str_list("order_by") or []
     scope = orjson.dumps([experiment_ids, filter_string or "", order_by, view_type]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    found = await api.read(run_search.search, experiment_ids, filter_string, view_type, order_by, max_results + 1,
-                           offset)
+    found = await api.read(
+        run_search.search, experiment_ids, filter_string, view_type, order_by, max_results + 1, offset
+    )
     out: dict[str, Any] = {"runs": [run_json(r) for r in found[:max_results]]} if found else {}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)
@@ -161,16 +171,24 @@ async def log_batch(api: Access, request: Request) -> Response:
     if len(params) != len(body.raw("params") or []):
         keys = [p.get("key") for p in body.raw("params")]
         raise invalid("params", "a list with each key once", [k for k in keys if keys.count(k) > 1][:5])
-    await api.write(partial(store.log_batch, run_id=run_id, metrics=metrics_of(body, "metrics"), params=params,
-                            tags=key_values(body, "tags")))
+    await api.write(
+        partial(
+            store.log_batch,
+            run_id=run_id,
+            metrics=metrics_of(body, "metrics"),
+            params=params,
+            tags=key_values(body, "tags"),
+        )
+    )
     return ok({})
 
 
 async def log_inputs(api: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
-    await api.write(partial(store.log_inputs, run_id=run_id, datasets=dataset_inputs_of(body),
-                            models=model_refs_of(body, "models")))
+    await api.write(
+        partial(store.log_inputs, run_id=run_id, datasets=dataset_inputs_of(body), models=model_refs_of(body, "models"))
+    )
     return ok({})
 
 
@@ -191,7 +209,7 @@ async def get_metric_history(api: Access, request: Request) -> Response:
     scope = orjson.dumps([run_id, key]).decode()
     offset = page_offset(fields.get_str("page_token"), scope)
     history = await api.read(store.metric_history, run_id, key)
-    page = history[offset:offset + max_results]
+    page = history[offset : offset + max_results]
     out: dict[str, Any] = {"metrics": [metric_json(m) for m in page]} if page else {}
     if len(history) > offset + max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)

@@ -11,6 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
 from annotrace.collector.api.mlflow.wire import (
     Fields,
     epoch_ms,
@@ -24,9 +25,10 @@ from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import scorers as store
 
 if TYPE_CHECKING:
-    from annotrace.collector.store.access import Access
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from annotrace.collector.store.access import Access
 
 MAX_NAME_CHARS = 256
 MAX_SERIALIZED_BYTES = 1024 * 1024
@@ -44,9 +46,14 @@ CUSTOM_SCORER_REFUSED = (  # MLflow's DECORATOR_SCORER_REGISTRATION_NOT_SUPPORTE
 def scorer_json(v: store.ScorerVersion) -> dict[str, Any]:
     """MLflow's ``Scorer`` proto as JSON (its ``experiment_id`` is an int32 there)."""
     experiment: int | str = int(v.experiment_id) if v.experiment_id.isdigit() else v.experiment_id
-    return {"experiment_id": experiment, "scorer_name": v.name, "scorer_version": v.version,
-            "serialized_scorer": v.serialized_scorer, "creation_time": epoch_ms(v.create_time),
-            "scorer_id": v.scorer_id}
+    return {
+        "experiment_id": experiment,
+        "scorer_name": v.name,
+        "scorer_version": v.version,
+        "serialized_scorer": v.serialized_scorer,
+        "creation_time": epoch_ms(v.create_time),
+        "scorer_id": v.scorer_id,
+    }
 
 
 def _required(params: Fields, name: str) -> str:
@@ -81,19 +88,28 @@ async def register_scorer(api: Access, request: Request) -> Response:
     if len(name) > MAX_NAME_CHARS:
         raise InvalidParameter(f"Invalid value for parameter 'name': longer than {MAX_NAME_CHARS} characters.")
     if len(serialized) > MAX_SERIALIZED_BYTES:
-        raise InvalidParameter(f"Invalid value for parameter 'serialized_scorer': more than {MAX_SERIALIZED_BYTES} "
-                               "bytes.")
+        raise InvalidParameter(
+            f"Invalid value for parameter 'serialized_scorer': more than {MAX_SERIALIZED_BYTES} bytes."
+        )
     try:
         data = orjson.loads(serialized)
     except orjson.JSONDecodeError:
         raise InvalidParameter("serialized_scorer must be valid JSON") from None
     if _has_code(data):
         raise InvalidParameter(CUSTOM_SCORER_REFUSED)
-    stored = await api.write(partial(store.register, experiment_id=experiment_id, name=name,
-                                     serialized_scorer=serialized, now=now_ms()))
-    return ok({"version": stored.version, "scorer_id": stored.scorer_id, "experiment_id": stored.experiment_id,
-               "name": stored.name, "serialized_scorer": stored.serialized_scorer,
-               "creation_time": epoch_ms(stored.create_time)})
+    stored = await api.write(
+        partial(store.register, experiment_id=experiment_id, name=name, serialized_scorer=serialized, now=now_ms())
+    )
+    return ok(
+        {
+            "version": stored.version,
+            "scorer_id": stored.scorer_id,
+            "experiment_id": stored.experiment_id,
+            "name": stored.name,
+            "serialized_scorer": stored.serialized_scorer,
+            "creation_time": epoch_ms(stored.create_time),
+        }
+    )
 
 
 async def list_scorers(api: Access, request: Request) -> Response:
@@ -119,8 +135,14 @@ async def delete_scorer(api: Access, request: Request) -> Response:
     params = await json_body(request, content_type_required=False)
     if not params.data:
         params = query(request)
-    await api.write(partial(store.delete, experiment_id=_required(params, "experiment_id"),
-                            name=_required(params, "name"), version=_version(params)))
+    await api.write(
+        partial(
+            store.delete,
+            experiment_id=_required(params, "experiment_id"),
+            name=_required(params, "name"),
+            version=_version(params),
+        )
+    )
     return ok({})
 
 

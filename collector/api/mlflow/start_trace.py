@@ -59,24 +59,28 @@ def parse(body: Fields) -> store.StartedTrace:
     assert experiment_id is not None
     state = info.get_str("state") or "OK"
     if state not in STATES:
-        raise InvalidParameter(f"Invalid value '{state}' for parameter '{info.path('state')}': expected one of "
-                               f"{', '.join(STATES)}.")
+        raise InvalidParameter(
+            f"Invalid value '{state}' for parameter '{info.path('state')}': expected one of {', '.join(STATES)}."
+        )
     return store.StartedTrace(
-        trace_id=trace_id, experiment_id=experiment_id, state=state,
-        request_time=_timestamp(info, "request_time"), execution_duration_ms=_duration(info, "execution_duration"),
-        request_preview=info.get_str("request_preview"), response_preview=info.get_str("response_preview"),
+        trace_id=trace_id,
+        experiment_id=experiment_id,
+        state=state,
+        request_time=_timestamp(info, "request_time"),
+        execution_duration_ms=_duration(info, "execution_duration"),
+        request_preview=info.get_str("request_preview"),
+        response_preview=info.get_str("response_preview"),
         client_request_id=info.get_str("client_request_id", max_chars=MAX_NAME_CHARS),
-        tags=info.get_str_map("tags", max_key_chars=trace_queries.MAX_TAG_KEY_CHARS,
-                              max_bytes=MAX_METADATA_BYTES) or {},
-        trace_metadata=info.get_str_map("trace_metadata", max_key_chars=MAX_NAME_CHARS,
-                                        max_bytes=MAX_METADATA_BYTES) or {},
+        tags=info.get_str_map("tags", max_key_chars=trace_queries.MAX_TAG_KEY_CHARS, max_bytes=MAX_METADATA_BYTES)
+        or {},
+        trace_metadata=info.get_str_map("trace_metadata", max_key_chars=MAX_NAME_CHARS, max_bytes=MAX_METADATA_BYTES)
+        or {},
         assessments=_assessments(info, trace_id),
     )
 
 
 def _bad_id(path: str, value: str) -> str:
-    raise InvalidParameter(f"Invalid value '{value}' for parameter '{path}': expected 'tr-' followed by 32 hex "
-                           "digits.")
+    raise InvalidParameter(f"Invalid value '{value}' for parameter '{path}': expected 'tr-' followed by 32 hex digits.")
 
 
 def _timestamp(info: Fields, name: str) -> datetime:
@@ -119,4 +123,3 @@ def _assessments(info: Fields, trace_id: str) -> list[tuple[str, NewAssessment]]
             raise invalid(f"{path}.assessment_id", "'a-' followed by 32 hex digits", given)
         out.append((given or new_assessment_id(), new))
     return out
-

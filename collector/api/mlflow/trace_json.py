@@ -34,8 +34,15 @@ def trace_info(row: TraceRow, assessments: list[Assessment]) -> dict[str, Any]:
         metadata["mlflow.trace.session"] = row.session_id
     if row.user_id is not None:
         metadata["mlflow.trace.user"] = row.user_id
-    usage = {k: v for k, v in (("input_tokens", row.input_tokens), ("output_tokens", row.output_tokens),
-                               ("total_tokens", row.total_tokens)) if v is not None}
+    usage = {
+        k: v
+        for k, v in (
+            ("input_tokens", row.input_tokens),
+            ("output_tokens", row.output_tokens),
+            ("total_tokens", row.total_tokens),
+        )
+        if v is not None
+    }
     if usage:
         metadata["mlflow.trace.tokenUsage"] = orjson.dumps(usage).decode()
     metadata.update(row.trace_metadata)
@@ -52,14 +59,16 @@ def trace_info(row: TraceRow, assessments: list[Assessment]) -> dict[str, Any]:
         info["request_preview"] = row.request_preview
     if row.response_preview is not None:
         info["response_preview"] = row.response_preview
-    info.update({
-        "request_time": rfc3339(row.request_time),
-        "execution_duration": duration(row.execution_duration_ms),
-        "state": row.state,
-        "trace_metadata": metadata,
-        "assessments": [assessment_json(a) for a in assessments],
-        "tags": tags,
-    })
+    info.update(
+        {
+            "request_time": rfc3339(row.request_time),
+            "execution_duration": duration(row.execution_duration_ms),
+            "state": row.state,
+            "trace_metadata": metadata,
+            "assessments": [assessment_json(a) for a in assessments],
+            "tags": tags,
+        }
+    )
     return info
 
 
@@ -76,23 +85,31 @@ def span_dicts(trace_id: str, spans: list[SpanRow]) -> list[dict[str, Any]]:
     trace_b64 = _b64(bytes.fromhex(trace_id.removeprefix("tr-")))
     out = []
     for span in spans:
-        attributes = {key: orjson.dumps(_strip_double_encoding(value)).decode()
-                      for key, value in _mlflow_attributes(trace_id, span).items()}
-        out.append({
-            "trace_id": trace_b64,
-            "span_id": _b64(bytes.fromhex(span.span_id)),
-            "parent_span_id": _b64(bytes.fromhex(span.parent_span_id)) if span.parent_span_id else None,
-            "name": span.name,
-            "kind": f"SPAN_KIND_{span.kind}",
-            "start_time_unix_nano": span.start_time_unix_nano,
-            "end_time_unix_nano": span.end_time_unix_nano,
-            "events": [{"name": e.name, "time_unix_nano": e.time_unix_nano, "attributes": e.attributes}
-                       for e in span.events],
-            "status": {"code": f"STATUS_CODE_{span.status_code}", "message": span.status_message or ""},
-            "attributes": attributes,
-            "links": [{"trace_id": link.trace_id, "span_id": link.span_id, "attributes": link.attributes}
-                      for link in span.links],
-        })
+        attributes = {
+            key: orjson.dumps(_strip_double_encoding(value)).decode()
+            for key, value in _mlflow_attributes(trace_id, span).items()
+        }
+        out.append(
+            {
+                "trace_id": trace_b64,
+                "span_id": _b64(bytes.fromhex(span.span_id)),
+                "parent_span_id": _b64(bytes.fromhex(span.parent_span_id)) if span.parent_span_id else None,
+                "name": span.name,
+                "kind": f"SPAN_KIND_{span.kind}",
+                "start_time_unix_nano": span.start_time_unix_nano,
+                "end_time_unix_nano": span.end_time_unix_nano,
+                "events": [
+                    {"name": e.name, "time_unix_nano": e.time_unix_nano, "attributes": e.attributes}
+                    for e in span.events
+                ],
+                "status": {"code": f"STATUS_CODE_{span.status_code}", "message": span.status_message or ""},
+                "attributes": attributes,
+                "links": [
+                    {"trace_id": link.trace_id, "span_id": link.span_id, "attributes": link.attributes}
+                    for link in span.links
+                ],
+            }
+        )
     return out
 
 
@@ -135,23 +152,30 @@ def _span(trace_id: str, trace_bytes: bytes, span: SpanRow) -> dict[str, Any]:
     status: dict[str, Any] = {"code": f"STATUS_CODE_{span.status_code}"}
     if span.status_message:
         status["message"] = span.status_message
-    out.update({
-        "name": span.name,
-        "kind": f"SPAN_KIND_{span.kind}",
-        "start_time_unix_nano": span.start_time_unix_nano,
-        "end_time_unix_nano": span.end_time_unix_nano,
-        "attributes": _key_values(attributes),
-        "events": [{"time_unix_nano": e.time_unix_nano, "name": e.name, "attributes": _key_values(e.attributes)}
-                   for e in span.events],
-        "links": [_link(link.trace_id, link.span_id, link.trace_state, link.attributes) for link in span.links],
-        "status": status,
-    })
+    out.update(
+        {
+            "name": span.name,
+            "kind": f"SPAN_KIND_{span.kind}",
+            "start_time_unix_nano": span.start_time_unix_nano,
+            "end_time_unix_nano": span.end_time_unix_nano,
+            "attributes": _key_values(attributes),
+            "events": [
+                {"time_unix_nano": e.time_unix_nano, "name": e.name, "attributes": _key_values(e.attributes)}
+                for e in span.events
+            ],
+            "links": [_link(link.trace_id, link.span_id, link.trace_state, link.attributes) for link in span.links],
+            "status": status,
+        }
+    )
     return out
 
 
 def _link(trace_id: str, span_id: str, trace_state: str | None, attributes: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"trace_id": _b64(bytes.fromhex(trace_id.removeprefix("tr-"))),
-                           "span_id": _b64(bytes.fromhex(span_id)), "attributes": _key_values(attributes)}
+    out: dict[str, Any] = {
+        "trace_id": _b64(bytes.fromhex(trace_id.removeprefix("tr-"))),
+        "span_id": _b64(bytes.fromhex(span_id)),
+        "attributes": _key_values(attributes),
+    }
     if trace_state:
         out["trace_state"] = trace_state
     return out

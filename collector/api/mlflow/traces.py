@@ -124,8 +124,15 @@ async def delete_traces(api: Access, request: Request) -> Response:
     if raw_ids is not None and max_traces is not None:
         raise InvalidParameter("'max_traces' can't be specified if 'request_ids' (or 'trace_ids') is specified.")
     trace_ids = body_trace_ids(raw_ids, "request_ids") if raw_ids is not None else None
-    deleted = await api.write(partial(store.delete_traces, experiment_id=experiment_id, trace_ids=trace_ids,
-                                      max_timestamp_ms=max_timestamp, max_traces=max_traces))
+    deleted = await api.write(
+        partial(
+            store.delete_traces,
+            experiment_id=experiment_id,
+            trace_ids=trace_ids,
+            max_timestamp_ms=max_timestamp,
+            max_traces=max_traces,
+        )
+    )
     return ok({"traces_deleted": deleted})
 
 
@@ -142,8 +149,10 @@ def _locations(body: Fields) -> list[str]:
                 raise invalid(path, "a trace location object", location)
             kind = location.get("type", "MLFLOW_EXPERIMENT")
             if kind != "MLFLOW_EXPERIMENT":
-                raise InvalidParameter(f"Invalid value for parameter '{path}.type': only MLFLOW_EXPERIMENT "
-                                       f"locations are supported, got {kind!r}.")
+                raise InvalidParameter(
+                    f"Invalid value for parameter '{path}.type': only MLFLOW_EXPERIMENT "
+                    f"locations are supported, got {kind!r}."
+                )
             experiment = Fields(location, f"{path}.").get_obj("mlflow_experiment", required=True)
             assert experiment is not None
             experiment_id = experiment.get_str("experiment_id", required=True)

@@ -25,8 +25,15 @@ MAX_JSON_DEPTH = 100
 """Arrays and objects nest at most this deep in a request (protobuf's JSON parser, which MLflow uses,
 stops at 100 too). orjson writes at most 254 levels: a deeper value was accepted and then failed
 to serialise, a 500."""
-JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-              float: "a number", type(None): "null"}
+JSON_TYPES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
 
 
 def missing(path: str) -> InvalidParameter:
@@ -70,8 +77,9 @@ class Fields:
             raise invalid(self.path(name), "an object", value)
         return Fields(value, f"{self.path(name)}.")
 
-    def get_str(self, name: str, *, required: bool = False, max_chars: int | None = None,
-            non_empty: bool = False) -> str | None:
+    def get_str(
+        self, name: str, *, required: bool = False, max_chars: int | None = None, non_empty: bool = False
+    ) -> str | None:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -164,8 +172,9 @@ def parse_json(text: str | bytes, path: str, what: str = "JSON text") -> Any:
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(f"Invalid value for parameter '{path}': not valid {what} ({exc}).") from None
     if nesting_depth(value) > MAX_JSON_DEPTH:
-        raise InvalidParameter(f"Invalid value for parameter '{path}': arrays and objects nest deeper than "
-                               f"{MAX_JSON_DEPTH} levels.")
+        raise InvalidParameter(
+            f"Invalid value for parameter '{path}': arrays and objects nest deeper than {MAX_JSON_DEPTH} levels."
+        )
     return value
 
 
@@ -217,9 +226,7 @@ def stored_trace_id(value: str) -> str:
     try:
         return trace_id(trace_hex(value))
     except InvalidParameter:
-        raise NotFound(
-            f"Trace with ID '{value}' not found. (A trace id is 'tr-' followed by 32 hex digits.)"
-        ) from None
+        raise NotFound(f"Trace with ID '{value}' not found. (A trace id is 'tr-' followed by 32 hex digits.)") from None
 
 
 def body_trace_ids(values: list[str], path: str) -> list[str]:

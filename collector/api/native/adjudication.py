@@ -26,11 +26,23 @@ MAX_RATIONALE_CHARS = 64 * 1024
 
 
 def dispute_json(d: store.Dispute) -> dict[str, Any]:
-    return {"trace_id": d.trace_id, "source_trace_id": d.source_trace_id, "schema": d.schema,
-            "answers": [{"labeler": a.labeler, "value": a.value, "rationale": a.rationale,
-                         "assessment_id": a.assessment_id} for a in d.answers],
-            "gold": None if d.gold is None else {"assessment_id": d.gold.assessment_id, "value": d.gold.value,
-                                                 "adjudicator": d.gold.adjudicator, "rationale": d.gold.rationale}}
+    return {
+        "trace_id": d.trace_id,
+        "source_trace_id": d.source_trace_id,
+        "schema": d.schema,
+        "answers": [
+            {"labeler": a.labeler, "value": a.value, "rationale": a.rationale, "assessment_id": a.assessment_id}
+            for a in d.answers
+        ],
+        "gold": None
+        if d.gold is None
+        else {
+            "assessment_id": d.gold.assessment_id,
+            "value": d.gold.value,
+            "adjudicator": d.gold.adjudicator,
+            "rationale": d.gold.rationale,
+        },
+    }
 
 
 async def list_disputes(api: Access, request: Request) -> Response:
@@ -44,8 +56,9 @@ async def list_disputes(api: Access, request: Request) -> Response:
     unresolved = params.get_str("unresolved")
     if unresolved not in (None, "true", "false"):
         raise InvalidParameter(f"Invalid value {unresolved!r} for parameter 'unresolved': expected true or false.")
-    found = await api.read(store.disagreements, session_path_id(request), threshold,
-                           include_resolved=unresolved != "true")
+    found = await api.read(
+        store.disagreements, session_path_id(request), threshold, include_resolved=unresolved != "true"
+    )
     return ok({"disputes": [dispute_json(d) for d in found]})
 
 
@@ -58,33 +71,91 @@ async def record_gold(api: Access, request: Request) -> Response:
     assert user is not None and schema is not None
     if "value" not in body.data:
         raise missing("value")
-    stored = await api.write(partial(
-        store.record_gold, session_id=session_id, trace_id=trace_id, schema_name=schema, adjudicator=user,
-        value=body.raw("value"), rationale=body.get_str("rationale", max_chars=MAX_RATIONALE_CHARS), now=now_ms()))
+    stored = await api.write(
+        partial(
+            store.record_gold,
+            session_id=session_id,
+            trace_id=trace_id,
+            schema_name=schema,
+            adjudicator=user,
+            value=body.raw("value"),
+            rationale=body.get_str("rationale", max_chars=MAX_RATIONALE_CHARS),
+            now=now_ms(),
+        )
+    )
     return ok({"assessment": assessment_json(stored)})
 
 
-_ERRORS = {str(code): {"description": "MLflow error envelope",
-                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-           for code in (400, 404)}
+_ERRORS = {
+    str(code): {
+        "description": "MLflow error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code in (400, 404)
+}
 _SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
 OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/labeling/sessions/{session_id}/adjudication": {"get": {
-        "summary": "The adjudication queue: items and schemas on which the labelers disagree (numeric: spread above "
-                   "threshold), every answer with its rationale, and the gold label once recorded",
-        "parameters": [_SESSION, {"name": "threshold", "in": "query", "schema": {"type": "number"}},
-                       {"name": "unresolved", "in": "query", "schema": {"enum": ["true", "false"]}}],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"disputes": {"type": "array", "items": {"type": "object"}}}}}}},
-            **_ERRORS}}},
-    "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold": {"post": {
-        "summary": "Record the gold label of one schema on one item: an assessment overriding the labelers' answer "
-                   "(nothing deleted); again, it updates the gold label",
-        "parameters": [_SESSION, {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["user", "schema", "value"], "properties": {
-                "user": {"type": "string"}, "schema": {"type": "string"}, "value": {},
-                "rationale": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"assessment": {"type": "object"}}}}}}, **_ERRORS}}},
+    "/api/v1/labeling/sessions/{session_id}/adjudication": {
+        "get": {
+            "summary": "The adjudication queue: items and schemas on which the labelers disagree (numeric: spread above "
+            "threshold), every answer with its rationale, and the gold label once recorded",
+            "parameters": [
+                _SESSION,
+                {"name": "threshold", "in": "query", "schema": {"type": "number"}},
+                {"name": "unresolved", "in": "query", "schema": {"enum": ["true", "false"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"disputes": {"type": "array", "items": {"type": "object"}}},
+                            }
+                        }
+                    },
+                },
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold": {
+        "post": {
+            "summary": "Record the gold label of one schema on one item: an assessment overriding the labelers' answer "
+            "(nothing deleted); again, it updates the gold label",
+            "parameters": [
+                _SESSION,
+                {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["user", "schema", "value"],
+                            "properties": {
+                                "user": {"type": "string"},
+                                "schema": {"type": "string"},
+                                "value": {},
+                                "rationale": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"assessment": {"type": "object"}}}
+                        }
+                    },
+                },
+                **_ERRORS,
+            },
+        }
+    },
 }

@@ -37,12 +37,22 @@ async def judge_agreement(api: Access, request: Request) -> Response:
     return ok(judges_store.judges_json(rows))
 
 
-_EST = {"type": "object", "description": "a figure and its bootstrap 95% interval; null where undefined",
-        "properties": {"value": {"type": ["number", "null"]}, "low": {"type": ["number", "null"]},
-                       "high": {"type": ["number", "null"]}}}
-_ERRORS = {str(code): {"description": "MLflow error envelope",
-                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-           for code in (400, 404)}
+_EST = {
+    "type": "object",
+    "description": "a figure and its bootstrap 95% interval; null where undefined",
+    "properties": {
+        "value": {"type": ["number", "null"]},
+        "low": {"type": ["number", "null"]},
+        "high": {"type": ["number", "null"]},
+    },
+}
+_ERRORS = {
+    str(code): {
+        "description": "MLflow error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code in (400, 404)
+}
 
 
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -50,28 +60,60 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/agreement/{session_id}": {"get": {
-        "summary": "Agreement between the labelers of a labeling session or review queue: per label schema "
-                   "(Krippendorff's alpha at the schema's level of measurement, Cohen's kappa for two labelers, "
-                   "Fleiss' kappa, percent agreement, each with a bootstrap 95% interval; a confusion matrix for "
-                   "nominal schemas), per labeler (items, median seconds per item, agreement with the others, "
-                   "leniency) and the items with the most disagreement",
-        "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": _ok("the report", {"type": "object", "properties": {
-            "session_id": {"type": "string"}, "name": {"type": "string"},
-            "schemas": {"type": "array", "items": {"type": "object", "properties": {
-                "schema": {"type": "string"}, "level": {"enum": ["nominal", "interval", "set", "text"]},
-                "alpha": _EST, "cohen_kappa": _EST, "fleiss_kappa": _EST, "percent_agreement": _EST}}},
-            "labelers": {"type": "array", "items": {"type": "object"}},
-            "disagreements": {"type": "array", "items": {"type": "object"}}}})}},
-    "/api/v1/agreement/judges": {"get": {
-        "summary": "Judges against humans for one feedback name: one row per LLM_JUDGE/CODE source_id, on the "
-                   "traces that also have a HUMAN value: kappa (nominal) or alpha, accuracy, confusion matrix and "
-                   "the disagreeing trace ids. Needs experiment_id or session_id (else 400)",
-        "parameters": [{"name": "name", "in": "query", "required": True,
-                        "schema": {"type": "string", "maxLength": 250, "pattern": r"\S"}},
-                       *({"name": n, "in": "query", "schema": {"type": "string"}}
-                         for n in ("experiment_id", "session_id"))],
-        "responses": _ok("one row per judge", {"type": "object", "properties": {
-            "judges": {"type": "array", "items": {"type": "object"}}}})}},
+    "/api/v1/agreement/{session_id}": {
+        "get": {
+            "summary": "Agreement between the labelers of a labeling session or review queue: per label schema "
+            "(Krippendorff's alpha at the schema's level of measurement, Cohen's kappa for two labelers, "
+            "Fleiss' kappa, percent agreement, each with a bootstrap 95% interval; a confusion matrix for "
+            "nominal schemas), per labeler (items, median seconds per item, agreement with the others, "
+            "leniency) and the items with the most disagreement",
+            "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": _ok(
+                "the report",
+                {
+                    "type": "object",
+                    "properties": {
+                        "session_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "schemas": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "schema": {"type": "string"},
+                                    "level": {"enum": ["nominal", "interval", "set", "text"]},
+                                    "alpha": _EST,
+                                    "cohen_kappa": _EST,
+                                    "fleiss_kappa": _EST,
+                                    "percent_agreement": _EST,
+                                },
+                            },
+                        },
+                        "labelers": {"type": "array", "items": {"type": "object"}},
+                        "disagreements": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            ),
+        }
+    },
+    "/api/v1/agreement/judges": {
+        "get": {
+            "summary": "Judges against humans for one feedback name: one row per LLM_JUDGE/CODE source_id, on the "
+            "traces that also have a HUMAN value: kappa (nominal) or alpha, accuracy, confusion matrix and "
+            "the disagreeing trace ids. Needs experiment_id or session_id (else 400)",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 250, "pattern": r"\S"},
+                },
+                *({"name": n, "in": "query", "schema": {"type": "string"}} for n in ("experiment_id", "session_id")),
+            ],
+            "responses": _ok(
+                "one row per judge",
+                {"type": "object", "properties": {"judges": {"type": "array", "items": {"type": "object"}}}},
+            ),
+        }
+    },
 }

@@ -44,20 +44,33 @@ def session_json(s: store.Session) -> dict[str, Any]:
     """The 11 fields of MLflow's ``LabelingSession`` (url and review_app_id are filled in by the SDK
     from its tracking URI), plus times."""
     return {
-        "labeling_session_id": s.session_id, "mlflow_run_id": s.session_id, "name": s.name,
-        "experiment_id": s.experiment_id, "review_app_id": f"review-app-{s.experiment_id}",
-        "assigned_users": s.assigned_users, "agent": s.agent, "label_schemas": s.label_schemas,
-        "enable_multi_turn_chat": s.enable_multi_turn_chat, "custom_inputs": s.custom_inputs,
-        "url_path": f"/review/{s.session_id}", "reviewers_per_item": s.reviewers_per_item,
+        "labeling_session_id": s.session_id,
+        "mlflow_run_id": s.session_id,
+        "name": s.name,
+        "experiment_id": s.experiment_id,
+        "review_app_id": f"review-app-{s.experiment_id}",
+        "assigned_users": s.assigned_users,
+        "agent": s.agent,
+        "label_schemas": s.label_schemas,
+        "enable_multi_turn_chat": s.enable_multi_turn_chat,
+        "custom_inputs": s.custom_inputs,
+        "url_path": f"/review/{s.session_id}",
+        "reviewers_per_item": s.reviewers_per_item,
         "create_time": rfc3339(s.create_time),
         "last_update_time": rfc3339(s.last_update_time),
     }
 
 
 def item_json(item: store.Item, user: str | None) -> dict[str, Any]:
-    out = {"trace_id": item.trace_id, "source_trace_id": item.source_trace_id, "position": item.position,
-           "create_time": rfc3339(item.create_time), "request_preview": item.request_preview,
-           "response_preview": item.response_preview, "statuses": item.statuses}
+    out = {
+        "trace_id": item.trace_id,
+        "source_trace_id": item.source_trace_id,
+        "position": item.position,
+        "create_time": rfc3339(item.create_time),
+        "request_preview": item.request_preview,
+        "response_preview": item.response_preview,
+        "statuses": item.statuses,
+    }
     if user is not None:
         out["status"] = item.status_for(user)
     return out
@@ -99,9 +112,13 @@ async def create_session(api: Access, request: Request) -> Response:
     if multi is not None and not isinstance(multi, bool):
         raise invalid("enable_multi_turn_chat", "a boolean", multi)
     new = store.NewSession(
-        experiment_id=experiment_id, name=name, assigned_users=_users(body, "assigned_users"),
-        agent=body.get_str("agent"), label_schemas=body.get_str_list("label_schemas") or [],
-        enable_multi_turn_chat=bool(multi), custom_inputs=custom,
+        experiment_id=experiment_id,
+        name=name,
+        assigned_users=_users(body, "assigned_users"),
+        agent=body.get_str("agent"),
+        label_schemas=body.get_str_list("label_schemas") or [],
+        enable_multi_turn_chat=bool(multi),
+        custom_inputs=custom,
         reviewers_per_item=body.get_int("reviewers_per_item"),
     )
     stored = await api.write(partial(store.create, new=new, now=now_ms()))
@@ -128,8 +145,14 @@ async def update_session(api: Access, request: Request) -> Response:
     if users is None and "reviewers_per_item" not in body.data:
         raise missing("assigned_users")
     if "reviewers_per_item" in body.data:
-        stored = await api.write(partial(store.set_reviewers_per_item, session_id=session_id,
-                                         reviewers=body.get_int("reviewers_per_item"), now=now_ms()))
+        stored = await api.write(
+            partial(
+                store.set_reviewers_per_item,
+                session_id=session_id,
+                reviewers=body.get_int("reviewers_per_item"),
+                now=now_ms(),
+            )
+        )
     if users is not None:
         stored = await api.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
@@ -182,8 +205,9 @@ async def post_answer(api: Access, request: Request) -> Response:
     assert schema is not None
     if "value" not in body.data:
         raise missing("value")
-    answer = store.Answer(session_id, trace_id, user, schema, body.raw("value"),
-                          body.get_str("comment", max_chars=MAX_COMMENT_CHARS))
+    answer = store.Answer(
+        session_id, trace_id, user, schema, body.raw("value"), body.get_str("comment", max_chars=MAX_COMMENT_CHARS)
+    )
     stored, status = await api.write(partial(store.answer, a=answer, now=now_ms()))
     return ok({"assessment": assessment_json(stored), "status": status})
 
@@ -201,28 +225,72 @@ async def progress(api: Access, request: Request) -> Response:
 
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"},
-               "description": "labeling session id = its MLflow run id (32 hex)"}
-_TRACE_ID = {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "string"},
-             "description": "the item: the session's copy of the trace (tr- + 32 hex)"}
-_SESSION = {"type": "object", "description": "MLflow LabelingSession fields (+ url_path, times)", "properties": {
-    key: {"type": "string"} for key in ("labeling_session_id", "mlflow_run_id", "name", "experiment_id",
-                                        "review_app_id", "url_path", "create_time", "last_update_time")} | {
-    "assigned_users": {"type": "array", "items": {"type": "string"}}, "agent": {"type": ["string", "null"]},
-    "label_schemas": {"type": "array", "items": {"type": "string"}},
-    "enable_multi_turn_chat": {"type": "boolean"}, "custom_inputs": {"type": ["object", "null"]}}}
+_SESSION_ID = {
+    "name": "session_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "labeling session id = its MLflow run id (32 hex)",
+}
+_TRACE_ID = {
+    "name": "trace_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the item: the session's copy of the trace (tr- + 32 hex)",
+}
+_SESSION = {
+    "type": "object",
+    "description": "MLflow LabelingSession fields (+ url_path, times)",
+    "properties": {
+        key: {"type": "string"}
+        for key in (
+            "labeling_session_id",
+            "mlflow_run_id",
+            "name",
+            "experiment_id",
+            "review_app_id",
+            "url_path",
+            "create_time",
+            "last_update_time",
+        )
+    }
+    | {
+        "assigned_users": {"type": "array", "items": {"type": "string"}},
+        "agent": {"type": ["string", "null"]},
+        "label_schemas": {"type": "array", "items": {"type": "string"}},
+        "enable_multi_turn_chat": {"type": "boolean"},
+        "custom_inputs": {"type": ["object", "null"]},
+    },
+}
 _STATUS = {"enum": list(store.STATUSES)}
 _USER_BODY = {"type": "object", "required": ["user"], "properties": {"user": {"type": "string"}}}
 _AS_LABELER = ("400", "403", "404")  # 403 PERMISSION_DENIED: the user is not assigned to the session
 _ERROR_TEXT = {"403": "PERMISSION_DENIED: the user is not one of the session's assigned_users"}
 
 
-def _op(summary: str, ok_schema: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
-        body: dict[str, Any] | None = None, errors: tuple[str, ...] = ("400", "404")) -> dict[str, Any]:
-    out: dict[str, Any] = {"summary": summary, "parameters": params or [], "responses": {
-        "200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}},
-        **{code: {"description": _ERROR_TEXT.get(code, "MLflow error envelope"),
-                  "content": {"application/json": {"schema": _ERROR}}} for code in errors}}}
+def _op(
+    summary: str,
+    ok_schema: dict[str, Any],
+    *,
+    params: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    errors: tuple[str, ...] = ("400", "404"),
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "summary": summary,
+        "parameters": params or [],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}},
+            **{
+                code: {
+                    "description": _ERROR_TEXT.get(code, "MLflow error envelope"),
+                    "content": {"application/json": {"schema": _ERROR}},
+                }
+                for code in errors
+            },
+        },
+    }
     if body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return out
@@ -230,68 +298,167 @@ def _op(summary: str, ok_schema: dict[str, Any], *, params: list[dict[str, Any]]
 
 _BASE = "/api/v1/labeling/sessions"
 _NOT_NAME = r"\u0000-\u001f\u007f-\u009f\ufffd"  # what ids.name_problem refuses
-_NAME = {"type": "string", "maxLength": 500, "description": "not blank; no control characters or U+FFFD",
-         "pattern": rf"^[^{_NOT_NAME}]*[^\s{_NOT_NAME}][^{_NOT_NAME}]*$"}
-_USERS = {"type": "array", "maxItems": store.MAX_USERS, "items": {**_NAME, "maxLength": 250},
-          "description": "user names: not blank, no control characters or U+FFFD"}
+_NAME = {
+    "type": "string",
+    "maxLength": 500,
+    "description": "not blank; no control characters or U+FFFD",
+    "pattern": rf"^[^{_NOT_NAME}]*[^\s{_NOT_NAME}][^{_NOT_NAME}]*$",
+}
+_USERS = {
+    "type": "array",
+    "maxItems": store.MAX_USERS,
+    "items": {**_NAME, "maxLength": 250},
+    "description": "user names: not blank, no control characters or U+FFFD",
+}
 OPENAPI_PATHS: dict[str, Any] = {
     _BASE: {
-        "post": _op("Create a labeling session (every label schema must exist; built-ins are created)",
-                    {"type": "object", "properties": {"labeling_session": _SESSION}}, body={
-                        "type": "object", "required": ["experiment_id", "name"], "properties": {
-                            "experiment_id": {"type": "string", "pattern": r"^[0-9]{1,19}$"},
-                            "name": _NAME,
-                            "assigned_users": _USERS,
-                            "agent": {"type": "string"}, "label_schemas": {"type": "array", "items": {"type": "string"}},
-                            "enable_multi_turn_chat": {"type": "boolean"}, "custom_inputs": {"type": "object"}}}),
-        "get": _op("Labeling sessions, newest first; with user, only those the user may label",
-                   {"type": "object", "properties": {"labeling_sessions": {"type": "array", "items": _SESSION}}},
-                   params=[{"name": "experiment_id", "in": "query", "schema": {"type": "string"}},
-                           {"name": "user", "in": "query", "schema": {"type": "string"}}]),
+        "post": _op(
+            "Create a labeling session (every label schema must exist; built-ins are created)",
+            {"type": "object", "properties": {"labeling_session": _SESSION}},
+            body={
+                "type": "object",
+                "required": ["experiment_id", "name"],
+                "properties": {
+                    "experiment_id": {"type": "string", "pattern": r"^[0-9]{1,19}$"},
+                    "name": _NAME,
+                    "assigned_users": _USERS,
+                    "agent": {"type": "string"},
+                    "label_schemas": {"type": "array", "items": {"type": "string"}},
+                    "enable_multi_turn_chat": {"type": "boolean"},
+                    "custom_inputs": {"type": "object"},
+                },
+            },
+        ),
+        "get": _op(
+            "Labeling sessions, newest first; with user, only those the user may label",
+            {"type": "object", "properties": {"labeling_sessions": {"type": "array", "items": _SESSION}}},
+            params=[
+                {"name": "experiment_id", "in": "query", "schema": {"type": "string"}},
+                {"name": "user", "in": "query", "schema": {"type": "string"}},
+            ],
+        ),
     },
     _BASE + "/{session_id}": {
-        "get": _op("One labeling session", {"type": "object", "properties": {"labeling_session": _SESSION}},
-                   params=[_SESSION_ID]),
-        "patch": _op("Replace the assigned users (an empty list lets anyone label)",
-                     {"type": "object", "properties": {"labeling_session": _SESSION}}, params=[_SESSION_ID],
-                     body={"type": "object", "required": ["assigned_users"], "properties": {
-                         "assigned_users": _USERS}}),
-        "delete": _op("Delete the session (idempotent); its copied traces and labels stay", {"type": "object"},
-                      params=[_SESSION_ID]),
+        "get": _op(
+            "One labeling session",
+            {"type": "object", "properties": {"labeling_session": _SESSION}},
+            params=[_SESSION_ID],
+        ),
+        "patch": _op(
+            "Replace the assigned users (an empty list lets anyone label)",
+            {"type": "object", "properties": {"labeling_session": _SESSION}},
+            params=[_SESSION_ID],
+            body={"type": "object", "required": ["assigned_users"], "properties": {"assigned_users": _USERS}},
+        ),
+        "delete": _op(
+            "Delete the session (idempotent); its copied traces and labels stay",
+            {"type": "object"},
+            params=[_SESSION_ID],
+        ),
     },
-    _BASE + "/{session_id}/traces": {"post": _op(
-        "Copy traces into the session (new trace ids; a source already in the session is not copied again)",
-        {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
-            "source_trace_id": {"type": "string"}, "trace_id": {"type": "string"}, "added": {"type": "boolean"}}}}}},
-        params=[_SESSION_ID], body={"type": "object", "required": ["trace_ids"], "properties": {
-            "trace_ids": {"type": "array", "items": {"type": "string"}}}})},
-    _BASE + "/{session_id}/items": {"get": _op(
-        "The session's queue in order, with each labeler's status",
-        {"type": "object", "properties": {"session_id": {"type": "string"}, "items": {"type": "array", "items": {
-            "type": "object", "properties": {
-                "trace_id": {"type": "string"}, "source_trace_id": {"type": "string"},
-                "position": {"type": "integer"}, "request_preview": {"type": ["string", "null"]},
-                "response_preview": {"type": ["string", "null"]}, "status": _STATUS,
-                "statuses": {"type": "object", "additionalProperties": _STATUS}}}}}},
-        params=[_SESSION_ID, {"name": "user", "in": "query", "schema": {"type": "string"}},
-                {"name": "status", "in": "query", "schema": _STATUS}])},
-    _BASE + "/{session_id}/items/{trace_id}/answers": {"post": _op(
-        "Answer one label schema for one item: validated against the schema, stored as an assessment (name = "
-        "schema, feedback or expectation per the schema type, source HUMAN/user, rationale = comment)",
-        {"type": "object", "properties": {"assessment": {"type": "object"}, "status": _STATUS}},
-        params=[_SESSION_ID, _TRACE_ID], body={"type": "object", "required": ["user", "schema", "value"],
-                                              "properties": {"user": {"type": "string"}, "schema": {"type": "string"},
-                                                             "value": {}, "comment": {"type": "string"}}},
-        errors=_AS_LABELER)},
-    _BASE + "/{session_id}/items/{trace_id}/skip": {"post": _op(
-        "Skip an item for one labeler", {"type": "object", "properties": {
-            "trace_id": {"type": "string"}, "user": {"type": "string"}, "status": _STATUS}},
-        params=[_SESSION_ID, _TRACE_ID], body=_USER_BODY, errors=_AS_LABELER)},
-    _BASE + "/{session_id}/progress": {"get": _op(
-        "Item counts per status, per labeler and in total",
-        {"type": "object", "properties": {
-            "session_id": {"type": "string"}, "item_count": {"type": "integer"},
-            "completed_items": {"type": "integer", "description": "items completed by at least one labeler"},
-            "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "users": {"type": "array", "items": {"type": "object"}}}}, params=[_SESSION_ID])},
+    _BASE + "/{session_id}/traces": {
+        "post": _op(
+            "Copy traces into the session (new trace ids; a source already in the session is not copied again)",
+            {
+                "type": "object",
+                "properties": {
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "source_trace_id": {"type": "string"},
+                                "trace_id": {"type": "string"},
+                                "added": {"type": "boolean"},
+                            },
+                        },
+                    }
+                },
+            },
+            params=[_SESSION_ID],
+            body={
+                "type": "object",
+                "required": ["trace_ids"],
+                "properties": {"trace_ids": {"type": "array", "items": {"type": "string"}}},
+            },
+        )
+    },
+    _BASE + "/{session_id}/items": {
+        "get": _op(
+            "The session's queue in order, with each labeler's status",
+            {
+                "type": "object",
+                "properties": {
+                    "session_id": {"type": "string"},
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "trace_id": {"type": "string"},
+                                "source_trace_id": {"type": "string"},
+                                "position": {"type": "integer"},
+                                "request_preview": {"type": ["string", "null"]},
+                                "response_preview": {"type": ["string", "null"]},
+                                "status": _STATUS,
+                                "statuses": {"type": "object", "additionalProperties": _STATUS},
+                            },
+                        },
+                    },
+                },
+            },
+            params=[
+                _SESSION_ID,
+                {"name": "user", "in": "query", "schema": {"type": "string"}},
+                {"name": "status", "in": "query", "schema": _STATUS},
+            ],
+        )
+    },
+    _BASE + "/{session_id}/items/{trace_id}/answers": {
+        "post": _op(
+            "Answer one label schema for one item: validated against the schema, stored as an assessment (name = "
+            "schema, feedback or expectation per the schema type, source HUMAN/user, rationale = comment)",
+            {"type": "object", "properties": {"assessment": {"type": "object"}, "status": _STATUS}},
+            params=[_SESSION_ID, _TRACE_ID],
+            body={
+                "type": "object",
+                "required": ["user", "schema", "value"],
+                "properties": {
+                    "user": {"type": "string"},
+                    "schema": {"type": "string"},
+                    "value": {},
+                    "comment": {"type": "string"},
+                },
+            },
+            errors=_AS_LABELER,
+        )
+    },
+    _BASE + "/{session_id}/items/{trace_id}/skip": {
+        "post": _op(
+            "Skip an item for one labeler",
+            {
+                "type": "object",
+                "properties": {"trace_id": {"type": "string"}, "user": {"type": "string"}, "status": _STATUS},
+            },
+            params=[_SESSION_ID, _TRACE_ID],
+            body=_USER_BODY,
+            errors=_AS_LABELER,
+        )
+    },
+    _BASE + "/{session_id}/progress": {
+        "get": _op(
+            "Item counts per status, per labeler and in total",
+            {
+                "type": "object",
+                "properties": {
+                    "session_id": {"type": "string"},
+                    "item_count": {"type": "integer"},
+                    "completed_items": {"type": "integer", "description": "items completed by at least one labeler"},
+                    "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "users": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            params=[_SESSION_ID],
+        )
+    },
 }

@@ -19,43 +19,60 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_TRACE_ID = {"name": "trace_id", "in": "path", "required": True, "description": "tr- + 32 hex (tr- optional)",
-             "schema": {"type": "string"}}
+_TRACE_ID = {
+    "name": "trace_id",
+    "in": "path",
+    "required": True,
+    "description": "tr- + 32 hex (tr- optional)",
+    "schema": {"type": "string"},
+}
 
 
 def _responses(ok_schema: dict[str, Any], *codes: int) -> dict[str, Any]:
     out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
     for code in codes:
-        out[str(code)] = {"description": "MLflow error envelope",
-                          "content": {"application/json": {"schema": _ERROR}}}
+        out[str(code)] = {"description": "MLflow error envelope", "content": {"application/json": {"schema": _ERROR}}}
     return out
 
 
 _COUNT = {"type": ["integer", "null"]}
-HEALTH = {"type": "object", "properties": {
-    "status": {"enum": ["ok", "unavailable"]}, "version": {"type": "string"},
-    "reason": {"type": "string", "description": "why exports are refused (only when unavailable)"},
-    "failing_since": {"type": ["number", "null"], "description": "Unix time the pipeline started failing"},
-    "backlog_bytes": _COUNT, "stored_items": _COUNT, "dead_letters": _COUNT,
-    "unstored_records": {**_COUNT, "description": "acknowledged records not stored yet (they wait in the spool)"},
-    "set_aside_bytes": {**_COUNT, "description": "damaged spool bytes moved to dead-letter/ at the last start"},
-    "set_aside_records": _COUNT}}
+HEALTH = {
+    "type": "object",
+    "properties": {
+        "status": {"enum": ["ok", "unavailable"]},
+        "version": {"type": "string"},
+        "reason": {"type": "string", "description": "why exports are refused (only when unavailable)"},
+        "failing_since": {"type": ["number", "null"], "description": "Unix time the pipeline started failing"},
+        "backlog_bytes": _COUNT,
+        "stored_items": _COUNT,
+        "dead_letters": _COUNT,
+        "unstored_records": {**_COUNT, "description": "acknowledged records not stored yet (they wait in the spool)"},
+        "set_aside_bytes": {**_COUNT, "description": "damaged spool bytes moved to dead-letter/ at the last start"},
+        "set_aside_records": _COUNT,
+    },
+}
 
 ASSESSMENT_ROW = {
     "type": "object",
     "description": "One assessment, with the columns of the SQL table `assessments`.",
     "properties": {
-        "assessment_id": {"type": "string"}, "trace_id": {"type": "string"}, "span_id": {"type": ["string", "null"]},
-        "assessment_name": {"type": "string"}, "kind": {"enum": ["feedback", "expectation"]},
+        "assessment_id": {"type": "string"},
+        "trace_id": {"type": "string"},
+        "span_id": {"type": ["string", "null"]},
+        "assessment_name": {"type": "string"},
+        "kind": {"enum": ["feedback", "expectation"]},
         "value": {"description": "any JSON value, null for a feedback with an error"},
         "rationale": {"type": ["string", "null"]},
         "source_type": {"enum": ["HUMAN", "LLM_JUDGE", "CODE", "SOURCE_TYPE_UNSPECIFIED"]},
-        "source_id": {"type": ["string", "null"]}, "error_code": {"type": ["string", "null"]},
-        "error_message": {"type": ["string", "null"]}, "error_stack_trace": {"type": ["string", "null"]},
+        "source_id": {"type": ["string", "null"]},
+        "error_code": {"type": ["string", "null"]},
+        "error_message": {"type": ["string", "null"]},
+        "error_stack_trace": {"type": ["string", "null"]},
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
         "create_time": {"type": "string", "format": "date-time"},
         "last_update_time": {"type": "string", "format": "date-time"},
-        "overrides": {"type": ["string", "null"]}, "valid": {"type": "boolean"},
+        "overrides": {"type": ["string", "null"]},
+        "valid": {"type": "boolean"},
         "version": {"type": "integer", "description": "1 at creation, one more per change"},
     },
 }
@@ -66,73 +83,165 @@ SPEC: dict[str, Any] = {
         "title": "annotrace native API",
         "version": __version__,
         "description": "Routes MLflow has no equivalent for. MLflow-compatible routes live under /api/2.0/mlflow, "
-                       "/api/3.0/mlflow and /ajax-api/... with MLflow's shapes. Errors are "
-                       '{"error_code", "message"} with MLflow\'s codes.',
+        "/api/3.0/mlflow and /ajax-api/... with MLflow's shapes. Errors are "
+        '{"error_code", "message"} with MLflow\'s codes.',
     },
     "paths": {
         "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": _responses({"type": "object"})}},
-        "/api/v1/health": {"get": {
-            "summary": "Liveness and pipeline backlog; 503 (status unavailable, with the reason) while exports "
-                       "are refused because the collector cannot store them, e.g. on a full disk",
-            "responses": {**_responses(HEALTH), "503": {
-                "description": "Exports are refused until the collector can store again (it retries by itself)",
-                "content": {"application/json": {"schema": HEALTH}}}}}},
-        "/api/v1/sql": {"post": {
-            "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["query"],
-                "properties": {"query": {"type": "string", "pattern": r"\S", "description": "one statement"},
-                               "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000000}}}}}},
-            "responses": _responses({"type": "object", "properties": {
-                "columns": {"type": "array", "items": {"type": "string"}},
-                "types": {"type": "array", "items": {"type": "string"}},
-                "rows": {"type": "array", "items": {"type": "array"}}, "truncated": {"type": "boolean"}}}, 400),
-        }},
-        "/api/v1/traces/{trace_id}/assessments": {"get": {
-            "summary": "All assessments of a trace as flat rows, oldest first",
-            "parameters": [_TRACE_ID, {"name": "valid_only", "in": "query", "schema": {"enum": ["true", "false"]},
-                                       "description": "only assessments not overridden (default false)"}],
-            "responses": _responses({"type": "object", "properties": {
-                "trace_id": {"type": "string"}, "assessments": {"type": "array", "items": ASSESSMENT_ROW}}},
-                400, 404),
-        }},
-        "/api/v1/traces/{trace_id}/assessments/{assessment_id}/history": {"get": {
-            "summary": "Every version of one assessment (create, update, invalidate, restore, delete), oldest first",
-            "parameters": [_TRACE_ID, {"name": "assessment_id", "in": "path", "required": True,
-                                       "schema": {"type": "string"}}],
-            "responses": _responses({"type": "object", "properties": {
-                "trace_id": {"type": "string"}, "assessment_id": {"type": "string"},
-                "history": {"type": "array", "items": {"type": "object", "properties": {
-                    "version": {"type": "integer"},
-                    "operation": {"enum": ["create", "update", "invalidate", "restore", "delete"]},
-                    "change_time": {"type": "string", "format": "date-time"},
-                    "caused_by": {"type": ["string", "null"]},
-                    "snapshot": {"type": "object", "description": "the assessments row after the change"}}}}}},
-                404),
-        }},
-        "/api/v1/traces/{trace_id}/spans": {"get": {
-            "summary": "The spans of a trace as MLflow Span.to_dict() objects (base64 ids, attribute values as JSON "
-                       "text), as the search_traces DataFrame's spans column holds them",
-            "parameters": [_TRACE_ID],
-            "responses": _responses({"type": "object", "properties": {
-                "trace_id": {"type": "string"},
-                "spans": {"type": "array", "items": {"type": "object", "properties": {
-                    "trace_id": {"type": "string"}, "span_id": {"type": "string"},
-                    "parent_span_id": {"type": ["string", "null"]}, "name": {"type": "string"},
-                    "kind": {"type": "string"}, "start_time_unix_nano": {"type": "integer"},
-                    "end_time_unix_nano": {"type": "integer"}, "events": {"type": "array"},
-                    "status": {"type": "object"}, "links": {"type": "array"},
-                    "attributes": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}, 404),
-        }},
+        "/api/v1/health": {
+            "get": {
+                "summary": "Liveness and pipeline backlog; 503 (status unavailable, with the reason) while exports "
+                "are refused because the collector cannot store them, e.g. on a full disk",
+                "responses": {
+                    **_responses(HEALTH),
+                    "503": {
+                        "description": "Exports are refused until the collector can store again (it retries by itself)",
+                        "content": {"application/json": {"schema": HEALTH}},
+                    },
+                },
+            }
+        },
+        "/api/v1/sql": {
+            "post": {
+                "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["query"],
+                                "properties": {
+                                    "query": {"type": "string", "pattern": r"\S", "description": "one statement"},
+                                    "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": _responses(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "columns": {"type": "array", "items": {"type": "string"}},
+                            "types": {"type": "array", "items": {"type": "string"}},
+                            "rows": {"type": "array", "items": {"type": "array"}},
+                            "truncated": {"type": "boolean"},
+                        },
+                    },
+                    400,
+                ),
+            }
+        },
+        "/api/v1/traces/{trace_id}/assessments": {
+            "get": {
+                "summary": "All assessments of a trace as flat rows, oldest first",
+                "parameters": [
+                    _TRACE_ID,
+                    {
+                        "name": "valid_only",
+                        "in": "query",
+                        "schema": {"enum": ["true", "false"]},
+                        "description": "only assessments not overridden (default false)",
+                    },
+                ],
+                "responses": _responses(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "trace_id": {"type": "string"},
+                            "assessments": {"type": "array", "items": ASSESSMENT_ROW},
+                        },
+                    },
+                    400,
+                    404,
+                ),
+            }
+        },
+        "/api/v1/traces/{trace_id}/assessments/{assessment_id}/history": {
+            "get": {
+                "summary": "Every version of one assessment (create, update, invalidate, restore, delete), oldest first",
+                "parameters": [
+                    _TRACE_ID,
+                    {"name": "assessment_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": _responses(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "trace_id": {"type": "string"},
+                            "assessment_id": {"type": "string"},
+                            "history": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "version": {"type": "integer"},
+                                        "operation": {"enum": ["create", "update", "invalidate", "restore", "delete"]},
+                                        "change_time": {"type": "string", "format": "date-time"},
+                                        "caused_by": {"type": ["string", "null"]},
+                                        "snapshot": {
+                                            "type": "object",
+                                            "description": "the assessments row after the change",
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    404,
+                ),
+            }
+        },
+        "/api/v1/traces/{trace_id}/spans": {
+            "get": {
+                "summary": "The spans of a trace as MLflow Span.to_dict() objects (base64 ids, attribute values as JSON "
+                "text), as the search_traces DataFrame's spans column holds them",
+                "parameters": [_TRACE_ID],
+                "responses": _responses(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "trace_id": {"type": "string"},
+                            "spans": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "trace_id": {"type": "string"},
+                                        "span_id": {"type": "string"},
+                                        "parent_span_id": {"type": ["string", "null"]},
+                                        "name": {"type": "string"},
+                                        "kind": {"type": "string"},
+                                        "start_time_unix_nano": {"type": "integer"},
+                                        "end_time_unix_nano": {"type": "integer"},
+                                        "events": {"type": "array"},
+                                        "status": {"type": "object"},
+                                        "links": {"type": "array"},
+                                        "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    404,
+                ),
+            }
+        },
         **LABELING_PATHS,
         **AGREEMENT_PATHS,
         **ADJUDICATION_PATHS,
         **USER_PATHS,
     },
-    "components": {"schemas": {"Error": {
-        "type": "object", "required": ["error_code", "message"],
-        "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
-    }}},
+    "components": {
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error_code", "message"],
+                "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        }
+    },
 }
 
 

@@ -41,7 +41,7 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise InvalidParameter("Body must be JSON: {\"query\": \"SELECT ...\"}") from None
+        raise InvalidParameter('Body must be JSON: {"query": "SELECT ..."}') from None
     if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
         raise InvalidParameter("Field 'query' is required and must be a non-empty string")
     limit = body.get("max_rows", DEFAULT_ROW_LIMIT)
@@ -61,5 +61,7 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
         headers = {"x-annotrace-truncated": "true" if result.truncated else "false"}
         return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM, headers=headers)
     payload = {"columns": result.columns, "types": result.types, "rows": result.rows, "truncated": result.truncated}
-    return Response(orjson.dumps(payload, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY),
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(payload, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+    )

@@ -25,13 +25,24 @@ def flat(a: store.Assessment) -> dict[str, Any]:
     """One assessment with the column names of the ``assessments`` table."""
     error = a.error
     return {
-        "assessment_id": a.assessment_id, "trace_id": a.trace_id, "span_id": a.span_id,
-        "assessment_name": a.name, "kind": a.kind, "value": a.value, "rationale": a.rationale,
-        "source_type": a.source_type, "source_id": a.source_id,
-        "error_code": error.error_code if error else None, "error_message": error.error_message if error else None,
-        "error_stack_trace": error.stack_trace if error else None, "metadata": a.metadata,
-        "create_time": rfc3339(a.create_time), "last_update_time": rfc3339(a.last_update_time),
-        "overrides": a.overrides, "valid": a.valid, "version": a.version,
+        "assessment_id": a.assessment_id,
+        "trace_id": a.trace_id,
+        "span_id": a.span_id,
+        "assessment_name": a.name,
+        "kind": a.kind,
+        "value": a.value,
+        "rationale": a.rationale,
+        "source_type": a.source_type,
+        "source_id": a.source_id,
+        "error_code": error.error_code if error else None,
+        "error_message": error.error_message if error else None,
+        "error_stack_trace": error.stack_trace if error else None,
+        "metadata": a.metadata,
+        "create_time": rfc3339(a.create_time),
+        "last_update_time": rfc3339(a.last_update_time),
+        "overrides": a.overrides,
+        "valid": a.valid,
+        "version": a.version,
     }
 
 
@@ -50,11 +61,22 @@ async def assessment_history(api: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     assessment_id = request.path_params["assessment_id"]
     entries = await api.read(store.history, trace_id, assessment_id)
-    return ok({
-        "trace_id": trace_id, "assessment_id": assessment_id,
-        "history": [{"version": e.version, "operation": e.operation, "change_time": rfc3339(e.change_time),
-                     "caused_by": e.caused_by, "snapshot": e.snapshot} for e in entries],
-    })
+    return ok(
+        {
+            "trace_id": trace_id,
+            "assessment_id": assessment_id,
+            "history": [
+                {
+                    "version": e.version,
+                    "operation": e.operation,
+                    "change_time": rfc3339(e.change_time),
+                    "caused_by": e.caused_by,
+                    "snapshot": e.snapshot,
+                }
+                for e in entries
+            ],
+        }
+    )
 
 
 async def span_list(api: Access, request: Request) -> Response:

@@ -58,8 +58,16 @@ async def add_user(api: Access, request: Request) -> Response:
     password = body.get_str("password")
     assert name is not None and role is not None
     password_hash = hash_password(password) if password is not None else None
-    user = await api.write(partial(store.add_user, name=name, role=store.check_role(role), password_hash=password_hash,
-                                   now=now_ms(), actor=_actor(request)))
+    user = await api.write(
+        partial(
+            store.add_user,
+            name=name,
+            role=store.check_role(role),
+            password_hash=password_hash,
+            now=now_ms(),
+            actor=_actor(request),
+        )
+    )
     _reload(request)
     return ok({"user": _jsonable(user)})
 
@@ -92,16 +100,30 @@ async def set_permission(api: Access, request: Request) -> Response:
     body = await json_body(request)
     permission = body.get_str("permission", required=True)
     assert permission is not None
-    row = await api.write(partial(store.set_permission, experiment_id=request.path_params["experiment_id"],
-                                  user_name=request.path_params["name"], permission=permission, now=now_ms(),
-                                  actor=_actor(request)))
+    row = await api.write(
+        partial(
+            store.set_permission,
+            experiment_id=request.path_params["experiment_id"],
+            user_name=request.path_params["name"],
+            permission=permission,
+            now=now_ms(),
+            actor=_actor(request),
+        )
+    )
     _reload(request)
     return ok({"permission": row})
 
 
 async def delete_permission(api: Access, request: Request) -> Response:
-    await api.write(partial(store.delete_permission, experiment_id=request.path_params["experiment_id"],
-                            user_name=request.path_params["name"], now=now_ms(), actor=_actor(request)))
+    await api.write(
+        partial(
+            store.delete_permission,
+            experiment_id=request.path_params["experiment_id"],
+            user_name=request.path_params["name"],
+            now=now_ms(),
+            actor=_actor(request),
+        )
+    )
     _reload(request)
     return ok({})
 
@@ -127,14 +149,23 @@ async def create_token(api: Access, request: Request) -> Response:
     body = await json_body(request, content_type_required=False)
     user = _owner(request, body.get_str("user")) or _actor(request)
     if user is None:
-        raise PermissionDenied("Name the user the token is for: {\"user\": ...}")
+        raise PermissionDenied('Name the user the token is for: {"user": ...}')
     days = body.get_int("expires_days", minimum=1, maximum=MAX_TOKEN_DAYS)
     now = now_ms()
     token_id, token, token_hash = new_token()
     expire = None if days is None else now.__class__.fromtimestamp(now.timestamp() + days * 86400)
-    row = await api.write(partial(store.create_token, token_id=token_id, user_name=user, token_hash=token_hash,
-                                  description=body.get_str("description", max_chars=500), expire_time=expire,
-                                  now=now, actor=_actor(request)))
+    row = await api.write(
+        partial(
+            store.create_token,
+            token_id=token_id,
+            user_name=user,
+            token_hash=token_hash,
+            description=body.get_str("description", max_chars=500),
+            expire_time=expire,
+            now=now,
+            actor=_actor(request),
+        )
+    )
     _reload(request)
     return ok({"token_id": token_id, "token": token, "user_name": row["user_name"]})
 
@@ -142,18 +173,29 @@ async def create_token(api: Access, request: Request) -> Response:
 async def revoke_token(api: Access, request: Request) -> Response:
     principal = principal_of(request)
     owner = None if principal is None or principal.is_admin else principal.name
-    row = await api.write(partial(store.revoke_token, token_id=request.path_params["token_id"], now=now_ms(),
-                                  actor=_actor(request), owner=owner))
+    row = await api.write(
+        partial(
+            store.revoke_token,
+            token_id=request.path_params["token_id"],
+            now=now_ms(),
+            actor=_actor(request),
+            owner=owner,
+        )
+    )
     _reload(request)
     return ok({"token": _jsonable(row)})
 
 
 def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | None = None) -> dict[str, Any]:
-    error = {"description": "MLflow error envelope (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400, 404)",
-             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}, "4XX": error},
-                          "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                                         for p in params]}
+    error = {
+        "description": "MLflow error envelope (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400, 404)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK"}, "4XX": error},
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+    }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
@@ -161,35 +203,63 @@ def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | No
 
 _ROLE = {"enum": list(store.ROLES)}
 _NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what store.check_name refuses
-_NAME = {"type": "string", "maxLength": store.MAX_NAME_CHARS,
-         "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
-         "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$"}
+_NAME = {
+    "type": "string",
+    "maxLength": store.MAX_NAME_CHARS,
+    "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
+    "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$",
+}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/users": {
         "get": _op("Users (no password hashes) and their per-experiment permissions (admins)"),
-        "post": _op("Add a user (admins)", body={"type": "object", "required": ["name", "role"], "properties": {
-            "name": _NAME, "role": _ROLE, "password": {"type": "string", "minLength": 8}}}),
+        "post": _op(
+            "Add a user (admins)",
+            body={
+                "type": "object",
+                "required": ["name", "role"],
+                "properties": {"name": _NAME, "role": _ROLE, "password": {"type": "string", "minLength": 8}},
+            },
+        ),
     },
     "/api/v1/users/{name}": {
-        "patch": _op("Change a user's role or password; a new password ends their sign-ins (admins)",
-                     params=("name",), body={"type": "object", "properties": {
-                         "role": _ROLE, "password": {"type": "string", "minLength": 8}},
-                         "anyOf": [{"required": ["role"]}, {"required": ["password"]}]}),
+        "patch": _op(
+            "Change a user's role or password; a new password ends their sign-ins (admins)",
+            params=("name",),
+            body={
+                "type": "object",
+                "properties": {"role": _ROLE, "password": {"type": "string", "minLength": 8}},
+                "anyOf": [{"required": ["role"]}, {"required": ["password"]}],
+            },
+        ),
         "delete": _op("Delete a user, revoking their tokens (admins)", params=("name",)),
     },
     "/api/v1/users/{name}/permissions/{experiment_id}": {
-        "put": _op("Grant a permission on one experiment; a user with grants sees only those experiments (admins)",
-                   params=("name", "experiment_id"), body={"type": "object", "required": ["permission"], "properties": {
-                       "permission": {"enum": list(store.PERMISSIONS)}}}),
+        "put": _op(
+            "Grant a permission on one experiment; a user with grants sees only those experiments (admins)",
+            params=("name", "experiment_id"),
+            body={
+                "type": "object",
+                "required": ["permission"],
+                "properties": {"permission": {"enum": list(store.PERMISSIONS)}},
+            },
+        ),
         "delete": _op("Remove a user's permission row on one experiment (admins)", params=("name", "experiment_id")),
     },
     "/api/v1/tokens": {
         "get": _op("Your API tokens (never the tokens themselves); an admin may pass ?user="),
-        "post": _op("Create an API token, answered once as `token` (an admin may pass `user`)",
-                    body={"type": "object", "properties": {
-                        "user": {"type": "string"}, "description": {"type": "string", "maxLength": 500},
-                        "expires_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS}}}),
+        "post": _op(
+            "Create an API token, answered once as `token` (an admin may pass `user`)",
+            body={
+                "type": "object",
+                "properties": {
+                    "user": {"type": "string"},
+                    "description": {"type": "string", "maxLength": 500},
+                    "expires_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS},
+                },
+            },
+        ),
     },
-    "/api/v1/tokens/{token_id}": {"delete": _op("Revoke an API token (yours; an admin's: anyone's)",
-                                                params=("token_id",))},
+    "/api/v1/tokens/{token_id}": {
+        "delete": _op("Revoke an API token (yours; an admin's: anyone's)", params=("token_id",))
+    },
 }

@@ -61,8 +61,19 @@ _MIN_PREVIEW_CHARS = 4  # room for one character and "..."
 _KNOWN_KEYS = MLFLOW_KEYS | OPENINFERENCE_KEYS | OTEL_KEYS | TRACELOOP_KEYS | LOGFIRE_KEYS
 _CHAT_TYPES = frozenset({"LLM", "CHAT_MODEL"})
 _COLUMN_VALUES = attrgetter(
-    "span_type", "inputs", "outputs", "model", "provider", "input_tokens", "output_tokens", "total_tokens",
-    "session_id", "user_id", "tags", "metadata", "errors",
+    "span_type",
+    "inputs",
+    "outputs",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "session_id",
+    "user_id",
+    "tags",
+    "metadata",
+    "errors",
 )
 """The ``SpanFields`` values ``process`` stores per span, in the order of its unpacking into the
 columns: one C call instead of 13 attribute reads in the per-span loop."""
@@ -138,8 +149,21 @@ class GenAINormalizeProcessor:
             if not hit and span_events is None:
                 continue
             f = normalize(attrs, hit, span_events)
-            (span_type[i], inputs[i], outputs[i], model[i], provider[i], input_tokens[i], output_tokens[i],
-             total_tokens[i], session_id[i], user_id[i], trace_tags[i], trace_metadata[i], errors[i]) = _COLUMN_VALUES(f)
+            (
+                span_type[i],
+                inputs[i],
+                outputs[i],
+                model[i],
+                provider[i],
+                input_tokens[i],
+                output_tokens[i],
+                total_tokens[i],
+                session_id[i],
+                user_id[i],
+                trace_tags[i],
+                trace_metadata[i],
+                errors[i],
+            ) = _COLUMN_VALUES(f)
             if parents[i] is None:  # previews are trace facts, read from the root span only
                 if f.inputs is not None:
                     request_preview[i] = preview(f.input_value, f.inputs, "user", max_chars)
@@ -162,8 +186,9 @@ class GenAINormalizeProcessor:
         spans.documents, spans.messages = documents, messages
         return batch
 
-    def _normalize(self, attrs: dict[str, Any], hit: Set[str],
-                   events: list[tuple[int, int, int, str, dict[str, Any]]] | None) -> SpanFields:
+    def _normalize(
+        self, attrs: dict[str, Any], hit: Set[str], events: list[tuple[int, int, int, str, dict[str, Any]]] | None
+    ) -> SpanFields:
         max_messages, max_documents = self._limits
         f = SpanFields()
         if not hit.isdisjoint(MLFLOW_KEYS):

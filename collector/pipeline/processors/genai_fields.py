@@ -41,9 +41,27 @@ class SpanFields:
     """Canonical values of one span while the readers work on it (None = not derived yet)."""
 
     __slots__ = (
-        "span_type", "inputs", "input_value", "inputs_attr", "outputs", "output_value", "outputs_attr", "model",
-        "provider", "input_tokens", "output_tokens", "total_tokens", "session_id", "user_id", "tags", "metadata",
-        "errors", "in_messages", "out_messages", "documents", "token_error",
+        "documents",
+        "errors",
+        "in_messages",
+        "input_tokens",
+        "input_value",
+        "inputs",
+        "inputs_attr",
+        "metadata",
+        "model",
+        "out_messages",
+        "output_tokens",
+        "output_value",
+        "outputs",
+        "outputs_attr",
+        "provider",
+        "session_id",
+        "span_type",
+        "tags",
+        "token_error",
+        "total_tokens",
+        "user_id",
     )
     span_type: str | None
     inputs: str | None
@@ -69,10 +87,29 @@ class SpanFields:
 
     def __init__(self) -> None:
         # one unpacking instead of 21 assignments: this runs once per GenAI span
-        (self.span_type, self.inputs, self.input_value, self.inputs_attr, self.outputs, self.output_value,
-         self.outputs_attr, self.model, self.provider, self.input_tokens, self.output_tokens, self.total_tokens,
-         self.session_id, self.user_id, self.tags, self.metadata, self.errors, self.in_messages, self.out_messages,
-         self.documents, self.token_error) = _UNSET
+        (
+            self.span_type,
+            self.inputs,
+            self.input_value,
+            self.inputs_attr,
+            self.outputs,
+            self.output_value,
+            self.outputs_attr,
+            self.model,
+            self.provider,
+            self.input_tokens,
+            self.output_tokens,
+            self.total_tokens,
+            self.session_id,
+            self.user_id,
+            self.tags,
+            self.metadata,
+            self.errors,
+            self.in_messages,
+            self.out_messages,
+            self.documents,
+            self.token_error,
+        ) = _UNSET
 
     def error(self, attribute: str, problem: str) -> None:
         if self.errors is None:
@@ -123,9 +160,9 @@ def as_count(fields: SpanFields, attribute: str, value: Any) -> int | None:
     """A token count: an int >= 0 (integral floats and digit strings accepted), else None + error."""
     if type(value) is int:
         count = value
-    elif isinstance(value, float) and value.is_integer():
-        count = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    ):
         count = int(value)
     else:
         fields.error(attribute, f"not an integer token count: {short(value)}")

@@ -42,8 +42,11 @@ REQUEST = "request_data"
 RESPONSE = "response_data"
 MARK = "logfire.msg"
 KEYS = frozenset({REQUEST, RESPONSE})
-_USAGE = (("prompt_tokens", "input_tokens", "input"), ("completion_tokens", "output_tokens", "output"),
-          ("total_tokens", "total_tokens", "total"))
+_USAGE = (
+    ("prompt_tokens", "input_tokens", "input"),
+    ("completion_tokens", "output_tokens", "output"),
+    ("total_tokens", "total_tokens", "total"),
+)
 """(chat/completions name, Responses API name, field) of the counts in ``response_data.usage``."""
 
 

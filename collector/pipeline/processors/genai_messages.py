@@ -119,8 +119,13 @@ def _calls(raw: Any) -> list[dict[str, Any]]:
             if isinstance(call, dict):
                 function = call.get("function")
                 source = function if isinstance(function, dict) else call
-                calls.append({"id": call.get("id"), "name": source.get("name"),
-                              "arguments": _maybe_json(source.get("arguments"))})
+                calls.append(
+                    {
+                        "id": call.get("id"),
+                        "name": source.get("name"),
+                        "arguments": _maybe_json(source.get("arguments")),
+                    }
+                )
     return calls
 
 
@@ -144,8 +149,9 @@ def _content(message: dict[str, Any], outer: dict[str, Any] | None = None) -> tu
                         if type(text) is str:
                             texts.append(text)
                     elif kind == "tool_call":
-                        calls.append({"id": part.get("id"), "name": part.get("name"),
-                                      "arguments": part.get("arguments")})
+                        calls.append(
+                            {"id": part.get("id"), "name": part.get("name"), "arguments": part.get("arguments")}
+                        )
                     elif kind == "tool_call_response" and response is None:
                         response = part.get("response", part.get("result"))
     else:  # OpenAI / MLflow / Anthropic / legacy event bodies
@@ -188,8 +194,12 @@ def said_by_columns(message: dict[str, Any]) -> bool:
         if type(parts) is not list:
             return False
         for p in parts:
-            if not (type(p) is dict and p.keys() <= _TEXT_PART_KEYS and p.get("type") == "text"
-                    and type(p.get("content")) is str):
+            if not (
+                type(p) is dict
+                and p.keys() <= _TEXT_PART_KEYS
+                and p.get("type") == "text"
+                and type(p.get("content")) is str
+            ):
                 return False
         return True
     return False
@@ -270,8 +280,10 @@ def event_chat_message(name: str, body: Any) -> tuple[str, Message] | None:
         direction, role = "output", "assistant"
     else:
         return None
-    view = {k: content_parts(v) if k == "content" else _maybe_json(v) if k in ("tool_calls", "message") else v
-            for k, v in body.items()}
+    view = {
+        k: content_parts(v) if k == "content" else _maybe_json(v) if k in ("tool_calls", "message") else v
+        for k, v in body.items()
+    }
     row = message_row(view, role)
     if row is None:
         return None

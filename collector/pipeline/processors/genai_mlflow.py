@@ -34,17 +34,42 @@ METADATA_PREFIX = "mlflow.traceMetadata."
 SESSION_METADATA = "mlflow.trace.session"
 USER_METADATA = "mlflow.trace.user"
 
-KEYS = frozenset({
-    SPAN_TYPE, SPAN_INPUTS, SPAN_OUTPUTS, TOKEN_USAGE, LLM_MODEL, LLM_PROVIDER,
-    # not read, but they mark an MLflow/annotrace span, whose tags/metadata are then looked for
-    "mlflow.traceRequestId", "mlflow.experimentId", "mlflow.spanFunctionName",
-})
+KEYS = frozenset(
+    {
+        SPAN_TYPE,
+        SPAN_INPUTS,
+        SPAN_OUTPUTS,
+        TOKEN_USAGE,
+        LLM_MODEL,
+        LLM_PROVIDER,
+        # not read, but they mark an MLflow/annotrace span, whose tags/metadata are then looked for
+        "mlflow.traceRequestId",
+        "mlflow.experimentId",
+        "mlflow.spanFunctionName",
+    }
+)
 """Exact keys that make a span worth this reader's time (checked with one set intersection)."""
 
 _PREFIXES = (TAG_PREFIX, METADATA_PREFIX)
-_SPAN_TYPES = {text: name for name in (
-    "LLM", "CHAT_MODEL", "RETRIEVER", "TOOL", "AGENT", "CHAIN", "EMBEDDING", "RERANKER", "PARSER", "MEMORY",
-    "GUARDRAIL", "EVALUATOR", "UNKNOWN") for text in (f'"{name}"', name)}
+_SPAN_TYPES = {
+    text: name
+    for name in (
+        "LLM",
+        "CHAT_MODEL",
+        "RETRIEVER",
+        "TOOL",
+        "AGENT",
+        "CHAIN",
+        "EMBEDDING",
+        "RERANKER",
+        "PARSER",
+        "MEMORY",
+        "GUARDRAIL",
+        "EVALUATOR",
+        "UNKNOWN",
+    )
+    for text in (f'"{name}"', name)
+}
 """What ``_string`` makes of MLflow's span types (JSON text or bare), looked up without parsing."""
 _USAGE_FIELDS = (("input_tokens", "input"), ("output_tokens", "output"), ("total_tokens", "total"))
 
@@ -88,7 +113,7 @@ def _tags_and_metadata(fields: SpanFields, attrs: dict[str, Any]) -> None:
         if not key.startswith(_PREFIXES):
             continue
         tag = key.startswith(TAG_PREFIX)
-        name = key[len(TAG_PREFIX if tag else METADATA_PREFIX):]
+        name = key[len(TAG_PREFIX if tag else METADATA_PREFIX) :]
         if not name:
             fields.error(key, "empty key")
             continue
@@ -125,8 +150,12 @@ def read_mlflow(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_do
             fields.span_type = span_type
     if SPAN_INPUTS in hit:
         fields.set_inputs(SPAN_INPUTS, attrs[SPAN_INPUTS])
-    if (SPAN_OUTPUTS in hit and fields.set_outputs(SPAN_OUTPUTS, attrs[SPAN_OUTPUTS])
-            and fields.span_type == "RETRIEVER" and fields.output_value is not None):
+    if (
+        SPAN_OUTPUTS in hit
+        and fields.set_outputs(SPAN_OUTPUTS, attrs[SPAN_OUTPUTS])
+        and fields.span_type == "RETRIEVER"
+        and fields.output_value is not None
+    ):
         fields.documents = document_rows(fields, SPAN_OUTPUTS, fields.output_value, max_documents)
     if TOKEN_USAGE in hit:
         _usage(fields, attrs[TOKEN_USAGE])

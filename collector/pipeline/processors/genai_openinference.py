@@ -14,7 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
-from annotrace.collector.pipeline.processors.genai_fields import LENIENT, STRICT, TEXT, as_count, as_text, first_text, short
+from annotrace.collector.pipeline.processors.genai_fields import (
+    LENIENT,
+    STRICT,
+    TEXT,
+    as_count,
+    as_text,
+    first_text,
+    short,
+)
 from annotrace.collector.pipeline.processors.genai_messages import Message, message_row
 
 if TYPE_CHECKING:
@@ -26,25 +34,51 @@ __all__ = ["KEYS", "SCAN_KEYS", "SPAN_KINDS", "read_openinference"]
 
 SPAN_KIND = "openinference.span.kind"
 SPAN_KINDS = {
-    "LLM": "LLM", "CHAIN": "CHAIN", "TOOL": "TOOL", "RETRIEVER": "RETRIEVER", "EMBEDDING": "EMBEDDING",
-    "AGENT": "AGENT", "RERANKER": "RERANKER", "GUARDRAIL": "GUARDRAIL", "EVALUATOR": "EVALUATOR",
-    "UNKNOWN": "UNKNOWN", "PROMPT": "UNKNOWN",  # MLflow has no prompt-template type either
+    "LLM": "LLM",
+    "CHAIN": "CHAIN",
+    "TOOL": "TOOL",
+    "RETRIEVER": "RETRIEVER",
+    "EMBEDDING": "EMBEDDING",
+    "AGENT": "AGENT",
+    "RERANKER": "RERANKER",
+    "GUARDRAIL": "GUARDRAIL",
+    "EVALUATOR": "EVALUATOR",
+    "UNKNOWN": "UNKNOWN",
+    "PROMPT": "UNKNOWN",  # MLflow has no prompt-template type either
 }
-_MODEL_KEYS = ("llm.response.model_name", "llm.model_name", "llm.request.model_name", "embedding.model_name",
-               "reranker.model_name")
+_MODEL_KEYS = (
+    "llm.response.model_name",
+    "llm.model_name",
+    "llm.request.model_name",
+    "embedding.model_name",
+    "reranker.model_name",
+)
 _PROVIDER_KEYS = ("llm.provider", "llm.system")
-_TOKEN_KEYS = (("llm.token_count.prompt", "input"), ("llm.token_count.completion", "output"),
-               ("llm.token_count.total", "total"))
+_TOKEN_KEYS = (
+    ("llm.token_count.prompt", "input"),
+    ("llm.token_count.completion", "output"),
+    ("llm.token_count.total", "total"),
+)
 _INPUT_MESSAGES = "llm.input_messages."
 _OUTPUT_MESSAGES = "llm.output_messages."
 _DOCUMENTS = "retrieval.documents."
 _RERANKED = "reranker.output_documents."
 _PREFIXES = (_INPUT_MESSAGES, _OUTPUT_MESSAGES, _DOCUMENTS, _RERANKED)
 
-SCAN_KEYS = frozenset({
-    SPAN_KIND, "input.value", "output.value", *_MODEL_KEYS, *_PROVIDER_KEYS, *(k for k, _ in _TOKEN_KEYS),
-    "llm.invocation_parameters", "tool.name", "tool.parameters", "embedding.invocation_parameters",
-})
+SCAN_KEYS = frozenset(
+    {
+        SPAN_KIND,
+        "input.value",
+        "output.value",
+        *_MODEL_KEYS,
+        *_PROVIDER_KEYS,
+        *(k for k, _ in _TOKEN_KEYS),
+        "llm.invocation_parameters",
+        "tool.name",
+        "tool.parameters",
+        "embedding.invocation_parameters",
+    }
+)
 """Keys that mark an OpenInference span: only these spans get the flattened-key scan."""
 KEYS = SCAN_KEYS | {"session.id", "user.id"}
 """Everything this reader looks at (``session.id``/``user.id`` are shared with MLflow)."""
@@ -105,8 +139,11 @@ def _message(flat: dict[str, Any]) -> dict[str, Any]:
         message["content"] = [dict(part, type=part.get("type", "text")) for part in _ordered(contents)]
     if calls:
         message["tool_calls"] = [
-            {"id": c.get("id"), "type": "function",
-             "function": {"name": c.get("function.name"), "arguments": c.get("function.arguments")}}
+            {
+                "id": c.get("id"),
+                "type": "function",
+                "function": {"name": c.get("function.name"), "arguments": c.get("function.arguments")},
+            }
             for c in _ordered(calls)
         ]
     return message
@@ -130,7 +167,7 @@ def _flattened(fields: SpanFields, attrs: dict[str, Any], max_messages: int, max
     for key, value in attrs.items():
         if key.startswith(_PREFIXES):
             prefix = next(p for p in _PREFIXES if key.startswith(p))
-            found.setdefault(prefix, []).append((key, key[len(prefix):], value))
+            found.setdefault(prefix, []).append((key, key[len(prefix) :], value))
     if not found:
         return
     if _INPUT_MESSAGES in found and fields.in_messages is None:
@@ -143,8 +180,9 @@ def _flattened(fields: SpanFields, attrs: dict[str, Any], max_messages: int, max
             fields.documents = document_rows(fields, prefix.rstrip("."), docs, max_documents)
 
 
-def read_openinference(attrs: dict[str, Any], hit: Set[str], fields: SpanFields,
-                       max_messages: int, max_documents: int) -> None:
+def read_openinference(
+    attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_messages: int, max_documents: int
+) -> None:
     """Fill what MLflow left None from OpenInference attributes."""
     if fields.span_type is None and SPAN_KIND in hit:
         kind = attrs[SPAN_KIND]

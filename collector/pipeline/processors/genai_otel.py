@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 
 from annotrace.collector.pipeline.processors.genai_documents import document_rows
-from annotrace.collector.pipeline.processors.genai_fields import LENIENT, TEXT, as_count, as_text, first_text, json_value, short
+from annotrace.collector.pipeline.processors.genai_fields import (
+    LENIENT,
+    TEXT,
+    as_count,
+    as_text,
+    first_text,
+    json_value,
+    short,
+)
 from annotrace.collector.pipeline.processors.genai_messages import (
     INPUT_EVENTS,
     OUTPUT_EVENTS,
@@ -45,17 +53,37 @@ OUTPUT_MESSAGES = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
 DOCUMENTS = "gen_ai.retrieval.documents"
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
-_CONTENT_EVENTS = {"gen_ai.content.prompt": ("gen_ai.prompt", "input"),
-                   "gen_ai.content.completion": ("gen_ai.completion", "output")}
+_CONTENT_EVENTS = {
+    "gen_ai.content.prompt": ("gen_ai.prompt", "input"),
+    "gen_ai.content.completion": ("gen_ai.completion", "output"),
+}
 EVENT_NAMES = INPUT_EVENTS | OUTPUT_EVENTS | {DETAILS_EVENT, *_CONTENT_EVENTS}
 """Span event names this reader turns into messages."""
 
 OPERATIONS = {
-    "chat": "CHAT_MODEL", "text_completion": "LLM", "generate_content": "LLM", "response": "LLM",
-    "embeddings": "EMBEDDING", "execute_tool": "TOOL", "invoke_agent": "AGENT", "create_agent": "AGENT",
-    "plan": "AGENT", "retrieval": "RETRIEVER", "invoke_workflow": "CHAIN",
-    **{op: "MEMORY" for op in ("create_memory", "create_memory_store", "delete_memory", "delete_memory_store",
-                               "search_memory", "update_memory", "upsert_memory")},
+    "chat": "CHAT_MODEL",
+    "text_completion": "LLM",
+    "generate_content": "LLM",
+    "response": "LLM",
+    "embeddings": "EMBEDDING",
+    "execute_tool": "TOOL",
+    "invoke_agent": "AGENT",
+    "create_agent": "AGENT",
+    "plan": "AGENT",
+    "retrieval": "RETRIEVER",
+    "invoke_workflow": "CHAIN",
+    **dict.fromkeys(
+        (
+            "create_memory",
+            "create_memory_store",
+            "delete_memory",
+            "delete_memory_store",
+            "search_memory",
+            "update_memory",
+            "upsert_memory",
+        ),
+        "MEMORY",
+    ),
 }
 """``gen_ai.operation.name`` -> MLflow span type (MLflow's own table, plus the newer operations)."""
 
@@ -64,15 +92,29 @@ _PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 _INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 _OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 _TOKEN_KEYS = frozenset({*_INPUT_TOKENS, *_OUTPUT_TOKENS})
-_OTHER_KEYS = frozenset({
-    "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", DOCUMENTS, "gen_ai.retrieval.query.text",
-    "gen_ai.conversation.id", "enduser.id",
-})
+_OTHER_KEYS = frozenset(
+    {
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        DOCUMENTS,
+        "gen_ai.retrieval.query.text",
+        "gen_ai.conversation.id",
+        "enduser.id",
+    }
+)
 """What ``_other`` reads: each span reads at most a few of these groups, so groups are tested first."""
-KEYS = frozenset({
-    OPERATION, INPUT_MESSAGES, OUTPUT_MESSAGES, SYSTEM_INSTRUCTIONS, *_MODEL_KEYS, *_PROVIDER_KEYS, *_TOKEN_KEYS,
-    *_OTHER_KEYS,
-})
+KEYS = frozenset(
+    {
+        OPERATION,
+        INPUT_MESSAGES,
+        OUTPUT_MESSAGES,
+        SYSTEM_INSTRUCTIONS,
+        *_MODEL_KEYS,
+        *_PROVIDER_KEYS,
+        *_TOKEN_KEYS,
+        *_OTHER_KEYS,
+    }
+)
 
 
 def _message_rows(fields: SpanFields, attribute: str, value: Any, limit: int) -> list[Message] | None:
@@ -189,8 +231,9 @@ def _other(attrs: dict[str, Any], hit: Set[str], fields: SpanFields, max_documen
         fields.user_id = as_text(fields, "enduser.id", attrs["enduser.id"])
 
 
-def read_events(events: list[tuple[int, int, int, str, dict[str, Any]]], fields: SpanFields,
-                max_messages: int, max_documents: int) -> None:
+def read_events(
+    events: list[tuple[int, int, int, str, dict[str, Any]]], fields: SpanFields, max_messages: int, max_documents: int
+) -> None:
     """Messages from GenAI span events (in span order), for what the attributes left None."""
     inputs: list[Message] = []
     outputs: list[tuple[int, Message]] = []

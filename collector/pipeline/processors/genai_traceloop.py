@@ -51,8 +51,9 @@ REQUEST_TYPES = {"chat": "CHAT_MODEL", "completion": "LLM", "embedding": "EMBEDD
 """``llm.request.type`` -> MLflow span type (chat is CHAT_MODEL, as ``gen_ai.operation.name`` chat)."""
 _PROMPT = "gen_ai.prompt."
 _COMPLETION = "gen_ai.completion."
-_MARKERS = frozenset(f"{prefix}0.{field}" for prefix in (_PROMPT, _COMPLETION)
-                     for field in ("role", "content", "user", "finish_reason"))
+_MARKERS = frozenset(
+    f"{prefix}0.{field}" for prefix in (_PROMPT, _COMPLETION) for field in ("role", "content", "user", "finish_reason")
+)
 """Exact keys of a message at index 0: they mark a span with indexed messages but no request type."""
 _MESSAGE_KEYS = frozenset({REQUEST_TYPE, *_MARKERS})
 KEYS = frozenset({SPAN_KIND, ENTITY_INPUT, ENTITY_OUTPUT, SESSION, USER, *TOTAL_TOKENS, *_MESSAGE_KEYS})
@@ -107,9 +108,9 @@ def _indexed(attrs: dict[str, Any]) -> tuple[dict[int, dict[str, Any]], dict[int
     completions: dict[int, dict[str, Any]] = {}
     for key, value in attrs.items():
         if key.startswith(_PROMPT):
-            target, rest = prompts, key[len(_PROMPT):]
+            target, rest = prompts, key[len(_PROMPT) :]
         elif key.startswith(_COMPLETION):
-            target, rest = completions, key[len(_COMPLETION):]
+            target, rest = completions, key[len(_COMPLETION) :]
         else:
             continue
         number, _, field = rest.partition(".")
@@ -124,7 +125,7 @@ def _message(flat: dict[str, Any], default_role: str) -> dict[str, Any]:
     calls: dict[int, dict[str, Any]] = {}
     for field, value in flat.items():
         if field.startswith("tool_calls."):
-            number, _, leaf = field[len("tool_calls."):].partition(".")
+            number, _, leaf = field[len("tool_calls.") :].partition(".")
             if number.isdigit() and leaf:
                 calls.setdefault(int(number), {})[leaf] = value
                 continue
@@ -135,15 +136,19 @@ def _message(flat: dict[str, Any], default_role: str) -> dict[str, Any]:
     message.setdefault("role", default_role)
     if calls:
         message["tool_calls"] = [
-            {"id": call.get("id"), "type": "function",
-             "function": {"name": call.get("name"), "arguments": call.get("arguments")}}
+            {
+                "id": call.get("id"),
+                "type": "function",
+                "function": {"name": call.get("name"), "arguments": call.get("arguments")},
+            }
             for call in (calls[j] for j in sorted(calls))
         ]
     return message
 
 
-def _rows(fields: SpanFields, attribute: str, groups: dict[int, dict[str, Any]], default_role: str,
-          limit: int) -> tuple[list[dict[str, Any]], list[Message]]:
+def _rows(
+    fields: SpanFields, attribute: str, groups: dict[int, dict[str, Any]], default_role: str, limit: int
+) -> tuple[list[dict[str, Any]], list[Message]]:
     messages = [_message(groups[i], default_role) for i in sorted(groups)]
     if len(messages) > limit:
         fields.error(attribute, f"{len(messages)} messages, kept the first {limit}")

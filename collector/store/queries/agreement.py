@@ -29,19 +29,27 @@ from annotrace.collector.store.queries import agreement_stats as stats
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling
 
-LEVELS = {"pass_fail": "nominal", "categorical": "nominal", "numeric": "interval", "categorical_list": "set",
-          "text": "text", "text_list": "text"}
+LEVELS = {
+    "pass_fail": "nominal",
+    "categorical": "nominal",
+    "numeric": "interval",
+    "categorical_list": "set",
+    "text": "text",
+    "text_list": "text",
+}
 BREAK_S = 30 * 60
 MAX_DISAGREEMENTS = 20
 MAX_SCHEMAS = 10_000
 
-LABELS = ("WITH items AS (SELECT trace_id, row_number() OVER (ORDER BY position) - 1 AS item FROM labeling_items "
-          "WHERE session_id = $session) "
-          "SELECT i.item, dense_rank() OVER (ORDER BY l.labeler) - 1 AS person, l.labeler, l.label_schema, "
-          "l.value_label, dense_rank() OVER (PARTITION BY l.label_schema ORDER BY l.value_label) - 1 AS code, "
-          "coalesce(l.value_number, 'NaN'::DOUBLE) AS number, l.value::VARCHAR AS value, "
-          "epoch_ms(l.label_time)::DOUBLE AS at FROM labeling_labels l JOIN items i USING (trace_id) "
-          "WHERE l.session_id = $session")
+LABELS = (
+    "WITH items AS (SELECT trace_id, row_number() OVER (ORDER BY position) - 1 AS item FROM labeling_items "
+    "WHERE session_id = $session) "
+    "SELECT i.item, dense_rank() OVER (ORDER BY l.labeler) - 1 AS person, l.labeler, l.label_schema, "
+    "l.value_label, dense_rank() OVER (PARTITION BY l.label_schema ORDER BY l.value_label) - 1 AS code, "
+    "coalesce(l.value_number, 'NaN'::DOUBLE) AS number, l.value::VARCHAR AS value, "
+    "epoch_ms(l.label_time)::DOUBLE AS at FROM labeling_labels l JOIN items i USING (trace_id) "
+    "WHERE l.session_id = $session"
+)
 ITEMS = "SELECT trace_id, source_trace_id FROM labeling_items WHERE session_id = ? ORDER BY position"
 
 
@@ -99,28 +107,40 @@ class _Labels:
     values: npt.NDArray[np.object_]
 
     def where(self, mask: npt.NDArray[np.bool_]) -> _Labels:
-        return _Labels(self.items[mask], self.labelers[mask], self.labels[mask], self.codes[mask],
-                       self.numbers[mask], self.values[mask])
+        return _Labels(
+            self.items[mask],
+            self.labelers[mask],
+            self.labels[mask],
+            self.codes[mask],
+            self.numbers[mask],
+            self.values[mask],
+        )
 
 
-def _read(cursor: duckdb.DuckDBPyConnection, session_id: str) -> tuple[_Labels, list[str], npt.NDArray[np.object_],
-                                                                       stats.Array]:
+def _read(
+    cursor: duckdb.DuckDBPyConnection, session_id: str
+) -> tuple[_Labels, list[str], npt.NDArray[np.object_], stats.Array]:
     """Every counted label of the session, columnar (one fetch: a Python loop over 90,000 rows cost
     ~1 s), with the labelers' names, each label's schema and time (epoch ms)."""
     data = cursor.execute(LABELS, {"session": session_id}).fetchnumpy()
     labelers = [str(name) for name in np.unique(np.asarray(data["labeler"], dtype=str))] if len(data["labeler"]) else []
-    labels = _Labels(np.asarray(data["item"], dtype=np.int64), np.asarray(data["person"], dtype=np.int64),
-                     np.asarray(data["value_label"], dtype=object), np.asarray(data["code"], dtype=np.int64),
-                     np.asarray(data["number"], dtype=np.float64),
-                     np.asarray(data["value"], dtype=object))
+    labels = _Labels(
+        np.asarray(data["item"], dtype=np.int64),
+        np.asarray(data["person"], dtype=np.int64),
+        np.asarray(data["value_label"], dtype=object),
+        np.asarray(data["code"], dtype=np.int64),
+        np.asarray(data["number"], dtype=np.float64),
+        np.asarray(data["value"], dtype=object),
+    )
     return labels, labelers, np.asarray(data["label_schema"], dtype=object), np.asarray(data["at"], dtype=np.float64)
 
 
 def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
     session = labeling.get(cursor, session_id)
     items = cursor.execute(ITEMS, [session_id]).fetchall()
-    input_types = {s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id,
-                                                                           MAX_SCHEMAS, 0)}
+    input_types = {
+        s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id, MAX_SCHEMAS, 0)
+    }
     every, names, schema_of, at = _read(cursor, session_id)
     seconds = _median_seconds(every.labelers, every.items, at, len(names), len(items))
     schemas, rows = [], []
@@ -128,8 +148,9 @@ def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
     for schema in session.label_schemas:
         labels = every.where(schema_of == schema)
         input_type = input_types.get(schema, "text")
-        result, per_labeler, per_item = _schema(schema, input_type, LEVELS.get(input_type, "text"), labels,
-                                                len(items), len(names))
+        result, per_labeler, per_item = _schema(
+            schema, input_type, LEVELS.get(input_type, "text"), labels, len(items), len(names)
+        )
         schemas.append(result)
         for person, (count, agree, lenient) in per_labeler.items():
             rows.append(LabelerAgreement(names[person], schema, count, seconds[person], agree, lenient))
@@ -138,8 +159,11 @@ def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
         spread_count[seen] += 1
     with np.errstate(invalid="ignore"):
         mean_spread = np.where(spread_count > 0, spread / np.maximum(spread_count, 1), np.nan)
-    order = [int(i) for i in np.argsort(-np.nan_to_num(mean_spread, nan=-1.0), kind="stable")[:MAX_DISAGREEMENTS]
-             if mean_spread[i] > 0]
+    order = [
+        int(i)
+        for i in np.argsort(-np.nan_to_num(mean_spread, nan=-1.0), kind="stable")[:MAX_DISAGREEMENTS]
+        if mean_spread[i] > 0
+    ]
     answers: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in order}
     for row in np.flatnonzero(np.isin(every.items, order)):
         item = int(every.items[row])
@@ -148,14 +172,15 @@ def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
     return Report(session, schemas, rows, worst)
 
 
-def _median_seconds(person_of: npt.NDArray[np.int64], item_of: npt.NDArray[np.int64], at: stats.Array,
-                    n_people: int, n_items: int) -> list[float]:
+def _median_seconds(
+    person_of: npt.NDArray[np.int64], item_of: npt.NDArray[np.int64], at: stats.Array, n_people: int, n_items: int
+) -> list[float]:
     """Per labeler, the median gap between their successive items (by each item's first answer)."""
     first = np.full(n_people * n_items, np.inf)
     np.minimum.at(first, person_of * n_items + item_of, at)
     out = [math.nan] * n_people
     for person in range(n_people):
-        found = first[person * n_items:(person + 1) * n_items]
+        found = first[person * n_items : (person + 1) * n_items]
         gaps = np.diff(np.sort(found[np.isfinite(found)])) / 1000.0
         gaps = gaps[gaps <= BREAK_S]
         out[person] = float(np.median(gaps)) if gaps.size else math.nan
@@ -175,8 +200,9 @@ def _codes(labels: _Labels, level: str) -> tuple[npt.NDArray[np.int64], list[str
     return codes.astype(np.int64), [str(labels.labels[i]) for i in first], stats.nominal_distances(len(ranks))
 
 
-def _schema(name: str, input_type: str, level: str, labels: _Labels, n_items: int,
-            n_people: int) -> tuple[SchemaAgreement, dict[int, tuple[int, float, float]], stats.Array]:
+def _schema(
+    name: str, input_type: str, level: str, labels: _Labels, n_items: int, n_people: int
+) -> tuple[SchemaAgreement, dict[int, tuple[int, float, float]], stats.Array]:
     """The schema's figures, (items, agreement, leniency) per labeler, and each item's disagreement."""
     item_of, person_of = labels.items, labels.labelers
     answered_items = int(np.unique(item_of).size)
@@ -204,25 +230,49 @@ def _schema(name: str, input_type: str, level: str, labels: _Labels, n_items: in
     numbers = np.full((n_items, n_people), np.nan)
     numbers[item_of, person_of] = labels.numbers
     similarity = 1.0 - distances if level != "interval" else None
-    per_labeler = {int(p): _labeler(grid, numbers, int(p), people, similarity, input_type, level)
-                   for p in people}
+    per_labeler = {int(p): _labeler(grid, numbers, int(p), people, similarity, input_type, level) for p in people}
     per_item = _item_spread(grid, numbers, people, distances, level)
-    result = SchemaAgreement(name, input_type, level, answered_items, int(people.size), int(codes.size), alpha,
-                             cohen, fleiss, percent, categories if confusion else [], confusion)
+    result = SchemaAgreement(
+        name,
+        input_type,
+        level,
+        answered_items,
+        int(people.size),
+        int(codes.size),
+        alpha,
+        cohen,
+        fleiss,
+        percent,
+        categories if confusion else [],
+        confusion,
+    )
     return result, per_labeler, per_item
 
 
-def _cohen(item_of: npt.NDArray[np.int64], person_of: npt.NDArray[np.int64], codes: npt.NDArray[np.int64],
-           people: npt.NDArray[np.int64], k: int) -> stats.Estimate:
+def _cohen(
+    item_of: npt.NDArray[np.int64],
+    person_of: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    people: npt.NDArray[np.int64],
+    k: int,
+) -> stats.Estimate:
     first = {int(i): int(c) for i, p, c in zip(item_of, person_of, codes, strict=True) if p == people[0]}
     second = {int(i): int(c) for i, p, c in zip(item_of, person_of, codes, strict=True) if p == people[1]}
     both = sorted(first.keys() & second.keys())
-    return stats.cohen_kappa(np.array([first[i] for i in both], dtype=np.int64),
-                             np.array([second[i] for i in both], dtype=np.int64), k)
+    return stats.cohen_kappa(
+        np.array([first[i] for i in both], dtype=np.int64), np.array([second[i] for i in both], dtype=np.int64), k
+    )
 
 
-def _labeler(grid: npt.NDArray[np.int64], numbers: stats.Array, person: int, people: npt.NDArray[np.int64],
-             similarity: stats.Array | None, input_type: str, level: str) -> tuple[int, float, float]:
+def _labeler(
+    grid: npt.NDArray[np.int64],
+    numbers: stats.Array,
+    person: int,
+    people: npt.NDArray[np.int64],
+    similarity: stats.Array | None,
+    input_type: str,
+    level: str,
+) -> tuple[int, float, float]:
     mine = grid[:, person]
     answered = mine >= 0
     total, count = 0.0, 0
@@ -250,8 +300,9 @@ def _labeler(grid: npt.NDArray[np.int64], numbers: stats.Array, person: int, peo
     return int(answered.sum()), (total / count if count else math.nan), leniency
 
 
-def _item_spread(grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.NDArray[np.int64],
-                 distances: stats.Array, level: str) -> stats.Array:
+def _item_spread(
+    grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.NDArray[np.int64], distances: stats.Array, level: str
+) -> stats.Array:
     """Each item's mean distance between two of its answers, scaled to 0..1 (NaN: fewer than two)."""
     total = np.zeros(grid.shape[0])
     pairs = np.zeros(grid.shape[0])
@@ -262,7 +313,7 @@ def _item_spread(grid: npt.NDArray[np.int64], numbers: stats.Array, people: npt.
         finite = numbers[~np.isnan(numbers)]
         scale = float(finite.max() - finite.min()) if finite.size and finite.max() > finite.min() else 1.0
     for i, a in enumerate(people):
-        for b in people[i + 1:]:
+        for b in people[i + 1 :]:
             both = (grid[:, a] >= 0) & (grid[:, b] >= 0)
             if level == "interval":
                 total[both] += np.abs(numbers[both, a] - numbers[both, b]) / scale
@@ -285,17 +336,45 @@ def estimate_json(e: stats.Estimate) -> dict[str, float | None]:
 
 def report_json(r: Report) -> dict[str, Any]:
     return {
-        "session_id": r.session.session_id, "name": r.session.name, "experiment_id": r.session.experiment_id,
+        "session_id": r.session.session_id,
+        "name": r.session.name,
+        "experiment_id": r.session.experiment_id,
         "queue_type": r.session.queue_type,
-        "schemas": [{
-            "schema": s.schema, "input_type": s.input_type, "level": s.level, "items": s.items, "labelers": s.labelers,
-            "answers": s.answers, "alpha": estimate_json(s.alpha), "cohen_kappa": estimate_json(s.cohen_kappa),
-            "fleiss_kappa": estimate_json(s.fleiss_kappa), "percent_agreement": estimate_json(s.percent_agreement),
-            "categories": s.categories, "confusion": s.confusion} for s in r.schemas],
-        "labelers": [{
-            "labeler": row.labeler, "schema": row.schema, "items": row.items,
-            "median_seconds_per_item": number(row.median_seconds_per_item), "agreement": number(row.agreement),
-            "leniency": number(row.leniency)} for row in r.labelers],
-        "disagreements": [{"trace_id": d.trace_id, "source_trace_id": d.source_trace_id,
-                           "disagreement": d.disagreement, "answers": d.answers} for d in r.disagreements],
+        "schemas": [
+            {
+                "schema": s.schema,
+                "input_type": s.input_type,
+                "level": s.level,
+                "items": s.items,
+                "labelers": s.labelers,
+                "answers": s.answers,
+                "alpha": estimate_json(s.alpha),
+                "cohen_kappa": estimate_json(s.cohen_kappa),
+                "fleiss_kappa": estimate_json(s.fleiss_kappa),
+                "percent_agreement": estimate_json(s.percent_agreement),
+                "categories": s.categories,
+                "confusion": s.confusion,
+            }
+            for s in r.schemas
+        ],
+        "labelers": [
+            {
+                "labeler": row.labeler,
+                "schema": row.schema,
+                "items": row.items,
+                "median_seconds_per_item": number(row.median_seconds_per_item),
+                "agreement": number(row.agreement),
+                "leniency": number(row.leniency),
+            }
+            for row in r.labelers
+        ],
+        "disagreements": [
+            {
+                "trace_id": d.trace_id,
+                "source_trace_id": d.source_trace_id,
+                "disagreement": d.disagreement,
+                "answers": d.answers,
+            }
+            for d in r.disagreements
+        ],
     }

@@ -79,8 +79,9 @@ def _human_answers(rows: list[tuple[object, ...]]) -> dict[str, tuple[str, float
     return out
 
 
-def judges(cursor: duckdb.DuckDBPyConnection, name: str, *, experiment_id: str | None = None,
-           session_id: str | None = None) -> list[JudgeAgreement]:
+def judges(
+    cursor: duckdb.DuckDBPyConnection, name: str, *, experiment_id: str | None = None, session_id: str | None = None
+) -> list[JudgeAgreement]:
     rows = cursor.execute(ASSESSMENTS, {"name": name, "experiment": experiment_id, "session": session_id}).fetchall()
     humans = _human_answers(rows)
     by_judge: dict[tuple[str, str], list[tuple[str, str, float | None]]] = {}
@@ -88,13 +89,21 @@ def judges(cursor: duckdb.DuckDBPyConnection, name: str, *, experiment_id: str |
         if source_type == "HUMAN" or str(subject) not in humans:
             continue
         by_judge.setdefault((str(source_type), str(source_id)), []).append(
-            (str(subject), str(label), None if number is None else float(str(number))))
-    return [_judge(name, source_type, source_id, found, humans)
-            for (source_type, source_id), found in sorted(by_judge.items())]
+            (str(subject), str(label), None if number is None else float(str(number)))
+        )
+    return [
+        _judge(name, source_type, source_id, found, humans)
+        for (source_type, source_id), found in sorted(by_judge.items())
+    ]
 
 
-def _judge(name: str, source_type: str, source_id: str, found: list[tuple[str, str, float | None]],
-           humans: dict[str, tuple[str, float | None, bool]]) -> JudgeAgreement:
+def _judge(
+    name: str,
+    source_type: str,
+    source_id: str,
+    found: list[tuple[str, str, float | None]],
+    humans: dict[str, tuple[str, float | None, bool]],
+) -> JudgeAgreement:
     found.sort()
     subjects = [s for s, _, _ in found]
     human = [humans[s] for s in subjects]
@@ -113,18 +122,45 @@ def _judge(name: str, source_type: str, source_id: str, found: list[tuple[str, s
         alpha = stats.alpha(stats.units(items, codes, len(found), stats.nominal_distances(len(categories))))
         confusion = np.zeros((len(categories), len(categories)), dtype=np.int64)
         np.add.at(confusion, (human_codes, judge_codes), 1)
-        return JudgeAgreement(name, source_type, source_id, len(found), "nominal", kappa, alpha, accuracy, categories,
-                              confusion.tolist(), disagreeing)
-    numbers = np.stack([np.array([h[1] for h in human], dtype=np.float64),
-                        np.array([n for _, _, n in found], dtype=np.float64)], axis=1).ravel()
+        return JudgeAgreement(
+            name,
+            source_type,
+            source_id,
+            len(found),
+            "nominal",
+            kappa,
+            alpha,
+            accuracy,
+            categories,
+            confusion.tolist(),
+            disagreeing,
+        )
+    numbers = np.stack(
+        [np.array([h[1] for h in human], dtype=np.float64), np.array([n for _, _, n in found], dtype=np.float64)],
+        axis=1,
+    ).ravel()
     alpha = stats.interval_alpha(items, numbers, len(found))
-    return JudgeAgreement(name, source_type, source_id, len(found), "interval", stats.NAN, alpha, accuracy, [], [],
-                          disagreeing)
+    return JudgeAgreement(
+        name, source_type, source_id, len(found), "interval", stats.NAN, alpha, accuracy, [], [], disagreeing
+    )
 
 
 def judges_json(rows: list[JudgeAgreement]) -> dict[str, Any]:
-    return {"judges": [{
-        "name": j.name, "source_type": j.source_type, "source_id": j.source_id, "traces": j.traces,
-        "level": j.level, "kappa": estimate_json(j.kappa), "alpha": estimate_json(j.alpha),
-        "accuracy": estimate_json(j.accuracy), "categories": j.categories, "confusion": j.confusion,
-        "disagreeing_trace_ids": j.disagreeing_trace_ids} for j in rows]}
+    return {
+        "judges": [
+            {
+                "name": j.name,
+                "source_type": j.source_type,
+                "source_id": j.source_id,
+                "traces": j.traces,
+                "level": j.level,
+                "kappa": estimate_json(j.kappa),
+                "alpha": estimate_json(j.alpha),
+                "accuracy": estimate_json(j.accuracy),
+                "categories": j.categories,
+                "confusion": j.confusion,
+                "disagreeing_trace_ids": j.disagreeing_trace_ids,
+            }
+            for j in rows
+        ]
+    }

@@ -144,8 +144,7 @@ def interval_alpha(item_of: npt.NDArray[np.int64], numbers: Array, n_items: int)
     return _with_interval(np.column_stack([m, s1, s2, observed]), stat)
 
 
-def pair_counts(item_of: npt.NDArray[np.int64], code_of: npt.NDArray[np.int64],
-                n_items: int) -> tuple[Array, Array]:
+def pair_counts(item_of: npt.NDArray[np.int64], code_of: npt.NDArray[np.int64], n_items: int) -> tuple[Array, Array]:
     """Per item with two or more answers: (answers, ordered pairs of identical answers), whatever
     the number of distinct values (no items x values matrix)."""
     keys, per_key = np.unique(item_of * (int(code_of.max(initial=0)) + 1) + code_of, return_counts=True)
@@ -195,7 +194,7 @@ def cohen_kappa(first: npt.NDArray[np.int64], second: npt.NDArray[np.int64], k: 
     def stat(w: Array, rows: Array) -> Array:
         total = w.sum(axis=1)
         p_o = (w @ rows[:, 2 * k]) / total
-        p_e = ((w @ rows[:, :k]) * (w @ rows[:, k:2 * k])).sum(axis=1) / (total * total)
+        p_e = ((w @ rows[:, :k]) * (w @ rows[:, k : 2 * k])).sum(axis=1) / (total * total)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (p_o - p_e) / (1.0 - p_e)  # type: ignore[no-any-return]
 

@@ -50,7 +50,7 @@ def list_dir(cursor: duckdb.DuckDBPyConnection, directory: str) -> list[Entry]:
     prefix = directory.strip("/") + "/" if directory.strip("/") else ""
     out: dict[str, Entry] = {}
     for path, size in cursor.execute(UNDER, [prefix]).fetchall():
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         name, _, below = rest.partition("/")
         out.setdefault(name, Entry(prefix + name, bool(below), None if below else size))
     return list(out.values())

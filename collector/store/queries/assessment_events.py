@@ -31,8 +31,9 @@ LIMIT ?
 """
 
 
-def changed_since(cursor: duckdb.DuckDBPyConnection, watermark: datetime | None, seen: Collection[str],
-                  limit: int) -> list[dict[str, Any]]:
+def changed_since(
+    cursor: duckdb.DuckDBPyConnection, watermark: datetime | None, seen: Collection[str], limit: int
+) -> list[dict[str, Any]]:
     """Up to ``limit`` events with ``time >= watermark`` (all when None), minus ids in ``seen``
     at exactly ``watermark``; oldest first. Each row also has ``experiment``: the name of its
     trace's experiment (None when the trace is not stored), which exporters send along."""
@@ -42,5 +43,4 @@ def changed_since(cursor: duckdb.DuckDBPyConnection, watermark: datetime | None,
         result = cursor.execute(CHANGED_SINCE, [watermark, limit + len(seen)])
     columns = [d[0] for d in result.description or []]
     rows = [dict(zip(columns, row)) for row in result.fetchall()]
-    return [row for row in rows
-            if not (row["time"] == watermark and row["annotrace.assessment.id"] in seen)][:limit]
+    return [row for row in rows if not (row["time"] == watermark and row["annotrace.assessment.id"] in seen)][:limit]

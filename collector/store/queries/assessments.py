@@ -156,15 +156,46 @@ def value_columns(value: Any) -> tuple[str | None, str | None, float | None]:
 
 
 def _row(row: tuple[Any, ...]) -> Assessment:
-    (assessment_id, trace_id, span_id, name, kind, value, rationale, source_type, source_id, error_code,
-     error_message, stack_trace, metadata, create_time, last_update_time, overrides, valid, version) = row
+    (
+        assessment_id,
+        trace_id,
+        span_id,
+        name,
+        kind,
+        value,
+        rationale,
+        source_type,
+        source_id,
+        error_code,
+        error_message,
+        stack_trace,
+        metadata,
+        create_time,
+        last_update_time,
+        overrides,
+        valid,
+        version,
+    ) = row
     error = None
     if error_code is not None or error_message is not None or stack_trace is not None:
         error = AssessmentError(error_code=error_code or "", error_message=error_message, stack_trace=stack_trace)
     return Assessment(
-        assessment_id, trace_id, span_id, name, kind, None if value is None else orjson.loads(value), rationale,
-        source_type, source_id, error, orjson.loads(metadata) if metadata else {}, create_time, last_update_time,
-        overrides, bool(valid), int(version),
+        assessment_id,
+        trace_id,
+        span_id,
+        name,
+        kind,
+        None if value is None else orjson.loads(value),
+        rationale,
+        source_type,
+        source_id,
+        error,
+        orjson.loads(metadata) if metadata else {},
+        create_time,
+        last_update_time,
+        overrides,
+        bool(valid),
+        int(version),
     )
 
 
@@ -221,43 +252,93 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewAssessment, assessment_id: s
             raise NotFound(f"Assessment with ID '{new.overrides}' not found for trace '{new.trace_id}'")
         overridden = _row(rows[0])
     created = Assessment(
-        assessment_id, new.trace_id, new.span_id, new.name, new.kind, new.value, new.rationale, new.source_type,
-        new.source_id, new.error, dict(new.metadata), now, now, new.overrides, True, 1,
+        assessment_id,
+        new.trace_id,
+        new.span_id,
+        new.name,
+        new.kind,
+        new.value,
+        new.rationale,
+        new.source_type,
+        new.source_id,
+        new.error,
+        dict(new.metadata),
+        now,
+        now,
+        new.overrides,
+        True,
+        1,
     )
     value, label, number = value_columns(created.value)
     error = created.error
-    conn.execute(INSERT, [
-        assessment_id, created.trace_id, created.span_id, created.name, created.kind, value, label, number,
-        created.rationale, created.source_type, created.source_id, error and error.error_code,
-        error and error.error_message, error and error.stack_trace, orjson.dumps(created.metadata).decode(), now, now,
-        created.overrides, True, 1,
-    ])
+    conn.execute(
+        INSERT,
+        [
+            assessment_id,
+            created.trace_id,
+            created.span_id,
+            created.name,
+            created.kind,
+            value,
+            label,
+            number,
+            created.rationale,
+            created.source_type,
+            created.source_id,
+            error and error.error_code,
+            error and error.error_message,
+            error and error.stack_trace,
+            orjson.dumps(created.metadata).decode(),
+            now,
+            now,
+            created.overrides,
+            True,
+            1,
+        ],
+    )
     _record(conn, created, "create", now)
     if overridden is not None and overridden.valid:
         _set_valid(conn, overridden, False, now, caused_by=assessment_id)
     return created
 
 
-def update(conn: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str, patch: AssessmentPatch,
-           now: datetime) -> Assessment:
+def update(
+    conn: duckdb.DuckDBPyConnection, trace_id: str, assessment_id: str, patch: AssessmentPatch, now: datetime
+) -> Assessment:
     """Apply ``patch``; source, span, create_time, overrides and valid never change."""
     old = get(conn, trace_id, assessment_id)
     if patch.kind is not None and patch.kind != old.kind:
         raise InvalidParameter(KIND_SWITCH[patch.kind])
     value, error = (patch.value, patch.error) if patch.kind is not None else (old.value, old.error)
     new = replace(
-        old, name=patch.name if patch.name is not None else old.name, value=value, error=error,
+        old,
+        name=patch.name if patch.name is not None else old.name,
+        value=value,
+        error=error,
         rationale=patch.rationale if patch.rationale is not None else old.rationale,
         metadata={**old.metadata, **(patch.metadata or {})},
         # strictly later than the previous change, so clients can order versions by time
-        last_update_time=max(now, old.last_update_time + timedelta(milliseconds=1)), version=old.version + 1,
+        last_update_time=max(now, old.last_update_time + timedelta(milliseconds=1)),
+        version=old.version + 1,
     )
     encoded, label, number = value_columns(new.value)
-    conn.execute(UPDATE, [
-        new.name, encoded, label, number, new.rationale, error and error.error_code, error and error.error_message,
-        error and error.stack_trace, orjson.dumps(new.metadata).decode(), new.last_update_time, new.version,
-        assessment_id,
-    ])
+    conn.execute(
+        UPDATE,
+        [
+            new.name,
+            encoded,
+            label,
+            number,
+            new.rationale,
+            error and error.error_code,
+            error and error.error_message,
+            error and error.stack_trace,
+            orjson.dumps(new.metadata).decode(),
+            new.last_update_time,
+            new.version,
+            assessment_id,
+        ],
+    )
     _record(conn, new, "update", new.last_update_time, previous=old)
     return new
 
@@ -290,14 +371,28 @@ def _require_trace(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> None:
         raise NotFound(f"Trace with ID '{trace_id}' not found.")
 
 
-def _record(conn: duckdb.DuckDBPyConnection, a: Assessment, operation: str, when: datetime,
-            caused_by: str | None = None, previous: Assessment | None = None) -> None:
+def _record(
+    conn: duckdb.DuckDBPyConnection,
+    a: Assessment,
+    operation: str,
+    when: datetime,
+    caused_by: str | None = None,
+    previous: Assessment | None = None,
+) -> None:
     """The assessment's own history row, and the audit trail's (who did it)."""
-    conn.execute(RECORD_HISTORY, [a.assessment_id, a.trace_id, a.version, operation, when, caused_by,
-                                  orjson.dumps(snapshot(a)).decode()])
-    audit.record(conn, action=operation, object_type="assessment", object_id=a.assessment_id,
-                 previous=None if previous is None else snapshot(previous),
-                 new=None if operation == "delete" else snapshot(a), time=when)
+    conn.execute(
+        RECORD_HISTORY,
+        [a.assessment_id, a.trace_id, a.version, operation, when, caused_by, orjson.dumps(snapshot(a)).decode()],
+    )
+    audit.record(
+        conn,
+        action=operation,
+        object_type="assessment",
+        object_id=a.assessment_id,
+        previous=None if previous is None else snapshot(previous),
+        new=None if operation == "delete" else snapshot(a),
+        time=when,
+    )
 
 
 def snapshot(a: Assessment) -> dict[str, Any]:
@@ -305,11 +400,24 @@ def snapshot(a: Assessment) -> dict[str, Any]:
     _, label, number = value_columns(a.value)
     error = a.error
     return {
-        "assessment_id": a.assessment_id, "trace_id": a.trace_id, "span_id": a.span_id,
-        "assessment_name": a.name, "kind": a.kind, "value": a.value, "value_label": label, "value_number": number,
-        "rationale": a.rationale, "source_type": a.source_type, "source_id": a.source_id,
-        "error_code": error and error.error_code, "error_message": error and error.error_message,
-        "error_stack_trace": error and error.stack_trace, "metadata": a.metadata,
-        "create_time": a.create_time.isoformat(), "last_update_time": a.last_update_time.isoformat(),
-        "overrides": a.overrides, "valid": a.valid, "version": a.version,
+        "assessment_id": a.assessment_id,
+        "trace_id": a.trace_id,
+        "span_id": a.span_id,
+        "assessment_name": a.name,
+        "kind": a.kind,
+        "value": a.value,
+        "value_label": label,
+        "value_number": number,
+        "rationale": a.rationale,
+        "source_type": a.source_type,
+        "source_id": a.source_id,
+        "error_code": error and error.error_code,
+        "error_message": error and error.error_message,
+        "error_stack_trace": error and error.stack_trace,
+        "metadata": a.metadata,
+        "create_time": a.create_time.isoformat(),
+        "last_update_time": a.last_update_time.isoformat(),
+        "overrides": a.overrides,
+        "valid": a.valid,
+        "version": a.version,
     }

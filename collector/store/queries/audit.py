@@ -30,8 +30,17 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, default=str).decode()
 
 
-def record(conn: duckdb.DuckDBPyConnection, *, action: str, object_type: str, object_id: str,
-           previous: Any = None, new: Any = None, time: datetime | None = None, actor: str | None = None) -> None:
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str,
+    previous: Any = None,
+    new: Any = None,
+    time: datetime | None = None,
+    actor: str | None = None,
+) -> None:
     """One audit row; ``previous`` / ``new`` are JSON-able objects without secrets. ``actor``
     defaults to the request's authenticated user (``ACTOR``)."""
     when = time or datetime.now(UTC).replace(tzinfo=None)
@@ -47,10 +56,18 @@ def row_as_dict(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) ->
     return dict(zip([d[0] for d in result.description or []], row, strict=True))
 
 
-def record_session(conn: duckdb.DuckDBPyConnection, action: str, previous: Any = None, new: Any = None,
-                   time: datetime | None = None) -> None:
+def record_session(
+    conn: duckdb.DuckDBPyConnection, action: str, previous: Any = None, new: Any = None, time: datetime | None = None
+) -> None:
     """An audit row for a labeling session or review queue (a ``labeling.Session``, before / after)."""
     session = new if new is not None else previous
     kind = "labeling_session" if session.queue_type is None else "review_queue"
-    record(conn, action=action, object_type=kind, object_id=session.session_id, time=time,
-           previous=None if previous is None else asdict(previous), new=None if new is None else asdict(new))
+    record(
+        conn,
+        action=action,
+        object_type=kind,
+        object_id=session.session_id,
+        time=time,
+        previous=None if previous is None else asdict(previous),
+        new=None if new is None else asdict(new),
+    )

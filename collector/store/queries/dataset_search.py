@@ -29,8 +29,12 @@ STRING_OPS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE")
 NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 TAG_OPS = ("=", "!=", "LIKE", "ILIKE")
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 Predicate = Callable[["Dataset"], bool]
@@ -68,7 +72,8 @@ def _predicate(c: Comparison) -> Predicate:
         raise InvalidParameter(f"Invalid attribute key '{c.text}' specified. Valid keys are: {_key_set(SEARCH_KEYS)}")
     if c.op in ("IS NULL", "IS NOT NULL"):
         raise InvalidParameter(
-            f"IS NULL / IS NOT NULL is only supported for tags and params, not for 'attribute' '{c.key}'")
+            f"IS NULL / IS NOT NULL is only supported for tags and params, not for 'attribute' '{c.key}'"
+        )
     key = c.key
     if key in NUMERIC_KEYS:
         if not isinstance(c.value, float):

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import orjson
+
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.queries import dataset_search
 
@@ -28,27 +29,36 @@ MAX_NAME_CHARS = 500
 SOURCE_TYPES = ("TRACE", "HUMAN", "DOCUMENT", "CODE")
 USER_TAG = "mlflow.user"
 
-COLUMNS = ("dataset_id, name, experiment_ids, tags, created_by, last_updated_by, create_time, last_update_time, "
-           "digest, record_schema, profile")
+COLUMNS = (
+    "dataset_id, name, experiment_ids, tags, created_by, last_updated_by, create_time, last_update_time, "
+    "digest, record_schema, profile"
+)
 GET = f"SELECT {COLUMNS} FROM datasets WHERE dataset_id = ?"
 LIST = f"SELECT {COLUMNS} FROM datasets"
 INSERT = f"INSERT INTO datasets ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 SET_TAGS = "UPDATE datasets SET tags = ? WHERE dataset_id = ?"
-AFTER_MERGE = ("UPDATE datasets SET last_update_time = ?, last_updated_by = ?, digest = ?, record_schema = ?, "
-               "profile = ? WHERE dataset_id = ?")
+AFTER_MERGE = (
+    "UPDATE datasets SET last_update_time = ?, last_updated_by = ?, digest = ?, record_schema = ?, "
+    "profile = ? WHERE dataset_id = ?"
+)
 SET_PROFILE = "UPDATE datasets SET profile = ? WHERE dataset_id = ?"
 SET_EXPERIMENTS = "UPDATE datasets SET experiment_ids = ?, last_update_time = ? WHERE dataset_id = ?"
 EXPERIMENT_EXISTS = "SELECT 1 FROM experiments WHERE experiment_id = ?"
-RECORD_COLUMNS = ("record_id, dataset_id, input_hash, inputs, outputs, expectations, tags, source, source_type, "
-                  "source_id, create_time, last_update_time, created_by, last_updated_by")
+RECORD_COLUMNS = (
+    "record_id, dataset_id, input_hash, inputs, outputs, expectations, tags, source, source_type, "
+    "source_id, create_time, last_update_time, created_by, last_updated_by"
+)
 RECORDS = f"SELECT {RECORD_COLUMNS} FROM dataset_records WHERE dataset_id = ? ORDER BY position LIMIT ? OFFSET ?"
 RECORD_BY_HASH = f"SELECT {RECORD_COLUMNS} FROM dataset_records WHERE dataset_id = ? AND input_hash = ?"
-INSERT_RECORD = (f"INSERT INTO dataset_records (position, {RECORD_COLUMNS}) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_RECORD = (
+    f"INSERT INTO dataset_records (position, {RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM dataset_records WHERE dataset_id = ?"
 COUNT_RECORDS = "SELECT count(*) FROM dataset_records WHERE dataset_id = ?"
-UPDATE_RECORD = ("UPDATE dataset_records SET outputs = ?, expectations = ?, tags = ?, last_update_time = ?, "
-                 "last_updated_by = ? WHERE record_id = ?")
+UPDATE_RECORD = (
+    "UPDATE dataset_records SET outputs = ?, expectations = ?, tags = ?, last_update_time = ?, "
+    "last_updated_by = ? WHERE record_id = ?"
+)
 DELETE_RECORDS = "DELETE FROM dataset_records WHERE dataset_id = ? AND record_id = ?"
 DELETE = {table: f"DELETE FROM {table} WHERE dataset_id = ?" for table in ("dataset_records", "datasets")}
 
@@ -139,15 +149,24 @@ def experiment_ids(cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> list[s
     return found.experiment_ids if found is not None else []
 
 
-def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str] | None, filter_string: str | None,
-           order_by: list[str] | None, limit: int, offset: int) -> list[Dataset]:
+def search(
+    cursor: duckdb.DuckDBPyConnection,
+    experiment_ids: list[str] | None,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    limit: int,
+    offset: int,
+) -> list[Dataset]:
     """MLflow's filter and order (``dataset_search``); newest first by default."""
     predicates = dataset_search.parse_filter(filter_string)
     order = dataset_search.parse_order(order_by)
     wanted = set(experiment_ids or [])
-    found = [d for d in (_dataset(row) for row in cursor.execute(LIST).fetchall())
-             if (not wanted or wanted & set(d.experiment_ids)) and all(p(d) for p in predicates)]
-    return dataset_search.sort(found, order)[offset:offset + limit]
+    found = [
+        d
+        for d in (_dataset(row) for row in cursor.execute(LIST).fetchall())
+        if (not wanted or wanted & set(d.experiment_ids)) and all(p(d) for p in predicates)
+    ]
+    return dataset_search.sort(found, order)[offset : offset + limit]
 
 
 def records(cursor: duckdb.DuckDBPyConnection, dataset_id: str, limit: int, offset: int) -> list[Record]:
@@ -156,21 +175,37 @@ def records(cursor: duckdb.DuckDBPyConnection, dataset_id: str, limit: int, offs
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
-def create(conn: duckdb.DuckDBPyConnection, name: str, experiment_ids: list[str], tags: dict[str, str],
-           now: datetime) -> Dataset:
+def create(
+    conn: duckdb.DuckDBPyConnection, name: str, experiment_ids: list[str], tags: dict[str, str], now: datetime
+) -> Dataset:
     if not name.strip():
         raise InvalidParameter("Invalid value for parameter 'name': a dataset needs a name.")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidParameter(f"Invalid value for parameter 'name': longer than {MAX_NAME_CHARS} characters.")
     dataset_id = PREFIX + uuid.uuid4().hex
     user = tags.get(USER_TAG)
-    conn.execute(INSERT, [dataset_id, name, orjson.dumps(list(dict.fromkeys(experiment_ids))).decode(),
-                          orjson.dumps(tags).decode(), user, user, now, now, digest(name, now), None, None])
+    conn.execute(
+        INSERT,
+        [
+            dataset_id,
+            name,
+            orjson.dumps(list(dict.fromkeys(experiment_ids))).decode(),
+            orjson.dumps(tags).decode(),
+            user,
+            user,
+            now,
+            now,
+            digest(name, now),
+            None,
+            None,
+        ],
+    )
     return get(conn, dataset_id)
 
 
-def link_experiments(conn: duckdb.DuckDBPyConnection, dataset_id: str, experiment_ids: list[str], add: bool,
-                     now: datetime) -> Dataset:
+def link_experiments(
+    conn: duckdb.DuckDBPyConnection, dataset_id: str, experiment_ids: list[str], add: bool, now: datetime
+) -> Dataset:
     """MLflow's add-/remove-experiments: unknown experiments are refused on add, ignored on remove."""
     found = find(conn, dataset_id)
     if found is None:
@@ -229,15 +264,20 @@ def check_record(record: Any, index: int) -> None:
         if record.get(key) is not None and not isinstance(record[key], dict):
             raise InvalidParameter(f"Invalid record at index {index}: '{key}' must be an object.")
     source = record.get("source")
-    if source is not None and (not isinstance(source, dict) or source.get("source_type") not in SOURCE_TYPES
-                               or not isinstance(source.get("source_data") or {}, dict)):
+    if source is not None and (
+        not isinstance(source, dict)
+        or source.get("source_type") not in SOURCE_TYPES
+        or not isinstance(source.get("source_data") or {}, dict)
+    ):
         raise InvalidParameter(
             f"Invalid record at index {index}: 'source' must be {{\"source_type\": one of {', '.join(SOURCE_TYPES)}, "
-            "\"source_data\": {...}}.")
+            '"source_data": {...}}.'
+        )
 
 
-def merge(conn: duckdb.DuckDBPyConnection, dataset_id: str, new_records: list[dict[str, Any]],
-          now: datetime) -> tuple[int, int]:
+def merge(
+    conn: duckdb.DuckDBPyConnection, dataset_id: str, new_records: list[dict[str, Any]], now: datetime
+) -> tuple[int, int]:
     """Upsert by inputs; ``(inserted_count, updated_count)``."""
     dataset = get(conn, dataset_id)
     for index, record in enumerate(new_records):
@@ -259,13 +299,28 @@ def merge(conn: duckdb.DuckDBPyConnection, dataset_id: str, new_records: list[di
     schema = infer_schema(dataset.record_schema, new_records)
     count = conn.execute(COUNT_RECORDS, [dataset_id]).fetchall()[0][0]
     profile = json.dumps({"num_records": count}) if count else dataset.profile
-    conn.execute(AFTER_MERGE, [now, updated_by, digest(dataset.name, now),
-                               None if schema is None else json.dumps(schema), profile, dataset_id])
+    conn.execute(
+        AFTER_MERGE,
+        [
+            now,
+            updated_by,
+            digest(dataset.name, now),
+            None if schema is None else json.dumps(schema),
+            profile,
+            dataset_id,
+        ],
+    )
     return inserted, updated
 
 
-def _insert_record(conn: duckdb.DuckDBPyConnection, dataset_id: str, position: int, record: dict[str, Any],
-                   user: str | None, now: datetime) -> None:
+def _insert_record(
+    conn: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    position: int,
+    record: dict[str, Any],
+    user: str | None,
+    now: datetime,
+) -> None:
     source = record.get("source")
     source_type = source_id = None
     if source is not None:
@@ -274,30 +329,50 @@ def _insert_record(conn: duckdb.DuckDBPyConnection, dataset_id: str, position: i
         source_type = source["source_type"]
         source_id = data.get("trace_id") if source_type == "TRACE" else data.get("source_id")
     inputs = record["inputs"]
-    conn.execute(INSERT_RECORD, [
-        position, RECORD_PREFIX + uuid.uuid4().hex, dataset_id, input_hash(inputs), _json(inputs),
-        _json(record.get("outputs", {})), _json(record.get("expectations")), _json(record.get("tags") or {}),
-        _json(source), source_type, None if source_id is None else str(source_id), now, now, user, user])
+    conn.execute(
+        INSERT_RECORD,
+        [
+            position,
+            RECORD_PREFIX + uuid.uuid4().hex,
+            dataset_id,
+            input_hash(inputs),
+            _json(inputs),
+            _json(record.get("outputs", {})),
+            _json(record.get("expectations")),
+            _json(record.get("tags") or {}),
+            _json(source),
+            source_type,
+            None if source_id is None else str(source_id),
+            now,
+            now,
+            user,
+            user,
+        ],
+    )
 
 
-def _update_record(conn: duckdb.DuckDBPyConnection, old: Record, record: dict[str, Any], user: str | None,
-                   now: datetime) -> None:
+def _update_record(
+    conn: duckdb.DuckDBPyConnection, old: Record, record: dict[str, Any], user: str | None, now: datetime
+) -> None:
     outputs = record.get("outputs", old.outputs)  # a null given replaces too
     expectations, tags = old.expectations, old.tags
     if record.get("expectations"):
         expectations = {**(expectations or {}), **record["expectations"]}
     if record.get("tags"):
         tags = {**(tags or {}), **record["tags"]}
-    conn.execute(UPDATE_RECORD, [_json(outputs), _json(expectations), _json(tags), now,
-                                 user or old.last_updated_by, old.record_id])
+    conn.execute(
+        UPDATE_RECORD,
+        [_json(outputs), _json(expectations), _json(tags), now, user or old.last_updated_by, old.record_id],
+    )
 
 
 def infer_schema(existing: str | None, new_records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """MLflow's dataset schema: the type of each field the first time it is seen."""
     if not new_records and not existing:
         return None
-    schema: dict[str, Any] = json.loads(existing) if existing else {
-        "inputs": {}, "outputs": {}, "expectations": {}, "version": "1.0"}
+    schema: dict[str, Any] = (
+        json.loads(existing) if existing else {"inputs": {}, "outputs": {}, "expectations": {}, "version": "1.0"}
+    )
     for record in new_records:
         for key, value in (record.get("inputs") or {}).items():
             schema["inputs"].setdefault(key, _field_type(value))
@@ -313,8 +388,15 @@ def infer_schema(existing: str | None, new_records: list[dict[str, Any]]) -> dic
 
 
 def _field_type(value: Any) -> str:
-    for kind, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"),
-                       (list, "array"), (dict, "object")):
+    for kind, name in (
+        (type(None), "null"),
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "float"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "object"),
+    ):
         if isinstance(value, kind):
             return name
     return "unknown"

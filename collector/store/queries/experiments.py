@@ -18,15 +18,19 @@ from annotrace.collector.errors import AlreadyExists, BadRequest, InvalidParamet
 from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
-COLUMNS = ("e.experiment_id, e.name, e.creation_time, e.tags, coalesce(e.lifecycle_stage, 'active'), "
-           "coalesce(e.last_update_time, e.creation_time)")
+COLUMNS = (
+    "e.experiment_id, e.name, e.creation_time, e.tags, coalesce(e.lifecycle_stage, 'active'), "
+    "coalesce(e.last_update_time, e.creation_time)"
+)
 GET = f"SELECT {COLUMNS} FROM experiments e WHERE e.experiment_id = ?"
 GET_BY_NAME = f"SELECT {COLUMNS} FROM experiments e WHERE e.name = ?"
 NEXT_ID = "SELECT coalesce(max(TRY_CAST(experiment_id AS BIGINT)), 0) + 1 FROM experiments"
 CREATE = "INSERT INTO experiments (experiment_id, name, creation_time, tags) VALUES (?, ?, ?, ?)"
-SEARCH = (f"SELECT {COLUMNS} FROM experiments e "
-          "WHERE list_contains(?::VARCHAR[], coalesce(e.lifecycle_stage, 'active')) "
-          "AND {where} ORDER BY {order} LIMIT ? OFFSET ?")
+SEARCH = (
+    f"SELECT {COLUMNS} FROM experiments e "
+    "WHERE list_contains(?::VARCHAR[], coalesce(e.lifecycle_stage, 'active')) "
+    "AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
+)
 SET_LIFECYCLE = "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?"
 RENAME = "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?"
 SET_TAGS = "UPDATE experiments SET tags = ? WHERE experiment_id = ?"  # MLflow leaves last_update_time
@@ -51,7 +55,9 @@ _ATTRIBUTES = {
 _STRING_OPS = {"=": "{e} = ?", "!=": "{e} != ?", "LIKE": "{e} LIKE ?", "ILIKE": "{e} ILIKE ?"}
 _NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 ORDER_KEYS = {
-    "name": "e.name", "experiment_id": "TRY_CAST(e.experiment_id AS BIGINT)", "creation_time": "e.creation_time",
+    "name": "e.name",
+    "experiment_id": "TRY_CAST(e.experiment_id AS BIGINT)",
+    "creation_time": "e.creation_time",
     "last_update_time": "coalesce(e.last_update_time, e.creation_time)",
 }
 DEFAULT_ORDER = "e.creation_time DESC, TRY_CAST(e.experiment_id AS BIGINT) ASC"
@@ -82,8 +88,9 @@ class Overview:
 
 def _row(row: tuple[Any, ...]) -> Experiment:
     experiment_id, name, creation_time, tags, lifecycle_stage, last_update_time = row
-    return Experiment(str(experiment_id), name, creation_time, orjson.loads(tags) if tags else {}, lifecycle_stage,
-                      last_update_time)
+    return Experiment(
+        str(experiment_id), name, creation_time, orjson.loads(tags) if tags else {}, lifecycle_stage, last_update_time
+    )
 
 
 def get(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> Experiment:
@@ -108,8 +115,10 @@ def get_by_name(cursor: duckdb.DuckDBPyConnection, name: str) -> Experiment:
 
 def overview(cursor: duckdb.DuckDBPyConnection) -> list[Overview]:
     """Every experiment, the one with the most recent trace first (empty ones last)."""
-    return [Overview(str(eid), name, created, int(n), last, int(sessions))
-            for eid, name, created, n, last, sessions in cursor.execute(OVERVIEW).fetchall()]
+    return [
+        Overview(str(eid), name, created, int(n), last, int(sessions))
+        for eid, name, created, n, last, sessions in cursor.execute(OVERVIEW).fetchall()
+    ]
 
 
 def create(conn: duckdb.DuckDBPyConnection, name: str, tags: dict[str, str], now: datetime) -> str:
@@ -120,8 +129,14 @@ def create(conn: duckdb.DuckDBPyConnection, name: str, tags: dict[str, str], now
     return experiment_id
 
 
-def search(cursor: duckdb.DuckDBPyConnection, filter_string: str | None, order_by: list[str], limit: int,
-           offset: int, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
+def search(
+    cursor: duckdb.DuckDBPyConnection,
+    filter_string: str | None,
+    order_by: list[str],
+    limit: int,
+    offset: int,
+    view_type: str = "ACTIVE_ONLY",
+) -> list[Experiment]:
     node = parse(filter_string or "")
     params: list[Any] = []
     where = "true" if node is None else _node(node, params)
@@ -153,8 +168,10 @@ def set_tag(conn: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value
     """Set (``value``) or delete (None) one tag of an active experiment."""
     experiment = get(conn, experiment_id)
     if experiment.lifecycle_stage != "active":
-        raise InvalidParameter(f"The experiment {experiment_id} must be in the 'active' state. "
-                               f"Current state is {experiment.lifecycle_stage}.")
+        raise InvalidParameter(
+            f"The experiment {experiment_id} must be in the 'active' state. "
+            f"Current state is {experiment.lifecycle_stage}."
+        )
     tags = dict(experiment.tags)
     if value is None:
         if key not in tags:
@@ -168,8 +185,10 @@ def set_tag(conn: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value
 def _check_name_free(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     rows = conn.execute(GET_BY_NAME, [name]).fetchall()
     if rows and _row(rows[0]).lifecycle_stage == "deleted":
-        raise AlreadyExists(f"Experiment '{name}' already exists in deleted state. You can restore the experiment, "
-                            "or permanently delete the experiment to create a new one.")
+        raise AlreadyExists(
+            f"Experiment '{name}' already exists in deleted state. You can restore the experiment, "
+            "or permanently delete the experiment to create a new one."
+        )
     if rows:
         raise AlreadyExists(f"Experiment(name={name}) already exists.")
 

@@ -19,12 +19,13 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter
-from annotrace.collector.store.queries import audit
+from annotrace.collector.store.queries import audit, labeling
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling
 
-UPDATE = ("UPDATE label_schemas SET name = ?, title = ?, instruction = ?, enable_comment = ?, input = ?, "
-          "updated_at = ? WHERE schema_id = ?")
+UPDATE = (
+    "UPDATE label_schemas SET name = ?, title = ?, instruction = ?, enable_comment = ?, input = ?, "
+    "updated_at = ? WHERE schema_id = ?"
+)
 # MLflow's input variants: categorical_list is categorical with multi_select (fixed once created)
 VARIANTS = {"categorical_list": "categorical"}
 
@@ -45,26 +46,33 @@ class SchemaPatch:
 def _check_immutable(old: schema_store.LabelSchema, patch: SchemaPatch) -> None:
     if patch.type is not None and patch.type != old.type:
         raise InvalidParameter(
-            f"Label schema '{old.name}': the type cannot be changed (it is {old.type!r}, got {patch.type!r}).")
+            f"Label schema '{old.name}': the type cannot be changed (it is {old.type!r}, got {patch.type!r})."
+        )
     if patch.input_type is None or patch.input_type == old.input_type:
         return
     before, after = (VARIANTS.get(t, t) for t in (old.input_type, patch.input_type))
     if before != after:
         raise InvalidParameter(
-            f"Label schema '{old.name}': the input type cannot be changed (it is {before}, got {after}).")
+            f"Label schema '{old.name}': the input type cannot be changed (it is {before}, got {after})."
+        )
     raise InvalidParameter(
         f"Label schema '{old.name}': multi_select cannot be changed (it is "
-        f"{'true' if old.input_type == 'categorical_list' else 'false'}).")
+        f"{'true' if old.input_type == 'categorical_list' else 'false'})."
+    )
 
 
-def update(conn: duckdb.DuckDBPyConnection, schema_id: str, patch: SchemaPatch, now: datetime
-           ) -> schema_store.LabelSchema:
+def update(
+    conn: duckdb.DuckDBPyConnection, schema_id: str, patch: SchemaPatch, now: datetime
+) -> schema_store.LabelSchema:
     """Apply ``patch`` to the schema ``schema_id`` (404 when missing), checked by the create rules."""
     old = schema_store.get(conn, schema_id)
     _check_immutable(old, patch)
     new = schema_store.NewLabelSchema(
-        experiment_id=old.experiment_id, name=old.name if patch.name is None else patch.name, type=old.type,
-        input_type=old.input_type, input=old.input if patch.input is None else patch.input,
+        experiment_id=old.experiment_id,
+        name=old.name if patch.name is None else patch.name,
+        type=old.type,
+        input_type=old.input_type,
+        input=old.input if patch.input is None else patch.input,
         title=old.title if patch.title is None else patch.title,
         instruction=old.instruction if patch.instruction is None else patch.instruction,
         enable_comment=old.enable_comment if patch.enable_comment is None else patch.enable_comment,
@@ -77,12 +85,22 @@ def update(conn: duckdb.DuckDBPyConnection, schema_id: str, patch: SchemaPatch, 
         schema_store.check_not_reserved(new.name)
         if schema_store.find(conn, old.experiment_id, new.name) is not None:
             raise AlreadyExists(
-                f"Label schema with name '{new.name}' already exists for experiment '{old.experiment_id}'.")
-    conn.execute(UPDATE, [new.name, new.title, new.instruction, new.enable_comment,
-                          orjson.dumps(new.input).decode(), now, schema_id])
+                f"Label schema with name '{new.name}' already exists for experiment '{old.experiment_id}'."
+            )
+    conn.execute(
+        UPDATE,
+        [new.name, new.title, new.instruction, new.enable_comment, orjson.dumps(new.input).decode(), now, schema_id],
+    )
     if renamed:
         labeling.rename_schema(conn, old.experiment_id, old.name, new.name, now)
     updated = schema_store.get(conn, schema_id)
-    audit.record(conn, action="update", object_type="label_schema", object_id=schema_id, previous=asdict(old),
-                 new=asdict(updated), time=now)
+    audit.record(
+        conn,
+        action="update",
+        object_type="label_schema",
+        object_id=schema_id,
+        previous=asdict(old),
+        new=asdict(updated),
+        time=now,
+    )
     return updated

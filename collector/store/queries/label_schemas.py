@@ -42,20 +42,28 @@ MAX_LABEL_CHARS = 64
 DEFAULT_NAME = "Feedback"  # MLflow 3.14's default question, one per experiment
 DEFAULT_INSTRUCTION = "Share any feedback on this trace."
 
-COLUMNS = ("schema_id, experiment_id, name, type, title, instruction, enable_comment, input_type, input, created_by, "
-           "created_at, updated_at, is_default")
+COLUMNS = (
+    "schema_id, experiment_id, name, type, title, instruction, enable_comment, input_type, input, created_by, "
+    "created_at, updated_at, is_default"
+)
 GET = f"SELECT {COLUMNS} FROM label_schemas WHERE schema_id = ?"
 GET_BY_NAME = f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? AND name = ?"
 # the default question first (it is seeded by the first list, so its created_at says nothing), then oldest first
-LIST = (f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? "
-        "ORDER BY is_default DESC, created_at, schema_id LIMIT ? OFFSET ?")
+LIST = (
+    f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? "
+    "ORDER BY is_default DESC, created_at, schema_id LIMIT ? OFFSET ?"
+)
 INSERT = f"INSERT INTO label_schemas ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # the experiment exists and has neither its default nor a schema named like it (see the docstring)
-NEEDS_DEFAULT = ("SELECT EXISTS (SELECT 1 FROM experiments WHERE experiment_id = ?) AND NOT EXISTS ("
-                 "SELECT 1 FROM label_schemas WHERE experiment_id = ? AND (is_default OR lower(trim(name)) = ?))")
+NEEDS_DEFAULT = (
+    "SELECT EXISTS (SELECT 1 FROM experiments WHERE experiment_id = ?) AND NOT EXISTS ("
+    "SELECT 1 FROM label_schemas WHERE experiment_id = ? AND (is_default OR lower(trim(name)) = ?))"
+)
 GET_DEFAULT = f"SELECT {COLUMNS} FROM label_schemas WHERE experiment_id = ? AND is_default"
-REPLACE = ("UPDATE label_schemas SET type = ?, title = ?, instruction = ?, enable_comment = ?, input_type = ?, "
-           "input = ?, updated_at = ? WHERE schema_id = ?")
+REPLACE = (
+    "UPDATE label_schemas SET type = ?, title = ?, instruction = ?, enable_comment = ?, input_type = ?, "
+    "input = ?, updated_at = ? WHERE schema_id = ?"
+)
 DELETE = "DELETE FROM label_schemas WHERE schema_id = ?"
 
 
@@ -93,12 +101,24 @@ class LabelSchema:
 
 # Databricks' built-in schemas: the expectation keys built-in scorers read.
 BUILTINS: dict[str, tuple[str, str, dict[str, Any], str]] = {
-    "expected_facts": ("text_list", "Expected facts", {"max_length_each": None, "max_count": None},
-                       "List the facts a correct response must contain."),
-    "guidelines": ("text_list", "Guidelines", {"max_length_each": None, "max_count": None},
-                   "List the guidelines a response must follow."),
-    "expected_response": ("text", "Expected response", {"max_length": None},
-                          "Write the response the application should have given."),
+    "expected_facts": (
+        "text_list",
+        "Expected facts",
+        {"max_length_each": None, "max_count": None},
+        "List the facts a correct response must contain.",
+    ),
+    "guidelines": (
+        "text_list",
+        "Guidelines",
+        {"max_length_each": None, "max_count": None},
+        "List the guidelines a response must follow.",
+    ),
+    "expected_response": (
+        "text",
+        "Expected response",
+        {"max_length": None},
+        "Write the response the application should have given.",
+    ),
 }
 
 
@@ -126,7 +146,8 @@ def _options(name: str, options: Any) -> None:
         if not isinstance(option, str) or not option.strip() or len(option) > MAX_OPTION_CHARS:
             raise InvalidParameter(
                 f"Label schema '{name}': option {option!r} must be a non-empty string of at most "
-                f"{MAX_OPTION_CHARS} characters.")
+                f"{MAX_OPTION_CHARS} characters."
+            )
     duplicates = sorted({o for o in options if options.count(o) > 1})
     if duplicates:
         raise InvalidParameter(f"Label schema '{name}': duplicate options {duplicates}.")
@@ -135,7 +156,8 @@ def _options(name: str, options: Any) -> None:
 def _positive_int(name: str, key: str, value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= INT64_MAX):
         raise InvalidParameter(
-            f"Label schema '{name}': {key} must be a positive integer (at most 2^63-1) or null, got {value!r}.")
+            f"Label schema '{name}': {key} must be a positive integer (at most 2^63-1) or null, got {value!r}."
+        )
 
 
 def is_reserved(name: str) -> bool:
@@ -145,8 +167,8 @@ def is_reserved(name: str) -> bool:
 def check_not_reserved(name: str) -> None:
     if is_reserved(name):
         raise InvalidParameter(
-            f"`{name}` is reserved for the experiment's default question; choose another name for this label "
-            "schema.")
+            f"`{name}` is reserved for the experiment's default question; choose another name for this label schema."
+        )
 
 
 def check(new: NewLabelSchema) -> None:
@@ -169,8 +191,7 @@ def check(new: NewLabelSchema) -> None:
             if value is not None and not _number(value):
                 raise InvalidParameter(f"Label schema '{name}': {key} must be a number or null, got {value!r}.")
         if low is not None and high is not None and low >= high:
-            raise InvalidParameter(
-                f"Label schema '{name}': min_value ({low}) must be less than max_value ({high}).")
+            raise InvalidParameter(f"Label schema '{name}': min_value ({low}) must be less than max_value ({high}).")
     elif new.input_type == "text":
         _positive_int(name, "max_length", spec.get("max_length"))
     elif new.input_type == "text_list":
@@ -182,12 +203,14 @@ def check(new: NewLabelSchema) -> None:
             if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_CHARS:
                 raise InvalidParameter(
                     f"Label schema '{name}': pass/fail labels must be non-empty strings of at most "
-                    f"{MAX_LABEL_CHARS} characters, got {label!r}.")
+                    f"{MAX_LABEL_CHARS} characters, got {label!r}."
+                )
         if labels[0] == labels[1]:
             raise InvalidParameter(f"Label schema '{name}': positive_label and negative_label must differ.")
     else:
         raise InvalidParameter(
-            f"Label schema '{name}': unknown input type {new.input_type!r}; one of {', '.join(INPUT_TYPES)}.")
+            f"Label schema '{name}': unknown input type {new.input_type!r}; one of {', '.join(INPUT_TYPES)}."
+        )
 
 
 def check_answer(schema: LabelSchema, value: Any) -> None:
@@ -227,7 +250,8 @@ def check_answer(schema: LabelSchema, value: Any) -> None:
         longer = [v for v in value if each is not None and len(v) > each]
         if longer:
             raise InvalidParameter(
-                f"{where}: text of {len(longer[0])} characters is longer than max_length_each {each}.")
+                f"{where}: text of {len(longer[0])} characters is longer than max_length_each {each}."
+            )
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -272,16 +296,42 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
         if not overwrite:
             raise AlreadyExists(
                 f"Label schema with name '{new.name}' already exists for experiment '{new.experiment_id}'. "
-                "Pass overwrite=True to replace it.")
-        conn.execute(REPLACE, [new.type, new.title, new.instruction, new.enable_comment, new.input_type, encoded, now,
-                               old.schema_id])
+                "Pass overwrite=True to replace it."
+            )
+        conn.execute(
+            REPLACE,
+            [new.type, new.title, new.instruction, new.enable_comment, new.input_type, encoded, now, old.schema_id],
+        )
         replaced = get(conn, old.schema_id)
-        audit.record(conn, action="replace", object_type="label_schema", object_id=old.schema_id,
-                     previous=asdict(old), new=asdict(replaced), time=now)
+        audit.record(
+            conn,
+            action="replace",
+            object_type="label_schema",
+            object_id=old.schema_id,
+            previous=asdict(old),
+            new=asdict(replaced),
+            time=now,
+        )
         return replaced
     schema_id = PREFIX + uuid.uuid4().hex
-    conn.execute(INSERT, [schema_id, new.experiment_id, new.name, new.type, new.title, new.instruction,
-                          new.enable_comment, new.input_type, encoded, new.created_by, now, now, False])
+    conn.execute(
+        INSERT,
+        [
+            schema_id,
+            new.experiment_id,
+            new.name,
+            new.type,
+            new.title,
+            new.instruction,
+            new.enable_comment,
+            new.input_type,
+            encoded,
+            new.created_by,
+            now,
+            now,
+            False,
+        ],
+    )
     created = get(conn, schema_id)
     audit.record(conn, action="create", object_type="label_schema", object_id=schema_id, new=asdict(created), time=now)
     return created
@@ -291,9 +341,24 @@ def seed_default(conn: duckdb.DuckDBPyConnection, experiment_id: str, now: datet
     """The experiment's default question, inserted now if it is due (``needs_default``); None when
     the experiment does not exist or keeps an older schema named like it."""
     if needs_default(conn, experiment_id):
-        conn.execute(INSERT, [PREFIX + uuid.uuid4().hex, experiment_id, DEFAULT_NAME, "feedback", None,
-                              DEFAULT_INSTRUCTION, False, "text", orjson.dumps({"max_length": None}).decode(), None,
-                              now, now, True])
+        conn.execute(
+            INSERT,
+            [
+                PREFIX + uuid.uuid4().hex,
+                experiment_id,
+                DEFAULT_NAME,
+                "feedback",
+                None,
+                DEFAULT_INSTRUCTION,
+                False,
+                "text",
+                orjson.dumps({"max_length": None}).decode(),
+                None,
+                now,
+                now,
+                True,
+            ],
+        )
     rows = conn.execute(GET_DEFAULT, [experiment_id]).fetchall()
     return _row(rows[0]) if rows else None
 
@@ -310,8 +375,15 @@ def ensure(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, now: 
     if name not in BUILTINS:
         raise InvalidParameter(f"Label schema {name} not found. Please create it first via `create_label_schema`.")
     input_type, title, spec, instruction = BUILTINS[name]
-    new = NewLabelSchema(experiment_id=experiment_id, name=name, type="expectation", input_type=input_type,
-                         input=spec, title=title, instruction=instruction)
+    new = NewLabelSchema(
+        experiment_id=experiment_id,
+        name=name,
+        type="expectation",
+        input_type=input_type,
+        input=spec,
+        title=title,
+        instruction=instruction,
+    )
     return create(conn, new, overwrite=False, now=now)
 
 

@@ -26,11 +26,11 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import name_problem, new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
-from annotrace.collector.store.queries import audit
+from annotrace.collector.store.queries import audit, labeling_copy
 from annotrace.collector.store.queries import experiments as experiment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling_copy
 from annotrace.collector.store.queries import runs as run_store
+
 # re-exported (``X as X``): trace_table.py and other readers take the keys from this module
 from annotrace.collector.store.queries.labeling_copy import SOURCE_RUN_KEY as SOURCE_RUN_KEY
 from annotrace.collector.store.queries.labeling_copy import SOURCE_TRACE_KEY as SOURCE_TRACE_KEY
@@ -38,42 +38,62 @@ from annotrace.collector.store.queries.labeling_copy import SOURCE_TRACE_KEY as 
 STATUSES = ("pending", "in_progress", "completed", "skipped")
 MAX_USERS = 100
 
-SESSION_COLUMNS = ("session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
-                   "custom_inputs, create_time, last_update_time, queue_type, created_by, reviewers_per_item")
+SESSION_COLUMNS = (
+    "session_id, experiment_id, name, assigned_users, agent, label_schemas, enable_multi_turn_chat, "
+    "custom_inputs, create_time, last_update_time, queue_type, created_by, reviewers_per_item"
+)
 GET = f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE session_id = ?"
-LIST = (f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS NULL OR experiment_id = ?) "
-        "ORDER BY create_time DESC, session_id")
+LIST = (
+    f"SELECT {SESSION_COLUMNS} FROM labeling_sessions WHERE (?::VARCHAR IS NULL OR experiment_id = ?) "
+    "ORDER BY create_time DESC, session_id"
+)
 INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 EXPERIMENT_SCHEMAS = "SELECT name FROM label_schemas WHERE experiment_id = ? ORDER BY created_at, schema_id"
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
 SET_REVIEWERS = "UPDATE labeling_sessions SET reviewers_per_item = ?, last_update_time = ? WHERE session_id = ?"
 # labelers other than $user who have answered the item (their status moved past pending)
-REVIEWERS = ("SELECT count(DISTINCT user_id) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
-             "AND status IN ('in_progress', 'completed') AND user_id <> ?")
+REVIEWERS = (
+    "SELECT count(DISTINCT user_id) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
+    "AND status IN ('in_progress', 'completed') AND user_id <> ?"
+)
 END_LEASE = "DELETE FROM labeling_leases WHERE session_id = ? AND user_id = ?"
-COMPLETED_BY = ("SELECT count(*) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
-                "AND status = 'completed'")
+COMPLETED_BY = (
+    "SELECT count(*) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND status = 'completed'"
+)
 SCHEMAS_OF = "SELECT session_id, label_schemas FROM labeling_sessions WHERE experiment_id = ?"
 SET_SCHEMAS = "UPDATE labeling_sessions SET label_schemas = ?, last_update_time = ? WHERE session_id = ?"
-ITEMS = ("SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
-         "FROM labeling_items i LEFT JOIN traces t USING (trace_id) WHERE i.session_id = ? ORDER BY i.position")
+ITEMS = (
+    "SELECT i.trace_id, i.source_trace_id, i.position, i.create_time, t.request_preview, t.response_preview "
+    "FROM labeling_items i LEFT JOIN traces t USING (trace_id) WHERE i.session_id = ? ORDER BY i.position"
+)
 ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
 STATUSES_OF = "SELECT trace_id, user_id, status FROM labeling_item_status WHERE session_id = ?"
 STATUS_OF = "SELECT status FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND user_id = ?"
 INSERT_STATUS = "INSERT INTO labeling_item_status VALUES (?, ?, ?, ?, ?)"
-SET_STATUS = ("UPDATE labeling_item_status SET status = ?, update_time = ? "
-              "WHERE session_id = ? AND trace_id = ? AND user_id = ?")
-ANSWERED = ("SELECT DISTINCT assessment_name FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
-            "AND source_id = ? AND valid")
-MY_ANSWER = ("SELECT assessment_id FROM assessments WHERE trace_id = ? AND assessment_name = ? "
-             "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time DESC LIMIT 1")
-MY_ANSWERS = ("SELECT assessment_name, assessment_id FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
-              "AND source_id = ? AND valid ORDER BY create_time")
+SET_STATUS = (
+    "UPDATE labeling_item_status SET status = ?, update_time = ? WHERE session_id = ? AND trace_id = ? AND user_id = ?"
+)
+ANSWERED = (
+    "SELECT DISTINCT assessment_name FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
+    "AND source_id = ? AND valid"
+)
+MY_ANSWER = (
+    "SELECT assessment_id FROM assessments WHERE trace_id = ? AND assessment_name = ? "
+    "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time DESC LIMIT 1"
+)
+MY_ANSWERS = (
+    "SELECT assessment_name, assessment_id FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
+    "AND source_id = ? AND valid ORDER BY create_time"
+)
 # A queue item's shared status (schema 0040): the first labeler to finish it completes it (MLflow's "Mark complete")
-COMPLETE_ITEM = ("UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
-                 "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'")
-DELETE_SESSION = {table: f"DELETE FROM {table} WHERE session_id = ?"
-                  for table in ("labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")}
+COMPLETE_ITEM = (
+    "UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
+    "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'"
+)
+DELETE_SESSION = {
+    table: f"DELETE FROM {table} WHERE session_id = ?"
+    for table in ("labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +194,9 @@ def get(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Session:
     return _session(cursor, rows[0])
 
 
-def list_sessions(cursor: duckdb.DuckDBPyConnection, experiment_id: str | None,
-                  user: str | None = None) -> list[Session]:
+def list_sessions(
+    cursor: duckdb.DuckDBPyConnection, experiment_id: str | None, user: str | None = None
+) -> list[Session]:
     """Newest first; with ``user``, only the sessions that user may label."""
     found = [_session(cursor, row) for row in cursor.execute(LIST, [experiment_id, experiment_id]).fetchall()]
     return [s for s in found if user is None or may_label(s, user)]
@@ -186,9 +207,10 @@ def items(cursor: duckdb.DuckDBPyConnection, session_id: str) -> list[Item]:
     statuses: dict[str, dict[str, str]] = {}
     for trace_id, user, status in cursor.execute(STATUSES_OF, [session_id]).fetchall():
         statuses.setdefault(trace_id, {})[user] = status
-    return [Item(trace_id, source, position, created, request, response, statuses.get(trace_id, {}))
-            for trace_id, source, position, created, request, response
-            in cursor.execute(ITEMS, [session_id]).fetchall()]
+    return [
+        Item(trace_id, source, position, created, request, response, statuses.get(trace_id, {}))
+        for trace_id, source, position, created, request, response in cursor.execute(ITEMS, [session_id]).fetchall()
+    ]
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
@@ -201,12 +223,24 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
     for name in new.label_schemas:
         schema_store.ensure(conn, new.experiment_id, name, now)
     session_id = uuid.uuid4().hex
-    conn.execute(INSERT, [
-        session_id, new.experiment_id, new.name, orjson.dumps(new.assigned_users).decode(), new.agent,
-        orjson.dumps(list(dict.fromkeys(new.label_schemas))).decode(), new.enable_multi_turn_chat,
-        orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None, now, now, None, None,
-        _check_reviewers(new.reviewers_per_item),
-    ])
+    conn.execute(
+        INSERT,
+        [
+            session_id,
+            new.experiment_id,
+            new.name,
+            orjson.dumps(new.assigned_users).decode(),
+            new.agent,
+            orjson.dumps(list(dict.fromkeys(new.label_schemas))).decode(),
+            new.enable_multi_turn_chat,
+            orjson.dumps(new.custom_inputs).decode() if new.custom_inputs is not None else None,
+            now,
+            now,
+            None,
+            None,
+            _check_reviewers(new.reviewers_per_item),
+        ],
+    )
     run_store.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
     created = get(conn, session_id)
     audit.record_session(conn, "create", new=created, time=now)
@@ -222,8 +256,9 @@ def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: 
     return updated
 
 
-def set_reviewers_per_item(conn: duckdb.DuckDBPyConnection, session_id: str, reviewers: int | None,
-                           now: datetime) -> Session:
+def set_reviewers_per_item(
+    conn: duckdb.DuckDBPyConnection, session_id: str, reviewers: int | None, now: datetime
+) -> Session:
     get(conn, session_id)
     conn.execute(SET_REVIEWERS, [_check_reviewers(reviewers), now, session_id])
     return get(conn, session_id)
@@ -232,7 +267,8 @@ def set_reviewers_per_item(conn: duckdb.DuckDBPyConnection, session_id: str, rev
 def _check_reviewers(reviewers: int | None) -> int | None:
     if reviewers is not None and not 1 <= reviewers <= MAX_USERS:
         raise InvalidParameter(
-            f"Invalid value {reviewers} for parameter 'reviewers_per_item': must be between 1 and {MAX_USERS}.")
+            f"Invalid value {reviewers} for parameter 'reviewers_per_item': must be between 1 and {MAX_USERS}."
+        )
     return reviewers
 
 
@@ -257,8 +293,9 @@ def delete(conn: duckdb.DuckDBPyConnection, session_id: str) -> bool:
     return True
 
 
-def add_traces(conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: list[str],
-               now: datetime) -> list[tuple[str, str, bool]]:
+def add_traces(
+    conn: duckdb.DuckDBPyConnection, session_id: str, source_ids: list[str], now: datetime
+) -> list[tuple[str, str, bool]]:
     """Copy each source trace into the session; ``(source, copy, added)`` per source, in order.
 
     A source already in the session keeps its copy (``added`` False), so adding twice is harmless;
@@ -307,28 +344,40 @@ def answer_all(conn: duckdb.DuckDBPyConnection, answers: list[Answer], now: date
     return _set_progress(conn, session, first.trace_id, first.user, {*mine, *(a.schema for a in answers)}, now)
 
 
-def _store_answer(conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, previous: str | None,
-                  now: datetime) -> assessment_store.Assessment:
+def _store_answer(
+    conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, previous: str | None, now: datetime
+) -> assessment_store.Assessment:
     """Create my assessment for ``a.schema``, or update ``previous`` (my earlier one)."""
     schema = _schema_of(conn, session, a.schema)
     schema_store.check_answer(schema, a.value)
     if a.comment is not None and not schema.enable_comment:
         raise InvalidParameter(
-            f"Invalid answer for label schema '{schema.name}': comments are not enabled (enable_comment is false).")
+            f"Invalid answer for label schema '{schema.name}': comments are not enabled (enable_comment is false)."
+        )
     if previous is not None:
-        patch = assessment_store.AssessmentPatch(kind=schema.type, value=a.value, rationale=a.comment,
-                                                 metadata={"annotrace.labeling_session_id": session.session_id})
+        patch = assessment_store.AssessmentPatch(
+            kind=schema.type,
+            value=a.value,
+            rationale=a.comment,
+            metadata={"annotrace.labeling_session_id": session.session_id},
+        )
         return assessment_store.update(conn, a.trace_id, previous, patch, now)
     new = assessment_store.NewAssessment(
-        trace_id=a.trace_id, name=schema.name, kind=schema.type, value=a.value, rationale=a.comment or None,
-        source_type="HUMAN", source_id=a.user,
-        metadata={"annotrace.labeling_session_id": session.session_id, "annotrace.label_schema_id":
-                  schema.schema_id})
+        trace_id=a.trace_id,
+        name=schema.name,
+        kind=schema.type,
+        value=a.value,
+        rationale=a.comment or None,
+        source_type="HUMAN",
+        source_id=a.user,
+        metadata={"annotrace.labeling_session_id": session.session_id, "annotrace.label_schema_id": schema.schema_id},
+    )
     return assessment_store.create(conn, new, new_assessment_id(), now)
 
 
-def _set_progress(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str, answered: set[str],
-                  now: datetime) -> str:
+def _set_progress(
+    conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str, answered: set[str], now: datetime
+) -> str:
     """completed once every schema of the session has an answer of mine, else in_progress; in a
     review queue my completing an item also completes its shared status, if still pending."""
     status = "completed" if set(session.label_schemas) <= answered else "in_progress"
@@ -354,7 +403,8 @@ def _session_item(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: st
     if not may_label(session, user):
         raise PermissionDenied(
             f"User '{user}' is not assigned to labeling session '{session.name}' ({session_id}); assigned users: "
-            f"{session.assigned_users}.")
+            f"{session.assigned_users}."
+        )
     if not conn.execute(ITEM, [session_id, trace_id]).fetchall():
         raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
     return session
@@ -369,22 +419,25 @@ def _check_room(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str
     if conn.execute(REVIEWERS, [session.session_id, trace_id, user]).fetchall()[0][0] >= n:
         raise PermissionDenied(
             f"Item '{trace_id}' already has the {n} review{'s' if n != 1 else ''} it needs (reviewers_per_item={n}) "
-            "in labeling session '" + session.name + "'; nothing was saved. Take the next item.")
+            "in labeling session '" + session.name + "'; nothing was saved. Take the next item."
+        )
 
 
 def _schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:
     if schema_name not in session.label_schemas:
         raise InvalidParameter(
             f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its schemas are "
-            f"{session.label_schemas}.")
+            f"{session.label_schemas}."
+        )
     schema = schema_store.find(conn, session.experiment_id, schema_name)
     if schema is None:
         raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
     return schema
 
 
-def _set_status(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, status: str,
-                now: datetime) -> None:
+def _set_status(
+    conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, status: str, now: datetime
+) -> None:
     if conn.execute(STATUS_OF, [session_id, trace_id, user]).fetchall():
         conn.execute(SET_STATUS, [status, now, session_id, trace_id, user])
     else:

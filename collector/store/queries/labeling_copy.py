@@ -35,13 +35,17 @@ SOURCE_RUN_KEY = "mlflow.sourceRun"
 MAPPING = "labeling_copy_mapping"  # the registered Arrow table, only while a call runs
 
 # The session's items whose source, or whose copy, is one of $ids; earliest first.
-KNOWN = ("SELECT source_trace_id, trace_id FROM labeling_items WHERE session_id = $session "
-         "AND (source_trace_id IN (SELECT unnest($ids::VARCHAR[])) OR trace_id IN (SELECT unnest($ids::VARCHAR[]))) "
-         "ORDER BY position")
+KNOWN = (
+    "SELECT source_trace_id, trace_id FROM labeling_items WHERE session_id = $session "
+    "AND (source_trace_id IN (SELECT unnest($ids::VARCHAR[])) OR trace_id IN (SELECT unnest($ids::VARCHAR[]))) "
+    "ORDER BY position"
+)
 FOUND = "SELECT trace_id FROM traces WHERE trace_id IN (SELECT unnest($ids::VARCHAR[]))"
 NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM labeling_items WHERE session_id = ?"
-INSERT_ITEMS = (f"INSERT INTO labeling_items (session_id, trace_id, source_trace_id, position, create_time) "
-                f"SELECT $session::VARCHAR, copy_id, source_id, position, $now::TIMESTAMP FROM {MAPPING}")
+INSERT_ITEMS = (
+    f"INSERT INTO labeling_items (session_id, trace_id, source_trace_id, position, create_time) "
+    f"SELECT $session::VARCHAR, copy_id, source_id, position, $now::TIMESTAMP FROM {MAPPING}"
+)
 
 # Per-trace tables copied into a session, each by one statement, with the columns to rewrite.
 _FROM = f"FROM {{table}} t JOIN {MAPPING} m ON t.trace_id = m.source_id"
@@ -50,18 +54,23 @@ COPY = {
     "traces": (
         "INSERT INTO traces SELECT t.* REPLACE (m.copy_id AS trace_id, $experiment::VARCHAR AS experiment_id, "
         "json_merge_patch(t.tags, m.tags::JSON) AS tags, "
-        "json_merge_patch(t.trace_metadata, m.trace_metadata::JSON) AS trace_metadata) "
-        + _FROM.format(table="traces")),
-    "spans": (f"INSERT INTO spans SELECT t.* REPLACE (m.copy_id AS trace_id, $experiment::VARCHAR AS experiment_id, "
-              f"{_DROP_REQUEST_ID}) " + _FROM.format(table="spans")),
-    **{table: f"INSERT INTO {table} SELECT t.* REPLACE (m.copy_id AS trace_id) " + _FROM.format(table=table)
-       for table in ("span_events", "span_links", "documents", "messages")},
+        "json_merge_patch(t.trace_metadata, m.trace_metadata::JSON) AS trace_metadata) " + _FROM.format(table="traces")
+    ),
+    "spans": (
+        f"INSERT INTO spans SELECT t.* REPLACE (m.copy_id AS trace_id, $experiment::VARCHAR AS experiment_id, "
+        f"{_DROP_REQUEST_ID}) " + _FROM.format(table="spans")
+    ),
+    **{
+        table: f"INSERT INTO {table} SELECT t.* REPLACE (m.copy_id AS trace_id) " + _FROM.format(table=table)
+        for table in ("span_events", "span_links", "documents", "messages")
+    },
 }
 _WITH_EXPERIMENT = ("traces", "spans")
 
 
-def add_copies(conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, source_ids: list[str],
-               now: datetime) -> list[tuple[str, str, bool]]:
+def add_copies(
+    conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, source_ids: list[str], now: datetime
+) -> list[tuple[str, str, bool]]:
     """Copy each new source into the session; ``(source, copy, added)`` per distinct source, in order.
 
     The caller has checked that the session exists (``labeling.add_traces``)."""
@@ -79,8 +88,7 @@ def add_copies(conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: 
         copies = {source: public_trace_id(uuid.uuid4().hex) for source in new}
         position = conn.execute(NEXT_POSITION, [session_id]).fetchall()[0][0]
         _copy(conn, session_id, experiment_id, copies, position, now)
-    return [(source, known[source], False) if source in known else (source, copies[source], True)
-            for source in wanted]
+    return [(source, known[source], False) if source in known else (source, copies[source], True) for source in wanted]
 
 
 def _known(conn: duckdb.DuckDBPyConnection, session_id: str, wanted: list[str]) -> dict[str, str]:
@@ -94,18 +102,27 @@ def _known(conn: duckdb.DuckDBPyConnection, session_id: str, wanted: list[str]) 
     return {source: by_source.get(source, source) for source in wanted if source in by_source or source in own}
 
 
-def _copy(conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, copies: dict[str, str],
-          position: int, now: datetime) -> None:
+def _copy(
+    conn: duckdb.DuckDBPyConnection,
+    session_id: str,
+    experiment_id: str,
+    copies: dict[str, str],
+    position: int,
+    now: datetime,
+) -> None:
     """One statement per table, joined to the source -> copy mapping (positions in input order)."""
     sources = list(copies)
-    mapping = pa.table({
-        "source_id": pa.array(sources, pa.string()),
-        "copy_id": pa.array(list(copies.values()), pa.string()),
-        "position": pa.array(range(position, position + len(sources)), pa.int32()),
-        "tags": pa.array([orjson.dumps({SOURCE_TRACE_KEY: s}).decode() for s in sources], pa.string()),
-        "trace_metadata": pa.array([orjson.dumps({SOURCE_TRACE_KEY: s, SOURCE_RUN_KEY: session_id}).decode()
-                                    for s in sources], pa.string()),
-    })
+    mapping = pa.table(
+        {
+            "source_id": pa.array(sources, pa.string()),
+            "copy_id": pa.array(list(copies.values()), pa.string()),
+            "position": pa.array(range(position, position + len(sources)), pa.int32()),
+            "tags": pa.array([orjson.dumps({SOURCE_TRACE_KEY: s}).decode() for s in sources], pa.string()),
+            "trace_metadata": pa.array(
+                [orjson.dumps({SOURCE_TRACE_KEY: s, SOURCE_RUN_KEY: session_id}).decode() for s in sources], pa.string()
+            ),
+        }
+    )
     conn.register(MAPPING, mapping)
     try:
         on_lake = lake.is_lake(conn)  # there traces is a view over trace_parts, whose columns it has in order

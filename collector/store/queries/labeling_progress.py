@@ -30,12 +30,24 @@ def progress(cursor: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, An
             totals[status] += n
     completed = sum(1 for item in found if "completed" in item.statuses.values())
     wanted = session.reviewers_per_item
-    per_item = [{"trace_id": item.trace_id,
-                 "completed": sum(1 for s in item.statuses.values() if s == "completed"),
-                 "in_progress": sum(1 for s in item.statuses.values() if s == "in_progress"),
-                 "skipped": sum(1 for s in item.statuses.values() if s == "skipped"),
-                 "reviews_needed": None if wanted is None else max(
-                     0, wanted - sum(1 for s in item.statuses.values() if s == "completed"))}
-                for item in found]
-    return {"session_id": session_id, "item_count": len(found), "completed_items": completed,
-            "reviewers_per_item": wanted, "totals": totals, "users": per_user, "items": per_item}
+    per_item = [
+        {
+            "trace_id": item.trace_id,
+            "completed": sum(1 for s in item.statuses.values() if s == "completed"),
+            "in_progress": sum(1 for s in item.statuses.values() if s == "in_progress"),
+            "skipped": sum(1 for s in item.statuses.values() if s == "skipped"),
+            "reviews_needed": None
+            if wanted is None
+            else max(0, wanted - sum(1 for s in item.statuses.values() if s == "completed")),
+        }
+        for item in found
+    ]
+    return {
+        "session_id": session_id,
+        "item_count": len(found),
+        "completed_items": completed,
+        "reviewers_per_item": wanted,
+        "totals": totals,
+        "users": per_user,
+        "items": per_item,
+    }

@@ -34,28 +34,40 @@ MAX_EXPERIMENT_SCHEMAS = 10_000
 
 # My status on an item; with none of my own, a queue item someone completed or declined (the shared status,
 # schema 0040; always pending in a labeling session) counts as completed or skipped for me too (MLflow's pool).
-MINE = ("coalesce(s.status, CASE i.status WHEN 'complete' THEN 'completed' WHEN 'declined' THEN 'skipped' "
-        "ELSE 'pending' END)")
-MY_QUEUE = (f"SELECT i.trace_id, i.source_trace_id, {MINE} FROM labeling_items i "
-            "LEFT JOIN labeling_item_status s "
-            "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
-            "WHERE i.session_id = ? ORDER BY i.position")
-MY_COUNTS = (f"SELECT i.session_id, count(*), count(*) FILTER (WHERE {MINE} = 'completed'), "
-             f"count(*) FILTER (WHERE {MINE} = 'skipped') FROM labeling_items i "
-             "LEFT JOIN labeling_item_status s "
-             "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
-             "WHERE list_contains(?::VARCHAR[], i.session_id) GROUP BY i.session_id")
+MINE = (
+    "coalesce(s.status, CASE i.status WHEN 'complete' THEN 'completed' WHEN 'declined' THEN 'skipped' "
+    "ELSE 'pending' END)"
+)
+MY_QUEUE = (
+    f"SELECT i.trace_id, i.source_trace_id, {MINE} FROM labeling_items i "
+    "LEFT JOIN labeling_item_status s "
+    "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
+    "WHERE i.session_id = ? ORDER BY i.position"
+)
+MY_COUNTS = (
+    f"SELECT i.session_id, count(*), count(*) FILTER (WHERE {MINE} = 'completed'), "
+    f"count(*) FILTER (WHERE {MINE} = 'skipped') FROM labeling_items i "
+    "LEFT JOIN labeling_item_status s "
+    "ON s.session_id = i.session_id AND s.trace_id = i.trace_id AND s.user_id = ? "
+    "WHERE list_contains(?::VARCHAR[], i.session_id) GROUP BY i.session_id"
+)
 TRACE = "SELECT name, request, response, request_time, execution_duration_ms FROM traces WHERE trace_id = ?"
-MESSAGES = ("SELECT m.span_id, m.direction, m.role, m.content, m.tool_calls FROM messages m "
-            "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id WHERE m.trace_id = ? "
-            "ORDER BY s.start_time, m.span_id, m.direction, m.position")
-DOCUMENTS = ("SELECT d.span_id, d.position, d.document_id, d.content, d.score, d.doc_uri FROM documents d "
-             "JOIN spans s ON s.trace_id = d.trace_id AND s.span_id = d.span_id WHERE d.trace_id = ? "
-             "ORDER BY s.start_time, d.span_id, d.position")
+MESSAGES = (
+    "SELECT m.span_id, m.direction, m.role, m.content, m.tool_calls FROM messages m "
+    "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id WHERE m.trace_id = ? "
+    "ORDER BY s.start_time, m.span_id, m.direction, m.position"
+)
+DOCUMENTS = (
+    "SELECT d.span_id, d.position, d.document_id, d.content, d.score, d.doc_uri FROM documents d "
+    "JOIN spans s ON s.trace_id = d.trace_id AND s.span_id = d.span_id WHERE d.trace_id = ? "
+    "ORDER BY s.start_time, d.span_id, d.position"
+)
 PREVIEWS = "SELECT trace_id, request_preview FROM traces WHERE list_contains(?::VARCHAR[], trace_id)"
-MY_ANSWERS = ("SELECT trace_id, assessment_name, value, rationale FROM assessments "
-              "WHERE list_contains(?::VARCHAR[], trace_id) AND source_type = 'HUMAN' AND source_id = ? AND valid "
-              "ORDER BY create_time")
+MY_ANSWERS = (
+    "SELECT trace_id, assessment_name, value, rationale FROM assessments "
+    "WHERE list_contains(?::VARCHAR[], trace_id) AND source_type = 'HUMAN' AND source_id = ? AND valid "
+    "ORDER BY create_time"
+)
 
 
 class StaleForm(InvalidParameter):
@@ -143,8 +155,17 @@ def fingerprint(names: list[str], schemas: list[schema_store.LabelSchema]) -> st
     """A hash of the questions as shown: each schema's definition (not its timestamps, so a script
     that re-creates an identical schema with ``overwrite=True`` does not invalidate open pages)."""
     by_name = {s.name: s for s in schemas}
-    shape = [[name, *((s.type, s.title, s.instruction, s.enable_comment, s.input_type, s.input)
-                      if (s := by_name.get(name)) is not None else ())] for name in names]
+    shape = [
+        [
+            name,
+            *(
+                (s.type, s.title, s.instruction, s.enable_comment, s.input_type, s.input)
+                if (s := by_name.get(name)) is not None
+                else ()
+            ),
+        ]
+        for name in names
+    ]
     return hashlib.sha256(orjson.dumps(shape, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
@@ -153,12 +174,14 @@ def _labelable(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str) ->
     if not labeling.may_label(session, user):
         raise PermissionDenied(
             f"User '{user}' is not assigned to labeling session '{session.name}'; it is assigned to "
-            f"{', '.join(session.assigned_users)}.")
+            f"{', '.join(session.assigned_users)}."
+        )
     return session
 
 
-def _schemas(cursor: duckdb.DuckDBPyConnection,
-             session: labeling.Session) -> tuple[list[schema_store.LabelSchema], list[str], str]:
+def _schemas(
+    cursor: duckdb.DuckDBPyConnection, session: labeling.Session
+) -> tuple[list[schema_store.LabelSchema], list[str], str]:
     # one query: an experiment has a few schemas (MAX_EXPERIMENT_SCHEMAS is far above any real count)
     found = {s.name: s for s in schema_store.list_schemas(cursor, session.experiment_id, MAX_EXPERIMENT_SCHEMAS, 0)}
     ordered = [found[name] for name in session.label_schemas if name in found]
@@ -166,8 +189,7 @@ def _schemas(cursor: duckdb.DuckDBPyConnection,
     return ordered, missing, fingerprint(session.label_schemas, ordered)
 
 
-def _my_answers(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str],
-                user: str) -> dict[str, dict[str, MyAnswer]]:
+def _my_answers(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str], user: str) -> dict[str, dict[str, MyAnswer]]:
     out: dict[str, dict[str, MyAnswer]] = {trace_id: {} for trace_id in trace_ids}
     if trace_ids:
         for trace_id, name, value, rationale in cursor.execute(MY_ANSWERS, [trace_ids, user]).fetchall():
@@ -178,11 +200,22 @@ def _my_answers(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str],
 def _content(cursor: duckdb.DuckDBPyConnection, trace_id: str, user: str) -> ItemContent:
     rows = cursor.execute(TRACE, [trace_id]).fetchall()
     name, request, response, request_time, duration = rows[0] if rows else (None, None, None, None, None)
-    messages = [ChatMessage(span, direction, role, content, _decode(calls))
-                for span, direction, role, content, calls in cursor.execute(MESSAGES, [trace_id]).fetchall()]
+    messages = [
+        ChatMessage(span, direction, role, content, _decode(calls))
+        for span, direction, role, content, calls in cursor.execute(MESSAGES, [trace_id]).fetchall()
+    ]
     documents = [Document(*row) for row in cursor.execute(DOCUMENTS, [trace_id]).fetchall()]
-    return ItemContent(trace_id, name, _decode(request), _decode(response), request_time, duration, messages,
-                       documents, review_documents.mine(cursor, trace_id, user) if documents else {})
+    return ItemContent(
+        trace_id,
+        name,
+        _decode(request),
+        _decode(response),
+        request_time,
+        duration,
+        messages,
+        documents,
+        review_documents.mine(cursor, trace_id, user) if documents else {},
+    )
 
 
 def _pick(queue: list[QueueEntry], item: int | str | None) -> int | None:
@@ -203,8 +236,15 @@ def _pick(queue: list[QueueEntry], item: int | str | None) -> int | None:
     raise NotFound(f"Trace '{item}' is not an item of this session.")
 
 
-def screen(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, item: int | str | None, *,
-           with_content: bool = True, summary: bool = False) -> Screen:
+def screen(
+    cursor: duckdb.DuckDBPyConnection,
+    session_id: str,
+    user: str,
+    item: int | str | None,
+    *,
+    with_content: bool = True,
+    summary: bool = False,
+) -> Screen:
     """The screen ``user`` sees; NotFound (no session / no such item) or PermissionDenied.
 
     ``with_content=False`` leaves the item's request/response/documents out (``content`` None): what
@@ -219,22 +259,37 @@ def screen(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, item: 
         previews = dict(cursor.execute(PREVIEWS, [ids]).fetchall()) if ids else {}
         return Screen(session, schemas, missing, printed, queue, None, None, _my_answers(cursor, ids, user), previews)
     trace_id = queue[index].trace_id
-    return Screen(session, schemas, missing, printed, queue, index,
-                  _content(cursor, trace_id, user) if with_content else None, _my_answers(cursor, [trace_id], user), {})
+    return Screen(
+        session,
+        schemas,
+        missing,
+        printed,
+        queue,
+        index,
+        _content(cursor, trace_id, user) if with_content else None,
+        _my_answers(cursor, [trace_id], user),
+        {},
+    )
 
 
 def my_sessions(cursor: duckdb.DuckDBPyConnection, user: str) -> list[SessionProgress]:
     """The sessions ``user`` may label (newest first) with their own progress in each."""
     sessions = labeling.list_sessions(cursor, None, user)
-    counts = {row[0]: row[1:] for row in
-              cursor.execute(MY_COUNTS, [user, [s.session_id for s in sessions]]).fetchall()}
+    counts = {row[0]: row[1:] for row in cursor.execute(MY_COUNTS, [user, [s.session_id for s in sessions]]).fetchall()}
     return [SessionProgress(s, *counts.get(s.session_id, (0, 0, 0))) for s in sessions]
 
 
 # -- writer job ----------------------------------------------------------------------------------
-def submit(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, shown: str,
-           answers: list[tuple[str, Any, str | None]], now: datetime,
-           documents: list[tuple[str, int, bool]] | None = None) -> str | None:
+def submit(
+    conn: duckdb.DuckDBPyConnection,
+    session_id: str,
+    trace_id: str,
+    user: str,
+    shown: str,
+    answers: list[tuple[str, Any, str | None]],
+    now: datetime,
+    documents: list[tuple[str, int, bool]] | None = None,
+) -> str | None:
     """Save ``(schema, value, comment)`` answers of one item, and ``(span, position, relevant)``
     answers on its retrieved documents, in this one transaction, unless the questions changed
     since the form was shown (``StaleForm``); returns the labeler's new status."""
@@ -242,7 +297,9 @@ def submit(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user
     if _schemas(conn, session)[2] != shown:
         raise StaleForm("The questions of this session changed after this page was shown; nothing was saved.")
     status = labeling.answer_all(
-        conn, [labeling.Answer(session_id, trace_id, user, name, value, comment) for name, value, comment in answers],
-        now)
+        conn,
+        [labeling.Answer(session_id, trace_id, user, name, value, comment) for name, value, comment in answers],
+        now,
+    )
     review_documents.save(conn, session_id, trace_id, user, documents or [], now)
     return status

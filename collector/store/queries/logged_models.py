@@ -20,30 +20,51 @@ from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
-COLUMNS = ("m.model_id, m.experiment_id, m.name, m.model_type, m.source_run_id, m.status, m.status_message, "
-           "m.creation_timestamp_ms, m.last_updated_timestamp_ms, m.lifecycle_stage, m.params, m.tags")
+COLUMNS = (
+    "m.model_id, m.experiment_id, m.name, m.model_type, m.source_run_id, m.status, m.status_message, "
+    "m.creation_timestamp_ms, m.last_updated_timestamp_ms, m.lifecycle_stage, m.params, m.tags"
+)
 GET = f"SELECT {COLUMNS} FROM logged_models m WHERE m.model_id = ?"
-INSERT = (f"INSERT INTO logged_models ({COLUMNS.replace('m.', '')}) "
-          "VALUES (?, ?, ?, ?, ?, 'LOGGED_MODEL_PENDING', NULL, ?, ?, 'active', ?, ?)")
+INSERT = (
+    f"INSERT INTO logged_models ({COLUMNS.replace('m.', '')}) "
+    "VALUES (?, ?, ?, ?, ?, 'LOGGED_MODEL_PENDING', NULL, ?, ?, 'active', ?, ?)"
+)
 SET_STATUS = "UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?"
 SET_DELETED = "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?"
 SET_TAGS = "UPDATE logged_models SET tags = ? WHERE model_id = ?"
 SET_PARAMS = "UPDATE logged_models SET params = ? WHERE model_id = ?"
-SEARCH = (f"SELECT {COLUMNS} FROM logged_models m WHERE list_contains(?::VARCHAR[], m.experiment_id) "
-          "AND m.lifecycle_stage = 'active' AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?")
-METRICS = ("SELECT model_id, key, value, timestamp, step, run_id, dataset_name, dataset_digest FROM run_metrics "
-           "WHERE model_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY timestamp, step")
-_LATEST = ("(SELECT x.value FROM run_metrics x WHERE x.model_id = m.model_id AND x.key = ? "
-           "ORDER BY x.timestamp DESC, x.step DESC, x.run_id LIMIT 1)")
+SEARCH = (
+    f"SELECT {COLUMNS} FROM logged_models m WHERE list_contains(?::VARCHAR[], m.experiment_id) "
+    "AND m.lifecycle_stage = 'active' AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?"
+)
+METRICS = (
+    "SELECT model_id, key, value, timestamp, step, run_id, dataset_name, dataset_digest FROM run_metrics "
+    "WHERE model_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY timestamp, step"
+)
+_LATEST = (
+    "(SELECT x.value FROM run_metrics x WHERE x.model_id = m.model_id AND x.key = ? "
+    "ORDER BY x.timestamp DESC, x.step DESC, x.run_id LIMIT 1)"
+)
 _ATTRIBUTES: dict[str, tuple[str, bool]] = {
-    "name": ("m.name", False), "model_id": ("m.model_id", False), "model_type": ("m.model_type", False),
-    "status": ("m.status", False), "source_run_id": ("m.source_run_id", False),
-    "creation_timestamp": ("m.creation_timestamp_ms", True), "creation_timestamp_ms": ("m.creation_timestamp_ms", True),
-    "creation_time": ("m.creation_timestamp_ms", True), "last_updated_timestamp": ("m.last_updated_timestamp_ms", True),
+    "name": ("m.name", False),
+    "model_id": ("m.model_id", False),
+    "model_type": ("m.model_type", False),
+    "status": ("m.status", False),
+    "source_run_id": ("m.source_run_id", False),
+    "creation_timestamp": ("m.creation_timestamp_ms", True),
+    "creation_timestamp_ms": ("m.creation_timestamp_ms", True),
+    "creation_time": ("m.creation_timestamp_ms", True),
+    "last_updated_timestamp": ("m.last_updated_timestamp_ms", True),
     "last_updated_timestamp_ms": ("m.last_updated_timestamp_ms", True),
 }
-_STRING_OPS = {"=": "{e} = ?", "!=": "{e} != ?", "LIKE": "{e} LIKE ?", "ILIKE": "{e} ILIKE ?",
-               "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))", "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))"}
+_STRING_OPS = {
+    "=": "{e} = ?",
+    "!=": "{e} != ?",
+    "LIKE": "{e} LIKE ?",
+    "ILIKE": "{e} ILIKE ?",
+    "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))",
+    "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))",
+}
 _NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 
 
@@ -93,8 +114,23 @@ def _models(cursor: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> l
     out = []
     for row in rows:
         model_id, experiment_id, name, model_type, source_run_id, status, message, created, updated, stage = row[:10]
-        out.append(LoggedModel(model_id, experiment_id, name, model_type, source_run_id, status, message, created,
-                               updated, stage, orjson.loads(row[10]), orjson.loads(row[11]), metrics.get(model_id, [])))
+        out.append(
+            LoggedModel(
+                model_id,
+                experiment_id,
+                name,
+                model_type,
+                source_run_id,
+                status,
+                message,
+                created,
+                updated,
+                stage,
+                orjson.loads(row[10]),
+                orjson.loads(row[11]),
+                metrics.get(model_id, []),
+            )
+        )
     return out
 
 
@@ -105,15 +141,22 @@ def get(cursor: duckdb.DuckDBPyConnection, model_id: str, *, allow_deleted: bool
     return _models(cursor, rows)[0]
 
 
-def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], filter_string: str | None,
-           order_by: list[dict[str, Any]], limit: int, offset: int) -> list[LoggedModel]:
+def search(
+    cursor: duckdb.DuckDBPyConnection,
+    experiment_ids: list[str],
+    filter_string: str | None,
+    order_by: list[dict[str, Any]],
+    limit: int,
+    offset: int,
+) -> list[LoggedModel]:
     node = parse(filter_string or "")
     params: list[Any] = []
     where = "true" if node is None else _node(node, params)
     order_params: list[Any] = []
     order = _order(order_by, order_params)
-    rows = cursor.execute(SEARCH.format(where=where, order=order),
-                          [experiment_ids, *params, *order_params, limit, offset]).fetchall()
+    rows = cursor.execute(
+        SEARCH.format(where=where, order=order), [experiment_ids, *params, *order_params, limit, offset]
+    ).fetchall()
     return _models(cursor, rows)
 
 
@@ -122,8 +165,20 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewModel, now_ms: int) -> Logge
     run_store.check_experiment_active(conn, new.experiment_id)
     name = new.name or run_store.random_name()
     model_id = "m-" + uuid.uuid4().hex
-    conn.execute(INSERT, [model_id, new.experiment_id, name, new.model_type, new.source_run_id, now_ms, now_ms,
-                          orjson.dumps(new.params).decode(), orjson.dumps(new.tags).decode()])
+    conn.execute(
+        INSERT,
+        [
+            model_id,
+            new.experiment_id,
+            name,
+            new.model_type,
+            new.source_run_id,
+            now_ms,
+            now_ms,
+            orjson.dumps(new.params).decode(),
+            orjson.dumps(new.tags).decode(),
+        ],
+    )
     return get(conn, model_id)
 
 
@@ -170,17 +225,27 @@ def _comparison(node: Comparison, params: list[Any]) -> str:
         expr, numeric = _LATEST, True
     elif node.entity in ("param", "params", "tag", "tags"):
         params.append("/" + node.key.replace("~", "~0").replace("/", "~1"))
-        expr, numeric = ("json_extract_string(m.params, ?)" if node.entity.startswith("param")
-                         else "json_extract_string(m.tags, ?)"), False
+        expr, numeric = (
+            (
+                "json_extract_string(m.params, ?)"
+                if node.entity.startswith("param")
+                else "json_extract_string(m.tags, ?)"
+            ),
+            False,
+        )
     elif node.entity in ("", "attribute", "attributes") and node.key in _ATTRIBUTES:
         expr, numeric = _ATTRIBUTES[node.key]
     else:
-        raise InvalidParameter(f"Invalid filter key '{node.text}': expected an attribute (" + ", ".join(
-            sorted(_ATTRIBUTES)) + "), metrics.<key>, params.<key> or tags.<key>")
+        raise InvalidParameter(
+            f"Invalid filter key '{node.text}': expected an attribute ("
+            + ", ".join(sorted(_ATTRIBUTES))
+            + "), metrics.<key>, params.<key> or tags.<key>"
+        )
     ops = _NUMERIC_OPS if numeric else _STRING_OPS
     if node.op not in ops:
-        raise InvalidParameter(f"Invalid comparison operator '{node.op}' for '{node.text}'; expected one of "
-                               + ", ".join(ops))
+        raise InvalidParameter(
+            f"Invalid comparison operator '{node.op}' for '{node.text}'; expected one of " + ", ".join(ops)
+        )
     value: Any = node.value
     if node.op in ("IN", "NOT IN"):
         value = [str(v) for v in value] if isinstance(value, tuple) else [str(value)]

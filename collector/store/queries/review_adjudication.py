@@ -28,13 +28,17 @@ from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling
 
 GOLD_KEY = "annotrace.gold"
-ANSWERS = ("SELECT l.trace_id, i.source_trace_id, i.position, l.label_schema, l.labeler, l.value, a.rationale, "
-           "l.assessment_id, a.valid FROM labeling_labels l JOIN labeling_items i USING (session_id, trace_id) "
-           "JOIN assessments a USING (assessment_id) WHERE l.session_id = ? ORDER BY i.position, l.labeler")
-GOLDS = ("SELECT a.trace_id, a.assessment_name, a.assessment_id, a.value, a.source_id, a.rationale "
-         "FROM assessments a JOIN labeling_items i ON i.trace_id = a.trace_id "
-         "WHERE i.session_id = ? AND a.overrides IS NOT NULL AND a.valid "
-         "AND json_extract_string(a.metadata, '$.\"annotrace.gold\"') = 'true'")
+ANSWERS = (
+    "SELECT l.trace_id, i.source_trace_id, i.position, l.label_schema, l.labeler, l.value, a.rationale, "
+    "l.assessment_id, a.valid FROM labeling_labels l JOIN labeling_items i USING (session_id, trace_id) "
+    "JOIN assessments a USING (assessment_id) WHERE l.session_id = ? ORDER BY i.position, l.labeler"
+)
+GOLDS = (
+    "SELECT a.trace_id, a.assessment_name, a.assessment_id, a.value, a.source_id, a.rationale "
+    "FROM assessments a JOIN labeling_items i ON i.trace_id = a.trace_id "
+    "WHERE i.session_id = ? AND a.overrides IS NOT NULL AND a.valid "
+    "AND json_extract_string(a.metadata, '$.\"annotrace.gold\"') = 'true'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,57 +79,83 @@ def _differ(values: list[Any], input_type: str, threshold: float) -> bool:
     return len({orjson.dumps(v, option=orjson.OPT_SORT_KEYS) for v in values}) > 1
 
 
-def disagreements(cursor: duckdb.DuckDBPyConnection, session_id: str, threshold: float = 0.0,
-                  *, include_resolved: bool = True) -> list[Dispute]:
+def disagreements(
+    cursor: duckdb.DuckDBPyConnection, session_id: str, threshold: float = 0.0, *, include_resolved: bool = True
+) -> list[Dispute]:
     """The adjudication queue of a session or review queue, in item order (then schema order)."""
     session = labeling.get(cursor, session_id)
     if not math.isfinite(threshold) or threshold < 0:
         raise InvalidParameter("Invalid value for parameter 'threshold': must be a number >= 0.")
     types = {s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id, 10_000, 0)}
-    golds = {(t, n): Gold(i, orjson.loads(v), who, why) for t, n, i, v, who, why in
-             cursor.execute(GOLDS, [session_id]).fetchall()}
+    golds = {
+        (t, n): Gold(i, orjson.loads(v), who, why)
+        for t, n, i, v, who, why in cursor.execute(GOLDS, [session_id]).fetchall()
+    }
     grouped: dict[tuple[str, str], tuple[str, int, list[Answer]]] = {}
     for trace_id, source, position, schema, labeler, value, rationale, aid, _valid in cursor.execute(
-            ANSWERS, [session_id]).fetchall():
+        ANSWERS, [session_id]
+    ).fetchall():
         entry = grouped.setdefault((trace_id, schema), (source, position, []))
         entry[2].append(Answer(labeler, orjson.loads(value), rationale, aid))
     order = {name: i for i, name in enumerate(session.label_schemas)}
     out = []
     for (trace_id, schema), (source, _position, answers) in sorted(
-            grouped.items(), key=lambda kv: (kv[1][1], order.get(kv[0][1], len(order)))):
+        grouped.items(), key=lambda kv: (kv[1][1], order.get(kv[0][1], len(order)))
+    ):
         gold = golds.get((trace_id, schema))
         if _differ([a.value for a in answers], types.get(schema, "text"), threshold) and (
-                include_resolved or gold is None):
+            include_resolved or gold is None
+        ):
             out.append(Dispute(trace_id, source, schema, answers, gold))
     return out
 
 
-def record_gold(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, schema_name: str,
-                adjudicator: str, value: Any, rationale: str | None, now: datetime) -> assessment_store.Assessment:
+def record_gold(
+    conn: duckdb.DuckDBPyConnection,
+    session_id: str,
+    trace_id: str,
+    schema_name: str,
+    adjudicator: str,
+    value: Any,
+    rationale: str | None,
+    now: datetime,
+) -> assessment_store.Assessment:
     """Writer job: the gold label of ``schema_name`` on the item (checked against the schema), as
     an assessment overriding the labelers' latest answer; a second call updates the first gold."""
     session = labeling.get(conn, session_id)
     if not conn.execute(labeling.ITEM, [session_id, trace_id]).fetchall():
         raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
     if schema_name not in session.label_schemas:
-        raise InvalidParameter(f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its "
-                               f"schemas are {session.label_schemas}.")
+        raise InvalidParameter(
+            f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its "
+            f"schemas are {session.label_schemas}."
+        )
     schema = schema_store.find(conn, session.experiment_id, schema_name)
     if schema is None:
         raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
     schema_store.check_answer(schema, value)
-    golds = [row for row in conn.execute(GOLDS, [session_id]).fetchall()
-             if row[0] == trace_id and row[1] == schema_name]
+    golds = [
+        row for row in conn.execute(GOLDS, [session_id]).fetchall() if row[0] == trace_id and row[1] == schema_name
+    ]
     metadata = {GOLD_KEY: "true", "annotrace.labeling_session_id": session_id, "annotrace.adjudicator": adjudicator}
     if golds:
         patch = assessment_store.AssessmentPatch(kind=schema.type, value=value, rationale=rationale, metadata=metadata)
         return assessment_store.update(conn, trace_id, golds[0][2], patch, now)
-    answers = [row for row in conn.execute(ANSWERS, [session_id]).fetchall()
-               if row[0] == trace_id and row[3] == schema_name]
+    answers = [
+        row for row in conn.execute(ANSWERS, [session_id]).fetchall() if row[0] == trace_id and row[3] == schema_name
+    ]
     if not answers:
         raise InvalidParameter(f"Item '{trace_id}' has no answer to '{schema_name}' to adjudicate.")
     latest = next((row[7] for row in answers if row[8]), answers[0][7])  # a labeler's answer still in force
     new = assessment_store.NewAssessment(
-        trace_id=trace_id, name=schema.name, kind=schema.type, value=value, rationale=rationale or None,
-        source_type="HUMAN", source_id=adjudicator, metadata=metadata, overrides=latest)
+        trace_id=trace_id,
+        name=schema.name,
+        kind=schema.type,
+        value=value,
+        rationale=rationale or None,
+        source_type="HUMAN",
+        source_id=adjudicator,
+        metadata=metadata,
+        overrides=latest,
+    )
     return assessment_store.create(conn, new, new_assessment_id(), now)

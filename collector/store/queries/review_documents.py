@@ -22,9 +22,11 @@ from annotrace.collector.store.queries import assessments as assessment_store
 NAME = "retrieval_relevance"
 POSITION_KEY = "chunk_index"  # MLflow's key for the chunk a retrieval judgement is about
 
-MINE = ("SELECT span_id, json_extract_string(metadata, '$.chunk_index'), value = 'true', assessment_id "
-        "FROM assessments WHERE trace_id = ? AND assessment_name = 'retrieval_relevance' AND span_id IS NOT NULL "
-        "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time")
+MINE = (
+    "SELECT span_id, json_extract_string(metadata, '$.chunk_index'), value = 'true', assessment_id "
+    "FROM assessments WHERE trace_id = ? AND assessment_name = 'retrieval_relevance' AND span_id IS NOT NULL "
+    "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time"
+)
 DOCUMENTS = "SELECT span_id, position, document_id FROM documents WHERE trace_id = ?"
 
 
@@ -37,15 +39,24 @@ def mine(cursor: duckdb.DuckDBPyConnection, trace_id: str, user: str) -> dict[tu
     return out
 
 
-def save(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str,
-         marks: list[tuple[str, int, bool]], now: datetime) -> None:
+def save(
+    conn: duckdb.DuckDBPyConnection,
+    session_id: str,
+    trace_id: str,
+    user: str,
+    marks: list[tuple[str, int, bool]],
+    now: datetime,
+) -> None:
     """Store ``(span id, position, relevant)`` answers of ``user`` on the item's documents (part of
     a writer job that has already checked the session, the item and the labeler)."""
     if not marks:
         return
     known = {(str(s), int(p)): d for s, p, d in conn.execute(DOCUMENTS, [trace_id]).fetchall()}
-    earlier = {(str(s), int(p)): aid for s, p, _, aid in conn.execute(MINE, [trace_id, user]).fetchall()
-               if p is not None and str(p).isdigit()}
+    earlier = {
+        (str(s), int(p)): aid
+        for s, p, _, aid in conn.execute(MINE, [trace_id, user]).fetchall()
+        if p is not None and str(p).isdigit()
+    }
     for span_id, position, relevant in marks:
         if (span_id, position) not in known:
             raise InvalidParameter(f"Trace '{trace_id}' has no retrieved document {position} in span '{span_id}'.")
@@ -59,6 +70,13 @@ def save(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: 
             assessment_store.update(conn, trace_id, previous, patch, now)
             continue
         new = assessment_store.NewAssessment(
-            trace_id=trace_id, span_id=span_id, name=NAME, kind="feedback", value=relevant, source_type="HUMAN",
-            source_id=user, metadata=metadata)
+            trace_id=trace_id,
+            span_id=span_id,
+            name=NAME,
+            kind="feedback",
+            value=relevant,
+            source_type="HUMAN",
+            source_id=user,
+            metadata=metadata,
+        )
         assessment_store.create(conn, new, new_assessment_id(), now)

@@ -22,10 +22,12 @@ from annotrace.collector.store.queries import labeling
 
 LEASE = timedelta(minutes=15)
 
-MY_LEASE = ("SELECT l.trace_id FROM labeling_leases l LEFT JOIN labeling_item_status s "
-            "ON s.session_id = l.session_id AND s.trace_id = l.trace_id AND s.user_id = l.user_id "
-            "WHERE l.session_id = $session AND l.user_id = $user AND l.expire_time > $now "
-            "AND coalesce(s.status, 'pending') NOT IN ('completed', 'skipped')")
+MY_LEASE = (
+    "SELECT l.trace_id FROM labeling_leases l LEFT JOIN labeling_item_status s "
+    "ON s.session_id = l.session_id AND s.trace_id = l.trace_id AND s.user_id = l.user_id "
+    "WHERE l.session_id = $session AND l.user_id = $user AND l.expire_time > $now "
+    "AND coalesce(s.status, 'pending') NOT IN ('completed', 'skipped')"
+)
 NEXT = """
 WITH taken AS (
     SELECT trace_id, user_id FROM labeling_item_status

@@ -28,21 +28,30 @@ from annotrace.collector.store.queries import review_queues
 STATUSES = ("pending", "complete", "declined")
 ITEM_ID_MAX_LENGTH = 50
 
-ITEM_COLUMNS = ("session_id, trace_id, status, create_time, coalesce(last_update_time, create_time), completed_by, "
-                "completed_time")
-IN_EXPERIMENT = ("SELECT trace_id FROM traces WHERE experiment_id = ? "
-                 "AND trace_id IN (SELECT unnest(?::VARCHAR[]))")
-ATTACHED = (f"SELECT {ITEM_COLUMNS} FROM labeling_items WHERE session_id = ? "
-            "AND trace_id IN (SELECT unnest(?::VARCHAR[]))")
+ITEM_COLUMNS = (
+    "session_id, trace_id, status, create_time, coalesce(last_update_time, create_time), completed_by, completed_time"
+)
+IN_EXPERIMENT = "SELECT trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
+ATTACHED = (
+    f"SELECT {ITEM_COLUMNS} FROM labeling_items WHERE session_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
+)
 NEXT_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM labeling_items WHERE session_id = ?"
-INSERT = ("INSERT INTO labeling_items (session_id, trace_id, source_trace_id, position, create_time, status) "
-          "VALUES (?, ?, ?, ?, ?, 'pending')")
-REMOVE = {table: f"DELETE FROM {table} WHERE session_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
-          for table in ("labeling_item_status", "labeling_items")}
-LIST = (f"SELECT {ITEM_COLUMNS} FROM labeling_items WHERE session_id = ? AND (?::VARCHAR IS NULL OR status = ?) "
-        "ORDER BY create_time DESC, trace_id LIMIT ? OFFSET ?")
-SET_STATUS = ("UPDATE labeling_items SET status = ?, completed_by = ?, completed_time = ?, last_update_time = ? "
-              "WHERE session_id = ? AND trace_id = ?")
+INSERT = (
+    "INSERT INTO labeling_items (session_id, trace_id, source_trace_id, position, create_time, status) "
+    "VALUES (?, ?, ?, ?, ?, 'pending')"
+)
+REMOVE = {
+    table: f"DELETE FROM {table} WHERE session_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
+    for table in ("labeling_item_status", "labeling_items")
+}
+LIST = (
+    f"SELECT {ITEM_COLUMNS} FROM labeling_items WHERE session_id = ? AND (?::VARCHAR IS NULL OR status = ?) "
+    "ORDER BY create_time DESC, trace_id LIMIT ? OFFSET ?"
+)
+SET_STATUS = (
+    "UPDATE labeling_items SET status = ?, completed_by = ?, completed_time = ?, last_update_time = ? "
+    "WHERE session_id = ? AND trace_id = ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +97,10 @@ def add(conn: duckdb.DuckDBPyConnection, queue_id: str, ids: list[str], now: dat
     queue = review_queues.get(conn, queue_id)
     found = {row[0] for row in conn.execute(IN_EXPERIMENT, [queue.experiment_id, ids]).fetchall()}
     if invalid := [i for i in ids if i not in found]:
-        raise NotFound(f"Cannot attach trace(s) {invalid} to review queue '{queue_id}': they do not exist in "
-                       f"experiment '{queue.experiment_id}'.")
+        raise NotFound(
+            f"Cannot attach trace(s) {invalid} to review queue '{queue_id}': they do not exist in "
+            f"experiment '{queue.experiment_id}'."
+        )
     attached = {row[1] for row in conn.execute(ATTACHED, [queue_id, ids]).fetchall()}
     position = conn.execute(NEXT_POSITION, [queue_id]).fetchall()[0][0]
     for item_id in ids:
@@ -113,15 +124,17 @@ def remove(conn: duckdb.DuckDBPyConnection, queue_id: str, ids: list[str]) -> No
         conn.execute(sql, [queue_id, ids])
 
 
-def list_items(cursor: duckdb.DuckDBPyConnection, queue_id: str, status: str | None, limit: int,
-               offset: int) -> list[QueueItem]:
+def list_items(
+    cursor: duckdb.DuckDBPyConnection, queue_id: str, status: str | None, limit: int, offset: int
+) -> list[QueueItem]:
     """Newest attached first (then by id); up to ``limit + 1`` rows, so the caller sees a next page."""
     review_queues.get(cursor, queue_id)
     return _items(cursor.execute(LIST, [queue_id, status, status, limit + 1, offset]).fetchall())
 
 
-def set_status(conn: duckdb.DuckDBPyConnection, queue_id: str, item_id: str, status: str, completed_by: str | None,
-               now: datetime) -> QueueItem:
+def set_status(
+    conn: duckdb.DuckDBPyConnection, queue_id: str, item_id: str, status: str, completed_by: str | None, now: datetime
+) -> QueueItem:
     """MLflow's ``set_review_queue_item_status``: ``completed_by`` required for complete/declined,
     refused for pending (reopen clears it); the same status again changes nothing."""
     item_id = item_id.strip()
@@ -137,7 +150,8 @@ def set_status(conn: duckdb.DuckDBPyConnection, queue_id: str, item_id: str, sta
         raise InvalidParameter(f"`completed_by` is required when setting status to `{status}`.")
     if by is not None and len(by) > review_queues.USER_MAX_LENGTH:
         raise InvalidParameter(
-            f"`completed_by` must be at most {review_queues.USER_MAX_LENGTH} characters; got {len(by)}.")
+            f"`completed_by` must be at most {review_queues.USER_MAX_LENGTH} characters; got {len(by)}."
+        )
     review_queues.get(conn, queue_id)
     rows = conn.execute(ATTACHED, [queue_id, [item_id]]).fetchall()
     if not rows:
@@ -148,4 +162,3 @@ def set_status(conn: duckdb.DuckDBPyConnection, queue_id: str, item_id: str, sta
     done = None if status == "pending" else now
     conn.execute(SET_STATUS, [status, by, done, now, queue_id, item_id])
     return _items(conn.execute(ATTACHED, [queue_id, [item_id]]).fetchall())[0]
-

@@ -23,8 +23,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
-from annotrace.collector.store.queries import audit, experiments
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import audit, experiments, labeling
 
 PREFIX = "rq-"
 QUEUE_TYPES = ("user", "custom")
@@ -34,14 +33,20 @@ SCHEMA_ID_MAX_LENGTH = 36
 MAX_ASSIGNED_USERS = 10
 RESERVED_QUEUE_NAME = "default"
 
-QUEUES = (f"SELECT {labeling.SESSION_COLUMNS} FROM labeling_sessions WHERE experiment_id = ? "
-          "AND queue_type IS NOT NULL ORDER BY create_time DESC, session_id")
-BY_NAME = (f"SELECT {labeling.SESSION_COLUMNS} FROM labeling_sessions WHERE experiment_id = ? "
-           "AND queue_type IS NOT NULL AND lower(name) = lower(?)")
+QUEUES = (
+    f"SELECT {labeling.SESSION_COLUMNS} FROM labeling_sessions WHERE experiment_id = ? "
+    "AND queue_type IS NOT NULL ORDER BY create_time DESC, session_id"
+)
+BY_NAME = (
+    f"SELECT {labeling.SESSION_COLUMNS} FROM labeling_sessions WHERE experiment_id = ? "
+    "AND queue_type IS NOT NULL AND lower(name) = lower(?)"
+)
 WITH_ITEM = "SELECT DISTINCT session_id FROM labeling_items WHERE trace_id = ?"
 SCHEMA_IDS = "SELECT name, schema_id FROM label_schemas WHERE experiment_id = ?"
-UPDATE = ("UPDATE labeling_sessions SET name = ?, assigned_users = ?, label_schemas = ?, created_by = ?, "
-          "last_update_time = ? WHERE session_id = ?")
+UPDATE = (
+    "UPDATE labeling_sessions SET name = ?, assigned_users = ?, label_schemas = ?, created_by = ?, "
+    "last_update_time = ? WHERE session_id = ?"
+)
 ITEM_COUNT = "SELECT count(*) FROM labeling_items WHERE session_id = ?"
 
 
@@ -87,7 +92,8 @@ def normalize_users(users: list[str]) -> list[str]:
     deduped = list(dict.fromkeys(normalized))
     if len(deduped) > MAX_ASSIGNED_USERS:
         raise InvalidParameter(
-            f"A review queue can have at most {MAX_ASSIGNED_USERS} assigned users; got {len(deduped)}.")
+            f"A review queue can have at most {MAX_ASSIGNED_USERS} assigned users; got {len(deduped)}."
+        )
     return deduped
 
 
@@ -104,8 +110,7 @@ def custom_queue_name(name: str) -> str:
     normalized = name.strip()
     _non_empty(normalized, "name", QUEUE_NAME_MAX_LENGTH)
     if normalized.lower() == RESERVED_QUEUE_NAME:
-        raise InvalidParameter(
-            f"`{normalized}` is a reserved queue name and cannot be used for a custom queue.")
+        raise InvalidParameter(f"`{normalized}` is a reserved queue name and cannot be used for a custom queue.")
     return normalized
 
 
@@ -127,15 +132,23 @@ def checked(new: NewQueue) -> NewQueue:
         elif users != [name]:
             raise InvalidParameter(
                 "A user queue must have exactly one assigned user equal to its name; "
-                f"got name={name!r} and users={users!r}.")
+                f"got name={name!r} and users={users!r}."
+            )
         if schema_ids:
             raise InvalidParameter(
                 "A user queue cannot have explicitly-attached schemas; it resolves to all of the experiment's "
-                "label schemas.")
+                "label schemas."
+            )
     else:
         name = custom_queue_name(new.name)
-    return NewQueue(experiment_id=new.experiment_id, name=name, queue_type=new.queue_type, users=users,
-                    schema_ids=schema_ids, created_by=new.created_by)
+    return NewQueue(
+        experiment_id=new.experiment_id,
+        name=name,
+        queue_type=new.queue_type,
+        users=users,
+        schema_ids=schema_ids,
+        created_by=new.created_by,
+    )
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -159,8 +172,15 @@ def get_by_name(cursor: duckdb.DuckDBPyConnection, experiment_id: str, name: str
     return _queue(cursor, rows[0])
 
 
-def list_queues(cursor: duckdb.DuckDBPyConnection, experiment_id: str, *, user: str | None, item_id: str | None,
-                limit: int, offset: int) -> list[labeling.Session]:
+def list_queues(
+    cursor: duckdb.DuckDBPyConnection,
+    experiment_id: str,
+    *,
+    user: str | None,
+    item_id: str | None,
+    limit: int,
+    offset: int,
+) -> list[labeling.Session]:
     """Newest first; ``user``: queues that user is assigned to; ``item_id``: queues holding that trace.
     Returns up to ``limit + 1`` so the caller knows whether there is a next page."""
     experiments.get(cursor, experiment_id)
@@ -170,7 +190,7 @@ def list_queues(cursor: duckdb.DuckDBPyConnection, experiment_id: str, *, user: 
     if item_id is not None:
         holding = {row[0] for row in cursor.execute(WITH_ITEM, [item_id]).fetchall()}
         found = [q for q in found if q.session_id in holding]
-    return found[offset:offset + limit + 1]
+    return found[offset : offset + limit + 1]
 
 
 def schema_ids(cursor: duckdb.DuckDBPyConnection, queue: labeling.Session) -> list[str]:
@@ -196,27 +216,48 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewQueue, now: datetime) -> lab
     if conn.execute(BY_NAME, [new.experiment_id, new.name]).fetchall():
         raise AlreadyExists(f"Review queue with name '{new.name}' already exists (names are case-insensitive).")
     queue_id = PREFIX + uuid.uuid4().hex
-    conn.execute(labeling.INSERT, [
-        queue_id, new.experiment_id, new.name, orjson.dumps(new.users).decode(), None,
-        orjson.dumps(names).decode(), False, None, now, now, new.queue_type, new.created_by, None])
+    conn.execute(
+        labeling.INSERT,
+        [
+            queue_id,
+            new.experiment_id,
+            new.name,
+            orjson.dumps(new.users).decode(),
+            None,
+            orjson.dumps(names).decode(),
+            False,
+            None,
+            now,
+            now,
+            new.queue_type,
+            new.created_by,
+            None,
+        ],
+    )
     created = get(conn, queue_id)
     audit.record(conn, action="create", object_type="review_queue", object_id=queue_id, new=asdict(created), time=now)
     return created
 
 
-def get_or_create_user_queue(conn: duckdb.DuckDBPyConnection, experiment_id: str, user: str,
-                             now: datetime) -> labeling.Session:
+def get_or_create_user_queue(
+    conn: duckdb.DuckDBPyConnection, experiment_id: str, user: str, now: datetime
+) -> labeling.Session:
     """Idempotent: the user's queue, created on first call (MLflow's ``get_or_create_user_queue``)."""
     name = normalize_user(user)
     try:
-        return create(conn, NewQueue(experiment_id=experiment_id, name=name, queue_type="user", users=[],
-                                     schema_ids=[], created_by=name), now)
+        return create(
+            conn,
+            NewQueue(
+                experiment_id=experiment_id, name=name, queue_type="user", users=[], schema_ids=[], created_by=name
+            ),
+            now,
+        )
     except AlreadyExists:
         existing = get_by_name(conn, experiment_id, name)
         if existing.queue_type != "user":
             raise AlreadyExists(
-                f"A non-user queue named '{name}' already exists; cannot get-or-create a user queue with that "
-                "name.") from None
+                f"A non-user queue named '{name}' already exists; cannot get-or-create a user queue with that name."
+            ) from None
         return existing
 
 
@@ -224,7 +265,8 @@ def update(conn: duckdb.DuckDBPyConnection, queue_id: str, patch: QueuePatch, no
     queue = get(conn, queue_id)
     if queue.queue_type == "user":
         raise InvalidParameter(
-            "A user queue's name, assigned user, schemas, and owner are fixed and cannot be updated.")
+            "A user queue's name, assigned user, schemas, and owner are fixed and cannot be updated."
+        )
     if patch == QueuePatch():
         return queue
     owner = queue_owner(patch.new_owner) if patch.new_owner is not None else queue.created_by
@@ -239,12 +281,20 @@ def update(conn: duckdb.DuckDBPyConnection, queue_id: str, patch: QueuePatch, no
         if conn.execute(ITEM_COUNT, [queue_id]).fetchall()[0][0] > 0:
             raise InvalidParameter(
                 "A review queue's questions are locked once items are assigned to it. Remove the items before "
-                "changing its questions.")
+                "changing its questions."
+            )
         schemas = _schema_names(conn, queue.experiment_id, normalize_schema_ids(patch.schema_ids))
     conn.execute(UPDATE, [name, orjson.dumps(users).decode(), orjson.dumps(schemas).decode(), owner, now, queue_id])
     updated = get(conn, queue_id)
-    audit.record(conn, action="update", object_type="review_queue", object_id=queue_id, previous=asdict(queue),
-                 new=asdict(updated), time=now)
+    audit.record(
+        conn,
+        action="update",
+        object_type="review_queue",
+        object_id=queue_id,
+        previous=asdict(queue),
+        new=asdict(updated),
+        time=now,
+    )
     return updated
 
 

@@ -29,38 +29,78 @@ MAX_PARAM_VALUE_CHARS = 6000
 MAX_TAG_VALUE_CHARS = 8000
 MAX_KEY_CHARS = 250
 
-COLUMNS = ("r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, "
-           "r.params, r.tags, r.dataset_inputs, r.model_inputs, r.model_outputs")
+COLUMNS = (
+    "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, "
+    "r.params, r.tags, r.dataset_inputs, r.model_inputs, r.model_outputs"
+)
 GET = f"SELECT {COLUMNS} FROM runs r WHERE r.run_id = ?"
 GET_MANY = f"SELECT {COLUMNS} FROM runs r WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))"
 LATEST_METRICS = (
     "SELECT run_id, key, value, timestamp, step FROM ("
     " SELECT *, row_number() OVER (PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, value DESC) AS n"
-    " FROM run_metrics WHERE run_id IN (SELECT unnest(?::VARCHAR[]))) WHERE n = 1 ORDER BY run_id, key")
-HISTORY = ("SELECT key, value, timestamp, step FROM run_metrics WHERE run_id = ? AND key = ? "
-           "ORDER BY step, timestamp, value")
-INSERT = ("INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, start_time, end_time, lifecycle_stage, "
-          "deleted_time, params, tags, dataset_inputs, model_inputs, model_outputs) "
-          "VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, 'active', NULL, '{}', ?, '[]', '[]', '[]')")
+    " FROM run_metrics WHERE run_id IN (SELECT unnest(?::VARCHAR[]))) WHERE n = 1 ORDER BY run_id, key"
+)
+HISTORY = (
+    "SELECT key, value, timestamp, step FROM run_metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp, value"
+)
+INSERT = (
+    "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, start_time, end_time, lifecycle_stage, "
+    "deleted_time, params, tags, dataset_inputs, model_inputs, model_outputs) "
+    "VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, 'active', NULL, '{}', ?, '[]', '[]', '[]')"
+)
 SET_INFO = "UPDATE runs SET status = ?, end_time = ?, run_name = ?, tags = ? WHERE run_id = ?"
 SET_LIFECYCLE = "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_id = ?"
 SET_EXPERIMENT_RUNS_LIFECYCLE = "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?"
 SET_PARAMS_TAGS = "UPDATE runs SET params = ?, tags = ? WHERE run_id = ?"
 SET_INPUTS = "UPDATE runs SET dataset_inputs = ?, model_inputs = ? WHERE run_id = ?"
 SET_OUTPUTS = "UPDATE runs SET model_outputs = ? WHERE run_id = ?"
-INSERT_METRIC = "INSERT INTO run_metrics SELECT * FROM (SELECT unnest(?::STRUCT(run_id VARCHAR, key VARCHAR, " \
-    "value DOUBLE, timestamp BIGINT, step BIGINT, model_id VARCHAR, dataset_name VARCHAR, dataset_digest VARCHAR)[], " \
+INSERT_METRIC = (
+    "INSERT INTO run_metrics SELECT * FROM (SELECT unnest(?::STRUCT(run_id VARCHAR, key VARCHAR, "
+    "value DOUBLE, timestamp BIGINT, step BIGINT, model_id VARCHAR, dataset_name VARCHAR, dataset_digest VARCHAR)[], "
     "recursive := true))"
+)
 EXPERIMENT = "SELECT coalesce(lifecycle_stage, 'active') FROM experiments WHERE experiment_id = ?"
 LINKED = "SELECT trace_id FROM trace_run_links WHERE run_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
 INSERT_LINK = "INSERT INTO trace_run_links SELECT unnest(?::VARCHAR[]), ?, ?"
 MAX_LINKED_TRACES = 100
 
 # MLflow names unnamed runs "<adjective>-<noun>-<number>" (mlflow/utils/name_utils.py); a few of its words.
-_ADJECTIVES = ("able", "bold", "bright", "calm", "clever", "gentle", "honest", "lucky", "merciful", "polite",
-               "sedate", "skillful", "smiling", "thundering", "upbeat", "wise")
-_NOUNS = ("ant", "bass", "cat", "colt", "crane", "deer", "finch", "fox", "hare", "lark", "mole", "owl", "ram",
-          "shrike", "sloth", "wolf")
+_ADJECTIVES = (
+    "able",
+    "bold",
+    "bright",
+    "calm",
+    "clever",
+    "gentle",
+    "honest",
+    "lucky",
+    "merciful",
+    "polite",
+    "sedate",
+    "skillful",
+    "smiling",
+    "thundering",
+    "upbeat",
+    "wise",
+)
+_NOUNS = (
+    "ant",
+    "bass",
+    "cat",
+    "colt",
+    "crane",
+    "deer",
+    "finch",
+    "fox",
+    "hare",
+    "lark",
+    "mole",
+    "owl",
+    "ram",
+    "shrike",
+    "sloth",
+    "wolf",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +166,24 @@ def get_many(cursor: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[Run]
             row = rows[run_id]
             rid, experiment_id, name, user_id, status, start, end, stage = row[:8]
             params, tags, datasets, models_in, models_out = (orjson.loads(v) for v in row[8:13])
-            out.append(Run(rid, experiment_id, name, user_id, status, start, end, stage, params, tags, datasets,
-                           models_in, models_out, metrics.get(run_id, [])))
+            out.append(
+                Run(
+                    rid,
+                    experiment_id,
+                    name,
+                    user_id,
+                    status,
+                    start,
+                    end,
+                    stage,
+                    params,
+                    tags,
+                    datasets,
+                    models_in,
+                    models_out,
+                    metrics.get(run_id, []),
+                )
+            )
     return out
 
 
@@ -155,22 +211,41 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewRun, run_id: str | None = No
     return get(conn, run_id)
 
 
-def insert_for_session(conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, name: str,
-                       now: datetime) -> None:
+def insert_for_session(
+    conn: duckdb.DuckDBPyConnection, session_id: str, experiment_id: str, name: str, now: datetime
+) -> None:
     """A labeling session's run (Databricks' sessions are runs): ``search_traces(run_id=session.mlflow_run_id)``
     in the stock client first reads the run, then finds the session's copies by ``mlflow.sourceRun``."""
-    conn.execute(INSERT, [session_id, experiment_id, name, "", int(now.replace(tzinfo=UTC).timestamp() * 1000),
-                          _json({RUN_NAME_TAG: name})])
+    conn.execute(
+        INSERT,
+        [
+            session_id,
+            experiment_id,
+            name,
+            "",
+            int(now.replace(tzinfo=UTC).timestamp() * 1000),
+            _json({RUN_NAME_TAG: name}),
+        ],
+    )
 
 
-def update(conn: duckdb.DuckDBPyConnection, run_id: str, status: str | None, end_time: int | None,
-           run_name: str | None) -> Run:
+def update(
+    conn: duckdb.DuckDBPyConnection, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+) -> Run:
     run = _active(conn, run_id)
     tags = dict(run.tags)
     if run_name:
         tags[RUN_NAME_TAG] = run_name
-    conn.execute(SET_INFO, [status or run.status, end_time if end_time is not None else run.end_time,
-                            run_name or run.run_name, _json(tags), run_id])
+    conn.execute(
+        SET_INFO,
+        [
+            status or run.status,
+            end_time if end_time is not None else run.end_time,
+            run_name or run.run_name,
+            _json(tags),
+            run_id,
+        ],
+    )
     return get(conn, run_id)
 
 
@@ -179,27 +254,36 @@ def set_lifecycle(conn: duckdb.DuckDBPyConnection, run_id: str, deleted: bool, n
     conn.execute(SET_LIFECYCLE, ["deleted" if deleted else "active", now_ms if deleted else None, run_id])
 
 
-def set_experiment_runs_lifecycle(conn: duckdb.DuckDBPyConnection, experiment_id: str, deleted: bool,
-                                  now_ms: int) -> None:
+def set_experiment_runs_lifecycle(
+    conn: duckdb.DuckDBPyConnection, experiment_id: str, deleted: bool, now_ms: int
+) -> None:
     """Part of delete_experiment / restore_experiment: every run of the experiment follows it."""
-    conn.execute(SET_EXPERIMENT_RUNS_LIFECYCLE, ["deleted" if deleted else "active", now_ms if deleted else None,
-                                                 experiment_id])
+    conn.execute(
+        SET_EXPERIMENT_RUNS_LIFECYCLE, ["deleted" if deleted else "active", now_ms if deleted else None, experiment_id]
+    )
 
 
-def log_batch(conn: duckdb.DuckDBPyConnection, run_id: str, metrics: list[Metric], params: dict[str, str],
-              tags: dict[str, str]) -> None:
+def log_batch(
+    conn: duckdb.DuckDBPyConnection, run_id: str, metrics: list[Metric], params: dict[str, str], tags: dict[str, str]
+) -> None:
     """LogBatch (and LogMetric, LogParam, SetTag): all of it or, on any refusal, nothing."""
     run = _active(conn, run_id)
-    changed = [{"key": k, "old_value": run.params[k], "new_value": v}
-               for k, v in params.items() if k in run.params and run.params[k] != v]
+    changed = [
+        {"key": k, "old_value": run.params[k], "new_value": v}
+        for k, v in params.items()
+        if k in run.params and run.params[k] != v
+    ]
     if changed:
         raise InvalidParameter(
-            f"Changing param values is not allowed. Params were already logged='{changed}' for run ID='{run_id}'.")
+            f"Changing param values is not allowed. Params were already logged='{changed}' for run ID='{run_id}'."
+        )
     for key, value in params.items():
         _check_key(key, "params")
         if len(value) > MAX_PARAM_VALUE_CHARS:
-            raise InvalidParameter(f"Param value '{value[:50]}...' had length {len(value)}, which exceeded length "
-                                   f"limit of {MAX_PARAM_VALUE_CHARS}")
+            raise InvalidParameter(
+                f"Param value '{value[:50]}...' had length {len(value)}, which exceeded length "
+                f"limit of {MAX_PARAM_VALUE_CHARS}"
+            )
     _check_tags(tags)
     for metric in metrics:
         _check_key(metric.key, "metrics")
@@ -209,10 +293,19 @@ def log_batch(conn: duckdb.DuckDBPyConnection, run_id: str, metrics: list[Metric
     if new_name:
         conn.execute(SET_INFO, [run.status, run.end_time, new_name, _json(merged_tags), run_id])
     if metrics:
-        rows = [{"run_id": run_id, "key": m.key, "value": _finite(m.value), "timestamp": m.timestamp,
-                 "step": m.step, "model_id": m.model_id, "dataset_name": m.dataset_name,
-                 "dataset_digest": m.dataset_digest}
-                for m in dict.fromkeys(metrics)]
+        rows = [
+            {
+                "run_id": run_id,
+                "key": m.key,
+                "value": _finite(m.value),
+                "timestamp": m.timestamp,
+                "step": m.step,
+                "model_id": m.model_id,
+                "dataset_name": m.dataset_name,
+                "dataset_digest": m.dataset_digest,
+            }
+            for m in dict.fromkeys(metrics)
+        ]
         conn.execute(INSERT_METRIC, [rows])
 
 
@@ -224,8 +317,9 @@ def delete_tag(conn: duckdb.DuckDBPyConnection, run_id: str, key: str) -> None:
     conn.execute(SET_PARAMS_TAGS, [_json(run.params), _json(tags), run_id])
 
 
-def log_inputs(conn: duckdb.DuckDBPyConnection, run_id: str, datasets: list[dict[str, Any]],
-               models: list[dict[str, Any]]) -> None:
+def log_inputs(
+    conn: duckdb.DuckDBPyConnection, run_id: str, datasets: list[dict[str, Any]], models: list[dict[str, Any]]
+) -> None:
     """Dataset inputs are kept once per (name, digest), with the tags of their first logging."""
     run = _active(conn, run_id)
     kept = list(run.dataset_inputs)
@@ -249,8 +343,10 @@ def link_traces(conn: duckdb.DuckDBPyConnection, trace_ids: list[str], run_id: s
     """LinkTracesToRun: at most 100 traces; a link made twice is kept once. Like MLflow's store, it
     checks neither the run nor the traces (a trace may arrive after its link)."""
     if len(trace_ids) > MAX_LINKED_TRACES:
-        raise InvalidParameter(f"Cannot link more than {MAX_LINKED_TRACES} traces to a run in a single request. "
-                               f"Provided {len(trace_ids)} traces.")
+        raise InvalidParameter(
+            f"Cannot link more than {MAX_LINKED_TRACES} traces to a run in a single request. "
+            f"Provided {len(trace_ids)} traces."
+        )
     if not trace_ids:
         return
     linked = {row[0] for row in conn.execute(LINKED, [run_id, trace_ids]).fetchall()}
@@ -265,29 +361,34 @@ def check_experiment_active(conn: duckdb.DuckDBPyConnection, experiment_id: str)
         raise NotFound(f"No Experiment with id={experiment_id} exists")
     if rows[0][0] != "active":
         raise InvalidParameter(
-            f"The experiment {experiment_id} must be in the 'active' state. Current state is {rows[0][0]}.")
+            f"The experiment {experiment_id} must be in the 'active' state. Current state is {rows[0][0]}."
+        )
 
 
 def _active(conn: duckdb.DuckDBPyConnection, run_id: str) -> Run:
     run = get(conn, run_id)
     if run.lifecycle_stage != "active":
         raise InvalidParameter(
-            f"The run {run_id} must be in the 'active' state. Current state is {run.lifecycle_stage}.")
+            f"The run {run_id} must be in the 'active' state. Current state is {run.lifecycle_stage}."
+        )
     return run
 
 
 def _check_key(key: str, what: str) -> None:
     if not key or len(key) > MAX_KEY_CHARS:
-        raise InvalidParameter(f"Invalid value '{key[:60]}' for parameter '{what}': a key must have 1 to "
-                               f"{MAX_KEY_CHARS} characters.")
+        raise InvalidParameter(
+            f"Invalid value '{key[:60]}' for parameter '{what}': a key must have 1 to {MAX_KEY_CHARS} characters."
+        )
 
 
 def _check_tags(tags: dict[str, str]) -> None:
     for key, value in tags.items():
         _check_key(key, "tags")
         if len(value) > MAX_TAG_VALUE_CHARS:
-            raise InvalidParameter(f"Tag value '{value[:50]}...' had length {len(value)}, which exceeded length "
-                                   f"limit of {MAX_TAG_VALUE_CHARS}")
+            raise InvalidParameter(
+                f"Tag value '{value[:50]}...' had length {len(value)}, which exceeded length "
+                f"limit of {MAX_TAG_VALUE_CHARS}"
+            )
 
 
 def _finite(value: float) -> float:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+
 from annotrace.collector.errors import NotFound
 
 EXPERIMENT_EXISTS = "SELECT 1 FROM experiments WHERE experiment_id = ?"
@@ -21,13 +22,18 @@ INSERT_SCORER = "INSERT INTO scorers (scorer_id, experiment_id, name) VALUES (?,
 MAX_VERSION = "SELECT max(version) FROM scorer_versions WHERE scorer_id = ?"
 INSERT_VERSION = "INSERT INTO scorer_versions (scorer_id, version, serialized_scorer, create_time) VALUES (?, ?, ?, ?)"
 COLUMNS = "s.scorer_id, s.experiment_id, s.name, v.version, v.serialized_scorer, v.create_time"
-VERSIONS = (f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) "
-            "WHERE s.scorer_id = ? ORDER BY v.version")
-LATEST = (f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) WHERE s.experiment_id = ? "
-          "QUALIFY v.version = max(v.version) OVER (PARTITION BY s.scorer_id) ORDER BY s.name")
-LATEST_ALL = (f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) "
-              "QUALIFY v.version = max(v.version) OVER (PARTITION BY s.scorer_id) "
-              "ORDER BY TRY_CAST(s.experiment_id AS BIGINT), s.experiment_id, s.name")
+VERSIONS = (
+    f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) WHERE s.scorer_id = ? ORDER BY v.version"
+)
+LATEST = (
+    f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) WHERE s.experiment_id = ? "
+    "QUALIFY v.version = max(v.version) OVER (PARTITION BY s.scorer_id) ORDER BY s.name"
+)
+LATEST_ALL = (
+    f"SELECT {COLUMNS} FROM scorers s JOIN scorer_versions v USING (scorer_id) "
+    "QUALIFY v.version = max(v.version) OVER (PARTITION BY s.scorer_id) "
+    "ORDER BY TRY_CAST(s.experiment_id AS BIGINT), s.experiment_id, s.name"
+)
 DELETE_VERSIONS = "DELETE FROM scorer_versions WHERE scorer_id = ? AND (? IS NULL OR version = ?) RETURNING 1"
 DELETE_SCORER = "DELETE FROM scorers WHERE scorer_id = ?"
 
@@ -91,8 +97,9 @@ def get(cursor: duckdb.DuckDBPyConnection, experiment_id: str, name: str, versio
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
-def register(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, serialized_scorer: str,
-             now: datetime) -> ScorerVersion:
+def register(
+    conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, serialized_scorer: str, now: datetime
+) -> ScorerVersion:
     """Add version max + 1 of ``name`` (the scorer row is made on its first registration)."""
     _check_experiment(conn, experiment_id)
     rows = conn.execute(SCORER_ID, [experiment_id, name]).fetchall()

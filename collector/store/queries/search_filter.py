@@ -28,14 +28,17 @@ from annotrace.collector.errors import InvalidParameter
 Value = str | float
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "RLIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL")
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
   | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<ident>(?:[A-Za-z_][\w\-]*|`[^`]*`)(?:\.(?:[A-Za-z_0-9][\w\-]*|`[^`]*`))*)
   | (?P<op>!=|<>|<=|>=|==|=|<|>)
   | (?P<punct>[(),])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "RLIKE"}
 
 
@@ -84,8 +87,9 @@ def _tokenize(text: str, field: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise InvalidParameter(f"Invalid clause(s) in {field} string: unexpected character {text[pos]!r} "
-                                   f"at position {pos} of {text!r}")
+            raise InvalidParameter(
+                f"Invalid clause(s) in {field} string: unexpected character {text[pos]!r} at position {pos} of {text!r}"
+            )
         kind = match.lastgroup or ""
         if kind != "ws":
             value = match.group()

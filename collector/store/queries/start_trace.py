@@ -64,15 +64,37 @@ def start_trace(conn: duckdb.DuckDBPyConnection, info: StartedTrace, now: dateti
     tags_json, metadata_json = orjson.dumps(tags).decode(), orjson.dumps(info.trace_metadata).decode()
     on_lake = lake.is_lake(conn)
     if conn.execute(EXISTS, [info.trace_id]).fetchall():
-        conn.execute(LAKE_MERGE if on_lake else MERGE, [tags_json, metadata_json, info.request_preview, info.response_preview,
-                             info.client_request_id, info.trace_id])
+        conn.execute(
+            LAKE_MERGE if on_lake else MERGE,
+            [
+                tags_json,
+                metadata_json,
+                info.request_preview,
+                info.response_preview,
+                info.client_request_id,
+                info.trace_id,
+            ],
+        )
     else:
         end = info.request_time + timedelta(milliseconds=info.execution_duration_ms)
-        conn.execute(INSERT.replace("INTO traces", "INTO trace_parts") if on_lake else INSERT, [
-            info.trace_id, info.experiment_id, tags.get(NAME_TAG), info.state, info.request_time, end,
-            info.execution_duration_ms, info.request_preview, info.response_preview, tags_json, metadata_json, now,
-            info.client_request_id,
-        ])
+        conn.execute(
+            INSERT.replace("INTO traces", "INTO trace_parts") if on_lake else INSERT,
+            [
+                info.trace_id,
+                info.experiment_id,
+                tags.get(NAME_TAG),
+                info.state,
+                info.request_time,
+                end,
+                info.execution_duration_ms,
+                info.request_preview,
+                info.response_preview,
+                tags_json,
+                metadata_json,
+                now,
+                info.client_request_id,
+            ],
+        )
     for assessment_id, new in info.assessments:
         if not conn.execute(ASSESSMENT_EXISTS, [assessment_id]).fetchall():
             assessment_queries.create(conn, new, assessment_id, now)

@@ -41,9 +41,7 @@ SPAN = (
     "attributes, resource_attributes, scope_name, scope_version, trace_state, normalization_errors "
     f"FROM spans WHERE span_id = $2 AND {SPANS_OF_TRACE}"
 )
-EVENTS = (
-    "SELECT time_unix_nano, name, attributes FROM span_events WHERE trace_id = ? AND span_id = ? ORDER BY position"
-)
+EVENTS = "SELECT time_unix_nano, name, attributes FROM span_events WHERE trace_id = ? AND span_id = ? ORDER BY position"
 LINKS = (
     "SELECT linked_trace_id, linked_span_id, trace_state, attributes FROM span_links "
     "WHERE trace_id = ? AND span_id = ? ORDER BY position"
@@ -191,8 +189,11 @@ def tree(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[TreeSpan]:
         out.append(TreeSpan(row[0], row[1], depth, row[2], row[3], row[4], row[5], row[6]))
         stack.extend((child, depth + 1) for child in reversed(children.get(row[0], [])))
     # a parent cycle (a -> b -> a) has no root: show its members as roots rather than drop them
-    out.extend(TreeSpan(row[0], row[1], 0, row[2], row[3], row[4], row[5], row[6])
-               for row in sorted(rows, key=lambda r: (r[5], r[0])) if row[0] not in seen)
+    out.extend(
+        TreeSpan(row[0], row[1], 0, row[2], row[3], row[4], row[5], row[6])
+        for row in sorted(rows, key=lambda r: (r[5], r[0]))
+        if row[0] not in seen
+    )
     return out
 
 
@@ -201,20 +202,73 @@ def span_detail(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) 
     rows = cursor.execute(SPAN, [trace_id, span_id]).fetchall()
     if not rows:
         raise NotFound(f"Span '{span_id}' not found in trace '{trace_id}'.")
-    (sid, parent, name, kind, span_type, start, end, duration, start_ns, status, message, inputs, outputs, model,
-     provider, input_tokens, output_tokens, total_tokens, attributes, resource, scope, scope_version, state,
-     errors) = rows[0]
+    (
+        sid,
+        parent,
+        name,
+        kind,
+        span_type,
+        start,
+        end,
+        duration,
+        start_ns,
+        status,
+        message,
+        inputs,
+        outputs,
+        model,
+        provider,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        attributes,
+        resource,
+        scope,
+        scope_version,
+        state,
+        errors,
+    ) = rows[0]
     events = [SpanEvent(t, n, _json(a) or {}) for t, n, a in cursor.execute(EVENTS, [trace_id, span_id]).fetchall()]
-    links = [SpanLink(lt, ls, st, _json(a) or {})
-             for lt, ls, st, a in cursor.execute(LINKS, [trace_id, span_id]).fetchall()]
-    messages = [Message(d, p, r, c, _json(calls) or [])
-                for d, p, r, c, calls in cursor.execute(MESSAGES, [trace_id, span_id]).fetchall()]
-    documents = [Document(p, i, c, s, u, _json(m) or {})
-                 for p, i, c, s, u, m in cursor.execute(DOCUMENTS, [trace_id, span_id]).fetchall()]
+    links = [
+        SpanLink(lt, ls, st, _json(a) or {}) for lt, ls, st, a in cursor.execute(LINKS, [trace_id, span_id]).fetchall()
+    ]
+    messages = [
+        Message(d, p, r, c, _json(calls) or [])
+        for d, p, r, c, calls in cursor.execute(MESSAGES, [trace_id, span_id]).fetchall()
+    ]
+    documents = [
+        Document(p, i, c, s, u, _json(m) or {})
+        for p, i, c, s, u, m in cursor.execute(DOCUMENTS, [trace_id, span_id]).fetchall()
+    ]
     return SpanDetail(
-        sid, parent, name, kind, span_type, start, end, duration, start_ns, status, message, _json(inputs),
-        _json(outputs), model, provider, input_tokens, output_tokens, total_tokens, _json(attributes) or {},
-        _json(resource) or {}, scope, scope_version, state, list(errors or []), events, links, messages, documents,
+        sid,
+        parent,
+        name,
+        kind,
+        span_type,
+        start,
+        end,
+        duration,
+        start_ns,
+        status,
+        message,
+        _json(inputs),
+        _json(outputs),
+        model,
+        provider,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        _json(attributes) or {},
+        _json(resource) or {},
+        scope,
+        scope_version,
+        state,
+        list(errors or []),
+        events,
+        links,
+        messages,
+        documents,
     )
 
 
@@ -226,14 +280,20 @@ def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) 
     spans = tree(cursor, trace_id)
     ids = {span.span_id for span in spans}
     missing = span_id if span_id is not None and span_id not in ids else None
-    chosen = span_id if span_id in ids else head.root_span_id if head.root_span_id in ids else (
-        spans[0].span_id if spans else None)
+    chosen = (
+        span_id
+        if span_id in ids
+        else head.root_span_id
+        if head.root_span_id in ids
+        else (spans[0].span_id if spans else None)
+    )
     selected = span_detail(cursor, trace_id, chosen) if chosen is not None else None
     return TraceView(head, spans, selected, assessment_queries.for_traces(cursor, [trace_id])[trace_id], missing)
 
 
-def load_span(cursor: duckdb.DuckDBPyConnection, trace_id: str,
-              span_id: str) -> tuple[TraceHeader, SpanDetail, list[Assessment]]:
+def load_span(
+    cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str
+) -> tuple[TraceHeader, SpanDetail, list[Assessment]]:
     """What the span view needs without the tree: the header, the span, the trace's assessments."""
     head = header(cursor, trace_id)
     return head, span_detail(cursor, trace_id, span_id), assessment_queries.for_traces(cursor, [trace_id])[trace_id]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.assessments import Assessment
@@ -74,27 +75,58 @@ _ATTRIBUTES: dict[str, tuple[str, bool, bool]] = {
 }
 _SPAN_KEYS = {"name": "s.name", "type": "s.span_type", "status": "s.status_code", "content": _SPAN_CONTENT}
 _ENTITIES = {
-    "": "attribute", "attribute": "attribute", "attributes": "attribute", "trace": "attribute",
-    "tag": "tag", "tags": "tag", "request_metadata": "metadata", "metadata": "metadata",
-    "span": "span", "spans": "span", "feedback": "feedback", "expectation": "expectation",
+    "": "attribute",
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "trace": "attribute",
+    "tag": "tag",
+    "tags": "tag",
+    "request_metadata": "metadata",
+    "metadata": "metadata",
+    "span": "span",
+    "spans": "span",
+    "feedback": "feedback",
+    "expectation": "expectation",
     "expectations": "expectation",
 }
-_STRING_OPS = {"=": "{e} = ?", "!=": "{e} != ?", "LIKE": "{e} LIKE ?", "ILIKE": "{e} ILIKE ?",
-               "RLIKE": "regexp_matches({e}, ?)", "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))",
-               "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))"}
+_STRING_OPS = {
+    "=": "{e} = ?",
+    "!=": "{e} != ?",
+    "LIKE": "{e} LIKE ?",
+    "ILIKE": "{e} ILIKE ?",
+    "RLIKE": "regexp_matches({e}, ?)",
+    "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))",
+    "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))",
+}
 _NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 _NULL_OPS = {"IS NULL": "{e} IS NULL", "IS NOT NULL": "{e} IS NOT NULL"}
 
 ORDER_KEYS = {
-    "experiment_id": "t.experiment_id", "timestamp": "t.request_time", "timestamp_ms": "t.request_time",
-    "execution_time": "t.execution_duration_ms", "execution_time_ms": "t.execution_duration_ms",
-    "end_time": "t.end_time", "end_time_ms": "t.end_time", "status": "t.state", "state": "t.state",
-    "request_id": "t.trace_id", "trace_id": "t.trace_id", "name": _NAME, "run_id": _RUN_ID,
+    "experiment_id": "t.experiment_id",
+    "timestamp": "t.request_time",
+    "timestamp_ms": "t.request_time",
+    "execution_time": "t.execution_duration_ms",
+    "execution_time_ms": "t.execution_duration_ms",
+    "end_time": "t.end_time",
+    "end_time_ms": "t.end_time",
+    "status": "t.state",
+    "state": "t.state",
+    "request_id": "t.trace_id",
+    "trace_id": "t.trace_id",
+    "name": _NAME,
+    "run_id": _RUN_ID,
 }
 DEFAULT_ORDER = "t.request_time DESC, t.trace_id ASC"
 _ORDER = re.compile(r"^\s*(\S+?)(?:\s+(ASC|DESC))?\s*$", re.IGNORECASE)
-_ORDER_ENTITIES = {"attribute": "attribute", "attributes": "attribute", "trace": "attribute", "tag": "tag",
-                   "tags": "tag", "metadata": "metadata", "request_metadata": "metadata"}
+_ORDER_ENTITIES = {
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "trace": "attribute",
+    "tag": "tag",
+    "tags": "tag",
+    "metadata": "metadata",
+    "request_metadata": "metadata",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,22 +180,37 @@ def _order_key(identifier: str) -> tuple[str, str]:
     if entity == "attribute" and key.lower() not in ORDER_KEYS:
         raise InvalidParameter(
             f"Invalid value for parameter 'order_by': {identifier!r}; expected tags.<key>, metadata.<key> or one of "
-            + ", ".join(sorted(ORDER_KEYS)))
+            + ", ".join(sorted(ORDER_KEYS))
+        )
     return entity, key.lower() if entity == "attribute" else key
 
 
-def search(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: Compiled,
-           limit: int, offset: int) -> list[TraceRow]:
+def search(
+    cursor: duckdb.DuckDBPyConnection,
+    experiment_ids: list[str],
+    compiled: Compiled,
+    order: Compiled,
+    limit: int,
+    offset: int,
+) -> list[TraceRow]:
     """One page of traces; ``order`` must come from ``compile_order``."""
     sql = SEARCH.format(where=compiled.where, order=order.where)
     with translate_errors():
-        ids = [row[0] for row in cursor.execute(
-            sql, [experiment_ids, *compiled.params, *order.params, limit, offset]).fetchall()]
+        ids = [
+            row[0]
+            for row in cursor.execute(sql, [experiment_ids, *compiled.params, *order.params, limit, offset]).fetchall()
+        ]
     return get_many(cursor, ids)
 
 
-def search_page(cursor: duckdb.DuckDBPyConnection, experiment_ids: list[str], compiled: Compiled, order: Compiled,
-                limit: int, offset: int) -> tuple[list[tuple[TraceRow, list[Assessment]]], bool]:
+def search_page(
+    cursor: duckdb.DuckDBPyConnection,
+    experiment_ids: list[str],
+    compiled: Compiled,
+    order: Compiled,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[TraceRow, list[Assessment]]], bool]:
     """One page of traces with their assessments, and whether another page follows."""
     rows = search(cursor, experiment_ids, compiled, order, limit + 1, offset)
     more = len(rows) > limit
@@ -234,7 +281,7 @@ def _attribute(node: Comparison, params: list[Any]) -> str:
 def _span(node: Comparison, params: list[Any]) -> str:
     key = node.key
     if key.lower().startswith("attributes."):
-        params.append(pointer(key[len("attributes."):]))
+        params.append(pointer(key[len("attributes.") :]))
         expr = "json_extract_string(s.attributes, ?)"
     elif key.lower() in _SPAN_KEYS:
         expr = _SPAN_KEYS[key.lower()]
@@ -258,8 +305,9 @@ def _assessment(node: Comparison, kind: str, params: list[Any]) -> str:
     return _ASSESSMENT.format(predicate=" AND " + _apply(node, column, params, numeric=numeric, string=not numeric))
 
 
-def _apply(node: Comparison, expr: str, params: list[Any], *, numeric: bool = False, string: bool = False,
-           nulls: bool = False) -> str:
+def _apply(
+    node: Comparison, expr: str, params: list[Any], *, numeric: bool = False, string: bool = False, nulls: bool = False
+) -> str:
     """``expr <op> ?`` for the operators the key allows, binding the value with the right type."""
     allowed: dict[str, str] = {}
     if numeric:
@@ -314,12 +362,17 @@ def _bad_op(node: Comparison, allowed: tuple[str, ...]) -> None:
 
 def _normalise_trace_ids(node: Comparison) -> Comparison:
     """Trace ids may be given with or without ``tr-`` (ARCHITECTURE 3.2)."""
+
     def fix(value: Value) -> Value:
         if isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{32}", value):
             return "tr-" + value.lower()
         return value
+
     if node.op in ("=", "!=", "IN", "NOT IN"):
-        value = tuple(fix(v) for v in node.value) if isinstance(node.value, tuple) else (
-            fix(node.value) if node.value is not None else None)
+        value = (
+            tuple(fix(v) for v in node.value)
+            if isinstance(node.value, tuple)
+            else (fix(node.value) if node.value is not None else None)
+        )
         return Comparison(node.entity, node.key, node.op, value, node.text)
     return node

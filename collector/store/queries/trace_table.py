@@ -34,8 +34,13 @@ STATES = ("OK", "ERROR", "IN_PROGRESS")
 KINDS = ("feedback", "expectation")
 NAME = ORDER_KEYS["name"]  # the trace name tag when set, else the root span name (as search_traces)
 SORT_KEYS = {
-    "request_time": "t.request_time", "name": NAME, "state": "t.state", "duration": "t.execution_duration_ms",
-    "tokens": "t.total_tokens", "spans": "t.span_count", "trace_id": "t.trace_id",
+    "request_time": "t.request_time",
+    "name": NAME,
+    "state": "t.state",
+    "duration": "t.execution_duration_ms",
+    "tokens": "t.total_tokens",
+    "spans": "t.span_count",
+    "trace_id": "t.trace_id",
 }
 MAX_SESSION_NAME_CHARS = 500
 MAX_EXPORT = 1000  # the REST API's limit per add_traces call
@@ -132,8 +137,9 @@ def _where(q: TableQuery) -> Compiled:
     if q.states:
         unknown = [s for s in q.states if s not in STATES]
         if unknown:
-            raise InvalidParameter(f"Invalid value for parameter 'status': {unknown[0]!r}; expected one of "
-                                   + ", ".join(STATES))
+            raise InvalidParameter(
+                f"Invalid value for parameter 'status': {unknown[0]!r}; expected one of " + ", ".join(STATES)
+            )
         parts.append("list_contains(?::VARCHAR[], t.state)")
         params.append(list(q.states))
     if q.name:
@@ -150,8 +156,11 @@ def _order(q: TableQuery) -> str:
     if q.sort_column is not None:
         return f"srt.num {direction} NULLS LAST, srt.label {direction} NULLS LAST, t.request_time DESC, t.trace_id"
     if q.sort not in SORT_KEYS:
-        raise InvalidParameter(f"Invalid value for parameter 'sort': {q.sort!r}; expected one of "
-                               + ", ".join(SORT_KEYS) + ", or feedback.<name> / expectation.<name>")
+        raise InvalidParameter(
+            f"Invalid value for parameter 'sort': {q.sort!r}; expected one of "
+            + ", ".join(SORT_KEYS)
+            + ", or feedback.<name> / expectation.<name>"
+        )
     return f"{SORT_KEYS[q.sort]} {direction} NULLS LAST, t.trace_id"
 
 
@@ -167,8 +176,10 @@ def page(cursor: duckdb.DuckDBPyConnection, q: TableQuery) -> list[TableRow]:
     join, params = "", list(where.params)
     if q.sort_column is not None:
         if q.sort_column.kind not in KINDS:
-            raise InvalidParameter(f"Invalid value for parameter 'sort': unknown assessment kind "
-                                   f"{q.sort_column.kind!r}; expected feedback or expectation")
+            raise InvalidParameter(
+                f"Invalid value for parameter 'sort': unknown assessment kind "
+                f"{q.sort_column.kind!r}; expected feedback or expectation"
+            )
         join, params = SORT_JOIN, [q.sort_column.kind, q.sort_column.name, *params]
     sql = IDS.format(join=join, where=where.where, order=_order(q))
     with translate_errors():
@@ -181,10 +192,35 @@ def page(cursor: duckdb.DuckDBPyConnection, q: TableQuery) -> list[TableRow]:
 
 
 def _table_row(values: tuple[Any, ...], found: list[Assessment]) -> TableRow:
-    (trace_id, name, state, request_time, duration_ms, request_preview, response_preview, span_count, input_tokens,
-     output_tokens, total_tokens, source_trace_id) = values
-    return TableRow(trace_id, name, state, request_time, duration_ms, request_preview, response_preview,
-                    int(span_count), input_tokens, output_tokens, total_tokens, found, source_trace_id)
+    (
+        trace_id,
+        name,
+        state,
+        request_time,
+        duration_ms,
+        request_preview,
+        response_preview,
+        span_count,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        source_trace_id,
+    ) = values
+    return TableRow(
+        trace_id,
+        name,
+        state,
+        request_time,
+        duration_ms,
+        request_preview,
+        response_preview,
+        int(span_count),
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        found,
+        source_trace_id,
+    )
 
 
 def columns(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> list[Column]:
@@ -206,15 +242,25 @@ def latest(found: list[Assessment]) -> dict[Column, Assessment]:
         key = Column(a.kind, a.name)
         seen = out.get(key)
         if seen is None or (a.last_update_time, a.create_time, a.assessment_id) >= (
-                seen.last_update_time, seen.create_time, seen.assessment_id):
+            seen.last_update_time,
+            seen.create_time,
+            seen.assessment_id,
+        ):
             out[key] = a
     return out
 
 
 # -- writer job ----------------------------------------------------------------------------------
-def export(conn: duckdb.DuckDBPyConnection, experiment_id: str, trace_ids: list[str], *,
-           session_id: str | None = None, new_name: str | None = None, label_schemas: list[str] | None = None,
-           now: datetime) -> Exported:
+def export(
+    conn: duckdb.DuckDBPyConnection,
+    experiment_id: str,
+    trace_ids: list[str],
+    *,
+    session_id: str | None = None,
+    new_name: str | None = None,
+    label_schemas: list[str] | None = None,
+    now: datetime,
+) -> Exported:
     """Add the experiment's traces ``trace_ids`` to an existing session of the experiment, or to a
     new one named ``new_name``; one writer job, so on any error nothing is created or added."""
     ids = list(dict.fromkeys(trace_ids))
@@ -226,8 +272,11 @@ def export(conn: duckdb.DuckDBPyConnection, experiment_id: str, trace_ids: list[
     missing = [i for i in ids if i not in present]
     if missing:
         raise NotFound(f"Trace '{missing[0]}' is not a trace of experiment {experiment_id}.")
-    session = _new_session(conn, experiment_id, new_name, label_schemas or [], now) if session_id is None \
+    session = (
+        _new_session(conn, experiment_id, new_name, label_schemas or [], now)
+        if session_id is None
         else _existing_session(conn, experiment_id, session_id)
+    )
     done = labeling.add_traces(conn, session.session_id, ids, now)
     added = sum(1 for _, _, was_added in done if was_added)
     return Exported(session, added, len(done) - added)
@@ -240,19 +289,22 @@ def _existing_session(conn: duckdb.DuckDBPyConnection, experiment_id: str, sessi
     return session
 
 
-def _new_session(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str | None, schemas: list[str],
-                 now: datetime) -> labeling.Session:
+def _new_session(
+    conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str | None, schemas: list[str], now: datetime
+) -> labeling.Session:
     name = (name or "").strip()
     if not name:
         raise InvalidParameter("Name the new labeling session, or choose an existing one.")
     if len(name) > MAX_SESSION_NAME_CHARS:
         raise InvalidParameter(f"A session name has at most {MAX_SESSION_NAME_CHARS} characters.")
     if any(s.name == name for s in labeling.list_sessions(conn, experiment_id)):
-        raise AlreadyExists(f"A labeling session named '{name}' already exists in this experiment: "
-                            "choose it under 'Existing session' instead.")
+        raise AlreadyExists(
+            f"A labeling session named '{name}' already exists in this experiment: "
+            "choose it under 'Existing session' instead."
+        )
     for schema in schemas:
         if schema_queries.find(conn, experiment_id, schema) is None:
             raise InvalidParameter(f"Label schema '{schema}' does not exist in this experiment (any more).")
-    return labeling.create(conn, labeling.NewSession(experiment_id=experiment_id, name=name, assigned_users=[],
-                                                     label_schemas=schemas), now)
-
+    return labeling.create(
+        conn, labeling.NewSession(experiment_id=experiment_id, name=name, assigned_users=[], label_schemas=schemas), now
+    )

@@ -52,25 +52,36 @@ GET_LINKS = (
 TAGS = "SELECT tags FROM traces WHERE trace_id = ?"
 SET_TAG = "UPDATE traces SET tags = json_merge_patch(tags, json_object(?, ?)) WHERE trace_id = ?"
 DELETE_TAG = "UPDATE traces SET tags = json_merge_patch(tags, json_object(?, NULL)) WHERE trace_id = ?"
-SELECT_BY_IDS = (
-    "SELECT trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
-)
+SELECT_BY_IDS = "SELECT trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
 SELECT_OLDER = (
     "SELECT trace_id FROM traces WHERE experiment_id = ? AND epoch_ms(request_time) <= ? "
     "ORDER BY request_time, trace_id LIMIT ?"
 )
 # Every table keyed by trace_id that belongs to the trace (order: dependents first).
 TRACE_TABLES = (
-    "labeling_item_status", "labeling_items", "assessment_history", "assessments", "span_events", "span_links",
-    "documents", "messages", "log_records", "spans", "traces",
+    "labeling_item_status",
+    "labeling_items",
+    "assessment_history",
+    "assessments",
+    "span_events",
+    "span_links",
+    "documents",
+    "messages",
+    "log_records",
+    "spans",
+    "traces",
 )
 DELETE_FROM = {table: f"DELETE FROM {table} WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))" for table in TRACE_TABLES}
 
 # MLflow's system tags: clients may neither set nor delete them (deleting archivalFailure is allowed).
-IMMUTABLE_TAGS = frozenset({
-    "mlflow.artifactLocation", "mlflow.trace.spansLocation", "mlflow.trace.archiveLocation",
-    "mlflow.trace.archivalFailure",
-})
+IMMUTABLE_TAGS = frozenset(
+    {
+        "mlflow.artifactLocation",
+        "mlflow.trace.spansLocation",
+        "mlflow.trace.archiveLocation",
+        "mlflow.trace.archivalFailure",
+    }
+)
 DELETABLE_SYSTEM_TAGS = frozenset({"mlflow.trace.archivalFailure"})
 MAX_TAG_KEY_CHARS = 250
 MAX_TAG_VALUE_CHARS = 4096
@@ -156,10 +167,36 @@ def get_many(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> list[Tr
 def spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[SpanRow]:
     """The spans of a trace in start order, each with its events and links."""
     out = [
-        SpanRow(span_id, parent, name, kind, span_type, start, end, status, message, inputs, outputs,
-                orjson.loads(attributes) if attributes else {}, trace_state)
-        for (span_id, parent, name, kind, span_type, start, end, status, message, inputs, outputs, attributes,
-             trace_state) in cursor.execute(GET_SPANS, [trace_id]).fetchall()
+        SpanRow(
+            span_id,
+            parent,
+            name,
+            kind,
+            span_type,
+            start,
+            end,
+            status,
+            message,
+            inputs,
+            outputs,
+            orjson.loads(attributes) if attributes else {},
+            trace_state,
+        )
+        for (
+            span_id,
+            parent,
+            name,
+            kind,
+            span_type,
+            start,
+            end,
+            status,
+            message,
+            inputs,
+            outputs,
+            attributes,
+            trace_state,
+        ) in cursor.execute(GET_SPANS, [trace_id]).fetchall()
     ]
     by_id = {span.span_id: span for span in out}
     for span_id, time_ns, name, attributes in cursor.execute(GET_EVENTS, [trace_id]).fetchall():
@@ -186,14 +223,17 @@ def get_many_info(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> li
     return [(row, found[row.trace_id]) for row in rows]
 
 
-def get_with_spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[TraceRow, list[Assessment], list[SpanRow]]:
+def get_with_spans(
+    cursor: duckdb.DuckDBPyConnection, trace_id: str
+) -> tuple[TraceRow, list[Assessment], list[SpanRow]]:
     """A trace row, its assessments and its spans (GetTrace)."""
     row, found = get_info(cursor, trace_id)
     return row, found, spans(cursor, trace_id)
 
 
-def get_many_with_spans(cursor: duckdb.DuckDBPyConnection,
-          trace_ids: list[str]) -> list[tuple[TraceRow, list[Assessment], list[SpanRow]]]:
+def get_many_with_spans(
+    cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]
+) -> list[tuple[TraceRow, list[Assessment], list[SpanRow]]]:
     return [(row, found, spans(cursor, row.trace_id)) for row, found in get_many_info(cursor, trace_ids)]
 
 
@@ -223,8 +263,14 @@ def delete_tag(conn: duckdb.DuckDBPyConnection, trace_id: str, key: str) -> None
     conn.execute(lake.DELETE_TAG if lake.is_lake(conn) else DELETE_TAG, [key, trace_id])
 
 
-def delete_traces(conn: duckdb.DuckDBPyConnection, experiment_id: str, *, trace_ids: list[str] | None = None,
-                  max_timestamp_ms: int | None = None, max_traces: int | None = None) -> int:
+def delete_traces(
+    conn: duckdb.DuckDBPyConnection,
+    experiment_id: str,
+    *,
+    trace_ids: list[str] | None = None,
+    max_timestamp_ms: int | None = None,
+    max_traces: int | None = None,
+) -> int:
     """Delete the experiment's traces named by id, or those that started at or before a time
     (oldest first, at most ``max_traces``); returns how many traces were deleted."""
     if trace_ids is not None:
@@ -235,8 +281,12 @@ def delete_traces(conn: duckdb.DuckDBPyConnection, experiment_id: str, *, trace_
     doomed = [row[0] for row in rows]
     if doomed:
         for table in TRACE_TABLES:
-            conn.execute(DELETE_FROM[table].replace("traces", "trace_parts") if table == "traces" and lake.is_lake(conn)
-                         else DELETE_FROM[table], [doomed])
+            conn.execute(
+                DELETE_FROM[table].replace("traces", "trace_parts")
+                if table == "traces" and lake.is_lake(conn)
+                else DELETE_FROM[table],
+                [doomed],
+            )
     return len(doomed)
 
 

@@ -22,10 +22,13 @@ ROLES = ("admin", "editor", "labeler", "viewer")
 PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 MAX_NAME_CHARS = 250
 _USER = "SELECT name, role, create_time, last_update_time FROM users WHERE name = ?"
-_TOKEN = ("SELECT token_id, user_name, description, create_time, expire_time, revoke_time "
-          "FROM api_tokens WHERE token_id = ?")
-_PERMISSION = ("SELECT experiment_id, user_name, permission, create_time FROM experiment_permissions "
-               "WHERE experiment_id = ? AND user_name = ?")
+_TOKEN = (
+    "SELECT token_id, user_name, description, create_time, expire_time, revoke_time FROM api_tokens WHERE token_id = ?"
+)
+_PERMISSION = (
+    "SELECT experiment_id, user_name, permission, create_time FROM experiment_permissions "
+    "WHERE experiment_id = ? AND user_name = ?"
+)
 
 
 def check_name(name: str) -> str:
@@ -55,8 +58,15 @@ def _user(conn: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     return user
 
 
-def add_user(conn: duckdb.DuckDBPyConnection, *, name: str, role: str, password_hash: str | None,
-             now: datetime, actor: str | None) -> dict[str, Any]:
+def add_user(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    name: str,
+    role: str,
+    password_hash: str | None,
+    now: datetime,
+    actor: str | None,
+) -> dict[str, Any]:
     check_name(name)
     check_role(role)
     if row_as_dict(conn, _USER, [name]) is not None:
@@ -68,31 +78,44 @@ def add_user(conn: duckdb.DuckDBPyConnection, *, name: str, role: str, password_
 
 
 def list_users(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    result = conn.execute("SELECT name, role, password_hash IS NOT NULL AS has_password, create_time, "
-                          "last_update_time FROM users ORDER BY name")
+    result = conn.execute(
+        "SELECT name, role, password_hash IS NOT NULL AS has_password, create_time, "
+        "last_update_time FROM users ORDER BY name"
+    )
     columns = [d[0] for d in result.description or []]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
-def set_role(conn: duckdb.DuckDBPyConnection, *, name: str, role: str, now: datetime,
-             actor: str | None) -> dict[str, Any]:
+def set_role(
+    conn: duckdb.DuckDBPyConnection, *, name: str, role: str, now: datetime, actor: str | None
+) -> dict[str, Any]:
     check_role(role)
     before = _user(conn, name)
     conn.execute("UPDATE users SET role = ?, last_update_time = ? WHERE name = ?", [role, now, name])
     after = _user(conn, name)
-    record(conn, actor=actor, action="set-role", object_type="user", object_id=name, previous=before,
-           new=after, time=now)
+    record(
+        conn, actor=actor, action="set-role", object_type="user", object_id=name, previous=before, new=after, time=now
+    )
     return after
 
 
-def set_password(conn: duckdb.DuckDBPyConnection, *, name: str, password_hash: str, now: datetime,
-                 actor: str | None) -> None:
+def set_password(
+    conn: duckdb.DuckDBPyConnection, *, name: str, password_hash: str, now: datetime, actor: str | None
+) -> None:
     """A new password ends every Review App sign-in of the user."""
     before = _user(conn, name)
     conn.execute("UPDATE users SET password_hash = ?, last_update_time = ? WHERE name = ?", [password_hash, now, name])
     conn.execute("DELETE FROM web_sessions WHERE user_name = ?", [name])
-    record(conn, actor=actor, action="set-password", object_type="user", object_id=name, previous=before,
-           new=_user(conn, name), time=now)
+    record(
+        conn,
+        actor=actor,
+        action="set-password",
+        object_type="user",
+        object_id=name,
+        previous=before,
+        new=_user(conn, name),
+        time=now,
+    )
 
 
 def delete_user(conn: duckdb.DuckDBPyConnection, *, name: str, now: datetime, actor: str | None) -> None:
@@ -105,12 +128,22 @@ def delete_user(conn: duckdb.DuckDBPyConnection, *, name: str, now: datetime, ac
     record(conn, actor=actor, action="delete", object_type="user", object_id=name, previous=before, time=now)
 
 
-def create_token(conn: duckdb.DuckDBPyConnection, *, token_id: str, user_name: str, token_hash: str,
-                 description: str | None, expire_time: datetime | None, now: datetime,
-                 actor: str | None) -> dict[str, Any]:
+def create_token(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    token_id: str,
+    user_name: str,
+    token_hash: str,
+    description: str | None,
+    expire_time: datetime | None,
+    now: datetime,
+    actor: str | None,
+) -> dict[str, Any]:
     _user(conn, user_name)
-    conn.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                 [token_id, user_name, token_hash, description, now, expire_time])
+    conn.execute(
+        "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        [token_id, user_name, token_hash, description, now, expire_time],
+    )
     token = row_as_dict(conn, _TOKEN, [token_id])
     record(conn, actor=actor, action="create", object_type="api_token", object_id=token_id, new=token, time=now)
     assert token is not None
@@ -118,15 +151,18 @@ def create_token(conn: duckdb.DuckDBPyConnection, *, token_id: str, user_name: s
 
 
 def list_tokens(conn: duckdb.DuckDBPyConnection, user_name: str | None = None) -> list[dict[str, Any]]:
-    result = conn.execute("SELECT token_id, user_name, description, create_time, expire_time, revoke_time "
-                          "FROM api_tokens WHERE ? IS NULL OR user_name = ? ORDER BY create_time, token_id",
-                          [user_name, user_name])
+    result = conn.execute(
+        "SELECT token_id, user_name, description, create_time, expire_time, revoke_time "
+        "FROM api_tokens WHERE ? IS NULL OR user_name = ? ORDER BY create_time, token_id",
+        [user_name, user_name],
+    )
     columns = [d[0] for d in result.description or []]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
-def revoke_token(conn: duckdb.DuckDBPyConnection, *, token_id: str, now: datetime, actor: str | None,
-                 owner: str | None = None) -> dict[str, Any]:
+def revoke_token(
+    conn: duckdb.DuckDBPyConnection, *, token_id: str, now: datetime, actor: str | None, owner: str | None = None
+) -> dict[str, Any]:
     """``owner`` set: only that user's token may be revoked (a non-admin revoking their own)."""
     before = row_as_dict(conn, _TOKEN, [token_id])
     if before is None or (owner is not None and before["user_name"] != owner):
@@ -134,55 +170,100 @@ def revoke_token(conn: duckdb.DuckDBPyConnection, *, token_id: str, now: datetim
     if before["revoke_time"] is None:
         conn.execute("UPDATE api_tokens SET revoke_time = ? WHERE token_id = ?", [now, token_id])
     after = row_as_dict(conn, _TOKEN, [token_id])
-    record(conn, actor=actor, action="revoke", object_type="api_token", object_id=token_id, previous=before,
-           new=after, time=now)
+    record(
+        conn,
+        actor=actor,
+        action="revoke",
+        object_type="api_token",
+        object_id=token_id,
+        previous=before,
+        new=after,
+        time=now,
+    )
     assert after is not None
     return after
 
 
-def set_permission(conn: duckdb.DuckDBPyConnection, *, experiment_id: str, user_name: str, permission: str,
-                   now: datetime, actor: str | None) -> dict[str, Any]:
+def set_permission(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    experiment_id: str,
+    user_name: str,
+    permission: str,
+    now: datetime,
+    actor: str | None,
+) -> dict[str, Any]:
     check_permission(permission)
     _user(conn, user_name)
     if not conn.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", [experiment_id]).fetchall():
         raise NotFound(f"Experiment '{experiment_id}' does not exist")
     before = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
     # delete + insert, not ON CONFLICT: a DuckLake store has no primary keys
-    conn.execute("DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?",
-                 [experiment_id, user_name])
-    conn.execute("INSERT INTO experiment_permissions VALUES (?, ?, ?, ?, ?)",
-                 [experiment_id, user_name, permission, before["create_time"] if before else now, now])
+    conn.execute(
+        "DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?", [experiment_id, user_name]
+    )
+    conn.execute(
+        "INSERT INTO experiment_permissions VALUES (?, ?, ?, ?, ?)",
+        [experiment_id, user_name, permission, before["create_time"] if before else now, now],
+    )
     after = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
-    record(conn, actor=actor, action="grant", object_type="experiment_permission",
-           object_id=f"{experiment_id}/{user_name}", previous=before, new=after, time=now)
+    record(
+        conn,
+        actor=actor,
+        action="grant",
+        object_type="experiment_permission",
+        object_id=f"{experiment_id}/{user_name}",
+        previous=before,
+        new=after,
+        time=now,
+    )
     assert after is not None
     return after
 
 
-def delete_permission(conn: duckdb.DuckDBPyConnection, *, experiment_id: str, user_name: str, now: datetime,
-                      actor: str | None) -> None:
+def delete_permission(
+    conn: duckdb.DuckDBPyConnection, *, experiment_id: str, user_name: str, now: datetime, actor: str | None
+) -> None:
     before = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
     if before is None:
         raise NotFound(f"User '{user_name}' has no permission on experiment '{experiment_id}'")
-    conn.execute("DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?",
-                 [experiment_id, user_name])
-    record(conn, actor=actor, action="revoke", object_type="experiment_permission",
-           object_id=f"{experiment_id}/{user_name}", previous=before, time=now)
+    conn.execute(
+        "DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?", [experiment_id, user_name]
+    )
+    record(
+        conn,
+        actor=actor,
+        action="revoke",
+        object_type="experiment_permission",
+        object_id=f"{experiment_id}/{user_name}",
+        previous=before,
+        time=now,
+    )
 
 
 def list_permissions(conn: duckdb.DuckDBPyConnection, user_name: str | None = None) -> list[dict[str, Any]]:
-    result = conn.execute("SELECT experiment_id, user_name, permission FROM experiment_permissions "
-                          "WHERE ? IS NULL OR user_name = ? ORDER BY user_name, experiment_id",
-                          [user_name, user_name])
+    result = conn.execute(
+        "SELECT experiment_id, user_name, permission FROM experiment_permissions "
+        "WHERE ? IS NULL OR user_name = ? ORDER BY user_name, experiment_id",
+        [user_name, user_name],
+    )
     columns = [d[0] for d in result.description or []]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
-def start_web_session(conn: duckdb.DuckDBPyConnection, *, session_hash: str, user_name: str, csrf_token: str,
-                      now: datetime, expire_time: datetime) -> None:
+def start_web_session(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    session_hash: str,
+    user_name: str,
+    csrf_token: str,
+    now: datetime,
+    expire_time: datetime,
+) -> None:
     conn.execute("DELETE FROM web_sessions WHERE expire_time < ?", [now])
-    conn.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)", [session_hash, user_name, csrf_token, now,
-                                                                     expire_time])
+    conn.execute(
+        "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)", [session_hash, user_name, csrf_token, now, expire_time]
+    )
 
 
 def end_web_session(conn: duckdb.DuckDBPyConnection, *, session_hash: str) -> None:
@@ -204,12 +285,15 @@ def snapshot(conn: duckdb.DuckDBPyConnection) -> Snapshot:
     for name, role, password_hash in conn.execute("SELECT name, role, password_hash FROM users").fetchall():
         snap.users[name] = (role, password_hash)
     for token_id, user, token_hash, expire in conn.execute(
-            "SELECT token_id, user_name, token_hash, expire_time FROM api_tokens WHERE revoke_time IS NULL").fetchall():
+        "SELECT token_id, user_name, token_hash, expire_time FROM api_tokens WHERE revoke_time IS NULL"
+    ).fetchall():
         snap.tokens[token_hash] = (token_id, user, expire)
     for experiment_id, user, permission in conn.execute(
-            "SELECT experiment_id, user_name, permission FROM experiment_permissions").fetchall():
+        "SELECT experiment_id, user_name, permission FROM experiment_permissions"
+    ).fetchall():
         snap.permissions.setdefault(user, {})[experiment_id] = permission
     for session_hash, user, csrf, expire in conn.execute(
-            "SELECT session_hash, user_name, csrf_token, expire_time FROM web_sessions").fetchall():
+        "SELECT session_hash, user_name, csrf_token, expire_time FROM web_sessions"
+    ).fetchall():
         snap.sessions[session_hash] = (user, csrf, expire)
     return snap

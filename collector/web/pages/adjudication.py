@@ -71,12 +71,18 @@ def _choices(d: store.Dispute, schema: schema_store.LabelSchema | None) -> list[
 def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, error: str | None) -> AdjudicationPage:
     session = labeling.get(cursor, session_id)
     schemas = {s.name: s for s in schema_store.list_schemas(cursor, session.experiment_id, 10_000, 0)}
-    views = [DisputeView(d.trace_id, d.schema,
-                         [{"labeler": a.labeler, "value": a.value, "rationale": a.rationale} for a in d.answers],
-                         _choices(d, schemas.get(d.schema)),
-                         None if d.gold is None else {"value": d.gold.value, "adjudicator": d.gold.adjudicator,
-                                                      "rationale": d.gold.rationale})
-             for d in store.disagreements(cursor, session_id)]
+    views = [
+        DisputeView(
+            d.trace_id,
+            d.schema,
+            [{"labeler": a.labeler, "value": a.value, "rationale": a.rationale} for a in d.answers],
+            _choices(d, schemas.get(d.schema)),
+            None
+            if d.gold is None
+            else {"value": d.gold.value, "adjudicator": d.gold.adjudicator, "rationale": d.gold.rationale},
+        )
+        for d in store.disagreements(cursor, session_id)
+    ]
     return AdjudicationPage(session.session_id, session.name, user, views, error)
 
 
@@ -111,9 +117,18 @@ async def save_gold(api: Access, request: Request) -> Response:
     back = f"/agreement/{quote(session_id)}/adjudicate"
     try:
         value = json.loads(str(form.get("value") or "null"))
-        await api.write(partial(store.record_gold, session_id=session_id, trace_id=str(form.get("trace_id") or ""),
-                                schema_name=str(form.get("schema") or ""), adjudicator=user, value=value,
-                                rationale=str(form.get("rationale") or "") or None, now=now_ms()))
+        await api.write(
+            partial(
+                store.record_gold,
+                session_id=session_id,
+                trace_id=str(form.get("trace_id") or ""),
+                schema_name=str(form.get("schema") or ""),
+                adjudicator=user,
+                value=value,
+                rationale=str(form.get("rationale") or "") or None,
+                now=now_ms(),
+            )
+        )
     except json.JSONDecodeError:
         return RedirectResponse(f"{back}?error={quote('Choose a gold label.')}", status_code=303)
     except CollectorError as exc:
@@ -122,5 +137,7 @@ async def save_gold(api: Access, request: Request) -> Response:
 
 
 def routes(api: Access) -> list[BaseRoute]:
-    return [Route("/agreement/{session_id}/adjudicate", partial(adjudication_page, api), methods=["GET"]),
-            Route("/agreement/{session_id}/adjudicate", partial(save_gold, api), methods=["POST"])]
+    return [
+        Route("/agreement/{session_id}/adjudicate", partial(adjudication_page, api), methods=["GET"]),
+        Route("/agreement/{session_id}/adjudicate", partial(save_gold, api), methods=["POST"]),
+    ]

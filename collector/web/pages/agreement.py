@@ -56,8 +56,16 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str) -> AgreementPage:
     for schema in report["schemas"]:
         found = judges_store.judges(cursor, schema["schema"], session_id=session_id)
         judges += judges_store.judges_json(found)["judges"]
-    return AgreementPage(report["session_id"], report["name"], report["experiment_id"], report["queue_type"],
-                         report["schemas"], report["labelers"], report["disagreements"], judges)
+    return AgreementPage(
+        report["session_id"],
+        report["name"],
+        report["experiment_id"],
+        report["queue_type"],
+        report["schemas"],
+        report["labelers"],
+        report["disagreements"],
+        judges,
+    )
 
 
 async def agreement_page(api: Access, request: Request) -> Response:

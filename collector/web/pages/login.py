@@ -53,9 +53,16 @@ def _secure(request: Request) -> bool:
 
 async def login_form(api: Access, request: Request) -> Response:
     name = identity.current_user(request) or ""
-    return render(request, "login.html", LoginPage(next=_safe_next(request.query_params.get("next")), name=name,
-                                                   error=None, login_with_password=identity.authenticator(request)
-                                                   is not None))
+    return render(
+        request,
+        "login.html",
+        LoginPage(
+            next=_safe_next(request.query_params.get("next")),
+            name=name,
+            error=None,
+            login_with_password=identity.authenticator(request) is not None,
+        ),
+    )
 
 
 async def login_submit(api: Access, request: Request) -> Response:
@@ -71,12 +78,21 @@ async def login_submit(api: Access, request: Request) -> Response:
         value, value_hash = new_secret()
         csrf, _ = new_secret()
         now = now_ms()
-        await api.write(partial(users_store.start_web_session, session_hash=value_hash, user_name=name,
-                                csrf_token=csrf, now=now, expire_time=now + timedelta(days=SESSION_DAYS)))
+        await api.write(
+            partial(
+                users_store.start_web_session,
+                session_hash=value_hash,
+                user_name=name,
+                csrf_token=csrf,
+                now=now,
+                expire_time=now + timedelta(days=SESSION_DAYS),
+            )
+        )
         authenticator.reload()
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_DAYS * 86400, httponly=True, samesite="lax",
-                            secure=_secure(request))
+        response.set_cookie(
+            SESSION_COOKIE, value, max_age=SESSION_DAYS * 86400, httponly=True, samesite="lax", secure=_secure(request)
+        )
         return response
     error = identity.check_name(name)
     if error is not None:

@@ -25,9 +25,8 @@ from starlette.routing import BaseRoute, Route
 
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import labeling, review_leases
 from annotrace.collector.store.queries import labeling_review as store
-from annotrace.collector.store.queries import review_leases
 from annotrace.collector.web import identity
 from annotrace.collector.web.page import render
 from annotrace.collector.web.pages import review_form
@@ -40,9 +39,11 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
     from annotrace.collector.store.queries.label_schemas import LabelSchema
 
-STALE_NOTICE = ("The questions of this session changed after you opened this item, so nothing was saved. "
-                "The current questions are below, with your answers kept where they still fit: check them and "
-                "submit again.")
+STALE_NOTICE = (
+    "The questions of this session changed after you opened this item, so nothing was saved. "
+    "The current questions are below, with your answers kept where they still fit: check them and "
+    "submit again."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,13 @@ def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) 
     return AnswerText(name, (schema.title or name) if schema is not None else name, text, answer.comment)
 
 
-def _page(screen: store.Screen, user: str, questions: list[Question] | None = None, notice: str | None = None,
-          error_count: int = 0) -> ReviewPage:
+def _page(
+    screen: store.Screen,
+    user: str,
+    questions: list[Question] | None = None,
+    notice: str | None = None,
+    error_count: int = 0,
+) -> ReviewPage:
     sid, queue = screen.session.session_id, screen.queue
     completed = sum(entry.status == "completed" for entry in queue)
     skipped = sum(entry.status == "skipped" for entry in queue)
@@ -172,20 +178,46 @@ def _page(screen: store.Screen, user: str, questions: list[Question] | None = No
     if screen.index is not None and screen.content is not None:
         i, entry = screen.index, queue[screen.index]
         base = f"/review/{sid}/items/{entry.trace_id}"
-        item = ItemView(entry.trace_id, entry.source_trace_id, i + 1, entry.status, base, base + "/skip",
-                        _item_url(sid, i) if i > 0 else None, _item_url(sid, i + 2) if i + 1 < len(queue) else None,
-                        content(screen.content),
-                        screen.session.reviewers_per_item is None or entry.status in ("completed", "skipped"))
+        item = ItemView(
+            entry.trace_id,
+            entry.source_trace_id,
+            i + 1,
+            entry.status,
+            base,
+            base + "/skip",
+            _item_url(sid, i) if i > 0 else None,
+            _item_url(sid, i + 2) if i + 1 < len(queue) else None,
+            content(screen.content),
+            screen.session.reviewers_per_item is None or entry.status in ("completed", "skipped"),
+        )
         if questions is None:
             questions = review_form.from_saved(screen.schemas, screen.answers.get(entry.trace_id, {}))
     else:
         by_name = {s.name: s for s in screen.schemas}
-        summary = [SummaryRow(n + 1, e.trace_id, e.status, _item_url(sid, n + 1), screen.previews.get(e.trace_id),
-                              [_answer_text(by_name.get(name), name, a)
-                               for name, a in screen.answers.get(e.trace_id, {}).items()])
-                   for n, e in enumerate(queue)]
-    return ReviewPage(sid, screen.session.name, user, _progress(len(queue), completed, skipped), item,
-                      questions or [], screen.fingerprint, screen.missing_schemas, notice, error_count, summary)
+        summary = [
+            SummaryRow(
+                n + 1,
+                e.trace_id,
+                e.status,
+                _item_url(sid, n + 1),
+                screen.previews.get(e.trace_id),
+                [_answer_text(by_name.get(name), name, a) for name, a in screen.answers.get(e.trace_id, {}).items()],
+            )
+            for n, e in enumerate(queue)
+        ]
+    return ReviewPage(
+        sid,
+        screen.session.name,
+        user,
+        _progress(len(queue), completed, skipped),
+        item,
+        questions or [],
+        screen.fingerprint,
+        screen.missing_schemas,
+        notice,
+        error_count,
+        summary,
+    )
 
 
 def _next_url(screen: store.Screen, after: str) -> str:
@@ -214,9 +246,17 @@ async def sessions_page(api: Access, request: Request) -> Response:
     if user is None:
         return _login(request)
     found = await api.read(store.my_sessions, user)
-    rows = [SessionRow(p.session.session_id, p.session.name, f"/review/{p.session.session_id}",
-                       p.session.assigned_users, p.session.create_time, _progress(p.total, p.completed, p.skipped))
-            for p in found]
+    rows = [
+        SessionRow(
+            p.session.session_id,
+            p.session.name,
+            f"/review/{p.session.session_id}",
+            p.session.assigned_users,
+            p.session.create_time,
+            _progress(p.total, p.completed, p.skipped),
+        )
+        for p in found
+    ]
     return render(request, "review_list.html", ReviewListPage(user, rows))
 
 
@@ -228,10 +268,12 @@ async def queue_page(api: Access, request: Request) -> Response:
     try:
         leased = False
         if item is None:  # reviewers_per_item: the server hands out the next item (review_leases.claim)
-            leased, item = await api.write(partial(review_leases.claim, session_id=request.path_params["session_id"],
-                                                   user=user, now=now_ms()))
-        screen = await api.read(partial(store.screen, summary=leased and item is None),
-                                request.path_params["session_id"], user, item)
+            leased, item = await api.write(
+                partial(review_leases.claim, session_id=request.path_params["session_id"], user=user, now=now_ms())
+            )
+        screen = await api.read(
+            partial(store.screen, summary=leased and item is None), request.path_params["session_id"], user, item
+        )
     except (NotFound, PermissionDenied) as exc:
         return _error(request, exc)
     return render(request, "review.html", _page(screen, user))
@@ -254,12 +296,19 @@ async def submit_item(api: Access, request: Request) -> Response:
         questions = review_form.add_row(review_form.clear_errors(parsed.questions), str(form.get("_add_row")))
         return await _again(api, request, user, entry.trace_id, questions, None, 0, 200)
     if str(form.get("fingerprint") or "") != screen.fingerprint:
-        return await _again(api, request, user, entry.trace_id, parsed.questions, STALE_NOTICE, parsed.error_count,
-                            409)
+        return await _again(api, request, user, entry.trace_id, parsed.questions, STALE_NOTICE, parsed.error_count, 409)
     if parsed.error_count:
         return await _again(api, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
-    job = partial(store.submit, session_id=session_id, trace_id=entry.trace_id, user=user, shown=screen.fingerprint,
-                  answers=parsed.answers, now=now_ms(), documents=document_marks(form))
+    job = partial(
+        store.submit,
+        session_id=session_id,
+        trace_id=entry.trace_id,
+        user=user,
+        shown=screen.fingerprint,
+        answers=parsed.answers,
+        now=now_ms(),
+        documents=document_marks(form),
+    )
     try:
         await api.write(job)
     except (NotFound, PermissionDenied) as exc:
@@ -271,13 +320,29 @@ async def submit_item(api: Access, request: Request) -> Response:
             return _error(request, gone)
         again = review_form.parse(fresh.schemas, form, fresh.answers.get(entry.trace_id, {}))
         stale = isinstance(exc, store.StaleForm)
-        return await _again(api, request, user, entry.trace_id, again.questions, STALE_NOTICE if stale else exc.message,
-                            again.error_count, 409 if stale else 422)
+        return await _again(
+            api,
+            request,
+            user,
+            entry.trace_id,
+            again.questions,
+            STALE_NOTICE if stale else exc.message,
+            again.error_count,
+            409 if stale else 422,
+        )
     return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
 
 
-async def _again(api: Access, request: Request, user: str, trace_id: str, questions: list[Question],
-                 notice: str | None, error_count: int, status: int) -> Response:
+async def _again(
+    api: Access,
+    request: Request,
+    user: str,
+    trace_id: str,
+    questions: list[Question],
+    notice: str | None,
+    error_count: int,
+    status: int,
+) -> Response:
     """The item shown again, with the questions as posted (typed values and inline messages)."""
     try:
         screen = await api.read(store.screen, request.path_params["session_id"], user, trace_id)
@@ -292,11 +357,11 @@ async def skip_item(api: Access, request: Request) -> Response:
         return _login(request)
     session_id = request.path_params["session_id"]
     try:
-        screen = await api.read(partial(store.screen, with_content=False), session_id, user,
-                                request.path_params["trace_id"])
+        screen = await api.read(
+            partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
+        )
         entry = screen.queue[screen.index or 0]
-        await api.write(partial(labeling.skip, session_id=session_id, trace_id=entry.trace_id, user=user,
-                                now=now_ms()))
+        await api.write(partial(labeling.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms()))
     except (NotFound, PermissionDenied) as exc:
         return _error(request, exc)
     return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)

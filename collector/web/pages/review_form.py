@@ -34,9 +34,12 @@ ANSWER, COMMENT = "a:", "c:"
 MAX_COMMENT_CHARS = 64 * 1024  # the REST API's limit
 _INTEGER = re.compile(r"^[+-]?\d{1,15}$")
 _REQUIRED = {
-    "pass_fail": "Choose one of the options.", "categorical": "Choose one of the options.",
-    "categorical_list": "Choose at least one option.", "numeric": "Enter a number.",
-    "text": "Enter your answer.", "text_list": "Enter at least one entry.",
+    "pass_fail": "Choose one of the options.",
+    "categorical": "Choose one of the options.",
+    "categorical_list": "Choose at least one option.",
+    "numeric": "Enter a number.",
+    "text": "Enter your answer.",
+    "text_list": "Enter at least one entry.",
 }
 
 
@@ -85,7 +88,10 @@ class Parsed:
 def _options(schema: LabelSchema, chosen: list[str]) -> list[Option]:
     spec = schema.input
     if schema.input_type == "pass_fail":
-        pairs = [("true", str(spec.get("positive_label") or "Pass")), ("false", str(spec.get("negative_label") or "Fail"))]
+        pairs = [
+            ("true", str(spec.get("positive_label") or "Pass")),
+            ("false", str(spec.get("negative_label") or "Fail")),
+        ]
     elif schema.input_type in ("categorical", "categorical_list"):
         pairs = [(str(o), str(o)) for o in spec.get("options") or []]
     else:
@@ -99,19 +105,36 @@ def _number_text(value: Any) -> str:
     return str(value)
 
 
-def _question(index: int, schema: LabelSchema, chosen: list[str], text: str, rows: list[str], comment: str,
-              answered: bool) -> Question:
+def _question(
+    index: int, schema: LabelSchema, chosen: list[str], text: str, rows: list[str], comment: str, answered: bool
+) -> Question:
     spec = schema.input
     rows = list(rows)
-    if schema.input_type == "text_list" and (not rows or rows[-1] != "") and \
-            (spec.get("max_count") is None or len(rows) < spec["max_count"]):
+    if (
+        schema.input_type == "text_list"
+        and (not rows or rows[-1] != "")
+        and (spec.get("max_count") is None or len(rows) < spec["max_count"])
+    ):
         rows.append("")  # one empty row to type the next entry in (JS adds more; without JS, "Add an entry")
     return Question(
-        name=schema.name, index=index, kind=schema.type, input_type=schema.input_type,
-        title=schema.title or schema.name, instruction=schema.instruction, options=_options(schema, chosen),
-        min_value=spec.get("min_value"), max_value=spec.get("max_value"), max_length=spec.get("max_length"),
-        max_count=spec.get("max_count"), max_length_each=spec.get("max_length_each"), text=text, rows=rows,
-        enable_comment=schema.enable_comment, comment=comment, answered=answered)
+        name=schema.name,
+        index=index,
+        kind=schema.type,
+        input_type=schema.input_type,
+        title=schema.title or schema.name,
+        instruction=schema.instruction,
+        options=_options(schema, chosen),
+        min_value=spec.get("min_value"),
+        max_value=spec.get("max_value"),
+        max_length=spec.get("max_length"),
+        max_count=spec.get("max_count"),
+        max_length_each=spec.get("max_length_each"),
+        text=text,
+        rows=rows,
+        enable_comment=schema.enable_comment,
+        comment=comment,
+        answered=answered,
+    )
 
 
 def from_saved(schemas: list[LabelSchema], saved: dict[str, MyAnswer]) -> list[Question]:
@@ -130,8 +153,17 @@ def from_saved(schemas: list[LabelSchema], saved: dict[str, MyAnswer]) -> list[Q
             text = _number_text(value)
         elif value is not None:
             chosen, text = [str(value)], str(value)
-        out.append(_question(index, schema, chosen, text, rows if schema.input_type == "text_list" else [],
-                             (mine.comment or "") if mine is not None else "", mine is not None))
+        out.append(
+            _question(
+                index,
+                schema,
+                chosen,
+                text,
+                rows if schema.input_type == "text_list" else [],
+                (mine.comment or "") if mine is not None else "",
+                mine is not None,
+            )
+        )
     return out
 
 
@@ -222,8 +254,12 @@ def parse(schemas: list[LabelSchema], form: FormData, saved: dict[str, MyAnswer]
 
 def add_row(questions: list[Question], name: str) -> list[Question]:
     """The questions with one more empty entry in the text list ``name`` (the no-JS "Add an entry")."""
-    return [replace(q, rows=[*q.rows, ""]) if q.name == name and q.input_type == "text_list" and
-            (q.max_count is None or len(q.rows) < q.max_count) else q for q in questions]
+    return [
+        replace(q, rows=[*q.rows, ""])
+        if q.name == name and q.input_type == "text_list" and (q.max_count is None or len(q.rows) < q.max_count)
+        else q
+        for q in questions
+    ]
 
 
 def clear_errors(questions: list[Question]) -> list[Question]:

@@ -90,8 +90,7 @@ def _tool_call_text(call: Any) -> str:
 
 def _bubbles_of(messages: Any) -> list[Bubble] | None:
     """A JSON list of messages (any shape ``genai_messages`` reads) as bubbles, or None when it is not one."""
-    if not isinstance(messages, list) or not messages or \
-            not all(isinstance(m, dict) and "role" in m for m in messages):
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
         return None
     return _row_bubbles(genai_messages.message_rows(messages))
 
@@ -103,8 +102,13 @@ def _row_bubbles(rows: list[genai_messages.Message | None]) -> list[Bubble]:
             continue
         role, text, calls, _raw = row
         parsed = genai_messages.parse_json(calls) if calls else []
-        out.append(Bubble(role or "message", _cut(text or ""),
-                          [_tool_call_text(c) for c in parsed] if isinstance(parsed, list) else []))
+        out.append(
+            Bubble(
+                role or "message",
+                _cut(text or ""),
+                [_tool_call_text(c) for c in parsed] if isinstance(parsed, list) else [],
+            )
+        )
     return out
 
 
@@ -138,16 +142,27 @@ def _completion_text(value: Any) -> list[Bubble] | None:
 
 
 def _stored_bubbles(messages: list[ChatMessage]) -> list[Bubble]:
-    return [Bubble(m.role or "message", _cut(m.content or ""),
-                   [_tool_call_text(c) for c in m.tool_calls] if isinstance(m.tool_calls, list) else [])
-            for m in messages]
+    return [
+        Bubble(
+            m.role or "message",
+            _cut(m.content or ""),
+            [_tool_call_text(c) for c in m.tool_calls] if isinstance(m.tool_calls, list) else [],
+        )
+        for m in messages
+    ]
 
 
 def _document(doc: Document, relevance: dict[tuple[str, int], bool]) -> DocumentView:
     uri = doc.doc_uri
-    return DocumentView(doc.document_id, _cut(doc.content or ""), uri,
-                        uri is not None and uri.lower().startswith(("http://", "https://")), doc.score,
-                        f"{DOCUMENT_FIELD}{doc.span_id}:{doc.position}", relevance.get((doc.span_id, doc.position)))
+    return DocumentView(
+        doc.document_id,
+        _cut(doc.content or ""),
+        uri,
+        uri is not None and uri.lower().startswith(("http://", "https://")),
+        doc.score,
+        f"{DOCUMENT_FIELD}{doc.span_id}:{doc.position}",
+        relevance.get((doc.span_id, doc.position)),
+    )
 
 
 def document_marks(form: Any) -> list[tuple[str, int, bool]]:
@@ -157,7 +172,7 @@ def document_marks(form: Any) -> list[tuple[str, int, bool]]:
     for key in form:
         if not str(key).startswith(DOCUMENT_FIELD):
             continue
-        span_id, _, position = str(key)[len(DOCUMENT_FIELD):].partition(":")
+        span_id, _, position = str(key)[len(DOCUMENT_FIELD) :].partition(":")
         value = str(form.get(key))
         if position.isdigit() and value in ("true", "false"):
             out.append((span_id, int(position), value == "true"))
@@ -180,11 +195,17 @@ def content(item: ItemContent) -> Content:
     if outputs:
         last_span = outputs[-1].span_id
         response_chat = _stored_bubbles([m for m in outputs if m.span_id == last_span])
-        prompt_chat = _stored_bubbles([m for m in item.messages
-                                       if m.span_id == last_span and m.direction == "input"])
+        prompt_chat = _stored_bubbles([m for m in item.messages if m.span_id == last_span and m.direction == "input"])
     else:
         response_chat = _completion_text(item.response) or []
         if not response_chat:
             response_fields = _fields(item.response)
-    return Content(item.name, request_chat or [], request_fields, response_chat, prompt_chat, response_fields,
-                   [_document(d, item.relevance) for d in item.documents])
+    return Content(
+        item.name,
+        request_chat or [],
+        request_fields,
+        response_chat,
+        prompt_chat,
+        response_fields,
+        [_document(d, item.relevance) for d in item.documents],
+    )

@@ -80,13 +80,19 @@ def _span_id(raw: str | None) -> str | None:
 def missing(request: Request, raw: str, message: str | None = None) -> Response:
     """The HTML (or JSON) 404 page, never the API's envelope: a person followed a link."""
     text = message or f"Trace with ID '{raw}' not found."
-    return render(request, "trace_missing.html", TraceMissing(trace_id=raw, message=text), status_code=404,
-                  headers=NO_STORE)
+    return render(
+        request, "trace_missing.html", TraceMissing(trace_id=raw, message=text), status_code=404, headers=NO_STORE
+    )
 
 
 def _panel(header: TraceHeader, selected: SpanView | None, found: list[Assessment]) -> AssessmentPanel:
-    return panel(header.trace_id, found, span_id=selected.span_id if selected else None,
-                 span_name=selected.name if selected else None, root_span_id=header.root_span_id)
+    return panel(
+        header.trace_id,
+        found,
+        span_id=selected.span_id if selected else None,
+        span_name=selected.name if selected else None,
+        root_span_id=header.root_span_id,
+    )
 
 
 async def trace_page(api: Access, request: Request) -> Response:
@@ -106,10 +112,19 @@ async def trace_page(api: Access, request: Request) -> Response:
         notice = f"This trace has no span '{asked}'; showing {'the root span' if view.selected else 'the trace'}."
     lines = timeline(view.tree)
     selected = span_view(view.selected, view.header.root_span_id) if view.selected else None
-    return render(request, "trace.html", TracePage(
-        trace=view.header, spans=lines.spans, total_ms=lines.total_ms, selected=selected,
-        panel=_panel(view.header, selected, view.assessments), notice=notice,
-    ), headers=NO_STORE)
+    return render(
+        request,
+        "trace.html",
+        TracePage(
+            trace=view.header,
+            spans=lines.spans,
+            total_ms=lines.total_ms,
+            selected=selected,
+            panel=_panel(view.header, selected, view.assessments),
+            notice=notice,
+        ),
+        headers=NO_STORE,
+    )
 
 
 async def span_page(api: Access, request: Request) -> Response:
@@ -126,8 +141,12 @@ async def span_page(api: Access, request: Request) -> Response:
     except NotFound as error:
         return missing(request, raw, error.message)
     selected = span_view(detail, header.root_span_id)
-    return render(request, "trace_span.html", SpanPage(trace=header, selected=selected,
-                                                       panel=_panel(header, selected, found)), headers=NO_STORE)
+    return render(
+        request,
+        "trace_span.html",
+        SpanPage(trace=header, selected=selected, panel=_panel(header, selected, found)),
+        headers=NO_STORE,
+    )
 
 
 def routes(api: Access) -> list[BaseRoute]:

@@ -64,15 +64,35 @@ def data_type(value: Any) -> str:
 def _view(a: Assessment, overridden_by: list[str]) -> AssessmentView:
     error = a.error
     return AssessmentView(
-        a.assessment_id, a.name, a.kind, a.span_id, a.value, orjson.dumps(a.value).decode(), data_type(a.value),
-        a.rationale, a.source_type, a.source_id, error.error_code if error else None,
-        error.error_message if error else None, a.metadata, a.create_time, a.last_update_time, a.valid, a.overrides,
+        a.assessment_id,
+        a.name,
+        a.kind,
+        a.span_id,
+        a.value,
+        orjson.dumps(a.value).decode(),
+        data_type(a.value),
+        a.rationale,
+        a.source_type,
+        a.source_id,
+        error.error_code if error else None,
+        error.error_message if error else None,
+        a.metadata,
+        a.create_time,
+        a.last_update_time,
+        a.valid,
+        a.overrides,
         overridden_by,
     )
 
 
-def panel(trace_id: str, assessments: list[Assessment], *, span_id: str | None, span_name: str | None,
-          root_span_id: str | None) -> AssessmentPanel:
+def panel(
+    trace_id: str,
+    assessments: list[Assessment],
+    *,
+    span_id: str | None,
+    span_name: str | None,
+    root_span_id: str | None,
+) -> AssessmentPanel:
     """The panel for ``span_id``; the root span (or no span) means the whole trace."""
     trace_level = span_id is None or span_id == root_span_id
     if trace_level:
@@ -85,7 +105,9 @@ def panel(trace_id: str, assessments: list[Assessment], *, span_id: str | None, 
             overriders.setdefault(a.overrides, []).append(a.assessment_id)
     here = f"/traces/{trace_id}" + ("" if span_id is None else f"?span={span_id}")
     return AssessmentPanel(
-        trace_id, None if trace_level else span_id, span_name,
+        trace_id,
+        None if trace_level else span_id,
+        span_name,
         [_view(a, overriders.get(a.assessment_id, [])) for a in shown],
         "/login?next=" + quote(here, safe=""),
     )

@@ -114,8 +114,14 @@ def timeline(tree: list[TreeSpan]) -> Timeline:
     total_ns = max(max(span.end_ns for span in tree) - start, 1)
     lines = [
         SpanLine(
-            span.span_id, span.parent_span_id, span.depth, span.name, span.span_type, span.status_code,
-            round((span.start_ns - start) / 1e6, 3), round(max(span.end_ns - span.start_ns, 0) / 1e6, 3),
+            span.span_id,
+            span.parent_span_id,
+            span.depth,
+            span.name,
+            span.span_type,
+            span.status_code,
+            round((span.start_ns - start) / 1e6, 3),
+            round(max(span.end_ns - span.start_ns, 0) / 1e6, 3),
             round((span.start_ns - start) * 100 / total_ns, 2),
             round(max(span.end_ns - span.start_ns, 0) * 100 / total_ns, 2),
         )
@@ -149,21 +155,51 @@ def _tool(span: SpanDetail) -> ToolCall | None:
     name = attributes.get("gen_ai.tool.name") or attributes.get("tool.name") or span.name
     call_id = attributes.get("gen_ai.tool.call.id")
     description = attributes.get("gen_ai.tool.description") or attributes.get("tool.description")
-    return ToolCall(str(name), None if call_id is None else str(call_id),
-                    None if description is None else str(description), span.inputs, span.outputs)
+    return ToolCall(
+        str(name),
+        None if call_id is None else str(call_id),
+        None if description is None else str(description),
+        span.inputs,
+        span.outputs,
+    )
 
 
 def span_view(span: SpanDetail, root_span_id: str | None) -> SpanView:
     return SpanView(
-        span.span_id, span.parent_span_id, span.span_id == root_span_id, span.name, span.kind, span.span_type,
-        span.start_time, span.end_time, span.duration_ms, span.status_code, span.status_message, span.model,
-        span.provider, span.input_tokens, span.output_tokens, span.total_tokens, span.inputs, span.outputs,
-        [m for m in span.messages if m.direction == "input"], [m for m in span.messages if m.direction == "output"],
-        [DocumentView(d.position, d.document_id, d.content, d.score, d.doc_uri, safe_href(d.doc_uri), d.metadata)
-         for d in span.documents],
+        span.span_id,
+        span.parent_span_id,
+        span.span_id == root_span_id,
+        span.name,
+        span.kind,
+        span.span_type,
+        span.start_time,
+        span.end_time,
+        span.duration_ms,
+        span.status_code,
+        span.status_message,
+        span.model,
+        span.provider,
+        span.input_tokens,
+        span.output_tokens,
+        span.total_tokens,
+        span.inputs,
+        span.outputs,
+        [m for m in span.messages if m.direction == "input"],
+        [m for m in span.messages if m.direction == "output"],
+        [
+            DocumentView(d.position, d.document_id, d.content, d.score, d.doc_uri, safe_href(d.doc_uri), d.metadata)
+            for d in span.documents
+        ],
         _tool(span),
-        [EventView(e.name, round((e.time_unix_nano - span.start_ns) / 1e6, 3), e.name == "exception", e.attributes)
-         for e in span.events],
-        span.links, span.attributes, span.resource_attributes, span.scope_name, span.scope_version, span.trace_state,
+        [
+            EventView(e.name, round((e.time_unix_nano - span.start_ns) / 1e6, 3), e.name == "exception", e.attributes)
+            for e in span.events
+        ],
+        span.links,
+        span.attributes,
+        span.resource_attributes,
+        span.scope_name,
+        span.scope_version,
+        span.trace_state,
         span.normalization_errors,
     )

@@ -139,8 +139,15 @@ def _notice(params: QueryParams, sessions: list[labeling.Session]) -> Notice | N
     return Notice(found[0].session_id, found[0].name, added, already, f"/review/{found[0].session_id}")
 
 
-async def _respond(api: Access, request: Request, experiment_id: str, parsed: Parsed, export: ExportForm,
-                   status_code: int = 200, notice_params: QueryParams | None = None) -> Response:
+async def _respond(
+    api: Access,
+    request: Request,
+    experiment_id: str,
+    parsed: Parsed,
+    export: ExportForm,
+    status_code: int = 200,
+    notice_params: QueryParams | None = None,
+) -> Response:
     started = time.perf_counter()
     try:
         # the export form offers the experiment's label schemas: its default question first, seeded
@@ -149,22 +156,42 @@ async def _respond(api: Access, request: Request, experiment_id: str, parsed: Pa
             await api.write(partial(schema_queries.seed_default, experiment_id=experiment_id, now=now_ms()))
         loaded = await api.read(_load, experiment_id, parsed)
     except NotFound as exc:
-        missing = TracesPage(experiment_id, None, parsed.form, {"experiment": exc.message}, [], [], None, [], [], [],
-                             [], None, export, "")
+        missing = TracesPage(
+            experiment_id,
+            None,
+            parsed.form,
+            {"experiment": exc.message},
+            [],
+            [],
+            None,
+            [],
+            [],
+            [],
+            [],
+            None,
+            export,
+            "",
+        )
         return render(request, "traces.html", missing, status_code=404, headers=NO_STORE)
     errors = dict(parsed.errors)
     if loaded.filter_error is not None:
         errors["filter"] = loaded.filter_error
     form = replace(parsed.form, page=loaded.page)
     page = TracesPage(
-        experiment_id=experiment_id, experiment_name=loaded.experiment_name, form=form, errors=errors,
-        headers=view.headers(form, loaded.columns), rows=[view.row(r) for r in loaded.rows],
+        experiment_id=experiment_id,
+        experiment_name=loaded.experiment_name,
+        form=form,
+        errors=errors,
+        headers=view.headers(form, loaded.columns),
+        rows=[view.row(r) for r in loaded.rows],
         pager=view.pager(form, loaded.total) if loaded.total is not None else None,
-        assessment_options=[column_key(c) for c in loaded.columns], trace_names=loaded.names,
+        assessment_options=[column_key(c) for c in loaded.columns],
+        trace_names=loaded.names,
         sessions=[SessionChoice(s.session_id, s.name, s.label_schemas) for s in loaded.sessions],
         label_schemas=loaded.schemas,
         notice=_notice(notice_params, loaded.sessions) if notice_params is not None else None,
-        export=export, view_query=query_string(form),
+        export=export,
+        view_query=query_string(form),
     )
     if errors and status_code == 200:
         status_code = 400
@@ -176,8 +203,9 @@ async def _respond(api: Access, request: Request, experiment_id: str, parsed: Pa
 async def traces_page(api: Access, request: Request) -> Response:
     experiment_id = str(request.path_params["experiment_id"])
     parsed = parse(experiment_id, request.query_params)
-    return await _respond(api, request, experiment_id, parsed, ExportForm([], "", "", [], None),
-                          notice_params=request.query_params)
+    return await _respond(
+        api, request, experiment_id, parsed, ExportForm([], "", "", [], None), notice_params=request.query_params
+    )
 
 
 def _back(raw: str) -> str:
@@ -202,13 +230,22 @@ async def export_traces(api: Access, request: Request) -> Response:
         ids = [public_trace_id(trace_hex(raw)) for raw in dict.fromkeys(raw_ids)]
         if session_id and new_name.strip():
             raise InvalidParameter("Choose an existing session or type a new session name, not both.")
-        done = await api.write(partial(trace_table.export, experiment_id=experiment_id, trace_ids=ids,
-                                       session_id=session_id or None, new_name=new_name, label_schemas=schemas,
-                                       now=now_ms()))
+        done = await api.write(
+            partial(
+                trace_table.export,
+                experiment_id=experiment_id,
+                trace_ids=ids,
+                session_id=session_id or None,
+                new_name=new_name,
+                label_schemas=schemas,
+                now=now_ms(),
+            )
+        )
     except CollectorError as exc:
         export = ExportForm(list(dict.fromkeys(raw_ids)), session_id, new_name, schemas, exc.message)
-        return await _respond(api, request, experiment_id, parse(experiment_id, QueryParams(back)), export,
-                              status_code=exc.http_status)
+        return await _respond(
+            api, request, experiment_id, parse(experiment_id, QueryParams(back)), export, status_code=exc.http_status
+        )
     result = urlencode([("exported", done.session.session_id), ("added", done.added), ("already", done.already)])
     target = f"/experiments/{quote(experiment_id, safe='')}/traces?" + (f"{back}&{result}" if back else result)
     return RedirectResponse(target, status_code=303)

@@ -93,9 +93,19 @@ def parse(experiment_id: str, params: QueryParams) -> Parsed:
     errors: dict[str, str] = {}
     sort = get("sort") or DEFAULT_SORT
     direction = (get("dir") or ("asc" if sort in ASCENDING_FIRST else "desc")).lower()
-    form = FormState(time_from=get("from"), time_to=get("to"), status=[s for s in params.getlist("status") if s],
-                     name=get("name"), q=get("q"), filter=get("filter"), assessment=get("assessment"),
-                     op=get("op") or "=", value=get("value"), sort=sort, dir=direction)
+    form = FormState(
+        time_from=get("from"),
+        time_to=get("to"),
+        status=[s for s in params.getlist("status") if s],
+        name=get("name"),
+        q=get("q"),
+        filter=get("filter"),
+        assessment=get("assessment"),
+        op=get("op") or "=",
+        value=get("value"),
+        sort=sort,
+        dir=direction,
+    )
     times: dict[str, datetime | None] = {}
     for key, raw in (("from", form.time_from), ("to", form.time_to)):
         try:
@@ -129,10 +139,19 @@ def parse(experiment_id: str, params: QueryParams) -> Parsed:
     if errors:
         return Parsed(form, None, errors)
     query = TableQuery(
-        experiment_id=experiment_id, time_from=times["from"], time_to=times["to"], states=tuple(form.status),
-        name=form.name.strip() or None, text=form.q.strip() or None, where=all_of(*compiled),
-        sort=sort if sort_column is None else DEFAULT_SORT, sort_column=sort_column, descending=direction == "desc",
-        limit=size, offset=(form.page - 1) * size)
+        experiment_id=experiment_id,
+        time_from=times["from"],
+        time_to=times["to"],
+        states=tuple(form.status),
+        name=form.name.strip() or None,
+        text=form.q.strip() or None,
+        where=all_of(*compiled),
+        sort=sort if sort_column is None else DEFAULT_SORT,
+        sort_column=sort_column,
+        descending=direction == "desc",
+        limit=size,
+        offset=(form.page - 1) * size,
+    )
     return Parsed(form, query, errors)
 
 
@@ -169,9 +188,16 @@ def page_count(total: int, page_size: int) -> int:
 def query_string(form: FormState, **changes: str | int | None) -> str:
     """The URL query of ``form`` with ``changes`` (a None value drops the key); defaults are left out."""
     values: dict[str, str | int | list[str] | None] = {
-        "from": form.time_from, "to": form.time_to, "status": form.status, "name": form.name, "q": form.q,
-        "filter": form.filter, "assessment": form.assessment, "op": form.op if form.assessment else None,
-        "value": form.value, "sort": form.sort if form.sort != DEFAULT_SORT else None,
+        "from": form.time_from,
+        "to": form.time_to,
+        "status": form.status,
+        "name": form.name,
+        "q": form.q,
+        "filter": form.filter,
+        "assessment": form.assessment,
+        "op": form.op if form.assessment else None,
+        "value": form.value,
+        "sort": form.sort if form.sort != DEFAULT_SORT else None,
         "dir": form.dir if (form.sort, form.dir) != (DEFAULT_SORT, "desc") else None,
         "page": form.page if form.page != 1 else None,
         "page_size": form.page_size if form.page_size != DEFAULT_PAGE_SIZE else None,

@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 MAX_CELL_CHARS = 60
 PAGER_WINDOW = 2  # page links either side of the current page
 # (key, label, numeric) of the fixed columns that sort; the previews do not.
-SORTABLE = (("trace_id", "Trace", False), ("name", "Name", False), ("state", "Status", False),
-            ("request_time", "Request time (UTC)", True), ("duration", "Duration", True),
-            ("tokens", "Tokens", True), ("spans", "Spans", True))
+SORTABLE = (
+    ("trace_id", "Trace", False),
+    ("name", "Name", False),
+    ("state", "Status", False),
+    ("request_time", "Request time (UTC)", True),
+    ("duration", "Duration", True),
+    ("tokens", "Tokens", True),
+    ("spans", "Spans", True),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +111,35 @@ def cell(a: Assessment) -> Cell:
     if a.error is not None:
         error = ": ".join(x for x in (a.error.error_code, a.error.error_message) if x) or "error"
     text = "error" if a.value is None and error else value_text(a.value)
-    return Cell(a.assessment_id, a.kind, a.value, text, a.rationale, f"{a.source_type}: {a.source_id or ''}".strip(),
-                a.span_id, error)
+    return Cell(
+        a.assessment_id,
+        a.kind,
+        a.value,
+        text,
+        a.rationale,
+        f"{a.source_type}: {a.source_id or ''}".strip(),
+        a.span_id,
+        error,
+    )
 
 
 def row(r: TableRow) -> Row:
     cells = {column_key(column): cell(a) for column, a in trace_table.latest(r.assessments).items()}
-    return Row(r.trace_id, r.name, r.state, r.request_time, r.execution_duration_ms, r.request_preview,
-               r.response_preview, r.span_count, r.input_tokens, r.output_tokens, r.total_tokens, cells,
-               r.source_trace_id)
+    return Row(
+        r.trace_id,
+        r.name,
+        r.state,
+        r.request_time,
+        r.execution_duration_ms,
+        r.request_preview,
+        r.response_preview,
+        r.span_count,
+        r.input_tokens,
+        r.output_tokens,
+        r.total_tokens,
+        cells,
+        r.source_trace_id,
+    )
 
 
 def _sorted(form: FormState, key: str) -> str | None:
@@ -123,10 +149,13 @@ def _sorted(form: FormState, key: str) -> str | None:
 
 
 def headers(form: FormState, columns: list[Column]) -> list[Header]:
-    fixed = [Header(key, label, None, numeric, sort_query(form, key), _sorted(form, key))
-             for key, label, numeric in SORTABLE]
-    assessed = [Header(column_key(c), c.name, c.kind, False, sort_query(form, column_key(c)),
-                       _sorted(form, column_key(c))) for c in columns]
+    fixed = [
+        Header(key, label, None, numeric, sort_query(form, key), _sorted(form, key)) for key, label, numeric in SORTABLE
+    ]
+    assessed = [
+        Header(column_key(c), c.name, c.kind, False, sort_query(form, column_key(c)), _sorted(form, column_key(c)))
+        for c in columns
+    ]
     return fixed + assessed
 
 
@@ -139,9 +168,18 @@ def pager(form: FormState, total: int) -> Pager:
 
     first_row = 0 if total == 0 else (page - 1) * form.page_size + 1
     window = [PageLink(n, link(n)) for n in range(max(1, page - PAGER_WINDOW), min(pages, page + PAGER_WINDOW) + 1)]
-    return Pager(page, pages, total, first_row, min(total, page * form.page_size),
-                 link(1) if page > 1 else None, link(page - 1) if page > 1 else None,
-                 link(page + 1) if page < pages else None, link(pages) if page < pages else None, window)
+    return Pager(
+        page,
+        pages,
+        total,
+        first_row,
+        min(total, page * form.page_size),
+        link(1) if page > 1 else None,
+        link(page - 1) if page > 1 else None,
+        link(page + 1) if page < pages else None,
+        link(pages) if page < pages else None,
+        window,
+    )
 
 
 def short(text: str | None, limit: int = MAX_CELL_CHARS) -> str:

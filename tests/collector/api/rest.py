@@ -33,31 +33,49 @@ class Traced:
 MakeTrace = Callable[..., Traced]
 
 
-def ingest_trace(collector: Collector, experiment_id: str, *, name: str = "root", status: int = STATUS_OK,
-                 start_ns: int | None = None, duration_ms: float = 250.0, attributes: dict[str, Any] | None = None,
-                 children: list[tuple[str, dict[str, Any]]] | None = None) -> Traced:
+def ingest_trace(
+    collector: Collector,
+    experiment_id: str,
+    *,
+    name: str = "root",
+    status: int = STATUS_OK,
+    start_ns: int | None = None,
+    duration_ms: float = 250.0,
+    attributes: dict[str, Any] | None = None,
+    children: list[tuple[str, dict[str, Any]]] | None = None,
+) -> Traced:
     """Export one trace (a root span and its children) to the collector and wait until it is stored."""
     trace = new_trace_id()
     root = new_span_id()
     start = start_ns if start_ns is not None else time.time_ns()
     duration_ns = int(duration_ms * 1_000_000)
-    spans = [span(trace, root, name=name, start=start, duration_ns=duration_ns, attributes=attributes,
-                  status=status)]
+    spans = [span(trace, root, name=name, start=start, duration_ns=duration_ns, attributes=attributes, status=status)]
     child_ids = []
     for index, (child_name, child_attributes) in enumerate(children or []):
         child = new_span_id()
         child_ids.append(child.hex())
-        spans.append(span(trace, child, parent=root, name=child_name, start=start + 1000 * (index + 1),
-                          duration_ns=1_000_000, attributes=child_attributes))
+        spans.append(
+            span(
+                trace,
+                child,
+                parent=root,
+                name=child_name,
+                start=start + 1000 * (index + 1),
+                duration_ns=1_000_000,
+                attributes=child_attributes,
+            )
+        )
     response = httpx.post(
-        f"{collector.http}/v1/traces", content=request(spans).SerializeToString(),
-        headers={"content-type": "application/x-protobuf",
-                 "x-mlflow-experiment-id": experiment_id}, timeout=30,
+        f"{collector.http}/v1/traces",
+        content=request(spans).SerializeToString(),
+        headers={"content-type": "application/x-protobuf", "x-mlflow-experiment-id": experiment_id},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     trace_id = "tr-" + trace.hex()
-    rows = collector.wait_for(f"SELECT span_count FROM traces WHERE trace_id = '{trace_id}'",
-                              [{"span_count": len(spans)}])
+    rows = collector.wait_for(
+        f"SELECT span_count FROM traces WHERE trace_id = '{trace_id}'", [{"span_count": len(spans)}]
+    )
     assert rows == [{"span_count": len(spans)}], rows
     return Traced(trace_id, root.hex(), child_ids, start)
 

@@ -12,13 +12,15 @@ ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
 def test_an_upload_reads_back_and_lists_under_its_directory(api: httpx.Client) -> None:
     root = f"7/models/m-{uuid.uuid4().hex}/artifacts"
-    put = api.put(f"{ARTIFACTS}/{root}/MLmodel", content=b"artifact_path: model\n",
-                  headers={"content-type": "text/plain"})
+    put = api.put(
+        f"{ARTIFACTS}/{root}/MLmodel", content=b"artifact_path: model\n", headers={"content-type": "text/plain"}
+    )
     assert put.status_code == 200, put.text
     api.put(f"{ARTIFACTS}/{root}/sub/a.txt", content=b"a")
     assert api.get(f"{ARTIFACTS}/{root}/MLmodel").content == b"artifact_path: model\n"
-    assert api.get(ARTIFACTS, params={"path": root}).json() == {"files": [
-        {"path": "MLmodel", "is_dir": False, "file_size": 21}, {"path": "sub", "is_dir": True}]}
+    assert api.get(ARTIFACTS, params={"path": root}).json() == {
+        "files": [{"path": "MLmodel", "is_dir": False, "file_size": 21}, {"path": "sub", "is_dir": True}]
+    }
     assert api.get(ARTIFACTS, params={"path": f"{root}/none"}).json() == {}
 
 

@@ -52,9 +52,13 @@ def test_non_json_bodies_and_other_origins_are_refused(collector: Collector, met
     if "/mlflow/" in path:  # refused as MLflow refuses it; MLflow checks only POST and PUT
         if method == "POST":
             for refused in (plain, form):
-                assert (refused.status_code, refused.json()) == (400, {
-                    "error_code": "INVALID_PARAMETER_VALUE",
-                    "message": "Bad Request. Content-Type must be one of ['application/json']."})
+                assert (refused.status_code, refused.json()) == (
+                    400,
+                    {
+                        "error_code": "INVALID_PARAMETER_VALUE",
+                        "message": "Bad Request. Content-Type must be one of ['application/json'].",
+                    },
+                )
             assert no_type.json()["message"] == "Bad Request. Content-Type header is missing."
         return
     assert plain.status_code == 415, plain.text
@@ -70,15 +74,24 @@ def test_same_origin_and_clients_without_origin_still_work(collector: Collector)
     assert httpx.post(f"{collector.web}/api/v1/sql", json=body).json()["rows"] == [[42]]
     same = httpx.post(f"{collector.web}/api/v1/sql", json=body, headers={"origin": collector.web})
     assert same.status_code == 200, same.text
-    typed = httpx.post(f"{collector.web}/api/v1/sql", content=b'{"query": "SELECT 1"}',
-                       headers={"content-type": "application/json; charset=utf-8"})
+    typed = httpx.post(
+        f"{collector.web}/api/v1/sql",
+        content=b'{"query": "SELECT 1"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
     assert typed.status_code == 200, typed.text
     login = httpx.post(f"{collector.web}/login", data={"name": "ada@example.com"}, headers={"origin": collector.web})
     assert login.status_code < 400, login.text  # the Review App's form, posted without JS
     assert httpx.post(f"{collector.web}/login", data={"name": "x"}, headers={"origin": EVIL}).status_code == 403
-    proxied = httpx.post(f"{collector.web}/api/v1/sql", json=body, headers={
-        "origin": "https://annotrace.example.com", "x-forwarded-host": "annotrace.example.com",
-        "x-forwarded-proto": "https"})
+    proxied = httpx.post(
+        f"{collector.web}/api/v1/sql",
+        json=body,
+        headers={
+            "origin": "https://annotrace.example.com",
+            "x-forwarded-host": "annotrace.example.com",
+            "x-forwarded-proto": "https",
+        },
+    )
     assert proxied.status_code == 200, proxied.text  # behind a reverse proxy
     empty = httpx.delete(f"{collector.web}/api/2.0/mlflow/experiments/x")  # no body needs no type
     assert empty.status_code != 415
@@ -88,8 +101,9 @@ def test_same_origin_and_clients_without_origin_still_work(collector: Collector)
 def test_otlp_takes_any_origin_but_only_its_content_types(collector: Collector, port: str) -> None:
     base = getattr(collector, port)
     body = request([span(new_trace_id(), new_span_id(), name="from-a-browser")]).SerializeToString()
-    sent = httpx.post(f"{base}/v1/traces", content=body,
-                      headers={"content-type": "application/x-protobuf", "origin": EVIL})
+    sent = httpx.post(
+        f"{base}/v1/traces", content=body, headers={"content-type": "application/x-protobuf", "origin": EVIL}
+    )
     assert sent.status_code == 200, sent.text
     as_json = httpx.post(f"{base}/v1/traces", json={"resourceSpans": []}, headers={"origin": EVIL})
     assert as_json.status_code == 200, as_json.text

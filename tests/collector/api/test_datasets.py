@@ -39,7 +39,10 @@ def test_create_get_search_delete(api: httpx.Client, experiment_id: str) -> None
     dataset_id = dataset["dataset_id"]
     assert dataset_id.startswith("d-") and len(dataset_id) == 34
     assert (dataset["experiment_ids"], json.loads(dataset["tags"]), dataset["created_by"]) == (
-        [experiment_id], {"team": "qa", "mlflow.user": "ann"}, "ann")
+        [experiment_id],
+        {"team": "qa", "mlflow.user": "ann"},
+        "ann",
+    )
     assert isinstance(dataset["created_time"], int) and dataset["last_update_time"] == dataset["created_time"]
     assert len(dataset["digest"]) == 8 and "schema" not in dataset and "profile" not in dataset
     got = api.get(f"{BASE}/{dataset_id}").json()["dataset"]
@@ -48,10 +51,15 @@ def test_create_get_search_delete(api: httpx.Client, experiment_id: str) -> None
 
     twin = api.post(f"{BASE}/create", json={"name": dataset["name"], "experiment_ids": [experiment_id]})
     assert twin.status_code == 200 and twin.json()["dataset"]["tags"] == "{}"
-    assert_error(api.post(f"{BASE}/create", json={"experiment_ids": [experiment_id]}), 400,
-                 "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'")
-    assert_error(api.post(f"{BASE}/create", json={"name": "x", "tags": {"a": "b"}}), 400,
-                 "INVALID_PARAMETER_VALUE", "tags")
+    assert_error(
+        api.post(f"{BASE}/create", json={"experiment_ids": [experiment_id]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Missing value for required parameter 'name'",
+    )
+    assert_error(
+        api.post(f"{BASE}/create", json={"name": "x", "tags": {"a": "b"}}), 400, "INVALID_PARAMETER_VALUE", "tags"
+    )
 
     other = _create(api, experiment_id)
     found = api.post(f"{BASE}/search", json={"experiment_ids": [experiment_id]}).json()["datasets"]
@@ -61,21 +69,34 @@ def test_create_get_search_delete(api: httpx.Client, experiment_id: str) -> None
     assert {d["dataset_id"] for d in by_name} == {dataset_id, twin.json()["dataset"]["dataset_id"]}
     by_tag = api.post(f"{BASE}/search", json={"filter_string": "tags.team = 'qa'"}).json()["datasets"]
     assert [d["dataset_id"] for d in by_tag] == [dataset_id]
-    since = api.post(f"{BASE}/search", json={"filter_string": f"created_time >= {dataset['created_time']}",
-                                             "experiment_ids": [experiment_id]}).json()["datasets"]
+    since = api.post(
+        f"{BASE}/search",
+        json={"filter_string": f"created_time >= {dataset['created_time']}", "experiment_ids": [experiment_id]},
+    ).json()["datasets"]
     assert len(since) == 3
     page = api.post(f"{BASE}/search", json={"experiment_ids": [experiment_id], "max_results": 1}).json()
     rest = api.post(f"{BASE}/search", json={"experiment_ids": [experiment_id], "page_token": page["next_page_token"]})
     assert page["datasets"] + rest.json()["datasets"] == found
-    assert_error(api.post(f"{BASE}/search", json={"filter_string": "foo = 'y'"}), 400, "INVALID_PARAMETER_VALUE",
-                 "Invalid attribute key 'foo' specified")
-    assert_error(api.post(f"{BASE}/search", json={"filter_string": "name = 'a' OR name = 'b'"}), 400,
-                 "INVALID_PARAMETER_VALUE", "Invalid clause(s) in filter string: OR")
+    assert_error(
+        api.post(f"{BASE}/search", json={"filter_string": "foo = 'y'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Invalid attribute key 'foo' specified",
+    )
+    assert_error(
+        api.post(f"{BASE}/search", json={"filter_string": "name = 'a' OR name = 'b'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Invalid clause(s) in filter string: OR",
+    )
     assert_error(api.post(f"{BASE}/search", json={"max_results": 0}), 400, "INVALID_PARAMETER_VALUE", "max_results")
 
     assert api.patch(f"{BASE}/{dataset_id}/tags", json={"tags": json.dumps({"v": 2, "gone": None})}).json() == {}
     assert json.loads(api.get(f"{BASE}/{dataset_id}").json()["dataset"]["tags"]) == {
-        "team": "qa", "mlflow.user": "ann", "v": "2"}
+        "team": "qa",
+        "mlflow.user": "ann",
+        "v": "2",
+    }
     assert api.delete(f"{BASE}/{dataset_id}/tags/team").status_code == 200
     assert api.delete(f"{BASE}/{dataset_id}/tags/team").status_code == 200  # idempotent
     assert json.loads(api.get(f"{BASE}/{dataset_id}").json()["dataset"]["tags"]) == {"mlflow.user": "ann", "v": "2"}
@@ -83,8 +104,9 @@ def test_create_get_search_delete(api: httpx.Client, experiment_id: str) -> None
     assert api.delete(f"{BASE}/{dataset_id}").json() == {}
     assert api.delete(f"{BASE}/{dataset_id}").status_code == 200  # idempotent
     assert_error(api.get(f"{BASE}/{dataset_id}"), 404, "RESOURCE_DOES_NOT_EXIST", dataset_id)
-    assert_error(api.patch(f"{BASE}/{dataset_id}/tags", json={"tags": "{}"}), 404, "RESOURCE_DOES_NOT_EXIST",
-                 dataset_id)
+    assert_error(
+        api.patch(f"{BASE}/{dataset_id}/tags", json={"tags": "{}"}), 404, "RESOURCE_DOES_NOT_EXIST", dataset_id
+    )
     assert api.get(f"{BASE}/{dataset_id}/experiment-ids").json() == {}
 
 
@@ -92,13 +114,19 @@ def test_records_dedupe_by_inputs(api: httpx.Client, collector: Collector, exper
     dataset_id = _create(api, experiment_id)["dataset_id"]
     records = [
         {"inputs": {"q": "a", "n": 1}, "expectations": {"expected_response": "A"}},
-        {"inputs": {"q": "b"}, "outputs": "B?", "tags": {"k": "1"},
-         "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-" + "0" * 32}}},
+        {
+            "inputs": {"q": "b"},
+            "outputs": "B?",
+            "tags": {"k": "1"},
+            "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-" + "0" * 32}},
+        },
     ]
     first = api.post(f"{BASE}/{dataset_id}/records", json={"records": json.dumps(records)})
     assert first.json() == {"inserted_count": 2, "updated_count": 0}, first.text
-    again = [{"inputs": {"n": 1, "q": "a"}, "expectations": {"expected_facts": ["x"]}},  # same inputs, other key order
-             {"inputs": {"q": "c"}}]
+    again = [
+        {"inputs": {"n": 1, "q": "a"}, "expectations": {"expected_facts": ["x"]}},  # same inputs, other key order
+        {"inputs": {"q": "c"}},
+    ]
     second = api.post(f"{BASE}/{dataset_id}/records", json={"records": again})  # a list is accepted too
     assert second.json() == {"inserted_count": 1, "updated_count": 1}
 
@@ -111,9 +139,12 @@ def test_records_dedupe_by_inputs(api: httpx.Client, collector: Collector, exper
     assert "expectations" not in c
     dataset = api.get(f"{BASE}/{dataset_id}").json()["dataset"]
     assert json.loads(dataset["profile"]) == {"num_records": 3}
-    assert json.loads(dataset["schema"]) == {"inputs": {"q": "string", "n": "integer"}, "outputs": "string",
-                                             "expectations": {"expected_response": "string",
-                                                              "expected_facts": "array"}, "version": "1.0"}
+    assert json.loads(dataset["schema"]) == {
+        "inputs": {"q": "string", "n": "integer"},
+        "outputs": "string",
+        "expectations": {"expected_response": "string", "expected_facts": "array"},
+        "version": "1.0",
+    }
     assert all(r["dataset_record_id"].startswith("dr-") and r["dataset_id"] == dataset_id for r in stored)
     assert collector.sql(f"SELECT count(*) AS n FROM dataset_records WHERE dataset_id = '{dataset_id}'") == [{"n": 3}]
 
@@ -122,7 +153,9 @@ def test_records_dedupe_by_inputs(api: httpx.Client, collector: Collector, exper
     tail, _ = _records(api, dataset_id, max_results=2, page_token=token)
     assert [r["inputs"] for r in tail] == [{"q": "c"}]
 
-    deleted = api.request("DELETE", f"{BASE}/{dataset_id}/records", json={"dataset_record_ids": [c["dataset_record_id"]]})
+    deleted = api.request(
+        "DELETE", f"{BASE}/{dataset_id}/records", json={"dataset_record_ids": [c["dataset_record_id"]]}
+    )
     assert deleted.json() == {"deleted_count": 1}
     assert len(_records(api, dataset_id)[0]) == 2
     assert json.loads(api.get(f"{BASE}/{dataset_id}").json()["dataset"]["profile"]) == {"num_records": 2}
@@ -131,12 +164,20 @@ def test_records_dedupe_by_inputs(api: httpx.Client, collector: Collector, exper
 def test_record_errors(api: httpx.Client, experiment_id: str) -> None:
     dataset_id = _create(api, experiment_id)["dataset_id"]
     url = f"{BASE}/{dataset_id}/records"
-    assert_error(api.post(url, json={"records": json.dumps([{"expectations": {"x": 1}}])}), 400,
-                 "INVALID_PARAMETER_VALUE", "Each record must have an 'inputs' field")
+    assert_error(
+        api.post(url, json={"records": json.dumps([{"expectations": {"x": 1}}])}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Each record must have an 'inputs' field",
+    )
     assert_error(api.post(url, json={"records": "not json"}), 400, "INVALID_PARAMETER_VALUE", "records")
     assert_error(api.post(url, json={}), 400, "INVALID_PARAMETER_VALUE", "records")
-    assert_error(api.post(url, json={"records": [{"inputs": {"q": 1}, "source": {"source_type": "ROBOT"}}]}), 400,
-                 "INVALID_PARAMETER_VALUE", "source")
+    assert_error(
+        api.post(url, json={"records": [{"inputs": {"q": 1}, "source": {"source_type": "ROBOT"}}]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "source",
+    )
     unknown = f"{BASE}/d-{'0' * 32}/records"
     assert_error(api.post(unknown, json={"records": "[]"}), 404, "RESOURCE_DOES_NOT_EXIST", "not found")
     assert api.get(unknown).json() == {"records": "[]"}  # as MLflow answers

@@ -14,21 +14,39 @@ BASE = "/api/3.0/mlflow/label-schemas"
 
 
 def create(api: httpx.Client, experiment_id: str, name: str, **fields: Any) -> httpx.Response:
-    body = {"experiment_id": experiment_id, "name": name, "type": "FEEDBACK",
-            "input": {"categorical": {"options": ["Yes", "No"]}}, **fields}
+    body = {
+        "experiment_id": experiment_id,
+        "name": name,
+        "type": "FEEDBACK",
+        "input": {"categorical": {"options": ["Yes", "No"]}},
+        **fields,
+    }
     return api.post(f"{BASE}/create", json=body)
 
 
 def test_create_get_list_delete(api: httpx.Client, experiment_id: str) -> None:
-    response = create(api, experiment_id, "summary_quality", title="Is this summary concise and helpful?",
-                      instruction="Please provide a rationale below.", enable_comment=True)
+    response = create(
+        api,
+        experiment_id,
+        "summary_quality",
+        title="Is this summary concise and helpful?",
+        instruction="Please provide a rationale below.",
+        enable_comment=True,
+    )
     assert response.status_code == 200, response.text
     schema = response.json()["label_schema"]
     assert schema["schema_id"].startswith("ls-") and len(schema["schema_id"]) == 35
-    assert schema == {**schema, "experiment_id": experiment_id, "name": "summary_quality", "type": "FEEDBACK",
-                      "title": "Is this summary concise and helpful?", "instruction": "Please provide a rationale below.",
-                      "enable_comment": True, "is_default": False,
-                      "input": {"categorical": {"options": ["Yes", "No"], "multi_select": False}}}
+    assert schema == {
+        **schema,
+        "experiment_id": experiment_id,
+        "name": "summary_quality",
+        "type": "FEEDBACK",
+        "title": "Is this summary concise and helpful?",
+        "instruction": "Please provide a rationale below.",
+        "enable_comment": True,
+        "is_default": False,
+        "input": {"categorical": {"options": ["Yes", "No"], "multi_select": False}},
+    }
     assert isinstance(schema["created_at"], int)
 
     got = api.get(f"{BASE}/get", params={"schema_id": schema["schema_id"]}).json()["label_schema"]
@@ -36,8 +54,10 @@ def test_create_get_list_delete(api: httpx.Client, experiment_id: str) -> None:
     by_name = api.get(f"{BASE}/get-by-name", params={"experiment_id": experiment_id, "name": "summary_quality"})
     assert by_name.json()["label_schema"] == schema
 
-    expected = api.post(f"{BASE}/create", json={
-        "experiment_id": experiment_id, "name": "expected_summary", "type": "expectation", "input": {"text": {}}})
+    expected = api.post(
+        f"{BASE}/create",
+        json={"experiment_id": experiment_id, "name": "expected_summary", "type": "expectation", "input": {"text": {}}},
+    )
     assert expected.status_code == 200, expected.text
     assert expected.json()["label_schema"]["input"] == {"text": {}}
     # the experiment's default question (MLflow 3.14, seeded by this first list) comes first
@@ -51,8 +71,10 @@ def test_create_get_list_delete(api: httpx.Client, experiment_id: str) -> None:
     assert api.request("DELETE", f"{BASE}/delete", json={"schema_id": schema["schema_id"]}).status_code == 200
     missing = api.get(f"{BASE}/get-by-name", params={"experiment_id": experiment_id, "name": "summary_quality"})
     assert missing.status_code == 404
-    assert missing.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST",
-                              "message": "Label schema with name `summary_quality` not found"}
+    assert missing.json() == {
+        "error_code": "RESOURCE_DOES_NOT_EXIST",
+        "message": "Label schema with name `summary_quality` not found",
+    }
 
 
 def test_duplicate_name_needs_overwrite(api: httpx.Client, experiment_id: str) -> None:
@@ -61,32 +83,47 @@ def test_duplicate_name_needs_overwrite(api: httpx.Client, experiment_id: str) -
     assert again.status_code == 400
     assert again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
     assert again.json()["message"].startswith(
-        f"Label schema with name 'tone' already exists for experiment '{experiment_id}'.")
-    replaced = create(api, experiment_id, "tone", overwrite=True, type="EXPECTATION",
-                      input={"numeric": {"min_value": 1, "max_value": 5}})
+        f"Label schema with name 'tone' already exists for experiment '{experiment_id}'."
+    )
+    replaced = create(
+        api,
+        experiment_id,
+        "tone",
+        overwrite=True,
+        type="EXPECTATION",
+        input={"numeric": {"min_value": 1, "max_value": 5}},
+    )
     assert replaced.status_code == 200, replaced.text
     schema = replaced.json()["label_schema"]
     assert (schema["schema_id"], schema["type"], schema["input"]) == (
-        first["schema_id"], "EXPECTATION", {"numeric": {"min_value": 1, "max_value": 5}})
+        first["schema_id"],
+        "EXPECTATION",
+        {"numeric": {"min_value": 1, "max_value": 5}},
+    )
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"input": {"categorical": {"options": []}}}, "Label schema 'bad': input options must be a non-empty list"),
-    ({"input": {"categorical": {"options": ["a", "a"]}}}, "Label schema 'bad': duplicate options ['a']"),
-    ({"input": {"categorical": {"options": [str(i) for i in range(11)]}}}, "11 options, more than the limit of 10"),
-    ({"input": {"numeric": {"min_value": 5, "max_value": 5}}},
-     "Label schema 'bad': min_value (5) must be less than max_value (5)."),
-    ({"input": {"numeric": {"min_value": 9, "max_value": 1}}}, "min_value (9) must be less than max_value (1)"),
-    ({"input": {"numeric": {"min_value": "low"}}}, "min_value must be a number or null"),
-    ({"input": {"text": {"max_length": 0}}}, "max_length must be a positive integer"),
-    ({"input": {"text_list": {"max_count": -1}}}, "max_count must be a positive integer"),
-    ({"input": {"pass_fail": {"positive_label": "ok", "negative_label": "ok"}}}, "must differ"),
-    ({"input": {"text": {}, "numeric": {}}}, "exactly one of pass_fail, categorical, numeric, text, text_list"),
-    ({"input": {}}, "exactly one of"),
-    ({"type": "opinion"}, "type must be 'feedback' or 'expectation', got 'opinion'"),
-    ({"instruction": "x" * 1001}, "instruction is longer than 1000 characters"),
-    ({"enable_comment": "yes"}, "'enable_comment'"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"input": {"categorical": {"options": []}}}, "Label schema 'bad': input options must be a non-empty list"),
+        ({"input": {"categorical": {"options": ["a", "a"]}}}, "Label schema 'bad': duplicate options ['a']"),
+        ({"input": {"categorical": {"options": [str(i) for i in range(11)]}}}, "11 options, more than the limit of 10"),
+        (
+            {"input": {"numeric": {"min_value": 5, "max_value": 5}}},
+            "Label schema 'bad': min_value (5) must be less than max_value (5).",
+        ),
+        ({"input": {"numeric": {"min_value": 9, "max_value": 1}}}, "min_value (9) must be less than max_value (1)"),
+        ({"input": {"numeric": {"min_value": "low"}}}, "min_value must be a number or null"),
+        ({"input": {"text": {"max_length": 0}}}, "max_length must be a positive integer"),
+        ({"input": {"text_list": {"max_count": -1}}}, "max_count must be a positive integer"),
+        ({"input": {"pass_fail": {"positive_label": "ok", "negative_label": "ok"}}}, "must differ"),
+        ({"input": {"text": {}, "numeric": {}}}, "exactly one of pass_fail, categorical, numeric, text, text_list"),
+        ({"input": {}}, "exactly one of"),
+        ({"type": "opinion"}, "type must be 'feedback' or 'expectation', got 'opinion'"),
+        ({"instruction": "x" * 1001}, "instruction is longer than 1000 characters"),
+        ({"enable_comment": "yes"}, "'enable_comment'"),
+    ],
+)
 def test_validation(api: httpx.Client, experiment_id: str, fields: dict[str, Any], message: str) -> None:
     response = create(api, experiment_id, "bad", **fields)
     assert response.status_code == 400, response.text
@@ -102,8 +139,14 @@ def test_missing_fields(api: httpx.Client, experiment_id: str) -> None:
 
 
 # -- the experiment's default question (MLflow 3.14) ----------------------------------------------
-DEFAULT = {"name": "Feedback", "type": "FEEDBACK", "input": {"text": {}},
-           "instruction": "Share any feedback on this trace.", "enable_comment": False, "is_default": True}
+DEFAULT = {
+    "name": "Feedback",
+    "type": "FEEDBACK",
+    "input": {"text": {}},
+    "instruction": "Share any feedback on this trace.",
+    "enable_comment": False,
+    "is_default": True,
+}
 
 
 def listed(api: httpx.Client, experiment_id: str) -> list[dict[str, Any]]:
@@ -149,8 +192,10 @@ def test_default_cannot_be_deleted(api: httpx.Client, experiment_id: str) -> Non
     default = listed(api, experiment_id)[0]
     response = api.request("DELETE", f"{BASE}/delete", json={"schema_id": default["schema_id"]})
     assert response.status_code == 400
-    assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE",
-                               "message": "The experiment's default question cannot be deleted."}
+    assert response.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "The experiment's default question cannot be deleted.",
+    }
     assert listed(api, experiment_id) == [default]
 
 
@@ -162,13 +207,15 @@ def test_default_name_is_reserved(api: httpx.Client, experiment_id: str, name: s
         assert response.json() == {
             "error_code": "INVALID_PARAMETER_VALUE",
             "message": f"`{name}` is reserved for the experiment's default question; choose another name for this "
-                       "label schema."}
+            "label schema.",
+        }
     assert [s["name"] for s in listed(api, experiment_id)] == ["Feedback"]
 
 
 def test_a_session_can_ask_the_default_question(api: httpx.Client, experiment_id: str) -> None:
-    response = api.post("/api/v1/labeling/sessions", json={"experiment_id": experiment_id, "name": "r",
-                                                           "label_schemas": ["Feedback"]})
+    response = api.post(
+        "/api/v1/labeling/sessions", json={"experiment_id": experiment_id, "name": "r", "label_schemas": ["Feedback"]}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["labeling_session"]["label_schemas"] == ["Feedback"]
     assert [(s["name"], s["is_default"]) for s in listed(api, experiment_id)] == [("Feedback", True)]
@@ -177,19 +224,26 @@ def test_a_session_can_ask_the_default_question(api: httpx.Client, experiment_id
 def test_a_schema_for_an_experiment_that_does_not_exist_is_a_404(api: httpx.Client) -> None:
     response = create(api, "987654321", "rating")
     assert response.status_code == 404, response.text
-    assert response.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST",
-                               "message": "No Experiment with id=987654321 exists"}
+    assert response.json() == {
+        "error_code": "RESOURCE_DOES_NOT_EXIST",
+        "message": "No Experiment with id=987654321 exists",
+    }
     bad_name = create(api, "0", "nul\x00name")
     assert bad_name.status_code == 400 and "U+0000" in bad_name.json()["message"]
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ({"text": {"max_length": 2**64}}, "max_length"), ({"text": {"max_length": 2**63}}, "max_length"),
-    ({"text_list": {"max_length_each": 2**64}}, "max_length_each"),
-])
-def test_limits_beyond_int64_are_a_400(api: httpx.Client, experiment_id: str, spec: dict[str, Any],
-                                       words: str) -> None:
-    response = api.post(f"{BASE}/create", json={"experiment_id": experiment_id, "name": f"big-{words}",
-                                                "type": "FEEDBACK", "input": spec})
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"text": {"max_length": 2**64}}, "max_length"),
+        ({"text": {"max_length": 2**63}}, "max_length"),
+        ({"text_list": {"max_length_each": 2**64}}, "max_length_each"),
+    ],
+)
+def test_limits_beyond_int64_are_a_400(api: httpx.Client, experiment_id: str, spec: dict[str, Any], words: str) -> None:
+    response = api.post(
+        f"{BASE}/create",
+        json={"experiment_id": experiment_id, "name": f"big-{words}", "type": "FEEDBACK", "input": spec},
+    )
     assert response.status_code == 400, response.text
     assert words in response.json()["message"]

@@ -15,10 +15,10 @@ SCHEMAS = "/api/3.0/mlflow/label-schemas/create"
 SESSIONS = "/api/v1/labeling/sessions"
 
 
-def _schema(api: httpx.Client, experiment_id: str, name: str, kind: str, spec: dict[str, Any],
-            **extra: Any) -> None:
-    response = api.post(SCHEMAS, json={"experiment_id": experiment_id, "name": name, "type": kind,
-                                       "input": spec, **extra})
+def _schema(api: httpx.Client, experiment_id: str, name: str, kind: str, spec: dict[str, Any], **extra: Any) -> None:
+    response = api.post(
+        SCHEMAS, json={"experiment_id": experiment_id, "name": name, "type": kind, "input": spec, **extra}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -48,36 +48,62 @@ def labeled(api: httpx.Client, experiment_id: str, make_trace: MakeTrace) -> dic
     added = api.post(f"{SESSIONS}/{session['mlflow_run_id']}/traces", json={"trace_ids": sources})
     assert added.status_code == 200, added.text
     items = added.json()["items"]
-    return {"session": session, "sources": sources, "copies": [i["trace_id"] for i in items],
-            "base": f"{SESSIONS}/{session['mlflow_run_id']}"}
+    return {
+        "session": session,
+        "sources": sources,
+        "copies": [i["trace_id"] for i in items],
+        "base": f"{SESSIONS}/{session['mlflow_run_id']}",
+    }
 
 
-def _answer(api: httpx.Client, labeled: dict[str, Any], schema: str, value: Any, *, user: str = "alice",
-            item: int = 0, **extra: Any) -> httpx.Response:
-    return api.post(f"{labeled['base']}/items/{labeled['copies'][item]}/answers",
-                    json={"user": user, "schema": schema, "value": value, **extra})
+def _answer(
+    api: httpx.Client,
+    labeled: dict[str, Any],
+    schema: str,
+    value: Any,
+    *,
+    user: str = "alice",
+    item: int = 0,
+    **extra: Any,
+) -> httpx.Response:
+    return api.post(
+        f"{labeled['base']}/items/{labeled['copies'][item]}/answers",
+        json={"user": user, "schema": schema, "value": value, **extra},
+    )
 
 
-def test_session_fields_and_copies(api: httpx.Client, collector: Collector, experiment_id: str,
-                                   labeled: dict[str, Any]) -> None:
+def test_session_fields_and_copies(
+    api: httpx.Client, collector: Collector, experiment_id: str, labeled: dict[str, Any]
+) -> None:
     session = labeled["session"]
     run_id = session["mlflow_run_id"]
     assert len(run_id) == 32 and session["labeling_session_id"] == run_id
-    assert session == {**session, "name": "review", "experiment_id": experiment_id,
-                       "assigned_users": ["alice", "bob"], "agent": None, "enable_multi_turn_chat": False,
-                       "custom_inputs": None, "url_path": f"/review/{run_id}"}
+    assert session == {
+        **session,
+        "name": "review",
+        "experiment_id": experiment_id,
+        "assigned_users": ["alice", "bob"],
+        "agent": None,
+        "enable_multi_turn_chat": False,
+        "custom_inputs": None,
+        "url_path": f"/review/{run_id}",
+    }
     assert api.get(labeled["base"]).json()["labeling_session"] == session
 
     sources, copies = labeled["sources"], labeled["copies"]
     assert all(c.startswith("tr-") and len(c) == 35 for c in copies) and not set(copies) & set(sources)
     for source, copy in zip(sources, copies, strict=True):
         for table in ("spans", "span_events", "documents", "messages"):
-            counts = collector.sql(f"SELECT trace_id, count(*) AS n FROM {table} WHERE trace_id IN "
-                                   f"('{source}', '{copy}') GROUP BY ALL ORDER BY trace_id")
+            counts = collector.sql(
+                f"SELECT trace_id, count(*) AS n FROM {table} WHERE trace_id IN "
+                f"('{source}', '{copy}') GROUP BY ALL ORDER BY trace_id"
+            )
             assert len({row["n"] for row in counts}) <= 1, (table, counts)
-        (row,) = collector.sql(f"SELECT experiment_id, name, json_extract_string(trace_metadata, "
-                               f"'$.\"mlflow.sourceRun\"') AS run, json_extract_string(tags, "
-                               f"'$.\"annotrace.source_trace_id\"') AS source FROM traces WHERE trace_id = '{copy}'")
+        (row,) = collector.sql(
+            f"SELECT experiment_id, name, json_extract_string(trace_metadata, "
+            f"'$.\"mlflow.sourceRun\"') AS run, json_extract_string(tags, "
+            f"'$.\"annotrace.source_trace_id\"') AS source FROM traces WHERE trace_id = '{copy}'"
+        )
         assert row == {"experiment_id": experiment_id, "name": row["name"], "run": run_id, "source": source}
         spans = api.get(f"/api/v1/traces/{copy}/spans").json()["spans"]
         assert spans and all(s["attributes"]["mlflow.traceRequestId"] == f'"{copy}"' for s in spans)
@@ -88,11 +114,17 @@ def test_session_fields_and_copies(api: httpx.Client, collector: Collector, expe
     assert own == [{"source_trace_id": copies[0], "trace_id": copies[0], "added": False}]
     items = api.get(f"{labeled['base']}/items").json()["items"]
     assert [(i["trace_id"], i["source_trace_id"], i["position"]) for i in items] == [
-        (copies[0], sources[0], 0), (copies[1], sources[1], 1)]
+        (copies[0], sources[0], 0),
+        (copies[1], sources[1], 1),
+    ]
 
-    found = api.post("/api/3.0/mlflow/traces/search", json={
-        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-        "filter": f"metadata.`mlflow.sourceRun` = '{run_id}'"}).json()
+    found = api.post(
+        "/api/3.0/mlflow/traces/search",
+        json={
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "filter": f"metadata.`mlflow.sourceRun` = '{run_id}'",
+        },
+    ).json()
     assert sorted(t["trace_id"] for t in found["traces"]) == sorted(copies)
 
 
@@ -102,14 +134,19 @@ def test_answers_become_assessments_and_move_status(api: httpx.Client, labeled: 
     body = response.json()
     assert body["status"] == "in_progress"
     a = body["assessment"]
-    assert a == {**a, "assessment_name": "quality", "trace_id": labeled["copies"][0], "rationale": "too long",
-                 "source": {"source_type": "HUMAN", "source_id": "alice"}, "feedback": {"value": "No"}}
+    assert a == {
+        **a,
+        "assessment_name": "quality",
+        "trace_id": labeled["copies"][0],
+        "rationale": "too long",
+        "source": {"source_type": "HUMAN", "source_id": "alice"},
+        "feedback": {"value": "No"},
+    }
 
     again = _answer(api, labeled, "quality", "Yes").json()["assessment"]
     assert again["assessment_id"] == a["assessment_id"] and again["feedback"] == {"value": "Yes"}
 
-    answers = {"verdict": True, "topics": ["a", "c"], "score": 4, "expected_summary": "short",
-               "facts": ["x", "y"]}
+    answers = {"verdict": True, "topics": ["a", "c"], "score": 4, "expected_summary": "short", "facts": ["x", "y"]}
     statuses = [_answer(api, labeled, name, value).json()["status"] for name, value in answers.items()]
     assert statuses == ["in_progress"] * 4 + ["completed"]
     stored = api.get(f"/api/v1/traces/{labeled['copies'][0]}/assessments", params={"valid_only": "true"})
@@ -123,33 +160,46 @@ def test_answers_become_assessments_and_move_status(api: httpx.Client, labeled: 
     assert [i["trace_id"] for i in queue] == [labeled["copies"][1]]
     progress = api.get(f"{labeled['base']}/progress").json()
     assert progress == {
-        "session_id": labeled["session"]["mlflow_run_id"], "item_count": 2, "completed_items": 1,
+        "session_id": labeled["session"]["mlflow_run_id"],
+        "item_count": 2,
+        "completed_items": 1,
         "totals": {"pending": 2, "in_progress": 0, "completed": 1, "skipped": 1},
-        "users": [{"user": "alice", "pending": 1, "in_progress": 0, "completed": 1, "skipped": 0},
-                  {"user": "bob", "pending": 1, "in_progress": 0, "completed": 0, "skipped": 1}],
+        "users": [
+            {"user": "alice", "pending": 1, "in_progress": 0, "completed": 1, "skipped": 0},
+            {"user": "bob", "pending": 1, "in_progress": 0, "completed": 0, "skipped": 1},
+        ],
         "reviewers_per_item": None,  # per item: every assigned user
-        "items": [{"trace_id": labeled["copies"][0], "completed": 1, "in_progress": 0, "skipped": 0,
-                   "reviews_needed": None},
-                  {"trace_id": labeled["copies"][1], "completed": 0, "in_progress": 0, "skipped": 1,
-                   "reviews_needed": None}]}
+        "items": [
+            {"trace_id": labeled["copies"][0], "completed": 1, "in_progress": 0, "skipped": 0, "reviews_needed": None},
+            {"trace_id": labeled["copies"][1], "completed": 0, "in_progress": 0, "skipped": 1, "reviews_needed": None},
+        ],
+    }
 
     mine = api.get(SESSIONS, params={"user": "bob", "experiment_id": labeled["session"]["experiment_id"]})
     assert [s["mlflow_run_id"] for s in mine.json()["labeling_sessions"]] == [labeled["session"]["mlflow_run_id"]]
-    assert api.get(SESSIONS, params={"user": "carol", "experiment_id": labeled["session"]["experiment_id"]}).json() \
-        == {"labeling_sessions": []}
+    assert api.get(SESSIONS, params={"user": "carol", "experiment_id": labeled["session"]["experiment_id"]}).json() == {
+        "labeling_sessions": []
+    }
 
 
-@pytest.mark.parametrize(("schema", "value", "message"), [
-    ("quality", "Maybe", "Invalid answer for label schema 'quality': 'Maybe' is not one of the options ['Yes', 'No']."),
-    ("topics", ["a", "z"], "Invalid answer for label schema 'topics': ['z'] not among the options"),
-    ("score", 6, "Invalid answer for label schema 'score': 6 is outside the range [1, 5]"),
-    ("score", "4", "Invalid answer for label schema 'score': expected a number"),
-    ("verdict", "Good", "Invalid answer for label schema 'verdict': expected true or false"),
-    ("expected_summary", "x" * 21, "text of 21 characters is longer than max_length 20"),
-    ("facts", ["a", "b", "c"], "Invalid answer for label schema 'facts': 3 texts, more than max_count 2."),
-    ("facts", ["abcdefghijk"], "text of 11 characters is longer than max_length_each 10"),
-    ("unknown", "x", "Label schema 'unknown' is not part of labeling session 'review'"),
-])
+@pytest.mark.parametrize(
+    ("schema", "value", "message"),
+    [
+        (
+            "quality",
+            "Maybe",
+            "Invalid answer for label schema 'quality': 'Maybe' is not one of the options ['Yes', 'No'].",
+        ),
+        ("topics", ["a", "z"], "Invalid answer for label schema 'topics': ['z'] not among the options"),
+        ("score", 6, "Invalid answer for label schema 'score': 6 is outside the range [1, 5]"),
+        ("score", "4", "Invalid answer for label schema 'score': expected a number"),
+        ("verdict", "Good", "Invalid answer for label schema 'verdict': expected true or false"),
+        ("expected_summary", "x" * 21, "text of 21 characters is longer than max_length 20"),
+        ("facts", ["a", "b", "c"], "Invalid answer for label schema 'facts': 3 texts, more than max_count 2."),
+        ("facts", ["abcdefghijk"], "text of 11 characters is longer than max_length_each 10"),
+        ("unknown", "x", "Label schema 'unknown' is not part of labeling session 'review'"),
+    ],
+)
 def test_answer_rules(api: httpx.Client, labeled: dict[str, Any], schema: str, value: Any, message: str) -> None:
     response = _answer(api, labeled, schema, value)
     assert response.status_code == 400, response.text
@@ -164,8 +214,9 @@ def test_who_and_what_may_be_answered(api: httpx.Client, labeled: dict[str, Any]
     no_comment = _answer(api, labeled, "score", 3, comment="hm")
     assert "'score': comments are not enabled" in no_comment.json()["message"]
     outside = make_trace().trace_id
-    response = api.post(f"{labeled['base']}/items/{outside}/answers", json={"user": "alice", "schema": "score",
-                                                                            "value": 3})
+    response = api.post(
+        f"{labeled['base']}/items/{outside}/answers", json={"user": "alice", "schema": "score", "value": 3}
+    )
     assert response.status_code == 404 and "is not an item of labeling session" in response.json()["message"]
     unknown = api.get(f"{SESSIONS}/{'f' * 32}")
     assert unknown.status_code == 404
@@ -177,12 +228,15 @@ def test_session_rules_and_lifecycle(api: httpx.Client, experiment_id: str, make
     assert missing.status_code == 400
     assert missing.json()["message"] == "Label schema nope not found. Please create it first via `create_label_schema`."
     session = _session(api, experiment_id, label_schemas=["expected_facts", "guidelines"])
-    built_in = api.get("/api/3.0/mlflow/label-schemas/get-by-name",
-                       params={"experiment_id": experiment_id, "name": "expected_facts"}).json()["label_schema"]
+    built_in = api.get(
+        "/api/3.0/mlflow/label-schemas/get-by-name", params={"experiment_id": experiment_id, "name": "expected_facts"}
+    ).json()["label_schema"]
     assert built_in["type"] == "EXPECTATION" and built_in["input"] == {"text_list": {}}
     base = f"{SESSIONS}/{session['mlflow_run_id']}"
     copy = api.post(f"{base}/traces", json={"trace_ids": [make_trace().trace_id]}).json()["items"][0]["trace_id"]
-    anyone = api.post(f"{base}/items/{copy}/answers", json={"user": "zoe", "schema": "guidelines", "value": ["be nice"]})
+    anyone = api.post(
+        f"{base}/items/{copy}/answers", json={"user": "zoe", "schema": "guidelines", "value": ["be nice"]}
+    )
     assert anyone.status_code == 200, anyone.text
 
     updated = api.patch(base, json={"assigned_users": ["ann"]}).json()["labeling_session"]
@@ -195,13 +249,13 @@ def test_session_rules_and_lifecycle(api: httpx.Client, experiment_id: str, make
     assert api.get(f"/api/v1/traces/{copy}/assessments").json()["assessments"]  # labels stay
 
 
-def test_deleting_a_copied_trace_removes_its_item(api: httpx.Client, experiment_id: str,
-                                                  make_trace: MakeTrace) -> None:
+def test_deleting_a_copied_trace_removes_its_item(api: httpx.Client, experiment_id: str, make_trace: MakeTrace) -> None:
     session = _session(api, experiment_id)
     base = f"{SESSIONS}/{session['mlflow_run_id']}"
     copy = api.post(f"{base}/traces", json={"trace_ids": [make_trace().trace_id]}).json()["items"][0]["trace_id"]
-    deleted = api.post("/api/2.0/mlflow/traces/delete-traces", json={"experiment_id": experiment_id,
-                                                                      "request_ids": [copy]})
+    deleted = api.post(
+        "/api/2.0/mlflow/traces/delete-traces", json={"experiment_id": experiment_id, "request_ids": [copy]}
+    )
     assert deleted.json() == {"traces_deleted": 1}
     assert api.get(f"{base}/items").json()["items"] == []
 

@@ -15,11 +15,20 @@ from tests.collector.api.rest import MakeTrace, assert_error
 def test_flat_assessment_list_and_history(api: httpx.Client, make_trace: MakeTrace) -> None:
     trace = make_trace()
     base = f"/api/3.0/mlflow/traces/{trace.trace_id}/assessments"
-    first = api.post(base, json={"assessment": {"assessment_name": "q", "feedback": {"value": 3},
-                                                "source": {"source_type": "LLM_JUDGE", "source_id": "j"}}})
+    first = api.post(
+        base,
+        json={
+            "assessment": {
+                "assessment_name": "q",
+                "feedback": {"value": 3},
+                "source": {"source_type": "LLM_JUDGE", "source_id": "j"},
+            }
+        },
+    )
     old = first.json()["assessment"]["assessment_id"]
-    second = api.post(base, json={"assessment": {"assessment_name": "q", "feedback": {"value": 5},
-                                                 "overrides": old}}).json()["assessment"]["assessment_id"]
+    second = api.post(
+        base, json={"assessment": {"assessment_name": "q", "feedback": {"value": 5}, "overrides": old}}
+    ).json()["assessment"]["assessment_id"]
     listed = api.get(f"/api/v1/traces/{trace.hex}/assessments").json()
     assert listed["trace_id"] == trace.trace_id
     rows = {row["assessment_id"]: row for row in listed["assessments"]}
@@ -31,7 +40,9 @@ def test_flat_assessment_list_and_history(api: httpx.Client, make_trace: MakeTra
 
     history = api.get(f"/api/v1/traces/{trace.trace_id}/assessments/{old}/history").json()["history"]
     assert [(h["version"], h["operation"], h["caused_by"]) for h in history] == [
-        (1, "create", None), (2, "invalidate", second)]
+        (1, "create", None),
+        (2, "invalidate", second),
+    ]
     assert history[1]["snapshot"]["valid"] is False
 
 
@@ -39,10 +50,18 @@ def test_native_errors(api: httpx.Client, make_trace: MakeTrace) -> None:
     missing = "tr-" + "9" * 32
     assert_error(api.get(f"/api/v1/traces/{missing}/assessments"), 404, "RESOURCE_DOES_NOT_EXIST", missing)
     trace = make_trace()
-    assert_error(api.get(f"/api/v1/traces/{trace.trace_id}/assessments", params={"valid_only": "yes"}), 400,
-                 "INVALID_PARAMETER_VALUE", "valid_only")
-    assert_error(api.get(f"/api/v1/traces/{trace.trace_id}/assessments/a-{'0' * 32}/history"), 404,
-                 "RESOURCE_DOES_NOT_EXIST", f"a-{'0' * 32}")
+    assert_error(
+        api.get(f"/api/v1/traces/{trace.trace_id}/assessments", params={"valid_only": "yes"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "valid_only",
+    )
+    assert_error(
+        api.get(f"/api/v1/traces/{trace.trace_id}/assessments/a-{'0' * 32}/history"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        f"a-{'0' * 32}",
+    )
 
 
 def test_openapi_describes_every_native_route(api: httpx.Client) -> None:
@@ -54,8 +73,11 @@ def test_openapi_describes_every_native_route(api: httpx.Client) -> None:
 
 
 def test_spans_in_mlflow_span_dict_form(api: httpx.Client, make_trace: MakeTrace) -> None:
-    trace = make_trace(name="rag", attributes={"mlflow.spanInputs": '{"q": "hi"}', "plain": "text", "n": 2},
-                       children=[("retrieve", {"mlflow.spanType": '"RETRIEVER"'})])
+    trace = make_trace(
+        name="rag",
+        attributes={"mlflow.spanInputs": '{"q": "hi"}', "plain": "text", "n": 2},
+        children=[("retrieve", {"mlflow.spanType": '"RETRIEVER"'})],
+    )
     response = api.get(f"/api/v1/traces/{trace.trace_id}/spans")
     assert response.status_code == 200, response.text
     spans = {s["name"]: s for s in response.json()["spans"]}

@@ -32,9 +32,15 @@ def test_native_api_agrees_with_its_document(collector: Collector) -> None:
         for mode, examples in MAX_EXAMPLES.items():
             if mode is GenerationMode.NEGATIVE and not len(operation.body):
                 continue  # only bodies can break the document here: any string fits a path parameter
+
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-                      derandomize=True, database=None)
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
             def check(case: Case) -> None:
                 excluded = [positive_data_acceptance] if case.operation.label in SEMANTIC_400 else []
                 case.call_and_validate(excluded_checks=excluded)

@@ -19,25 +19,39 @@ def _run(api: httpx.Client, experiment_id: str, **fields: object) -> dict[str, o
 
 
 def test_a_labeling_session_is_a_run_whose_traces_search_by_run_id_finds(
-        api: httpx.Client, experiment_id: str, make_trace: MakeTrace) -> None:
+    api: httpx.Client, experiment_id: str, make_trace: MakeTrace
+) -> None:
     session = api.post("/api/v1/labeling/sessions", json={"experiment_id": experiment_id, "name": "review"}).json()
     run_id = session["labeling_session"]["mlflow_run_id"]
     api.post(f"/api/v1/labeling/sessions/{run_id}/traces", json={"trace_ids": [make_trace().trace_id]})
     run = api.get(f"{RUNS}/get", params={"run_id": run_id}).json()["run"]
     assert (run["info"]["experiment_id"], run["info"]["run_name"], run["info"]["status"]) == (
-        experiment_id, "review", "RUNNING")
-    found = api.post("/api/3.0/mlflow/traces/search", json={
-        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-        "filter": f"attributes.run_id = '{run_id}'"}).json()
+        experiment_id,
+        "review",
+        "RUNNING",
+    )
+    found = api.post(
+        "/api/3.0/mlflow/traces/search",
+        json={
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "filter": f"attributes.run_id = '{run_id}'",
+        },
+    ).json()
     assert len(found["traces"]) == 1
 
 
 def test_a_refused_batch_writes_nothing(api: httpx.Client, experiment_id: str) -> None:
     run_id = _run(api, experiment_id, run_name="batch")["info"]["run_id"]  # type: ignore[index]
     assert api.post(f"{RUNS}/log-parameter", json={"run_id": run_id, "key": "lr", "value": "0.1"}).status_code == 200
-    refused = api.post(f"{RUNS}/log-batch", json={
-        "run_id": run_id, "params": [{"key": "lr", "value": "0.2"}], "tags": [{"key": "t", "value": "v"}],
-        "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": 0}]})
+    refused = api.post(
+        f"{RUNS}/log-batch",
+        json={
+            "run_id": run_id,
+            "params": [{"key": "lr", "value": "0.2"}],
+            "tags": [{"key": "t", "value": "v"}],
+            "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": 0}],
+        },
+    )
     assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     data = api.get(f"{RUNS}/get", params={"run_id": run_id}).json()["run"]["data"]
     assert data["params"] == [{"key": "lr", "value": "0.1"}] and "metrics" not in data
@@ -61,15 +75,18 @@ def test_bad_fields_are_named(api: httpx.Client, experiment_id: str) -> None:
         assert field in response.json()["message"], (path, response.json())
 
 
-def test_links_are_kept_once_and_at_most_100_per_call(api: httpx.Client, experiment_id: str,
-                                                      make_trace: MakeTrace) -> None:
+def test_links_are_kept_once_and_at_most_100_per_call(
+    api: httpx.Client, experiment_id: str, make_trace: MakeTrace
+) -> None:
     run_id = _run(api, experiment_id)["info"]["run_id"]  # type: ignore[index]
     trace_id = make_trace().trace_id
     for _ in range(2):
         linked = api.post("/api/2.0/mlflow/traces/link-to-run", json={"run_id": run_id, "trace_ids": [trace_id]})
         assert linked.status_code == 200, linked.text
-    too_many = api.post("/api/2.0/mlflow/traces/link-to-run",
-                        json={"run_id": run_id, "trace_ids": ["tr-" + f"{i:032x}" for i in range(101)]})
+    too_many = api.post(
+        "/api/2.0/mlflow/traces/link-to-run",
+        json={"run_id": run_id, "trace_ids": ["tr-" + f"{i:032x}" for i in range(101)]},
+    )
     assert too_many.status_code == 400 and "100" in too_many.json()["message"]
     rows = api.post("/api/v1/sql", json={"query": f"SELECT count(*) FROM trace_run_links WHERE run_id = '{run_id}'"})
     assert rows.json()["rows"] == [[1]]

@@ -30,10 +30,12 @@ class Dataset:
         return {getattr(self, name).trace_id for name in names}
 
 
-def _assess(api: httpx.Client, trace: Traced, name: str, kind: str, value: object,
-            overrides: str | None = None) -> str:
-    assessment: dict[str, object] = {"assessment_name": name, kind: {"value": value},
-                                     "source": {"source_type": "HUMAN", "source_id": "tester"}}
+def _assess(api: httpx.Client, trace: Traced, name: str, kind: str, value: object, overrides: str | None = None) -> str:
+    assessment: dict[str, object] = {
+        "assessment_name": name,
+        kind: {"value": value},
+        "source": {"source_type": "HUMAN", "source_id": "tester"},
+    }
     if overrides:
         assessment["overrides"] = overrides
     response = api.post(f"/api/3.0/mlflow/traces/{trace.trace_id}/assessments", json={"assessment": assessment})
@@ -62,14 +64,26 @@ def data(collector: Collector, client: httpx.Client) -> Dataset:
     t3 gamma   OK     t0 + 2 s  quality 4 overridden by quality 1
     t4 alpha-2 OK     t0 + 3 s  2 s long; is_helpful true
     """
-    experiment_id = client.post("/api/2.0/mlflow/experiments/create",
-                                json={"name": f"search-{uuid.uuid4().hex}"}).json()["experiment_id"]
+    experiment_id = client.post(
+        "/api/2.0/mlflow/experiments/create", json={"name": f"search-{uuid.uuid4().hex}"}
+    ).json()["experiment_id"]
     ms = 1_000_000
-    t1 = ingest_trace(collector, experiment_id, name="alpha", start_ns=T0_MS * ms,
-                      attributes={"input.value": "What is the refund policy?"},
-                      children=[("retrieve", {"mlflow.spanType": "RETRIEVER", "category": "docs"})])
-    t2 = ingest_trace(collector, experiment_id, name="beta", status=STATUS_ERROR, start_ns=(T0_MS + 1000) * ms,
-                      children=[("tool", {"tool.name": "calculator"})])
+    t1 = ingest_trace(
+        collector,
+        experiment_id,
+        name="alpha",
+        start_ns=T0_MS * ms,
+        attributes={"input.value": "What is the refund policy?"},
+        children=[("retrieve", {"mlflow.spanType": "RETRIEVER", "category": "docs"})],
+    )
+    t2 = ingest_trace(
+        collector,
+        experiment_id,
+        name="beta",
+        status=STATUS_ERROR,
+        start_ns=(T0_MS + 1000) * ms,
+        children=[("tool", {"tool.name": "calculator"})],
+    )
     t3 = ingest_trace(collector, experiment_id, name="gamma", start_ns=(T0_MS + 2000) * ms)
     t4 = ingest_trace(collector, experiment_id, name="alpha-2", start_ns=(T0_MS + 3000) * ms, duration_ms=2000)
     _tag(client, t1, "env", "prod")
@@ -187,7 +201,9 @@ def test_filter(client: httpx.Client, data: Dataset, filter_string: str, expecte
 def test_filter_by_request_id_with_or_without_prefix(client: httpx.Client, data: Dataset) -> None:
     assert search(client, data, f"trace.request_id = '{data.t2.hex}'") == [data.t2.trace_id]
     assert search(client, data, f"request_id IN ('{data.t1.trace_id}', '{data.t3.hex}')") == [
-        data.t3.trace_id, data.t1.trace_id]
+        data.t3.trace_id,
+        data.t1.trace_id,
+    ]
 
 
 def test_span_type_filter(client: httpx.Client, collector: Collector, data: Dataset) -> None:
@@ -216,15 +232,26 @@ def test_results_carry_trace_info_with_assessments(client: httpx.Client, data: D
 def test_order_by(client: httpx.Client, data: Dataset) -> None:
     assert search(client, data) == [data.t4.trace_id, data.t3.trace_id, data.t2.trace_id, data.t1.trace_id]
     assert search(client, data, order_by=["trace.name ASC"]) == [
-        data.t1.trace_id, data.t4.trace_id, data.t2.trace_id, data.t3.trace_id]
+        data.t1.trace_id,
+        data.t4.trace_id,
+        data.t2.trace_id,
+        data.t3.trace_id,
+    ]
     assert search(client, data, order_by=["timestamp_ms"]) == [
-        data.t1.trace_id, data.t2.trace_id, data.t3.trace_id, data.t4.trace_id]
+        data.t1.trace_id,
+        data.t2.trace_id,
+        data.t3.trace_id,
+        data.t4.trace_id,
+    ]
     assert search(client, data, order_by=["execution_time_ms DESC", "status DESC"])[:1] == [data.t4.trace_id]
 
 
 def test_paging_with_page_token(client: httpx.Client, data: Dataset) -> None:
-    body: dict[str, object] = {"experiment_ids": [data.experiment_id], "max_results": 3,
-                               "filter": "trace.status IN ('OK', 'ERROR')"}
+    body: dict[str, object] = {
+        "experiment_ids": [data.experiment_id],
+        "max_results": 3,
+        "filter": "trace.status IN ('OK', 'ERROR')",
+    }
     first = client.post(SEARCH, json=body).json()
     assert len(first["traces"]) == 3 and first["next_page_token"]
     second = client.post(SEARCH, json={**body, "page_token": first["next_page_token"]}).json()
@@ -241,11 +268,15 @@ def test_paging_with_page_token(client: httpx.Client, data: Dataset) -> None:
             break
     assert ones == seen
     # a token only fits the search it came from
-    assert_error(client.post(SEARCH, json={**body, "filter": "trace.status = 'OK'",
-                                           "page_token": first["next_page_token"]}),
-                 400, "INVALID_PARAMETER_VALUE", "page_token")
-    assert_error(client.post(SEARCH, json={**body, "page_token": "garbage!"}), 400, "INVALID_PARAMETER_VALUE",
-                 "page_token")
+    assert_error(
+        client.post(SEARCH, json={**body, "filter": "trace.status = 'OK'", "page_token": first["next_page_token"]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "page_token",
+    )
+    assert_error(
+        client.post(SEARCH, json={**body, "page_token": "garbage!"}), 400, "INVALID_PARAMETER_VALUE", "page_token"
+    )
 
 
 def test_unknown_experiment_has_no_traces(client: httpx.Client) -> None:
@@ -279,27 +310,32 @@ BAD_FILTERS = [
 
 
 @pytest.mark.parametrize(("filter_string", "word"), BAD_FILTERS, ids=[b[0] for b in BAD_FILTERS])
-def test_bad_filter_is_400_naming_the_problem(client: httpx.Client, data: Dataset, filter_string: str,
-                                              word: str) -> None:
+def test_bad_filter_is_400_naming_the_problem(
+    client: httpx.Client, data: Dataset, filter_string: str, word: str
+) -> None:
     response = client.post(SEARCH, json={"experiment_ids": [data.experiment_id], "filter": filter_string})
     assert_error(response, 400, "INVALID_PARAMETER_VALUE", word)
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    ({}, ("'locations'",)),
-    ({"locations": "1"}, ("'locations'",)),
-    ({"locations": [{"type": "INFERENCE_TABLE"}]}, ("locations[0].type",)),
-    ({"locations": [{"type": "MLFLOW_EXPERIMENT"}]}, ("locations[0].mlflow_experiment",)),
-    ({"locations": [{"mlflow_experiment": {}}]}, ("locations[0].mlflow_experiment.experiment_id",)),
-    ({"experiment_ids": [1]}, ("'experiment_ids'",)),
-    ({"experiment_ids": ["0"], "max_results": 501}, ("'max_results'", "500")),
-    ({"experiment_ids": ["0"], "max_results": 0}, ("'max_results'",)),
-    ({"experiment_ids": ["0"], "max_results": "many"}, ("'max_results'",)),
-    ({"experiment_ids": ["0"], "filter": 3}, ("'filter'",)),
-    ({"experiment_ids": ["0"], "order_by": ["colour DESC"]}, ("'order_by'", "colour")),
-    ({"experiment_ids": ["0"], "order_by": ["name; DROP TABLE traces"]}, ("'order_by'",)),
-    ({"experiment_ids": ["0"], "order_by": "name"}, ("'order_by'",)),
-])
-def test_bad_search_request_is_400_naming_the_field(client: httpx.Client, body: dict[str, object],
-                                                    words: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, ("'locations'",)),
+        ({"locations": "1"}, ("'locations'",)),
+        ({"locations": [{"type": "INFERENCE_TABLE"}]}, ("locations[0].type",)),
+        ({"locations": [{"type": "MLFLOW_EXPERIMENT"}]}, ("locations[0].mlflow_experiment",)),
+        ({"locations": [{"mlflow_experiment": {}}]}, ("locations[0].mlflow_experiment.experiment_id",)),
+        ({"experiment_ids": [1]}, ("'experiment_ids'",)),
+        ({"experiment_ids": ["0"], "max_results": 501}, ("'max_results'", "500")),
+        ({"experiment_ids": ["0"], "max_results": 0}, ("'max_results'",)),
+        ({"experiment_ids": ["0"], "max_results": "many"}, ("'max_results'",)),
+        ({"experiment_ids": ["0"], "filter": 3}, ("'filter'",)),
+        ({"experiment_ids": ["0"], "order_by": ["colour DESC"]}, ("'order_by'", "colour")),
+        ({"experiment_ids": ["0"], "order_by": ["name; DROP TABLE traces"]}, ("'order_by'",)),
+        ({"experiment_ids": ["0"], "order_by": "name"}, ("'order_by'",)),
+    ],
+)
+def test_bad_search_request_is_400_naming_the_field(
+    client: httpx.Client, body: dict[str, object], words: tuple[str, ...]
+) -> None:
     assert_error(client.post(SEARCH, json=body), 400, "INVALID_PARAMETER_VALUE", *words)

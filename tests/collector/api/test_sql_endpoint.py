@@ -36,21 +36,24 @@ def test_row_limit_truncates_and_says_so(collector: Collector) -> None:
     assert arrow.headers["x-annotrace-truncated"] == "true"
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ("SELECT * FROM read_csv('/etc/passwd')", "Not allowed"),
-    ("COPY spans TO '/tmp/annotrace-copy.csv'", "Only read-only queries"),
-    ("ATTACH '/tmp/annotrace-attach.db' AS other", "Only read-only queries"),
-    ("INSTALL httpfs", "Only read-only queries"),
-    ("LOAD httpfs", "Only read-only queries"),
-    ("SET enable_external_access = true", "Only read-only queries"),
-    ("SET memory_limit = '100GB'", "Only read-only queries"),
-    ("RESET memory_limit", "Only read-only queries"),
-    ("PRAGMA database_list", "Only read-only queries"),
-    ("DROP TABLE spans", "Only read-only queries"),
-    ("SELECT 1; DROP TABLE spans", "Exactly one SQL statement"),
-    ("SELECT * FROM glob('/*')", "Not allowed"),
-    ("SELEC 1", "Invalid SQL"),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "Not allowed"),
+        ("COPY spans TO '/tmp/annotrace-copy.csv'", "Only read-only queries"),
+        ("ATTACH '/tmp/annotrace-attach.db' AS other", "Only read-only queries"),
+        ("INSTALL httpfs", "Only read-only queries"),
+        ("LOAD httpfs", "Only read-only queries"),
+        ("SET enable_external_access = true", "Only read-only queries"),
+        ("SET memory_limit = '100GB'", "Only read-only queries"),
+        ("RESET memory_limit", "Only read-only queries"),
+        ("PRAGMA database_list", "Only read-only queries"),
+        ("DROP TABLE spans", "Only read-only queries"),
+        ("SELECT 1; DROP TABLE spans", "Exactly one SQL statement"),
+        ("SELECT * FROM glob('/*')", "Not allowed"),
+        ("SELEC 1", "Invalid SQL"),
+    ],
+)
 def test_hostile_sql_is_refused_and_changes_nothing(collector: Collector, query: str, words: str) -> None:
     before = collector.sql("SELECT count(*) AS n FROM duckdb_tables()")
     for fmt in ("json", "arrow"):
@@ -61,8 +64,10 @@ def test_hostile_sql_is_refused_and_changes_nothing(collector: Collector, query:
     assert collector.sql("SELECT count(*) AS n FROM duckdb_tables()") == before
 
 
-@pytest.mark.parametrize("body", [{}, {"query": ""}, {"query": 5}, {"query": "SELECT 1", "max_rows": 0},
-                                  {"query": "SELECT 1", "format": "xml"}])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"query": ""}, {"query": 5}, {"query": "SELECT 1", "max_rows": 0}, {"query": "SELECT 1", "format": "xml"}],
+)
 def test_bad_bodies_name_the_field(collector: Collector, body: dict[str, object]) -> None:
     response = _post(collector, body)
     assert response.status_code == 400

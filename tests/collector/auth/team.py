@@ -50,8 +50,9 @@ class Team:
 
 
 def annotrace(*args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "annotrace.collector", *args], input=stdin, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "annotrace.collector", *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -64,7 +65,16 @@ def start_team(directory: Path, users: tuple[str, ...] = ROLES) -> Team:
     tokens = {}
     for user in users:
         role = user.rstrip("0123456789")
-        annotrace("users", "add", user, "--role", role, "--password-stdin", "--config", str(config),
-                  stdin=password(user) + "\n")
+        annotrace(
+            "users",
+            "add",
+            user,
+            "--role",
+            role,
+            "--password-stdin",
+            "--config",
+            str(config),
+            stdin=password(user) + "\n",
+        )
         tokens[user] = annotrace("tokens", "create", user, "--config", str(config)).strip()
     return Team(start(directory, config=config), tokens)

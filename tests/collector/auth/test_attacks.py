@@ -31,23 +31,40 @@ def labeling(team: Team) -> Iterator[dict[str, Any]]:
         created = editor.post("/api/2.0/mlflow/experiments/create", json={"name": f"team-{uuid.uuid4().hex[:8]}"})
         experiment_id = created.json()["experiment_id"]
         trace = new_trace_id()
-        exported = httpx.post(f"{team.collector.http}/v1/traces",
-                              content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-                              headers={"content-type": "application/x-protobuf", "x-mlflow-experiment-id": experiment_id,
-                                       **team.bearer("editor")})
+        exported = httpx.post(
+            f"{team.collector.http}/v1/traces",
+            content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
+            headers={
+                "content-type": "application/x-protobuf",
+                "x-mlflow-experiment-id": experiment_id,
+                **team.bearer("editor"),
+            },
+        )
         assert exported.status_code == 200, exported.text
-        schema = editor.post("/api/3.0/mlflow/label-schemas/create", json={
-            "experiment_id": experiment_id, "name": "verdict", "type": "feedback",
-            "input": {"pass_fail": {"positive_label": "Good", "negative_label": "Bad"}}})
+        schema = editor.post(
+            "/api/3.0/mlflow/label-schemas/create",
+            json={
+                "experiment_id": experiment_id,
+                "name": "verdict",
+                "type": "feedback",
+                "input": {"pass_fail": {"positive_label": "Good", "negative_label": "Bad"}},
+            },
+        )
         assert schema.status_code == 200, schema.text
-        session = editor.post(SESSIONS, json={"experiment_id": experiment_id, "name": "review",
-                                              "assigned_users": ["labeler2"], "label_schemas": ["verdict"]})
+        session = editor.post(
+            SESSIONS,
+            json={
+                "experiment_id": experiment_id,
+                "name": "review",
+                "assigned_users": ["labeler2"],
+                "label_schemas": ["verdict"],
+            },
+        )
         assert session.status_code == 200, session.text
         session_id = session.json()["labeling_session"]["mlflow_run_id"]
         added = editor.post(f"{SESSIONS}/{session_id}/traces", json={"trace_ids": ["tr-" + trace.hex()]})
         assert added.status_code == 200, added.text
-        yield {"experiment_id": experiment_id, "session_id": session_id,
-               "item": added.json()["items"][0]["trace_id"]}
+        yield {"experiment_id": experiment_id, "session_id": session_id, "item": added.json()["items"][0]["trace_id"]}
 
 
 def _sign_in(team: Team, user: str) -> tuple[httpx.Client, str]:
@@ -119,8 +136,10 @@ def test_a_revoked_token_is_refused_at_once(team: Team) -> None:
         again = anyone.get("/api/2.0/mlflow/experiments/search", headers=fresh)
         assert again.status_code == 401 and again.json()["error_code"] == "UNAUTHENTICATED"
     with _client(team, "admin") as admin:
-        rows = admin.post("/api/v1/sql", json={"query": "SELECT actor, action FROM audit_log WHERE object_id = "
-                                                        f"'{token_id}' ORDER BY audit_id"}).json()["rows"]
+        rows = admin.post(
+            "/api/v1/sql",
+            json={"query": f"SELECT actor, action FROM audit_log WHERE object_id = '{token_id}' ORDER BY audit_id"},
+        ).json()["rows"]
         assert rows == [["viewer", "create"], ["viewer", "revoke"]]
 
 
@@ -129,22 +148,38 @@ def test_admins_manage_users_and_their_changes_are_audited(team: Team) -> None:
     with _client(team, "editor") as editor:
         assert editor.post("/api/v1/users", json={"name": name, "role": "admin"}).status_code == 403
     with _client(team, "admin") as admin:
-        assert admin.post("/api/v1/users", json={"name": name, "role": "viewer",
-                                                 "password": "long-enough"}).status_code == 200
+        assert (
+            admin.post("/api/v1/users", json={"name": name, "role": "viewer", "password": "long-enough"}).status_code
+            == 200
+        )
         assert admin.patch(f"/api/v1/users/{name}", json={"role": "editor"}).status_code == 200
         assert admin.delete(f"/api/v1/users/{name}").status_code == 200
-        rows = admin.post("/api/v1/sql", json={"query": "SELECT actor, action, previous->>'role', new->>'role' "
-                                                        f"FROM audit_log WHERE object_id = '{name}' ORDER BY audit_id"})
-        assert rows.json()["rows"] == [["admin", "create", None, "viewer"], ["admin", "set-role", "viewer", "editor"],
-                                       ["admin", "delete", "editor", None]]
+        rows = admin.post(
+            "/api/v1/sql",
+            json={
+                "query": "SELECT actor, action, previous->>'role', new->>'role' "
+                f"FROM audit_log WHERE object_id = '{name}' ORDER BY audit_id"
+            },
+        )
+        assert rows.json()["rows"] == [
+            ["admin", "create", None, "viewer"],
+            ["admin", "set-role", "viewer", "editor"],
+            ["admin", "delete", "editor", None],
+        ]
 
 
-def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(team: Team,
-                                                                                labeling: dict[str, Any]) -> None:
+def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(
+    team: Team, labeling: dict[str, Any]
+) -> None:
     with _client(team, "admin") as admin:
-        rows = admin.post("/api/v1/sql", json={"query": "SELECT object_type, action, actor, previous IS NOT NULL "
-                                                        "FROM audit_log WHERE object_type IN ('label_schema', "
-                                                        "'labeling_session', 'assessment') ORDER BY audit_id"})
+        rows = admin.post(
+            "/api/v1/sql",
+            json={
+                "query": "SELECT object_type, action, actor, previous IS NOT NULL "
+                "FROM audit_log WHERE object_type IN ('label_schema', "
+                "'labeling_session', 'assessment') ORDER BY audit_id"
+            },
+        )
         found = {tuple(row) for row in rows.json()["rows"]}
     assert ("label_schema", "create", "editor", False) in found
     assert ("labeling_session", "create", "editor", False) in found
@@ -155,10 +190,15 @@ def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(
 
 def _export(team: Team, experiment_id: str) -> str:
     trace = new_trace_id()
-    exported = httpx.post(f"{team.collector.http}/v1/traces",
-                          content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-                          headers={"content-type": "application/x-protobuf", "x-mlflow-experiment-id": experiment_id,
-                                   **team.bearer("editor")})
+    exported = httpx.post(
+        f"{team.collector.http}/v1/traces",
+        content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
+        headers={
+            "content-type": "application/x-protobuf",
+            "x-mlflow-experiment-id": experiment_id,
+            **team.bearer("editor"),
+        },
+    )
     assert exported.status_code == 200, exported.text
     return "tr-" + trace.hex()
 
@@ -166,8 +206,9 @@ def _export(team: Team, experiment_id: str) -> str:
 def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling: dict[str, Any]) -> None:
     mine = labeling["experiment_id"]
     with _client(team, "editor") as editor:
-        other = editor.post("/api/2.0/mlflow/experiments/create",
-                            json={"name": f"other-{uuid.uuid4().hex[:8]}"}).json()["experiment_id"]
+        other = editor.post(
+            "/api/2.0/mlflow/experiments/create", json={"name": f"other-{uuid.uuid4().hex[:8]}"}
+        ).json()["experiment_id"]
     mine_trace, other_trace = _export(team, mine), _export(team, other)
     name = f"scoped-{uuid.uuid4().hex[:6]}"
     with _client(team, "admin") as admin:
@@ -182,8 +223,10 @@ def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling:
         found = scoped.post(search, json={"locations": [{"mlflow_experiment": {"experiment_id": mine}}]})
         assert found.status_code == 200, found.text
         assert mine_trace in [t["trace_id"] for t in found.json()["traces"]]
-        assert scoped.post(search, json={"locations": [{"mlflow_experiment": {"experiment_id": other}}]}
-                           ).status_code == 403
+        assert (
+            scoped.post(search, json={"locations": [{"mlflow_experiment": {"experiment_id": other}}]}).status_code
+            == 403
+        )
         assert scoped.post(search, json={"experiment_ids": [mine, other]}).status_code == 403
         assert scoped.get(f"/api/3.0/mlflow/traces/{mine_trace}").status_code == 200
         assert scoped.get(f"/api/3.0/mlflow/traces/{other_trace}").status_code == 403

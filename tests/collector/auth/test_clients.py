@@ -73,27 +73,32 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _run(script: str, *args: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def _sql(team: Team, query: str) -> list[list[object]]:
-    response = httpx.post(f"{team.collector.web}/api/v1/sql", json={"query": query}, headers=team.bearer("admin"),
-                          timeout=30)
+    response = httpx.post(
+        f"{team.collector.web}/api/v1/sql", json={"query": query}, headers=team.bearer("admin"), timeout=30
+    )
     assert response.status_code == 200, response.text
     return response.json()["rows"]
 
 
 def test_stock_mlflow_client_with_a_token_and_with_a_password(team: Team) -> None:
     web = team.collector.web
-    for env in (_env(MLFLOW_TRACKING_TOKEN=team.tokens["editor"]),
-                _env(MLFLOW_TRACKING_USERNAME="editor", MLFLOW_TRACKING_PASSWORD=password("editor"))):
+    for env in (
+        _env(MLFLOW_TRACKING_TOKEN=team.tokens["editor"]),
+        _env(MLFLOW_TRACKING_USERNAME="editor", MLFLOW_TRACKING_PASSWORD=password("editor")),
+    ):
         out = json.loads(_run(MLFLOW, web, f"team-{uuid.uuid4().hex[:8]}", env=env))
         assert out["found"] == [out["trace_id"]] and out["assessments"] == ["quality"]
-        actors = _sql(team, "SELECT DISTINCT actor FROM audit_log WHERE object_type = 'assessment' "
-                            f"AND object_id IN (SELECT assessment_id FROM assessments WHERE trace_id = '{out['trace_id']}')")
+        actors = _sql(
+            team,
+            "SELECT DISTINCT actor FROM audit_log WHERE object_type = 'assessment' "
+            f"AND object_id IN (SELECT assessment_id FROM assessments WHERE trace_id = '{out['trace_id']}')",
+        )
         assert actors in ([["editor"]], []), actors
 
 
@@ -108,20 +113,25 @@ def test_stock_mlflow_client_is_refused_without_or_with_a_bad_credential(team: T
 def test_otel_exporters_with_otlp_headers(team: Team) -> None:
     for protocol, endpoint in (("grpc", f"http://{team.collector.grpc}"), ("http", team.collector.http)):
         service = f"otel-{protocol}-{uuid.uuid4().hex[:8]}"
-        env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-                   OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{team.tokens['editor']}")
+        env = _env(
+            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+            OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{team.tokens['editor']}",
+        )
         _run(OTEL, protocol, service, env=env)
-        assert _sql(team, f"SELECT count(*) FROM spans WHERE resource_attributes->>'service.name' = '{service}'") == [[1]]
+        assert _sql(team, f"SELECT count(*) FROM spans WHERE resource_attributes->>'service.name' = '{service}'") == [
+            [1]
+        ]
 
 
 def test_grpc_export_needs_a_token_of_an_editor(team: Team) -> None:
     request = trace_service_pb2.ExportTraceServiceRequest()
     with grpc.insecure_channel(team.collector.grpc) as channel:
         stub = trace_service_pb2_grpc.TraceServiceStub(channel)
-        for metadata, code in ((None, grpc.StatusCode.UNAUTHENTICATED),
-                               ((("authorization", "Bearer at_wrong"),), grpc.StatusCode.UNAUTHENTICATED),
-                               ((("authorization", f"Bearer {team.tokens['viewer']}"),),
-                                grpc.StatusCode.PERMISSION_DENIED)):
+        for metadata, code in (
+            (None, grpc.StatusCode.UNAUTHENTICATED),
+            ((("authorization", "Bearer at_wrong"),), grpc.StatusCode.UNAUTHENTICATED),
+            ((("authorization", f"Bearer {team.tokens['viewer']}"),), grpc.StatusCode.PERMISSION_DENIED),
+        ):
             try:
                 stub.Export(request, metadata=metadata, timeout=10)
             except grpc.RpcError as exc:
@@ -163,6 +173,7 @@ def test_annotrace_sdk_with_otlp_headers_only(team: Team) -> None:
     env = _env(OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{team.tokens['editor']}")
     out = json.loads(_run(SDK, team.collector.web, f"sdk-{uuid.uuid4().hex[:8]}", env=env))
     assert out["found"] == [out["trace_id"]]
-    rows = _sql(team, "SELECT actor FROM audit_log WHERE object_type = 'assessment' AND new->>'trace_id' = "
-                      f"'{out['trace_id']}'")
+    rows = _sql(
+        team, f"SELECT actor FROM audit_log WHERE object_type = 'assessment' AND new->>'trace_id' = '{out['trace_id']}'"
+    )
     assert rows == [["editor"]]

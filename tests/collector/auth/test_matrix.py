@@ -22,10 +22,20 @@ from annotrace.collector.auth.rules import LEVEL_ROLES, RULES, rule_for, rule_ke
 from tests.collector.auth.team import Team
 
 CALLERS = ("nobody", "wrong token", "viewer", "labeler", "editor", "admin")
-PATH_VALUES = {"trace_id": "tr-" + "e" * 32, "assessment_id": "a-" + "e" * 32, "session_id": "e" * 32,
-               "dataset_id": "d-" + "e" * 32, "key": "k", "name": "nobody-at-all", "experiment_id": "999999",
-               "token_id": "tok-" + "e" * 16, "span_id": "e" * 16, "model_id": "m-" + "e" * 32, "tag_key": "k",
-               "artifact_path": "e" * 32 + "/artifacts/x.txt"}
+PATH_VALUES = {
+    "trace_id": "tr-" + "e" * 32,
+    "assessment_id": "a-" + "e" * 32,
+    "session_id": "e" * 32,
+    "dataset_id": "d-" + "e" * 32,
+    "key": "k",
+    "name": "nobody-at-all",
+    "experiment_id": "999999",
+    "token_id": "tok-" + "e" * 16,
+    "span_id": "e" * 16,
+    "model_id": "m-" + "e" * 32,
+    "tag_key": "k",
+    "artifact_path": "e" * 32 + "/artifacts/x.txt",
+}
 SKIP = {("POST", "/logout")}  # signs the caller out: checked in test_review_app_sign_in
 
 
@@ -75,9 +85,12 @@ def test_every_route_answers_by_its_rule(team: Team, caller: str) -> None:
             path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: PATH_VALUES[m.group(1)], template)
             level = rule_for(method, template)
             assert level is not None
-            response = client.request(method, path, headers={**_headers(team, caller),
-                                                             "content-type": "application/json"},
-                                      content=b"{}" if method != "GET" else None)
+            response = client.request(
+                method,
+                path,
+                headers={**_headers(team, caller), "content-type": "application/json"},
+                content=b"{}" if method != "GET" else None,
+            )
             expected = _expected(level, caller)
             status = response.status_code
             refused_by_rule = status in (401, 403) and _refusal(response)
@@ -125,6 +138,9 @@ def test_every_otlp_entry_point_answers_by_its_rule(team: Team, caller: str) -> 
             assert code == GRPC_CODES[expected], (signal, caller)
     for base in (team.collector.http, team.collector.web):
         for signal, _, request in OTLP_GRPC:
-            response = httpx.post(f"{base}/v1/{signal}", content=request.SerializeToString(),
-                                  headers={**_headers(team, caller), "content-type": "application/x-protobuf"})
+            response = httpx.post(
+                f"{base}/v1/{signal}",
+                content=request.SerializeToString(),
+                headers={**_headers(team, caller), "content-type": "application/x-protobuf"},
+            )
             assert response.status_code == (expected or 200), (base, signal, caller, response.text)

@@ -63,35 +63,63 @@ def test_otlp_config() -> None:
           assessments_poll_interval: 250ms
     """).exporters[ComponentID("otlp", "down")]
     assert config == OTLPExporterConfig(
-        endpoint="http://collector.example:4318/", headers={"authorization": "Bearer t"}, timeout=2.0,
-        compression="none", queue_size=10, retry_max_elapsed=60.0, shutdown_timeout=0.5,
-        forward_assessments=False, assessments_poll_interval=0.25)
+        endpoint="http://collector.example:4318/",
+        headers={"authorization": "Bearer t"},
+        timeout=2.0,
+        compression="none",
+        queue_size=10,
+        retry_max_elapsed=60.0,
+        shutdown_timeout=0.5,
+        forward_assessments=False,
+        assessments_poll_interval=0.25,
+    )
     assert config.is_http
     defaults = load("otlp/down: {endpoint: 'collector.example:4317'}").exporters[ComponentID("otlp", "down")]
     assert not defaults.is_http and defaults.compression == "gzip" and defaults.forward_assessments
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("{endpoint: 'no-port'}", "exporters::otlp/down: endpoint: expected host:port"),
-    ("{endpoint: 'ftp://x:1'}", "exporters::otlp/down: endpoint: expected host:port"),
-    ("{endpoint: 'http://'}", "exporters::otlp/down: endpoint: expected host:port or an http"),
-    ("{compression: zstd}", "exporters::otlp/down::compression: expected one of 'none', 'gzip'"),
-    ("{queue_size: 0}", "exporters::otlp/down: queue_size: must be at least 1"),
-    ("{timeout: abc}", "exporters::otlp/down::timeout: expected a duration"),
-    ("{assessments_poll_interval: 0s}", "exporters::otlp/down: assessments_poll_interval: must be positive"),
-    ("{headers: {a: 1}}", "exporters::otlp/down::headers::a: expected str"),
-    ("{tls: {insecure: true}}", "exporters::otlp/down: has invalid keys: tls"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{endpoint: 'no-port'}", "exporters::otlp/down: endpoint: expected host:port"),
+        ("{endpoint: 'ftp://x:1'}", "exporters::otlp/down: endpoint: expected host:port"),
+        ("{endpoint: 'http://'}", "exporters::otlp/down: endpoint: expected host:port or an http"),
+        ("{compression: zstd}", "exporters::otlp/down::compression: expected one of 'none', 'gzip'"),
+        ("{queue_size: 0}", "exporters::otlp/down: queue_size: must be at least 1"),
+        ("{timeout: abc}", "exporters::otlp/down::timeout: expected a duration"),
+        ("{assessments_poll_interval: 0s}", "exporters::otlp/down: assessments_poll_interval: must be positive"),
+        ("{headers: {a: 1}}", "exporters::otlp/down::headers::a: expected str"),
+        ("{tls: {insecure: true}}", "exporters::otlp/down: has invalid keys: tls"),
+    ],
+)
 def test_otlp_config_rejects(body: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(")):
         load(f"otlp/down: {body}")
 
 
 def test_any_value_from_python() -> None:
-    value = {"s": "x", "b": True, "i": -3, "big": 2**70, "f": 1.5, "l": [1, "a", None], "d": {"k": [False]},
-             "raw": b"\x00\x01"}
-    assert any_value(value) == pb_any_value({"s": "x", "b": True, "i": -3, "big": float(2**70), "f": 1.5,
-                                             "l": [1, "a", None], "d": {"k": [False]}, "raw": b"\x00\x01"})
+    value = {
+        "s": "x",
+        "b": True,
+        "i": -3,
+        "big": 2**70,
+        "f": 1.5,
+        "l": [1, "a", None],
+        "d": {"k": [False]},
+        "raw": b"\x00\x01",
+    }
+    assert any_value(value) == pb_any_value(
+        {
+            "s": "x",
+            "b": True,
+            "i": -3,
+            "big": float(2**70),
+            "f": 1.5,
+            "l": [1, "a", None],
+            "d": {"k": [False]},
+            "raw": b"\x00\x01",
+        }
+    )
     assert any_value(dt.date(2024, 1, 2)).string_value == "2024-01-02"  # anything else: its text
 
 
@@ -101,8 +129,14 @@ def _record(signal: str, payload: bytes, meta: dict[str, str] | None = None) -> 
 
 def test_encode_rebuilds_the_trace_request() -> None:
     trace_id, root_id, child_id = new_trace_id(), new_span_id(), new_span_id()
-    root = span(trace_id, root_id, name="root", kind=2, status=1,
-                attributes={"a": "x", "n": 3, "f": 0.5, "ok": True, "l": ["p", 1], "m": {"k": "v"}})
+    root = span(
+        trace_id,
+        root_id,
+        name="root",
+        kind=2,
+        status=1,
+        attributes={"a": "x", "n": 3, "f": 0.5, "ok": True, "l": ["p", 1], "m": {"k": "v"}},
+    )
     child = span(trace_id, child_id, parent=root_id, name="child", status=2)
     child.status.message = "boom"
     child.trace_state = "k=v"
@@ -125,8 +159,10 @@ def test_encode_sends_one_request_per_experiment() -> None:
     trace_id = new_trace_id()
     first = request([span(trace_id, new_span_id(), name="a")], {"service.name": "svc"})
     second = request([span(trace_id, new_span_id(), name="b")], {"service.name": "svc"})
-    records = [_record("traces", first.SerializeToString(), {"experiment": "support bot"}),
-               _record("traces", second.SerializeToString(), {"experiment_id": "7"})]
+    records = [
+        _record("traces", first.SerializeToString(), {"experiment": "support bot"}),
+        _record("traces", second.SerializeToString(), {"experiment_id": "7"}),
+    ]
     encoded = OTLPExporter.encode(decode(records))
     assert [(part.experiment, part.items) for part in encoded.traces] == [("support bot", 1), (None, 1)]
     assert ExportTraceServiceRequest.FromString(encoded.traces[0].payload) == first
@@ -139,9 +175,15 @@ def test_encode_rebuilds_log_records() -> None:
     resource_logs.resource.attributes.append(KeyValue(key="service.name", value=pb_any_value("svc")))
     scope_logs = resource_logs.scope_logs.add()
     scope_logs.scope.name = "judge"
-    record = scope_logs.log_records.add(time_unix_nano=7, observed_time_unix_nano=8, trace_id=new_trace_id(),
-                                        span_id=new_span_id(), severity_number=9, severity_text="INFO",
-                                        event_name="gen_ai.evaluation.result")
+    record = scope_logs.log_records.add(
+        time_unix_nano=7,
+        observed_time_unix_nano=8,
+        trace_id=new_trace_id(),
+        span_id=new_span_id(),
+        severity_number=9,
+        severity_text="INFO",
+        event_name="gen_ai.evaluation.result",
+    )
     record.body.CopyFrom(pb_any_value({"text": "hi"}))
     record.attributes.append(KeyValue(key="gen_ai.evaluation.name", value=pb_any_value("relevance")))
     legacy = scope_logs.log_records.add(time_unix_nano=9)  # the deprecated attribute stays an attribute
@@ -154,12 +196,23 @@ def test_encode_rebuilds_log_records() -> None:
 
 def test_assessment_rows_become_evaluation_log_records() -> None:
     when = dt.datetime(2024, 5, 6, 7, 8, 9, 123000)
-    row = {"time": when, "trace_id": "tr-" + "ab" * 16, "span_id": "cd" * 8, "event_name": "gen_ai.evaluation.result",
-           "gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 4.0,
-           "gen_ai.evaluation.score.label": None, "gen_ai.evaluation.explanation": "good", "error.type": None,
-           "annotrace.assessment.id": "a-1", "annotrace.assessment.source_type": "HUMAN",
-           "annotrace.assessment.source_id": "me@example.com", "annotrace.assessment.kind": "feedback",
-           "annotrace.assessment.valid": True, "annotrace.assessment.overrides": None}
+    row = {
+        "time": when,
+        "trace_id": "tr-" + "ab" * 16,
+        "span_id": "cd" * 8,
+        "event_name": "gen_ai.evaluation.result",
+        "gen_ai.evaluation.name": "relevance",
+        "gen_ai.evaluation.score.value": 4.0,
+        "gen_ai.evaluation.score.label": None,
+        "gen_ai.evaluation.explanation": "good",
+        "error.type": None,
+        "annotrace.assessment.id": "a-1",
+        "annotrace.assessment.source_type": "HUMAN",
+        "annotrace.assessment.source_id": "me@example.com",
+        "annotrace.assessment.kind": "feedback",
+        "annotrace.assessment.valid": True,
+        "annotrace.assessment.overrides": None,
+    }
     payload = assessment_logs([row])
     assert payload == assessment_logs([dict(row)])  # deterministic: a re-send is byte for byte the same
     [record] = ExportLogsServiceRequest.FromString(payload).resource_logs[0].scope_logs[0].log_records
@@ -168,14 +221,19 @@ def test_assessment_rows_become_evaluation_log_records() -> None:
     assert record.time_unix_nano == record.observed_time_unix_nano == timestamp_ns(when) == 1714979289123000000
     assert record.severity_number == SeverityNumber.SEVERITY_NUMBER_INFO
     attributes = {kv.key: kv.value for kv in record.attributes}
-    assert sorted(attributes) == ["annotrace.assessment.id", "annotrace.assessment.kind",
-                                  "annotrace.assessment.source_id", "annotrace.assessment.source_type",
-                                  "annotrace.assessment.valid", "gen_ai.evaluation.explanation",
-                                  "gen_ai.evaluation.name", "gen_ai.evaluation.score.value"]
+    assert sorted(attributes) == [
+        "annotrace.assessment.id",
+        "annotrace.assessment.kind",
+        "annotrace.assessment.source_id",
+        "annotrace.assessment.source_type",
+        "annotrace.assessment.valid",
+        "gen_ai.evaluation.explanation",
+        "gen_ai.evaluation.name",
+        "gen_ai.evaluation.score.value",
+    ]
     assert attributes["gen_ai.evaluation.score.value"].double_value == 4.0
     assert attributes["annotrace.assessment.valid"].bool_value is True
-    parts = assessment_parts([{**row, "experiment": "bot"}, {**row, "experiment": None},
-                              {**row, "experiment": "bot"}])
+    parts = assessment_parts([{**row, "experiment": "bot"}, {**row, "experiment": None}, {**row, "experiment": "bot"}])
     assert [(part.experiment, part.items) for part in parts] == [("bot", 2), (None, 1)]
     assert parts[1].payload == payload  # the experiment is not an attribute: it goes as a header
 
@@ -197,8 +255,9 @@ def test_full_queue_drops_and_counts_without_blocking() -> None:
 
 @pytest.mark.parametrize("endpoint", ["127.0.0.1:{port}", "http://127.0.0.1:{port}"])
 def test_downstream_down_retries_then_drops_at_shutdown(endpoint: str) -> None:
-    exporter = OTLPExporter(OTLPExporterConfig(endpoint=endpoint.format(port=_closed_port()), shutdown_timeout=0.3,
-                                               timeout=1.0))
+    exporter = OTLPExporter(
+        OTLPExporterConfig(endpoint=endpoint.format(port=_closed_port()), shutdown_timeout=0.3, timeout=1.0)
+    )
     exporter.start()
     assert exporter.consume(Encoded([Part("x", b"", 3)], [])).done()
     exporter.force_flush()  # never waits for downstream
@@ -213,8 +272,11 @@ def test_exporter_lifecycle(kind: str, tmp_path: Any) -> None:
     """Create, shut down without start, start, shut down twice (STYLE habit 6)."""
     factory = registry.EXPORTERS[kind]
     assert factory.type == kind
-    config = factory.config(path=str(tmp_path / "db.duckdb")) if kind == "duckdb" else factory.config(
-        endpoint=f"127.0.0.1:{_closed_port()}", shutdown_timeout=0.1)
+    config = (
+        factory.config(path=str(tmp_path / "db.duckdb"))
+        if kind == "duckdb"
+        else factory.config(endpoint=f"127.0.0.1:{_closed_port()}", shutdown_timeout=0.1)
+    )
     exporter = factory.create(config)
     exporter.shutdown()
     exporter.start()

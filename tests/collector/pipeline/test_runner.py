@@ -87,8 +87,12 @@ def spool(tmp_path: Path) -> Iterator[Spool]:
 def grouping_runner(spool: Spool, send_batch_size: int) -> Iterator[GroupingExporter]:
     """A started runner whose one exporter waits for a flush before it commits."""
     exporter = GroupingExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
-                    send_batch_size=send_batch_size, timeout_s=0.05)
+    runner = Runner(
+        spool,
+        [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
+        send_batch_size=send_batch_size,
+        timeout_s=0.05,
+    )
     runner.start()
     try:
         yield exporter
@@ -107,7 +111,8 @@ def test_full_batches_are_committed_once_the_spool_runs_dry(spool: Spool) -> Non
 
 
 def test_the_in_flight_limit_commits_what_waits_for_more_than_may_be_in_flight(
-        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool: Spool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(runner_module, "MAX_INFLIGHT", 2)  # the store would wait for more than 2 batches
     with grouping_runner(spool, send_batch_size=2) as exporter:
         for _ in range(20):  # a steady stream: the spool is rarely empty
@@ -144,7 +149,8 @@ class RefusingExporter:
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "decode-worker"])
 def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_is_stored(
-        spool: Spool, workers: int) -> None:
+    spool: Spool, workers: int
+) -> None:
     def export(*names: str) -> bytes:
         trace_id = new_trace_id()
         return request([span(trace_id, new_span_id(), name=n) for n in names]).SerializeToString()
@@ -153,8 +159,13 @@ def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_i
     for body in (export("a"), poisoned, export("b", "c")):
         spool.append("traces", b'{"receiver":"otlp"}', body, items=1)
     exporter = RefusingExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
-                    send_batch_size=100, timeout_s=0.05, workers=workers)
+    runner = Runner(
+        spool,
+        [Pipeline("traces", frozenset({"otlp"}), [], [exporter])],
+        send_batch_size=100,
+        timeout_s=0.05,
+        workers=workers,
+    )
     runner.start()
     try:
         wait_until_stored(spool)  # acknowledged and done with: the poisoned record does not stall the spool
@@ -169,7 +180,8 @@ def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_i
 
 
 def test_a_waiting_reader_has_the_store_commit_while_a_steady_stream_keeps_it_batching(
-        spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool: Spool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # no in-flight limit and a spool that never runs dry: without a reader, nothing would commit
     monkeypatch.setattr(runner_module, "MAX_INFLIGHT", 1 << 30)
     monkeypatch.setattr(runner_module, "MAX_INFLIGHT_ITEMS", 1 << 30)
@@ -228,8 +240,9 @@ def test_a_store_that_cannot_write_stops_acknowledgements_and_is_retried_until_i
     for n in (1, 2, 3):
         spool.append("traces", b'{"receiver":"otlp"}', payload(n), items=n)
     exporter = FullDiskExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
-                    timeout_s=0.05)
+    runner = Runner(
+        spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100, timeout_s=0.05
+    )
     runner.start()
     try:
         while exporter.attempts < 3:  # retried, not set aside
@@ -252,8 +265,9 @@ def test_a_store_that_cannot_write_stops_acknowledgements_and_is_retried_until_i
 def test_shutdown_while_the_store_cannot_write_leaves_the_records_in_the_spool(spool: Spool) -> None:
     spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
     exporter = FullDiskExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
-                    timeout_s=0.05)
+    runner = Runner(
+        spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100, timeout_s=0.05
+    )
     runner.start()
     while not exporter.attempts:
         time.sleep(0.01)
@@ -268,8 +282,9 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_and_the_record_kept_unt
     poisoned = request([span(trace_id, new_span_id(), name="poison", attributes={"pad": "p" * 50_000})])
     spool.append("traces", b'{"receiver":"otlp"}', poisoned.SerializeToString(), items=1)
     exporter = RefusingExporter()
-    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100,
-                    timeout_s=0.05)
+    runner = Runner(
+        spool, [Pipeline("traces", frozenset({"otlp"}), [], [exporter])], send_batch_size=100, timeout_s=0.05
+    )
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, hard))
     try:
@@ -289,7 +304,8 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_and_the_record_kept_unt
 
 
 def test_an_unexpected_error_in_the_runner_neither_kills_it_nor_refuses_exports_for_good(
-        spool: Spool, caplog: pytest.LogCaptureFixture) -> None:
+    spool: Spool, caplog: pytest.LogCaptureFixture
+) -> None:
     spool.append("traces", b'{"receiver":"otlp"}', payload(1), items=1)
     boom = threading.Event()
 

@@ -53,7 +53,10 @@ def test_records_survive_a_reopen_until_acked(tmp_path: Path) -> None:
     again = Spool(tmp_path, max_backlog_bytes=1 << 20)
     assert again.open() == 2
     replayed = take(again, max_items=100, timeout=0)
-    assert [(r.signal, r.payload, r.items) for r in replayed] == [("traces", b"payload-3", 4), ("traces", b"payload-4", 5)]
+    assert [(r.signal, r.payload, r.items) for r in replayed] == [
+        ("traces", b"payload-3", 4),
+        ("traces", b"payload-4", 5),
+    ]
     assert again.backlog_bytes == sum(r.size for r in replayed)
     again.ack(replayed)
     assert again.backlog_bytes == 0

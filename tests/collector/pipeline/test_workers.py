@@ -18,8 +18,9 @@ from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 
 def test_tables_of_dead_workers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(gone.stdout)
     left = tmp_path / f"annotrace-{dead_pid}-7.arrow"  # a collector was killed before mapping it
     live = tmp_path / f"annotrace-{os.getpid()}-1.arrow"
@@ -38,15 +39,24 @@ def test_ctrl_c_stops_the_collector_cleanly_without_a_worker_traceback(tmp_path:
     with open(tmp_path / "collector.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config), "--ready-file", str(ready)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)  # its own group, as a shell's job
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            start_new_session=True,
+        )  # its own group, as a shell's job
     try:
         while not ready.exists():
             assert process.poll() is None, (tmp_path / "collector.log").read_text()
             time.sleep(0.05)
-        collector = Collector(tmp_path, process, **{k: v for k, v in json.loads(ready.read_text()).items() if k != "pid"})
+        collector = Collector(
+            tmp_path, process, **{k: v for k, v in json.loads(ready.read_text()).items() if k != "pid"}
+        )
         trace_id = new_trace_id()
-        httpx.post(f"{collector.http}/v1/traces", content=request([span(trace_id, new_span_id())]).SerializeToString(),
-                   headers={"content-type": "application/x-protobuf"}).raise_for_status()
+        httpx.post(
+            f"{collector.http}/v1/traces",
+            content=request([span(trace_id, new_span_id())]).SerializeToString(),
+            headers={"content-type": "application/x-protobuf"},
+        ).raise_for_status()
         stored = f"SELECT count(*) AS n FROM spans WHERE trace_id = 'tr-{trace_id.hex()}'"
         assert collector.wait_for(stored, [{"n": 1}]) == [{"n": 1}]  # a decode worker has run
         os.killpg(process.pid, signal.SIGINT)

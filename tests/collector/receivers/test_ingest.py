@@ -28,22 +28,29 @@ def _body() -> tuple[str, bytes]:
     return "tr-" + trace_id.hex(), request([span(trace_id, new_span_id(), name="routed")]).SerializeToString()
 
 
-@pytest.mark.parametrize(("headers", "words"), [
-    ({HEADER: "'; DROP TABLE spans;--"}, ["x-mlflow-experiment-id", "decimal number"]),
-    ({HEADER: "abc"}, ["x-mlflow-experiment-id", "decimal number"]),
-    ({HEADER: "1" * 20}, ["decimal number"]),
-    ({HEADER: "987654321"}, ["No experiment with id '987654321'", "x-mlflow-experiment-id"]),
-    ({"x-annotrace-experiment": "bad%00name"}, ["x-annotrace-experiment", "U+0000"]),
-    ({"x-annotrace-experiment": "bad%0Aname"}, ["x-annotrace-experiment", "U+000A"]),
-    ({"x-annotrace-experiment": "bad%FFname"}, ["x-annotrace-experiment", "U+FFFD"]),
-])
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({HEADER: "'; DROP TABLE spans;--"}, ["x-mlflow-experiment-id", "decimal number"]),
+        ({HEADER: "abc"}, ["x-mlflow-experiment-id", "decimal number"]),
+        ({HEADER: "1" * 20}, ["decimal number"]),
+        ({HEADER: "987654321"}, ["No experiment with id '987654321'", "x-mlflow-experiment-id"]),
+        ({"x-annotrace-experiment": "bad%00name"}, ["x-annotrace-experiment", "U+0000"]),
+        ({"x-annotrace-experiment": "bad%0Aname"}, ["x-annotrace-experiment", "U+000A"]),
+        ({"x-annotrace-experiment": "bad%FFname"}, ["x-annotrace-experiment", "U+FFFD"]),
+    ],
+)
 @pytest.mark.parametrize("port", ["http", "web"])
-def test_bad_experiment_headers_are_refused_over_http(collector: Collector, headers: dict[str, str],
-                                                      words: list[str], port: str) -> None:
+def test_bad_experiment_headers_are_refused_over_http(
+    collector: Collector, headers: dict[str, str], words: list[str], port: str
+) -> None:
     before = _experiments(collector)
     trace_id, body = _body()
-    response = httpx.post(f"{getattr(collector, port)}/v1/traces", content=body,
-                          headers={"content-type": "application/x-protobuf", **headers})
+    response = httpx.post(
+        f"{getattr(collector, port)}/v1/traces",
+        content=body,
+        headers={"content-type": "application/x-protobuf", **headers},
+    )
     assert response.status_code == 400, response.text
     assert all(word in response.text for word in words), response.text
     assert _experiments(collector) == before
@@ -62,12 +69,16 @@ def test_bad_experiment_id_is_refused_over_grpc(collector: Collector) -> None:
 
 
 def test_an_existing_experiment_id_routes_the_spans(collector: Collector) -> None:
-    created = httpx.post(f"{collector.web}/api/2.0/mlflow/experiments/create",
-                         json={"name": f"routed-{uuid.uuid4().hex}"})
+    created = httpx.post(
+        f"{collector.web}/api/2.0/mlflow/experiments/create", json={"name": f"routed-{uuid.uuid4().hex}"}
+    )
     experiment_id = created.json()["experiment_id"]
     trace_id, body = _body()
-    response = httpx.post(f"{collector.http}/v1/traces", content=body,
-                          headers={"content-type": "application/x-protobuf", HEADER: experiment_id})
+    response = httpx.post(
+        f"{collector.http}/v1/traces",
+        content=body,
+        headers={"content-type": "application/x-protobuf", HEADER: experiment_id},
+    )
     assert response.status_code == 200, response.text
     query = f"SELECT experiment_id FROM traces WHERE trace_id = '{trace_id}'"
     assert collector.wait_for(query, [{"experiment_id": experiment_id}]) == [{"experiment_id": experiment_id}]

@@ -18,14 +18,23 @@ def _linked(trace_id: bytes, span_id: bytes) -> trace_pb2.Span:
     return out
 
 
-@pytest.mark.parametrize(("bad", "reason"), [
-    (span(TRACE, new_span_id(), parent=bytes(8), start=NOW), "parent_span_id must be empty or 8 non-zero bytes"),
-    (span(TRACE, new_span_id(), parent=b"\x01" * 7, start=NOW), "parent_span_id must be empty or 8 non-zero bytes"),
-    (span(TRACE, new_span_id(), start=0, duration_ns=0), "start_time_unix_nano must be set and end_time_unix_nano must fit"),
-    (span(TRACE, new_span_id(), start=2**63 - 10, duration_ns=100), "start_time_unix_nano must be set and end_time_unix_nano must fit"),
-    (span(TRACE, new_span_id(), start=NOW, duration_ns=-1), "end_time_unix_nano is before start_time_unix_nano"),
-    (_linked(TRACE, b"\x01" * 7), "a link's trace_id/span_id has the wrong length"),
-])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (span(TRACE, new_span_id(), parent=bytes(8), start=NOW), "parent_span_id must be empty or 8 non-zero bytes"),
+        (span(TRACE, new_span_id(), parent=b"\x01" * 7, start=NOW), "parent_span_id must be empty or 8 non-zero bytes"),
+        (
+            span(TRACE, new_span_id(), start=0, duration_ns=0),
+            "start_time_unix_nano must be set and end_time_unix_nano must fit",
+        ),
+        (
+            span(TRACE, new_span_id(), start=2**63 - 10, duration_ns=100),
+            "start_time_unix_nano must be set and end_time_unix_nano must fit",
+        ),
+        (span(TRACE, new_span_id(), start=NOW, duration_ns=-1), "end_time_unix_nano is before start_time_unix_nano"),
+        (_linked(TRACE, b"\x01" * 7), "a link's trace_id/span_id has the wrong length"),
+    ],
+)
 def test_a_bad_span_is_removed_with_its_reason_and_the_rest_kept(bad: trace_pb2.Span, reason: str) -> None:
     good = [span(TRACE, new_span_id(), name=f"good-{i}", start=NOW) for i in range(3)]
     message = request([good[0], bad, good[1], good[2]])

@@ -21,9 +21,15 @@ from annotrace.collector.telemetry import Batch, SpanBatch
 TRACE = "tr-" + "a" * 32
 SPAN = "b" * 16
 T_NS = 1_750_000_000_123_456_789
-EVAL = {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 4.0,
-        "gen_ai.evaluation.score.label": "relevant", "gen_ai.evaluation.explanation": "on topic",
-        "gen_ai.response.id": "chatcmpl-1", "gen_ai.evaluation.evaluator": "gpt-judge", "n": 3}
+EVAL = {
+    "gen_ai.evaluation.name": "relevance",
+    "gen_ai.evaluation.score.value": 4.0,
+    "gen_ai.evaluation.score.label": "relevant",
+    "gen_ai.evaluation.explanation": "on topic",
+    "gen_ai.response.id": "chatcmpl-1",
+    "gen_ai.evaluation.evaluator": "gpt-judge",
+    "n": 3,
+}
 
 
 def logs(*records: dict[str, Any]) -> Batch:
@@ -46,8 +52,13 @@ def logs(*records: dict[str, Any]) -> Batch:
     return batch
 
 
-def spans(attributes: dict[str, Any], events: list[tuple[str, dict[str, Any]]] = (), *, span_type: str = "LLM",
-          links: list[tuple[str, str]] = ()) -> Batch:
+def spans(
+    attributes: dict[str, Any],
+    events: list[tuple[str, dict[str, Any]]] = (),
+    *,
+    span_type: str = "LLM",
+    links: list[tuple[str, str]] = (),
+) -> Batch:
     batch = Batch()
     s: SpanBatch = batch.spans
     s.trace_id.append(TRACE)
@@ -72,27 +83,38 @@ def test_log_record_maps_to_feedback_row() -> None:
     assert (row["trace_id"], row["span_id"], row["assessment_name"]) == (TRACE, SPAN, "relevance")
     assert orjson.loads(row["value"]) == 4.0  # the score wins over the label
     assert (row["rationale"], row["source_type"], row["source_id"]) == ("on topic", "LLM_JUDGE", "gpt-judge")
-    assert orjson.loads(row["metadata"]) == {"gen_ai.evaluation.score.label": "relevant", "n": "3",
-                                             "gen_ai.response.id": "chatcmpl-1",
-                                             "annotrace.ingested_from": "otel.log_record"}
+    assert orjson.loads(row["metadata"]) == {
+        "gen_ai.evaluation.score.label": "relevant",
+        "n": "3",
+        "gen_ai.response.id": "chatcmpl-1",
+        "annotrace.ingested_from": "otel.log_record",
+    }
     assert row["time"] == datetime(2025, 6, 15, 15, 6, 40, 123000)
     assert rows(logs({})) == [row]  # the same record -> the same id
 
 
 def test_label_source_type_error_and_skips() -> None:
     base = {"gen_ai.evaluation.name": "ok"}
-    [label, human, custom, failed, trace_level] = rows(logs(
-        {"attributes": {**base, "gen_ai.evaluation.score.label": "true"}},
-        {"attributes": {**base, "gen_ai.evaluation.score.value": 1, "annotrace.assessment.source_type": "human",
-                        "annotrace.assessment.source_id": "ann@example.com"}},
-        {"attributes": {**base, "gen_ai.evaluation.score.label": "pass", "annotator_kind": "crowd"}},
-        {"attributes": {**base, "error.type": "RATE_LIMIT"}},
-        {"attributes": {**base, "gen_ai.evaluation.score.value": 0.5}, "span_id": None},
-        {"attributes": {"gen_ai.evaluation.score.value": 1}},  # no name
-        {"attributes": base},  # nothing to say
-        {"trace_id": None},  # no target
-        {"event_name": "gen_ai.choice"},
-    ))
+    [label, human, custom, failed, trace_level] = rows(
+        logs(
+            {"attributes": {**base, "gen_ai.evaluation.score.label": "true"}},
+            {
+                "attributes": {
+                    **base,
+                    "gen_ai.evaluation.score.value": 1,
+                    "annotrace.assessment.source_type": "human",
+                    "annotrace.assessment.source_id": "ann@example.com",
+                }
+            },
+            {"attributes": {**base, "gen_ai.evaluation.score.label": "pass", "annotator_kind": "crowd"}},
+            {"attributes": {**base, "error.type": "RATE_LIMIT"}},
+            {"attributes": {**base, "gen_ai.evaluation.score.value": 0.5}, "span_id": None},
+            {"attributes": {"gen_ai.evaluation.score.value": 1}},  # no name
+            {"attributes": base},  # nothing to say
+            {"trace_id": None},  # no target
+            {"event_name": "gen_ai.choice"},
+        )
+    )
     assert orjson.loads(label["value"]) == "true"  # labels stay strings
     assert (human["source_type"], human["source_id"]) == ("HUMAN", "ann@example.com")
     assert custom["source_type"] == "SOURCE_TYPE_UNSPECIFIED"
@@ -106,8 +128,9 @@ def test_span_event_targets_its_span_or_the_carrier_link() -> None:
     assert (own["trace_id"], own["span_id"]) == (TRACE, SPAN)
     assert orjson.loads(own["metadata"])["annotrace.ingested_from"] == "otel.span_event"
     target = ("tr-" + "c" * 32, "d" * 16)
-    [linked] = rows(spans({"openinference.span.kind": "EVALUATOR"}, [(EVENT, EVAL)], span_type="EVALUATOR",
-                          links=[target]))
+    [linked] = rows(
+        spans({"openinference.span.kind": "EVALUATOR"}, [(EVENT, EVAL)], span_type="EVALUATOR", links=[target])
+    )
     assert (linked["trace_id"], linked["span_id"]) == target
     [named] = rows(spans({}, [(EVENT, {**EVAL, "annotrace.assessment.span_id": "e" * 16})]))
     assert named["span_id"] == "e" * 16
@@ -116,11 +139,15 @@ def test_span_event_targets_its_span_or_the_carrier_link() -> None:
 def test_openinference_annotations() -> None:
     attrs = {
         "openinference.span.kind": "EVALUATOR",
-        "annotations.0.annotation.name": "correctness", "annotations.0.annotation.label": "correct",
-        "annotations.0.annotation.annotator_kind": "LLM", "annotations.0.annotation.identifier": "x1",
+        "annotations.0.annotation.name": "correctness",
+        "annotations.0.annotation.label": "correct",
+        "annotations.0.annotation.annotator_kind": "LLM",
+        "annotations.0.annotation.identifier": "x1",
         "annotations.0.annotation.metadata": '{"model": "m"}',
-        "evaluations.1.evaluation.name": "toxicity", "evaluations.1.evaluation.score": 0.1,
-        "trace.annotations.0.annotation.name": "overall", "trace.annotations.0.annotation.explanation": "fine",
+        "evaluations.1.evaluation.name": "toxicity",
+        "evaluations.1.evaluation.score": 0.1,
+        "trace.annotations.0.annotation.name": "overall",
+        "trace.annotations.0.annotation.explanation": "fine",
         "session.annotations.0.annotation.name": "skipped",
     }
     found = {r["assessment_name"]: r for r in rows(spans(attrs, links=[("tr-" + "c" * 32, "d" * 16)]))}
@@ -128,7 +155,10 @@ def test_openinference_annotations() -> None:
     assert orjson.loads(found["correctness"]["value"]) == "correct"
     assert found["correctness"]["source_type"] == "LLM_JUDGE"
     assert orjson.loads(found["correctness"]["metadata"]) == {
-        "identifier": "x1", "metadata.model": "m", "annotrace.ingested_from": "openinference.span"}
+        "identifier": "x1",
+        "metadata.model": "m",
+        "annotrace.ingested_from": "openinference.span",
+    }
     assert orjson.loads(found["toxicity"]["value"]) == 0.1
     assert found["toxicity"]["span_id"] == "d" * 16 and found["overall"]["span_id"] is None
     assert found["overall"]["trace_id"] == "tr-" + "c" * 32 and found["overall"]["value"] is None
@@ -151,11 +181,16 @@ def test_writer_stores_once_before_the_trace_and_never_resurrects(writer: Writer
     cursor = writer.db.cursor()
     [stored] = store.for_traces(cursor, [TRACE])[TRACE]  # stored though the trace is not
     assert (stored.kind, stored.value, stored.source_type, stored.valid, stored.version) == (
-        "feedback", 4.0, "LLM_JUDGE", True, 1)
+        "feedback",
+        4.0,
+        "LLM_JUDGE",
+        True,
+        1,
+    )
     assert stored.create_time == stored.last_update_time == datetime(2025, 6, 15, 15, 6, 40, 123000)
     [(version, operation, snap)] = cursor.execute(
-        "SELECT version, operation, snapshot FROM assessment_history WHERE assessment_id = ?",
-        [stored.assessment_id]).fetchall()
+        "SELECT version, operation, snapshot FROM assessment_history WHERE assessment_id = ?", [stored.assessment_id]
+    ).fetchall()
     assert (version, operation, orjson.loads(snap)) == (1, "create", store.snapshot(stored))
     assert cursor.execute("SELECT value_label, value_number FROM assessments").fetchall() == [("4.0", 4.0)]
     writer.submit(lambda conn: conn.execute("DELETE FROM assessments")).result(timeout=30)

@@ -27,11 +27,20 @@ from tests.fixtures.store_0_1_0.generate import SPOOLED_TRACE, dump_connection
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "store_0_1_0"
 SPOOLED = "tr-" + SPOOLED_TRACE.hex()
-RELEASE_SCHEMA = ["0001_core", "0002_genai", "0003_assessments", "0004_labeling", "0005_datasets",
-                  "0006_default_label_schema"]
-BROKEN = ("0039_broken", "CREATE TABLE upgrade_half (a INTEGER); INSERT INTO upgrade_half VALUES (1);\n"
-                         "ALTER TABLE spans ADD COLUMN upgrade_half INTEGER; UPDATE traces SET name = 'lost';\n"
-                         "DELETE FROM assessments;\nSELECT error('injected failure halfway');")
+RELEASE_SCHEMA = [
+    "0001_core",
+    "0002_genai",
+    "0003_assessments",
+    "0004_labeling",
+    "0005_datasets",
+    "0006_default_label_schema",
+]
+BROKEN = (
+    "0039_broken",
+    "CREATE TABLE upgrade_half (a INTEGER); INSERT INTO upgrade_half VALUES (1);\n"
+    "ALTER TABLE spans ADD COLUMN upgrade_half INTEGER; UPDATE traces SET name = 'lost';\n"
+    "DELETE FROM assessments;\nSELECT error('injected failure halfway');",
+)
 
 
 def expected_relations() -> dict[str, Any]:
@@ -59,9 +68,25 @@ def test_the_fixture_is_a_store_of_release_0_1_0() -> None:
     applied = sorted(json.loads(row)[0] for row in relations["schema_migrations"]["rows"])
     assert applied == RELEASE_SCHEMA
     counts = {name: len(body["rows"]) for name, body in relations.items()}
-    for table in ("traces", "spans", "span_events", "span_links", "documents", "messages", "log_records",
-                  "assessments", "assessment_history", "label_schemas", "labeling_sessions", "labeling_items",
-                  "labeling_item_status", "datasets", "dataset_records", "genai_log_events_seen", "experiments"):
+    for table in (
+        "traces",
+        "spans",
+        "span_events",
+        "span_links",
+        "documents",
+        "messages",
+        "log_records",
+        "assessments",
+        "assessment_history",
+        "label_schemas",
+        "labeling_sessions",
+        "labeling_items",
+        "labeling_item_status",
+        "datasets",
+        "dataset_records",
+        "genai_log_events_seen",
+        "experiments",
+    ):
         assert counts[table] > 0, table
     spans = relations["spans"]
     span_types = {json.loads(row)[spans["columns"].index("span_type")] for row in spans["rows"]}
@@ -80,8 +105,9 @@ def test_a_store_of_release_0_1_0_upgrades_by_itself_and_keeps_every_row(tmp_pat
     try:
         spans = collector.sql("SELECT count(*) AS n FROM spans WHERE trace_id <> '" + SPOOLED + "'")
         assert spans == [{"n": len(expected_relations()["spans"]["rows"])}]
-        read = subprocess.run([sys.executable, "-c", SDK_READ, collector.web], capture_output=True, text=True,
-                              timeout=120)
+        read = subprocess.run(
+            [sys.executable, "-c", SDK_READ, collector.web], capture_output=True, text=True, timeout=120
+        )
         assert read.returncode == 0, read.stderr
         assert json.loads(read.stdout) == sdk_view(expected_relations())
     finally:
@@ -94,8 +120,10 @@ def test_a_store_of_release_0_1_0_upgrades_by_itself_and_keeps_every_row(tmp_pat
         names = {name: body["columns"] for name, body in expected.items()}
         actual = dump_connection(conn, names)
         applied = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
-        backlog_logs = conn.execute("SELECT record_id, body FROM log_records WHERE trace_id = ? "
-                                    "OR body = '\"spooled log line\"' ORDER BY body", [SPOOLED]).fetchall()
+        backlog_logs = conn.execute(
+            "SELECT record_id, body FROM log_records WHERE trace_id = ? OR body = '\"spooled log line\"' ORDER BY body",
+            [SPOOLED],
+        ).fetchall()
         backlog_spans = conn.execute("SELECT count(*) FROM spans WHERE trace_id = ?", [SPOOLED]).fetchall()[0][0]
     finally:
         conn.close()
@@ -134,6 +162,7 @@ spans and assessments, the labeling session, the dataset."""
 
 def sdk_view(relations: dict[str, Any]) -> dict[str, Any]:
     """What ``SDK_READ`` should print, from the rows release 0.1.0 stored."""
+
     def rows(name: str) -> list[dict[str, Any]]:
         columns = relations[name]["columns"]
         return [dict(zip(columns, json.loads(row))) for row in relations[name]["rows"]]
@@ -142,10 +171,16 @@ def sdk_view(relations: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, list[str]] = {}
     for assessment in rows("assessments"):
         names.setdefault(assessment["trace_id"], []).append(assessment["assessment_name"])
-    traces = sorted([t["trace_id"], t["span_count"], sorted(names.get(t["trace_id"], []))]
-                    for t in rows("traces") if t["experiment_id"] == experiment)
-    return {"traces": traces, "sessions": [["fixture-round", ["quality", "answer"], ["expert@example.com"]]],
-            "dataset_records": len(relations["dataset_records"]["rows"])}
+    traces = sorted(
+        [t["trace_id"], t["span_count"], sorted(names.get(t["trace_id"], []))]
+        for t in rows("traces")
+        if t["experiment_id"] == experiment
+    )
+    return {
+        "traces": traces,
+        "sessions": [["fixture-round", ["quality", "answer"], ["expert@example.com"]]],
+        "dataset_records": len(relations["dataset_records"]["rows"]),
+    }
 
 
 def expected_after_upgrade(name: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -161,20 +196,22 @@ def test_a_failing_migration_leaves_the_store_as_it_was_and_the_collector_says_s
     spool_before = {p.name: sha256(p) for p in (directory / "spool").iterdir()}
     config = write_config(directory)
     # the real command, with one more schema file that fails after changing tables and rows
-    inject = ("import sys\n"
-              "from annotrace.collector.store import migrate\n"
-              "shipped = migrate.schema_files\n"
-              f"migrate.schema_files = lambda: [*shipped(), {BROKEN!r}]\n"
-              "from annotrace.collector.cli import main\n"
-              f"sys.exit(main(['serve', '--config', {str(config)!r}]))\n")
-    result = subprocess.run([sys.executable, "-c", inject], capture_output=True, text=True, cwd=directory,
-                            timeout=120)
+    inject = (
+        "import sys\n"
+        "from annotrace.collector.store import migrate\n"
+        "shipped = migrate.schema_files\n"
+        f"migrate.schema_files = lambda: [*shipped(), {BROKEN!r}]\n"
+        "from annotrace.collector.cli import main\n"
+        f"sys.exit(main(['serve', '--config', {str(config)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", inject], capture_output=True, text=True, cwd=directory, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"annotrace: cannot upgrade {db}: schema 0039_broken failed: Invalid Input Error: injected failure "
         "halfway. Nothing was changed (the store is still at schema 0006_default_label_schema; the release "
-        "that wrote it still opens it)")
+        "that wrote it still opens it)"
+    )
     assert sha256(db) == before
     assert sorted(p.name for p in directory.iterdir() if p.name.startswith("annotrace.duckdb")) == ["annotrace.duckdb"]
     assert {p.name: sha256(p) for p in (directory / "spool").iterdir()} == spool_before
@@ -193,8 +230,13 @@ def test_a_store_from_a_newer_release_is_refused_before_anything_runs(tmp_path: 
     conn.execute("INSERT INTO schema_migrations VALUES (?, current_timestamp::TIMESTAMP)", [newer])
     conn.close()
     before = sha256(db)
-    result = subprocess.run([sys.executable, "-m", "annotrace.collector", "serve", "--config",
-                             str(write_config(directory))], capture_output=True, text=True, cwd=directory, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(write_config(directory))],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"{db} was written by a newer annotrace (it has schema {newer}" in result.stderr.strip().splitlines()[-1]

@@ -39,8 +39,17 @@ def staged(spans: list[Any]) -> Staged:
 def trace(n_spans: int, start: int = T0) -> tuple[bytes, list[Any]]:
     trace_id, root = new_trace_id(), new_span_id()
     spans = [span(trace_id, root, name="root", start=start, duration_ns=50_000_000, attributes={"i": 0})]
-    spans += [span(trace_id, new_span_id(), parent=root, name=f"child-{i}", start=start + i * 1000,
-                   attributes={"i": i, "gen_ai.usage.input_tokens": 2}) for i in range(1, n_spans)]
+    spans += [
+        span(
+            trace_id,
+            new_span_id(),
+            parent=root,
+            name=f"child-{i}",
+            start=start + i * 1000,
+            attributes={"i": i, "gen_ai.usage.input_tokens": 2},
+        )
+        for i in range(1, n_spans)
+    ]
     return trace_id, spans
 
 
@@ -78,9 +87,11 @@ def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> Non
     tid = "tr-" + trace_id.hex()
     assert rows(db, "SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM spans") == [(8, 8)]
     assert rows(db, f"SELECT span_count, input_tokens, name, state FROM traces WHERE trace_id = '{tid}'") == [
-        (5, 8, "root", "OK")]
-    assert rows(db, f"SELECT json_extract(attributes, '$.i')::INT FROM spans WHERE trace_id = '{tid}' "
-                    "AND name = 'child-2'") == [(2,)]
+        (5, 8, "root", "OK")
+    ]
+    assert rows(
+        db, f"SELECT json_extract(attributes, '$.i')::INT FROM spans WHERE trace_id = '{tid}' AND name = 'child-2'"
+    ) == [(2,)]
 
 
 def test_full_batches_commit_together_once_they_hold_commit_rows(db: Database) -> None:
@@ -103,18 +114,29 @@ def test_a_batch_mixing_new_and_stored_traces_merges_only_the_stored(db: Databas
     writer.start()
     try:
         trace_id, root = new_trace_id(), new_span_id()
-        child = span(trace_id, new_span_id(), parent=root, name="llm", start=T0 + 10_000, duration_ns=10_000,
-                     attributes={"gen_ai.usage.input_tokens": 7})
+        child = span(
+            trace_id,
+            new_span_id(),
+            parent=root,
+            name="llm",
+            start=T0 + 10_000,
+            duration_ns=10_000,
+            attributes={"gen_ai.usage.input_tokens": 7},
+        )
         writer.write(staged([child]), group=False).result(timeout=30)
         late_root = span(trace_id, root, name="agent", start=T0, duration_ns=50_000_000, status=2)
         fresh_id, fresh = trace(2)
         writer.write(staged([late_root, *fresh]), group=False).result(timeout=30)
     finally:
         writer.shutdown()
-    got = rows(db, "SELECT trace_id, name, state, span_count, input_tokens, execution_duration_ms FROM traces "
-                   "ORDER BY span_count, trace_id")
-    assert sorted(got) == sorted([("tr-" + trace_id.hex(), "agent", "ERROR", 2, 7, 50.0),
-                                  ("tr-" + fresh_id.hex(), "root", "OK", 2, 2, 50.0)])
+    got = rows(
+        db,
+        "SELECT trace_id, name, state, span_count, input_tokens, execution_duration_ms FROM traces "
+        "ORDER BY span_count, trace_id",
+    )
+    assert sorted(got) == sorted(
+        [("tr-" + trace_id.hex(), "agent", "ERROR", 2, 7, 50.0), ("tr-" + fresh_id.hex(), "root", "OK", 2, 2, 50.0)]
+    )
 
 
 def test_the_file_is_written_in_small_row_groups_under_its_usual_name(tmp_path: Path) -> None:
@@ -146,8 +168,8 @@ def test_the_trace_index_outgrowing_the_working_memory_does_not_stop_inserts(tmp
         for _ in range(40):  # 400,000 traces of one span
             batch = pa.concat_tables([one] * per_batch).combine_chunks()
             ids = os.urandom(24 * per_batch).hex()
-            trace_ids = pa.array(["tr-" + ids[48 * i:48 * i + 32] for i in range(per_batch)])
-            span_ids = pa.array([ids[48 * i + 32:48 * i + 48] for i in range(per_batch)])
+            trace_ids = pa.array(["tr-" + ids[48 * i : 48 * i + 32] for i in range(per_batch)])
+            span_ids = pa.array([ids[48 * i + 32 : 48 * i + 48] for i in range(per_batch)])
             batch = batch.set_column(batch.schema.get_field_index("trace_id"), "trace_id", trace_ids)
             batch = batch.set_column(batch.schema.get_field_index("span_id"), "span_id", span_ids)
             writer.write(Staged(spans=batch), group=False).result(timeout=60)

@@ -17,13 +17,20 @@ from mlflow.genai import datasets
 
 
 def _dataset(d: Any) -> dict[str, Any]:
-    return {"dataset_id": d.dataset_id, "name": d.name, "tags": dict(sorted(d.tags.items())),
-            "experiment_ids": list(d.experiment_ids), "digest": d.digest,
-            "schema": json.loads(d.schema) if d.schema else d.schema,
-            "profile": json.loads(d.profile) if d.profile else d.profile,
-            "created_by": d.created_by, "last_updated_by": d.last_updated_by,
-            "created_time": d.created_time, "last_update_time": d.last_update_time,
-            "updated_after_created": d.last_update_time >= d.created_time}
+    return {
+        "dataset_id": d.dataset_id,
+        "name": d.name,
+        "tags": dict(sorted(d.tags.items())),
+        "experiment_ids": list(d.experiment_ids),
+        "digest": d.digest,
+        "schema": json.loads(d.schema) if d.schema else d.schema,
+        "profile": json.loads(d.profile) if d.profile else d.profile,
+        "created_by": d.created_by,
+        "last_updated_by": d.last_updated_by,
+        "created_time": d.created_time,
+        "last_update_time": d.last_update_time,
+        "updated_after_created": d.last_update_time >= d.created_time,
+    }
 
 
 def _rows(ds: Any) -> list[dict[str, Any]]:
@@ -43,8 +50,7 @@ def crud_and_search(client: Any) -> dict[str, Any]:
     name = f"golden-{client.unique}"
     experiment = mlflow.set_experiment(f"diff-ds-{client.unique}")
     created = datasets.create_dataset(name=name, tags={"team": "qa", "stage": "draft"})
-    other = datasets.create_dataset(name=f"{name}-other", experiment_id=experiment.experiment_id,
-                                    tags={"team": "ops"})
+    other = datasets.create_dataset(name=f"{name}-other", experiment_id=experiment.experiment_id, tags={"team": "ops"})
     out: dict[str, Any] = {
         "created": _dataset(created),
         "by_id": _dataset(datasets.get_dataset(dataset_id=created.dataset_id)),
@@ -70,8 +76,10 @@ def crud_and_search(client: Any) -> dict[str, Any]:
         "tag": names(filter_string="tags.stage = 'v2'"),
         "tag_like": names(filter_string="tags.team LIKE 'o%'"),
         "tag_not_equal": names(filter_string=f"tags.team != 'qa' AND name LIKE '{name}%'"),
-        "created_time": names(filter_string=f"created_time >= {created.created_time} AND name LIKE '{name}%'",
-                              order_by=["created_time ASC"]),
+        "created_time": names(
+            filter_string=f"created_time >= {created.created_time} AND name LIKE '{name}%'",
+            order_by=["created_time ASC"],
+        ),
         "created_by": names(filter_string=f"created_by = '{created.created_by}' AND name LIKE '{name}%'"),
         "max_results": len(names(filter_string=f"name LIKE '{name}%'", max_results=1)),
     }
@@ -101,17 +109,21 @@ def merge_and_read_records(client: Any) -> dict[str, Any]:
     """merge_records from dicts (same inputs update), to_df, paging, delete_records, profile/schema."""
     mlflow.set_experiment(f"diff-ds-records-{client.unique}")
     ds = datasets.create_dataset(name=f"records-{client.unique}")
-    ds.merge_records([
-        {"inputs": {"q": "a", "n": 1}, "expectations": {"expected_response": "A"}},
-        {"inputs": {"q": "b"}, "outputs": "B?", "tags": {"k": "1"}},
-        {"inputs": {"q": "c"}, "expectations": {}},
-        {"inputs": {"q": "d"}, "source": {"source_type": "DOCUMENT", "source_data": {"source_id": "doc-7"}}},
-    ])
+    ds.merge_records(
+        [
+            {"inputs": {"q": "a", "n": 1}, "expectations": {"expected_response": "A"}},
+            {"inputs": {"q": "b"}, "outputs": "B?", "tags": {"k": "1"}},
+            {"inputs": {"q": "c"}, "expectations": {}},
+            {"inputs": {"q": "d"}, "source": {"source_type": "DOCUMENT", "source_data": {"source_id": "doc-7"}}},
+        ]
+    )
     first = _dataset(ds)
-    ds.merge_records([
-        {"inputs": {"n": 1, "q": "a"}, "expectations": {"expected_facts": ["x"]}, "outputs": "A!"},
-        {"inputs": {"q": "e"}, "outputs": None},
-    ])
+    ds.merge_records(
+        [
+            {"inputs": {"n": 1, "q": "a"}, "expectations": {"expected_facts": ["x"]}, "outputs": "A!"},
+            {"inputs": {"q": "e"}, "outputs": None},
+        ]
+    )
     out: dict[str, Any] = {"after_first_merge": first, "after_second_merge": _dataset(ds), "rows": _rows(ds)}
 
     from mlflow.tracking._tracking_service.utils import _get_store

@@ -14,9 +14,14 @@ from mlflow.entities import ViewType
 
 
 def _experiment(e: Any) -> dict[str, Any]:
-    return {"experiment_id": e.experiment_id, "name": e.name, "lifecycle_stage": e.lifecycle_stage,
-            "tags": {k: v for k, v in sorted(e.tags.items())}, "creation_time": e.creation_time,
-            "last_update_time": e.last_update_time}
+    return {
+        "experiment_id": e.experiment_id,
+        "name": e.name,
+        "lifecycle_stage": e.lifecycle_stage,
+        "tags": {k: v for k, v in sorted(e.tags.items())},
+        "creation_time": e.creation_time,
+        "last_update_time": e.last_update_time,
+    }
 
 
 def create_and_get(client: Any) -> dict[str, Any]:
@@ -62,10 +67,12 @@ def lifecycle(client: Any) -> dict[str, Any]:
     out["deleted_by_name"] = _experiment(c.get_experiment_by_name(f"{name}-renamed"))
     out["run_after_delete"] = c.get_run(run_id).info.lifecycle_stage
     out["search_active"] = found(c.search_experiments(filter_string=f"name LIKE '{name}%'"))
-    out["search_deleted"] = found(c.search_experiments(view_type=ViewType.DELETED_ONLY,
-                                                       filter_string=f"name LIKE '{name}%'"))
-    out["search_all"] = found(c.search_experiments(view_type=ViewType.ALL, filter_string=f"name LIKE '{name}%'",
-                                                   order_by=["name ASC"]))
+    out["search_deleted"] = found(
+        c.search_experiments(view_type=ViewType.DELETED_ONLY, filter_string=f"name LIKE '{name}%'")
+    )
+    out["search_all"] = found(
+        c.search_experiments(view_type=ViewType.ALL, filter_string=f"name LIKE '{name}%'", order_by=["name ASC"])
+    )
     out["delete_twice"] = client.error(c.delete_experiment, experiment_id)
     out["create_same_name"] = client.error(c.create_experiment, f"{name}-renamed")
     out["run_in_deleted"] = client.error(c.create_run, experiment_id)

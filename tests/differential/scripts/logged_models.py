@@ -15,11 +15,18 @@ from mlflow.entities import LoggedModelStatus
 
 def model_json(m: Any) -> dict[str, Any]:
     return {
-        "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
-        "artifact_location": m.artifact_location, "creation_timestamp": m.creation_timestamp,
-        "last_updated_timestamp": m.last_updated_timestamp, "model_type": m.model_type,
-        "source_run_id": m.source_run_id, "status": str(m.status), "status_message": m.status_message,
-        "tags": dict(sorted(m.tags.items())), "params": dict(sorted(m.params.items())),
+        "model_id": m.model_id,
+        "experiment_id": m.experiment_id,
+        "name": m.name,
+        "artifact_location": m.artifact_location,
+        "creation_timestamp": m.creation_timestamp,
+        "last_updated_timestamp": m.last_updated_timestamp,
+        "model_type": m.model_type,
+        "source_run_id": m.source_run_id,
+        "status": str(m.status),
+        "status_message": m.status_message,
+        "tags": dict(sorted(m.tags.items())),
+        "params": dict(sorted(m.params.items())),
         "metrics": sorted((x.key, x.value) for x in (m.metrics or [])),
     }
 
@@ -36,26 +43,44 @@ def lifecycle(client: Any) -> dict[str, Any]:
     out["delete_missing_tag"] = client.error(c.delete_logged_model_tag, external.model_id, "stage")
     out["tagged"] = model_json(c.get_logged_model(external.model_id))
     with mlflow.start_run(run_name="diff-model-run") as run:
-        pending = c.create_logged_model(experiment_id, name="diff-pending", source_run_id=run.info.run_id,
-                                        params={"temperature": "0.1"}, tags={"a": "b"})
+        pending = c.create_logged_model(
+            experiment_id,
+            name="diff-pending",
+            source_run_id=run.info.run_id,
+            params={"temperature": "0.1"},
+            tags={"a": "b"},
+        )
     out["pending"] = model_json(pending)
     out["finalized"] = model_json(c.finalize_logged_model(pending.model_id, LoggedModelStatus.READY))
-    out["search_all"] = [model_json(m) for m in mlflow.search_logged_models(experiment_ids=[experiment_id],
-                                                                             output_format="list")]
-    out["search_name"] = [m.model_id for m in mlflow.search_logged_models(
-        experiment_ids=[experiment_id], filter_string="name = 'diff-agent'", output_format="list")]
-    out["search_order"] = [m.model_id for m in mlflow.search_logged_models(
-        experiment_ids=[experiment_id], order_by=[{"field_name": "name", "ascending": True}], output_format="list")]
-    out["search_source_run"] = [m.model_id for m in mlflow.search_logged_models(
-        experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'", output_format="list")]
+    out["search_all"] = [
+        model_json(m) for m in mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
+    ]
+    out["search_name"] = [
+        m.model_id
+        for m in mlflow.search_logged_models(
+            experiment_ids=[experiment_id], filter_string="name = 'diff-agent'", output_format="list"
+        )
+    ]
+    out["search_order"] = [
+        m.model_id
+        for m in mlflow.search_logged_models(
+            experiment_ids=[experiment_id], order_by=[{"field_name": "name", "ascending": True}], output_format="list"
+        )
+    ]
+    out["search_source_run"] = [
+        m.model_id
+        for m in mlflow.search_logged_models(
+            experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'", output_format="list"
+        )
+    ]
     page = c.search_logged_models([experiment_id], max_results=1)
     out["page_1"] = [m.model_id for m in page]
-    out["page_2"] = [m.model_id for m in c.search_logged_models([experiment_id], max_results=1,
-                                                               page_token=page.token)]
+    out["page_2"] = [m.model_id for m in c.search_logged_models([experiment_id], max_results=1, page_token=page.token)]
     c.delete_logged_model(pending.model_id)
     out["get_deleted"] = client.error(c.get_logged_model, pending.model_id)
-    out["search_after_delete"] = [m.model_id for m in mlflow.search_logged_models(
-        experiment_ids=[experiment_id], output_format="list")]
+    out["search_after_delete"] = [
+        m.model_id for m in mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
+    ]
     out["missing"] = client.error(c.get_logged_model, "m-" + "0" * 32)
     out["missing_experiment"] = client.error(c.create_logged_model, "987654321", name="x")
     return out

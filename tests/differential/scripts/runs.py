@@ -17,17 +17,31 @@ def run_json(run: Any) -> dict[str, Any]:
     """What a user reads from a Run; a random run name is reduced to whether it is set."""
     info = run.info
     return {
-        "run_id": info.run_id, "experiment_id": info.experiment_id, "status": info.status,
-        "lifecycle_stage": info.lifecycle_stage, "user_id": info.user_id, "start_time": info.start_time,
-        "end_time": info.end_time, "artifact_uri": info.artifact_uri,
+        "run_id": info.run_id,
+        "experiment_id": info.experiment_id,
+        "status": info.status,
+        "lifecycle_stage": info.lifecycle_stage,
+        "user_id": info.user_id,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "artifact_uri": info.artifact_uri,
         "run_name": info.run_name if info.run_name.startswith("diff-") else bool(info.run_name),
-        "params": dict(sorted(run.data.params.items())), "metrics": dict(sorted(run.data.metrics.items())),
-        "tags": {k: (v if k != "mlflow.runName" or v.startswith("diff-") else bool(v))
-                 for k, v in sorted(run.data.tags.items())},
+        "params": dict(sorted(run.data.params.items())),
+        "metrics": dict(sorted(run.data.metrics.items())),
+        "tags": {
+            k: (v if k != "mlflow.runName" or v.startswith("diff-") else bool(v))
+            for k, v in sorted(run.data.tags.items())
+        },
         "dataset_inputs": [
-            {"name": d.dataset.name, "digest": d.dataset.digest, "source_type": d.dataset.source_type,
-             "source": d.dataset.source, "schema": d.dataset.schema, "profile": d.dataset.profile,
-             "tags": sorted((t.key, t.value) for t in d.tags)}
+            {
+                "name": d.dataset.name,
+                "digest": d.dataset.digest,
+                "source_type": d.dataset.source_type,
+                "source": d.dataset.source,
+                "schema": d.dataset.schema,
+                "profile": d.dataset.profile,
+                "tags": sorted((t.key, t.value) for t in d.tags),
+            }
             for d in (run.inputs.dataset_inputs if run.inputs else [])
         ],
     }
@@ -57,11 +71,16 @@ def lifecycle(client: Any) -> dict[str, Any]:
     c.set_tag(run_id, "gone", "soon")
     c.delete_tag(run_id, "gone")
     out["delete_missing_tag"] = client.error(c.delete_tag, run_id, "gone")
-    c.log_batch(run_id, metrics=[Metric("f1", 0.7, 1700000004000, 3), Metric("f1", 0.8, 1700000005000, 4)],
-                params=[Param("batch", "32"), Param("epochs", "3")], tags=[RunTag("batch_tag", "x")])
+    c.log_batch(
+        run_id,
+        metrics=[Metric("f1", 0.7, 1700000004000, 3), Metric("f1", 0.8, 1700000005000, 4)],
+        params=[Param("batch", "32"), Param("epochs", "3")],
+        tags=[RunTag("batch_tag", "x")],
+    )
     out["batch_param_changed"] = client.error(c.log_batch, run_id, params=[Param("batch", "64")])
-    out["loss_history"] = [metric_json(m) for m in sorted(c.get_metric_history(run_id, "loss"),
-                                                          key=lambda m: (m.step, m.timestamp))]
+    out["loss_history"] = [
+        metric_json(m) for m in sorted(c.get_metric_history(run_id, "loss"), key=lambda m: (m.step, m.timestamp))
+    ]
     out["missing_history"] = [metric_json(m) for m in c.get_metric_history(run_id, "nope")]
     out["updated_info"] = c.update_run(run_id, status="FINISHED", name="diff-renamed") is None
     c.set_terminated(run_id, status="FINISHED", end_time=1700000009000)
@@ -72,13 +91,15 @@ def lifecycle(client: Any) -> dict[str, Any]:
     c.log_metric(second, "loss", 0.1, timestamp=1700000011000)
     out["search_all"] = [run_json(r) for r in c.search_runs([experiment_id])]
     out["search_param"] = [r.info.run_id for r in c.search_runs([experiment_id], "params.lr = '0.2'")]
-    out["search_metric"] = [r.info.run_id for r in c.search_runs([experiment_id], "metrics.loss < 0.3",
-                                                                  order_by=["metrics.loss DESC"])]
+    out["search_metric"] = [
+        r.info.run_id for r in c.search_runs([experiment_id], "metrics.loss < 0.3", order_by=["metrics.loss DESC"])
+    ]
     out["search_tag"] = [r.info.run_id for r in c.search_runs([experiment_id], "tags.stage = 'prod'")]
     out["search_name"] = [r.info.run_id for r in c.search_runs([experiment_id], "attributes.run_name = 'diff-second'")]
     out["search_status"] = [r.info.run_id for r in c.search_runs([experiment_id], "attributes.status = 'RUNNING'")]
-    out["search_order_start"] = [r.info.run_id for r in c.search_runs([experiment_id],
-                                                                       order_by=["attributes.start_time ASC"])]
+    out["search_order_start"] = [
+        r.info.run_id for r in c.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
+    ]
     page = c.search_runs([experiment_id], max_results=1)
     out["page_1"] = [r.info.run_id for r in page]
     out["page_2"] = [r.info.run_id for r in c.search_runs([experiment_id], max_results=1, page_token=page.token)]
@@ -112,8 +133,10 @@ def fluent_start_run(client: Any) -> dict[str, Any]:
     with mlflow.start_run() as unnamed:
         pass
     out["unnamed"] = run_json(mlflow.get_run(unnamed.info.run_id))
-    with (mlflow.start_run(run_name="diff-parent") as parent,
-          mlflow.start_run(run_name="diff-child", nested=True) as child):
+    with (
+        mlflow.start_run(run_name="diff-parent") as parent,
+        mlflow.start_run(run_name="diff-child", nested=True) as child,
+    ):
         pass
     out["child_parent"] = mlflow.get_run(child.info.run_id).data.tags.get("mlflow.parentRunId") == parent.info.run_id
     out["last"] = mlflow.last_active_run().info.run_id == parent.info.run_id
@@ -132,15 +155,23 @@ def log_inputs(client: Any) -> dict[str, Any]:
     c = MlflowClient()
     experiment_id = mlflow.set_experiment(f"diff-inputs-{client.unique}").experiment_id
     run_id = c.create_run(experiment_id, run_name="diff-inputs").info.run_id
-    dataset = Dataset(name="eval", digest="abc123", source_type="code", source='{"x": 1}',
-                      schema='{"mlflow_colspec": []}', profile='{"num_rows": 2}')
+    dataset = Dataset(
+        name="eval",
+        digest="abc123",
+        source_type="code",
+        source='{"x": 1}',
+        schema='{"mlflow_colspec": []}',
+        profile='{"num_rows": 2}',
+    )
     c.log_inputs(run_id, [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "evaluation")])])
     c.log_inputs(run_id, [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "evaluation")])])
     other = Dataset(name="train", digest="def456", source_type="local", source="/tmp/x.csv")
     c.log_inputs(run_id, [DatasetInput(other)])
     run = c.get_run(run_id)
-    return {"run": run_json(run), "by_dataset": [r.info.run_id for r in c.search_runs(
-        [experiment_id], "dataset.name = 'eval'")]}
+    return {
+        "run": run_json(run),
+        "by_dataset": [r.info.run_id for r in c.search_runs([experiment_id], "dataset.name = 'eval'")],
+    }
 
 
 def special_metrics(client: Any) -> dict[str, Any]:
@@ -159,7 +190,10 @@ def special_metrics(client: Any) -> dict[str, Any]:
     metrics = {k: str(v) for k, v in sorted(run.data.metrics.items())}
     model = c.get_logged_model(model_id)
     return {
-        "experiment_id": experiment_id, "run_id": run_id, "model_id": model_id, "metrics": metrics,
+        "experiment_id": experiment_id,
+        "run_id": run_id,
+        "model_id": model_id,
+        "metrics": metrics,
         "history": [(m.value, m.step) for m in c.get_metric_history(run_id, "steps")],
         "model_metrics": sorted((m.key, m.value, m.step, m.run_id, m.model_id) for m in (model.metrics or [])),
         "search_inf": [r.info.run_id for r in c.search_runs([experiment_id], "metrics.inf > 1e300")],

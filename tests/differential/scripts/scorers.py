@@ -32,8 +32,9 @@ def register_list_get_delete(client: Any) -> dict[str, Any]:
         return outputs == expectations["expected_response"]
 
     polite = Guidelines(name="polite", guidelines="The answer is polite.")
-    concise = make_judge(name="concise", instructions="Is {{ outputs }} concise?", model="openai:/gpt-4o-mini",
-                         feedback_value_type=bool)
+    concise = make_judge(
+        name="concise", instructions="Is {{ outputs }} concise?", model="openai:/gpt-4o-mini", feedback_value_type=bool
+    )
     out: dict[str, Any] = {"custom": client.error(exact_match.register)}
     out["registered"] = [_scorer(polite.register()), _scorer(concise.register()), _scorer(concise.register())]
     out["listed"] = sorted((s.name, type(s).__name__) for s in list_scorers())

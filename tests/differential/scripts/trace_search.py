@@ -92,8 +92,7 @@ ORDERS = [
 
 
 def _span_trace(name: str, start_ns: int, duration_ms: int, tags: dict[str, str], status: str = "OK") -> str:
-    span = mlflow.start_span_no_context(name, span_type="CHAIN", inputs={"q": name}, tags=tags,
-                                        start_time_ns=start_ns)
+    span = mlflow.start_span_no_context(name, span_type="CHAIN", inputs={"q": name}, tags=tags, start_time_ns=start_ns)
     span.end(outputs=name.upper(), status=status, end_time_ns=start_ns + duration_ms * MS)
     return span.trace_id
 
@@ -135,8 +134,9 @@ def _searches(client: Any, filters: list[str], orders: list[list[str]], with_cli
 
     def search(filter_string: str | None = None, order_by: list[str] | None = None) -> Any:
         try:
-            found = mlflow.search_traces(locations=[experiment.experiment_id], filter_string=filter_string,
-                                         order_by=order_by, return_type="list")
+            found = mlflow.search_traces(
+                locations=[experiment.experiment_id], filter_string=filter_string, order_by=order_by, return_type="list"
+            )
         except mlflow.exceptions.MlflowException as exc:
             return {"error_code": exc.error_code, "http_status": exc.get_http_status_code()}
         listed = [names.get(t.info.trace_id, "?") for t in found]
@@ -148,8 +148,15 @@ def _searches(client: Any, filters: list[str], orders: list[list[str]], with_cli
     }
     if with_client_request_id:
         out["client_request_id"] = MlflowClient().get_trace(ids["delta"]).info.client_request_id
-        out["client_request_id_in_search"] = [t.info.client_request_id for t in mlflow.search_traces(
-            locations=[experiment.experiment_id], filter_string="trace.name = 'delta'", return_type="list")]
-        out["client_request_id_in_frame"] = list(mlflow.search_traces(
-            locations=[experiment.experiment_id], order_by=["timestamp_ms ASC"])["client_request_id"].fillna("-"))
+        out["client_request_id_in_search"] = [
+            t.info.client_request_id
+            for t in mlflow.search_traces(
+                locations=[experiment.experiment_id], filter_string="trace.name = 'delta'", return_type="list"
+            )
+        ]
+        out["client_request_id_in_frame"] = list(
+            mlflow.search_traces(locations=[experiment.experiment_id], order_by=["timestamp_ms ASC"])[
+                "client_request_id"
+            ].fillna("-")
+        )
     return out

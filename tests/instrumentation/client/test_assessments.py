@@ -15,9 +15,14 @@ BASE = f"/api/3.0/mlflow/traces/{TRACE_ID}/assessments"
 
 def test_create_posts_the_assessment_json(server: ScriptedServer) -> None:
     server.route("POST", BASE, Reply(200, {"assessment": STORED_FEEDBACK_JSON}))
-    feedback = Feedback(name="quality", value=4, trace_id=TRACE_ID,
-                        source=AssessmentSource("HUMAN", "bob@example.com"), rationale="clear answer",
-                        metadata={"k": "v"})
+    feedback = Feedback(
+        name="quality",
+        value=4,
+        trace_id=TRACE_ID,
+        source=AssessmentSource("HUMAN", "bob@example.com"),
+        rationale="clear answer",
+        metadata={"k": "v"},
+    )
     stored = assessments.create_assessment(feedback)
     sent = server.requests[0]
     assert sent.headers["content-type"] == "application/json"
@@ -38,19 +43,28 @@ def test_update_sends_an_update_mask_of_the_given_fields(server: ScriptedServer)
         return Reply(200, {"assessment": {**STORED_FEEDBACK_JSON, **request.body["assessment"]}})
 
     server.route("PATCH", f"{BASE}/{ASSESSMENT_ID}", echo)
-    updated = assessments.update_assessment(TRACE_ID, ASSESSMENT_ID, name="quality", feedback=FeedbackValue(5),
-                                            rationale="revised")
+    updated = assessments.update_assessment(
+        TRACE_ID, ASSESSMENT_ID, name="quality", feedback=FeedbackValue(5), rationale="revised"
+    )
     assert server.requests[0].body == {
-        "assessment": {"assessment_id": ASSESSMENT_ID, "trace_id": TRACE_ID, "assessment_name": "quality",
-                       "feedback": {"value": 5.0}, "rationale": "revised"},
+        "assessment": {
+            "assessment_id": ASSESSMENT_ID,
+            "trace_id": TRACE_ID,
+            "assessment_name": "quality",
+            "feedback": {"value": 5.0},
+            "rationale": "revised",
+        },
         "update_mask": "assessment_name,feedback,rationale",
     }
     assert isinstance(updated, Feedback) and updated.value == 5
     assessments.update_assessment(TRACE_ID, ASSESSMENT_ID, expectation=ExpectationValue(["x"]), metadata={"n": 1})
     assert server.requests[1].body == {
-        "assessment": {"assessment_id": ASSESSMENT_ID, "trace_id": TRACE_ID,
-                       "expectation": {"serialized_value": {"serialization_format": "JSON_FORMAT", "value": '["x"]'}},
-                       "metadata": {"n": "1"}},
+        "assessment": {
+            "assessment_id": ASSESSMENT_ID,
+            "trace_id": TRACE_ID,
+            "expectation": {"serialized_value": {"serialization_format": "JSON_FORMAT", "value": '["x"]'}},
+            "metadata": {"n": "1"},
+        },
         "update_mask": "expectation,metadata",
     }
 

@@ -40,7 +40,10 @@ def test_mlflow_envelope_maps_to_exception(server: ScriptedServer, status: int, 
         rest.call("POST", "/api/x", json={})
     assert isinstance(caught.value, AnnotraceException)
     assert (caught.value.error_code, caught.value.message, str(caught.value)) == (
-        envelope["error_code"], envelope["message"], envelope["message"])
+        envelope["error_code"],
+        envelope["message"],
+        envelope["message"],
+    )
 
 
 def test_envelope_extra_fields_are_kept(server: ScriptedServer) -> None:
@@ -72,7 +75,8 @@ def test_unknown_route_is_endpoint_not_found(server: ScriptedServer) -> None:
 
 def test_429_and_503_are_retried_after_retry_after(server: ScriptedServer) -> None:
     server.route(
-        "POST", "/api/x",
+        "POST",
+        "/api/x",
         Reply(429, {"error_code": "RESOURCE_EXHAUSTED", "message": "slow down"}, headers={"Retry-After": "0"}),
         Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}, headers={"Retry-After": "0"}),
         Reply(200, {"done": True}),
@@ -82,8 +86,11 @@ def test_429_and_503_are_retried_after_retry_after(server: ScriptedServer) -> No
 
 
 def test_retries_give_up(server: ScriptedServer) -> None:
-    server.route("GET", "/api/x", Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"},
-                                       headers={"Retry-After": "0"}))
+    server.route(
+        "GET",
+        "/api/x",
+        Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}, headers={"Retry-After": "0"}),
+    )
     with pytest.raises(AnnotraceException) as caught:
         rest.call("GET", "/api/x")
     assert caught.value.error_code == "TEMPORARILY_UNAVAILABLE"

@@ -89,7 +89,11 @@ def test_from_dictionary_picks_the_class_and_decodes_values() -> None:
     feedback = Assessment.from_dictionary(STORED_FEEDBACK_JSON)
     assert isinstance(feedback, Feedback)
     assert (feedback.assessment_id, feedback.name, feedback.value, feedback.trace_id) == (
-        "a-" + "1" * 32, "quality", 4.0, TRACE_ID)
+        "a-" + "1" * 32,
+        "quality",
+        4.0,
+        TRACE_ID,
+    )
     assert feedback.create_time_ms == CREATED_MS
     assert feedback.source == AssessmentSource("HUMAN", "bob@example.com")
     expectation = Assessment.from_dictionary(EXPECTATION_JSON)
@@ -153,7 +157,9 @@ def test_error_forms() -> None:
     assert "TimeoutError: judge timed out" in (from_exception.feedback.error.stack_trace or "")
     from_text = Feedback(name="f", error="boom")
     assert (from_text.error_code, from_text.error_message) == ("ASSESSMENT_ERROR", "boom")
-    with pytest.raises(MlflowException, match=re.escape("'error' must be an Exception, AssessmentError, or string. Got: ")):
+    with pytest.raises(
+        MlflowException, match=re.escape("'error' must be an Exception, AssessmentError, or string. Got: ")
+    ):
         Feedback(name="f", error=42)  # type: ignore[arg-type]
 
 
@@ -173,13 +179,20 @@ def test_validation_messages() -> None:
     with pytest.raises(MlflowException, match="Exactly one of `expectation`, `feedback`, or `issue` should be"):
         Assessment(name="x", source=AssessmentSource("HUMAN"))
     with pytest.raises(MlflowException, match=re.escape("Cannot set `error` when `expectation` is specified.")):
-        Assessment(name="x", source=AssessmentSource("HUMAN"), expectation=ExpectationValue(1),
-                   error=AssessmentError("E"))
-    with pytest.raises(MlflowException, match=re.escape("`source` must be an instance of `AssessmentSource`. Got <class 'str'>")):
+        Assessment(
+            name="x", source=AssessmentSource("HUMAN"), expectation=ExpectationValue(1), error=AssessmentError("E")
+        )
+    with pytest.raises(
+        MlflowException, match=re.escape("`source` must be an instance of `AssessmentSource`. Got <class 'str'>")
+    ):
         Feedback(name="x", value=1, source="HUMAN")  # type: ignore[arg-type]
-    with pytest.raises(MlflowException, match=r"Failed to serialize value .* Expectation value must be JSON-serializable"):
+    with pytest.raises(
+        MlflowException, match=r"Failed to serialize value .* Expectation value must be JSON-serializable"
+    ):
         Expectation(name="e", value={"a": object()}).to_dictionary()
-    with pytest.raises(MlflowException, match=re.escape("Unknown serialization format: PICKLE. Only JSON_FORMAT is supported.")):
+    with pytest.raises(
+        MlflowException, match=re.escape("Unknown serialization format: PICKLE. Only JSON_FORMAT is supported.")
+    ):
         ExpectationValue.from_dictionary({"serialized_value": {"serialization_format": "PICKLE", "value": "x"}})
     with pytest.raises(MlflowException, match="Either 'value' or 'serialized_value' must be present"):
         ExpectationValue.from_dictionary({})
@@ -190,7 +203,9 @@ def test_validation_messages() -> None:
 def test_source_types() -> None:
     assert AssessmentSource(source_type="llm_judge", source_id="gpt").source_type == "LLM_JUDGE"
     assert AssessmentSource(source_type=AssessmentSourceType.CODE).to_dictionary() == {
-        "source_type": "CODE", "source_id": "default"}
+        "source_type": "CODE",
+        "source_id": "default",
+    }
     with pytest.warns(FutureWarning, match="AI_JUDGE is deprecated. Use LLM_JUDGE instead."):
         assert AssessmentSource(source_type=AssessmentSourceType.AI_JUDGE).source_type == "LLM_JUDGE"
     with pytest.raises(AnnotraceException) as caught:

@@ -15,8 +15,14 @@ def test_field_order_and_defaults() -> None:
 
 
 def test_keywords_and_to_dict_order() -> None:
-    doc = Document(id="conversation_123", page_content="John Doe...", metadata={"doc_uri": "http://domain.com/conversations/123"})
+    doc = Document(
+        id="conversation_123", page_content="John Doe...", metadata={"doc_uri": "http://domain.com/conversations/123"}
+    )
     as_dict = doc.to_dict()
     assert list(as_dict) == ["page_content", "metadata", "id"]
-    assert as_dict == {"page_content": "John Doe...", "metadata": {"doc_uri": "http://domain.com/conversations/123"}, "id": "conversation_123"}
+    assert as_dict == {
+        "page_content": "John Doe...",
+        "metadata": {"doc_uri": "http://domain.com/conversations/123"},
+        "id": "conversation_123",
+    }
     assert Document.from_dict(as_dict) == doc

@@ -7,8 +7,21 @@ import base64
 from annotrace.entities import Span, SpanStatusCode, SpanType
 
 MLFLOW_SPAN_TYPES = {
-    "LLM", "CHAT_MODEL", "RETRIEVER", "TOOL", "AGENT", "CHAIN", "EMBEDDING", "RERANKER",
-    "PARSER", "MEMORY", "GUARDRAIL", "EVALUATOR", "WORKFLOW", "TASK", "UNKNOWN",
+    "LLM",
+    "CHAT_MODEL",
+    "RETRIEVER",
+    "TOOL",
+    "AGENT",
+    "CHAIN",
+    "EMBEDDING",
+    "RERANKER",
+    "PARSER",
+    "MEMORY",
+    "GUARDRAIL",
+    "EVALUATOR",
+    "WORKFLOW",
+    "TASK",
+    "UNKNOWN",
 }
 TRACE_HEX = "f6e7b6c9af3a8346750e019d3d7a4bae"
 SPAN_HEX = "922794fad5d00622"
@@ -51,8 +64,12 @@ def test_constants_are_their_own_names() -> None:
 
 def test_span_from_rest_json() -> None:
     span = Span.from_otel_json(REST_SPAN)
-    assert (span.trace_id, span.span_id, span.parent_id, span.name) == (f"tr-{TRACE_HEX}", SPAN_HEX, PARENT_HEX,
-                                                                        "retrieve")
+    assert (span.trace_id, span.span_id, span.parent_id, span.name) == (
+        f"tr-{TRACE_HEX}",
+        SPAN_HEX,
+        PARENT_HEX,
+        "retrieve",
+    )
     assert (span.span_type, span.inputs, span.outputs) == ("RETRIEVER", {"query": "hi"}, 42)
     assert (span.start_time_ns, span.end_time_ns) == (1795440284907718035, 1795440284907880921)
     assert span.status.status_code == SpanStatusCode.ERROR
@@ -67,8 +84,19 @@ def test_span_from_rest_json() -> None:
 def test_span_dict_is_mlflows_shape_and_round_trips() -> None:
     span = Span.from_otel_json(REST_SPAN)
     d = span.to_dict()
-    assert list(d) == ["trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
-                       "end_time_unix_nano", "events", "status", "attributes", "links"]
+    assert list(d) == [
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "name",
+        "kind",
+        "start_time_unix_nano",
+        "end_time_unix_nano",
+        "events",
+        "status",
+        "attributes",
+        "links",
+    ]
     assert (d["trace_id"], d["span_id"], d["parent_span_id"]) == (b64(TRACE_HEX), b64(SPAN_HEX), b64(PARENT_HEX))
     assert d["status"] == {"code": "STATUS_CODE_ERROR", "message": "boom"}
     assert d["attributes"] == {

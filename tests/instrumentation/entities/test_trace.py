@@ -26,8 +26,13 @@ TRACE_INFO_JSON = {
     "response_preview": "hello",
     "assessments": [STORED_FEEDBACK_JSON, EXPECTATION_JSON, {**ERROR_FEEDBACK_JSON, "valid": False}],
 }
-ROOT_SPAN = {**REST_SPAN, "span_id": b64("aa" * 8), "parent_span_id": None, "name": "predict",
-             "status": {"code": "STATUS_CODE_OK"}}
+ROOT_SPAN = {
+    **REST_SPAN,
+    "span_id": b64("aa" * 8),
+    "parent_span_id": None,
+    "name": "predict",
+    "status": {"code": "STATUS_CODE_OK"},
+}
 REST_TRACE = {"trace_info": TRACE_INFO_JSON, "spans": [ROOT_SPAN, {**REST_SPAN, "parent_span_id": b64("aa" * 8)}]}
 
 
@@ -65,10 +70,24 @@ def test_trace_from_rest_and_json_round_trip() -> None:
 def test_dataframe_row_has_mlflows_columns_in_order() -> None:
     trace = Trace.from_rest(REST_TRACE)
     row = trace.to_pandas_dataframe_row()
-    assert list(row) == TRACE_SCHEMA_COLUMNS == [
-        "trace_id", "trace", "client_request_id", "state", "request_time", "execution_duration", "request",
-        "response", "trace_metadata", "tags", "spans", "assessments",
-    ]
+    assert (
+        list(row)
+        == TRACE_SCHEMA_COLUMNS
+        == [
+            "trace_id",
+            "trace",
+            "client_request_id",
+            "state",
+            "request_time",
+            "execution_duration",
+            "request",
+            "response",
+            "trace_metadata",
+            "tags",
+            "spans",
+            "assessments",
+        ]
+    )
     assert row["trace_id"] == TRACE_ID
     assert json.loads(row["trace"]) == trace.to_dict()
     assert (row["state"], row["request_time"], row["execution_duration"]) == ("OK", 1700000000000, 250)

@@ -26,9 +26,11 @@ def test_create_get_search_delete(app: Collector) -> None:  # noqa: F811
     assert datasets.get_dataset(name="golden") == created
     assert datasets.get_dataset(dataset_id=created.dataset_id).name == "golden"
     assert [d.dataset_id for d in datasets.search_datasets(experiment_ids=created.experiment_ids)] == [
-        created.dataset_id]
-    assert [d.name for d in genai.search_datasets(filter_string="name LIKE 'gold%'")
-            if d.dataset_id == created.dataset_id] == ["golden"]
+        created.dataset_id
+    ]
+    assert [
+        d.name for d in genai.search_datasets(filter_string="name LIKE 'gold%'") if d.dataset_id == created.dataset_id
+    ] == ["golden"]
     assert [d.dataset_id for d in datasets.search_datasets()][:1] == [created.dataset_id]  # the last 7 days
     twin = datasets.create_dataset("golden")  # names may repeat, as in MLflow; by name is then ambiguous
     with pytest.raises(mlflow.MlflowException, match="Multiple datasets found with name 'golden'"):

@@ -26,18 +26,27 @@ INPUTS = [
 
 @pytest.mark.parametrize("given", INPUTS, ids=[repr(i) for i in INPUTS])
 def test_every_input_round_trips(app: Collector, given: ls.InputType) -> None:  # noqa: F811
-    created = ls.create_label_schema("q", type="feedback", title="Question?", input=given, instruction="Help",
-                                     enable_comment=True)
+    created = ls.create_label_schema(
+        "q", type="feedback", title="Question?", input=given, instruction="Help", enable_comment=True
+    )
     assert created.input == given
     assert (created.name, created.type, created.title, created.instruction, created.enable_comment) == (
-        "q", "feedback", "Question?", "Help", True)
+        "q",
+        "feedback",
+        "Question?",
+        "Help",
+        True,
+    )
     assert created.schema_id is not None and created.schema_id.startswith("ls-")
     assert ls.get_label_schema("q") == created
 
 
 def test_create_list_overwrite_delete(app: Collector) -> None:  # noqa: F811
     assert (ls.EXPECTED_FACTS, ls.GUIDELINES, ls.EXPECTED_RESPONSE) == (
-        "expected_facts", "guidelines", "expected_response")
+        "expected_facts",
+        "guidelines",
+        "expected_response",
+    )
     first = ls.create_label_schema("tone", type="feedback", title="Tone?", input=ls.InputCategorical(["ok", "rude"]))
     ls.create_label_schema(ls.EXPECTED_RESPONSE, type="expectation", title="Answer", input=ls.InputText())
     with pytest.raises(mlflow.MlflowException, match="Label schema with name 'tone' already exists") as error:
@@ -53,13 +62,19 @@ def test_create_list_overwrite_delete(app: Collector) -> None:  # noqa: F811
         ls.get_label_schema("tone")
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    (ls.InputCategorical(options=[]), "Label schema 'bad': input options must be a non-empty list"),
-    (ls.InputCategoricalList(options=[]), "Label schema 'bad': input options must be a non-empty list"),
-    (ls.InputNumeric(min_value=3, max_value=3), "Label schema 'bad': min_value (3) must be less than max_value (3)"),
-    (ls.InputText(max_length=0), "max_length must be a positive integer"),
-    (ls.InputTextList(max_length_each=0), "max_length_each must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (ls.InputCategorical(options=[]), "Label schema 'bad': input options must be a non-empty list"),
+        (ls.InputCategoricalList(options=[]), "Label schema 'bad': input options must be a non-empty list"),
+        (
+            ls.InputNumeric(min_value=3, max_value=3),
+            "Label schema 'bad': min_value (3) must be less than max_value (3)",
+        ),
+        (ls.InputText(max_length=0), "max_length must be a positive integer"),
+        (ls.InputTextList(max_length_each=0), "max_length_each must be a positive integer"),
+    ],
+)
 def test_rules(app: Collector, given: ls.InputType, message: str) -> None:  # noqa: F811
     with pytest.raises(mlflow.MlflowException) as error:
         ls.create_label_schema("bad", type="feedback", title="?", input=given)
@@ -83,21 +98,39 @@ def test_genai_namespace(app: Collector) -> None:  # noqa: F811
 def test_default_question_and_update(app: Collector) -> None:  # noqa: F811
     [default] = ls.list_label_schemas()
     assert (default.name, default.type, default.input, default.instruction, default.is_default) == (
-        "Feedback", "feedback", ls.InputText(), "Share any feedback on this trace.", True)
+        "Feedback",
+        "feedback",
+        ls.InputText(),
+        "Share any feedback on this trace.",
+        True,
+    )
     assert ls.list_label_schemas() == [default]  # seeded once
-    with pytest.raises(mlflow.MlflowException, match=re.escape("The experiment's default question cannot be deleted.")) as error:
+    with pytest.raises(
+        mlflow.MlflowException, match=re.escape("The experiment's default question cannot be deleted.")
+    ) as error:
         ls.delete_label_schema("Feedback")
     assert error.value.error_code == "INVALID_PARAMETER_VALUE"
     with pytest.raises(mlflow.MlflowException, match="is reserved for the experiment's default question"):
         ls.create_label_schema("feedback", type="feedback", title="?", input=ls.InputText())
 
-    tone = ls.create_label_schema("tone", type="feedback", title="Tone?", input=ls.InputCategorical(["ok", "rude"]),
-                                  instruction="Pick one.")
+    tone = ls.create_label_schema(
+        "tone", type="feedback", title="Tone?", input=ls.InputCategorical(["ok", "rude"]), instruction="Pick one."
+    )
     assert tone.is_default is False and tone.schema_id is not None
-    changed = ls.update_label_schema(tone.schema_id, name="tone_v2", instruction="", enable_comment=True,
-                                     input=ls.InputCategorical(["ok", "rude", "terse"]))
+    changed = ls.update_label_schema(
+        tone.schema_id,
+        name="tone_v2",
+        instruction="",
+        enable_comment=True,
+        input=ls.InputCategorical(["ok", "rude", "terse"]),
+    )
     assert (changed.schema_id, changed.name, changed.instruction, changed.enable_comment, changed.input) == (
-        tone.schema_id, "tone_v2", "", True, ls.InputCategorical(["ok", "rude", "terse"]))
+        tone.schema_id,
+        "tone_v2",
+        "",
+        True,
+        ls.InputCategorical(["ok", "rude", "terse"]),
+    )
     assert ls.update_label_schema(tone.schema_id).name == "tone_v2"  # nothing given, nothing changed
     with pytest.raises(mlflow.MlflowException, match="multi_select cannot be changed") as error:
         ls.update_label_schema(tone.schema_id, input=ls.InputCategoricalList(["ok"]))
@@ -125,7 +158,9 @@ def test_get_and_delete_by_schema_id_as_mlflow_3_14(app: Collector) -> None:  # 
     tone = ls.create_label_schema("tone", type="feedback", title="Tone?", input=ls.InputText())
     assert tone.schema_id is not None
     assert ls.get_label_schema(schema_id=tone.schema_id) == tone
-    with pytest.raises(mlflow.MlflowException, match=r"Pass either `schema_id` or `\(experiment_id, name\)`, not both."):
+    with pytest.raises(
+        mlflow.MlflowException, match=r"Pass either `schema_id` or `\(experiment_id, name\)`, not both."
+    ):
         ls.get_label_schema("tone", schema_id=tone.schema_id)
     with pytest.raises(mlflow.MlflowException, match="Pass either `schema_id`"):
         ls.get_label_schema()

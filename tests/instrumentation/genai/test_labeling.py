@@ -15,20 +15,32 @@ from tests.instrumentation.collector_sdk import app, run_app  # noqa: F401  (fix
 
 
 def _items(collector: Collector, session: labeling.LabelingSession) -> list[str]:
-    rows = collector.sql(f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' "
-                         "ORDER BY position")
+    rows = collector.sql(
+        f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' ORDER BY position"
+    )
     return [row["source_trace_id"] for row in rows]
 
 
 def test_session_fields(app: Collector) -> None:  # noqa: F811
     create_label_schema("score", type="feedback", title="Score", input=InputNumeric(min_value=0, max_value=1))
     session = labeling.create_labeling_session(
-        "week 1", assigned_users=["a@x.com"], agent="bot", label_schemas=["score", "expected_facts"],
-        enable_multi_turn_chat=True, custom_inputs={"k": 1})
+        "week 1",
+        assigned_users=["a@x.com"],
+        agent="bot",
+        label_schemas=["score", "expected_facts"],
+        enable_multi_turn_chat=True,
+        custom_inputs={"k": 1},
+    )
     run_id = session.mlflow_run_id
-    assert (session.name, session.assigned_users, session.agent, session.label_schemas, session.labeling_session_id,
-            session.enable_multi_turn_chat, session.custom_inputs) == (
-        "week 1", ["a@x.com"], "bot", ["score", "expected_facts"], run_id, True, {"k": 1})
+    assert (
+        session.name,
+        session.assigned_users,
+        session.agent,
+        session.label_schemas,
+        session.labeling_session_id,
+        session.enable_multi_turn_chat,
+        session.custom_inputs,
+    ) == ("week 1", ["a@x.com"], "bot", ["score", "expected_facts"], run_id, True, {"k": 1})
     assert session.url == f"{app.web}/review/{run_id}"
     assert session.experiment_id and session.review_app_id
     assert labeling.get_labeling_session(run_id) == session
@@ -43,8 +55,10 @@ def test_session_fields(app: Collector) -> None:  # noqa: F811
 
 
 def test_missing_schema(app: Collector) -> None:  # noqa: F811
-    with pytest.raises(mlflow.MlflowException,
-                       match=re.escape("Label schema nope not found. Please create it first via `create_label_schema`.")):
+    with pytest.raises(
+        mlflow.MlflowException,
+        match=re.escape("Label schema nope not found. Please create it first via `create_label_schema`."),
+    ):
         labeling.create_labeling_session("s", label_schemas=["nope"])
 
 
@@ -67,7 +81,9 @@ def test_add_traces_errors(app: Collector) -> None:  # noqa: F811
     session = labeling.create_labeling_session("s")
     with pytest.raises(mlflow.MlflowException, match=re.escape("trace cannot be None. Must be mlflow.entities.Trace")):
         session.add_traces([None])  # type: ignore[list-item]
-    with pytest.raises(mlflow.MlflowException, match=re.escape("Expected mlflow.entities.Trace or json string, got int")):
+    with pytest.raises(
+        mlflow.MlflowException, match=re.escape("Expected mlflow.entities.Trace or json string, got int")
+    ):
         session.add_traces([5])  # type: ignore[list-item]
     with pytest.raises(mlflow.MlflowException, match=r"Trace with ID 'tr-0+' not found"):
         session.add_traces(["tr-" + "0" * 32])

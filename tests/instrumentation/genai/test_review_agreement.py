@@ -23,25 +23,39 @@ from annotrace.genai.label_schemas import InputCategorical, InputCategoricalList
 from tests.collector_process import Collector
 from tests.instrumentation.collector_sdk import app, run_app  # noqa: F401  (fixture)
 
-VERDICT = {"ann": ["good", "bad", "good", "good", "bad", "good"],
-           "bob": ["good", "bad", "bad", "good", "bad", "good"],
-           "cy": ["good", "good", "bad", None, "bad", "good"]}
+VERDICT = {
+    "ann": ["good", "bad", "good", "good", "bad", "good"],
+    "bob": ["good", "bad", "bad", "good", "bad", "good"],
+    "cy": ["good", "good", "bad", None, "bad", "good"],
+}
 SCORE = {"ann": [5, 1, 4, 4, 2, 5], "bob": [4, 1, 4, 5, 2, 5], "cy": [5, 2, 3, None, 1, 4]}
-TAGS = {"ann": [["a"], ["a", "b"], [], ["b"], ["a"], ["a", "b"]],
-        "bob": [["a"], ["b"], [], ["b"], ["a"], ["a", "b"]],
-        "cy": [["a"], ["a", "b"], ["a"], None, ["a"], ["b"]]}
+TAGS = {
+    "ann": [["a"], ["a", "b"], [], ["b"], ["a"], ["a", "b"]],
+    "bob": [["a"], ["b"], [], ["b"], ["a"], ["a", "b"]],
+    "cy": [["a"], ["a", "b"], ["a"], None, ["a"], ["b"]],
+}
 
 
 def _answer(api: httpx.Client, session_id: str, trace_id: str, user: str, schema: str, value: object) -> None:
     """ann answers in the Review App (its answer route), bob through MLflow's REST API, cy in a script."""
     if user == "ann":
-        done = api.post(f"/api/v1/labeling/sessions/{session_id}/items/{trace_id}/answers",
-                        json={"user": user, "schema": schema, "value": value})
+        done = api.post(
+            f"/api/v1/labeling/sessions/{session_id}/items/{trace_id}/answers",
+            json={"user": user, "schema": schema, "value": value},
+        )
         assert done.status_code == 200, done.text
     elif user == "bob":
-        done = api.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", json={"assessment": {
-            "trace_id": trace_id, "assessment_name": schema, "feedback": {"value": value},
-            "source": {"source_type": "HUMAN", "source_id": user}}})
+        done = api.post(
+            f"/api/3.0/mlflow/traces/{trace_id}/assessments",
+            json={
+                "assessment": {
+                    "trace_id": trace_id,
+                    "assessment_name": schema,
+                    "feedback": {"value": value},
+                    "source": {"source_type": "HUMAN", "source_id": user},
+                }
+            },
+        )
         assert done.status_code == 200, done.text
     else:
         mlflow.log_feedback(trace_id=trace_id, name=schema, value=value, source=AssessmentSource("HUMAN", user))
@@ -54,8 +68,9 @@ def test_agreement_counts_labels_from_every_entry_point_and_matches_the_referenc
     create_label_schema("tags", type="feedback", title="Tags", input=InputCategoricalList(options=["a", "b"]))
     session = labeling.create_labeling_session("triage", assigned_users=[], label_schemas=["verdict", "score", "tags"])
     session.add_traces(traces)
-    items = app.sql(f"SELECT trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' "
-                    "ORDER BY position")
+    items = app.sql(
+        f"SELECT trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' ORDER BY position"
+    )
     with httpx.Client(base_url=app.web, timeout=30) as api:
         for schema, table in (("verdict", VERDICT), ("score", SCORE), ("tags", TAGS)):
             for user, values in table.items():
@@ -81,8 +96,10 @@ def test_agreement_counts_labels_from_every_entry_point_and_matches_the_referenc
     assert np.array(frame.loc["verdict", "confusion"]).sum() == 2 * 3 * 5 + 2  # ordered pairs: 5 items x 3, 1 x 1
 
     # the SQL view gives the same point estimates
-    sql = {r["label_schema"]: r for r in app.sql(
-        f"SELECT * FROM labeling_agreement WHERE session_id = '{session.mlflow_run_id}'")}
+    sql = {
+        r["label_schema"]: r
+        for r in app.sql(f"SELECT * FROM labeling_agreement WHERE session_id = '{session.mlflow_run_id}'")
+    }
     assert sql["verdict"]["alpha_nominal"] == pytest.approx(frame.loc["verdict", "alpha"])
     assert sql["verdict"]["percent_agreement"] == pytest.approx(frame.loc["verdict", "percent_agreement"])
     assert sql["score"]["alpha_interval"] == pytest.approx(frame.loc["score", "alpha"])

@@ -120,7 +120,9 @@ def test_seed_000_app(run_script: Runner, sink: OTLPSink, llm: FakeLLM) -> None:
     assert documents[0]["metadata"] == {"doc_uri": "http://domain.com/conversations/123"}
 
     # The root records the messages in and the ChatCompletion out.
-    assert root.json_attr("mlflow.spanInputs") == {"messages": [{"role": "user", "content": "what issues does john doe have?"}]}
+    assert root.json_attr("mlflow.spanInputs") == {
+        "messages": [{"role": "user", "content": "what issues does john doe have?"}]
+    }
     outputs = root.json_attr("mlflow.spanOutputs")
     assert outputs["choices"][0]["message"]["content"] == report["answer"]
     assert root.status_code == Status.STATUS_CODE_OK
@@ -199,12 +201,19 @@ def test_tool_calls(client: openai.OpenAI, sdk: OTLPSink) -> None:
         }
     ]
     with annotrace.start_span("agent", span_type="AGENT"):
-        response = client.chat.completions.create(model="tool-model", messages=[{"role": "user", "content": "Paris"}], tools=tools)
+        response = client.chat.completions.create(
+            model="tool-model", messages=[{"role": "user", "content": "Paris"}], tools=tools
+        )
     call = response.choices[0].message.tool_calls[0]  # type: ignore[index]
     chat = spans_by_name(sdk, 2)["chat tool-model"]
     assert chat.attributes["gen_ai.response.finish_reasons"] == ["tool_calls"]
     (part,) = json.loads(chat.attributes["gen_ai.output.messages"])[0]["parts"]
-    assert (part["type"], part["name"], part["id"], part["arguments"]) == ("tool_call", "get_weather", call.id, {"city": "Paris"})
+    assert (part["type"], part["name"], part["id"], part["arguments"]) == (
+        "tool_call",
+        "get_weather",
+        call.id,
+        {"city": "Paris"},
+    )
     assert json.loads(chat.attributes["gen_ai.tool.definitions"])[0]["name"] == "get_weather"
 
 
@@ -222,7 +231,9 @@ def test_async_client(sdk: OTLPSink, llm: FakeLLM, client: openai.OpenAI) -> Non
     @annotrace.trace
     async def ask(question: str) -> str | None:
         async with openai.AsyncOpenAI(base_url=llm.base_url, api_key="x") as async_client:
-            response = await async_client.chat.completions.create(model="async-model", messages=[{"role": "user", "content": question}])
+            response = await async_client.chat.completions.create(
+                model="async-model", messages=[{"role": "user", "content": question}]
+            )
         return response.choices[0].message.content
 
     assert asyncio.run(ask("hello async")) == "Fake answer to: hello async."

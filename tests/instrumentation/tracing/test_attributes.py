@@ -40,7 +40,11 @@ class BadStr:
 
 
 def test_wire_names() -> None:
-    assert (wire.SPAN_TYPE, wire.SPAN_INPUTS, wire.SPAN_OUTPUTS) == ("mlflow.spanType", "mlflow.spanInputs", "mlflow.spanOutputs")
+    assert (wire.SPAN_TYPE, wire.SPAN_INPUTS, wire.SPAN_OUTPUTS) == (
+        "mlflow.spanType",
+        "mlflow.spanInputs",
+        "mlflow.spanOutputs",
+    )
     assert (wire.SPAN_FUNCTION_NAME, wire.TRACE_REQUEST_ID) == ("mlflow.spanFunctionName", "mlflow.traceRequestId")
     assert (wire.TRACE_TAG_PREFIX, wire.TRACE_METADATA_PREFIX, wire.MODEL_ID_METADATA) == (
         "mlflow.traceTag.",

@@ -47,7 +47,11 @@ def test_non_ascii_names_are_percent_encoded() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("OTEL_SERVICE_NAME", "checkout"), ("OTEL_RESOURCE_ATTRIBUTES", "annotrace.experiment=x,team=a"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=svc")],
+    [
+        ("OTEL_SERVICE_NAME", "checkout"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "annotrace.experiment=x,team=a"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=svc"),
+    ],
 )
 def test_no_default_header_when_the_resource_routes(clean_env: pytest.MonkeyPatch, variable: str, value: str) -> None:
     clean_env.setenv(variable, value)
@@ -55,7 +59,9 @@ def test_no_default_header_when_the_resource_routes(clean_env: pytest.MonkeyPatc
 
 
 def test_resource_attributes_of_the_provider_decide(clean_env: pytest.MonkeyPatch) -> None:
-    assert exporters.experiment_headers({"service.name": "unknown_service:python"}) == {"x-annotrace-experiment": "Default"}
+    assert exporters.experiment_headers({"service.name": "unknown_service:python"}) == {
+        "x-annotrace-experiment": "Default"
+    }
     assert exporters.experiment_headers({"service.name": "user-app"}) == {}
     assert exporters.experiment_headers({"annotrace.experiment": "e"}) == {}
     tracking.set_experiment("explicit")
@@ -74,7 +80,11 @@ def test_env_headers_are_kept(clean_env: pytest.MonkeyPatch) -> None:
 def test_otel_endpoint_env_used_when_no_tracking_uri(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otelcol:4318")
     destination = exporters.resolve_destination()
-    assert (destination.protocol, destination.traces_endpoint, destination.logs_endpoint) == ("http/protobuf", None, None)
+    assert (destination.protocol, destination.traces_endpoint, destination.logs_endpoint) == (
+        "http/protobuf",
+        None,
+        None,
+    )
     clean_env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     assert exporters.resolve_destination().protocol == "grpc"
     clean_env.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")  # unsupported -> http/protobuf

@@ -98,7 +98,9 @@ def test_nested_calls_are_parent_and_child(sdk: OTLPSink) -> None:
     child = next(span for span in received if span.name == "retrieve")
     assert child.parent_span_id == root.span_id
     assert child.trace_id == root.trace_id
-    assert child.json_attr("mlflow.spanOutputs") == [{"page_content": "a", "metadata": {"doc_uri": "http://d/1"}, "id": "1"}]
+    assert child.json_attr("mlflow.spanOutputs") == [
+        {"page_content": "a", "metadata": {"doc_uri": "http://d/1"}, "id": "1"}
+    ]
     assert annotrace.get_last_active_trace_id() == f"tr-{root.trace_id}"
 
 
@@ -189,7 +191,9 @@ def test_start_span_records_errors(sdk: OTLPSink) -> None:
 def test_update_current_trace_tags_and_metadata(sdk: OTLPSink) -> None:
     @annotrace.trace
     def app() -> None:
-        annotrace.update_current_trace(tags={"env": "test", "n": 1}, metadata={"mlflow.trace.session": "s-1"}, model_id="m-x")
+        annotrace.update_current_trace(
+            tags={"env": "test", "n": 1}, metadata={"mlflow.trace.session": "s-1"}, model_id="m-x"
+        )
 
     app()
     (span,) = spans(sdk, 1)

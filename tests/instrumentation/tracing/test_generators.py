@@ -42,7 +42,7 @@ def test_generator_reducer_send_and_return_value(sdk: OTLPSink) -> None:
     def echo() -> Iterator[str]:
         received = yield "a"
         yield f"got {received}"
-        return "done"  # noqa: B901 - a generator return value is part of the protocol
+        return "done"  # a generator return value is part of the protocol
 
     generator = echo()
     assert next(generator) == "a"

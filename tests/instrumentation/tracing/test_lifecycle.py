@@ -18,7 +18,13 @@ def sample(self: Any, query: str, k: int = 3, *rest: int, flag: bool = False, **
 
 def test_capture_inputs_binds_by_name() -> None:
     signature = inspect.signature(sample)
-    assert lifecycle.capture_inputs(signature, ("me", "q"), {}) == {"query": "q", "k": 3, "rest": (), "flag": False, "extra": {}}
+    assert lifecycle.capture_inputs(signature, ("me", "q"), {}) == {
+        "query": "q",
+        "k": 3,
+        "rest": (),
+        "flag": False,
+        "extra": {},
+    }
     assert lifecycle.capture_inputs(signature, ("me", "q", 5, 6), {"flag": True, "x": 1}) == {
         "query": "q",
         "k": 5,

@@ -65,7 +65,11 @@ def test_log_events_go_to_v1_logs_with_the_header(sdk: OTLPSink) -> None:
     annotrace.set_experiment("logs-exp")
     logger = provider.get_logger_provider().get_logger("test")
     with annotrace.start_span("chat") as span:
-        logger.emit(event_name="gen_ai.choice", body={"index": 0, "message": {"content": "hi"}}, severity_number=SeverityNumber.INFO)
+        logger.emit(
+            event_name="gen_ai.choice",
+            body={"index": 0, "message": {"content": "hi"}},
+            severity_number=SeverityNumber.INFO,
+        )
     annotrace.flush_trace_async_logging()
     (request,) = sdk.received("/v1/logs")
     assert request.headers["x-annotrace-experiment"] == "logs-exp"
@@ -280,12 +284,13 @@ def test_exporter_lookup_covers_span_and_log_processors() -> None:
         log_processor.shutdown()
 
 
-def test_a_trace_is_exported_when_its_root_ends_not_on_the_batch_timer(sdk: OTLPSink, clean_env: pytest.MonkeyPatch) -> None:
+def test_a_trace_is_exported_when_its_root_ends_not_on_the_batch_timer(
+    sdk: OTLPSink, clean_env: pytest.MonkeyPatch
+) -> None:
     clean_env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # the batch timer alone would wait 10 minutes
     tracking.set_experiment("root-end")  # a new exporter, built with that delay
-    with annotrace.start_span("root"):
-        with annotrace.start_span("child"):
-            pass
+    with annotrace.start_span("root"), annotrace.start_span("child"):
+        pass
     assert sorted(span.name for span in sdk.wait_for_spans(2)) == ["child", "root"]
 
 

@@ -16,8 +16,20 @@ from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINorm
 from annotrace.collector.telemetry import Batch, SpanBatch
 
 CANONICAL = (
-    "span_type", "inputs", "outputs", "model", "provider", "input_tokens", "output_tokens", "total_tokens",
-    "session_id", "user_id", "request_preview", "response_preview", "trace_tags", "trace_metadata",
+    "span_type",
+    "inputs",
+    "outputs",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "session_id",
+    "user_id",
+    "request_preview",
+    "response_preview",
+    "trace_tags",
+    "trace_metadata",
     "normalization_errors",
 )
 TRACE = "tr-" + "ab" * 16
@@ -29,8 +41,15 @@ class GenAIBatch:
     def __init__(self) -> None:
         self.batch = Batch()
 
-    def add(self, attributes: dict[str, Any] | None = None, events: list[tuple[str, dict[str, Any]]] | None = None,
-            *, name: str = "span", parent: str | None = None, kind: str = "INTERNAL") -> int:
+    def add(
+        self,
+        attributes: dict[str, Any] | None = None,
+        events: list[tuple[str, dict[str, Any]]] | None = None,
+        *,
+        name: str = "span",
+        parent: str | None = None,
+        kind: str = "INTERNAL",
+    ) -> int:
         spans = self.batch.spans
         index = len(spans.span_id)
         spans.trace_id.append(TRACE)
@@ -86,13 +105,26 @@ class GenAIBatch:
 
     def messages(self, index: int) -> list[tuple[str, int, str | None, str | None, Any, Any]]:
         """(direction, position, role, content, tool calls, raw) with the JSON decoded."""
-        return [(m[1], m[2], m[3], m[4], None if m[5] is None else orjson.loads(m[5]), None if m[6] is None else orjson.loads(m[6]))
-                for m in self.batch.spans.messages if m[0] == index]
+        return [
+            (
+                m[1],
+                m[2],
+                m[3],
+                m[4],
+                None if m[5] is None else orjson.loads(m[5]),
+                None if m[6] is None else orjson.loads(m[6]),
+            )
+            for m in self.batch.spans.messages
+            if m[0] == index
+        ]
 
     def documents(self, index: int) -> list[tuple[int, str | None, str | None, float | None, str | None, Any]]:
         """(position, id, content, score, doc_uri, metadata) with the metadata decoded."""
-        return [(d[1], d[2], d[3], d[4], d[5], None if d[6] is None else orjson.loads(d[6]))
-                for d in self.batch.spans.documents if d[0] == index]
+        return [
+            (d[1], d[2], d[3], d[4], d[5], None if d[6] is None else orjson.loads(d[6]))
+            for d in self.batch.spans.documents
+            if d[0] == index
+        ]
 
 
 @pytest.fixture

@@ -50,8 +50,10 @@ class Store:
         return self.db.cursor().execute(sql).fetchall()
 
     def messages(self, span_id: str = CHAT) -> list[tuple[Any, ...]]:
-        return self.rows(f"SELECT direction, position, role, content FROM messages WHERE span_id = '{span_id}' "
-                         "ORDER BY direction, position")
+        return self.rows(
+            f"SELECT direction, position, role, content FROM messages WHERE span_id = '{span_id}' "
+            "ORDER BY direction, position"
+        )
 
     def close(self) -> None:
         self.writer.shutdown()
@@ -67,25 +69,56 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def span(batch: Batch, span_id: str, attrs: dict[str, Any], parent: str | None = None, trace: str = TRACE) -> Batch:
     s = batch.spans
-    for column, value in (("trace_id", trace), ("span_id", span_id), ("parent_span_id", parent),
-                          ("experiment", "name:Default"), ("name", "chat gpt-4o"), ("kind", "CLIENT"),
-                          ("start_ns", 1_700_000_000_000_000_000), ("end_ns", 1_700_000_001_000_000_000),
-                          ("status_code", "OK"), ("status_message", None), ("attributes", attrs),
-                          ("resource", {}), ("scope_name", None), ("scope_version", None), ("trace_state", None),
-                          ("flags", 0), ("dropped_attributes", 0), ("dropped_events", 0), ("dropped_links", 0)):
+    for column, value in (
+        ("trace_id", trace),
+        ("span_id", span_id),
+        ("parent_span_id", parent),
+        ("experiment", "name:Default"),
+        ("name", "chat gpt-4o"),
+        ("kind", "CLIENT"),
+        ("start_ns", 1_700_000_000_000_000_000),
+        ("end_ns", 1_700_000_001_000_000_000),
+        ("status_code", "OK"),
+        ("status_message", None),
+        ("attributes", attrs),
+        ("resource", {}),
+        ("scope_name", None),
+        ("scope_version", None),
+        ("trace_state", None),
+        ("flags", 0),
+        ("dropped_attributes", 0),
+        ("dropped_events", 0),
+        ("dropped_links", 0),
+    ):
         getattr(s, column).append(value)
     return batch
 
 
-def log(batch: Batch, name: str | None, body: Any = None, attrs: dict[str, Any] | None = None,
-        span_id: str | None = CHAT, record_id: str | None = None, time_ns: int = 0) -> Batch:
+def log(
+    batch: Batch,
+    name: str | None,
+    body: Any = None,
+    attrs: dict[str, Any] | None = None,
+    span_id: str | None = CHAT,
+    record_id: str | None = None,
+    time_ns: int = 0,
+) -> Batch:
     logs = batch.logs
-    for column, value in (("record_id", record_id or f"rec-{next(_ids)}"), ("experiment", "name:Default"),
-                          ("time_ns", time_ns or 1_700_000_000_100_000_000 + next(_ids)), ("observed_ns", None),
-                          ("trace_id", TRACE if span_id else None), ("span_id", span_id), ("severity_number", 9),
-                          ("severity_text", None), ("event_name", name), ("body", body),
-                          ("attributes", {"gen_ai.system": "openai", **(attrs or {})}), ("resource", {}),
-                          ("scope_name", "opentelemetry.instrumentation.openai_v2")):
+    for column, value in (
+        ("record_id", record_id or f"rec-{next(_ids)}"),
+        ("experiment", "name:Default"),
+        ("time_ns", time_ns or 1_700_000_000_100_000_000 + next(_ids)),
+        ("observed_ns", None),
+        ("trace_id", TRACE if span_id else None),
+        ("span_id", span_id),
+        ("severity_number", 9),
+        ("severity_text", None),
+        ("event_name", name),
+        ("body", body),
+        ("attributes", {"gen_ai.system": "openai", **(attrs or {})}),
+        ("resource", {}),
+        ("scope_name", "opentelemetry.instrumentation.openai_v2"),
+    ):
         getattr(logs, column).append(value)
     return batch
 
@@ -94,40 +127,57 @@ CHAT_ATTRS = {"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_a
 
 
 def test_legacy_events_before_and_after_the_span(store):
-    early = log(log(Batch(), "gen_ai.system.message", {"content": "Be brief."}), "gen_ai.user.message",
-                {"content": "Weather?"})
+    early = log(
+        log(Batch(), "gen_ai.system.message", {"content": "Be brief."}), "gen_ai.user.message", {"content": "Weather?"}
+    )
     assert store.store(early) == 0  # no span yet: pending
     assert store.rows("SELECT count(*) FROM genai_log_events_pending") == [(2,)]
     assert store.store(span(Batch(), CHAT, CHAT_ATTRS)) == 2
-    late = log(Batch(), "gen_ai.choice", {"index": 0, "finish_reason": "stop",
-                                          "message": {"role": "assistant", "content": "Rain."}})
+    late = log(
+        Batch(),
+        "gen_ai.choice",
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Rain."}},
+    )
     assert store.store(late) == 1
-    assert store.messages() == [("input", 0, "system", "Be brief."), ("input", 1, "user", "Weather?"),
-                                ("output", 0, "assistant", "Rain.")]
+    assert store.messages() == [
+        ("input", 0, "system", "Be brief."),
+        ("input", 1, "user", "Weather?"),
+        ("output", 0, "assistant", "Rain."),
+    ]
     inputs, outputs = store.rows(f"SELECT inputs, outputs FROM spans WHERE span_id = '{CHAT}'")[0]
     assert orjson.loads(inputs) == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}]
     assert orjson.loads(outputs) == [{"role": "assistant", "content": "Rain."}]
     # the chat span is the root here, so the trace gets its request, response and previews
     assert store.rows("SELECT request, response, request_preview, response_preview FROM traces") == [
-        (inputs, outputs, "Weather?", "Rain.")]
+        (inputs, outputs, "Weather?", "Rain.")
+    ]
     assert store.rows("SELECT count(*) FROM genai_log_events_pending") == [(0,)]
     raw, record = store.rows("SELECT raw, log_record_id FROM messages WHERE role = 'user'")[0]
     assert raw is None and record.startswith("rec-")  # a plain text message: the columns say it all
     raw = store.rows("SELECT raw FROM messages WHERE direction = 'output'")[0][0]
-    assert orjson.loads(raw) == {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Rain."}}
+    assert orjson.loads(raw) == {
+        "index": 0,
+        "finish_reason": "stop",
+        "message": {"role": "assistant", "content": "Rain."},
+    }
 
 
 def test_legacy_tool_message_log_record_whose_text_is_json_keeps_it(store):
     text = '{"temp_c": 18}'
     store.store(log(span(Batch(), CHAT, CHAT_ATTRS), "gen_ai.tool.message", {"content": text, "id": "call_1"}))
     assert store.rows("SELECT role, content, raw FROM messages") == [
-        ("tool", text, orjson.dumps({"content": text, "id": "call_1"}).decode())]
+        ("tool", text, orjson.dumps({"content": text, "id": "call_1"}).decode())
+    ]
     assert orjson.loads(store.rows("SELECT inputs FROM spans")[0][0]) == [{"role": "tool", "content": text}]
 
 
 def test_retries_never_duplicate(store):
-    batch = log(log(Batch(), "gen_ai.user.message", {"content": "hi"}, record_id="r-user"),
-                "gen_ai.choice", {"index": 0, "message": {"content": "hello"}}, record_id="r-choice")
+    batch = log(
+        log(Batch(), "gen_ai.user.message", {"content": "hi"}, record_id="r-user"),
+        "gen_ai.choice",
+        {"index": 0, "message": {"content": "hello"}},
+        record_id="r-choice",
+    )
     store.store(span(Batch(), CHAT, CHAT_ATTRS))
     store.store(batch)
     store.store(batch)  # a retried log export
@@ -149,17 +199,23 @@ def test_join_returns_the_messages_written(tmp_path):
     conn = duckdb.connect(str(tmp_path / "direct.duckdb"))
     try:
         assert "0002_genai" in migrate(conn)
-        batch = log(log(Batch(), "gen_ai.user.message", {"content": "a"}), "gen_ai.choice", {"message": {"content": "b"}})
+        batch = log(
+            log(Batch(), "gen_ai.user.message", {"content": "a"}), "gen_ai.choice", {"message": {"content": "b"}}
+        )
         assert join_log_events(conn, batch) == 0  # no span stored: both records wait
         conn.execute(
             "INSERT INTO spans (trace_id, span_id, experiment_id, name, kind, span_type, start_time, end_time, "
             "duration_ms, start_time_unix_nano, end_time_unix_nano, status_code, attributes, resource_attributes) "
             "VALUES (?, ?, '0', 'chat', 'CLIENT', 'CHAT_MODEL', TIMESTAMP '2026-01-01', TIMESTAMP '2026-01-01', 0, 0, 0, "
-            "'OK', '{}', '{}')", [TRACE, CHAT])
+            "'OK', '{}', '{}')",
+            [TRACE, CHAT],
+        )
         assert join_log_events(conn, span(Batch(), CHAT, CHAT_ATTRS)) == 2
         assert join_log_events(conn, batch) == 0
         assert conn.execute("SELECT role, content FROM messages ORDER BY direction").fetchall() == [
-            ("user", "a"), ("assistant", "b")]
+            ("user", "a"),
+            ("assistant", "b"),
+        ]
     finally:
         conn.close()
 
@@ -174,20 +230,29 @@ def test_events_split_over_batches_keep_order_and_inputs(store):
 
 
 def test_operation_details_log_record(store):
-    details = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-               "gen_ai.system_instructions": [{"type": "text", "content": "Be kind."}],
-               "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}],
-               "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Hello"}],
-                                           "finish_reason": "stop"}]}
+    details = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.system_instructions": [{"type": "text", "content": "Be kind."}],
+        "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}],
+        "gen_ai.output.messages": [
+            {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}], "finish_reason": "stop"}
+        ],
+    }
     store.store(log(span(Batch(), CHAT, CHAT_ATTRS), "gen_ai.client.inference.operation.details", attrs=details))
-    assert store.messages() == [("input", 0, "system", "Be kind."), ("input", 1, "user", "Hi"),
-                                ("output", 0, "assistant", "Hello")]
+    assert store.messages() == [
+        ("input", 0, "system", "Be kind."),
+        ("input", 1, "user", "Hi"),
+        ("output", 0, "assistant", "Hello"),
+    ]
 
 
 def test_span_with_its_own_messages_gets_no_copies(store):
     own = {**CHAT_ATTRS, "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]'}
-    details = {"gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}],
-               "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Yo"}]}]}
+    details = {
+        "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}],
+        "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Yo"}]}],
+    }
     store.store(log(Batch(), "gen_ai.client.inference.operation.details", attrs=details))
     store.store(span(Batch(), CHAT, own))
     assert store.messages() == [("input", 0, "user", "Hi"), ("output", 0, "assistant", "Yo")]
@@ -229,10 +294,19 @@ def test_garbage_spans_store_in_duckdb(store):
     """Every JSON text the processor makes must pass DuckDB's JSON column."""
     batch = Batch()
     for n, value in enumerate(["{", "\\ud800", '"\\ud800"', float("nan"), -1, [None, {"a": []}], {"parts": 1}]):
-        span(batch, f"{n:016x}", {"mlflow.spanType": '"RETRIEVER"', "mlflow.spanInputs": value,
-                                  "mlflow.spanOutputs": orjson.dumps([{"metadata": value}]).decode(),
-                                  "gen_ai.input.messages": value, "gen_ai.output.messages": [value],
-                                  "gen_ai.tool.call.result": value, "mlflow.chat.tokenUsage": value})
+        span(
+            batch,
+            f"{n:016x}",
+            {
+                "mlflow.spanType": '"RETRIEVER"',
+                "mlflow.spanInputs": value,
+                "mlflow.spanOutputs": orjson.dumps([{"metadata": value}]).decode(),
+                "gen_ai.input.messages": value,
+                "gen_ai.output.messages": [value],
+                "gen_ai.tool.call.result": value,
+                "mlflow.chat.tokenUsage": value,
+            },
+        )
     store.store(batch)
     assert store.rows("SELECT count(*) FROM spans") == [(7,)]
     assert store.rows("SELECT count(*) FROM spans WHERE normalization_errors IS NOT NULL") == [(7,)]

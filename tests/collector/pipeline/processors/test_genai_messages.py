@@ -8,9 +8,20 @@ import pytest
 from annotrace.collector.pipeline.processors.genai_messages import content_parts, event_chat_message
 
 
-@pytest.mark.parametrize("text", [
-    '{"temp_c": 18}', "[1, 2]", '["a", "b"]', "42", "null", '"quoted"', "[]", "{}", "[not json",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"temp_c": 18}',
+        "[1, 2]",
+        '["a", "b"]',
+        "42",
+        "null",
+        '"quoted"',
+        "[]",
+        "{}",
+        "[not json",
+    ],
+)
 def test_a_legacy_tool_message_whose_text_is_json_keeps_its_text(text):
     got = event_chat_message("gen_ai.tool.message", {"content": text, "id": "call_1"})
     assert got is not None
@@ -41,11 +52,19 @@ def test_content_sent_as_json_text_of_parts_is_read_as_parts_and_kept_raw():
     assert orjson.loads(raw) == body  # the image part is only in raw
 
 
-@pytest.mark.parametrize(("value", "parts"), [
-    ('[{"type": "text", "text": "hi"}]', True),
-    ('[{"text": "no type"}]', False), ("[1, 2]", False), ('["a"]', False), ("[]", False), ('{"type": "text"}', False),
-    ("plain", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        ('[{"type": "text", "text": "hi"}]', True),
+        ('[{"text": "no type"}]', False),
+        ("[1, 2]", False),
+        ('["a"]', False),
+        ("[]", False),
+        ('{"type": "text"}', False),
+        ("plain", False),
+        (None, False),
+    ],
+)
 def test_content_parts_only_decodes_typed_part_lists(value, parts):
     got = content_parts(value)
     assert (got != value) is parts

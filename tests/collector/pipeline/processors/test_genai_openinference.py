@@ -7,8 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
-REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."},
-                                                {"role": "user", "content": "Weather in Paris?"}]}
+REQUEST = {
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris?"}],
+}
 RESPONSE = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}
 
 
@@ -53,10 +55,18 @@ def test_llm_span_with_flattened_messages(genai):
     assert orjson.loads(row.pop("inputs")) == REQUEST
     assert orjson.loads(row.pop("outputs")) == RESPONSE
     assert row == {
-        "span_type": "LLM", "model": "gpt-4o-mini-2024-07-18", "provider": "azure",
-        "input_tokens": 30, "output_tokens": 9, "total_tokens": 39, "session_id": "sess-1", "user_id": "user-7",
-        "request_preview": "Weather in Paris?", "response_preview": j(RESPONSE),  # no assistant text: the JSON
-        "trace_tags": None, "trace_metadata": {"mlflow.trace.session": "sess-1", "mlflow.trace.user": "user-7"},
+        "span_type": "LLM",
+        "model": "gpt-4o-mini-2024-07-18",
+        "provider": "azure",
+        "input_tokens": 30,
+        "output_tokens": 9,
+        "total_tokens": 39,
+        "session_id": "sess-1",
+        "user_id": "user-7",
+        "request_preview": "Weather in Paris?",
+        "response_preview": j(RESPONSE),  # no assistant text: the JSON
+        "trace_tags": None,
+        "trace_metadata": {"mlflow.trace.session": "sess-1", "mlflow.trace.user": "user-7"},
         "normalization_errors": None,
     }
     call = [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]
@@ -66,8 +76,13 @@ def test_llm_span_with_flattened_messages(genai):
         ("input", 1, "user", "Weather in Paris?", None),
         ("output", 0, "assistant", None, call),
     ]
-    assert got[1][5] == {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"},
-                                                     {"type": "image", "image.image.url": "https://x/y.png"}]}
+    assert got[1][5] == {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "Weather in Paris?"},
+            {"type": "image", "image.image.url": "https://x/y.png"},
+        ],
+    }
     assert got[2][5]["tool_calls"][0]["function"]["name"] == "get_weather"
 
 
@@ -107,20 +122,29 @@ def test_retriever_span_with_documents(genai):
 
 
 def test_reranker_output_documents(genai):
-    i = genai.add({"openinference.span.kind": "RERANKER", "reranker.model_name": "rerank-v3",
-                   "reranker.output_documents.0.document.content": "best", "reranker.output_documents.0.document.score": 3})
+    i = genai.add(
+        {
+            "openinference.span.kind": "RERANKER",
+            "reranker.model_name": "rerank-v3",
+            "reranker.output_documents.0.document.content": "best",
+            "reranker.output_documents.0.document.score": 3,
+        }
+    )
     genai.run()
     assert genai.row(i)["span_type"] == "RERANKER"
     assert genai.row(i)["model"] == "rerank-v3"
     assert genai.documents(i) == [(0, None, "best", 3.0, None, None)]
 
 
-@pytest.mark.parametrize(("mime", "value", "stored"), [
-    ("text/plain", '{"a": 1}', '{"a": 1}'),  # text stays text, even if it looks like JSON
-    (None, '{"a": 1}', {"a": 1}),  # no mime type: JSON-looking text is JSON
-    (None, "{not json", "{not json"),
-    ("application/json", "[1, 2]", [1, 2]),
-])
+@pytest.mark.parametrize(
+    ("mime", "value", "stored"),
+    [
+        ("text/plain", '{"a": 1}', '{"a": 1}'),  # text stays text, even if it looks like JSON
+        (None, '{"a": 1}', {"a": 1}),  # no mime type: JSON-looking text is JSON
+        (None, "{not json", "{not json"),
+        ("application/json", "[1, 2]", [1, 2]),
+    ],
+)
 def test_input_value_mime_types(genai, mime, value, stored):
     attrs = {"openinference.span.kind": "CHAIN", "input.value": value}
     if mime:
@@ -131,11 +155,23 @@ def test_input_value_mime_types(genai, mime, value, stored):
     assert genai.row(i)["normalization_errors"] is None
 
 
-@pytest.mark.parametrize(("kind", "span_type"), [
-    ("LLM", "LLM"), ("CHAIN", "CHAIN"), ("TOOL", "TOOL"), ("RETRIEVER", "RETRIEVER"), ("EMBEDDING", "EMBEDDING"),
-    ("AGENT", "AGENT"), ("RERANKER", "RERANKER"), ("GUARDRAIL", "GUARDRAIL"), ("EVALUATOR", "EVALUATOR"),
-    ("PROMPT", "UNKNOWN"), ("UNKNOWN", "UNKNOWN"), ("llm", "LLM"),
-])
+@pytest.mark.parametrize(
+    ("kind", "span_type"),
+    [
+        ("LLM", "LLM"),
+        ("CHAIN", "CHAIN"),
+        ("TOOL", "TOOL"),
+        ("RETRIEVER", "RETRIEVER"),
+        ("EMBEDDING", "EMBEDDING"),
+        ("AGENT", "AGENT"),
+        ("RERANKER", "RERANKER"),
+        ("GUARDRAIL", "GUARDRAIL"),
+        ("EVALUATOR", "EVALUATOR"),
+        ("PROMPT", "UNKNOWN"),
+        ("UNKNOWN", "UNKNOWN"),
+        ("llm", "LLM"),
+    ],
+)
 def test_span_kinds(genai, kind, span_type):
     i = genai.add({"openinference.span.kind": kind})
     genai.run()
@@ -143,25 +179,52 @@ def test_span_kinds(genai, kind, span_type):
 
 
 def test_openinference_wins_over_otel(genai):
-    i = genai.add({"openinference.span.kind": "LLM", "gen_ai.operation.name": "chat",
-                   "llm.model_name": "oi-model", "gen_ai.request.model": "otel-model",
-                   "llm.token_count.prompt": 1, "gen_ai.usage.input_tokens": 2, "gen_ai.usage.output_tokens": 3,
-                   "session.id": "oi", "gen_ai.conversation.id": "otel"})
+    i = genai.add(
+        {
+            "openinference.span.kind": "LLM",
+            "gen_ai.operation.name": "chat",
+            "llm.model_name": "oi-model",
+            "gen_ai.request.model": "otel-model",
+            "llm.token_count.prompt": 1,
+            "gen_ai.usage.input_tokens": 2,
+            "gen_ai.usage.output_tokens": 3,
+            "session.id": "oi",
+            "gen_ai.conversation.id": "otel",
+        }
+    )
     genai.run()
     row = genai.row(i)
     assert (row["span_type"], row["model"], row["input_tokens"], row["output_tokens"], row["session_id"]) == (
-        "LLM", "oi-model", 1, 3, "oi")
+        "LLM",
+        "oi-model",
+        1,
+        3,
+        "oi",
+    )
 
 
 def test_chat_payload_gives_messages_when_not_flattened(genai):
     """OPENINFERENCE_HIDE_INPUT_MESSAGES-style spans: messages come from the request JSON."""
-    response = {"choices": [{"message": {"role": "assistant", "content": "Rain."}},
-                            {"message": {"role": "assistant", "content": "Showers."}}]}
-    i = genai.add({"openinference.span.kind": "LLM", "input.value": j(REQUEST), "input.mime_type": "application/json",
-                   "output.value": j(response), "output.mime_type": "application/json"})
+    response = {
+        "choices": [
+            {"message": {"role": "assistant", "content": "Rain."}},
+            {"message": {"role": "assistant", "content": "Showers."}},
+        ]
+    }
+    i = genai.add(
+        {
+            "openinference.span.kind": "LLM",
+            "input.value": j(REQUEST),
+            "input.mime_type": "application/json",
+            "output.value": j(response),
+            "output.mime_type": "application/json",
+        }
+    )
     genai.run()
     assert [m[:4] for m in genai.messages(i)] == [
-        ("input", 0, "system", "Be brief."), ("input", 1, "user", "Weather in Paris?"),
-        ("output", 0, "assistant", "Rain."), ("output", 1, "assistant", "Showers."),
+        ("input", 0, "system", "Be brief."),
+        ("input", 1, "user", "Weather in Paris?"),
+        ("output", 0, "assistant", "Rain."),
+        ("output", 1, "assistant", "Showers."),
     ]
     assert genai.row(i)["response_preview"] == "Rain."  # MLflow previews the first choice

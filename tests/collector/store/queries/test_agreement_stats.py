@@ -55,14 +55,25 @@ def test_alpha_matches_the_krippendorff_package_on_random_labels() -> None:
     assert ours == pytest.approx(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
     items, values = ratings(as_lists)
     ours_interval = stats.interval_alpha(items, values.astype(float), 200).value
-    assert ours_interval == pytest.approx(krippendorff.alpha(reliability_data=matrix,
-                                                             level_of_measurement="interval"))
+    assert ours_interval == pytest.approx(krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval"))
 
 
 def test_fleiss_kappa_matches_fleiss_1971() -> None:
-    table = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-                      [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]],
-                     dtype=float)
+    table = np.array(
+        [
+            [0, 0, 0, 0, 14],
+            [0, 2, 6, 4, 2],
+            [0, 0, 3, 5, 6],
+            [0, 3, 9, 2, 0],
+            [2, 2, 8, 1, 1],
+            [7, 7, 0, 0, 0],
+            [3, 2, 6, 3, 0],
+            [2, 5, 3, 2, 2],
+            [6, 5, 2, 1, 0],
+            [0, 2, 2, 3, 7],
+        ],
+        dtype=float,
+    )
     estimate = stats.fleiss_kappa(stats.Units(table, stats.nominal_distances(5)))
     assert round(estimate.value, 3) == 0.210
 

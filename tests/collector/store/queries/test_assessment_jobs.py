@@ -30,11 +30,15 @@ def writer(tmp_path: Path) -> Iterator[Writer]:
     db.conn.execute(
         "INSERT INTO traces (trace_id, experiment_id, state, request_time, end_time, execution_duration_ms, tags, "
         "trace_metadata, span_count, error_span_count, last_update_time) VALUES (?, '0', 'OK', ?, ?, 1, '{}', '{}', "
-        "1, 0, ?)", [TRACE, NOW, NOW, NOW])
+        "1, 0, ?)",
+        [TRACE, NOW, NOW, NOW],
+    )
     db.conn.execute(
         "INSERT INTO spans (trace_id, span_id, experiment_id, name, kind, span_type, start_time, end_time, "
         "duration_ms, start_time_unix_nano, end_time_unix_nano, status_code, attributes, resource_attributes) "
-        "VALUES (?, ?, '0', 's', 'INTERNAL', 'LLM', ?, ?, 1, 0, 1, 'OK', '{}', '{}')", [TRACE, SPAN, NOW, NOW])
+        "VALUES (?, ?, '0', 's', 'INTERNAL', 'LLM', ?, ?, 1, 0, 1, 'OK', '{}', '{}')",
+        [TRACE, SPAN, NOW, NOW],
+    )
     running = Writer(db, chat=ChatEvents())
     running.start()
     yield running
@@ -79,16 +83,25 @@ def test_override_invalidates_and_delete_restores(writer: Writer) -> None:
     assert run(writer, store.delete, TRACE, newer.assessment_id, NOW) is False
     history = store.history(cursor, TRACE, old.assessment_id)
     assert [(h.version, h.operation, h.caused_by) for h in history] == [
-        (1, "create", None), (2, "invalidate", newer.assessment_id), (3, "restore", newer.assessment_id)]
+        (1, "create", None),
+        (2, "invalidate", newer.assessment_id),
+        (3, "restore", newer.assessment_id),
+    ]
     assert [h.operation for h in store.history(cursor, TRACE, newer.assessment_id)] == ["create", "delete"]
     cursor.close()
 
 
 def test_update_rules(writer: Writer) -> None:
-    created = run(writer, store.create, new(span_id=SPAN, metadata={"a": "1"}, rationale="r",
-                                            error=None, source_type="HUMAN", source_id="bob"), "a-" + "1" * 32, NOW)
-    patch = AssessmentPatch(kind="feedback", value=None, error=AssessmentError(error_code="TIMEOUT"),
-                            metadata={"b": "2"})
+    created = run(
+        writer,
+        store.create,
+        new(span_id=SPAN, metadata={"a": "1"}, rationale="r", error=None, source_type="HUMAN", source_id="bob"),
+        "a-" + "1" * 32,
+        NOW,
+    )
+    patch = AssessmentPatch(
+        kind="feedback", value=None, error=AssessmentError(error_code="TIMEOUT"), metadata={"b": "2"}
+    )
     updated = run(writer, store.update, TRACE, created.assessment_id, patch, NOW)  # same clock: still moves on
     assert updated.value is None and updated.error == AssessmentError(error_code="TIMEOUT")
     assert updated.metadata == {"a": "1", "b": "2"} and updated.rationale == "r"

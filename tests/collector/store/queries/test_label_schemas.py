@@ -30,8 +30,9 @@ def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.execute(
         "INSERT INTO label_schemas (schema_id, experiment_id, name, type, title, instruction, enable_comment, "
         "input_type, input, created_by, created_at, updated_at) VALUES ('ls-old', '0', 'feedback', 'feedback', "
-        "NULL, 'Mine', false, 'pass_fail', '{\"positive_label\": \"Up\", \"negative_label\": \"Down\"}', NULL, ?, ?)",
-        [NOW, NOW])
+        'NULL, \'Mine\', false, \'pass_fail\', \'{"positive_label": "Up", "negative_label": "Down"}\', NULL, ?, ?)',
+        [NOW, NOW],
+    )
     assert "0006_default_label_schema" in migrate(connection)
     yield connection
     connection.close()

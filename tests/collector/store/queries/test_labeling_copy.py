@@ -45,22 +45,65 @@ def genai_spans(i: int, link_to: tuple[bytes, bytes] | None) -> tuple[tuple[byte
     """Trace ``i``: agent -> retrieve (2 documents), chat (2 + 1 messages), tool (an event and a link)."""
     trace, root, retriever, chat, tool = new_trace_id(), new_span_id(), new_span_id(), new_span_id(), new_span_id()
     t0 = time.time_ns() - 60_000 * MS + i * MS
-    docs = [{"id": f"kb-{i}-{k}", "page_content": f"document {k} of trace {i}", "metadata": {"score": k / 2}}
-            for k in range(2)]
-    messages = [{"role": "system", "parts": [{"type": "text", "content": f"system {i}"}]},
-                {"role": "user", "parts": [{"type": "text", "content": f"question {i}"}]}]
+    docs = [
+        {"id": f"kb-{i}-{k}", "page_content": f"document {k} of trace {i}", "metadata": {"score": k / 2}}
+        for k in range(2)
+    ]
+    messages = [
+        {"role": "system", "parts": [{"type": "text", "content": f"system {i}"}]},
+        {"role": "user", "parts": [{"type": "text", "content": f"question {i}"}]},
+    ]
     spans = [
-        span(trace, root, name=f"agent-{i}", start=t0, duration_ns=9 * MS, attributes={
-            "mlflow.spanType": j("AGENT"), "mlflow.spanInputs": j({"question": f"question {i}"}),
-            "mlflow.spanOutputs": j({"answer": f"answer {i}"}), "mlflow.traceTag.n": str(i)}),
-        span(trace, retriever, parent=root, name="retrieve", start=t0 + MS, duration_ns=MS, attributes={
-            "mlflow.spanType": j("RETRIEVER"), "mlflow.spanOutputs": j(docs)}),
-        span(trace, chat, parent=root, name="chat", start=t0 + 2 * MS, duration_ns=3 * MS, kind=3, attributes={
-            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": i,
-            "gen_ai.input.messages": j(messages), "gen_ai.output.messages": j([
-                {"role": "assistant", "parts": [{"type": "text", "content": f"answer {i}"}]}])}),
-        span(trace, tool, parent=root, name="lookup", start=t0 + 6 * MS, duration_ns=MS, status=2,
-             attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}),
+        span(
+            trace,
+            root,
+            name=f"agent-{i}",
+            start=t0,
+            duration_ns=9 * MS,
+            attributes={
+                "mlflow.spanType": j("AGENT"),
+                "mlflow.spanInputs": j({"question": f"question {i}"}),
+                "mlflow.spanOutputs": j({"answer": f"answer {i}"}),
+                "mlflow.traceTag.n": str(i),
+            },
+        ),
+        span(
+            trace,
+            retriever,
+            parent=root,
+            name="retrieve",
+            start=t0 + MS,
+            duration_ns=MS,
+            attributes={"mlflow.spanType": j("RETRIEVER"), "mlflow.spanOutputs": j(docs)},
+        ),
+        span(
+            trace,
+            chat,
+            parent=root,
+            name="chat",
+            start=t0 + 2 * MS,
+            duration_ns=3 * MS,
+            kind=3,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": i,
+                "gen_ai.input.messages": j(messages),
+                "gen_ai.output.messages": j(
+                    [{"role": "assistant", "parts": [{"type": "text", "content": f"answer {i}"}]}]
+                ),
+            },
+        ),
+        span(
+            trace,
+            tool,
+            parent=root,
+            name="lookup",
+            start=t0 + 6 * MS,
+            duration_ns=MS,
+            status=2,
+            attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"},
+        ),
     ]
     event = spans[3].events.add()
     event.time_unix_nano, event.name = t0 + 6 * MS + 10, "exception"
@@ -83,8 +126,9 @@ def store_traces(writer: Writer, n: int) -> list[str]:
         batch += spans
         if len(batch) >= 400 or i == n - 1:
             record = Record("traces", b'{"receiver":"otlp"}', request(batch).SerializeToString(), len(batch), 0, 0)
-            writer.write(stage(GenAINormalizeProcessor(GenAIConfig()).process(decode([record]))),
-                         group=False).result(timeout=60)
+            writer.write(stage(GenAINormalizeProcessor(GenAIConfig()).process(decode([record]))), group=False).result(
+                timeout=60
+            )
             batch = []
     return ids
 
@@ -113,8 +157,12 @@ def sql(writer: Writer, query: str, params: list[Any] | dict[str, Any] | None = 
 
 
 def new_session(writer: Writer) -> str:
-    session = run(writer, labeling.create, labeling.NewSession(experiment_id=SESSION_EXPERIMENT, name="bulk",
-                                                               assigned_users=[]), NOW)
+    session = run(
+        writer,
+        labeling.create,
+        labeling.NewSession(experiment_id=SESSION_EXPERIMENT, name="bulk", assigned_users=[]),
+        NOW,
+    )
     return str(session.session_id)
 
 
@@ -125,12 +173,16 @@ def counts(writer: Writer) -> dict[str, int]:
 # Per item: its source's rows as the copy should hold them (``expected``) and the copy's rows
 # (``actual``). Both sides of their symmetric difference (EXCEPT ALL: counts matter) must be empty.
 EXPECTED = {
-    "traces": ("* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.tags, json_object("
-               "'annotrace.source_trace_id', i.source_trace_id)) AS tags, json_merge_patch(t.trace_metadata, "
-               "json_object('annotrace.source_trace_id', i.source_trace_id, 'mlflow.sourceRun', i.session_id)) "
-               "AS trace_metadata)"),
-    "spans": ("* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.attributes, "
-              "'{{\"mlflow.traceRequestId\": null}}') AS attributes)"),
+    "traces": (
+        "* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.tags, json_object("
+        "'annotrace.source_trace_id', i.source_trace_id)) AS tags, json_merge_patch(t.trace_metadata, "
+        "json_object('annotrace.source_trace_id', i.source_trace_id, 'mlflow.sourceRun', i.session_id)) "
+        "AS trace_metadata)"
+    ),
+    "spans": (
+        "* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.attributes, "
+        "'{{\"mlflow.traceRequestId\": null}}') AS attributes)"
+    ),
 }
 DIFFERENCE = """
 WITH expected AS (SELECT i.trace_id AS copy, t.{columns} FROM labeling_items i JOIN {table} t
@@ -155,29 +207,48 @@ def test_many_traces_are_copied_row_for_row(stored: tuple[Writer, list[str]]) ->
     assert len(set(copies)) == N and not set(copies) & set(sources)
     assert all(c.startswith("tr-") and len(c) == 35 for c in copies)
 
-    items = sql(writer, "SELECT trace_id, source_trace_id, position, create_time FROM labeling_items "
-                        "WHERE session_id = ? ORDER BY position", [session])
+    items = sql(
+        writer,
+        "SELECT trace_id, source_trace_id, position, create_time FROM labeling_items "
+        "WHERE session_id = ? ORDER BY position",
+        [session],
+    )
     assert items == [(c, s, p, NOW) for p, (s, c) in enumerate(zip(sources, copies, strict=True))]
     after = counts(writer)
     assert after["labeling_items"] - before["labeling_items"] == N
     for table in TABLES:
         columns = EXPECTED.get(table, "*").format(exp=SESSION_EXPERIMENT)
-        missing, extra, copied = sql(writer, DIFFERENCE.format(table=table, columns=columns),
-                                     {"session": session})[0]
+        missing, extra, copied = sql(writer, DIFFERENCE.format(table=table, columns=columns), {"session": session})[0]
         assert (missing, extra) == (0, 0), table
         assert copied == after[table] - before[table] > 0, table  # and nothing else was written
-    source_rows = {table: sql(writer, f"SELECT count(*) FROM {table} WHERE list_contains($ids, trace_id)",
-                              {"ids": sources})[0][0] for table in TABLES}
-    assert source_rows == {"traces": N, "spans": 4 * N, "span_events": N, "span_links": N - 1,
-                           "documents": 2 * N, "messages": 3 * N}
+    source_rows = {
+        table: sql(writer, f"SELECT count(*) FROM {table} WHERE list_contains($ids, trace_id)", {"ids": sources})[0][0]
+        for table in TABLES
+    }
+    assert source_rows == {
+        "traces": N,
+        "spans": 4 * N,
+        "span_events": N,
+        "span_links": N - 1,
+        "documents": 2 * N,
+        "messages": 3 * N,
+    }
 
-    tagged = sql(writer, "SELECT i.source_trace_id, t.tags->>'annotrace.source_trace_id', "
-                         "t.trace_metadata->>'annotrace.source_trace_id', t.trace_metadata->>'mlflow.sourceRun', "
-                         "t.tags->>'n', t.experiment_id FROM labeling_items i JOIN traces t USING (trace_id) "
-                         "WHERE i.session_id = ? ORDER BY i.position", [session])
+    tagged = sql(
+        writer,
+        "SELECT i.source_trace_id, t.tags->>'annotrace.source_trace_id', "
+        "t.trace_metadata->>'annotrace.source_trace_id', t.trace_metadata->>'mlflow.sourceRun', "
+        "t.tags->>'n', t.experiment_id FROM labeling_items i JOIN traces t USING (trace_id) "
+        "WHERE i.session_id = ? ORDER BY i.position",
+        [session],
+    )
     assert tagged == [(s, s, s, session, str(i), SESSION_EXPERIMENT) for i, s in enumerate(sources)]
-    assert sql(writer, "SELECT count(*) FROM spans s JOIN labeling_items i USING (trace_id) WHERE i.session_id = ? "
-                       "AND s.attributes->>'mlflow.traceRequestId' IS NOT NULL", [session]) == [(0,)]
+    assert sql(
+        writer,
+        "SELECT count(*) FROM spans s JOIN labeling_items i USING (trace_id) WHERE i.session_id = ? "
+        "AND s.attributes->>'mlflow.traceRequestId' IS NOT NULL",
+        [session],
+    ) == [(0,)]
 
     again = run(writer, labeling.add_traces, session, [*reversed(sources), *sources], NOW)
     assert again == [(s, c, False) for s, c in reversed(list(zip(sources, copies, strict=True)))]
@@ -192,10 +263,18 @@ def test_mixed_list_keeps_existing_items_and_continues_positions(stored: tuple[W
     mixed = [sources[5], sources[1], copy_1, sources[5], sources[0], sources[4], copy_1]
     done = run(writer, labeling.add_traces, session, mixed, NOW)
     assert [(s, added) for s, _, added in done] == [
-        (sources[5], True), (sources[1], False), (copy_1, False), (sources[0], False), (sources[4], True)]
+        (sources[5], True),
+        (sources[1], False),
+        (copy_1, False),
+        (sources[0], False),
+        (sources[4], True),
+    ]
     assert done[1][1] == copy_1 and done[2][1] == copy_1 and done[3][1] == first[0][1]
-    items = sql(writer, "SELECT source_trace_id, trace_id, position FROM labeling_items WHERE session_id = ? "
-                        "ORDER BY position", [session])
+    items = sql(
+        writer,
+        "SELECT source_trace_id, trace_id, position FROM labeling_items WHERE session_id = ? ORDER BY position",
+        [session],
+    )
     assert items == [(s, c, p) for p, (s, c, _) in enumerate([*first, done[0], done[4]])]
     assert run(writer, labeling.add_traces, session, [], NOW) == []
 

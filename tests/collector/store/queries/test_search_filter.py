@@ -13,27 +13,30 @@ def test_empty_filter_is_none() -> None:
     assert parse("   ") is None
 
 
-@pytest.mark.parametrize(("text", "entity", "key", "op", "value"), [
-    ("trace.status = 'OK'", "trace", "status", "=", "OK"),
-    ('tags.env = "prod"', "tags", "env", "=", "prod"),
-    ("tag.`mlflow.traceName` != 'x'", "tag", "mlflow.traceName", "!=", "x"),
-    ("tags.mlflow.traceName = 'x'", "tags", "mlflow.traceName", "=", "x"),
-    ("metadata.`a b/c~d` LIKE '%x%'", "metadata", "a b/c~d", "LIKE", "%x%"),
-    ("span.attributes.`gen_ai.system` ILIKE 'OPEN%'", "span", "attributes.gen_ai.system", "ILIKE", "OPEN%"),
-    ("feedback.quality >= 4", "feedback", "quality", ">=", 4.0),
-    ("feedback.score < -0.5", "feedback", "score", "<", -0.5),
-    ("timestamp_ms > 1.7e12", "", "timestamp_ms", ">", 1.7e12),
-    ("trace.name <> 'a'", "trace", "name", "!=", "a"),
-    ("trace.name == 'a'", "trace", "name", "=", "a"),
-    ("trace.name RLIKE '^a.*'", "trace", "name", "RLIKE", "^a.*"),
-    ("trace.name = 'it''s'", "trace", "name", "=", "it's"),
-    ("trace.name = 'it\\'s'", "trace", "name", "=", "it's"),
-    ("TRACE.name = 'a'", "trace", "name", "=", "a"),
-    ("expectation.x is not null", "expectation", "x", "IS NOT NULL", None),
-    ("expectation.x IS NULL", "expectation", "x", "IS NULL", None),
-    ("trace.status in ('OK', \"ERROR\")", "trace", "status", "IN", ("OK", "ERROR")),
-    ("trace.status NOT IN ('OK')", "trace", "status", "NOT IN", ("OK",)),
-])
+@pytest.mark.parametrize(
+    ("text", "entity", "key", "op", "value"),
+    [
+        ("trace.status = 'OK'", "trace", "status", "=", "OK"),
+        ('tags.env = "prod"', "tags", "env", "=", "prod"),
+        ("tag.`mlflow.traceName` != 'x'", "tag", "mlflow.traceName", "!=", "x"),
+        ("tags.mlflow.traceName = 'x'", "tags", "mlflow.traceName", "=", "x"),
+        ("metadata.`a b/c~d` LIKE '%x%'", "metadata", "a b/c~d", "LIKE", "%x%"),
+        ("span.attributes.`gen_ai.system` ILIKE 'OPEN%'", "span", "attributes.gen_ai.system", "ILIKE", "OPEN%"),
+        ("feedback.quality >= 4", "feedback", "quality", ">=", 4.0),
+        ("feedback.score < -0.5", "feedback", "score", "<", -0.5),
+        ("timestamp_ms > 1.7e12", "", "timestamp_ms", ">", 1.7e12),
+        ("trace.name <> 'a'", "trace", "name", "!=", "a"),
+        ("trace.name == 'a'", "trace", "name", "=", "a"),
+        ("trace.name RLIKE '^a.*'", "trace", "name", "RLIKE", "^a.*"),
+        ("trace.name = 'it''s'", "trace", "name", "=", "it's"),
+        ("trace.name = 'it\\'s'", "trace", "name", "=", "it's"),
+        ("TRACE.name = 'a'", "trace", "name", "=", "a"),
+        ("expectation.x is not null", "expectation", "x", "IS NOT NULL", None),
+        ("expectation.x IS NULL", "expectation", "x", "IS NULL", None),
+        ("trace.status in ('OK', \"ERROR\")", "trace", "status", "IN", ("OK", "ERROR")),
+        ("trace.status NOT IN ('OK')", "trace", "status", "NOT IN", ("OK",)),
+    ],
+)
 def test_comparisons(text: str, entity: str, key: str, op: str, value: object) -> None:
     node = parse(text)
     assert isinstance(node, Comparison)
@@ -49,12 +52,26 @@ def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
     assert isinstance(grouped.items[0], BoolOp) and grouped.items[0].op == "OR"
 
 
-@pytest.mark.parametrize("text", [
-    "trace.status =", "trace.status = 'OK' AND", "AND trace.status = 'OK'", "trace.status 'OK'",
-    "trace.status = 'OK", "trace.status ~ 'x'", "(trace.status = 'OK'", "trace.status = 'OK')",
-    "trace.status IN 'OK'", "trace.status IN ('OK'", "trace.status NOT 'OK'", "trace.status IS 'x'",
-    "trace.status = OK", "= 'x'", "trace.status = 'OK'; DROP TABLE traces",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trace.status =",
+        "trace.status = 'OK' AND",
+        "AND trace.status = 'OK'",
+        "trace.status 'OK'",
+        "trace.status = 'OK",
+        "trace.status ~ 'x'",
+        "(trace.status = 'OK'",
+        "trace.status = 'OK')",
+        "trace.status IN 'OK'",
+        "trace.status IN ('OK'",
+        "trace.status NOT 'OK'",
+        "trace.status IS 'x'",
+        "trace.status = OK",
+        "= 'x'",
+        "trace.status = 'OK'; DROP TABLE traces",
+    ],
+)
 def test_malformed_filters_name_the_filter_parameter(text: str) -> None:
     with pytest.raises(InvalidParameter) as error:
         parse(text)

@@ -44,22 +44,65 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     conn = database.conn
     rows = [
         # n, name, state, tags, metadata, session, user, span (name, type, inputs)
-        (1, "rag", "OK", {"env": "prod", "a/b~c": "odd"}, {"mlflow.sourceRun": "run-1", "mlflow.modelId": "m-1"},
-         "s-1", "u-1", ("retrieve", "RETRIEVER", '{"query": "refund policy"}')),
-        (2, "chat", "ERROR", {"mlflow.linkedPrompts": '[{"name": "p"}]'}, {"mlflow.trace.session": "explicit"},
-         "s-2", None, ("llm", "CHAT_MODEL", '{"messages": [{"role": "user", "content": "hello"}]}')),
+        (
+            1,
+            "rag",
+            "OK",
+            {"env": "prod", "a/b~c": "odd"},
+            {"mlflow.sourceRun": "run-1", "mlflow.modelId": "m-1"},
+            "s-1",
+            "u-1",
+            ("retrieve", "RETRIEVER", '{"query": "refund policy"}'),
+        ),
+        (
+            2,
+            "chat",
+            "ERROR",
+            {"mlflow.linkedPrompts": '[{"name": "p"}]'},
+            {"mlflow.trace.session": "explicit"},
+            "s-2",
+            None,
+            ("llm", "CHAT_MODEL", '{"messages": [{"role": "user", "content": "hello"}]}'),
+        ),
         (3, "tool", "OK", {}, {"mlflow.sourceRun": "run-2"}, None, "u-3", ("calc", "TOOL", None)),
     ]
     for n, name, state, tags, metadata, session, user, (span_name, span_type, inputs) in rows:
         start = T0 + timedelta(seconds=n)
-        conn.execute(TRACE_INSERT, [tid(n), name, state, start, start + timedelta(milliseconds=100),
-                                    orjson.dumps(tags).decode(), orjson.dumps(metadata).decode(), session, user, start])
-        conn.execute(SPAN_INSERT, [tid(n), f"{n:016x}", span_name, span_type, start, start, inputs, None,
-                                   orjson.dumps({"gen_ai.system": "openai" if n == 2 else "none"}).decode()])
+        conn.execute(
+            TRACE_INSERT,
+            [
+                tid(n),
+                name,
+                state,
+                start,
+                start + timedelta(milliseconds=100),
+                orjson.dumps(tags).decode(),
+                orjson.dumps(metadata).decode(),
+                session,
+                user,
+                start,
+            ],
+        )
+        conn.execute(
+            SPAN_INSERT,
+            [
+                tid(n),
+                f"{n:016x}",
+                span_name,
+                span_type,
+                start,
+                start,
+                inputs,
+                None,
+                orjson.dumps({"gen_ai.system": "openai" if n == 2 else "none"}).decode(),
+            ],
+        )
     for n, (name, value, valid) in enumerate([("quality", 5, True), ("quality", 1, False), ("verdict", "pass", True)]):
         encoded, label, number = value_columns(value)
-        conn.execute(ASSESSMENT_INSERT, [f"a-{n:032x}", tid(1 if n < 2 else 2), name, "feedback", encoded, label,
-                                         number, T0, T0, valid])
+        conn.execute(
+            ASSESSMENT_INSERT,
+            [f"a-{n:032x}", tid(1 if n < 2 else 2), name, "feedback", encoded, label, number, T0, T0, valid],
+        )
     yield database
     database.close()
 
@@ -67,37 +110,46 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def run(db: Database, text: str, order_by: list[str] | None = None) -> list[str]:
     cursor = db.cursor()
     try:
-        rows = trace_search.search(cursor, ["5"], trace_search.compile_filter(text),
-                                   trace_search.compile_order(order_by or ["timestamp_ms ASC"]), 100, 0)
+        rows = trace_search.search(
+            cursor,
+            ["5"],
+            trace_search.compile_filter(text),
+            trace_search.compile_order(order_by or ["timestamp_ms ASC"]),
+            100,
+            0,
+        )
     finally:
         cursor.close()
     return [row.trace_id for row in rows]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("span.type = 'RETRIEVER'", [1]),
-    ("span.type IN ('CHAT_MODEL', 'TOOL')", [2, 3]),
-    ("span.type != 'RETRIEVER'", [2, 3]),
-    ("span.attributes.`gen_ai.system` = 'openai'", [2]),
-    ("span.content ILIKE '%refund%'", [1]),
-    ("trace.text ILIKE '%HELLO%'", [2]),
-    ("metadata.`mlflow.sourceRun` = 'run-1'", [1]),
-    ("request_metadata.`mlflow.modelId` LIKE 'm-%'", [1]),
-    ("metadata.`mlflow.modelId` IS NULL", [2, 3]),
-    ("trace.run_id = 'run-2'", [3]),
-    ("run_id IN ('run-1', 'run-2')", [1, 3]),
-    ("metadata.`mlflow.trace.session` = 's-1'", [1]),  # derived from the session column
-    ("metadata.`mlflow.trace.session` = 'explicit'", [2]),  # an explicit value wins
-    ("metadata.`mlflow.trace.user` IS NOT NULL", [1, 3]),
-    ("trace.prompt LIKE '%\"p\"%'", [2]),
-    ("tags.`a/b~c` = 'odd'", [1]),  # '/' and '~' are escaped in the JSON pointer
-    ("tag.`mlflow.traceName` = 'chat'", [2]),
-    ("feedback.quality = 5", [1]),
-    ("feedback.quality < 5", []),  # the invalid 1 does not count
-    ("feedback.verdict = 'pass'", [2]),
-    ("trace.client_request_id = 'x'", []),
-    ("trace.status = 'OK' OR span.type = 'CHAT_MODEL'", [1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("span.type = 'RETRIEVER'", [1]),
+        ("span.type IN ('CHAT_MODEL', 'TOOL')", [2, 3]),
+        ("span.type != 'RETRIEVER'", [2, 3]),
+        ("span.attributes.`gen_ai.system` = 'openai'", [2]),
+        ("span.content ILIKE '%refund%'", [1]),
+        ("trace.text ILIKE '%HELLO%'", [2]),
+        ("metadata.`mlflow.sourceRun` = 'run-1'", [1]),
+        ("request_metadata.`mlflow.modelId` LIKE 'm-%'", [1]),
+        ("metadata.`mlflow.modelId` IS NULL", [2, 3]),
+        ("trace.run_id = 'run-2'", [3]),
+        ("run_id IN ('run-1', 'run-2')", [1, 3]),
+        ("metadata.`mlflow.trace.session` = 's-1'", [1]),  # derived from the session column
+        ("metadata.`mlflow.trace.session` = 'explicit'", [2]),  # an explicit value wins
+        ("metadata.`mlflow.trace.user` IS NOT NULL", [1, 3]),
+        ("trace.prompt LIKE '%\"p\"%'", [2]),
+        ("tags.`a/b~c` = 'odd'", [1]),  # '/' and '~' are escaped in the JSON pointer
+        ("tag.`mlflow.traceName` = 'chat'", [2]),
+        ("feedback.quality = 5", [1]),
+        ("feedback.quality < 5", []),  # the invalid 1 does not count
+        ("feedback.verdict = 'pass'", [2]),
+        ("trace.client_request_id = 'x'", []),
+        ("trace.status = 'OK' OR span.type = 'CHAT_MODEL'", [1, 2, 3]),
+    ],
+)
 def test_filters_over_processor_columns(db: Database, text: str, expected: list[int]) -> None:
     assert run(db, text) == [tid(n) for n in expected]
 
