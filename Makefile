@@ -54,10 +54,31 @@ bench-web:
 	$(BIN)/python -m bench.web_review
 	$(BIN)/python -m bench.web_table
 
-# modules allowed over LINE_LIMIT lines, each listed here with its one-line reason (none today); the
-# check fails on any other module over the limit, and on a listed one that is back under it
+# modules allowed over LINE_LIMIT lines, each with its one-line reason; the check fails on any other
+# module over the limit, and on a listed one that is back under it:
+#   collector/config.py: hand-written type validation (~180 lines) that typed config models replace (issue 17 step 5)
+#   collector/api/native/labeling.py: routes plus hand-written OpenAPI dicts (OPENAPI_PATHS) that models would generate (issue 17 step 5)
+#   collector/store/writer.py: the transaction thread and the span SQL in one module, to split (issue 17 step 3)
+#   collector/store/queries/datasets.py: datasets and their records in one family; SQL constants ruff format wraps to one clause a line
+#   collector/store/queries/runs.py: runs, params, metrics and tags in one family; SQL constants wrapped by ruff format
+#   collector/store/queries/assessments.py: reads, writes and MLflow's validation of assessments in one family; wrapped by ruff format
+#   collector/store/queries/labeling.py: labeling sessions, items and statuses in one family; SQL constants wrapped by ruff format
+#   tests/collector/test_config.py: one test per config rule; splits with config.py
+#   tests/collector/api/test_assessments.py: every assessment route's cases, one per MLflow behaviour; to split by route
+#   tests/e2e/test_genai_instrumentations.py: one journey per instrumentation, sharing its workload; to split by instrumentation
+#   tests/e2e/test_seed_001.py: the seed document's one journey, step by step, as the user runs it
 LINE_LIMIT := 400
-LONG_MODULES :=
+LONG_MODULES := collector/config.py \
+	collector/api/native/labeling.py \
+	collector/store/writer.py \
+	collector/store/queries/datasets.py \
+	collector/store/queries/runs.py \
+	collector/store/queries/assessments.py \
+	collector/store/queries/labeling.py \
+	tests/collector/test_config.py \
+	tests/collector/api/test_assessments.py \
+	tests/e2e/test_genai_instrumentations.py \
+	tests/e2e/test_seed_001.py
 LINTED := collector instrumentation tests bench docs setup.py
 
 # everything CI checks before the tests; installs nothing (`make install` installs the dev extra)

@@ -177,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(data_root / cfg.name, ignore_errors=True)
         return result
 
-    common = dict(spans_per_request=args.batch, retry_sleep_s=args.retry_sleep, drain_timeout_s=args.drain_timeout)
+    common = {
+        "spans_per_request": args.batch,
+        "retry_sleep_s": args.retry_sleep,
+        "drain_timeout_s": args.drain_timeout,
+    }
     if "decode" in args.scenarios:
         _say(f"[decode] in-process ceilings, {args.decode_seconds:g}s per stage")
         ceiling = run_ceiling(args.batch, args.decode_seconds)

@@ -18,7 +18,7 @@ def _experiment(e: Any) -> dict[str, Any]:
         "experiment_id": e.experiment_id,
         "name": e.name,
         "lifecycle_stage": e.lifecycle_stage,
-        "tags": {k: v for k, v in sorted(e.tags.items())},
+        "tags": dict(sorted(e.tags.items())),
         "creation_time": e.creation_time,
         "last_update_time": e.last_update_time,
     }
