@@ -2,10 +2,13 @@
 
 Scenarios, in order (each load scenario gets a fresh collector and data directory):
   decode    in-process ceilings: protobuf parse, and the collector's spans -> rows path
-  grpc      4 client processes, raw gRPC channel sending pre-serialized 512-span requests
+  grpc      4 client processes, raw gRPC channel sending pre-serialized 512-span requests (~1.2 KB spans)
+  grpc2k    the same with ~2.6 KB GenAI spans (5 retrieved documents of ~1 KB, a ~3 KB prompt, a ~1 KB
+            completion: bench/trace_shapes.py), the size real GenAI apps send
   stub      the same through the generated TraceServiceStub (client parses + re-serializes)
   http      4 client processes, OTLP/HTTP protobuf with httpx
   half      gRPC paced to half the durable rate measured by `grpc` (latency when not saturated)
+  half2k    the same for `grpc2k`
   overload  8 clients as fast as possible against the default spool backlog (back-pressure, memory)
   ryw       read-your-writes: export a trace, read it at once; read latency idle, under gRPC load paced
             at 80% of `grpc`'s durable rate and unpaced, and those loads' ingest rates with the reads on
@@ -45,9 +48,11 @@ from bench.scenarios import LoadConfig, LoadResult, run_load
 ALL_SCENARIOS = (
     "decode",
     "grpc",
+    "grpc2k",
     "stub",
     "http",
     "half",
+    "half2k",
     "overload",
     "ryw",
     "assessments",
@@ -55,7 +60,19 @@ ALL_SCENARIOS = (
     "auth",
     "lake",
 )
-QUICK_SCENARIOS = ("decode", "grpc", "http", "half", "overload", "ryw", "assessments", "agreement", "auth")
+QUICK_SCENARIOS = (
+    "decode",
+    "grpc",
+    "grpc2k",
+    "http",
+    "half",
+    "half2k",
+    "overload",
+    "ryw",
+    "assessments",
+    "agreement",
+    "auth",
+)
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -185,58 +202,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "decode" in args.scenarios:
         _say(f"[decode] in-process ceilings, {args.decode_seconds:g}s per stage")
         ceiling = run_ceiling(args.batch, args.decode_seconds)
-    grpc: LoadResult | None = None
-    if "grpc" in args.scenarios:
-        grpc = load(
-            LoadConfig(
-                name="grpc",
-                protocol="grpc",
-                clients=args.clients,
-                duration_s=args.duration,
-                inflight=args.inflight,
-                backlog_mib=args.backlog_mib,
-                **common,
+    peaks: dict[str, LoadResult] = {}
+    for scenario, name, protocol, seconds, shape in (
+        ("grpc", "grpc", "grpc", args.duration, "1k"),
+        ("grpc2k", "grpc 2k", "grpc", args.duration, "2k"),
+        ("stub", "grpc-stub", "grpc-stub", args.stub_duration, "1k"),
+        ("http", "http", "http", args.duration, "1k"),
+    ):
+        if scenario in args.scenarios:
+            peaks[scenario] = load(
+                LoadConfig(
+                    name=name,
+                    protocol=protocol,
+                    clients=args.clients,
+                    duration_s=seconds,
+                    inflight=args.inflight,
+                    backlog_mib=args.backlog_mib,
+                    shape=shape,
+                    **common,
+                )
             )
-        )
-    if "stub" in args.scenarios:
-        load(
-            LoadConfig(
-                name="grpc-stub",
-                protocol="grpc-stub",
-                clients=args.clients,
-                duration_s=args.stub_duration,
-                inflight=args.inflight,
-                backlog_mib=args.backlog_mib,
-                **common,
-            )
-        )
-    if "http" in args.scenarios:
-        load(
-            LoadConfig(
-                name="http",
-                protocol="http",
-                clients=args.clients,
-                duration_s=args.duration,
-                inflight=args.inflight,
-                backlog_mib=args.backlog_mib,
-                **common,
-            )
-        )
-    if "half" in args.scenarios:
-        rate = args.half_rate or (grpc.durable_sps / 2 if grpc and grpc.durable_sps else DEFAULT_HALF_RATE)
+    grpc = peaks.get("grpc")
+    for scenario, peak_name, shape in (("half", "grpc", "1k"), ("half2k", "grpc2k", "2k")):
+        if scenario not in args.scenarios:
+            continue
+        peak = peaks.get(peak_name)
+        rate = args.half_rate or (peak.durable_sps / 2 if peak and peak.durable_sps else DEFAULT_HALF_RATE)
         half = load(
             LoadConfig(
-                name="grpc half-rate",
+                name=("grpc" if shape == "1k" else "grpc 2k") + " half-rate",
                 protocol="grpc",
                 clients=args.clients,
                 duration_s=args.half_duration,
                 inflight=args.inflight,
                 rate_spans_s=rate,
                 backlog_mib=args.backlog_mib,
+                shape=shape,
                 **common,
             )
         )
-        if not args.half_rate and not (grpc and grpc.durable_sps):
+        if not args.half_rate and not (peak and peak.durable_sps):
             half.notes.append(f"no measured gRPC durable rate: paced to the default {DEFAULT_HALF_RATE:,.0f} spans/s")
     if "overload" in args.scenarios:
         load(

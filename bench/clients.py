@@ -52,6 +52,7 @@ class ClientSpec:
     retry_sleep_s: float = 0.05
     timeout_s: float = 30.0
     templates: int = 16
+    shape: str = "1k"  # bench.trace_shapes.SHAPES: "1k" (~1.2 KB spans) or "2k" (~2.6 KB)
 
 
 @dataclass(slots=True)
@@ -225,7 +226,9 @@ def client_main(spec: ClientSpec, ready: Any, start: Any, results: Any) -> None:
     result = ClientResult(index=spec.index)
     try:
         t0 = time.monotonic()
-        factory = RequestFactory(spec.spans_per_request, seed=1000 + spec.index, templates=spec.templates)
+        factory = RequestFactory(
+            spec.spans_per_request, seed=1000 + spec.index, templates=spec.templates, shape=spec.shape
+        )
         result.wire_bytes_per_span = factory.bytes_per_span
         send, close = (_http_sender if spec.protocol == "http" else _grpc_sender)(spec)
         send(b"")  # warm-up: an empty export carries no spans but opens the connection

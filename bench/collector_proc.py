@@ -179,6 +179,10 @@ class Collector:
         """User+system CPU seconds of the collector and its children so far (sampled)."""
         return self._sampler.cpu_s if self._sampler else 0.0
 
+    def cpu_now(self) -> float:
+        """User+system CPU seconds of the collector and its children, read now (not sampled)."""
+        return _cpu_of_tree(self.pid) if self.pid else 0.0
+
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -246,6 +250,22 @@ class Collector:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+
+def _cpu_of_tree(pid: int) -> float:
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 def _count_in_file(path: Path) -> int | None:

@@ -8,7 +8,10 @@ Why the figures are defined this way:
   if the count has not caught up within the drain timeout, it is count(*) / elapsed instead and
   flagged `durable_partial` (the store was busy with a backlog all along, so it is still its rate);
 - latency is per successful Export call (send -> ack), retries after back-pressure not included;
-- bytes per span = DuckDB file (+ WAL) after a clean SIGTERM / spans in the file.
+- bytes per span = DuckDB file (+ WAL) after a clean SIGTERM / spans in the file;
+- CPU per span = CPU seconds of the collector and its decode workers from the first send until
+  the spans are queryable, over the spans stored: unlike spans/s it hardly moves when other work
+  shares the machine, so it is what ideas are compared on; MB/s = durable spans/s x wire bytes.
 Every scenario gets its own collector and data directory so figures never mix.
 """
 
@@ -39,6 +42,7 @@ class LoadConfig:
     backlog_mib: int = 256
     retry_sleep_s: float = 0.05
     drain_timeout_s: float = 120.0
+    shape: str = "1k"  # the spans sent: bench.trace_shapes.SHAPES ("1k" ~1.2 KB, "2k" ~2.6 KB per span)
 
 
 @dataclass(slots=True)
@@ -76,6 +80,22 @@ class LoadResult:
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def cpu_us_per_span(self) -> float | None:
+        """Collector CPU (its process and the decode workers, user + system) per acked span: far
+        less sensitive than spans/s to other work on the machine, so ideas are compared on it."""
+        stored = self.final_count if self.durable_partial else self.spans_acked
+        if not self.collector_cpu_s or not stored:
+            return None
+        return self.collector_cpu_s / stored * 1e6
+
+    @property
+    def durable_mb_s(self) -> float | None:
+        """OTLP bytes (as the clients sent them) stored per second, in MB (10^6)."""
+        if self.durable_sps is None or not self.wire_bytes_per_span:
+            return None
+        return self.durable_sps * self.wire_bytes_per_span / 1e6
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -171,9 +191,11 @@ def _drive(cfg: LoadConfig, collector: Collector, result: LoadResult) -> None:
             phase=i / cfg.clients,
             inflight=cfg.inflight,
             retry_sleep_s=cfg.retry_sleep_s,
+            shape=cfg.shape,
         )
         for i in range(cfg.clients)
     ]
+    cpu_before = collector.cpu_now()  # start-up (imports, spawning the workers) is not the spans' cost
     clients = run_clients(specs)
     latencies = _merge(result, clients)
     result.p50_ms, result.p99_ms = percentile(latencies, 50), percentile(latencies, 99)
@@ -188,7 +210,7 @@ def _drive(cfg: LoadConfig, collector: Collector, result: LoadResult) -> None:
     result.accepted_sps = result.spans_acked / result.sending_s if result.sending_s > 0 else None
     reached, count = collector.wait_for_count(result.spans_acked, cfg.drain_timeout_s)
     result.measured_s = (reached or time.monotonic()) - first
-    result.collector_cpu_s = collector.cpu_s or None
+    result.collector_cpu_s = (collector.cpu_now() - cpu_before) or None
     result.final_count = count if count >= 0 else None
     if reached is None:
         result.notes.append(

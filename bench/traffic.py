@@ -12,8 +12,9 @@ Invariants the bench relies on:
   bytes per trace and span ids 8 fresh random bytes per span, so `count(*) FROM spans` equals the
   number of spans acknowledged by the collector;
 - parent ids always point at the root span of the same trace; times are nanoseconds near "now";
-- one trace = 4 spans (CHAIN root, RETRIEVER, chat LLM call, tool call), ~1.2 KB per span on the
-  wire, with the MLflow and OTel GenAI attributes a real app would send.
+- one trace = 4 spans (CHAIN root, RETRIEVER, chat LLM call, tool call), ~1.2 KB or ~2.6 KB per
+  span on the wire (``bench.trace_shapes``), with the MLflow and OTel GenAI attributes a real app
+  would send.
 """
 
 from __future__ import annotations
@@ -24,95 +25,15 @@ import struct
 import time
 from dataclasses import dataclass
 
-import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from bench.trace_shapes import SHAPES, Shape, kv, rag_trace
+
 SPANS_PER_TRACE = 4
 """root (CHAIN), retriever, chat, tool."""
-
-_WORDS = [
-    "invoice",
-    "refund",
-    "policy",
-    "shipping",
-    "warranty",
-    "account",
-    "password",
-    "reset",
-    "billing",
-    "cycle",
-    "subscription",
-    "upgrade",
-    "downgrade",
-    "latency",
-    "region",
-    "cluster",
-    "deployment",
-    "rollback",
-    "pipeline",
-    "dataset",
-    "embedding",
-    "vector",
-    "index",
-    "shard",
-    "replica",
-    "quota",
-    "token",
-    "limit",
-    "model",
-    "prompt",
-    "context",
-    "window",
-    "retrieval",
-    "ranking",
-    "document",
-    "customer",
-    "order",
-    "delivery",
-    "tracking",
-    "address",
-    "payment",
-    "method",
-    "card",
-    "bank",
-    "transfer",
-    "currency",
-    "tax",
-    "report",
-    "dashboard",
-    "metric",
-    "alert",
-    "threshold",
-    "incident",
-    "outage",
-    "recovery",
-    "backup",
-    "snapshot",
-    "storage",
-    "bucket",
-    "permission",
-    "role",
-    "group",
-    "policy",
-    "audit",
-    "compliance",
-    "region",
-    "language",
-    "translation",
-    "summary",
-]
-
-_MODELS = (("gpt-4o-mini", "gpt-4o-mini-2024-07-18"), ("gpt-4o", "gpt-4o-2024-08-06"))
-_TOOLS = ("get_order_status", "search_kb", "get_weather", "create_ticket", "lookup_account")
-_SYSTEM_PROMPT = (
-    "You are a helpful support assistant for ACME Cloud. Answer only from the provided context. "
-    "If the context does not contain the answer, say that you do not know and offer to open a "
-    "support ticket. Keep answers short, cite the document ids you used, and never reveal "
-    "internal notes, credentials or personal data of other customers."
-)
 
 # Wire tags of the Span fields we patch (field number << 3 | wire type).
 _TAG_TRACE_ID = b"\x0a\x10"  # field 1, length-delimited, 16 bytes
@@ -120,30 +41,6 @@ _TAG_SPAN_ID = b"\x12\x08"  # field 2, length-delimited, 8 bytes
 _TAG_PARENT_ID = b"\x22\x08"  # field 4, length-delimited, 8 bytes
 _TAG_START = b"\x39"  # field 7, fixed64
 _TAG_END = b"\x41"  # field 8, fixed64
-
-
-def _sentence(rng: random.Random, n_words: int) -> str:
-    return " ".join(rng.choice(_WORDS) for _ in range(n_words)).capitalize() + "."
-
-
-def _text(rng: random.Random, n_bytes: int) -> str:
-    parts: list[str] = []
-    size = 0
-    while size < n_bytes:
-        s = _sentence(rng, rng.randint(6, 14))
-        parts.append(s)
-        size += len(s) + 1
-    return " ".join(parts)[:n_bytes]
-
-
-def _kv(key: str, value: str | int) -> KeyValue:
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=value))
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,70 +56,10 @@ class _Marked:
     rel_end: int
 
 
-def _trace_spans(rng: random.Random, trace_id: bytes, ids: list[bytes]) -> tuple[list[Span], list[_Marked]]:
-    """One RAG-with-tool trace: root CHAIN -> (RETRIEVER, chat, execute_tool)."""
-    question = _sentence(rng, rng.randint(10, 18)).rstrip(".") + "?"
-    answer = _text(rng, rng.randint(260, 360))
-    docs = [
-        {
-            "page_content": _text(rng, rng.randint(270, 330)),
-            "metadata": {
-                "doc_uri": f"https://kb.example.com/articles/{rng.randint(1000, 99999)}",
-                "chunk_id": str(rng.randint(0, 40)),
-            },
-            "id": f"doc-{rng.randint(10**6, 10**7)}",
-        }
-        for _ in range(3)
-    ]
-    req_model, resp_model = rng.choice(_MODELS)
-    tool = rng.choice(_TOOLS)
-    context = "\n\n".join(f"[{d['id']}] {str(d['page_content'])[:200]}" for d in docs)
-    in_msgs = [
-        {"role": "system", "parts": [{"type": "text", "content": _SYSTEM_PROMPT}]},
-        {"role": "user", "parts": [{"type": "text", "content": f"Context:\n{context}\n\nQuestion: {question}"}]},
-    ]
-    out_msgs = [{"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}]
-    in_tokens = rng.randint(380, 520)
-    out_tokens = rng.randint(60, 140)
-    tool_args = {"query": question[:60], "limit": rng.randint(1, 5)}
-    tool_result = {"status": "ok", "items": [_sentence(rng, 10) for _ in range(rng.randint(2, 4))]}
-
-    root_attrs = [
-        _kv("mlflow.spanType", '"CHAIN"'),
-        _kv("mlflow.spanInputs", _json({"question": question, "session_id": f"s-{rng.randint(1, 10**6)}"})),
-        _kv("mlflow.spanOutputs", _json(answer)),
-    ]
-    retriever_attrs = [
-        _kv("mlflow.spanType", '"RETRIEVER"'),
-        _kv("mlflow.spanInputs", _json({"query": question})),
-        _kv("mlflow.spanOutputs", _json(docs)),
-    ]
-    chat_attrs = [
-        _kv("gen_ai.operation.name", "chat"),
-        _kv("gen_ai.provider.name", "openai"),
-        _kv("gen_ai.request.model", req_model),
-        _kv("gen_ai.response.model", resp_model),
-        _kv("gen_ai.response.id", f"chatcmpl-{rng.getrandbits(96):024x}"),
-        _kv("gen_ai.usage.input_tokens", in_tokens),
-        _kv("gen_ai.usage.output_tokens", out_tokens),
-        _kv("gen_ai.input.messages", _json(in_msgs)),
-        _kv("gen_ai.output.messages", _json(out_msgs)),
-    ]
-    tool_attrs = [
-        _kv("gen_ai.operation.name", "execute_tool"),
-        _kv("gen_ai.tool.name", tool),
-        _kv("gen_ai.tool.call.id", f"call_{rng.getrandbits(64):016x}"),
-        _kv("gen_ai.tool.call.arguments", _json(tool_args)),
-        _kv("gen_ai.tool.call.result", _json(tool_result)),
-    ]
-    ms = 1_000_000
-    chat_end = rng.randint(700, 1400) * ms
-    layout = [  # (name, kind, attrs, parent index, rel start, rel end)
-        ("rag_pipeline", Span.SPAN_KIND_SERVER, root_attrs, None, 0, chat_end + 260 * ms),
-        ("retrieve_documents", Span.SPAN_KIND_INTERNAL, retriever_attrs, 0, 4 * ms, rng.randint(40, 160) * ms),
-        (f"chat {req_model}", Span.SPAN_KIND_CLIENT, chat_attrs, 0, 170 * ms, chat_end),
-        (f"execute_tool {tool}", Span.SPAN_KIND_INTERNAL, tool_attrs, 0, chat_end + 10 * ms, chat_end + 250 * ms),
-    ]
+def _trace_spans(
+    rng: random.Random, trace_id: bytes, ids: list[bytes], shape: Shape
+) -> tuple[list[Span], list[_Marked]]:
+    layout = rag_trace(rng, shape)
     spans: list[Span] = []
     marks: list[_Marked] = []
     for i, (name, kind, attrs, parent, rel_start, rel_end) in enumerate(layout):
@@ -269,13 +106,13 @@ def _find(raw: bytes, needle: bytes) -> int:
     return off
 
 
-def _build_template(rng: random.Random, n_traces: int) -> _Template:
+def _build_template(rng: random.Random, n_traces: int, shape: Shape) -> _Template:
     all_spans: list[Span] = []
     all_marks: list[_Marked] = []
     for _ in range(n_traces):
         trace_id = rng.randbytes(16)
         ids = [rng.randbytes(8) for _ in range(SPANS_PER_TRACE)]
-        spans, marks = _trace_spans(rng, trace_id, ids)
+        spans, marks = _trace_spans(rng, trace_id, ids, shape)
         all_spans += spans
         all_marks += marks
     request = ExportTraceServiceRequest(
@@ -283,9 +120,9 @@ def _build_template(rng: random.Random, n_traces: int) -> _Template:
             ResourceSpans(
                 resource=Resource(
                     attributes=[
-                        _kv("service.name", "bench"),
-                        _kv("telemetry.sdk.language", "python"),
-                        _kv("telemetry.sdk.name", "opentelemetry"),
+                        kv("service.name", "bench"),
+                        kv("telemetry.sdk.language", "python"),
+                        kv("telemetry.sdk.name", "opentelemetry"),
                     ]
                 ),
                 scope_spans=[
@@ -330,12 +167,15 @@ class RequestFactory:
     `next()` then costs about a millisecond per 512 spans and does no protobuf work.
     """
 
-    def __init__(self, spans_per_request: int, seed: int, templates: int = 16) -> None:
+    def __init__(self, spans_per_request: int, seed: int, templates: int = 16, shape: str = "1k") -> None:
+        """``shape``: a key of ``trace_shapes.SHAPES`` (``1k``: ~1.2 KB spans, ``2k``: ~2.6 KB)."""
         if spans_per_request % SPANS_PER_TRACE:
             raise ValueError(f"spans_per_request must be a multiple of {SPANS_PER_TRACE}")
         rng = random.Random(seed)
         self.spans_per_request = spans_per_request
-        self._templates = [_build_template(rng, spans_per_request // SPANS_PER_TRACE) for _ in range(templates)]
+        self._templates = [
+            _build_template(rng, spans_per_request // SPANS_PER_TRACE, SHAPES[shape]) for _ in range(templates)
+        ]
         self._i = 0
 
     @property
