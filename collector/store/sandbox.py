@@ -164,6 +164,13 @@ def _check_tree(cursor: duckdb.DuckDBPyConnection, select: str) -> None:
             raise InvalidParameter(f"Not allowed: {node['function_name']}() shows the server's settings")
 
 
+def referenced_relations(cursor: duckdb.DuckDBPyConnection, query: str) -> set[str]:
+    """The (lower-cased) relation names a query's syntax tree names, qualified or not: which
+    relations ``store.visible_rows`` fills. A name missed here would only read as empty."""
+    tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [_select_statement(query)]).fetchall()[0][0])
+    return {str(node["table_name"]).lower() for node in _nodes(tree.get("statements", [])) if "table_name" in node}
+
+
 def check_query(cursor: duckdb.DuckDBPyConnection, query: str) -> None:
     """Refuse, with a 400 that says why, anything but one SELECT over allowed relations and functions."""
     _check_tree(cursor, _select_statement(query))
@@ -177,9 +184,25 @@ def run_query(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     arrow: bool = False,
 ) -> QueryResult:
-    """Run a user query in a read-only transaction that is always rolled back, interrupting it
-    after ``time_limit_s``."""
+    """Run a user query on the store in a read-only transaction that is always rolled back,
+    interrupting it after ``time_limit_s``: what admins (and everyone without authentication) get.
+    Other users get ``store.visible_rows.run_visible_query``."""
     cursor = db.cursor()
+    try:
+        return run_checked(cursor, query, row_limit=row_limit, time_limit_s=time_limit_s, arrow=arrow)
+    finally:
+        cursor.close()
+
+
+def run_checked(
+    cursor: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    row_limit: int,
+    time_limit_s: float,
+    arrow: bool,
+) -> QueryResult:
+    """Check and run ``query`` on ``cursor`` inside ``BEGIN TRANSACTION READ ONLY``, rolled back after."""
     timer = threading.Timer(time_limit_s, cursor.interrupt)
     table = None
     try:
@@ -211,5 +234,4 @@ def run_query(
             cursor.execute("ROLLBACK")
         except duckdb.Error:
             pass  # no transaction left to undo (DuckDB ended it on an error)
-        cursor.close()
     return QueryResult(columns, types, rows[:row_limit], truncated, table)

@@ -3,6 +3,11 @@
 Answers ``{"columns", "types", "rows", "truncated"}``, or an Arrow IPC stream when the body says
 ``"format": "arrow"`` or the client accepts ``application/vnd.apache.arrow.stream`` (exact types,
 no JSON round trip for large results). The sandbox rules live in ``store.sandbox``.
+
+With authentication on, every signed-in user may query, with their permissions: an admin queries
+the store itself; anyone else gets only the rows of the experiments they may READ
+(``Principal.can``; a labeler only those of the sessions they may label), through
+``store.visible_rows``, where no other row or table exists.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from annotrace.collector.auth.principal import Principal, principal_of
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
-from annotrace.collector.store.sandbox import DEFAULT_ROW_LIMIT, run_query
+from annotrace.collector.store.sandbox import DEFAULT_ROW_LIMIT, QueryResult, run_query
+from annotrace.collector.store.visible_rows import experiment_ids, run_visible_query
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -35,6 +42,18 @@ def _default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return str(value)
+
+
+def readable_experiments(principal: Principal, db: Database) -> frozenset[str]:
+    """The experiments ``principal`` may READ, as ``Principal.can`` decides for any other route."""
+    candidates = experiment_ids(db, labeler=principal.name if principal.role == "labeler" else None)
+    return frozenset(e for e in candidates if principal.can("READ", e))
+
+
+def _run_as(principal: Principal | None, db: Database, query: str, *, row_limit: int, arrow: bool) -> QueryResult:
+    if principal is None or principal.is_admin:  # no authentication, or an admin: the store itself
+        return run_query(db, query, row_limit=row_limit, arrow=arrow)
+    return run_visible_query(db, query, readable_experiments(principal, db), row_limit=row_limit, arrow=arrow)
 
 
 async def sql_endpoint(request: Request, db: Database) -> Response:
@@ -52,7 +71,9 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
         fmt = "arrow"
     if fmt not in ("json", "arrow"):
         raise InvalidParameter("Field 'format' must be 'json' or 'arrow'")
-    result = await run_in_threadpool(run_query, db, body["query"], row_limit=limit, arrow=fmt == "arrow")
+    result = await run_in_threadpool(
+        _run_as, principal_of(request), db, body["query"], row_limit=limit, arrow=fmt == "arrow"
+    )
     if fmt == "arrow":
         sink = pa.BufferOutputStream()
         table = result.arrow if result.arrow is not None else pa.table({})

@@ -113,14 +113,28 @@ def test_review_app_sign_in_csrf_and_sign_out(team: Team, labeling: dict[str, An
     browser.close()
 
 
-def test_sql_is_for_admins(team: Team, labeling: dict[str, Any]) -> None:
-    query = {"query": f"SELECT count(*) FROM traces WHERE experiment_id <> '{labeling['experiment_id']}'"}
-    for user in ("viewer", "labeler", "editor"):
-        with _client(team, user) as client:
-            refused = client.post("/api/v1/sql", json=query)
-            assert refused.status_code == 403 and refused.json()["error_code"] == "PERMISSION_DENIED"
+def _sql(client: httpx.Client, query: str) -> httpx.Response:
+    return client.post("/api/v1/sql", json={"query": query})
+
+
+def test_sql_runs_with_the_callers_permissions(team: Team, labeling: dict[str, Any]) -> None:
+    """Viewers and editors (no permission rows: every experiment) read every experiment's rows but
+    no table without an experiment; the labeler assigned to nothing reads nothing; admins read all."""
+    everything = "SELECT count(DISTINCT experiment_id) FROM experiments"
     with _client(team, "admin") as admin:
-        assert admin.post("/api/v1/sql", json=query).status_code == 200
+        total = _sql(admin, everything).json()["rows"][0][0]
+        assert _sql(admin, "SELECT count(*) FROM users").json()["rows"][0][0] >= 5
+    for user in ("viewer", "editor"):
+        with _client(team, user) as client:
+            assert _sql(client, everything).json()["rows"] == [[total]]
+            for table in ("users", "audit_log", "api_tokens", "web_sessions", "experiment_permissions"):
+                refused = _sql(client, f"SELECT * FROM {table}")
+                assert refused.status_code == 400 and "does not exist" in refused.json()["message"], refused.text
+    with _client(team, "labeler") as labeler:  # assigned to no session
+        assert _sql(labeler, "SELECT count(*) FROM traces").json()["rows"] == [[0]]
+    with _client(team, "labeler2") as labeler2:  # assigned to the team's session: its experiment only
+        rows = _sql(labeler2, "SELECT DISTINCT experiment_id FROM traces").json()["rows"]
+        assert rows == [[labeling["experiment_id"]]]
 
 
 def test_a_revoked_token_is_refused_at_once(team: Team) -> None:
@@ -184,8 +198,8 @@ def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(
     assert ("label_schema", "create", "editor", False) in found
     assert ("labeling_session", "create", "editor", False) in found
     assert ("assessment", "create", "labeler2", False) in found  # the answer, as its labeler
-    with _client(team, "viewer") as viewer:  # the trail is for admins
-        assert viewer.post("/api/v1/sql", json={"query": "SELECT * FROM audit_log"}).status_code == 403
+    with _client(team, "viewer") as viewer:  # the trail is for admins: for others it does not exist
+        assert viewer.post("/api/v1/sql", json={"query": "SELECT * FROM audit_log"}).status_code == 400
 
 
 def _export(team: Team, experiment_id: str) -> str:
@@ -232,4 +246,17 @@ def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling:
         assert scoped.get(f"/api/3.0/mlflow/traces/{other_trace}").status_code == 403
         assert scoped.get(f"/traces/{other_trace}.json").status_code == 403
         assert scoped.get("/api/2.0/mlflow/experiments/search").status_code == 403  # names no experiment
-        assert scoped.post("/api/v1/sql", json={"query": "SELECT 1"}).status_code == 403
+        for query in (  # a viewer using SQL to read another experiment
+            "SELECT DISTINCT experiment_id FROM traces",
+            "SELECT DISTINCT experiment_id FROM spans",
+            "SELECT experiment_id FROM experiments",
+            "SELECT DISTINCT t.experiment_id FROM assessments a JOIN traces t USING (trace_id)",
+        ):
+            found = scoped.post("/api/v1/sql", json={"query": query})
+            assert found.status_code == 200 and found.json()["rows"] == [[mine]], (query, found.text)
+        for query in (
+            f"SELECT * FROM traces WHERE trace_id = '{other_trace}'",
+            f"SELECT * FROM spans WHERE experiment_id = '{other}'",
+            "SELECT * FROM duckdb_tables() WHERE table_name IN ('users', 'audit_log')",
+        ):
+            assert scoped.post("/api/v1/sql", json={"query": query}).json()["rows"] == [], query

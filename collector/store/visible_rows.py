@@ -1,0 +1,192 @@
+"""User SQL for a caller who may read only some experiments: row visibility by construction.
+
+Admins (and everyone when authentication is off) query the store itself (``sandbox.run_query``).
+Anyone else's query runs on a new in-memory DuckDB instance of its own, never on the store's: into
+it go only the relations of ``VISIBLE``, each holding only the rows of the experiments the caller
+may read, copied in one read-only snapshot of the store. Nothing else exists there: not the store
+file, not ``users`` or ``audit_log``, not another experiment's rows. So a fully qualified name,
+``duckdb_tables()``, ``information_schema`` or an ``ATTACH`` find only what was copied (the
+instance has no file system access, so ``ATTACH`` cannot open the store file, and its
+configuration is locked before the query runs); the sandbox's statement check and table-function
+allow-list still apply on top.
+
+Refusal is not by reading the query for names: the query's names only choose which relations get
+their rows copied (the others are created empty, so ``SHOW TABLES`` and ``DESCRIBE`` still work),
+and a name missed there reads as an empty relation, never as someone else's rows.
+
+Every relation of the store is either in ``VISIBLE`` or in ``ADMIN_ONLY``
+(``tests/collector/store/test_visible_rows.py`` checks it), so a new table needs a decision.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.sandbox import (
+    DEFAULT_ROW_LIMIT,
+    DEFAULT_TIME_LIMIT_S,
+    QueryResult,
+    referenced_relations,
+    run_checked,
+)
+
+if TYPE_CHECKING:
+    from annotrace.collector.store.db import Database
+
+_BY_EXPERIMENT = "SELECT * FROM {name} WHERE list_contains($ids, experiment_id)"
+_TRACES = "SELECT trace_id FROM traces WHERE list_contains($ids, experiment_id)"
+_BY_TRACE = "SELECT * FROM {name} WHERE trace_id IN (" + _TRACES + ")"
+_SESSIONS = "SELECT session_id FROM labeling_sessions WHERE list_contains($ids, experiment_id)"
+_BY_SESSION = "SELECT * FROM {name} WHERE session_id IN (" + _SESSIONS + ")"
+_DATASETS = "SELECT dataset_id FROM datasets WHERE list_has_any(CAST(experiment_ids AS VARCHAR[]), $ids)"
+VISIBLE: dict[str, str] = {
+    "experiments": _BY_EXPERIMENT,
+    "traces": _BY_EXPERIMENT,
+    "spans": _BY_EXPERIMENT,
+    "log_records": _BY_EXPERIMENT,
+    "label_schemas": _BY_EXPERIMENT,
+    "labeling_sessions": _BY_EXPERIMENT,
+    "review_queues": _BY_EXPERIMENT,
+    "runs": _BY_EXPERIMENT,
+    "logged_models": _BY_EXPERIMENT,
+    "scorers": _BY_EXPERIMENT,
+    "span_events": _BY_TRACE,
+    "span_links": _BY_TRACE,
+    "documents": _BY_TRACE,
+    "messages": _BY_TRACE,
+    "assessments": _BY_TRACE,
+    "assessment_history": _BY_TRACE,
+    "assessment_events": _BY_TRACE,
+    "trace_run_links": _BY_TRACE,
+    "labeling_items": _BY_SESSION,
+    "labeling_item_status": _BY_SESSION,
+    "labeling_leases": _BY_SESSION,
+    "labeling_labels": _BY_SESSION,
+    "labeling_agreement": _BY_SESSION,
+    "review_queue_items": "SELECT * FROM {name} WHERE queue_id IN (" + _SESSIONS + ")",
+    "run_metrics": "SELECT * FROM {name} WHERE run_id IN "
+    "(SELECT run_id FROM runs WHERE list_contains($ids, experiment_id))",
+    "scorer_versions": "SELECT * FROM {name} WHERE scorer_id IN "
+    "(SELECT scorer_id FROM scorers WHERE list_contains($ids, experiment_id))",
+    "datasets": "SELECT * FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
+    "dataset_records": "SELECT * FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
+}
+"""Relation -> the query that reads the rows of the experiments ``$ids`` from the store. A dataset
+is visible when one of its experiments is; a row without an experiment (a dataset of none, a
+message or document of no trace) is visible to admins only."""
+ADMIN_ONLY = frozenset(
+    {
+        "users",
+        "api_tokens",
+        "web_sessions",
+        "experiment_permissions",
+        "audit_log",
+        "artifacts",
+        "schema_migrations",
+        "genai_log_events_pending",
+        "genai_log_events_seen",
+        "trace_parts",
+        "lake_locks",
+    }
+)
+"""Relations with no experiment of their own (or the store's internals, such as a DuckLake store's
+``trace_parts`` behind ``traces``): in admins' SQL only."""
+
+
+def _sandbox() -> duckdb.DuckDBPyConnection:
+    """A new in-memory instance that cannot reach files, the network, extensions or Python
+    variables (DuckDB's replacement scans would otherwise read the caller's locals by name)."""
+    return duckdb.connect(
+        ":memory:",
+        config={"enable_external_access": False, "python_enable_replacements": False, "threads": 1},
+    )
+
+
+def _columns(source: duckdb.DuckDBPyConnection, name: str) -> str:
+    described = source.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
+    return ", ".join('"' + str(row[0]).replace('"', '""') + '" ' + str(row[1]) for row in described)
+
+
+def _fill(
+    source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection, experiments: list[str], wanted: set[str]
+) -> None:
+    """Create every visible relation the store has in ``target`` with the store's column types, and
+    copy the visible rows of those in ``wanted``."""
+    present = {
+        str(row[0])
+        for row in source.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND NOT internal"
+        ).fetchall()
+    }
+    for name, template in VISIBLE.items():
+        if name not in present:
+            continue
+        target.execute(f"CREATE TABLE {name} ({_columns(source, name)})")
+        if name not in wanted:
+            continue
+        rows = source.sql(template.format(name=name), params={"ids": experiments}).to_arrow_table()
+        if rows.num_rows:
+            target.register("visible_rows_load", rows)
+            target.execute(f"INSERT INTO {name} SELECT * FROM visible_rows_load")
+            target.unregister("visible_rows_load")
+
+
+def run_visible_query(
+    db: Database,
+    query: str,
+    experiments: frozenset[str],
+    *,
+    row_limit: int = DEFAULT_ROW_LIMIT,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    arrow: bool = False,
+) -> QueryResult:
+    """Run ``query`` over the rows of ``experiments`` only; results and errors as ``run_query``'s."""
+    target = _sandbox()
+    source = db.cursor()
+
+    def interrupt() -> None:
+        source.interrupt()
+        target.interrupt()
+
+    timer = threading.Timer(time_limit_s, interrupt)
+    try:
+        try:
+            wanted = referenced_relations(target, query)
+        except duckdb.Error as exc:
+            raise InvalidParameter(f"SQL error: {exc}") from None
+        timer.start()
+        try:
+            source.execute("BEGIN TRANSACTION READ ONLY")
+            _fill(source, target, sorted(experiments), wanted)
+        except duckdb.InterruptException:
+            raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+        finally:
+            try:
+                source.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # no transaction left to undo
+        target.execute("SET lock_configuration = true")
+        return run_checked(target, query, row_limit=row_limit, time_limit_s=time_limit_s, arrow=arrow)
+    finally:
+        timer.cancel()
+        source.close()
+        target.close()
+
+
+def experiment_ids(db: Database, labeler: str | None = None) -> list[str]:
+    """Every experiment's id, or with ``labeler`` those of the labeling sessions and review queues
+    that user may label (``labeling.may_label``): what a labeler's work needs."""
+    cursor = db.cursor()
+    try:
+        if labeler is not None:
+            return sorted({s.experiment_id for s in labeling.list_sessions(cursor, None, labeler)})
+        return [str(row[0]) for row in cursor.execute("SELECT experiment_id FROM experiments").fetchall()]
+    finally:
+        cursor.close()

@@ -1,0 +1,190 @@
+"""Row visibility of user SQL on a real DuckDB file: every table of the store gets one row per
+experiment ('alpha' and 'bravo'; ids and texts carry the experiment's name), and a caller who may
+read only 'alpha' sees, in every relation, alpha's rows and nothing of bravo's, while every way out
+of the in-memory instance the query runs on (other catalogs, system views, table functions, ATTACH,
+Python variables) finds nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+
+from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.db import Database
+from annotrace.collector.store.sandbox import run_query
+from annotrace.collector.store.visible_rows import ADMIN_ONLY, VISIBLE, _sandbox, run_visible_query
+
+EXPERIMENTS = ("alpha", "bravo")
+_CHOICES = {
+    "kind": "feedback",
+    "type": "feedback",
+    "operation": "create",
+    "input_type": "text",
+    "status": "pending",
+    "role": "viewer",
+    "permission": "READ",
+}
+_LINKS = {
+    "experiment_id": "{e}",
+    "trace_id": "tr-{e}",
+    "linked_trace_id": "tr-{e}",
+    "source_trace_id": "tr-{e}",
+    "session_id": "run-{e}",
+    "run_id": "run-{e}",
+    "scorer_id": "scorer-{e}",
+    "dataset_id": "dataset-{e}",
+    "user_name": "user-{e}",
+}
+
+
+def _value(table: str, column: str, data_type: str, experiment: str) -> Any:
+    """A value for one column of the row of ``experiment``, linked to its other rows."""
+    if column in _LINKS:
+        return _LINKS[column].format(e=experiment)
+    if column in _CHOICES:
+        return _CHOICES[column]
+    if column == "experiment_ids":
+        return f'["{experiment}"]'
+    if data_type == "JSON":
+        return "[]" if column in ("assigned_users", "label_schemas") else f'{{"of": "{experiment}"}}'
+    if data_type.endswith("[]"):
+        return [f"{column}-{experiment}"]
+    if data_type == "VARCHAR":
+        return f"{table}-{column}-{experiment}"
+    if data_type == "BOOLEAN":
+        return True
+    if data_type == "TIMESTAMP":
+        return "2026-01-01 00:00:00"
+    if data_type == "BLOB":
+        return experiment.encode()
+    return EXPERIMENTS.index(experiment) + 1  # numbers
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(tmp_path_factory.mktemp("visible") / "annotrace.duckdb")
+    conn = database.conn
+    tables = [row[0] for row in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+    for table in tables:
+        columns = conn.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+            "AND column_name NOT IN ('audit_id') ORDER BY column_index",
+            [table],
+        ).fetchall()
+        names = ", ".join(f'"{c}"' for c, _ in columns)
+        marks = ", ".join("?" for _ in columns)
+        for experiment in EXPERIMENTS:
+            row = [_value(table, c, t, experiment) for c, t in columns]
+            conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', row)
+    yield database
+    database.close()
+
+
+def _relations(db: Database) -> set[str]:
+    return {
+        row[0]
+        for row in db.conn.execute(
+            "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    }
+
+
+def test_every_relation_of_the_store_is_decided(db: Database) -> None:
+    """A new table or view must say who sees it: in VISIBLE with its filter, or ADMIN_ONLY."""
+    assert _relations(db) - set(VISIBLE) - ADMIN_ONLY == set()
+
+
+@pytest.mark.parametrize("relation", sorted(VISIBLE))
+def test_each_relation_shows_only_the_readable_experiments_rows(db: Database, relation: str) -> None:
+    everything = run_query(db, f"SELECT * FROM {relation}").rows
+    alpha = [row for row in everything if "alpha" in repr(row)]
+    assert len(alpha) == len([row for row in everything if "bravo" in repr(row)])
+    seen = run_visible_query(db, f"SELECT * FROM {relation}", frozenset({"alpha"}))
+    assert sorted(map(repr, seen.rows)) == sorted(map(repr, alpha))
+    assert seen.columns == run_query(db, f"SELECT * FROM {relation}").columns
+    assert seen.types == run_query(db, f"SELECT * FROM {relation}").types  # JSON stays JSON
+    assert run_visible_query(db, f"SELECT * FROM {relation}", frozenset()).rows == []
+
+
+def test_joins_and_aggregates_see_the_same_rows(db: Database) -> None:
+    query = (
+        "SELECT t.experiment_id, count(*) FROM traces t JOIN spans s USING (trace_id) "
+        "JOIN assessments a ON a.trace_id = t.trace_id GROUP BY ALL ORDER BY 1"
+    )
+    assert run_query(db, query).rows == [("alpha", 1), ("bravo", 1)]
+    assert run_visible_query(db, query, frozenset({"alpha"})).rows == [("alpha", 1)]
+    both = run_visible_query(db, query, frozenset(EXPERIMENTS))
+    assert both.rows == [("alpha", 1), ("bravo", 1)]
+    arrow = run_visible_query(db, query, frozenset({"alpha"}), arrow=True)
+    assert arrow.arrow is not None and arrow.arrow.to_pylist() == [{"experiment_id": "alpha", "count_star()": 1}]
+
+
+@pytest.mark.parametrize("relation", sorted(ADMIN_ONLY - {"trace_parts", "lake_locks"}))
+def test_tables_without_an_experiment_do_not_exist(db: Database, relation: str) -> None:
+    with pytest.raises(InvalidParameter, match=f"Table with name {relation} does not exist"):
+        run_visible_query(db, f"SELECT * FROM {relation}", frozenset(EXPERIMENTS))
+
+
+ESCAPES = [
+    "SELECT * FROM annotrace.main.users",
+    "SELECT * FROM annotrace.spans WHERE experiment_id = 'bravo'",
+    "SELECT * FROM query_table('users')",
+    "SELECT * FROM query('SELECT * FROM users')",
+    "SELECT * FROM read_parquet('annotrace.duckdb')",
+    "SELECT * FROM 'annotrace.duckdb'",
+    "ATTACH 'annotrace.duckdb' AS store",
+    "SELECT * FROM duckdb_databases()",
+    "SELECT * FROM database",  # run_visible_query's local variables (DuckDB's Python replacement scans)
+    "SELECT * FROM source",
+    "SELECT * FROM rows",
+    "SELECT * FROM db",
+]
+
+
+@pytest.mark.parametrize("query", ESCAPES)
+def test_no_way_out_of_the_visible_rows(db: Database, query: str) -> None:
+    with pytest.raises(InvalidParameter):
+        run_visible_query(db, query, frozenset({"alpha"}))
+
+
+def test_the_catalog_shows_only_the_visible_relations_and_rows(db: Database) -> None:
+    alpha = frozenset({"alpha"})
+    tables = {row[0] for row in run_visible_query(db, "SELECT table_name FROM duckdb_tables()", alpha).rows}
+    assert tables == set(VISIBLE) & _relations(db)
+    schema = {row[0] for row in run_visible_query(db, "SELECT table_name FROM information_schema.tables", alpha).rows}
+    assert schema == tables
+    assert {row[0] for row in run_visible_query(db, "SHOW TABLES", alpha).rows} == tables
+    assert run_visible_query(db, "SELECT database_name FROM duckdb_tables() LIMIT 1", alpha).rows == [("memory",)]
+    everywhere = run_visible_query(
+        db,
+        "SELECT string_agg(t::VARCHAR) FROM (SELECT * FROM spans UNION ALL BY NAME SELECT * FROM traces "
+        "UNION ALL BY NAME SELECT * FROM experiments) t",
+        alpha,
+    )
+    assert "alpha" in str(everywhere.rows) and "bravo" not in str(everywhere.rows)
+
+
+def test_the_query_instance_cannot_open_the_store_file(db: Database) -> None:
+    """Even a statement the sandbox check let through could not reach the file: the instance the
+    query runs on has no file system access, and its settings are locked."""
+    instance = _sandbox()
+    with pytest.raises(duckdb.Error):  # DuckDB: "already attached" (the store's instance has it)
+        instance.execute(f"ATTACH '{db.path}' AS store (READ_ONLY)")
+    with pytest.raises(duckdb.PermissionException):
+        instance.execute(f"ATTACH '{db.path.with_name('copy.duckdb')}' AS store (READ_ONLY)")
+    with pytest.raises(duckdb.PermissionException):
+        instance.execute(f"SELECT * FROM read_parquet('{db.path}')")
+    instance.execute("SET lock_configuration = true")
+    with pytest.raises(duckdb.InvalidInputException):
+        instance.execute("SET enable_external_access = true")
+    instance.close()
+
+
+def test_the_sandbox_rules_still_apply(db: Database) -> None:
+    for query in ("DROP TABLE spans", "SELECT * FROM duckdb_settings()", "SET threads = 1", "SELECT 1; SELECT 2"):
+        with pytest.raises(InvalidParameter):
+            run_visible_query(db, query, frozenset({"alpha"}))
+    assert run_visible_query(db, "SELECT count(*) FROM spans", frozenset({"alpha"})).rows == [(1,)]
