@@ -71,10 +71,6 @@ LINE_LIMIT := 400
 LONG_MODULES := collector/config.py \
 	collector/api/native/labeling.py \
 	collector/store/writer.py \
-	collector/store/queries/datasets.py \
-	collector/store/queries/runs.py \
-	collector/store/queries/assessments.py \
-	collector/store/queries/labeling.py \
 	tests/collector/test_config.py \
 	tests/collector/api/test_assessments.py \
 	tests/e2e/test_genai_instrumentations.py \

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pyarrow as pa
 
-from annotrace.collector.store.queries.assessments import Assessment, AssessmentError, snapshot, value_columns
+from annotrace.collector.store.queries.assessment_rows import snapshot, value_columns
+from annotrace.collector.store.queries.assessments import Assessment, AssessmentError
 
 if TYPE_CHECKING:
     import duckdb

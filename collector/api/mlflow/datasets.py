@@ -27,6 +27,7 @@ from annotrace.collector.api.mlflow.wire import (
 )
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
+from annotrace.collector.store.queries import dataset_records
 from annotrace.collector.store.queries import datasets as store
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def dataset_json(d: store.Dataset, experiment_ids: list[str] | None = None) -> d
     return out
 
 
-def record_json(r: store.Record) -> dict[str, Any]:
+def record_json(r: dataset_records.Record) -> dict[str, Any]:
     """MLflow's ``DatasetRecord.to_dict()``: unset fields left out, keys in the proto's field order."""
     out: dict[str, Any] = {"dataset_record_id": r.record_id, "dataset_id": r.dataset_id, "inputs": r.inputs}
     for key, value in (
@@ -177,7 +178,9 @@ async def upsert_records(api: Access, request: Request) -> Response:
         raise InvalidParameter("Invalid value for parameter 'records': expected a JSON list of records.")
     if len(raw) > MAX_RECORDS_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'records': more than {MAX_RECORDS_PER_CALL} records.")
-    inserted, updated = await api.write(partial(store.merge, dataset_id=dataset_id, new_records=raw, now=now_ms()))
+    inserted, updated = await api.write(
+        partial(dataset_records.merge, dataset_id=dataset_id, new_records=raw, now=now_ms())
+    )
     return ok({"inserted_count": inserted, "updated_count": updated})
 
 
@@ -186,7 +189,7 @@ async def get_records(api: Access, request: Request) -> Response:
     params = await json_body(request, content_type_required=False) if request.method == "POST" else query(request)
     limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     offset = page_offset(params.get_str("page_token"), dataset_id)
-    found = await api.read(store.records, dataset_id, limit + 1, offset)
+    found = await api.read(dataset_records.records, dataset_id, limit + 1, offset)
     out: dict[str, Any] = {"records": json.dumps([record_json(r) for r in found[:limit]])}  # MLflow: json.dumps
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, dataset_id)
@@ -198,7 +201,7 @@ async def delete_records(api: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     body = await json_body(request, content_type_required=False)
     ids = body.get_str_list("dataset_record_ids") or []
-    deleted = await api.write(partial(store.delete_records, dataset_id=dataset_id, record_ids=ids))
+    deleted = await api.write(partial(dataset_records.delete_records, dataset_id=dataset_id, record_ids=ids))
     return ok({"deleted_count": deleted})
 
 

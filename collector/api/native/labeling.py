@@ -28,7 +28,7 @@ from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling as store
-from annotrace.collector.store.queries import labeling_progress
+from annotrace.collector.store.queries import labeling_answers, labeling_progress
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -205,10 +205,10 @@ async def post_answer(api: Access, request: Request) -> Response:
     assert schema is not None
     if "value" not in body.data:
         raise missing("value")
-    answer = store.Answer(
+    answer = labeling_answers.Answer(
         session_id, trace_id, user, schema, body.raw("value"), body.get_str("comment", max_chars=MAX_COMMENT_CHARS)
     )
-    stored, status = await api.write(partial(store.answer, a=answer, now=now_ms()))
+    stored, status = await api.write(partial(labeling_answers.answer, a=answer, now=now_ms()))
     return ok({"assessment": assessment_json(stored), "status": status})
 
 
@@ -216,7 +216,9 @@ async def skip_item(api: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
     user = _user(await json_body(request), request)
-    status = await api.write(partial(store.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms()))
+    status = await api.write(
+        partial(labeling_answers.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms())
+    )
     return ok({"trace_id": trace_id, "user": user, "status": status})
 
 

@@ -24,6 +24,7 @@ import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.queries import audit
+from annotrace.collector.store.queries.assessment_rows import snapshot, value_columns
 
 Kind = Literal["feedback", "expectation"]
 KIND_SWITCH = {  # MLflow's messages: an assessment never changes kind
@@ -139,20 +140,6 @@ class HistoryEntry:
     change_time: datetime
     caused_by: str | None
     snapshot: dict[str, Any]
-
-
-def value_columns(value: Any) -> tuple[str | None, str | None, float | None]:
-    """(value JSON, value_label, value_number): the shadow columns that make filters cheap."""
-    if value is None:
-        return None, None, None
-    text = orjson.dumps(value).decode()
-    if isinstance(value, bool):
-        return text, text, 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return text, text, float(value)
-    if isinstance(value, str):
-        return text, value, None
-    return text, text, None
 
 
 def _row(row: tuple[Any, ...]) -> Assessment:
@@ -393,31 +380,3 @@ def _record(
         new=None if operation == "delete" else snapshot(a),
         time=when,
     )
-
-
-def snapshot(a: Assessment) -> dict[str, Any]:
-    """The ``assessments`` row of ``a`` as a JSON-ready dict (what ``assessment_history`` keeps)."""
-    _, label, number = value_columns(a.value)
-    error = a.error
-    return {
-        "assessment_id": a.assessment_id,
-        "trace_id": a.trace_id,
-        "span_id": a.span_id,
-        "assessment_name": a.name,
-        "kind": a.kind,
-        "value": a.value,
-        "value_label": label,
-        "value_number": number,
-        "rationale": a.rationale,
-        "source_type": a.source_type,
-        "source_id": a.source_id,
-        "error_code": error and error.error_code,
-        "error_message": error and error.error_message,
-        "error_stack_trace": error and error.stack_trace,
-        "metadata": a.metadata,
-        "create_time": a.create_time.isoformat(),
-        "last_update_time": a.last_update_time.isoformat(),
-        "overrides": a.overrides,
-        "valid": a.valid,
-        "version": a.version,
-    }

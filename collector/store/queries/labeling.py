@@ -6,11 +6,7 @@ trace a new ``tr-`` id and copies its rows in every per-trace table in one write
 copy with ``annotrace.source_trace_id`` and metadata ``mlflow.sourceRun`` = the session's run id,
 so ``search_traces(run_id=...)`` finds it. A source is copied into a session at most once. The
 copying itself is ``labeling_copy.py``: batched, the same few statements for 1 or 1,000 traces.
-An answer is an ordinary assessment on the copy (``assessments.create`` or ``update``, so history
-and override rules hold); the session only tracks each labeler's status:
-
-    (no row) pending --answer--> in_progress --all schemas answered--> completed
-          \\--skip--> skipped   (answering a skipped item moves it on again)
+A labeler's answers, and the status each labeler has on each item, are ``labeling_answers.py``.
 """
 
 from __future__ import annotations
@@ -23,9 +19,8 @@ from typing import Any
 import duckdb
 import orjson
 
-from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
-from annotrace.collector.ids import name_problem, new_assessment_id
-from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.ids import name_problem
 from annotrace.collector.store.queries import audit, labeling_copy
 from annotrace.collector.store.queries import experiments as experiment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
@@ -51,15 +46,6 @@ INSERT = f"INSERT INTO labeling_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?,
 EXPERIMENT_SCHEMAS = "SELECT name FROM label_schemas WHERE experiment_id = ? ORDER BY created_at, schema_id"
 SET_USERS = "UPDATE labeling_sessions SET assigned_users = ?, last_update_time = ? WHERE session_id = ?"
 SET_REVIEWERS = "UPDATE labeling_sessions SET reviewers_per_item = ?, last_update_time = ? WHERE session_id = ?"
-# labelers other than $user who have answered the item (their status moved past pending)
-REVIEWERS = (
-    "SELECT count(DISTINCT user_id) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? "
-    "AND status IN ('in_progress', 'completed') AND user_id <> ?"
-)
-END_LEASE = "DELETE FROM labeling_leases WHERE session_id = ? AND user_id = ?"
-COMPLETED_BY = (
-    "SELECT count(*) FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND status = 'completed'"
-)
 SCHEMAS_OF = "SELECT session_id, label_schemas FROM labeling_sessions WHERE experiment_id = ?"
 SET_SCHEMAS = "UPDATE labeling_sessions SET label_schemas = ?, last_update_time = ? WHERE session_id = ?"
 ITEMS = (
@@ -68,28 +54,6 @@ ITEMS = (
 )
 ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
 STATUSES_OF = "SELECT trace_id, user_id, status FROM labeling_item_status WHERE session_id = ?"
-STATUS_OF = "SELECT status FROM labeling_item_status WHERE session_id = ? AND trace_id = ? AND user_id = ?"
-INSERT_STATUS = "INSERT INTO labeling_item_status VALUES (?, ?, ?, ?, ?)"
-SET_STATUS = (
-    "UPDATE labeling_item_status SET status = ?, update_time = ? WHERE session_id = ? AND trace_id = ? AND user_id = ?"
-)
-ANSWERED = (
-    "SELECT DISTINCT assessment_name FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
-    "AND source_id = ? AND valid"
-)
-MY_ANSWER = (
-    "SELECT assessment_id FROM assessments WHERE trace_id = ? AND assessment_name = ? "
-    "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time DESC LIMIT 1"
-)
-MY_ANSWERS = (
-    "SELECT assessment_name, assessment_id FROM assessments WHERE trace_id = ? AND source_type = 'HUMAN' "
-    "AND source_id = ? AND valid ORDER BY create_time"
-)
-# A queue item's shared status (schema 0040): the first labeler to finish it completes it (MLflow's "Mark complete")
-COMPLETE_ITEM = (
-    "UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
-    "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'"
-)
 DELETE_SESSION = {
     table: f"DELETE FROM {table} WHERE session_id = ?"
     for table in ("labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")
@@ -143,21 +107,6 @@ class Item:
 
     def status_for(self, user: str) -> str:
         return self.statuses.get(user, "pending")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One labeler's answer to one schema on one item (validated against the schema in the job).
-
-    ``comment`` None keeps an earlier answer's comment; ``""`` clears it (a new answer stores no
-    rationale for ``""``)."""
-
-    session_id: str
-    trace_id: str
-    user: str
-    schema: str
-    value: Any
-    comment: str | None = None
 
 
 def _session(cursor: duckdb.DuckDBPyConnection, row: tuple[Any, ...]) -> Session:
@@ -312,136 +261,6 @@ def add_traces(
         added = review_queue_items.add(conn, session_id, source_ids, now)
         return [(item.item_id, item.item_id, item.item_id not in before) for item in added]
     return labeling_copy.add_copies(conn, session.session_id, session.experiment_id, source_ids, now)
-
-
-def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[assessment_store.Assessment, str]:
-    """Store ``a`` as an assessment on the item (a labeler's second answer to a schema updates the
-    first) and move the labeler's status on; returns the assessment and the new status."""
-    session = _session_item(conn, a.session_id, a.trace_id, a.user)
-    _check_room(conn, session, a.trace_id, a.user)
-    previous = conn.execute(MY_ANSWER, [a.trace_id, a.schema, a.user]).fetchall()
-    stored = _store_answer(conn, session, a, previous[0][0] if previous else None, now)
-    answered = {row[0] for row in conn.execute(ANSWERED, [a.trace_id, a.user]).fetchall()}
-    return stored, _set_progress(conn, session, a.trace_id, a.user, answered, now)
-
-
-def answer_all(conn: duckdb.DuckDBPyConnection, answers: list[Answer], now: datetime) -> str | None:
-    """One labeler's answers to several schemas of one item, as one writer job (the Review App's
-    Submit): every one is stored, or, when one fails its schema, none. The session, the item, my
-    earlier answers and the status are read and moved once (17 statements for 3 answers instead of
-    34 through ``answer``: a Submit is on the path of the Review App's 200 ms target). Returns the
-    new status (None for no answers)."""
-    if not answers:
-        return None
-    first = answers[0]
-    if any((a.session_id, a.trace_id, a.user) != (first.session_id, first.trace_id, first.user) for a in answers):
-        raise InvalidParameter("answer_all takes the answers of one labeler on one item of one session.")
-    session = _session_item(conn, first.session_id, first.trace_id, first.user)
-    _check_room(conn, session, first.trace_id, first.user)
-    mine = dict(conn.execute(MY_ANSWERS, [first.trace_id, first.user]).fetchall())  # newest wins
-    for a in answers:
-        _store_answer(conn, session, a, mine.get(a.schema), now)
-    return _set_progress(conn, session, first.trace_id, first.user, {*mine, *(a.schema for a in answers)}, now)
-
-
-def _store_answer(
-    conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, previous: str | None, now: datetime
-) -> assessment_store.Assessment:
-    """Create my assessment for ``a.schema``, or update ``previous`` (my earlier one)."""
-    schema = _schema_of(conn, session, a.schema)
-    schema_store.check_answer(schema, a.value)
-    if a.comment is not None and not schema.enable_comment:
-        raise InvalidParameter(
-            f"Invalid answer for label schema '{schema.name}': comments are not enabled (enable_comment is false)."
-        )
-    if previous is not None:
-        patch = assessment_store.AssessmentPatch(
-            kind=schema.type,
-            value=a.value,
-            rationale=a.comment,
-            metadata={"annotrace.labeling_session_id": session.session_id},
-        )
-        return assessment_store.update(conn, a.trace_id, previous, patch, now)
-    new = assessment_store.NewAssessment(
-        trace_id=a.trace_id,
-        name=schema.name,
-        kind=schema.type,
-        value=a.value,
-        rationale=a.comment or None,
-        source_type="HUMAN",
-        source_id=a.user,
-        metadata={"annotrace.labeling_session_id": session.session_id, "annotrace.label_schema_id": schema.schema_id},
-    )
-    return assessment_store.create(conn, new, new_assessment_id(), now)
-
-
-def _set_progress(
-    conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str, answered: set[str], now: datetime
-) -> str:
-    """completed once every schema of the session has an answer of mine, else in_progress; in a
-    review queue my completing an item also completes its shared status, if still pending."""
-    status = "completed" if set(session.label_schemas) <= answered else "in_progress"
-    _set_status(conn, session.session_id, trace_id, user, status, now)
-    if status == "completed":
-        conn.execute(END_LEASE, [session.session_id, user])
-        done = conn.execute(COMPLETED_BY, [session.session_id, trace_id]).fetchall()[0][0]
-        if session.is_queue and done >= (session.reviewers_per_item or 1):
-            conn.execute(COMPLETE_ITEM, [user.strip().lower(), now, now, session.session_id, trace_id])
-    return status
-
-
-def skip(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, now: datetime) -> str:
-    _session_item(conn, session_id, trace_id, user)
-    _set_status(conn, session_id, trace_id, user, "skipped", now)
-    conn.execute(END_LEASE, [session_id, user])
-    return "skipped"
-
-
-def _session_item(conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str) -> Session:
-    """The session, once ``user`` may label in it and ``trace_id`` is one of its items."""
-    session = get(conn, session_id)
-    if not may_label(session, user):
-        raise PermissionDenied(
-            f"User '{user}' is not assigned to labeling session '{session.name}' ({session_id}); assigned users: "
-            f"{session.assigned_users}."
-        )
-    if not conn.execute(ITEM, [session_id, trace_id]).fetchall():
-        raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
-    return session
-
-
-def _check_room(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str, user: str) -> None:
-    """With reviewers_per_item N, a labeler who has not answered the item yet may only once fewer
-    than N others have: this check, inside the answer's writer job, is what makes N exact."""
-    n = session.reviewers_per_item
-    if n is None or conn.execute(STATUS_OF, [session.session_id, trace_id, user]).fetchall():
-        return
-    if conn.execute(REVIEWERS, [session.session_id, trace_id, user]).fetchall()[0][0] >= n:
-        raise PermissionDenied(
-            f"Item '{trace_id}' already has the {n} review{'s' if n != 1 else ''} it needs (reviewers_per_item={n}) "
-            "in labeling session '" + session.name + "'; nothing was saved. Take the next item."
-        )
-
-
-def _schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:
-    if schema_name not in session.label_schemas:
-        raise InvalidParameter(
-            f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its schemas are "
-            f"{session.label_schemas}."
-        )
-    schema = schema_store.find(conn, session.experiment_id, schema_name)
-    if schema is None:
-        raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
-    return schema
-
-
-def _set_status(
-    conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, status: str, now: datetime
-) -> None:
-    if conn.execute(STATUS_OF, [session_id, trace_id, user]).fetchall():
-        conn.execute(SET_STATUS, [status, now, session_id, trace_id, user])
-    else:
-        conn.execute(INSERT_STATUS, [session_id, trace_id, user, status, now])
 
 
 def _check_users(users: list[str]) -> None:

@@ -5,12 +5,12 @@ the retrieved documents, the session's questions, my earlier answers, my place i
 moving to the next item must stay well under 200 ms in the browser, so ``screen`` gathers it in a
 fixed handful of queries on one cursor (7 for an item, whatever the queue length or the number
 of questions), shaped for the page. The rules stay where they are: answers go through
-``labeling.answer_all`` and ``label_schemas.check_answer`` (the one place an answer is judged).
+``labeling_answers.answer_all`` and ``label_schemas.check_answer`` (the one place an answer is judged).
 
 A form carries the ``fingerprint`` of the questions it showed (a hash of the session's schema
 definitions, in order). ``submit`` recomputes it inside its writer job, so a post made against
 questions that changed since the page was rendered saves nothing (``StaleForm``), and the
-answers it does save are all saved or none (``labeling.answer_all``).
+answers it does save are all saved or none (``labeling_answers.answer_all``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDen
 from annotrace.collector.ids import trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling, review_documents
+from annotrace.collector.store.queries import labeling, labeling_answers, review_documents
 
 DONE = ("completed", "skipped")
 MAX_EXPERIMENT_SCHEMAS = 10_000
@@ -296,9 +296,9 @@ def submit(
     session = _labelable(conn, session_id, user)
     if _schemas(conn, session)[2] != shown:
         raise StaleForm("The questions of this session changed after this page was shown; nothing was saved.")
-    status = labeling.answer_all(
+    status = labeling_answers.answer_all(
         conn,
-        [labeling.Answer(session_id, trace_id, user, name, value, comment) for name, value, comment in answers],
+        [labeling_answers.Answer(session_id, trace_id, user, name, value, comment) for name, value, comment in answers],
         now,
     )
     review_documents.save(conn, session_id, trace_id, user, documents or [], now)

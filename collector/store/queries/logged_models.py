@@ -16,6 +16,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries import run_names
 from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
@@ -163,7 +164,7 @@ def search(
 # -- writer jobs ---------------------------------------------------------------------------------
 def create(conn: duckdb.DuckDBPyConnection, new: NewModel, now_ms: int) -> LoggedModel:
     run_store.check_experiment_active(conn, new.experiment_id)
-    name = new.name or run_store.random_name()
+    name = new.name or run_names.random_name()
     model_id = "m-" + uuid.uuid4().hex
     conn.execute(
         INSERT,

@@ -4,7 +4,7 @@
 take an item's last place. An item is handed to me while I have not finished it and fewer than N
 *other* labelers have answered it or hold an unexpired lease on it; I keep my lease (one per
 session) until I answer or skip the item, or it expires (``LEASE``), when the item goes back to
-the pool. ``labeling.answer_all`` refuses an answer that would make N + 1, so even a labeler whose
+the pool. ``labeling_answers.answer_all`` refuses an answer that would make N + 1, so even a labeler whose
 lease ran out cannot add one too many.
 
     (pool) --claim--> leased to me --answer all--> completed (lease ended)

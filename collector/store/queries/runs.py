@@ -11,7 +11,6 @@ one transaction, so a refused batch writes nothing.
 from __future__ import annotations
 
 import math
-import random
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries.run_names import random_name
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 RUN_NAME_TAG = "mlflow.runName"
@@ -64,44 +64,6 @@ LINKED = "SELECT trace_id FROM trace_run_links WHERE run_id = ? AND trace_id IN 
 INSERT_LINK = "INSERT INTO trace_run_links SELECT unnest(?::VARCHAR[]), ?, ?"
 MAX_LINKED_TRACES = 100
 
-# MLflow names unnamed runs "<adjective>-<noun>-<number>" (mlflow/utils/name_utils.py); a few of its words.
-_ADJECTIVES = (
-    "able",
-    "bold",
-    "bright",
-    "calm",
-    "clever",
-    "gentle",
-    "honest",
-    "lucky",
-    "merciful",
-    "polite",
-    "sedate",
-    "skillful",
-    "smiling",
-    "thundering",
-    "upbeat",
-    "wise",
-)
-_NOUNS = (
-    "ant",
-    "bass",
-    "cat",
-    "colt",
-    "crane",
-    "deer",
-    "finch",
-    "fox",
-    "hare",
-    "lark",
-    "mole",
-    "owl",
-    "ram",
-    "shrike",
-    "sloth",
-    "wolf",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Metric:
@@ -139,11 +101,6 @@ class NewRun:
     start_time: int = 0
     run_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-
-
-def random_name() -> str:
-    """A name for an unnamed run or logged model, in MLflow's adjective-noun-number form."""
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(0, 999)}"
 
 
 # -- reads ---------------------------------------------------------------------------------------

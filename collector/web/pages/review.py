@@ -3,7 +3,7 @@ item at a time, or the "all done" summary), plus the two form posts of an item (
 
 Everything goes through ``store.queries.labeling_review``: one read per screen (a fixed handful
 of queries: moving to the next item is measured by ``bench/web_review.py``), and one writer job
-per Submit that saves every answer of the item or none (``labeling.answer_all``). Posts follow
+per Submit that saves every answer of the item or none (``labeling_answers.answer_all``). Posts follow
 POST -> 303 -> GET, so a reload never posts twice; a post that cannot be saved re-renders the
 same item with what the labeler typed and an inline message per field: 422 for answers that
 break a rule, 409 when the questions changed since the page was shown (nothing from that post
@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import labeling, review_leases
+from annotrace.collector.store.queries import labeling_answers, review_leases
 from annotrace.collector.store.queries import labeling_review as store
 from annotrace.collector.web import identity
 from annotrace.collector.web.page import render
@@ -361,7 +361,9 @@ async def skip_item(api: Access, request: Request) -> Response:
             partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
         )
         entry = screen.queue[screen.index or 0]
-        await api.write(partial(labeling.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms()))
+        await api.write(
+            partial(labeling_answers.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms())
+        )
     except (NotFound, PermissionDenied) as exc:
         return _error(request, exc)
     return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)

@@ -14,6 +14,7 @@ from annotrace.collector.genai.evaluations import EVENT, evaluation_table
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database
+from annotrace.collector.store.queries import assessment_rows
 from annotrace.collector.store.queries import assessments as store
 from annotrace.collector.store.writer import Writer
 from annotrace.collector.telemetry import Batch, SpanBatch
@@ -191,7 +192,7 @@ def test_writer_stores_once_before_the_trace_and_never_resurrects(writer: Writer
     [(version, operation, snap)] = cursor.execute(
         "SELECT version, operation, snapshot FROM assessment_history WHERE assessment_id = ?", [stored.assessment_id]
     ).fetchall()
-    assert (version, operation, orjson.loads(snap)) == (1, "create", store.snapshot(stored))
+    assert (version, operation, orjson.loads(snap)) == (1, "create", assessment_rows.snapshot(stored))
     assert cursor.execute("SELECT value_label, value_number FROM assessments").fetchall() == [("4.0", 4.0)]
     writer.submit(lambda conn: conn.execute("DELETE FROM assessments")).result(timeout=30)
     assert writer.write(stage(logs({})), group=False).result(timeout=30).assessments == 0  # stays deleted

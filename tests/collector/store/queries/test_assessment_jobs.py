@@ -14,6 +14,7 @@ import pytest
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.store.db import Database
+from annotrace.collector.store.queries import assessment_rows
 from annotrace.collector.store.queries import assessments as store
 from annotrace.collector.store.queries import traces as trace_store
 from annotrace.collector.store.queries.assessments import AssessmentError, AssessmentPatch, NewAssessment
@@ -121,8 +122,8 @@ def test_deleting_a_trace_removes_its_assessments_and_history(writer: Writer) ->
 
 
 def test_value_columns() -> None:
-    assert store.value_columns(None) == (None, None, None)
-    assert store.value_columns(True) == ("true", "true", 1.0)
-    assert store.value_columns(4) == ("4", "4", 4.0)
-    assert store.value_columns("yes") == ('"yes"', "yes", None)
-    assert store.value_columns(["a"]) == ('["a"]', '["a"]', None)
+    assert assessment_rows.value_columns(None) == (None, None, None)
+    assert assessment_rows.value_columns(True) == ("true", "true", 1.0)
+    assert assessment_rows.value_columns(4) == ("4", "4", 4.0)
+    assert assessment_rows.value_columns("yes") == ('"yes"', "yes", None)
+    assert assessment_rows.value_columns(["a"]) == ('["a"]', '["a"]', None)

@@ -14,7 +14,7 @@ import pytest
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.queries import trace_search
-from annotrace.collector.store.queries.assessments import value_columns
+from annotrace.collector.store.queries.assessment_rows import value_columns
 
 T0 = datetime(2024, 1, 1, 12, 0, 0)
 TRACE_INSERT = (
