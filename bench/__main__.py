@@ -16,6 +16,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
   agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
   lake      DuckLake store: durable spans/s of 1 collector, then 2 on one lake (clients split), as a ratio
+  sqlrows   what SQL row visibility costs: queries over 100,000 spans in 5 experiments as an admin, as a
+            user of 1 experiment and as a viewer of all 5 (in-process)
   auth      what authentication costs: authenticate() per call, and gRPC spans/s through an open
             receiver vs one behind bearertokenauth, same collector, alternating rounds
 
@@ -44,6 +46,7 @@ from bench.lake import LakeResult, print_lake, run_lake
 from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes, run_read_your_writes, ryw_as_dict
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
+from bench.sql_visibility import SqlRowsResult, print_sql_rows, run_sql_rows
 
 ALL_SCENARIOS = (
     "decode",
@@ -58,6 +61,7 @@ ALL_SCENARIOS = (
     "assessments",
     "agreement",
     "auth",
+    "sqlrows",
     "lake",
 )
 QUICK_SCENARIOS = (
@@ -72,6 +76,7 @@ QUICK_SCENARIOS = (
     "assessments",
     "agreement",
     "auth",
+    "sqlrows",
 )
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
@@ -315,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             for path in data_root.glob("auth-*"):
                 shutil.rmtree(path, ignore_errors=True)
+    sql_rows: SqlRowsResult | None = None
+    if "sqlrows" in args.scenarios:
+        _say("[sqlrows] SQL over 100,000 spans in 5 experiments: admin, 1 experiment, all 5 (in-process)")
+        sql_rows = run_sql_rows()
     lake: LakeResult | None = None
     if "lake" in args.scenarios:
         _say("[lake] 1 collector on a DuckLake store, then 2 on one lake, clients split between them")
@@ -324,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             for path in data_root.glob("lake-*"):
                 shutil.rmtree(path, ignore_errors=True)
-    if ceiling is not None or loads or (assessments is None and agreement is None and auth is None and lake is None):
+    others = (assessments, agreement, auth, lake, sql_rows)
+    if ceiling is not None or loads or all(other is None for other in others):
         print_report(ceiling, loads, sys.stdout, load_before)
     if ryw is not None:
         print_read_your_writes(ryw, sys.stdout, grpc)
@@ -334,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_agreement(agreement)
     if auth is not None:
         print_auth(auth)
+    if sql_rows is not None:
+        print_sql_rows(sql_rows)
     if lake is not None:
         print_lake(lake)
     if args.json:

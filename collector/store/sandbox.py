@@ -164,11 +164,11 @@ def _check_tree(cursor: duckdb.DuckDBPyConnection, select: str) -> None:
             raise InvalidParameter(f"Not allowed: {node['function_name']}() shows the server's settings")
 
 
-def referenced_relations(cursor: duckdb.DuckDBPyConnection, query: str) -> set[str]:
-    """The (lower-cased) relation names a query's syntax tree names, qualified or not: which
-    relations ``store.visible_rows`` fills. A name missed here would only read as empty."""
+def syntax_nodes(cursor: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
+    """Every node of the syntax tree of the SELECT ``query`` is or explains (empty when DuckDB
+    cannot serialize it: ``check_query`` then refuses it)."""
     tree = orjson.loads(cursor.execute("SELECT json_serialize_sql(?)", [_select_statement(query)]).fetchall()[0][0])
-    return {str(node["table_name"]).lower() for node in _nodes(tree.get("statements", [])) if "table_name" in node}
+    return list(_nodes(tree.get("statements", [])))
 
 
 def check_query(cursor: duckdb.DuckDBPyConnection, query: str) -> None:

@@ -10,9 +10,12 @@ instance has no file system access, so ``ATTACH`` cannot open the store file, an
 configuration is locked before the query runs); the sandbox's statement check and table-function
 allow-list still apply on top.
 
-Refusal is not by reading the query for names: the query's names only choose which relations get
-their rows copied (the others are created empty, so ``SHOW TABLES`` and ``DESCRIBE`` still work),
-and a name missed there reads as an empty relation, never as someone else's rows.
+Refusal is not by reading the query for names: the query's syntax tree only chooses what to copy
+(``_wanted``): the rows of the relations it names (the others are created empty when it reads the catalog, so ``SHOW TABLES``
+and ``DESCRIBE`` still work), and of those only the columns it names, unless it may read columns
+without naming them (``*``, ``COLUMNS()``, ``#1``, a NATURAL join, a row or alias used as a value,
+column aliases on a table, ``DESCRIBE``): then all of them. A name missed there reads as empty or
+NULL, never as someone else's rows.
 
 Every relation of the store is either in ``VISIBLE`` or in ``ADMIN_ONLY``
 (``tests/collector/store/test_visible_rows.py`` checks it), so a new table needs a decision.
@@ -21,7 +24,7 @@ Every relation of the store is either in ``VISIBLE`` or in ``ADMIN_ONLY``
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -31,18 +34,18 @@ from annotrace.collector.store.sandbox import (
     DEFAULT_ROW_LIMIT,
     DEFAULT_TIME_LIMIT_S,
     QueryResult,
-    referenced_relations,
     run_checked,
+    syntax_nodes,
 )
 
 if TYPE_CHECKING:
     from annotrace.collector.store.db import Database
 
-_BY_EXPERIMENT = "SELECT * FROM {name} WHERE list_contains($ids, experiment_id)"
+_BY_EXPERIMENT = "SELECT {columns} FROM {name} WHERE list_contains($ids, experiment_id)"
 _TRACES = "SELECT trace_id FROM traces WHERE list_contains($ids, experiment_id)"
-_BY_TRACE = "SELECT * FROM {name} WHERE trace_id IN (" + _TRACES + ")"
+_BY_TRACE = "SELECT {columns} FROM {name} WHERE trace_id IN (" + _TRACES + ")"
 _SESSIONS = "SELECT session_id FROM labeling_sessions WHERE list_contains($ids, experiment_id)"
-_BY_SESSION = "SELECT * FROM {name} WHERE session_id IN (" + _SESSIONS + ")"
+_BY_SESSION = "SELECT {columns} FROM {name} WHERE session_id IN (" + _SESSIONS + ")"
 _DATASETS = "SELECT dataset_id FROM datasets WHERE list_has_any(CAST(experiment_ids AS VARCHAR[]), $ids)"
 VISIBLE: dict[str, str] = {
     "experiments": _BY_EXPERIMENT,
@@ -68,13 +71,13 @@ VISIBLE: dict[str, str] = {
     "labeling_leases": _BY_SESSION,
     "labeling_labels": _BY_SESSION,
     "labeling_agreement": _BY_SESSION,
-    "review_queue_items": "SELECT * FROM {name} WHERE queue_id IN (" + _SESSIONS + ")",
-    "run_metrics": "SELECT * FROM {name} WHERE run_id IN "
+    "review_queue_items": "SELECT {columns} FROM {name} WHERE queue_id IN (" + _SESSIONS + ")",
+    "run_metrics": "SELECT {columns} FROM {name} WHERE run_id IN "
     "(SELECT run_id FROM runs WHERE list_contains($ids, experiment_id))",
-    "scorer_versions": "SELECT * FROM {name} WHERE scorer_id IN "
+    "scorer_versions": "SELECT {columns} FROM {name} WHERE scorer_id IN "
     "(SELECT scorer_id FROM scorers WHERE list_contains($ids, experiment_id))",
-    "datasets": "SELECT * FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
-    "dataset_records": "SELECT * FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
+    "datasets": "SELECT {columns} FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
+    "dataset_records": "SELECT {columns} FROM {name} WHERE dataset_id IN (" + _DATASETS + ")",
 }
 """Relation -> the query that reads the rows of the experiments ``$ids`` from the store. A dataset
 is visible when one of its experiments is; a row without an experiment (a dataset of none, a
@@ -107,34 +110,66 @@ def _sandbox() -> duckdb.DuckDBPyConnection:
     )
 
 
-def _columns(source: duckdb.DuckDBPyConnection, name: str) -> str:
-    described = source.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
-    return ", ".join('"' + str(row[0]).replace('"', '""') + '" ' + str(row[1]) for row in described)
+_ALL_COLUMNS = frozenset({"STAR", "POSITIONAL_REFERENCE", "SHOW_REF"})
+"""Syntax that reads columns it does not name."""
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _wanted(nodes: list[dict[str, Any]], columns: dict[str, list[tuple[str, str]]]) -> dict[str, set[str] | None]:
+    """Relation -> the columns to copy (None: all) for the relations the query names."""
+    relations = {str(n["table_name"]).lower() for n in nodes if "table_name" in n} & set(columns)
+    known = {c.lower() for name in relations for c, _ in columns[name]}
+    named: set[str] = set()
+    everything = False
+    for node in nodes:
+        kind = node.get("type")
+        if kind in _ALL_COLUMNS or (kind == "JOIN" and node.get("ref_type") == "NATURAL"):
+            everything = True
+        elif kind == "BASE_TABLE" and node.get("column_name_alias"):
+            everything = True  # FROM spans t(a, b) renames columns by position
+        elif kind == "JOIN":
+            named.update(str(c).lower() for c in node.get("using_columns") or [])
+        elif kind == "COLUMN_REF":
+            parts = {str(p).lower() for p in node.get("column_names") or []}
+            if not parts & known:  # a row, a table alias or a lambda parameter used as a value
+                everything = True
+            named |= parts
+    return {name: None if everything else {c for c, _ in columns[name] if c.lower() in named} for name in relations}
 
 
 def _fill(
-    source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection, experiments: list[str], wanted: set[str]
+    source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection, experiments: list[str], query: str
 ) -> None:
-    """Create every visible relation the store has in ``target`` with the store's column types, and
-    copy the visible rows of those in ``wanted``."""
-    present = {
-        str(row[0])
-        for row in source.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND NOT internal"
-        ).fetchall()
-    }
-    for name, template in VISIBLE.items():
-        if name not in present:
-            continue
-        target.execute(f"CREATE TABLE {name} ({_columns(source, name)})")
-        if name not in wanted:
-            continue
-        rows = source.sql(template.format(name=name), params={"ids": experiments}).to_arrow_table()
+    """Create the visible relations the query names in ``target`` with the store's column types (all
+    of them when it may read the catalog: a system view or table function, ``SHOW``), and copy their
+    visible rows (and wanted columns)."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in source.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' ORDER BY table_name, column_index"
+    ).fetchall():
+        if table in VISIBLE:
+            columns.setdefault(str(table), []).append((str(column), str(data_type)))
+    nodes = syntax_nodes(target, query)
+    named = {str(n["table_name"]).lower() for n in nodes if n.get("type") == "BASE_TABLE"}
+    catalog = not named <= set(columns) or any(n.get("type") in ("TABLE_FUNCTION", "SHOW_REF") for n in nodes)
+    created = columns if catalog else {name: columns[name] for name in named}  # 28 CREATEs: ~30 ms
+    target.execute(
+        ";".join(
+            f"CREATE TABLE {name} ({', '.join(f'{_quoted(c)} {t}' for c, t in cols)})" for name, cols in created.items()
+        )
+        or "SELECT 1"
+    )
+    for name, wanted in _wanted(nodes, columns).items():
+        copied = [c for c, _ in columns[name] if wanted is None or c in wanted] or [columns[name][0][0]]
+        listed = ", ".join(map(_quoted, copied))
+        rows = source.sql(VISIBLE[name].format(name=name, columns=listed), params={"ids": experiments}).to_arrow_table()
         if rows.num_rows:
             target.register("visible_rows_load", rows)
-            target.execute(f"INSERT INTO {name} SELECT * FROM visible_rows_load")
+            target.execute(f"INSERT INTO {name} ({listed}) SELECT * FROM visible_rows_load")
             target.unregister("visible_rows_load")
 
 
@@ -157,16 +192,14 @@ def run_visible_query(
 
     timer = threading.Timer(time_limit_s, interrupt)
     try:
-        try:
-            wanted = referenced_relations(target, query)
-        except duckdb.Error as exc:
-            raise InvalidParameter(f"SQL error: {exc}") from None
         timer.start()
         try:
             source.execute("BEGIN TRANSACTION READ ONLY")
-            _fill(source, target, sorted(experiments), wanted)
+            _fill(source, target, sorted(experiments), query)
         except duckdb.InterruptException:
             raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+        except duckdb.Error as exc:
+            raise InvalidParameter(f"SQL error: {exc}") from None
         finally:
             try:
                 source.execute("ROLLBACK")

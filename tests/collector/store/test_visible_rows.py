@@ -188,3 +188,28 @@ def test_the_sandbox_rules_still_apply(db: Database) -> None:
         with pytest.raises(InvalidParameter):
             run_visible_query(db, query, frozenset({"alpha"}))
     assert run_visible_query(db, "SELECT count(*) FROM spans", frozenset({"alpha"})).rows == [(1,)]
+
+
+PARTIAL = [  # only some columns are copied: every spelling that reads more must still see them
+    ("SELECT name, model FROM spans", "SELECT name, model FROM spans WHERE experiment_id = 'alpha'"),
+    ("SELECT count(*) FROM spans", "SELECT count(*) FROM spans WHERE experiment_id = 'alpha'"),
+    ("SELECT s FROM spans s", "SELECT s FROM spans s WHERE experiment_id = 'alpha'"),
+    ("SELECT t.* FROM traces t", "SELECT * FROM traces WHERE experiment_id = 'alpha'"),
+    ("SELECT #2 FROM traces", "SELECT #2 FROM traces WHERE experiment_id = 'alpha'"),
+    ("SELECT name FROM spans t(name)", "SELECT trace_id FROM spans WHERE experiment_id = 'alpha'"),
+    ("SELECT COLUMNS('.*_id') FROM traces", "SELECT COLUMNS('.*_id') FROM traces WHERE experiment_id = 'alpha'"),
+    ("FROM traces NATURAL JOIN spans", "FROM traces NATURAL JOIN spans WHERE experiment_id = 'alpha'"),
+    (
+        "SELECT a.value, t.name FROM assessments a JOIN traces t USING (trace_id)",
+        "SELECT a.value, t.name FROM assessments a JOIN traces t USING (trace_id) WHERE t.experiment_id = 'alpha'",
+    ),
+    (
+        "SELECT list_transform(experiment_ids::VARCHAR[], lambda x: upper(x)) FROM datasets",
+        "SELECT list_transform(experiment_ids::VARCHAR[], lambda x: upper(x)) FROM datasets WHERE experiment_ids::VARCHAR LIKE '%alpha%'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), PARTIAL)
+def test_queries_that_read_unnamed_columns_get_them(db: Database, query: str, expected: str) -> None:
+    assert repr(run_visible_query(db, query, frozenset({"alpha"})).rows) == repr(run_query(db, expected).rows)
