@@ -58,7 +58,6 @@ bench-web:
 # module over the limit, and on a listed one that is back under it:
 #   collector/config.py: hand-written type validation (~180 lines) that typed config models replace (issue 17 step 5)
 #   collector/api/native/labeling.py: routes plus hand-written OpenAPI dicts (OPENAPI_PATHS) that models would generate (issue 17 step 5)
-#   collector/store/writer.py: the transaction thread and the span SQL in one module, to split (issue 17 step 3)
 #   collector/store/queries/datasets.py: datasets and their records in one family; SQL constants ruff format wraps to one clause a line
 #   collector/store/queries/runs.py: runs, params, metrics and tags in one family; SQL constants wrapped by ruff format
 #   collector/store/queries/assessments.py: reads, writes and MLflow's validation of assessments in one family; wrapped by ruff format
@@ -70,7 +69,6 @@ bench-web:
 LINE_LIMIT := 400
 LONG_MODULES := collector/config.py \
 	collector/api/native/labeling.py \
-	collector/store/writer.py \
 	tests/collector/test_config.py \
 	tests/collector/api/test_assessments.py \
 	tests/e2e/test_genai_instrumentations.py \

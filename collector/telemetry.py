@@ -53,7 +53,7 @@ class SpanBatch:
     total_tokens: list[int | None] = field(default_factory=list)
     session_id: list[str | None] = field(default_factory=list)
     user_id: list[str | None] = field(default_factory=list)
-    # trace facts: the store's trace aggregation reads them from root spans only (``writer.TRACE_ROWS``),
+    # trace facts: the store's trace aggregation reads them from root spans only (``span_writes.TRACE_ROWS``),
     # so the genai processor fills them for root spans and leaves None elsewhere
     request_preview: list[str | None] = field(default_factory=list)
     response_preview: list[str | None] = field(default_factory=list)

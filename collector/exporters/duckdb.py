@@ -18,7 +18,8 @@ from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
 from annotrace.collector.store.lake import housekeeping
 from annotrace.collector.store.rows import Staged
-from annotrace.collector.store.writer import Writer, WriteStats
+from annotrace.collector.store.span_writes import WriteStats
+from annotrace.collector.store.writer import Writer
 from annotrace.collector.telemetry import Batch
 
 log = logging.getLogger(__name__)

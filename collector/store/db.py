@@ -10,14 +10,16 @@ key index grows (``fit_memory_limit``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.store import lake
@@ -200,6 +202,26 @@ class Database:
             self.conn.close()
         except duckdb.Error:
             pass
+
+
+@contextlib.contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+    """Each Arrow table visible to ``conn``'s SQL under its keyword's name for the ``with`` block.
+
+    A registration outlives the statement, and a name registered again replaces the table, so one
+    left behind would keep the table in memory, or answer a later statement that forgot its own.
+    When the block fails, its error is the one raised, not one from a connection it left unusable."""
+    for name, table in tables.items():
+        conn.register(name, table)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            for name in tables:
+                conn.unregister(name)
+        raise
+    for name in tables:
+        conn.unregister(name)
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")

@@ -1,6 +1,6 @@
 """Writer step: staged evaluation results (``genai/evaluations.py``) -> ``assessments`` + history.
 
-Runs inside ``Writer._write_batch``, in the batch's transaction, so the spans, logs and the
+Runs inside ``SpanWrites.write`` (``store.span_writes``), in the batch's transaction, so the spans, logs and the
 assessments they carry are stored together or not at all. Rows are written exactly as the REST
 layer's ``queries.assessments.create`` writes them (same value shadow columns, same history
 snapshot, built by the same functions), so GET, search filters and history cannot tell them apart.
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pyarrow as pa
 
+from annotrace.collector.store.db import registered
 from annotrace.collector.store.queries.assessment_rows import snapshot, value_columns
 from annotrace.collector.store.queries.assessments import Assessment, AssessmentError
 
@@ -45,11 +46,8 @@ def write_evaluations(conn: duckdb.DuckDBPyConnection, staged: pa.Table | None) 
     """Store the staged evaluations not seen before; returns how many were new."""
     if staged is None or not staged.num_rows:
         return 0
-    conn.register("evaluations_staged", staged)
-    try:
+    with registered(conn, evaluations_staged=staged):
         rows = conn.execute(NEW_EVALUATIONS).fetchall()
-    finally:
-        conn.unregister("evaluations_staged")
     if not rows:
         return 0
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -93,14 +91,9 @@ def write_evaluations(conn: duckdb.DuckDBPyConnection, staged: pa.Table | None) 
             }
         ),
     }
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
+    with registered(conn, **tables):
         conn.execute(INSERT_ASSESSMENTS)
         conn.execute(INSERT_HISTORY)
-    finally:
-        for name in tables:
-            conn.unregister(name)
     return len(created)
 
 

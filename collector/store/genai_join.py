@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pyarrow as pa
 
+from annotrace.collector.store.db import registered
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -142,13 +144,10 @@ def _keys_table(keys: list[tuple[str, str]]) -> pa.Table:
     return pa.table({"trace_id": pa.array([k[0] for k in keys], _STR), "span_id": pa.array([k[1] for k in keys], _STR)})
 
 
-def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> list[Any]:
+def _fetch_with(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> list[Any]:
     """Run ``sql`` with ``table`` visible as ``name``; all rows are fetched before it is dropped."""
-    conn.register(name, table)
-    try:
+    with registered(conn, **{name: table}):
         return conn.execute(sql).fetchall()
-    finally:
-        conn.unregister(name)
 
 
 def _matches(
@@ -159,15 +158,15 @@ def _matches(
     batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
     new: list[Pending] = []
     if records:
-        fresh = {row[0] for row in _registered(conn, "genai_join_records", _table(records), MARK_SEEN)}
+        fresh = {row[0] for row in _fetch_with(conn, "genai_join_records", _table(records), MARK_SEEN)}
         new = [record for record in records if record.record_id in fresh]
     if new:
-        _registered(conn, "genai_join_new", _table(new), ADD_PENDING)
+        _fetch_with(conn, "genai_join_new", _table(new), ADD_PENDING)
     matched: dict[str, Pending] = {}
     spans_info: dict[tuple[str, str], tuple[int, bool]] = {}
     if spans is not None and spans.num_rows and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
         keys = spans.select(["trace_id", "span_id"])
-        for row in _registered(conn, "genai_join_span_keys", keys, PENDING_FOR_BATCH_SPANS):
+        for row in _fetch_with(conn, "genai_join_span_keys", keys, PENDING_FOR_BATCH_SPANS):
             matched[row[0]] = Pending(*row)
         if matched:
             wanted = {(record.trace_id, record.span_id) for record in matched.values()}
@@ -177,7 +176,7 @@ def _matches(
                     spans_info[(trace_id, span_id)] = (start, parent is None)
     rest = [record for record in new if record.record_id not in matched]
     if rest:  # the span may have come in an earlier batch
-        for row in _registered(conn, "genai_join_new", _table(rest), NEW_PENDING_WITH_STORED_SPAN):
+        for row in _fetch_with(conn, "genai_join_new", _table(rest), NEW_PENDING_WITH_STORED_SPAN):
             matched[row[0]] = Pending(*row[:7])
             spans_info[(row[1], row[2])] = (row[7], row[8])
     return list(matched.values()), spans_info
@@ -198,7 +197,7 @@ def join_staged(
     if not matched:
         return 0
     span_keys = sorted({(record.trace_id, record.span_id) for record in matched})
-    existing = _registered(conn, "genai_join_span_keys", _keys_table(span_keys), EXISTING_MESSAGES)
+    existing = _fetch_with(conn, "genai_join_span_keys", _keys_table(span_keys), EXISTING_MESSAGES)
     own: set[tuple[str, str, str]] = set()
     next_position: dict[tuple[str, str, str], int] = defaultdict(int)
     earlier: dict[tuple[str, str, str], list[tuple[int, Message]]] = defaultdict(list)
@@ -234,10 +233,10 @@ def join_staged(
         )
         types = (_STR, _STR, _STR, pa.int32(), _STR, _STR, _STR, _STR, _STR)
         table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
-        _registered(conn, "genai_join_messages", table, INSERT_MESSAGES)
+        _fetch_with(conn, "genai_join_messages", table, INSERT_MESSAGES)
         _update_json(conn, reader, written, earlier, spans_info, preview_max_chars)
     done = pa.table({"record_id": pa.array([record.record_id for record in matched], _STR)})
-    _registered(conn, "genai_join_matched", done, DELETE_MATCHED)
+    _fetch_with(conn, "genai_join_matched", done, DELETE_MATCHED)
     return len(rows)
 
 
@@ -263,12 +262,9 @@ def _update_json(
         {**{n: pa.array(c, _STR) for n, c in zip(names, columns)}, "root": pa.array(columns[6], pa.bool_())}
     )
     starts = [spans_info[key[:2]][0] for key in written]
-    conn.register("genai_join_updates", table)
-    try:
+    with registered(conn, genai_join_updates=table):
         for statement in UPDATE_SPANS:
             conn.execute(statement, {"lo": min(starts), "hi": max(starts)}).fetchall()
         if any(columns[6]):
             for statement in UPDATE_TRACES:
                 conn.execute(statement).fetchall()
-    finally:
-        conn.unregister("genai_join_updates")

@@ -3,7 +3,7 @@
 The relations users query are the embedded file's, from the same numbered schema files, translated
 for what DuckLake lacks: no PRIMARY KEY / UNIQUE / indexes / sequences, no per-column compression
 (Parquet compresses every column). Keys are kept by the writer (spans were already de-duplicated
-without an index, see ``store.writer``).
+without an index, see ``store.span_writes``).
 
 ``traces`` is the one relation that differs underneath. On the file it is a table the single writer
 merges into (``INSERT ... ON CONFLICT DO UPDATE``). On a lake, spans of one trace reach several
@@ -55,7 +55,7 @@ MERGE_RULES = {
     "user_id": "arg_min(user_id, request_time) FILTER (WHERE user_id IS NOT NULL)",
     "last_update_time": "max(last_update_time)",
 }
-"""How ``traces`` merges a trace's parts: the file's merge rules (``writer.MERGE_TRACES``) applied to
+"""How ``traces`` merges a trace's parts: the file's merge rules (``span_writes.MERGE_TRACES``) applied to
 all parts at once: sums add, times widen, tag patches apply in order. Any other column (name,
 request, root_span_id, a column a later schema file adds) takes its latest non-NULL value. A
 trace exists once a part with spans (or an MLflow trace info) gave it a start time."""
@@ -194,8 +194,8 @@ def _literal(text: str) -> str:
     return text.replace("'", "''")
 
 
-# -- the writer's statements on a lake (``store.writer`` picks them when ``Database.is_lake``) ------
-INSERT_TRACE_PARTS = "INSERT INTO trace_parts BY NAME {trace_rows} GROUP BY trace_id"
+# -- the writer's statements on a lake (``store.span_writes`` picks them when ``Database.is_lake``) ------
+INSERT_TRACE_PARTS = "INSERT INTO trace_parts BY NAME SELECT * FROM new_traces"
 """One part per trace per batch, with the batch's aggregates; ``traces`` merges them when read."""
 INSERT_TRACE_EXTRAS = (
     "INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, "

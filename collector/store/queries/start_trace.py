@@ -5,7 +5,7 @@ and then ``POST /api/3.0/mlflow/traces`` with the trace's tags, metadata and any
 logged while the trace was active. The spans and this call travel separately (both queued in
 the client), so either may arrive first: when the spans are stored, tags and metadata are merged
 into their ``traces`` row; when they are not, a row is created from the trace info and the
-span merge (``store/writer.py``, ON CONFLICT) completes it later. The client's previews win over
+span merge (``store/span_writes.py``, ON CONFLICT) completes it later. The client's previews win over
 the ones derived from the root span, as on a stock server (its JSON keeps ``", "`` spacing). Assessments keep the ids the
 client assigned, so a retried call updates nothing and duplicates nothing.
 """

@@ -42,7 +42,7 @@ class Store:
         self.processor.process(batch)
         before = self.rows("SELECT count(*) FROM messages")[0][0]
 
-        self.writer.submit(lambda conn: self.writer._write_batch(conn, stage(batch))).result()
+        self.writer.write(stage(batch), group=False).result()
         assert self.writer.submit(lambda conn: join_log_events(conn, batch)).result() == 0  # idempotent
         return int(self.rows("SELECT count(*) FROM messages")[0][0]) - before
 
