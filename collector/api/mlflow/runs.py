@@ -25,6 +25,7 @@ from annotrace.collector.api.mlflow.run_json import (
     run_json,
 )
 from annotrace.collector.api.mlflow.wire import (
+    Fields,
     body_trace_ids,
     invalid,
     json_body,
@@ -131,12 +132,7 @@ async def log_metric(api: Access, request: Request) -> Response:
 async def log_param(api: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
-    key = body.get_str("key")
-    if key is None:
-        raise missing("key")
-    value = body.get_str("value")
-    if value is None:
-        raise missing("value")
+    key, value = _key_value(body)
     await api.write(partial(store.log_batch, run_id=run_id, metrics=[], params={key: value}, tags={}))
     return ok({})
 
@@ -144,14 +140,20 @@ async def log_param(api: Access, request: Request) -> Response:
 async def set_tag(api: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
+    key, value = _key_value(body)
+    await api.write(partial(store.log_batch, run_id=run_id, metrics=[], params={}, tags={key: value}))
+    return ok({})
+
+
+def _key_value(body: Fields) -> tuple[str, str]:
+    """The ``key`` and ``value`` of a LogParam or SetTag body (both required, MLflow's 400 naming the missing one)."""
     key = body.get_str("key")
     if key is None:
         raise missing("key")
     value = body.get_str("value")
     if value is None:
         raise missing("value")
-    await api.write(partial(store.log_batch, run_id=run_id, metrics=[], params={}, tags={key: value}))
-    return ok({})
+    return key, value
 
 
 async def delete_tag(api: Access, request: Request) -> Response:

@@ -18,7 +18,8 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.queries import run_names
 from annotrace.collector.store.queries import runs as run_store
-from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
+from annotrace.collector.store.queries.filter_sql import NUMERIC_OPS, STRING_OPS, conjunction, json_pointer
+from annotrace.collector.store.queries.search_filter import Comparison, parse
 
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 COLUMNS = (
@@ -58,15 +59,6 @@ _ATTRIBUTES: dict[str, tuple[str, bool]] = {
     "last_updated_timestamp": ("m.last_updated_timestamp_ms", True),
     "last_updated_timestamp_ms": ("m.last_updated_timestamp_ms", True),
 }
-_STRING_OPS = {
-    "=": "{e} = ?",
-    "!=": "{e} != ?",
-    "LIKE": "{e} LIKE ?",
-    "ILIKE": "{e} ILIKE ?",
-    "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))",
-    "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))",
-}
-_NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +144,7 @@ def search(
 ) -> list[LoggedModel]:
     node = parse(filter_string or "")
     params: list[Any] = []
-    where = "true" if node is None else _node(node, params)
+    where = "true" if node is None else conjunction(node, params, _comparison, "logged model search")
     order_params: list[Any] = []
     order = _order(order_by, order_params)
     rows = cursor.execute(
@@ -212,20 +204,12 @@ def log_params(conn: duckdb.DuckDBPyConnection, model_id: str, params: dict[str,
 
 
 # -- search filter and order ---------------------------------------------------------------------
-def _node(node: Node, params: list[Any]) -> str:
-    if isinstance(node, BoolOp):
-        if node.op == "OR":
-            raise InvalidParameter("Invalid value in parameter 'filter': logged model search supports AND only.")
-        return "(" + " AND ".join(_node(item, params) for item in node.items) + ")"
-    return _comparison(node, params)
-
-
 def _comparison(node: Comparison, params: list[Any]) -> str:
     if node.entity in ("metric", "metrics"):
         params.append(node.key)
         expr, numeric = _LATEST, True
     elif node.entity in ("param", "params", "tag", "tags"):
-        params.append("/" + node.key.replace("~", "~0").replace("/", "~1"))
+        params.append(json_pointer(node.key))
         expr, numeric = (
             (
                 "json_extract_string(m.params, ?)"
@@ -242,7 +226,7 @@ def _comparison(node: Comparison, params: list[Any]) -> str:
             + ", ".join(sorted(_ATTRIBUTES))
             + "), metrics.<key>, params.<key> or tags.<key>"
         )
-    ops = _NUMERIC_OPS if numeric else _STRING_OPS
+    ops = NUMERIC_OPS if numeric else STRING_OPS
     if node.op not in ops:
         raise InvalidParameter(
             f"Invalid comparison operator '{node.op}' for '{node.text}'; expected one of " + ", ".join(ops)

@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 
 from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.queries.filter_sql import NUMERIC_OPS, STRING_OPS, conjunction, json_pointer
 from annotrace.collector.store.queries.runs import Run, get_many
-from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
+from annotrace.collector.store.queries.search_filter import Comparison, parse
 
 VIEW_TYPES = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}
 SEARCH = (
@@ -64,15 +65,6 @@ _ENTITIES = {
     "dataset": "dataset",
     "datasets": "dataset",
 }
-_STRING_OPS = {
-    "=": "{e} = ?",
-    "!=": "{e} != ?",
-    "LIKE": "{e} LIKE ?",
-    "ILIKE": "{e} ILIKE ?",
-    "IN": "{e} IN (SELECT unnest(?::VARCHAR[]))",
-    "NOT IN": "{e} NOT IN (SELECT unnest(?::VARCHAR[]))",
-}
-_NUMERIC_OPS = {op: "{e} " + op + " ?" for op in ("=", "!=", "<", "<=", ">", ">=")}
 _NULL_OPS = {"IS NULL": "{e} IS NULL", "IS NOT NULL": "{e} IS NOT NULL"}
 _ORDER = re.compile(r"^\s*(?:(\w+)\.)?(`[^`]+`|\"[^\"]+\"|[\w.\-/ ]+?)\s*(?:\s(ASC|DESC))?\s*$", re.IGNORECASE)
 DEFAULT_ORDER = "r.start_time DESC, r.run_id ASC"
@@ -89,7 +81,7 @@ def search(
 ) -> list[Run]:
     node = parse(filter_string or "")
     params: list[Any] = []
-    where = "true" if node is None else _node(node, params)
+    where = "true" if node is None else conjunction(node, params, _comparison, "MLflow's run search")
     order_params: list[Any] = []
     order = _order(order_by, order_params)
     sql = SEARCH.format(where=where, order=order)
@@ -100,18 +92,6 @@ def search(
         ).fetchall()
     ]
     return get_many(cursor, ids)
-
-
-def _pointer(key: str) -> str:
-    return "/" + key.replace("~", "~0").replace("/", "~1")
-
-
-def _node(node: Node, params: list[Any]) -> str:
-    if isinstance(node, BoolOp):
-        if node.op == "OR":
-            raise InvalidParameter("Invalid value in parameter 'filter': MLflow's run search supports AND only.")
-        return "(" + " AND ".join(_node(item, params) for item in node.items) + ")"
-    return _comparison(node, params)
 
 
 def _comparison(node: Comparison, params: list[Any]) -> str:
@@ -125,7 +105,7 @@ def _comparison(node: Comparison, params: list[Any]) -> str:
         params.append(node.key)
         return _apply(node, _LATEST, True, params)
     if entity in ("param", "tag"):
-        params.append(_pointer(node.key))
+        params.append(json_pointer(node.key))
         return _apply(node, _PARAM if entity == "param" else _TAG, False, params)
     if entity == "dataset":
         if node.key not in _DATASET_FIELDS:
@@ -142,7 +122,7 @@ def _comparison(node: Comparison, params: list[Any]) -> str:
 def _apply(node: Comparison, expr: str, numeric: bool, params: list[Any]) -> str:
     if node.op in _NULL_OPS:
         return _NULL_OPS[node.op].format(e=expr)
-    ops = _NUMERIC_OPS if numeric else _STRING_OPS
+    ops = NUMERIC_OPS if numeric else STRING_OPS
     if node.op not in ops:
         raise InvalidParameter(f"Invalid comparator '{node.op}' for '{node.text}'; expected one of " + ", ".join(ops))
     value: Any = node.value
@@ -173,7 +153,7 @@ def _order(order_by: list[str], params: list[Any]) -> str:
             params.append(key)
             expr = _LATEST
         elif entity in ("param", "tag"):
-            params.append(_pointer(key))
+            params.append(json_pointer(key))
             expr = _PARAM if entity == "param" else _TAG
         elif entity == "attribute" and key in _ATTRIBUTES:
             expr = _ATTRIBUTES[key][0]
