@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from annotrace.collector.auth import scope as experiment_scope
 from annotrace.collector.auth.authenticator import SESSION_COOKIE, Authenticator
 from annotrace.collector.auth.principal import STATE_KEY, Principal, principal_of
-from annotrace.collector.auth.rules import INGEST, LEVEL_ROLES, Level, rule_for, rule_key
+from annotrace.collector.auth.rules import FILTERED, INGEST, LEVEL_ROLES, Level, rule_for, rule_key
 from annotrace.collector.auth.scope import Read
 from annotrace.collector.errors import CollectorError, PermissionDenied, Unauthenticated, envelope
 from annotrace.collector.store.queries.audit import ACTOR
@@ -181,7 +181,10 @@ class Guard:
         principal = principal_of(scope)
         error = refusal(principal, level, scope["method"], self.path)
         if error is None and principal is not None and level is not None and self.read is not None:
-            error, receive = await experiment_scope.check(principal, level, scope, receive, self.read)
+            filtered = rule_key(scope["method"], self.path) in FILTERED
+            error, receive = await experiment_scope.check(
+                principal, level, scope, receive, self.read, filtered=filtered
+            )
         if error is not None:
             await self.renderer(error, scope)(scope, receive, send)
             return

@@ -183,6 +183,15 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", "/agreement/{session_id}/adjudicate"): "read",
     ("POST", "/agreement/{session_id}/adjudicate"): "edit",
 }
+FILTERED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", _M + "/experiments/search"),
+        ("POST", _M + "/experiments/search"),
+        ("GET", _M + "/experiments/get-by-name"),
+    }
+)
+"""Routes that name no experiment yet answer a user restricted to some: the handler shows only the
+experiments the user may read (``auth.scope.visible_experiments``), or refuses one by name."""
 _MLFLOW_PREFIX = re.compile(r"^/(api|ajax-api)/[0-9.]+/(mlflow(?:-artifacts)?)(?=/)")
 
 

@@ -6,7 +6,8 @@ experiments the request touches and checks the user's permission on each (READ f
 ``experiment_id`` in the path, query or JSON body, ``experiment_ids``, MLflow's ``locations``, or
 the experiment of a ``trace_id``, ``session_id`` or ``queue_id`` (looked up in the store). A request
 that names none (a search over everything, a dataset) is refused to a restricted user: deny unless
-proven allowed. Users without permission rows skip all of this (no lookup, no body read).
+proven allowed; except the experiment list and search (``rules.FILTERED``), which show them only
+the experiments they may read (``visible_experiments``, also what their SQL sees). Users without permission rows skip all of this (no lookup, no body read).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 
 from annotrace.collector.auth.principal import Principal
 from annotrace.collector.errors import PermissionDenied
+from annotrace.collector.store.visible_rows import experiment_ids
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope
@@ -32,6 +34,16 @@ _LOOKUPS = {
 }
 Read = Callable[..., Any]
 """``Access.read``: runs ``fn(cursor, *args)`` off the event loop."""
+
+
+def visible_experiments(cursor: duckdb.DuckDBPyConnection, principal: Principal | None) -> frozenset[str] | None:
+    """The experiments ``principal`` may see in a list, a search or SQL; None for all of them
+    (no authentication, an admin, or a viewer or editor without permission rows). A labeler sees
+    the experiments of the sessions and queues they may label, within their permissions."""
+    if principal is None or principal.is_admin or (not principal.restricted and principal.role != "labeler"):
+        return None
+    candidates = experiment_ids(cursor, labeler=principal.name if principal.role == "labeler" else None)
+    return frozenset(e for e in candidates if principal.can("READ", e))
 
 
 def named_ids(path_params: dict[str, Any], query: Iterable[tuple[str, str]], body: Any) -> dict[str, set[str]]:
@@ -72,10 +84,11 @@ def _experiments(cursor: duckdb.DuckDBPyConnection, named: dict[str, set[str]]) 
 
 
 async def check(
-    principal: Principal, level: str, scope: Scope, receive: Receive, read: Read
+    principal: Principal, level: str, scope: Scope, receive: Receive, read: Read, *, filtered: bool = False
 ) -> tuple[PermissionDenied | None, Receive]:
     """Whether a restricted ``principal`` may make this request, and a ``receive`` that replays the
-    body read to find out."""
+    body read to find out. A ``filtered`` route (``rules.FILTERED``) may name no experiment: its
+    handler shows only what the user may read."""
     needed = LEVEL_PERMISSION.get(level)
     if needed is None or not principal.restricted or str(scope["path"]).startswith("/v1/"):
         # OTLP exports are routed to experiments by the pipeline, after the ack: role-checked only
@@ -92,6 +105,8 @@ async def check(
     named = named_ids(dict(scope.get("path_params") or {}), query, body)
     experiments = await read(_experiments, named)
     if experiments is None:
+        return None, replay
+    if not experiments and filtered:
         return None, replay
     if not experiments:
         return PermissionDenied(

@@ -213,13 +213,9 @@ def run_visible_query(
         target.close()
 
 
-def experiment_ids(db: Database, labeler: str | None = None) -> list[str]:
+def experiment_ids(cursor: duckdb.DuckDBPyConnection, labeler: str | None = None) -> list[str]:
     """Every experiment's id, or with ``labeler`` those of the labeling sessions and review queues
     that user may label (``labeling.may_label``): what a labeler's work needs."""
-    cursor = db.cursor()
-    try:
-        if labeler is not None:
-            return sorted({s.experiment_id for s in labeling.list_sessions(cursor, None, labeler)})
-        return [str(row[0]) for row in cursor.execute("SELECT experiment_id FROM experiments").fetchall()]
-    finally:
-        cursor.close()
+    if labeler is not None:
+        return sorted({s.experiment_id for s in labeling.list_sessions(cursor, None, labeler)})
+    return [str(row[0]) for row in cursor.execute("SELECT experiment_id FROM experiments").fetchall()]

@@ -20,6 +20,9 @@ from annotrace.collector.api.mlflow.wire import (
     page_token,
     query,
 )
+from annotrace.collector.auth.principal import principal_of
+from annotrace.collector.auth.scope import visible_experiments
+from annotrace.collector.errors import PermissionDenied
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import experiments as store
 
@@ -55,7 +58,11 @@ async def get_experiment(api: Access, request: Request) -> Response:
 
 async def get_experiment_by_name(api: Access, request: Request) -> Response:
     name = query(request).get_str("experiment_name", required=True)
-    return ok({"experiment": experiment_json(await api.read(store.get_by_name, name))})
+    found = await api.read(store.get_by_name, name)
+    principal = principal_of(request)
+    if principal is not None and not principal.can("READ", found.experiment_id):
+        raise PermissionDenied(f"User '{principal.name}' lacks READ permission on experiment {found.experiment_id}")
+    return ok({"experiment": experiment_json(found)})
 
 
 async def create_experiment(api: Access, request: Request) -> Response:
@@ -86,7 +93,8 @@ async def search_experiments(api: Access, request: Request) -> Response:
     order_by = body.get_str_list("order_by") or []
     scope = orjson.dumps([filter_string or "", order_by, view_type]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    found = await api.read(store.search, filter_string, order_by, max_results + 1, offset, view_type)
+    visible = await api.read(visible_experiments, principal_of(request))
+    found = await api.read(store.search, filter_string, order_by, max_results + 1, offset, view_type, visible)
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotrace.collector.auth.principal import Principal, principal_of
+from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.sandbox import DEFAULT_ROW_LIMIT, QueryResult, run_query
@@ -44,16 +45,16 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def readable_experiments(principal: Principal, db: Database) -> frozenset[str]:
-    """The experiments ``principal`` may READ, as ``Principal.can`` decides for any other route."""
-    candidates = experiment_ids(db, labeler=principal.name if principal.role == "labeler" else None)
-    return frozenset(e for e in candidates if principal.can("READ", e))
-
-
 def _run_as(principal: Principal | None, db: Database, query: str, *, row_limit: int, arrow: bool) -> QueryResult:
     if principal is None or principal.is_admin:  # no authentication, or an admin: the store itself
         return run_query(db, query, row_limit=row_limit, arrow=arrow)
-    return run_visible_query(db, query, readable_experiments(principal, db), row_limit=row_limit, arrow=arrow)
+    cursor = db.cursor()
+    try:
+        visible = visible_experiments(cursor, principal)
+        experiments = frozenset(experiment_ids(cursor)) if visible is None else visible
+    finally:
+        cursor.close()
+    return run_visible_query(db, query, experiments, row_limit=row_limit, arrow=arrow)
 
 
 async def sql_endpoint(request: Request, db: Database) -> Response:

@@ -29,6 +29,7 @@ CREATE = "INSERT INTO experiments (experiment_id, name, creation_time, tags) VAL
 SEARCH = (
     f"SELECT {COLUMNS} FROM experiments e "
     "WHERE list_contains(?::VARCHAR[], coalesce(e.lifecycle_stage, 'active')) "
+    "AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], e.experiment_id)) "
     "AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
 )
 SET_LIFECYCLE = "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?"
@@ -113,11 +114,12 @@ def get_by_name(cursor: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     return _row(rows[0])
 
 
-def overview(cursor: duckdb.DuckDBPyConnection) -> list[Overview]:
-    """Every experiment, the one with the most recent trace first (empty ones last)."""
+def overview(cursor: duckdb.DuckDBPyConnection, visible: frozenset[str] | None = None) -> list[Overview]:
+    """Every experiment (or those ``visible``), the one with the most recent trace first (empty ones last)."""
     return [
         Overview(str(eid), name, created, int(n), last, int(sessions))
         for eid, name, created, n, last, sessions in cursor.execute(OVERVIEW).fetchall()
+        if visible is None or str(eid) in visible
     ]
 
 
@@ -136,12 +138,16 @@ def search(
     limit: int,
     offset: int,
     view_type: str = "ACTIVE_ONLY",
+    visible: frozenset[str] | None = None,
 ) -> list[Experiment]:
+    """``visible``: only these experiments (a user restricted to some); None: all."""
     node = parse(filter_string or "")
     params: list[Any] = []
     where = "true" if node is None else _node(node, params)
     sql = SEARCH.format(where=where, order=_order(order_by))
-    return [_row(row) for row in cursor.execute(sql, [list(VIEW_TYPES[view_type]), *params, limit, offset]).fetchall()]
+    shown = None if visible is None else sorted(visible)
+    args = [list(VIEW_TYPES[view_type]), shown, shown, *params, limit, offset]
+    return [_row(row) for row in cursor.execute(sql, args).fetchall()]
 
 
 # -- lifecycle, rename, tags (writer jobs; MLflow's SQLAlchemy store rules) -------------------------

@@ -1,5 +1,6 @@
 """``/``: the explorer's front page, every experiment with its trace count, latest trace time and
-labeling sessions, each linking to its trace table.
+labeling sessions, each linking to its trace table. With authentication on, only the experiments
+the user may see (``auth.scope.visible_experiments``: a labeler, those of their sessions).
 
 One aggregate query (``experiments.overview``), never cached, so a trace stored a moment ago is
 counted on the next load. With no traces anywhere the page says how to send some.
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute, Route
 
+from annotrace.collector.auth.principal import principal_of
+from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.store.queries import experiments as experiment_queries
 from annotrace.collector.web.page import render
 
@@ -33,7 +36,8 @@ class ExperimentsPage:
 
 
 async def experiments_page(api: Access, request: Request) -> Response:
-    found = await api.read(experiment_queries.overview)
+    visible = await api.read(visible_experiments, principal_of(request))
+    found = await api.read(experiment_queries.overview, visible)
     page = ExperimentsPage(found, sum(e.trace_count for e in found))
     return render(request, "experiments.html", page, headers=NO_STORE)
 

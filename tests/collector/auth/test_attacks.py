@@ -135,6 +135,9 @@ def test_sql_runs_with_the_callers_permissions(team: Team, labeling: dict[str, A
     with _client(team, "labeler2") as labeler2:  # assigned to the team's session: its experiment only
         rows = _sql(labeler2, "SELECT DISTINCT experiment_id FROM traces").json()["rows"]
         assert rows == [[labeling["experiment_id"]]]
+        front = labeler2.get("/")  # the experiment list: the same experiments
+        assert front.status_code == 200 and f"/experiments/{labeling['experiment_id']}/traces" in front.text
+        assert front.text.count('href="/experiments/') == 1, front.text
 
 
 def test_a_revoked_token_is_refused_at_once(team: Team) -> None:
@@ -219,10 +222,12 @@ def _export(team: Team, experiment_id: str) -> str:
 
 def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling: dict[str, Any]) -> None:
     mine = labeling["experiment_id"]
+    other_name = f"other-{uuid.uuid4().hex[:8]}"
     with _client(team, "editor") as editor:
-        other = editor.post(
-            "/api/2.0/mlflow/experiments/create", json={"name": f"other-{uuid.uuid4().hex[:8]}"}
-        ).json()["experiment_id"]
+        other = editor.post("/api/2.0/mlflow/experiments/create", json={"name": other_name}).json()["experiment_id"]
+        mine_name = editor.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": mine}).json()["experiment"][
+            "name"
+        ]
     mine_trace, other_trace = _export(team, mine), _export(team, other)
     name = f"scoped-{uuid.uuid4().hex[:6]}"
     with _client(team, "admin") as admin:
@@ -245,7 +250,19 @@ def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling:
         assert scoped.get(f"/api/3.0/mlflow/traces/{mine_trace}").status_code == 200
         assert scoped.get(f"/api/3.0/mlflow/traces/{other_trace}").status_code == 403
         assert scoped.get(f"/traces/{other_trace}.json").status_code == 403
-        assert scoped.get("/api/2.0/mlflow/experiments/search").status_code == 403  # names no experiment
+        for listed in (  # the experiment list and search show only the granted experiment
+            scoped.get("/api/2.0/mlflow/experiments/search"),
+            scoped.post("/api/2.0/mlflow/experiments/search", json={"max_results": 1000, "view_type": "ALL"}),
+            scoped.post("/api/2.0/mlflow/experiments/search", json={"filter": f"name = '{other_name}'"}),
+        ):
+            assert listed.status_code == 200, listed.text
+            assert {e["experiment_id"] for e in listed.json().get("experiments", [])} <= {mine}
+        by_name = "/api/2.0/mlflow/experiments/get-by-name"
+        assert scoped.get(by_name, params={"experiment_name": mine_name}).status_code == 200
+        hidden = scoped.get(by_name, params={"experiment_name": other_name})
+        assert hidden.status_code == 403 and hidden.json()["error_code"] == "PERMISSION_DENIED", hidden.text
+        front = scoped.get("/")
+        assert front.status_code == 200 and mine_name in front.text and other_name not in front.text
         for query in (  # a viewer using SQL to read another experiment
             "SELECT DISTINCT experiment_id FROM traces",
             "SELECT DISTINCT experiment_id FROM spans",
