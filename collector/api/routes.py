@@ -28,7 +28,7 @@ from annotrace.collector.api.mlflow import (
     start_trace,
     traces,
 )
-from annotrace.collector.api.native import adjudication, agreement, labeling, openapi, users
+from annotrace.collector.api.native import adjudication, agreement, labeling, openapi, routing_rules, users
 from annotrace.collector.api.native import traces as native_traces
 from annotrace.collector.store.access import Access
 
@@ -158,6 +158,10 @@ NATIVE_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v1/labeling/sessions/{session_id}/progress", labeling.progress),
     ("GET", "/api/v1/labeling/sessions/{session_id}/adjudication", adjudication.list_disputes),
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold", adjudication.record_gold),
+    # routing rules: new matching traces join a session or queue as they arrive (store/routing.py)
+    ("POST", "/api/v1/labeling/sessions/{session_id}/routing-rules", routing_rules.create_rule),
+    ("GET", "/api/v1/labeling/sessions/{session_id}/routing-rules", routing_rules.list_rules),
+    ("DELETE", "/api/v1/labeling/sessions/{session_id}/routing-rules/{rule_id}", routing_rules.delete_rule),
     # agreement (labelers with each other; judges against humans); static path first
     ("GET", "/api/v1/agreement/judges", agreement.judge_agreement),
     ("GET", "/api/v1/agreement/{session_id}", agreement.session_agreement),

@@ -70,6 +70,9 @@ RULES: dict[tuple[str, str], Level] = {
     ("GET", "/api/v1/labeling/sessions/{session_id}/progress"): "label",
     ("GET", "/api/v1/labeling/sessions/{session_id}/adjudication"): "read",
     ("POST", "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold"): "edit",
+    ("POST", "/api/v1/labeling/sessions/{session_id}/routing-rules"): "edit",
+    ("GET", "/api/v1/labeling/sessions/{session_id}/routing-rules"): "read",
+    ("DELETE", "/api/v1/labeling/sessions/{session_id}/routing-rules/{rule_id}"): "edit",
     ("GET", "/api/v1/agreement/judges"): "read",
     ("GET", "/api/v1/agreement/{session_id}"): "read",
     # MLflow: assessments

@@ -21,7 +21,7 @@ to ``trace_parts`` instead (``store.lake``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +32,7 @@ from annotrace.collector.store.db import registered
 from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.experiment_ids import ExperimentIds
 from annotrace.collector.store.genai_join import ChatReader, join_staged
+from annotrace.collector.store.routing import root_trace_ids
 from annotrace.collector.store.rows import Staged
 
 BATCH_HAS_COPIES = "SELECT count(*) <> count(DISTINCT (trace_id, span_id)) FROM staged"
@@ -146,6 +147,7 @@ class WriteStats:
     spans_duplicate: int = 0
     logs: int = 0
     assessments: int = 0
+    root_trace_ids: list[str] = field(default_factory=list)  # what the routing rules look at after the commit
 
 
 class SpanWrites:
@@ -166,6 +168,7 @@ class SpanWrites:
         stats = WriteStats()
         if staged.spans is not None and staged.spans.num_rows:
             stats.spans_new, stats.spans_duplicate = self._write_spans(conn, staged)
+            stats.root_trace_ids = root_trace_ids(staged.spans)  # a replay's too: see store.routing
         if staged.logs is not None and staged.logs.num_rows:
             with registered(conn, staged_logs=self._experiments.assign(conn, staged.logs)):
                 conn.execute(lake.INSERT_LOGS if self.lake else INSERT_LOGS)

@@ -30,6 +30,7 @@ import duckdb
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 from annotrace.collector.store.genai_join import ChatReader
+from annotrace.collector.store.routing import Router
 from annotrace.collector.store.rows import Staged
 from annotrace.collector.store.span_writes import SpanWrites, WriteStats
 
@@ -102,6 +103,7 @@ class Writer:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._batches = SpanWrites(lake=db.is_lake, chat=chat)
+        self._router = Router(db)
         self._flush_queued = threading.Event()
         self._next_fit = 0.0
         self.broken: str | None = None  # why the database must be opened again before the next job
@@ -188,6 +190,8 @@ class Writer:
             "store: committed %d jobs, %d new spans, in %.0f ms", len(done), rows, (time.monotonic() - started) * 1e3
         )
         self.failing = None
+        if not self._route(done):
+            return
         for ran in done:
             ran.future.set_result(ran.result)
         # new rows grow the key indexes, which DuckDB must hold in memory; a refit costs ~1 ms,
@@ -198,6 +202,20 @@ class Writer:
                 self.db.fit_memory_limit(self._conn)
             except duckdb.Error as exc:  # the next commit tries again
                 log.warning("store: could not adjust the memory limit: %s", exc)
+
+    def _route(self, done: list[_Ran]) -> bool:
+        """Routing rules on the committed batches' new traces, before their futures resolve (so the
+        read barrier covers them: ``store.routing``). A store failure fails the batches, which the
+        pipeline then replays and routes again; any other failure costs only the routing."""
+        roots = [t for ran in done if isinstance(ran.result, WriteStats) for t in ran.result.root_trace_ids]
+        try:
+            self._router.route(self._conn, roots)
+        except STORE_FAILURES as exc:
+            self._rollback(done, exc)
+            return False
+        except Exception:
+            log.exception("store: routing rules failed after a commit")
+        return True
 
     def _rollback(self, done: list[_Ran], exc: BaseException) -> None:
         with contextlib.suppress(duckdb.Error):

@@ -32,18 +32,27 @@ if TYPE_CHECKING:
         get_labeling_sessions,
     )
     from annotrace.genai.review_agreement import agreement, judge_agreement
+    from annotrace.genai.routing_rules import (
+        RoutingRule,
+        create_routing_rule,
+        delete_routing_rule,
+        list_routing_rules,
+    )
 
 __all__ = [
     "EvaluationDataset",
     "LabelingSession",
+    "RoutingRule",
     "agreement",
     "create_dataset",
     "create_label_schema",
     "create_labeling_session",
+    "create_routing_rule",
     "datasets",
     "delete_dataset",
     "delete_label_schema",
     "delete_labeling_session",
+    "delete_routing_rule",
     "get_dataset",
     "get_label_schema",
     "get_labeling_session",
@@ -52,6 +61,7 @@ __all__ = [
     "label_schemas",
     "labeling",
     "list_label_schemas",
+    "list_routing_rules",
     "search_datasets",
     "update_label_schema",
 ]
@@ -60,6 +70,10 @@ _LAZY: dict[str, str] = {
     "EvaluationDataset": "annotrace.genai.datasets",
     "agreement": "annotrace.genai.review_agreement",
     "judge_agreement": "annotrace.genai.review_agreement",
+    "RoutingRule": "annotrace.genai.routing_rules",
+    "create_routing_rule": "annotrace.genai.routing_rules",
+    "delete_routing_rule": "annotrace.genai.routing_rules",
+    "list_routing_rules": "annotrace.genai.routing_rules",
     "create_dataset": "annotrace.genai.datasets",
     "delete_dataset": "annotrace.genai.datasets",
     "get_dataset": "annotrace.genai.datasets",

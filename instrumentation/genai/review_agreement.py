@@ -26,8 +26,8 @@ ESTIMATES = ("alpha", "cohen_kappa", "fleiss_kappa", "percent_agreement", "kappa
 BY = ("schema", "labeler", "item")
 
 
-def _session_id(session_or_queue: Any) -> str:
-    """A LabelingSession, an MLflow ReviewQueue (stock client or ours), or an id."""
+def session_id_of(session_or_queue: Any, what: str = "agreement()") -> str:
+    """A LabelingSession, an MLflow ReviewQueue (stock client or ours), or an id; ``what`` names the caller."""
     if isinstance(session_or_queue, str):
         return session_or_queue
     for attribute in ("mlflow_run_id", "queue_id", "labeling_session_id"):
@@ -35,7 +35,7 @@ def _session_id(session_or_queue: Any) -> str:
         if isinstance(value, str):
             return value
     raise AnnotraceException(
-        f"agreement() takes a labeling session, a review queue or its id; got {type(session_or_queue).__name__}.",
+        f"{what} takes a labeling session, a review queue or its id; got {type(session_or_queue).__name__}.",
         error_code="INVALID_PARAMETER_VALUE",
     )
 
@@ -75,7 +75,7 @@ def agreement(session_or_queue: Any, *, by: str = "schema") -> pd.DataFrame:
             f"Invalid value for parameter 'by': {by!r}; expected one of {', '.join(BY)}.",
             error_code="INVALID_PARAMETER_VALUE",
         )
-    report = rest.call("GET", f"/api/v1/agreement/{rest.quote(_session_id(session_or_queue))}")
+    report = rest.call("GET", f"/api/v1/agreement/{rest.quote(session_id_of(session_or_queue))}")
     key = {"schema": "schemas", "labeler": "labelers", "item": "disagreements"}[by]
     return _frame(report[key])
 
@@ -88,7 +88,7 @@ def judge_agreement(name: str, *, experiment_id: str | None = None, session_or_q
     (default: the current experiment) or a session's / queue's items."""
     params: dict[str, str] = {"name": name}
     if session_or_queue is not None:
-        params["session_id"] = _session_id(session_or_queue)
+        params["session_id"] = session_id_of(session_or_queue)
     else:
         from annotrace.genai.label_schemas import current_experiment_id
 

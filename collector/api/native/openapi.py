@@ -12,6 +12,7 @@ from annotrace.collector.api.mlflow.wire import ok
 from annotrace.collector.api.native.adjudication import OPENAPI_PATHS as ADJUDICATION_PATHS
 from annotrace.collector.api.native.agreement import OPENAPI_PATHS as AGREEMENT_PATHS
 from annotrace.collector.api.native.labeling import OPENAPI_PATHS as LABELING_PATHS
+from annotrace.collector.api.native.routing_rules import OPENAPI_PATHS as ROUTING_RULE_PATHS
 from annotrace.collector.api.native.users import OPENAPI_PATHS as USER_PATHS
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ SPEC: dict[str, Any] = {
         **LABELING_PATHS,
         **AGREEMENT_PATHS,
         **ADJUDICATION_PATHS,
+        **ROUTING_RULE_PATHS,
         **USER_PATHS,
     },
     "components": {

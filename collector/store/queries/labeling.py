@@ -56,7 +56,7 @@ ITEM = "SELECT 1 FROM labeling_items WHERE session_id = ? AND trace_id = ?"
 STATUSES_OF = "SELECT trace_id, user_id, status FROM labeling_item_status WHERE session_id = ?"
 DELETE_SESSION = {
     table: f"DELETE FROM {table} WHERE session_id = ?"
-    for table in ("labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")
+    for table in ("routing_rules", "labeling_leases", "labeling_item_status", "labeling_items", "labeling_sessions")
 }
 
 

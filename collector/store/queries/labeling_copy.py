@@ -77,8 +77,8 @@ def add_copies(
     wanted = list(dict.fromkeys(source_ids))
     if not wanted:
         return []
-    known = _known(conn, session_id, wanted)
-    new = [source for source in wanted if source not in known]
+    held = known(conn, session_id, wanted)
+    new = [source for source in wanted if source not in held]
     copies: dict[str, str] = {}
     if new:
         found = {row[0] for row in conn.execute(FOUND, {"ids": new}).fetchall()}
@@ -88,10 +88,10 @@ def add_copies(
         copies = {source: public_trace_id(uuid.uuid4().hex) for source in new}
         position = conn.execute(NEXT_POSITION, [session_id]).fetchall()[0][0]
         _copy(conn, session_id, experiment_id, copies, position, now)
-    return [(source, known[source], False) if source in known else (source, copies[source], True) for source in wanted]
+    return [(source, held[source], False) if source in held else (source, copies[source], True) for source in wanted]
 
 
-def _known(conn: duckdb.DuckDBPyConnection, session_id: str, wanted: list[str]) -> dict[str, str]:
+def known(conn: duckdb.DuckDBPyConnection, session_id: str, wanted: list[str]) -> dict[str, str]:
     """Which of ``wanted`` the session already holds, and their copies: a source of an item first,
     else an id that is itself one of the session's copies (it maps to itself)."""
     by_source: dict[str, str] = {}

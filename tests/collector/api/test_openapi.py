@@ -20,6 +20,7 @@ SEMANTIC_400 = {
     "GET /api/v1/agreement/judges",
     "POST /api/v1/users",
     "POST /api/v1/labeling/sessions",
+    "POST /api/v1/labeling/sessions/{session_id}/routing-rules",
 }
 """Operations where a schema-valid request can still be refused, as documented: any string is a
 valid ``query`` for the document but only SQL runs (the 400 names the SQL error); the judges
@@ -27,7 +28,9 @@ report needs ``experiment_id`` or ``session_id``, one of two query parameters, w
 cannot express; a user name that is taken is MLflow's RESOURCE_ALREADY_EXISTS, which MLflow
 answers with 400 (not the 409 schemathesis expects), and generated names repeat; a session's
 ``label_schemas`` must name schemas that exist, and MLflow answers an unknown one with
-INVALID_PARAMETER_VALUE (400), which a document cannot express."""
+INVALID_PARAMETER_VALUE (400), which a document cannot express; a routing rule needs exactly one of
+``filter`` and ``sql``, and either must be one that can run (a filter in search_traces' grammar, a
+read-only query returning trace_id), which is checked by parsing, not by the document."""
 
 
 def test_native_api_agrees_with_its_document(collector: Collector) -> None:

@@ -35,6 +35,7 @@ PATH_VALUES = {
     "model_id": "m-" + "e" * 32,
     "tag_key": "k",
     "artifact_path": "e" * 32 + "/artifacts/x.txt",
+    "rule_id": "rr-" + "e" * 32,
 }
 SKIP = {("POST", "/logout")}  # signs the caller out: checked in test_review_app_sign_in
 

@@ -1,0 +1,162 @@
+"""Native routing-rule routes: ``/api/v1/labeling/sessions/{session_id}/routing-rules`` (create, list)
+and ``.../routing-rules/{rule_id}`` (delete), for labeling sessions and review queues alike.
+
+MLflow has no routing rules, so these are ours, described in ``OPENAPI_PATHS``. A rule is checked
+before it is stored (``routing_rules.check``: a bad filter or query is a 400 naming the problem);
+the writer runs it after each commit of ingested spans (``store/routing.py``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from annotrace.collector.api.mlflow.wire import invalid, json_body, ok, rfc3339
+from annotrace.collector.api.native.labeling import session_path_id
+from annotrace.collector.errors import NotFound
+from annotrace.collector.store.access import now_ms
+from annotrace.collector.store.queries import routing_rules as store
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from annotrace.collector.store.access import Access
+
+MAX_FILTER_CHARS = 10_000
+MAX_SQL_CHARS = 100_000
+
+
+def rule_json(rule: store.RoutingRule) -> dict[str, Any]:
+    return {
+        "rule_id": rule.rule_id,
+        "session_id": rule.session_id,
+        "filter": rule.filter_string,
+        "sql": rule.sql_query,
+        "sample_rate": rule.sample_rate,
+        "max_traces": rule.max_traces,
+        "traces_added": rule.traces_added,
+        "created_by": rule.created_by,
+        "create_time": rfc3339(rule.create_time),
+        "last_error": rule.last_error,
+        "last_error_time": None if rule.last_error_time is None else rfc3339(rule.last_error_time),
+    }
+
+
+def _rule_path_id(request: Request) -> str:
+    value = str(request.path_params["rule_id"])
+    hex32 = value.removeprefix("rr-")
+    if not value.startswith("rr-") or len(hex32) != 32 or any(c not in "0123456789abcdef" for c in hex32):
+        raise NotFound(f"Routing rule '{value}' not found.")
+    return value
+
+
+async def create_rule(api: Access, request: Request) -> Response:
+    """``{"filter" | "sql", "sample_rate"?: 1.0, "max_traces"?: null}`` -> ``{"routing_rule": {...}}``."""
+    session_id = session_path_id(request)
+    body = await json_body(request)
+    rate: Any = body.raw("sample_rate")
+    if rate is None:
+        rate = 1.0
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        raise invalid("sample_rate", "a number above 0 and at most 1", rate)
+    new = store.NewRule(
+        session_id=session_id,
+        filter_string=body.get_str("filter", max_chars=MAX_FILTER_CHARS),
+        sql_query=body.get_str("sql", max_chars=MAX_SQL_CHARS, non_empty=True),
+        sample_rate=float(rate),
+        max_traces=body.get_int("max_traces", minimum=1, maximum=2**62),
+    )
+    await api.read(store.check, new)
+    rule = await api.write(partial(store.create, rule=new, now=now_ms()))
+    return ok({"routing_rule": rule_json(rule)})
+
+
+async def list_rules(api: Access, request: Request) -> Response:
+    rules = await api.read(store.list_rules, session_path_id(request))
+    return ok({"routing_rules": [rule_json(rule) for rule in rules]})
+
+
+async def delete_rule(api: Access, request: Request) -> Response:
+    session_id, rule_id = session_path_id(request), _rule_path_id(request)
+    await api.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
+    return ok({})
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_RULE = {
+    "type": "object",
+    "properties": {
+        "rule_id": {"type": "string", "description": "rr- + 32 hex"},
+        "session_id": {"type": "string"},
+        "filter": {"type": ["string", "null"], "description": "a search_traces filter string"},
+        "sql": {"type": ["string", "null"], "description": "a read-only SQL query returning trace_id"},
+        "sample_rate": {"type": "number"},
+        "max_traces": {"type": ["integer", "null"]},
+        "traces_added": {"type": "integer", "description": "traces the rule has added so far"},
+        "created_by": {"type": ["string", "null"]},
+        "create_time": {"type": "string", "format": "date-time"},
+        "last_error": {"type": ["string", "null"], "description": "why the rule last failed to run"},
+        "last_error_time": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+_SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _responses(schema: dict[str, Any], *codes: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+    for code in codes:
+        out[str(code)] = {"description": "MLflow error envelope", "content": {"application/json": {"schema": _ERROR}}}
+    return out
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/labeling/sessions/{session_id}/routing-rules": {
+        "post": {
+            "summary": "Create a routing rule: new traces of the session's experiment that match `filter` (a "
+            "search_traces filter string) or `sql` (a read-only query returning trace_id) are added to the "
+            "labeling session or review queue as they arrive, sampled by `sample_rate` (the same trace is always "
+            "kept or dropped) and up to `max_traces` in all; a trace already there is not added again. Only "
+            "traces whose root span arrives after the rule is created are considered",
+            "parameters": [_SESSION],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "filter": {"type": "string", "maxLength": MAX_FILTER_CHARS},
+                                "sql": {"type": "string", "maxLength": MAX_SQL_CHARS},
+                                "sample_rate": {
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                    "maximum": 1,
+                                    "default": 1,
+                                },
+                                "max_traces": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**62},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": _responses(
+                {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 404
+            ),
+        },
+        "get": {
+            "summary": "The session's routing rules, oldest first, each with how many traces it has added",
+            "parameters": [_SESSION],
+            "responses": _responses(
+                {"type": "object", "properties": {"routing_rules": {"type": "array", "items": _RULE}}}, 404
+            ),
+        },
+    },
+    "/api/v1/labeling/sessions/{session_id}/routing-rules/{rule_id}": {
+        "delete": {
+            "summary": "Remove a routing rule; the traces it added stay in the session",
+            "parameters": [_SESSION, {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": _responses({"type": "object"}, 404),
+        }
+    },
+}
