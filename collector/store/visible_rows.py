@@ -71,6 +71,7 @@ VISIBLE: dict[str, str] = {
     "labeling_leases": _BY_SESSION,
     "labeling_labels": _BY_SESSION,
     "labeling_agreement": _BY_SESSION,
+    "routing_rules": _BY_SESSION,
     "review_queue_items": "SELECT {columns} FROM {name} WHERE queue_id IN (" + _SESSIONS + ")",
     "run_metrics": "SELECT {columns} FROM {name} WHERE run_id IN "
     "(SELECT run_id FROM runs WHERE list_contains($ids, experiment_id))",

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.api.mlflow.wire import invalid, json_body, ok, rfc3339
 from annotrace.collector.api.native.labeling import session_path_id
-from annotrace.collector.errors import NotFound
+from annotrace.collector.auth.principal import principal_of
+from annotrace.collector.errors import NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import routing_rules as store
 
@@ -67,6 +68,12 @@ async def create_rule(api: Access, request: Request) -> Response:
         sample_rate=float(rate),
         max_traces=body.get_int("max_traces", minimum=1, maximum=2**62),
     )
+    principal = principal_of(request)
+    if new.sql_query is not None and principal is not None and not principal.is_admin:
+        # the rule's query runs on the whole store after each commit, not on the rows the user may read
+        raise PermissionDenied(
+            "Only admins may create a routing rule with 'sql': it runs on the whole store. Use 'filter' instead."
+        )
     await api.read(store.check, new)
     rule = await api.write(partial(store.create, rule=new, now=now_ms()))
     return ok({"routing_rule": rule_json(rule)})
@@ -117,7 +124,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "search_traces filter string) or `sql` (a read-only query returning trace_id) are added to the "
             "labeling session or review queue as they arrive, sampled by `sample_rate` (the same trace is always "
             "kept or dropped) and up to `max_traces` in all; a trace already there is not added again. Only "
-            "traces whose root span arrives after the rule is created are considered",
+            "traces whose root span arrives after the rule is created are considered. With authentication on, only "
+            "admins may give `sql` (it runs on the whole store); editors give `filter`",
             "parameters": [_SESSION],
             "requestBody": {
                 "required": True,
@@ -141,7 +149,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 },
             },
             "responses": _responses(
-                {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 404
+                {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 403, 404
             ),
         },
         "get": {
