@@ -121,7 +121,7 @@ class Service:
         for cid, cfg in config.receivers.items():
             receiver = registry.RECEIVERS[cid.type].create(str(cid), cfg, self.spool)
             if self.store is not None and self.store.db is not None:
-                receiver.check_experiments_with(self._experiment_name)
+                receiver.check_experiments_with(self._experiment_name, self._experiment_id)
             if receiver.grpc is not None and cfg.protocols.grpc.auth is not None:
                 receiver.grpc.authenticator = self._authenticator_for(
                     cfg.protocols.grpc.auth, f"receivers::{cid}::protocols::grpc"
@@ -143,6 +143,14 @@ class Service:
         cursor = self.store.db.cursor()
         try:
             return experiment_queries.name_of(cursor, experiment_id)
+        finally:
+            cursor.close()
+
+    def _experiment_id(self, name: str) -> str | None:
+        assert self.store is not None and self.store.db is not None
+        cursor = self.store.db.cursor()
+        try:
+            return experiment_queries.id_of(cursor, name)
         finally:
             cursor.close()
 
@@ -169,7 +177,9 @@ class Service:
             if self.store is None or self.store.db is None or self.store.writer is None:
                 raise ConfigError("extensions::web: needs a duckdb exporter in a pipeline")
             assert self.spool is not None
-            ingest = Ingest(self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024, self._experiment_name)
+            ingest = Ingest(
+                self.spool, "web", DEFAULT_MAX_MIB * 1024 * 1024, self._experiment_name, self._experiment_id
+            )
             authenticator = (
                 None if web_config.auth is None else self._authenticator_for(web_config.auth, "extensions::web")
             )

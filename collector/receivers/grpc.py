@@ -24,6 +24,7 @@ from annotrace.collector.receivers.otlp_decode import Signal
 
 if TYPE_CHECKING:
     from annotrace.collector.auth.authenticator import Authenticator
+    from annotrace.collector.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,10 @@ class GRPCReceiver:
         def export(data: bytes, context: grpc.ServicerContext) -> bytes:
             headers = {k.lower(): v for k, v in context.invocation_metadata() if isinstance(v, str)}
             try:
+                principal = None
                 if self.authenticator is not None:
-                    _authorize(self.authenticator, headers.get("authorization"))
-                return self.ingest.export(signal, data, "protobuf", headers).SerializeToString()
+                    principal = _authorize(self.authenticator, headers.get("authorization"))
+                return self.ingest.export(signal, data, "protobuf", headers, principal).SerializeToString()
             except CollectorError as exc:
                 context.abort_with_status(_status(exc))
             except Exception as exc:  # never kill the server on input
@@ -89,8 +91,8 @@ class GRPCReceiver:
         return export
 
 
-def _authorize(authenticator: Authenticator, authorization: str | None) -> None:
-    """UNAUTHENTICATED without a valid credential, PERMISSION_DENIED below the ingest level."""
+def _authorize(authenticator: Authenticator, authorization: str | None) -> Principal:
+    """The caller; UNAUTHENTICATED without a valid credential, PERMISSION_DENIED below the ingest level."""
     principal = authenticator.authenticate(authorization)
     if principal is None:
         raise Unauthenticated(
@@ -101,6 +103,7 @@ def _authorize(authenticator: Authenticator, authorization: str | None) -> None:
         raise PermissionDenied(
             f"User '{principal.name}' ({principal.role}) may not export telemetry: editors and admins may"
         )
+    return principal
 
 
 def _status(exc: CollectorError) -> Any:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.errors import CollectorError, PayloadTooLarge
 from annotrace.collector.receivers import otlp_decode
 from annotrace.collector.receivers.ingest import Ingest
@@ -41,7 +42,8 @@ def _endpoint(ingest: Ingest, signal: Signal) -> Endpoint:
             encoding = otlp_decode.media_type(request.headers.get("content-type"))
             body = await _read_body(request, ingest.max_bytes)
             data = otlp_decode.decompress(body, request.headers.get("content-encoding"), ingest.max_bytes)
-            response = await run_in_threadpool(ingest.export, signal, data, encoding, request.headers)
+            principal = principal_of(request)
+            response = await run_in_threadpool(ingest.export, signal, data, encoding, request.headers, principal)
             return Response(otlp_decode.serialize(response, encoding), media_type=_CONTENT_TYPES[encoding])
         except CollectorError as exc:
             # Raised in the thread pool, the error comes back with a traceback whose frames (ours

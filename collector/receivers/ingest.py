@@ -3,6 +3,15 @@
 gRPC and HTTP differ only in transport; both call ``Ingest.export`` so they refuse the same
 things with the same words, and both acknowledge only after the spool has fsynced the record.
 Metrics are accepted and dropped (apps that also export metrics must see no errors).
+
+Who may export: the receivers refuse callers below the ingest role (``auth.rules.INGEST``). A user
+with permission rows (restricted to some experiments) must also hold EDIT on every experiment the
+export would be filed in, and the whole export is refused (403 / PERMISSION_DENIED) otherwise,
+before anything is spooled: the experiment of each resource is decided here the way the pipeline
+will decide it (``pipeline.decode.route``: the headers, then ``annotrace.experiment`` or
+``service.name``), and a name that is no experiment yet, which the pipeline would create, is refused
+to them too (they would have no permission on it). Users without permission rows (editors, admins)
+write anywhere and create experiments by name, as before.
 """
 
 from __future__ import annotations
@@ -14,9 +23,11 @@ from urllib.parse import unquote
 import orjson
 from google.protobuf.message import Message
 
-from annotrace.collector.errors import InvalidOTLP, InvalidParameter
+from annotrace.collector.auth.principal import Principal
+from annotrace.collector.errors import InvalidOTLP, InvalidParameter, PermissionDenied
 from annotrace.collector.ids import experiment_id as checked_experiment_id
 from annotrace.collector.ids import name_problem
+from annotrace.collector.pipeline.decode import attributes, route
 from annotrace.collector.pipeline.spool import Spool
 from annotrace.collector.receivers import otlp_decode
 from annotrace.collector.receivers.otlp_decode import Checked, Encoding, Signal
@@ -35,16 +46,28 @@ class Ingest:
     None. An ``x-mlflow-experiment-id`` must then name an experiment that exists, and the record is
     filed by that name (the same experiment: names are unique and never change), which an ``otlp``
     exporter can carry downstream. Without a store only the id's form is checked."""
+    experiment_id: Callable[[str], str | None] | None = None
+    """Set with ``experiment_name``: the id of the experiment with a name, or None."""
     _known: dict[str, str] = field(default_factory=dict)  # id -> name (annotrace never deletes experiments)
 
-    def export(self, signal: Signal, data: bytes, encoding: Encoding, headers: Mapping[str, str]) -> Message:
-        """Store one decoded-size-checked request body; returns the Export*ServiceResponse."""
+    def export(
+        self,
+        signal: Signal,
+        data: bytes,
+        encoding: Encoding,
+        headers: Mapping[str, str],
+        principal: Principal | None = None,
+    ) -> Message:
+        """Store one decoded-size-checked request body; returns the Export*ServiceResponse.
+        ``principal``: who sends it (None without authentication)."""
         self.spool.admit(len(data))
         if signal == "metrics":  # accepted and dropped: never fail a client for them
             otlp_decode.parse(signal, data, encoding)
             return otlp_decode.RESPONSE_TYPES[signal]()
         meta = self.routing(headers)
         request = otlp_decode.parse(signal, data, encoding)
+        if principal is not None and principal.restricted:
+            self._check_grants(principal, meta, request)
         checked: Checked = (
             otlp_decode.check_traces(request) if signal == "traces" else otlp_decode.check_logs(request)  # type: ignore[arg-type]
         )
@@ -52,6 +75,23 @@ class Ingest:
             payload = data if encoding == "protobuf" and not checked.rejected else request.SerializeToString()
             self.spool.append(signal, orjson.dumps(meta), payload, checked.accepted)
         return otlp_decode.partial_success_response(signal, checked)
+
+    def _check_grants(self, principal: Principal, meta: dict[str, str], request: Message) -> None:
+        """PERMISSION_DENIED unless ``principal`` holds EDIT on every experiment of the export."""
+        resources = getattr(request, "resource_spans", None) or getattr(request, "resource_logs", None) or []
+        refused: list[str] = []
+        for key in sorted({route(meta, attributes(r.resource.attributes)) for r in resources}):
+            kind, _, value = key.partition(":")
+            found = value if kind == "id" else self.experiment_id(value) if self.experiment_id is not None else None
+            if found is None:
+                refused.append(f"'{value}' (no such experiment; exporting would create it)")
+            elif not principal.can("EDIT", found):
+                refused.append(found if kind == "id" else f"{found} ('{value}')")
+        if refused:
+            raise PermissionDenied(
+                f"User '{principal.name}' lacks EDIT permission on experiment {', '.join(refused)}: "
+                "nothing of this export was stored"
+            )
 
     def routing(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The record's metadata: receiver and the experiment headers, checked before anything is spooled.

@@ -96,12 +96,16 @@ class OTLPReceiver:
         )
         self.http_ingest = Ingest(spool, receiver_id, http_config.max_request_body_size) if http_config else None
 
-    def check_experiments_with(self, experiment_name: Callable[[str], str | None]) -> None:
-        """Refuse exports whose ``x-mlflow-experiment-id`` names no experiment; ``experiment_name``
-        reads the store (see ``Ingest.experiment_name``)."""
+    def check_experiments_with(
+        self, experiment_name: Callable[[str], str | None], experiment_id: Callable[[str], str | None]
+    ) -> None:
+        """Refuse exports whose ``x-mlflow-experiment-id`` names no experiment, and those of a
+        restricted user to experiments they may not edit; both read the store (see
+        ``Ingest.experiment_name``, ``Ingest.experiment_id``)."""
         for ingest in (self.grpc.ingest if self.grpc else None, self.http_ingest):
             if ingest is not None:
                 ingest.experiment_name = experiment_name
+                ingest.experiment_id = experiment_id
 
     def start(self) -> None:
         if self.grpc is not None:

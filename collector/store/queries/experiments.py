@@ -107,6 +107,12 @@ def name_of(cursor: duckdb.DuckDBPyConnection, experiment_id: str) -> str | None
     return _row(rows[0]).name if rows else None
 
 
+def id_of(cursor: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """The id of the experiment with this name, or None when there is none."""
+    rows = cursor.execute(GET_BY_NAME, [name]).fetchall()
+    return _row(rows[0]).experiment_id if rows else None
+
+
 def get_by_name(cursor: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     rows = cursor.execute(GET_BY_NAME, [name]).fetchall()
     if not rows:
