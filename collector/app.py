@@ -14,19 +14,20 @@ from starlette.routing import Route
 
 from annotrace.collector import __version__
 from annotrace.collector.api.csrf import CSRFMiddleware
-from annotrace.collector.api.errors import HANDLERS
+from annotrace.collector.api.errors import HANDLERS, collector_error
 from annotrace.collector.api.native.sql import sql_endpoint
 from annotrace.collector.api.routes import api_routes
 from annotrace.collector.auth.middleware import AuthMiddleware, protect, render_error
+from annotrace.collector.errors import CollectorError, NotFound, PermissionDenied
 from annotrace.collector.receivers import http as otlp_http
 from annotrace.collector.store.access import Access
+from annotrace.collector.web.page import error_page, is_page
 from annotrace.collector.web.routes import web_routes
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from annotrace.collector.auth.authenticator import Authenticator
-    from annotrace.collector.errors import CollectorError
     from annotrace.collector.pipeline.spool import Spool
     from annotrace.collector.receivers.ingest import Ingest
     from annotrace.collector.receivers.otlp import HTTPConfig
@@ -106,6 +107,14 @@ def _otlp_error(error: CollectorError, scope: Scope) -> Response:
     return otlp_http.error_response(error, "protobuf" if "protobuf" in content_type else "json")
 
 
+async def _page_or_api_error(request: Request, exc: Exception) -> Response:
+    """A page's NotFound or PermissionDenied as the HTML error page (pages are written for the case
+    that works and raise the rest); any other error, and every API error, as MLflow's JSON envelope."""
+    if is_page(request) and isinstance(exc, (NotFound, PermissionDenied)):
+        return error_page(request, exc)
+    return await collector_error(request, exc)
+
+
 def _web_error(error: CollectorError, scope: Scope) -> Response:
     if str(scope["path"]).startswith("/v1/"):
         return _otlp_error(error, scope)
@@ -163,7 +172,7 @@ def web_app(
     ]
     if authenticator is not None:
         routes = protect(routes, _web_error, api.read)
-    app = Starlette(routes=routes, exception_handlers=HANDLERS)
+    app = Starlette(routes=routes, exception_handlers={**HANDLERS, CollectorError: _page_or_api_error})
     app.add_middleware(ReadBarrier, spool=service.spool)
     if authenticator is not None:  # before the barrier: a refused caller waits for nothing
         app.add_middleware(AuthMiddleware, authenticator=authenticator, renderer=_web_error)

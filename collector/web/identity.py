@@ -2,14 +2,19 @@
 (single-user development on loopback) a name the labeler types once, kept in a cookie.
 
 It becomes the ``source_id`` of their answers. Every page asks ``current_user(request)`` and
-nothing else. With authentication on, the name cookie is never read: an answer's source is the
+nothing else; a page only for a known user is wrapped in ``requires_user``, which sends anyone
+else to the login page and back. With authentication on, the name cookie is never read: an answer's source is the
 authenticated user (``auth.principal``), never a name the browser sends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
+
+from starlette.responses import RedirectResponse
 
 from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
 from annotrace.collector.auth.principal import principal_of
@@ -19,6 +24,10 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from annotrace.collector.auth.authenticator import Authenticator
+    from annotrace.collector.store.access import Access
+
+    UserPage = Callable[[Access, Request, str], Awaitable[Response]]
+    Page = Callable[[Access, Request], Awaitable[Response]]
 
 COOKIE = "annotrace_user"
 MAX_CHARS = 250  # the labeling API's limit for a user name
@@ -64,3 +73,22 @@ def remember(response: Response, name: str) -> None:
 
 def forget(response: Response) -> None:
     response.delete_cookie(COOKIE)
+
+
+def requires_user(page: UserPage) -> Page:
+    """``page`` for a known user only (it gets the name as its third argument); anyone else is sent
+    to the login page, which brings them back: to the same URL after a GET, to the form's page
+    after a post (an item's post goes back to its session's queue)."""
+
+    @wraps(page)
+    async def for_user(api: Access, request: Request) -> Response:
+        user = current_user(request)
+        if user is not None:
+            return await page(api, request, user)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = request.url.path.split("/items/")[0]
+        login = request.app.url_path_for("login")
+        return RedirectResponse(f"{login}?next={quote(target, safe='/')}", status_code=303)
+
+    return for_user

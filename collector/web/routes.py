@@ -7,6 +7,11 @@ trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App
 ``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``;
 ``/favicon.ico`` answers with the same icon as ``/static/favicon.svg``, for what asks for it by that
 name without reading a page (a browser opening ``/api/v1/health``), so no page logs a 404.
+
+Every page route has a name (``url_path(request, name, ...)`` builds its path: ``experiments``,
+``traces``, ``export_traces``, ``trace``, ``span``, ``review_sessions``, ``review_queue``,
+``review_item``, ``review_skip``, ``agreement``, ``adjudication``, ``save_gold``, ``login``,
+``login_submit``, ``logout``; a JSON twin adds ``.json``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from starlette.responses import FileResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from annotrace.collector.web.page import HERE
+from annotrace.collector.web.page import HERE, PageRoute
 from annotrace.collector.web.pages import adjudication, agreement, experiments, login, review, trace, traces
 
 if TYPE_CHECKING:
@@ -51,9 +56,15 @@ async def favicon(request: Request) -> FileResponse:
 
 
 def _json_twins(pages: list[BaseRoute]) -> list[BaseRoute]:
-    """``GET <page>.json`` for every GET page: the same handler, which ``page.render`` answers in JSON."""
+    """``GET <page>.json`` for every GET page: the same handler, which ``page.render`` answers in JSON
+    (named ``<page's name>.json``)."""
     return [
-        Route("/index.json" if route.path == "/" else route.path + ".json", route.endpoint, methods=["GET"])
+        PageRoute(
+            "/index.json" if route.path == "/" else route.path + ".json",
+            route.endpoint,
+            methods=["GET"],
+            name=route.name + ".json",
+        )
         for route in pages
         if isinstance(route, Route) and route.methods and "GET" in route.methods
     ]

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import CollectorError, NotFound
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries import labeling
 from annotrace.collector.store.queries import review_adjudication as store
-from annotrace.collector.web import identity
-from annotrace.collector.web.page import render
+from annotrace.collector.web.identity import requires_user
+from annotrace.collector.web.page import PageRoute, render, url_path
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,14 +86,8 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, error: 
     return AdjudicationPage(session.session_id, session.name, user, views, error)
 
 
-def _login(request: Request) -> Response:
-    return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
-
-
-async def adjudication_page(api: Access, request: Request) -> Response:
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
+@requires_user
+async def adjudication_page(api: Access, request: Request, user: str) -> Response:
     session_id = str(request.path_params["session_id"])
     try:
         page = await api.read(_read, session_id, user, request.query_params.get("error"))
@@ -108,13 +102,11 @@ class _Missing:
     message: str
 
 
-async def save_gold(api: Access, request: Request) -> Response:
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
+@requires_user
+async def save_gold(api: Access, request: Request, user: str) -> Response:
     session_id = str(request.path_params["session_id"])
     form = await request.form()
-    back = f"/agreement/{quote(session_id)}/adjudicate"
+    back = url_path(request, "adjudication", session_id=session_id)
     try:
         value = json.loads(str(form.get("value") or "null"))
         await api.write(
@@ -138,6 +130,8 @@ async def save_gold(api: Access, request: Request) -> Response:
 
 def routes(api: Access) -> list[BaseRoute]:
     return [
-        Route("/agreement/{session_id}/adjudicate", partial(adjudication_page, api), methods=["GET"]),
-        Route("/agreement/{session_id}/adjudicate", partial(save_gold, api), methods=["POST"]),
+        PageRoute(
+            "/agreement/{session_id}/adjudicate", partial(adjudication_page, api), methods=["GET"], name="adjudication"
+        ),
+        PageRoute("/agreement/{session_id}/adjudicate", partial(save_gold, api), methods=["POST"], name="save_gold"),
     ]

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import NotFound
 from annotrace.collector.store.queries import agreement as agreement_store
 from annotrace.collector.store.queries import agreement_judges as judges_store
-from annotrace.collector.web.page import ENV, render
+from annotrace.collector.web.page import ENV, PageRoute, render
 from annotrace.collector.web.pages import agreement_plots
 
 if TYPE_CHECKING:
@@ -78,4 +78,4 @@ async def agreement_page(api: Access, request: Request) -> Response:
 
 
 def routes(api: Access) -> list[BaseRoute]:
-    return [Route("/agreement/{session_id}", partial(agreement_page, api), methods=["GET"])]
+    return [PageRoute("/agreement/{session_id}", partial(agreement_page, api), methods=["GET"], name="agreement")]

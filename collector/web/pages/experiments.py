@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.store.queries import experiments as experiment_queries
-from annotrace.collector.web.page import render
+from annotrace.collector.web.page import PageRoute, render
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -43,4 +43,4 @@ async def experiments_page(api: Access, request: Request) -> Response:
 
 
 def routes(api: Access) -> list[BaseRoute]:
-    return [Route("/", partial(experiments_page, api), methods=["GET"])]
+    return [PageRoute("/", partial(experiments_page, api), methods=["GET"], name="experiments")]

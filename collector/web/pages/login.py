@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.auth.authenticator import SESSION_COOKIE
 from annotrace.collector.auth.middleware import session_cookie
@@ -21,7 +21,7 @@ from annotrace.collector.auth.secrets import new_secret, sha256
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import users as users_store
 from annotrace.collector.web import identity
-from annotrace.collector.web.page import render
+from annotrace.collector.web.page import PageRoute, render, url_path
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -39,10 +39,10 @@ class LoginPage:
     login_with_password: bool = False
 
 
-def _safe_next(value: str | None) -> str:
+def _safe_next(request: Request, value: str | None) -> str:
     """Only a local path: ``next`` must not send the labeler to another site."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/review"
+        return url_path(request, "review_sessions")
     return value
 
 
@@ -57,7 +57,7 @@ async def login_form(api: Access, request: Request) -> Response:
         request,
         "login.html",
         LoginPage(
-            next=_safe_next(request.query_params.get("next")),
+            next=_safe_next(request, request.query_params.get("next")),
             name=name,
             error=None,
             login_with_password=identity.authenticator(request) is not None,
@@ -68,7 +68,7 @@ async def login_form(api: Access, request: Request) -> Response:
 async def login_submit(api: Access, request: Request) -> Response:
     form = await request.form()
     name = str(form.get("name") or "")
-    target = _safe_next(str(form.get("next") or ""))
+    target = _safe_next(request, str(form.get("next") or ""))
     authenticator = identity.authenticator(request)
     if authenticator is not None:
         password = str(form.get("password") or "")
@@ -103,7 +103,7 @@ async def login_submit(api: Access, request: Request) -> Response:
 
 
 async def logout(api: Access, request: Request) -> Response:
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(url_path(request, "login"), status_code=303)
     authenticator = identity.authenticator(request)
     value = session_cookie(request.headers)
     if authenticator is not None and value:
@@ -116,7 +116,7 @@ async def logout(api: Access, request: Request) -> Response:
 
 def routes(api: Access) -> list[BaseRoute]:
     return [
-        Route("/login", partial(login_form, api), methods=["GET"]),
-        Route("/login", partial(login_submit, api), methods=["POST"]),
-        Route("/logout", partial(logout, api), methods=["POST"]),
+        PageRoute("/login", partial(login_form, api), methods=["GET"], name="login"),
+        PageRoute("/login", partial(login_submit, api), methods=["POST"], name="login_submit"),
+        PageRoute("/logout", partial(logout, api), methods=["POST"], name="logout"),
     ]

@@ -18,17 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound, PermissionDenied
+from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import labeling_answers, review_leases
 from annotrace.collector.store.queries import labeling_review as store
-from annotrace.collector.web import identity
-from annotrace.collector.web.page import render
+from annotrace.collector.web.identity import requires_user
+from annotrace.collector.web.page import PageRoute, render, url_path
 from annotrace.collector.web.pages import review_form
 from annotrace.collector.web.pages.review_form import Question
 from annotrace.collector.web.pages.review_view import Content, content, document_marks
@@ -120,36 +119,13 @@ class ReviewPage:
     summary: list[SummaryRow]
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewErrorPage:
-    status: int
-    title: str
-    message: str
-
-
 def _progress(total: int, completed: int, skipped: int) -> Progress:
     done = completed + skipped
     return Progress(total, completed, skipped, done, round(100 * done / total) if total else 100)
 
 
-def _login(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method != "GET":
-        target = request.url.path.split("/items/")[0]
-    return RedirectResponse("/login?next=" + quote(target, safe="/"), status_code=303)
-
-
-def _error(request: Request, exc: CollectorError) -> Response:
-    status = exc.http_status if isinstance(exc, (NotFound, PermissionDenied)) else 400
-    title = {404: "Not found", 403: "Not assigned to you"}.get(status, "Cannot do that")
-    message = exc.message
-    if isinstance(exc, PermissionDenied):
-        message += " Ask whoever shared this link to add you, or sign in under the name they assigned."
-    return render(request, "review_error.html", ReviewErrorPage(status, title, message), status_code=status)
-
-
-def _item_url(session_id: str, number: int) -> str:
-    return f"/review/{session_id}?item={number}"
+def _item_url(request: Request, session_id: str, number: int) -> str:
+    return url_path(request, "review_queue", session_id=session_id) + f"?item={number}"
 
 
 def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) -> AnswerText:
@@ -164,6 +140,7 @@ def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) 
 
 
 def _page(
+    request: Request,
     screen: store.Screen,
     user: str,
     questions: list[Question] | None = None,
@@ -177,16 +154,15 @@ def _page(
     summary: list[SummaryRow] = []
     if screen.index is not None and screen.content is not None:
         i, entry = screen.index, queue[screen.index]
-        base = f"/review/{sid}/items/{entry.trace_id}"
         item = ItemView(
             entry.trace_id,
             entry.source_trace_id,
             i + 1,
             entry.status,
-            base,
-            base + "/skip",
-            _item_url(sid, i) if i > 0 else None,
-            _item_url(sid, i + 2) if i + 1 < len(queue) else None,
+            url_path(request, "review_item", session_id=sid, trace_id=entry.trace_id),
+            url_path(request, "review_skip", session_id=sid, trace_id=entry.trace_id),
+            _item_url(request, sid, i) if i > 0 else None,
+            _item_url(request, sid, i + 2) if i + 1 < len(queue) else None,
             content(screen.content),
             screen.session.reviewers_per_item is None or entry.status in ("completed", "skipped"),
         )
@@ -199,7 +175,7 @@ def _page(
                 n + 1,
                 e.trace_id,
                 e.status,
-                _item_url(sid, n + 1),
+                _item_url(request, sid, n + 1),
                 screen.previews.get(e.trace_id),
                 [_answer_text(by_name.get(name), name, a) for name, a in screen.answers.get(e.trace_id, {}).items()],
             )
@@ -220,18 +196,19 @@ def _page(
     )
 
 
-def _next_url(screen: store.Screen, after: str) -> str:
+def _next_url(request: Request, screen: store.Screen, after: str) -> str:
     """My next open item after ``after`` (wrapping round; ``after`` itself was just answered or
     skipped), else the session page (the summary)."""
     queue, sid = screen.queue, screen.session.session_id
+    session_page = url_path(request, "review_queue", session_id=sid)
     if screen.session.reviewers_per_item is not None:
-        return f"/review/{sid}"  # the next item is whichever the server hands out
+        return session_page  # the next item is whichever the server hands out
     start = next((i for i, e in enumerate(queue) if e.trace_id == after), -1)
     for step in range(1, len(queue) + 1):
         i = (start + step) % len(queue)
         if queue[i].trace_id != after and queue[i].status not in store.DONE:
-            return _item_url(sid, i + 1)
-    return f"/review/{sid}"
+            return _item_url(request, sid, i + 1)
+    return session_page
 
 
 def _item_param(raw: str | None) -> int | str | None:
@@ -241,16 +218,14 @@ def _item_param(raw: str | None) -> int | str | None:
 
 
 # -- pages ---------------------------------------------------------------------------------------
-async def sessions_page(api: Access, request: Request) -> Response:
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
+@requires_user
+async def sessions_page(api: Access, request: Request, user: str) -> Response:
     found = await api.read(store.my_sessions, user)
     rows = [
         SessionRow(
             p.session.session_id,
             p.session.name,
-            f"/review/{p.session.session_id}",
+            url_path(request, "review_queue", session_id=p.session.session_id),
             p.session.assigned_users,
             p.session.create_time,
             _progress(p.total, p.completed, p.skipped),
@@ -260,36 +235,27 @@ async def sessions_page(api: Access, request: Request) -> Response:
     return render(request, "review_list.html", ReviewListPage(user, rows))
 
 
-async def queue_page(api: Access, request: Request) -> Response:
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
+@requires_user
+async def queue_page(api: Access, request: Request, user: str) -> Response:
     item = _item_param(request.query_params.get("item"))
-    try:
-        leased = False
-        if item is None:  # reviewers_per_item: the server hands out the next item (review_leases.claim)
-            leased, item = await api.write(
-                partial(review_leases.claim, session_id=request.path_params["session_id"], user=user, now=now_ms())
-            )
-        screen = await api.read(
-            partial(store.screen, summary=leased and item is None), request.path_params["session_id"], user, item
+    leased = False
+    if item is None:  # reviewers_per_item: the server hands out the next item (review_leases.claim)
+        leased, item = await api.write(
+            partial(review_leases.claim, session_id=request.path_params["session_id"], user=user, now=now_ms())
         )
-    except (NotFound, PermissionDenied) as exc:
-        return _error(request, exc)
-    return render(request, "review.html", _page(screen, user))
+    screen = await api.read(
+        partial(store.screen, summary=leased and item is None), request.path_params["session_id"], user, item
+    )
+    return render(request, "review.html", _page(request, screen, user))
 
 
-async def submit_item(api: Access, request: Request) -> Response:
+@requires_user
+async def submit_item(api: Access, request: Request, user: str) -> Response:
     """Judge every answer first; save them all in one writer job only when all are fine (PRG)."""
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
     session_id, trace_id = request.path_params["session_id"], request.path_params["trace_id"]
     form = await request.form()
-    try:  # without the item's content: only a page that must be shown again needs it
-        screen = await api.read(partial(store.screen, with_content=False), session_id, user, trace_id)
-    except (NotFound, PermissionDenied) as exc:
-        return _error(request, exc)
+    # without the item's content: only a page that must be shown again needs it
+    screen = await api.read(partial(store.screen, with_content=False), session_id, user, trace_id)
     entry = screen.queue[screen.index or 0]
     parsed = review_form.parse(screen.schemas, form, screen.answers.get(entry.trace_id, {}))
     if form.get("_add_row"):
@@ -311,13 +277,8 @@ async def submit_item(api: Access, request: Request) -> Response:
     )
     try:
         await api.write(job)
-    except (NotFound, PermissionDenied) as exc:
-        return _error(request, exc)
     except InvalidParameter as exc:  # the schemas changed between our read and the write: show the new ones
-        try:
-            fresh = await api.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
-        except (NotFound, PermissionDenied) as gone:
-            return _error(request, gone)
+        fresh = await api.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
         again = review_form.parse(fresh.schemas, form, fresh.answers.get(entry.trace_id, {}))
         stale = isinstance(exc, store.StaleForm)
         return await _again(
@@ -330,7 +291,7 @@ async def submit_item(api: Access, request: Request) -> Response:
             again.error_count,
             409 if stale else 422,
         )
-    return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
+    return RedirectResponse(_next_url(request, screen, entry.trace_id), status_code=303)
 
 
 async def _again(
@@ -344,35 +305,33 @@ async def _again(
     status: int,
 ) -> Response:
     """The item shown again, with the questions as posted (typed values and inline messages)."""
-    try:
-        screen = await api.read(store.screen, request.path_params["session_id"], user, trace_id)
-    except (NotFound, PermissionDenied) as exc:
-        return _error(request, exc)
-    return render(request, "review.html", _page(screen, user, questions, notice, error_count), status_code=status)
+    screen = await api.read(store.screen, request.path_params["session_id"], user, trace_id)
+    return render(
+        request, "review.html", _page(request, screen, user, questions, notice, error_count), status_code=status
+    )
 
 
-async def skip_item(api: Access, request: Request) -> Response:
-    user = identity.current_user(request)
-    if user is None:
-        return _login(request)
+@requires_user
+async def skip_item(api: Access, request: Request, user: str) -> Response:
     session_id = request.path_params["session_id"]
-    try:
-        screen = await api.read(
-            partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
-        )
-        entry = screen.queue[screen.index or 0]
-        await api.write(
-            partial(labeling_answers.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms())
-        )
-    except (NotFound, PermissionDenied) as exc:
-        return _error(request, exc)
-    return RedirectResponse(_next_url(screen, entry.trace_id), status_code=303)
+    screen = await api.read(
+        partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
+    )
+    entry = screen.queue[screen.index or 0]
+    await api.write(
+        partial(labeling_answers.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms())
+    )
+    return RedirectResponse(_next_url(request, screen, entry.trace_id), status_code=303)
 
 
 def routes(api: Access) -> list[BaseRoute]:
     return [
-        Route("/review", partial(sessions_page, api), methods=["GET"]),
-        Route("/review/{session_id}", partial(queue_page, api), methods=["GET"]),
-        Route("/review/{session_id}/items/{trace_id}", partial(submit_item, api), methods=["POST"]),
-        Route("/review/{session_id}/items/{trace_id}/skip", partial(skip_item, api), methods=["POST"]),
+        PageRoute("/review", partial(sessions_page, api), methods=["GET"], name="review_sessions"),
+        PageRoute("/review/{session_id}", partial(queue_page, api), methods=["GET"], name="review_queue"),
+        PageRoute(
+            "/review/{session_id}/items/{trace_id}", partial(submit_item, api), methods=["POST"], name="review_item"
+        ),
+        PageRoute(
+            "/review/{session_id}/items/{trace_id}/skip", partial(skip_item, api), methods=["POST"], name="review_skip"
+        ),
     ]

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import span_hex, trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
 from annotrace.collector.store.queries import trace_explorer
-from annotrace.collector.web.page import render
+from annotrace.collector.web.page import PageRoute, render
 from annotrace.collector.web.pages.trace_assessments import AssessmentPanel, panel
 from annotrace.collector.web.pages.trace_spans import SpanLine, SpanView, span_view, timeline
 
@@ -85,8 +85,11 @@ def missing(request: Request, raw: str, message: str | None = None) -> Response:
     )
 
 
-def _panel(header: TraceHeader, selected: SpanView | None, found: list[Assessment]) -> AssessmentPanel:
+def _panel(
+    request: Request, header: TraceHeader, selected: SpanView | None, found: list[Assessment]
+) -> AssessmentPanel:
     return panel(
+        request,
         header.trace_id,
         found,
         span_id=selected.span_id if selected else None,
@@ -120,7 +123,7 @@ async def trace_page(api: Access, request: Request) -> Response:
             spans=lines.spans,
             total_ms=lines.total_ms,
             selected=selected,
-            panel=_panel(view.header, selected, view.assessments),
+            panel=_panel(request, view.header, selected, view.assessments),
             notice=notice,
         ),
         headers=NO_STORE,
@@ -144,13 +147,13 @@ async def span_page(api: Access, request: Request) -> Response:
     return render(
         request,
         "trace_span.html",
-        SpanPage(trace=header, selected=selected, panel=_panel(header, selected, found)),
+        SpanPage(trace=header, selected=selected, panel=_panel(request, header, selected, found)),
         headers=NO_STORE,
     )
 
 
 def routes(api: Access) -> list[BaseRoute]:
     return [
-        Route("/traces/{trace_id}", partial(trace_page, api), methods=["GET"]),
-        Route("/traces/{trace_id}/spans/{span_id}", partial(span_page, api), methods=["GET"]),
+        PageRoute("/traces/{trace_id}", partial(trace_page, api), methods=["GET"], name="trace"),
+        PageRoute("/traces/{trace_id}/spans/{span_id}", partial(span_page, api), methods=["GET"], name="span"),
     ]

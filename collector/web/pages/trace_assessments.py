@@ -16,7 +16,11 @@ from urllib.parse import quote
 
 import orjson
 
+from annotrace.collector.web.page import url_path
+
 if TYPE_CHECKING:
+    from starlette.requests import Request
+
     from annotrace.collector.store.queries.assessments import Assessment
 
 
@@ -86,6 +90,7 @@ def _view(a: Assessment, overridden_by: list[str]) -> AssessmentView:
 
 
 def panel(
+    request: Request,
     trace_id: str,
     assessments: list[Assessment],
     *,
@@ -103,11 +108,11 @@ def panel(
     for a in assessments:
         if a.overrides is not None:
             overriders.setdefault(a.overrides, []).append(a.assessment_id)
-    here = f"/traces/{trace_id}" + ("" if span_id is None else f"?span={span_id}")
+    here = url_path(request, "trace", trace_id=trace_id) + ("" if span_id is None else f"?span={span_id}")
     return AssessmentPanel(
         trace_id,
         None if trace_level else span_id,
         span_name,
         [_view(a, overriders.get(a.assessment_id, [])) for a in shown],
-        "/login?next=" + quote(here, safe=""),
+        url_path(request, "login") + "?next=" + quote(here, safe=""),
     )

@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import QueryParams
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound
 from annotrace.collector.ids import trace_hex
@@ -33,7 +33,7 @@ from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import experiments as experiment_queries
 from annotrace.collector.store.queries import label_schemas as schema_queries
 from annotrace.collector.store.queries import labeling, trace_table
-from annotrace.collector.web.page import render
+from annotrace.collector.web.page import PageRoute, render, url_path
 from annotrace.collector.web.pages import traces_view as view
 from annotrace.collector.web.pages.traces_params import FormState, Parsed, column_key, page_count, parse, query_string
 
@@ -127,7 +127,7 @@ def _load(cursor: duckdb.DuckDBPyConnection, experiment_id: str, parsed: Parsed)
     return _Loaded(experiment.name, columns, total, rows, page, sessions, schemas, names, error)
 
 
-def _notice(params: QueryParams, sessions: list[labeling.Session]) -> Notice | None:
+def _notice(request: Request, params: QueryParams, sessions: list[labeling.Session]) -> Notice | None:
     session_id = params.get("exported")
     found = [s for s in sessions if s.session_id == session_id]
     if not found:
@@ -136,7 +136,8 @@ def _notice(params: QueryParams, sessions: list[labeling.Session]) -> Notice | N
         added, already = int(params.get("added") or 0), int(params.get("already") or 0)
     except ValueError:
         return None
-    return Notice(found[0].session_id, found[0].name, added, already, f"/review/{found[0].session_id}")
+    review = url_path(request, "review_queue", session_id=found[0].session_id)
+    return Notice(found[0].session_id, found[0].name, added, already, review)
 
 
 async def _respond(
@@ -189,7 +190,7 @@ async def _respond(
         trace_names=loaded.names,
         sessions=[SessionChoice(s.session_id, s.name, s.label_schemas) for s in loaded.sessions],
         label_schemas=loaded.schemas,
-        notice=_notice(notice_params, loaded.sessions) if notice_params is not None else None,
+        notice=_notice(request, notice_params, loaded.sessions) if notice_params is not None else None,
         export=export,
         view_query=query_string(form),
     )
@@ -247,12 +248,14 @@ async def export_traces(api: Access, request: Request) -> Response:
             api, request, experiment_id, parse(experiment_id, QueryParams(back)), export, status_code=exc.http_status
         )
     result = urlencode([("exported", done.session.session_id), ("added", done.added), ("already", done.already)])
-    target = f"/experiments/{quote(experiment_id, safe='')}/traces?" + (f"{back}&{result}" if back else result)
+    target = url_path(request, "traces", experiment_id=experiment_id) + "?" + (f"{back}&{result}" if back else result)
     return RedirectResponse(target, status_code=303)
 
 
 def routes(api: Access) -> list[BaseRoute]:
     return [
-        Route("/experiments/{experiment_id}/traces", partial(traces_page, api), methods=["GET"]),
-        Route("/experiments/{experiment_id}/export", partial(export_traces, api), methods=["POST"]),
+        PageRoute("/experiments/{experiment_id}/traces", partial(traces_page, api), methods=["GET"], name="traces"),
+        PageRoute(
+            "/experiments/{experiment_id}/export", partial(export_traces, api), methods=["POST"], name="export_traces"
+        ),
     ]
