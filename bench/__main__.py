@@ -18,6 +18,7 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   lake      DuckLake store: durable spans/s of 1 collector, then 2 on one lake (clients split), as a ratio
   sqlrows   what SQL row visibility costs: queries over 100,000 spans in 5 experiments as an admin, as a
             user of 1 experiment and as a viewer of all 5 (in-process)
+  growth    peak RSS of the same paced gRPC load on a store of 500,000 and of 5,000,000 traces (bulk-loaded)
   auth      what authentication costs: authenticate() per call, and gRPC spans/s through an open
             receiver vs one behind bearertokenauth, same collector, alternating rounds
 
@@ -47,6 +48,7 @@ from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes,
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 from bench.sql_visibility import SqlRowsResult, print_sql_rows, run_sql_rows
+from bench.store_growth import GrowthResult, print_growth, run_growth
 
 ALL_SCENARIOS = (
     "decode",
@@ -63,6 +65,7 @@ ALL_SCENARIOS = (
     "auth",
     "sqlrows",
     "lake",
+    "growth",
 )
 QUICK_SCENARIOS = (
     "decode",
@@ -103,6 +106,8 @@ _OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
     ("assess-feedback", int, 2_000, 500, "traces given feedback over REST before the search"),
     ("assess-calls", int, 300, 300, "timed sequential log_feedback calls"),
     ("assess-rows", int, 1_000_000, 1_000_000, "assessments (bulk-loaded) for the GROUP BY figure"),
+    ("growth-duration", float, 20.0, 10.0, "seconds of paced gRPC load on each store in the growth scenario"),
+    ("growth-rate", float, 8_000.0, 8_000.0, "spans/s of the growth scenario's load (2.6 KB spans)"),
 )
 
 
@@ -333,7 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             for path in data_root.glob("lake-*"):
                 shutil.rmtree(path, ignore_errors=True)
-    others = (assessments, agreement, auth, lake, sql_rows)
+    growth: GrowthResult | None = None
+    if "growth" in args.scenarios:
+        _say(f"[growth] {args.growth_rate:,.0f} spans/s for {args.growth_duration:g}s on stores of 500k and 5M traces")
+        growth = run_growth(data_root, command, seconds=args.growth_duration, rate=args.growth_rate, batch=args.batch)
+        if not args.keep:
+            for path in data_root.glob("growth *"):
+                shutil.rmtree(path, ignore_errors=True)
+    others = (assessments, agreement, auth, lake, sql_rows, growth)
     if ceiling is not None or loads or all(other is None for other in others):
         print_report(ceiling, loads, sys.stdout, load_before)
     if ryw is not None:
@@ -348,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_sql_rows(sql_rows)
     if lake is not None:
         print_lake(lake)
+    if growth is not None:
+        print_growth(growth)
     if args.json:
         import json
 

@@ -82,8 +82,9 @@ FROM range($items) r(i)
 """
 TRACES = """
 INSERT INTO traces (trace_id, experiment_id, state, request_time, end_time, execution_duration_ms, tags,
-    trace_metadata, span_count, error_span_count, last_update_time)
-SELECT 'tr-' || md5(i::VARCHAR), $experiment, 'OK', now(), now(), 1.0, '{}', '{}', 1, 0, now() FROM range($items) r(i)
+    trace_metadata, span_count, error_span_count, last_update_time, trace_key)
+SELECT 'tr-' || md5(i::VARCHAR), $experiment, 'OK', now(), now(), 1.0, '{}', '{}', 1, 0, now(),
+    ('0x' || right(md5(i::VARCHAR), 16))::UBIGINT FROM range($items) r(i)
 """
 
 

@@ -136,6 +136,7 @@ class Collector:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "config.yaml"
         ready = self.data_dir / "ready.json"
+        ready.unlink(missing_ok=True)  # an earlier collector's, on this directory: its ports are gone
         config.write_text(
             _CONFIG.format(
                 db=self.db_path,

@@ -131,12 +131,16 @@ def run_load(
     data_root: Path,
     command: list[str] | None = None,
     during: Callable[[Collector], None] | None = None,
+    prepare: Callable[[Path], None] | None = None,
 ) -> LoadResult:
     """Runs one scenario; never raises for a collector failure, it lands in `notes` instead.
-    ``during(collector)`` runs in a thread alongside (e.g. read-your-writes probes)."""
+    ``during(collector)`` runs in a thread alongside (e.g. read-your-writes probes); ``prepare(path)``
+    fills the DuckDB file at ``path`` before the collector starts (e.g. a store of 5M traces)."""
     result = LoadResult(config=cfg)
     collector = Collector(data_dir_for(data_root, cfg.name), backlog_mib=cfg.backlog_mib, command=command)
     try:
+        if prepare is not None:
+            prepare(collector.db_path)
         collector.start()
     except CollectorError as exc:
         result.notes.append(str(exc))

@@ -38,9 +38,10 @@ QUERIES = (
 SETUP = """
 INSERT INTO experiments (experiment_id, name) SELECT 'exp' || i, 'bench ' || i FROM range(5) r(i);
 INSERT INTO traces (trace_id, experiment_id, name, state, request_time, end_time, execution_duration_ms, span_count,
-    error_span_count, tags, trace_metadata, last_update_time)
+    error_span_count, tags, trace_metadata, last_update_time, trace_key)
 SELECT 'tr-' || md5(i::VARCHAR), 'exp' || (i % 5), 'trace ' || i, 'OK', TIMESTAMP '2026-01-01' + INTERVAL (i) SECOND,
-    TIMESTAMP '2026-01-01' + INTERVAL (i) SECOND, 0, {spans}, 0, '{{}}', '{{}}', now()
+    TIMESTAMP '2026-01-01' + INTERVAL (i) SECOND, 0, {spans}, 0, '{{}}', '{{}}', now(),
+    ('0x' || right(md5(i::VARCHAR), 16))::UBIGINT
 FROM range({traces}) r(i);
 INSERT INTO spans (trace_id, span_id, experiment_id, name, kind, span_type, start_time, end_time, duration_ms,
     start_time_unix_nano, end_time_unix_nano, status_code, model, input_tokens, output_tokens, attributes,

@@ -4,8 +4,8 @@ One process owns the file: the writer thread writes through ``Database.conn`` an
 reads through its own cursor. After migrations the instance is locked down
 (``enable_external_access=false``), so no query, even one that slips past the sandbox's checks
 (``store.sandbox``), can read files, attach databases or install extensions. The configuration is
-not locked (``lock_configuration`` is one-way): the writer moves the memory limit as the ``traces``
-key index grows (``fit_memory_limit``).
+not locked (``lock_configuration`` is one-way): the writer moves the memory limit as the key indexes
+that remain grow (``fit_memory_limit``).
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ trace ids, rounded up."""
 MEMORY_STEP = 16 * 1024 * 1024
 INDEX_BYTES = """
 SELECT greatest(
-  ((SELECT count(*) FROM traces) + (SELECT count(*) FROM log_records) + (SELECT count(*) FROM assessments)
+  ((SELECT count(*) FROM log_records) + (SELECT count(*) FROM assessments)
    + (SELECT count(*) FROM genai_log_events_seen)) * ?,
   (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'))
 """
-"""The keys of the tables that grow with the data (traces above all) times ``INDEX_BYTES_PER_KEY``,
+"""The keys of the tables that grow with the data times ``INDEX_BYTES_PER_KEY`` (``traces`` has no
+key since schema 0080: it grew with every stored trace),
 or what DuckDB reports for its ART indexes if that is more."""
 _UNITS = {
     "": 1,
@@ -162,9 +163,10 @@ class Database:
     def fit_memory_limit(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Memory limit = the configured working memory + the ART indexes, rounded up to 16 MiB.
 
-        DuckDB keeps ART indexes in memory and never evicts them, and the ``traces`` primary key
-        grows with the store (~74 bytes per trace): inside a fixed limit it left less and less
-        room for the inserts until every insert failed ("could not allocate block"). The index
+        DuckDB keeps ART indexes in memory and never evicts them: inside a fixed limit the
+        ``traces`` primary key (~74 bytes per trace, gone since schema 0080) left less and less
+        room for the inserts until every insert failed ("could not allocate block"). The keys of
+        ``log_records``, ``assessments`` and ``genai_log_events_seen`` still grow so. The index
         size is the larger of what DuckDB reports and an estimate from the row counts
         (``INDEX_BYTES``): after a restart DuckDB loads an index lazily, while inserts load it.
         The writer calls this after commits, at most once a second; the setting changes in steps

@@ -102,10 +102,23 @@ _ADD_COLUMN = re.compile(r"(ALTER TABLE \w+ ADD COLUMN [^;]*?)\s+NOT NULL")
 _ADD_COLUMN_DEFAULT = re.compile(r"(ALTER TABLE \w+ ADD COLUMN \w+ \w+ DEFAULT )(true|false|-?\d+);")
 
 
+TRACES_WITHOUT_KEY = "0080_traces_without_key"
+"""The file's ``traces`` loses its primary key and gains ``trace_key`` by a rebuild; ``trace_parts``
+never had a key, so on a lake that file only adds and fills the column."""
+TRACE_KEY_PARTS = """
+ALTER TABLE trace_parts ADD COLUMN trace_key UBIGINT;
+UPDATE trace_parts SET trace_key = coalesce(try_cast('0x' || right(trace_id, 16) AS UBIGINT), 0);
+"""
+
+
 def translate(name: str, sql: str) -> str:
     """A schema file as DuckLake takes it (see the module docstring): DDL on ``traces`` goes to
     ``trace_parts``, whose columns are all nullable (a part holds what its writer knew);
     ``create_traces_view`` runs after each file."""
+    if name == TRACES_WITHOUT_KEY:
+        comment = re.search(r"COMMENT ON COLUMN traces\.trace_key IS '(?:[^']|'')*';", sql)
+        assert comment is not None
+        return TRACE_KEY_PARTS + comment.group(0).replace("traces.trace_key", "trace_parts.trace_key") + "\n"
     for pattern in _DROPPED:
         sql = pattern.sub("", sql)
     sql = _without_checks(sql)

@@ -54,7 +54,8 @@ COPY = {
     "traces": (
         "INSERT INTO traces SELECT t.* REPLACE (m.copy_id AS trace_id, $experiment::VARCHAR AS experiment_id, "
         "json_merge_patch(t.tags, m.tags::JSON) AS tags, "
-        "json_merge_patch(t.trace_metadata, m.trace_metadata::JSON) AS trace_metadata) " + _FROM.format(table="traces")
+        "json_merge_patch(t.trace_metadata, m.trace_metadata::JSON) AS trace_metadata, "
+        "coalesce(try_cast('0x' || right(m.copy_id, 16) AS UBIGINT), 0) AS trace_key) " + _FROM.format(table="traces")
     ),
     "spans": (
         f"INSERT INTO spans SELECT t.* REPLACE (m.copy_id AS trace_id, $experiment::VARCHAR AS experiment_id, "

@@ -22,16 +22,25 @@ from annotrace.collector.store import lake
 from annotrace.collector.store.queries import assessments as assessment_queries
 from annotrace.collector.store.queries.traces import IMMUTABLE_TAGS
 
-EXISTS = "SELECT 1 FROM traces WHERE trace_id = ?"
+# traces has no index (schema 0080): ``trace_key`` beside ``trace_id`` lets DuckDB scan one
+# fixed-width column for the row instead of every trace id (~10 ms instead of ~150 at 5M traces)
+EXISTS = (
+    "SELECT 1 FROM traces WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1"
+)
+LAKE_EXISTS = "SELECT 1 FROM traces WHERE trace_id = ?"
+"""On a DuckLake store ``traces`` is a view grouped by trace_id, through which only that filter reaches the parts."""
 MERGE = (
-    "UPDATE traces SET tags = json_merge_patch(tags, ?::JSON), trace_metadata = json_merge_patch(trace_metadata, "
-    "?::JSON), request_preview = coalesce(?, request_preview), response_preview = coalesce(?, response_preview), "
-    "client_request_id = coalesce(?, client_request_id) WHERE trace_id = ?"
+    "UPDATE traces SET tags = json_merge_patch(tags, $1::JSON), trace_metadata = json_merge_patch(trace_metadata, "
+    "$2::JSON), request_preview = coalesce($3, request_preview), response_preview = coalesce($4, response_preview), "
+    "client_request_id = coalesce($5, client_request_id) "
+    "WHERE trace_key = coalesce(try_cast('0x' || right($6, 16) AS UBIGINT), 0) AND trace_id = $6"
 )
 INSERT = (
     "INSERT INTO traces (trace_id, experiment_id, name, state, request_time, end_time, execution_duration_ms, "
     "request_preview, response_preview, tags, trace_metadata, span_count, error_span_count, last_update_time, "
-    "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)"
+    "client_request_id, trace_key) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, "
+    "coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0))"
 )
 LAKE_MERGE = (
     "INSERT INTO trace_parts (tags, trace_metadata, request_preview, response_preview, client_request_id, trace_id, "
@@ -63,7 +72,7 @@ def start_trace(conn: duckdb.DuckDBPyConnection, info: StartedTrace, now: dateti
     tags = {k: v for k, v in info.tags.items() if k not in IMMUTABLE_TAGS}
     tags_json, metadata_json = orjson.dumps(tags).decode(), orjson.dumps(info.trace_metadata).decode()
     on_lake = lake.is_lake(conn)
-    if conn.execute(EXISTS, [info.trace_id]).fetchall():
+    if conn.execute(LAKE_EXISTS if on_lake else EXISTS, [info.trace_id]).fetchall():
         conn.execute(
             LAKE_MERGE if on_lake else MERGE,
             [

@@ -30,8 +30,8 @@ def writer(tmp_path: Path) -> Iterator[Writer]:
     db = Database(tmp_path / "jobs.duckdb")
     db.conn.execute(
         "INSERT INTO traces (trace_id, experiment_id, state, request_time, end_time, execution_duration_ms, tags, "
-        "trace_metadata, span_count, error_span_count, last_update_time) VALUES (?, '0', 'OK', ?, ?, 1, '{}', '{}', "
-        "1, 0, ?)",
+        "trace_metadata, span_count, error_span_count, last_update_time, trace_key) VALUES ($1, '0', 'OK', $2, $3, 1, "
+        "'{}', '{}', 1, 0, $4, coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0))",
         [TRACE, NOW, NOW, NOW],
     )
     db.conn.execute(

@@ -177,7 +177,7 @@ EXPECTED = {
         "* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.tags, json_object("
         "'annotrace.source_trace_id', i.source_trace_id)) AS tags, json_merge_patch(t.trace_metadata, "
         "json_object('annotrace.source_trace_id', i.source_trace_id, 'mlflow.sourceRun', i.session_id)) "
-        "AS trace_metadata)"
+        "AS trace_metadata, coalesce(try_cast('0x' || right(i.trace_id, 16) AS UBIGINT), 0) AS trace_key)"
     ),
     "spans": (
         "* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.attributes, "

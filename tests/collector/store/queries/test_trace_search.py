@@ -19,8 +19,8 @@ from annotrace.collector.store.queries.assessment_rows import value_columns
 T0 = datetime(2024, 1, 1, 12, 0, 0)
 TRACE_INSERT = (
     "INSERT INTO traces (trace_id, experiment_id, name, state, request_time, end_time, execution_duration_ms, "
-    "tags, trace_metadata, span_count, error_span_count, session_id, user_id, last_update_time) "
-    "VALUES (?, '5', ?, ?, ?, ?, 100, ?, ?, 1, 0, ?, ?, ?)"
+    "tags, trace_metadata, span_count, error_span_count, session_id, user_id, last_update_time, trace_key) "
+    "VALUES ($1, '5', $2, $3, $4, $5, 100, $6, $7, 1, 0, $8, $9, $10, coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0))"
 )
 SPAN_INSERT = (
     "INSERT INTO spans (trace_id, span_id, experiment_id, name, kind, span_type, start_time, end_time, duration_ms, "
