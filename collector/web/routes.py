@@ -2,7 +2,8 @@
 
 Page URLs (HTML; append ``.json`` for the same data as JSON):
 ``/`` -> experiments, ``/experiments/{id}/traces`` the trace table, ``/traces/{trace_id}`` one
-trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App queue,
+trace, ``/review`` a labeler's sessions, ``/review/{session_id}`` the Review App queue
+(``.../routing``: its routing rules),
 ``/agreement/{session_id}`` how far its labelers agree (``.../adjudicate``: gold labels),
 ``/login`` who is labeling (``/`` has its twin at ``/index.json``). Static files live under ``/static``;
 ``/favicon.ico`` answers with the same icon as ``/static/favicon.svg``, for what asks for it by that
@@ -10,7 +11,7 @@ name without reading a page (a browser opening ``/api/v1/health``), so no page l
 
 Every page route has a name (``url_path(request, name, ...)`` builds its path: ``experiments``,
 ``traces``, ``export_traces``, ``trace``, ``span``, ``review_sessions``, ``review_queue``,
-``review_item``, ``review_skip``, ``agreement``, ``adjudication``, ``save_gold``, ``login``,
+``review_item``, ``review_skip``, ``routing_rules``, ``add_routing_rule``, ``remove_routing_rule``, ``agreement``, ``adjudication``, ``save_gold``, ``login``,
 ``login_submit``, ``logout``; a JSON twin adds ``.json``).
 """
 
@@ -24,7 +25,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from annotrace.collector.web.page import HERE, PageRoute
-from annotrace.collector.web.pages import adjudication, agreement, experiments, login, review, trace, traces
+from annotrace.collector.web.pages import (
+    adjudication,
+    agreement,
+    experiments,
+    login,
+    review,
+    routing_rules,
+    trace,
+    traces,
+)
 
 if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
@@ -37,6 +47,7 @@ def web_routes(api: Access) -> list[BaseRoute]:
         *traces.routes(api),
         *trace.routes(api),
         *review.routes(api),
+        *routing_rules.routes(api),
         *adjudication.routes(api),
         *agreement.routes(api),
     ]
