@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from annotrace.collector.app import web_app
 from annotrace.collector.auth.rules import LEVEL_ROLES, RULES, rule_for, rule_key
+from annotrace.collector.store.visible_rows import ADMIN_ONLY, VISIBLE
 from tests.collector.auth.team import Team
 
 CALLERS = ("nobody", "wrong token", "viewer", "labeler", "editor", "admin")
@@ -145,3 +146,30 @@ def test_every_otlp_entry_point_answers_by_its_rule(team: Team, caller: str) -> 
                 headers={**_headers(team, caller), "content-type": "application/x-protobuf"},
             )
             assert response.status_code == (expected or 200), (base, signal, caller, response.text)
+
+
+SQL_RELATIONS = sorted(set(VISIBLE) | (ADMIN_ONLY - {"trace_parts", "lake_locks"}))  # those two: DuckLake only
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_every_relation_answers_sql_by_the_callers_permissions(team: Team, caller: str) -> None:
+    """``/api/v1/sql`` for each relation: admins read every relation, other users every relation of
+    experiments (only their rows: ``test_attacks``) and no relation without one, which does not exist
+    for them; a labeler assigned to no session reads no rows at all."""
+    wrong: list[str] = []
+    with httpx.Client(base_url=team.collector.web, timeout=60, headers=_headers(team, caller)) as client:
+        for relation in SQL_RELATIONS:
+            response = client.post("/api/v1/sql", json={"query": f"SELECT count(*) FROM {relation}"})
+            if caller in ("nobody", "wrong token"):
+                expected = 401
+            elif caller == "admin" or relation in VISIBLE:
+                expected = 200
+            else:
+                expected = 400
+            if response.status_code != expected:
+                wrong.append(f"{relation}: {response.status_code} {response.text[:200]}, expected {expected}")
+            elif expected == 400 and "does not exist" not in response.json()["message"]:
+                wrong.append(f"{relation}: {response.text[:200]}")
+            elif expected == 200 and caller == "labeler" and response.json()["rows"] != [[0]]:
+                wrong.append(f"{relation}: a labeler without sessions read {response.json()['rows']}")
+    assert wrong == []
