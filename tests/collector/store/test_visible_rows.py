@@ -7,7 +7,6 @@ Python variables) finds nothing more."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 import pytest
@@ -16,69 +15,13 @@ from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.sandbox import run_query
 from annotrace.collector.store.visible_rows import ADMIN_ONLY, VISIBLE, _sandbox, run_visible_query
-
-EXPERIMENTS = ("alpha", "bravo")
-_CHOICES = {
-    "kind": "feedback",
-    "type": "feedback",
-    "operation": "create",
-    "input_type": "text",
-    "status": "pending",
-    "role": "viewer",
-    "permission": "READ",
-}
-_LINKS = {
-    "experiment_id": "{e}",
-    "trace_id": "tr-{e}",
-    "linked_trace_id": "tr-{e}",
-    "source_trace_id": "tr-{e}",
-    "session_id": "run-{e}",
-    "run_id": "run-{e}",
-    "scorer_id": "scorer-{e}",
-    "dataset_id": "dataset-{e}",
-    "user_name": "user-{e}",
-}
-
-
-def _value(table: str, column: str, data_type: str, experiment: str) -> Any:
-    """A value for one column of the row of ``experiment``, linked to its other rows."""
-    if column in _LINKS:
-        return _LINKS[column].format(e=experiment)
-    if column in _CHOICES:
-        return _CHOICES[column]
-    if column == "experiment_ids":
-        return f'["{experiment}"]'
-    if data_type == "JSON":
-        return "[]" if column in ("assigned_users", "label_schemas") else f'{{"of": "{experiment}"}}'
-    if data_type.endswith("[]"):
-        return [f"{column}-{experiment}"]
-    if data_type == "VARCHAR":
-        return f"{table}-{column}-{experiment}"
-    if data_type == "BOOLEAN":
-        return True
-    if data_type == "TIMESTAMP":
-        return "2026-01-01 00:00:00"
-    if data_type == "BLOB":
-        return experiment.encode()
-    return EXPERIMENTS.index(experiment) + 1  # numbers
+from tests.collector.store.every_table import EXPERIMENTS, fill_every_table
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = Database(tmp_path_factory.mktemp("visible") / "annotrace.duckdb")
-    conn = database.conn
-    tables = [row[0] for row in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
-    for table in tables:
-        columns = conn.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-            "AND column_name NOT IN ('audit_id') ORDER BY column_index",
-            [table],
-        ).fetchall()
-        names = ", ".join(f'"{c}"' for c, _ in columns)
-        marks = ", ".join("?" for _ in columns)
-        for experiment in EXPERIMENTS:
-            row = [_value(table, c, t, experiment) for c, t in columns]
-            conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', row)
+    fill_every_table(database.conn)
     yield database
     database.close()
 
