@@ -7,10 +7,13 @@ the /agreement/{session_id}/adjudicate page uses the same store functions.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
+
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
-from annotrace.collector.api.mlflow.wire import json_body, missing, ok, path_trace_id, query
+from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id, query
+from annotrace.collector.api.models import Text, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
@@ -23,6 +26,15 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 MAX_RATIONALE_CHARS = 64 * 1024
+
+
+class GoldBody(TypedDict):
+    """``POST .../items/{trace_id}/gold``: who adjudicates, which schema, the gold value."""
+
+    user: Annotated[str, Text(max_chars=250, non_empty=True)]
+    schema: Annotated[str, Text(max_chars=250, non_empty=True)]
+    value: Any
+    rationale: NotRequired[Annotated[str, Text(max_chars=MAX_RATIONALE_CHARS)] | None]
 
 
 def dispute_json(d: store.Dispute) -> dict[str, Any]:
@@ -65,21 +77,16 @@ async def list_disputes(api: Access, request: Request) -> Response:
 async def record_gold(api: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "rationale"?}``: the adjudicator's gold label."""
     session_id, trace_id = session_path_id(request), path_trace_id(request)
-    body = await json_body(request)
-    user = body.get_str("user", required=True, max_chars=250)
-    schema = body.get_str("schema", required=True, max_chars=250)
-    assert user is not None and schema is not None
-    if "value" not in body.data:
-        raise missing("value")
+    body = parse(GoldBody, (await json_body(request)).data)
     stored = await api.write(
         partial(
             store.record_gold,
             session_id=session_id,
             trace_id=trace_id,
-            schema_name=schema,
-            adjudicator=user,
-            value=body.raw("value"),
-            rationale=body.get_str("rationale", max_chars=MAX_RATIONALE_CHARS),
+            schema_name=body["schema"],
+            adjudicator=body["user"],
+            value=body["value"],
+            rationale=body.get("rationale"),
             now=now_ms(),
         )
     )
@@ -128,23 +135,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 _SESSION,
                 {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "string"}},
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["user", "schema", "value"],
-                            "properties": {
-                                "user": {"type": "string"},
-                                "schema": {"type": "string"},
-                                "value": {},
-                                "rationale": {"type": "string"},
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": request_body(GoldBody),
             "responses": {
                 "200": {
                     "description": "OK",

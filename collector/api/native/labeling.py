@@ -10,11 +10,13 @@ trace in the same writer job that moves the labeler's status (``store/queries/la
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypeVar
+
+from pydantic import with_config
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
 from annotrace.collector.api.mlflow.wire import (
-    Fields,
     body_trace_ids,
     invalid,
     json_body,
@@ -24,6 +26,7 @@ from annotrace.collector.api.mlflow.wire import (
     query,
     rfc3339,
 )
+from annotrace.collector.api.models import Boolean, Integer, Object, Text, TextList, parse
 from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
@@ -38,6 +41,55 @@ if TYPE_CHECKING:
 
 MAX_TRACES_PER_CALL = 1000
 MAX_COMMENT_CHARS = 64 * 1024
+_USER = Text(max_chars=250, non_empty=True, name=True)
+_USERS = TextList(max_items=store.MAX_USERS, items=_USER)
+_REVIEWERS = Integer(minimum=1, maximum=store.MAX_USERS)
+L = TypeVar("L", bound="LabelerBody")
+
+
+class NewSessionBody(TypedDict):
+    """``POST /api/v1/labeling/sessions`` (keys in the order they are checked)."""
+
+    experiment_id: Annotated[str, Text(non_empty=True, documented={"pattern": r"^[0-9]{1,19}$"})]
+    name: Annotated[str, Text(max_chars=500, non_empty=True, name=True)]
+    custom_inputs: NotRequired[Annotated[dict[str, Any], Object()] | None]
+    enable_multi_turn_chat: NotRequired[Annotated[bool, Boolean()] | None]
+    assigned_users: NotRequired[Annotated[list[str], _USERS] | None]
+    agent: NotRequired[Annotated[str, Text()] | None]
+    label_schemas: NotRequired[Annotated[list[str], TextList()] | None]
+    reviewers_per_item: NotRequired[Annotated[int, _REVIEWERS] | None]
+
+
+@with_config(
+    json_schema_extra={
+        "anyOf": [
+            {"required": ["assigned_users"], "properties": {"assigned_users": {"type": "array"}}},
+            {"required": ["reviewers_per_item"]},
+        ]
+    }
+)
+class SessionChangeBody(TypedDict):
+    """``PATCH /api/v1/labeling/sessions/{id}``: new assigned users, a reviewers_per_item (null
+    clears it), or both; at least one."""
+
+    assigned_users: NotRequired[Annotated[list[str], _USERS] | None]
+    reviewers_per_item: NotRequired[Annotated[int, _REVIEWERS] | None]
+
+
+class NewTracesBody(TypedDict):
+    trace_ids: Annotated[list[str], TextList(max_items=MAX_TRACES_PER_CALL)]
+
+
+class LabelerBody(TypedDict):
+    """Who answers or skips: with authentication on, the signed-in user, whatever the body says."""
+
+    user: Annotated[str, Text(max_chars=250, non_empty=True)]
+
+
+class AnswerBody(LabelerBody):
+    schema: Annotated[str, Text(max_chars=250, non_empty=True)]
+    value: Any
+    comment: NotRequired[Annotated[str, Text(max_chars=MAX_COMMENT_CHARS)] | None]
 
 
 def session_json(s: store.Session) -> dict[str, Any]:
@@ -85,41 +137,25 @@ def session_path_id(request: Request) -> str:
     return value
 
 
-def _users(body: Fields, name: str) -> list[str]:
-    return body.get_str_list(name) or []
-
-
-def _user(body: Fields, request: Request) -> str:
-    """Who answers: the signed-in user when authentication is on (a ``user`` in the body is
-    ignored: nobody answers as someone else), else the body's ``user``."""
+async def _labeler_body(request: Request, model: type[L]) -> L:
+    """The body as ``model``, whose ``user`` is the signed-in user when authentication is on (a
+    ``user`` in the body is ignored: nobody answers as someone else), else the body's ``user``."""
+    data = (await json_body(request)).data
     signed_in = user_name(request)
-    if signed_in is not None:
-        return signed_in
-    user = body.get_str("user", required=True, max_chars=250)
-    assert user is not None
-    return user
+    return parse(model, data if signed_in is None else data | {"user": signed_in})
 
 
 async def create_session(api: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
-    name = body.get_name("name", required=True, max_chars=500)
-    assert experiment_id is not None and name is not None
-    custom = body.raw("custom_inputs")
-    if custom is not None and not isinstance(custom, dict):
-        raise invalid("custom_inputs", "an object", custom)
-    multi = body.raw("enable_multi_turn_chat")
-    if multi is not None and not isinstance(multi, bool):
-        raise invalid("enable_multi_turn_chat", "a boolean", multi)
+    body = parse(NewSessionBody, (await json_body(request)).data)
     new = store.NewSession(
-        experiment_id=experiment_id,
-        name=name,
-        assigned_users=_users(body, "assigned_users"),
-        agent=body.get_str("agent"),
-        label_schemas=body.get_str_list("label_schemas") or [],
-        enable_multi_turn_chat=bool(multi),
-        custom_inputs=custom,
-        reviewers_per_item=body.get_int("reviewers_per_item"),
+        experiment_id=body["experiment_id"],
+        name=body["name"],
+        assigned_users=body.get("assigned_users") or [],
+        agent=body.get("agent"),
+        label_schemas=body.get("label_schemas") or [],
+        enable_multi_turn_chat=bool(body.get("enable_multi_turn_chat")),
+        custom_inputs=body.get("custom_inputs"),
+        reviewers_per_item=body.get("reviewers_per_item"),
     )
     stored = await api.write(partial(store.create, new=new, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
@@ -140,16 +176,16 @@ async def update_session(api: Access, request: Request) -> Response:
     """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends) and/or
     ``{"reviewers_per_item": N | null}``."""
     session_id = session_path_id(request)
-    body = await json_body(request)
-    users = body.get_str_list("assigned_users")
-    if users is None and "reviewers_per_item" not in body.data:
+    body = parse(SessionChangeBody, (await json_body(request)).data)
+    users = body.get("assigned_users")
+    if users is None and "reviewers_per_item" not in body:
         raise missing("assigned_users")
-    if "reviewers_per_item" in body.data:
+    if "reviewers_per_item" in body:
         stored = await api.write(
             partial(
                 store.set_reviewers_per_item,
                 session_id=session_id,
-                reviewers=body.get_int("reviewers_per_item"),
+                reviewers=body["reviewers_per_item"],
                 now=now_ms(),
             )
         )
@@ -167,10 +203,7 @@ async def delete_session(api: Access, request: Request) -> Response:
 async def add_traces(api: Access, request: Request) -> Response:
     """``{"trace_ids": [source ids]}`` -> ``{"items": [{"source_trace_id", "trace_id", "added"}]}``."""
     session_id = session_path_id(request)
-    body = await json_body(request)
-    raw = body.get_str_list("trace_ids")
-    if raw is None:
-        raise missing("trace_ids")
+    raw = parse(NewTracesBody, (await json_body(request)).data)["trace_ids"]
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
@@ -199,14 +232,9 @@ async def post_answer(api: Access, request: Request) -> Response:
     (403 PERMISSION_DENIED when ``user`` is not one of the session's assigned users)."""
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
-    body = await json_body(request)
-    user = _user(body, request)
-    schema = body.get_str("schema", required=True, max_chars=250)
-    assert schema is not None
-    if "value" not in body.data:
-        raise missing("value")
+    body = await _labeler_body(request, AnswerBody)
     answer = labeling_answers.Answer(
-        session_id, trace_id, user, schema, body.raw("value"), body.get_str("comment", max_chars=MAX_COMMENT_CHARS)
+        session_id, trace_id, body["user"], body["schema"], body["value"], body.get("comment")
     )
     stored, status = await api.write(partial(labeling_answers.answer, a=answer, now=now_ms()))
     return ok({"assessment": assessment_json(stored), "status": status})
@@ -215,7 +243,7 @@ async def post_answer(api: Access, request: Request) -> Response:
 async def skip_item(api: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
-    user = _user(await json_body(request), request)
+    user = (await _labeler_body(request, LabelerBody))["user"]
     status = await api.write(
         partial(labeling_answers.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms())
     )
@@ -224,243 +252,3 @@ async def skip_item(api: Access, request: Request) -> Response:
 
 async def progress(api: Access, request: Request) -> Response:
     return ok(await api.read(labeling_progress.progress, session_path_id(request)))
-
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_SESSION_ID = {
-    "name": "session_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "labeling session id = its MLflow run id (32 hex)",
-}
-_TRACE_ID = {
-    "name": "trace_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "the item: the session's copy of the trace (tr- + 32 hex)",
-}
-_SESSION = {
-    "type": "object",
-    "description": "MLflow LabelingSession fields (+ url_path, times)",
-    "properties": {
-        key: {"type": "string"}
-        for key in (
-            "labeling_session_id",
-            "mlflow_run_id",
-            "name",
-            "experiment_id",
-            "review_app_id",
-            "url_path",
-            "create_time",
-            "last_update_time",
-        )
-    }
-    | {
-        "assigned_users": {"type": "array", "items": {"type": "string"}},
-        "agent": {"type": ["string", "null"]},
-        "label_schemas": {"type": "array", "items": {"type": "string"}},
-        "enable_multi_turn_chat": {"type": "boolean"},
-        "custom_inputs": {"type": ["object", "null"]},
-    },
-}
-_STATUS = {"enum": list(store.STATUSES)}
-_USER_BODY = {"type": "object", "required": ["user"], "properties": {"user": {"type": "string"}}}
-_AS_LABELER = ("400", "403", "404")  # 403 PERMISSION_DENIED: the user is not assigned to the session
-_ERROR_TEXT = {"403": "PERMISSION_DENIED: the user is not one of the session's assigned_users"}
-
-
-def _op(
-    summary: str,
-    ok_schema: dict[str, Any],
-    *,
-    params: list[dict[str, Any]] | None = None,
-    body: dict[str, Any] | None = None,
-    errors: tuple[str, ...] = ("400", "404"),
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "summary": summary,
-        "parameters": params or [],
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}},
-            **{
-                code: {
-                    "description": _ERROR_TEXT.get(code, "MLflow error envelope"),
-                    "content": {"application/json": {"schema": _ERROR}},
-                }
-                for code in errors
-            },
-        },
-    }
-    if body is not None:
-        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    return out
-
-
-_BASE = "/api/v1/labeling/sessions"
-_NOT_NAME = r"\u0000-\u001f\u007f-\u009f\ufffd"  # what ids.name_problem refuses
-_NAME = {
-    "type": "string",
-    "maxLength": 500,
-    "description": "not blank; no control characters or U+FFFD",
-    "pattern": rf"^[^{_NOT_NAME}]*[^\s{_NOT_NAME}][^{_NOT_NAME}]*$",
-}
-_USERS = {
-    "type": "array",
-    "maxItems": store.MAX_USERS,
-    "items": {**_NAME, "maxLength": 250},
-    "description": "user names: not blank, no control characters or U+FFFD",
-}
-OPENAPI_PATHS: dict[str, Any] = {
-    _BASE: {
-        "post": _op(
-            "Create a labeling session (every label schema must exist; built-ins are created)",
-            {"type": "object", "properties": {"labeling_session": _SESSION}},
-            body={
-                "type": "object",
-                "required": ["experiment_id", "name"],
-                "properties": {
-                    "experiment_id": {"type": "string", "pattern": r"^[0-9]{1,19}$"},
-                    "name": _NAME,
-                    "assigned_users": _USERS,
-                    "agent": {"type": "string"},
-                    "label_schemas": {"type": "array", "items": {"type": "string"}},
-                    "enable_multi_turn_chat": {"type": "boolean"},
-                    "custom_inputs": {"type": "object"},
-                },
-            },
-        ),
-        "get": _op(
-            "Labeling sessions, newest first; with user, only those the user may label",
-            {"type": "object", "properties": {"labeling_sessions": {"type": "array", "items": _SESSION}}},
-            params=[
-                {"name": "experiment_id", "in": "query", "schema": {"type": "string"}},
-                {"name": "user", "in": "query", "schema": {"type": "string"}},
-            ],
-        ),
-    },
-    _BASE + "/{session_id}": {
-        "get": _op(
-            "One labeling session",
-            {"type": "object", "properties": {"labeling_session": _SESSION}},
-            params=[_SESSION_ID],
-        ),
-        "patch": _op(
-            "Replace the assigned users (an empty list lets anyone label)",
-            {"type": "object", "properties": {"labeling_session": _SESSION}},
-            params=[_SESSION_ID],
-            body={"type": "object", "required": ["assigned_users"], "properties": {"assigned_users": _USERS}},
-        ),
-        "delete": _op(
-            "Delete the session (idempotent); its copied traces and labels stay",
-            {"type": "object"},
-            params=[_SESSION_ID],
-        ),
-    },
-    _BASE + "/{session_id}/traces": {
-        "post": _op(
-            "Copy traces into the session (new trace ids; a source already in the session is not copied again)",
-            {
-                "type": "object",
-                "properties": {
-                    "items": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "source_trace_id": {"type": "string"},
-                                "trace_id": {"type": "string"},
-                                "added": {"type": "boolean"},
-                            },
-                        },
-                    }
-                },
-            },
-            params=[_SESSION_ID],
-            body={
-                "type": "object",
-                "required": ["trace_ids"],
-                "properties": {"trace_ids": {"type": "array", "items": {"type": "string"}}},
-            },
-        )
-    },
-    _BASE + "/{session_id}/items": {
-        "get": _op(
-            "The session's queue in order, with each labeler's status",
-            {
-                "type": "object",
-                "properties": {
-                    "session_id": {"type": "string"},
-                    "items": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "trace_id": {"type": "string"},
-                                "source_trace_id": {"type": "string"},
-                                "position": {"type": "integer"},
-                                "request_preview": {"type": ["string", "null"]},
-                                "response_preview": {"type": ["string", "null"]},
-                                "status": _STATUS,
-                                "statuses": {"type": "object", "additionalProperties": _STATUS},
-                            },
-                        },
-                    },
-                },
-            },
-            params=[
-                _SESSION_ID,
-                {"name": "user", "in": "query", "schema": {"type": "string"}},
-                {"name": "status", "in": "query", "schema": _STATUS},
-            ],
-        )
-    },
-    _BASE + "/{session_id}/items/{trace_id}/answers": {
-        "post": _op(
-            "Answer one label schema for one item: validated against the schema, stored as an assessment (name = "
-            "schema, feedback or expectation per the schema type, source HUMAN/user, rationale = comment)",
-            {"type": "object", "properties": {"assessment": {"type": "object"}, "status": _STATUS}},
-            params=[_SESSION_ID, _TRACE_ID],
-            body={
-                "type": "object",
-                "required": ["user", "schema", "value"],
-                "properties": {
-                    "user": {"type": "string"},
-                    "schema": {"type": "string"},
-                    "value": {},
-                    "comment": {"type": "string"},
-                },
-            },
-            errors=_AS_LABELER,
-        )
-    },
-    _BASE + "/{session_id}/items/{trace_id}/skip": {
-        "post": _op(
-            "Skip an item for one labeler",
-            {
-                "type": "object",
-                "properties": {"trace_id": {"type": "string"}, "user": {"type": "string"}, "status": _STATUS},
-            },
-            params=[_SESSION_ID, _TRACE_ID],
-            body=_USER_BODY,
-            errors=_AS_LABELER,
-        )
-    },
-    _BASE + "/{session_id}/progress": {
-        "get": _op(
-            "Item counts per status, per labeler and in total",
-            {
-                "type": "object",
-                "properties": {
-                    "session_id": {"type": "string"},
-                    "item_count": {"type": "integer"},
-                    "completed_items": {"type": "integer", "description": "items completed by at least one labeler"},
-                    "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "users": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-            params=[_SESSION_ID],
-        )
-    },
-}

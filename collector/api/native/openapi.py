@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector import __version__
 from annotrace.collector.api.mlflow.wire import ok
+from annotrace.collector.api.models import request_body
 from annotrace.collector.api.native.adjudication import OPENAPI_PATHS as ADJUDICATION_PATHS
 from annotrace.collector.api.native.agreement import OPENAPI_PATHS as AGREEMENT_PATHS
-from annotrace.collector.api.native.labeling import OPENAPI_PATHS as LABELING_PATHS
+from annotrace.collector.api.native.labeling_openapi import OPENAPI_PATHS as LABELING_PATHS
 from annotrace.collector.api.native.routing_rules import OPENAPI_PATHS as ROUTING_RULE_PATHS
+from annotrace.collector.api.native.sql import QueryBody
 from annotrace.collector.api.native.users import OPENAPI_PATHS as USER_PATHS
 
 if TYPE_CHECKING:
@@ -105,21 +107,7 @@ SPEC: dict[str, Any] = {
         "/api/v1/sql": {
             "post": {
                 "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["query"],
-                                "properties": {
-                                    "query": {"type": "string", "pattern": r"\S", "description": "one statement"},
-                                    "max_rows": {"type": "integer", "minimum": 1, "maximum": 1000000},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": request_body(QueryBody),
                 "responses": _responses(
                     {
                         "type": "object",

@@ -10,12 +10,17 @@ token is refused by the very next request.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
+
+from pydantic import with_config
+from pydantic.config import JsonDict
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import json_body, ok, query, rfc3339
+from annotrace.collector.api.models import Integer, Text, parse, request_body
 from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
 from annotrace.collector.auth.principal import principal_of
-from annotrace.collector.auth.secrets import hash_password, new_token
+from annotrace.collector.auth.secrets import MIN_PASSWORD_CHARS, hash_password, new_token
 from annotrace.collector.errors import InvalidParameter, PermissionDenied
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import users as store
@@ -27,6 +32,48 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 MAX_TOKEN_DAYS = 3650
+_NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what store.check_name refuses
+_NAME: JsonDict = {
+    "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
+    "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$",
+}
+"""What the store's checks refuse (``store.check_name``, ``check_role``, ``hash_password``): in the
+document only, as the store words those errors."""
+_ROLE: JsonDict = {"enum": list(store.ROLES)}
+_PASSWORD: JsonDict = {"minLength": MIN_PASSWORD_CHARS}
+
+
+class NewUserBody(TypedDict):
+    name: Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, non_empty=True, documented=_NAME)]
+    role: Annotated[str, Text(non_empty=True, documented=_ROLE)]
+    password: NotRequired[Annotated[str, Text(documented=_PASSWORD)] | None]
+
+
+@with_config(
+    json_schema_extra={
+        "anyOf": [
+            {"required": ["role"], "properties": {"role": {"type": "string"}}},
+            {"required": ["password"], "properties": {"password": {"type": "string"}}},
+        ]
+    }
+)
+class UserChangeBody(TypedDict):
+    """A new role, a new password, or both."""
+
+    role: NotRequired[Annotated[str, Text(documented=_ROLE)] | None]
+    password: NotRequired[Annotated[str, Text(documented=_PASSWORD)] | None]
+
+
+class PermissionBody(TypedDict):
+    permission: Annotated[str, Text(non_empty=True, documented={"enum": list(store.PERMISSIONS)})]
+
+
+class NewTokenBody(TypedDict):
+    """Every key optional: an empty body (no Content-Type needed) makes a token for the caller."""
+
+    user: NotRequired[Annotated[str, Text()] | None]
+    expires_days: NotRequired[Annotated[int, Integer(minimum=1, maximum=MAX_TOKEN_DAYS)] | None]
+    description: NotRequired[Annotated[str, Text(max_chars=500)] | None]
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -52,11 +99,8 @@ async def list_users(api: Access, request: Request) -> Response:
 
 async def add_user(api: Access, request: Request) -> Response:
     """``{"name", "role", "password"?}``; without a password the user signs in with tokens only."""
-    body = await json_body(request)
-    name = body.get_str("name", required=True, max_chars=store.MAX_NAME_CHARS)
-    role = body.get_str("role", required=True)
-    password = body.get_str("password")
-    assert name is not None and role is not None
+    body = parse(NewUserBody, (await json_body(request)).data)
+    name, role, password = body["name"], body["role"], body.get("password")
     password_hash = hash_password(password) if password is not None else None
     user = await api.write(
         partial(
@@ -75,8 +119,8 @@ async def add_user(api: Access, request: Request) -> Response:
 async def update_user(api: Access, request: Request) -> Response:
     """``{"role"?, "password"?}``: a new password ends the user's Review App sign-ins."""
     name = request.path_params["name"]
-    body = await json_body(request)
-    role, password = body.get_str("role"), body.get_str("password")
+    body = parse(UserChangeBody, (await json_body(request)).data)
+    role, password = body.get("role"), body.get("password")
     if role is None and password is None:
         raise InvalidParameter("role, password: give at least one")
     actor = _actor(request)
@@ -97,9 +141,7 @@ async def delete_user(api: Access, request: Request) -> Response:
 
 async def set_permission(api: Access, request: Request) -> Response:
     """``{"permission": "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS"}``."""
-    body = await json_body(request)
-    permission = body.get_str("permission", required=True)
-    assert permission is not None
+    permission = parse(PermissionBody, (await json_body(request)).data)["permission"]
     row = await api.write(
         partial(
             store.set_permission,
@@ -146,11 +188,11 @@ async def list_tokens(api: Access, request: Request) -> Response:
 async def create_token(api: Access, request: Request) -> Response:
     """``{"user"?, "description"?, "expires_days"?}`` -> ``{"token_id", "token"}``: the token is shown
     this once."""
-    body = await json_body(request, content_type_required=False)
-    user = _owner(request, body.get_str("user")) or _actor(request)
+    body = parse(NewTokenBody, (await json_body(request, content_type_required=False)).data)
+    user = _owner(request, body.get("user")) or _actor(request)
     if user is None:
         raise PermissionDenied('Name the user the token is for: {"user": ...}')
-    days = body.get_int("expires_days", minimum=1, maximum=MAX_TOKEN_DAYS)
+    days = body.get("expires_days")
     now = now_ms()
     token_id, token, token_hash = new_token()
     expire = None if days is None else now.__class__.fromtimestamp(now.timestamp() + days * 86400)
@@ -160,7 +202,7 @@ async def create_token(api: Access, request: Request) -> Response:
             token_id=token_id,
             user_name=user,
             token_hash=token_hash,
-            description=body.get_str("description", max_chars=500),
+            description=body.get("description"),
             expire_time=expire,
             now=now,
             actor=_actor(request),
@@ -186,7 +228,7 @@ async def revoke_token(api: Access, request: Request) -> Response:
     return ok({"token": _jsonable(row)})
 
 
-def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _op(summary: str, *, params: tuple[str, ...] = (), body: type[Any] | None = None) -> dict[str, Any]:
     error = {
         "description": "MLflow error envelope (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400, 404)",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -197,39 +239,23 @@ def _op(summary: str, *, params: tuple[str, ...] = (), body: dict[str, Any] | No
         "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
     }
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = request_body(body)
     return op
 
 
-_ROLE = {"enum": list(store.ROLES)}
-_NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what store.check_name refuses
-_NAME = {
-    "type": "string",
-    "maxLength": store.MAX_NAME_CHARS,
-    "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
-    "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$",
-}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/users": {
         "get": _op("Users (no password hashes) and their per-experiment permissions (admins)"),
         "post": _op(
             "Add a user (admins)",
-            body={
-                "type": "object",
-                "required": ["name", "role"],
-                "properties": {"name": _NAME, "role": _ROLE, "password": {"type": "string", "minLength": 8}},
-            },
+            body=NewUserBody,
         ),
     },
     "/api/v1/users/{name}": {
         "patch": _op(
             "Change a user's role or password; a new password ends their sign-ins (admins)",
             params=("name",),
-            body={
-                "type": "object",
-                "properties": {"role": _ROLE, "password": {"type": "string", "minLength": 8}},
-                "anyOf": [{"required": ["role"]}, {"required": ["password"]}],
-            },
+            body=UserChangeBody,
         ),
         "delete": _op("Delete a user, revoking their tokens (admins)", params=("name",)),
     },
@@ -237,11 +263,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "put": _op(
             "Grant a permission on one experiment; a user with grants sees only those experiments (admins)",
             params=("name", "experiment_id"),
-            body={
-                "type": "object",
-                "required": ["permission"],
-                "properties": {"permission": {"enum": list(store.PERMISSIONS)}},
-            },
+            body=PermissionBody,
         ),
         "delete": _op("Remove a user's permission row on one experiment (admins)", params=("name", "experiment_id")),
     },
@@ -249,14 +271,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": _op("Your API tokens (never the tokens themselves); an admin may pass ?user="),
         "post": _op(
             "Create an API token, answered once as `token` (an admin may pass `user`)",
-            body={
-                "type": "object",
-                "properties": {
-                    "user": {"type": "string"},
-                    "description": {"type": "string", "maxLength": 500},
-                    "expires_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS},
-                },
-            },
+            body=NewTokenBody,
         ),
     },
     "/api/v1/tokens/{token_id}": {
