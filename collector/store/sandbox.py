@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,19 @@ def run_query(
         cursor.close()
 
 
+@contextmanager
+def read_only_transaction(cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """``BEGIN TRANSACTION READ ONLY``, always rolled back: nothing done inside can be written."""
+    cursor.execute("BEGIN TRANSACTION READ ONLY")
+    try:
+        yield
+    finally:
+        try:
+            cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction left to undo (DuckDB ended it on an error)
+
+
 def run_checked(
     cursor: duckdb.DuckDBPyConnection,
     query: str,
@@ -206,22 +220,22 @@ def run_checked(
     timer = threading.Timer(time_limit_s, cursor.interrupt)
     table = None
     try:
-        cursor.execute("BEGIN TRANSACTION READ ONLY")
-        check_query(cursor, query)
-        timer.start()
-        rows: list[Any] = []
-        if arrow:  # a relation, not a DB-API result: DuckDB hands Arrow over without a copy
-            relation = cursor.sql(query)
-            columns, types = list(relation.columns), [str(t) for t in relation.types]
-            table = relation.limit(row_limit + 1).to_arrow_table()
-            truncated = table.num_rows > row_limit
-            table = table.slice(0, row_limit)
-        else:
-            result = cursor.execute(query)
-            columns = [d[0] for d in result.description or []]
-            types = [str(d[1]) for d in result.description or []]
-            rows = result.fetchmany(row_limit + 1)
-            truncated = len(rows) > row_limit
+        with read_only_transaction(cursor):
+            check_query(cursor, query)
+            timer.start()
+            rows: list[Any] = []
+            if arrow:  # a relation, not a DB-API result: DuckDB hands Arrow over without a copy
+                relation = cursor.sql(query)
+                columns, types = list(relation.columns), [str(t) for t in relation.types]
+                table = relation.limit(row_limit + 1).to_arrow_table()
+                truncated = table.num_rows > row_limit
+                table = table.slice(0, row_limit)
+            else:
+                result = cursor.execute(query)
+                columns = [d[0] for d in result.description or []]
+                types = [str(d[1]) for d in result.description or []]
+                rows = result.fetchmany(row_limit + 1)
+                truncated = len(rows) > row_limit
     except duckdb.InterruptException:
         raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
     except (duckdb.PermissionException, duckdb.TransactionException) as exc:
@@ -230,8 +244,4 @@ def run_checked(
         raise InvalidParameter(f"SQL error: {exc}") from None
     finally:
         timer.cancel()
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # no transaction left to undo (DuckDB ended it on an error)
     return QueryResult(columns, types, rows[:row_limit], truncated, table)

@@ -34,6 +34,7 @@ from annotrace.collector.store.sandbox import (
     DEFAULT_ROW_LIMIT,
     DEFAULT_TIME_LIMIT_S,
     QueryResult,
+    read_only_transaction,
     run_checked,
     syntax_nodes,
 )
@@ -195,17 +196,12 @@ def run_visible_query(
     try:
         timer.start()
         try:
-            source.execute("BEGIN TRANSACTION READ ONLY")
-            _fill(source, target, sorted(experiments), query)
+            with read_only_transaction(source):  # one snapshot for every relation copied
+                _fill(source, target, sorted(experiments), query)
         except duckdb.InterruptException:
             raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
         except duckdb.Error as exc:
             raise InvalidParameter(f"SQL error: {exc}") from None
-        finally:
-            try:
-                source.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # no transaction left to undo
         target.execute("SET lock_configuration = true")
         return run_checked(target, query, row_limit=row_limit, time_limit_s=time_limit_s, arrow=arrow)
     finally:
