@@ -13,6 +13,7 @@ from annotrace.collector.api.models import request_body
 from annotrace.collector.api.native.adjudication import OPENAPI_PATHS as ADJUDICATION_PATHS
 from annotrace.collector.api.native.agreement import OPENAPI_PATHS as AGREEMENT_PATHS
 from annotrace.collector.api.native.labeling_openapi import OPENAPI_PATHS as LABELING_PATHS
+from annotrace.collector.api.native.openapi_responses import responses
 from annotrace.collector.api.native.routing_rules import OPENAPI_PATHS as ROUTING_RULE_PATHS
 from annotrace.collector.api.native.sql import QueryBody
 from annotrace.collector.api.native.users import OPENAPI_PATHS as USER_PATHS
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _TRACE_ID = {
     "name": "trace_id",
     "in": "path",
@@ -29,13 +29,6 @@ _TRACE_ID = {
     "description": "tr- + 32 hex (tr- optional)",
     "schema": {"type": "string"},
 }
-
-
-def _responses(ok_schema: dict[str, Any], *codes: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
-    for code in codes:
-        out[str(code)] = {"description": "MLflow error envelope", "content": {"application/json": {"schema": _ERROR}}}
-    return out
 
 
 _COUNT = {"type": ["integer", "null"]}
@@ -90,13 +83,13 @@ SPEC: dict[str, Any] = {
         '{"error_code", "message"} with MLflow\'s codes.',
     },
     "paths": {
-        "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": _responses({"type": "object"})}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": responses({"type": "object"})}},
         "/api/v1/health": {
             "get": {
                 "summary": "Liveness and pipeline backlog; 503 (status unavailable, with the reason) while exports "
                 "are refused because the collector cannot store them, e.g. on a full disk",
                 "responses": {
-                    **_responses(HEALTH),
+                    **responses(HEALTH),
                     "503": {
                         "description": "Exports are refused until the collector can store again (it retries by itself)",
                         "content": {"application/json": {"schema": HEALTH}},
@@ -108,7 +101,7 @@ SPEC: dict[str, Any] = {
             "post": {
                 "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
                 "requestBody": request_body(QueryBody),
-                "responses": _responses(
+                "responses": responses(
                     {
                         "type": "object",
                         "properties": {
@@ -134,7 +127,7 @@ SPEC: dict[str, Any] = {
                         "description": "only assessments not overridden (default false)",
                     },
                 ],
-                "responses": _responses(
+                "responses": responses(
                     {
                         "type": "object",
                         "properties": {
@@ -154,7 +147,7 @@ SPEC: dict[str, Any] = {
                     _TRACE_ID,
                     {"name": "assessment_id", "in": "path", "required": True, "schema": {"type": "string"}},
                 ],
-                "responses": _responses(
+                "responses": responses(
                     {
                         "type": "object",
                         "properties": {
@@ -187,7 +180,7 @@ SPEC: dict[str, Any] = {
                 "summary": "The spans of a trace as MLflow Span.to_dict() objects (base64 ids, attribute values as JSON "
                 "text), as the search_traces DataFrame's spans column holds them",
                 "parameters": [_TRACE_ID],
-                "responses": _responses(
+                "responses": responses(
                     {
                         "type": "object",
                         "properties": {

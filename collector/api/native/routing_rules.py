@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.api.mlflow.wire import invalid, json_body, ok, rfc3339
 from annotrace.collector.api.native.labeling import session_path_id
+from annotrace.collector.api.native.openapi_responses import responses
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.errors import NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
@@ -90,7 +91,6 @@ async def delete_rule(api: Access, request: Request) -> Response:
     return ok({})
 
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _RULE = {
     "type": "object",
     "properties": {
@@ -108,13 +108,6 @@ _RULE = {
     },
 }
 _SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _responses(schema: dict[str, Any], *codes: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
-    for code in codes:
-        out[str(code)] = {"description": "MLflow error envelope", "content": {"application/json": {"schema": _ERROR}}}
-    return out
 
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -148,14 +141,14 @@ OPENAPI_PATHS: dict[str, Any] = {
                     }
                 },
             },
-            "responses": _responses(
+            "responses": responses(
                 {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 403, 404
             ),
         },
         "get": {
             "summary": "The session's routing rules, oldest first, each with how many traces it has added",
             "parameters": [_SESSION],
-            "responses": _responses(
+            "responses": responses(
                 {"type": "object", "properties": {"routing_rules": {"type": "array", "items": _RULE}}}, 404
             ),
         },
@@ -164,7 +157,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "delete": {
             "summary": "Remove a routing rule; the traces it added stay in the session",
             "parameters": [_SESSION, {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": _responses({"type": "object"}, 404),
+            "responses": responses({"type": "object"}, 404),
         }
     },
 }
