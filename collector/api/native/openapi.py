@@ -100,6 +100,9 @@ SPEC: dict[str, Any] = {
         "/api/v1/sql": {
             "post": {
                 "summary": "Run one read-only SQL query (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW) in the sandbox",
+                "description": "With authentication on, any signed-in user may query; a non-admin sees only the "
+                "rows of the experiments they may READ, and tables without an experiment (users, audit_log...) "
+                "do not exist for them.",
                 "requestBody": request_body(QueryBody),
                 "responses": responses(
                     {
