@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = [
-    {"__init__", "errors", "ids", "component", "config", "telemetry"},
+    {"__init__", "errors", "ids", "component", "config", "config_models", "config_yaml", "telemetry"},
     {"store", "pipeline"},
     {"genai"},
     {"exporters"},

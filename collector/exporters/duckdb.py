@@ -10,9 +10,10 @@ import logging
 import os
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
+from annotrace.collector.config import Duration
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
@@ -43,10 +44,10 @@ class DuckLakeConfig:
     """Drop traces that started more than this many days ago, with their spans, events, links,
     messages, documents and log records; a trace with assessments keeps its ``traces`` row and its
     assessments. 0 keeps everything."""
-    housekeeping_interval: float = field(default=3600.0, metadata={"duration": True})
+    housekeeping_interval: Duration = 3600.0
     """How often this collector runs housekeeping (``store.lake.housekeeping``: retention, merging
     each trace's parts, merging small Parquet files, expiring snapshots); 0 = never."""
-    snapshot_retention: float = field(default=3600.0, metadata={"duration": True})
+    snapshot_retention: Duration = 3600.0
     """How long DuckLake keeps old snapshots (time travel) and the files only they use."""
 
     def validate(self) -> None:
@@ -71,7 +72,7 @@ class DuckDBConfig:
     (``Database.fit_memory_limit``)."""
     threads: int = 0
     """DuckDB's worker threads; 0 = one fewer than the machine's cores (at least one)."""
-    lock_timeout: float = field(default=10.0, metadata={"duration": True})
+    lock_timeout: Duration = 10.0
     """How long start-up waits for another process (a collector still stopping, an ``annotrace sql
     --db``) to let go of the file before giving up with its PID; e.g. ``10s``, ``0`` = no wait."""
     ducklake: DuckLakeConfig | None = None

@@ -46,6 +46,7 @@ import duckdb
 import grpc
 import httpx
 
+from annotrace.collector.config import Duration
 from annotrace.collector.exporters.otlp_encode import Encoded, Part, assessment_parts, encode_batch
 from annotrace.collector.store.queries.assessment_events import changed_since
 from annotrace.collector.telemetry import Batch
@@ -86,10 +87,6 @@ EXPERIMENT_ID_HEADER = "x-mlflow-experiment-id"
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")  # header values: printable ASCII
 
 
-def _duration() -> dict[str, bool]:
-    return {"duration": True}
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OTLPExporterConfig:
     endpoint: str = DEFAULT_ENDPOINT
@@ -97,18 +94,18 @@ class OTLPExporterConfig:
     protobuf (``/v1/traces`` and ``/v1/logs`` are appended)."""
     headers: dict[str, str] = field(default_factory=dict)
     """Sent with every request (gRPC metadata keys are lower-cased), e.g. ``authorization``."""
-    timeout: float = field(default=DEFAULT_TIMEOUT_S, metadata=_duration())
+    timeout: Duration = DEFAULT_TIMEOUT_S
     """Per request, e.g. 10s."""
     compression: Literal["none", "gzip"] = "gzip"
     queue_size: int = DEFAULT_QUEUE_SIZE
     """Requests (one per batch and signal) waiting to be sent; more are dropped and counted."""
-    retry_max_elapsed: float = field(default=DEFAULT_RETRY_MAX_ELAPSED_S, metadata=_duration())
+    retry_max_elapsed: Duration = DEFAULT_RETRY_MAX_ELAPSED_S
     """How long one request is retried on retryable errors before it is dropped."""
-    shutdown_timeout: float = field(default=DEFAULT_SHUTDOWN_TIMEOUT_S, metadata=_duration())
+    shutdown_timeout: Duration = DEFAULT_SHUTDOWN_TIMEOUT_S
     """How long shutdown keeps sending what is queued; the rest is dropped."""
     forward_assessments: bool = True
     """Also send assessments (REST-created or ingested) as gen_ai.evaluation.result log records."""
-    assessments_poll_interval: float = field(default=DEFAULT_POLL_INTERVAL_S, metadata=_duration())
+    assessments_poll_interval: Duration = DEFAULT_POLL_INTERVAL_S
 
     def validate(self) -> None:
         if self.is_http:

@@ -7,8 +7,9 @@ processor's ``process`` passes data through. DuckDB Arrow inserts measured ~18,0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from annotrace.collector.config import Duration
 from annotrace.collector.telemetry import Batch
 
 DEFAULT_SEND_BATCH_SIZE = 8192
@@ -21,7 +22,7 @@ class BatchConfig:
     """Items (spans + log records) that trigger a write."""
     send_batch_max_size: int = 0
     """Upper bound of one write (0 = send_batch_size)."""
-    timeout: float = field(default=DEFAULT_TIMEOUT_S, metadata={"duration": True})
+    timeout: Duration = DEFAULT_TIMEOUT_S
     """Longest wait for a batch to fill, e.g. 200ms."""
 
     def validate(self) -> None:
