@@ -67,20 +67,10 @@ ALL_SCENARIOS = (
     "lake",
     "growth",
 )
-QUICK_SCENARIOS = (
-    "decode",
-    "grpc",
-    "grpc2k",
-    "http",
-    "half",
-    "half2k",
-    "overload",
-    "ryw",
-    "assessments",
-    "agreement",
-    "auth",
-    "sqlrows",
-)
+SLOW_SCENARIOS = ("stub", "lake")
+"""Left out of --quick: ``stub`` repeats ``grpc`` through the generated stub; ``lake`` starts PostgreSQL
+and runs collectors from ``.venv-lake``."""
+QUICK_SCENARIOS = tuple(scenario for scenario in ALL_SCENARIOS if scenario not in SLOW_SCENARIOS)
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
 # (flag, type, full-run default, --quick default, help)
@@ -123,12 +113,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         default=bool(os.environ.get("BENCH_QUICK")),
-        help="about one minute: shorter durations, no stub scenario (env BENCH_QUICK=1)",
+        help="about one minute: shorter durations, no stub or lake scenario (env BENCH_QUICK=1)",
     )
     parser.add_argument(
         "--scenarios",
         default=os.environ.get("BENCH_SCENARIOS", ""),
-        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub)",
+        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub or lake)",
     )
     for flag, kind, full, _quick, text in _OPTIONS:
         env = os.environ.get(_env_name(flag))
