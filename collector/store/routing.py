@@ -155,21 +155,17 @@ class Router:
             sql, params = SQL_MATCHES.format(query=query), [ids, experiment]
         timer = threading.Timer(self.time_limit_s, cursor.interrupt)
         try:
-            cursor.execute("BEGIN TRANSACTION READ ONLY")
-            if rule.sql_query is not None:
-                sandbox.check_query(cursor, rule.sql_query)
-            timer.start()
-            return [row[0] for row in cursor.execute(sql, params).fetchall()]
+            with sandbox.read_only_transaction(cursor):
+                if rule.sql_query is not None:
+                    sandbox.check_query(cursor, rule.sql_query)
+                timer.start()
+                return [row[0] for row in cursor.execute(sql, params).fetchall()]
         except duckdb.InterruptException:
             raise InvalidParameter(f"stopped after the time limit of {self.time_limit_s:g} s") from None
         except duckdb.Error as exc:
             raise InvalidParameter(f"SQL error: {str(exc).splitlines()[0]}") from None
         finally:
             timer.cancel()
-            try:
-                cursor.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # no transaction left to undo
 
     @staticmethod
     def _add(conn: duckdb.DuckDBPyConnection, rule: RoutingRule, found: list[str], now: datetime) -> None:

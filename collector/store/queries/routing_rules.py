@@ -88,8 +88,7 @@ def check(cursor: duckdb.DuckDBPyConnection, rule: NewRule) -> None:
         compile_filter(rule.filter_string)  # InvalidParameter naming 'filter' and the clause
         return
     assert rule.sql_query is not None
-    cursor.execute("BEGIN TRANSACTION READ ONLY")
-    try:
+    with sandbox.read_only_transaction(cursor):
         try:
             sandbox.check_query(cursor, rule.sql_query)
         except InvalidParameter as exc:
@@ -102,11 +101,6 @@ def check(cursor: duckdb.DuckDBPyConnection, rule: NewRule) -> None:
             ) from None
         except duckdb.Error as exc:
             raise InvalidParameter(f"Invalid value for parameter 'sql': {str(exc).splitlines()[0]}") from None
-    finally:
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # DuckDB ended the transaction on the error
 
 
 def create(conn: duckdb.DuckDBPyConnection, rule: NewRule, now: datetime) -> RoutingRule:
