@@ -162,16 +162,16 @@ def web_app(
             body, status_code=503 if reasons else 200, headers={"Retry-After": "5"} if reasons else None
         )
 
-    api = Access(db, writer)
+    access = Access(db, writer)
     routes = [
         *otlp_http.routes(ingest),
         Route("/api/v1/sql", sql, methods=["POST"]),
         Route("/api/v1/health", health, methods=["GET"]),
-        *api_routes(api),
-        *web_routes(api),
+        *api_routes(access),
+        *web_routes(access),
     ]
     if authenticator is not None:
-        routes = protect(routes, _web_error, api.read)
+        routes = protect(routes, _web_error, access.read)
     app = Starlette(routes=routes, exception_handlers={**HANDLERS, CollectorError: _page_or_api_error})
     app.add_middleware(ReadBarrier, spool=service.spool)
     if authenticator is not None:  # before the barrier: a refused caller waits for nothing

@@ -182,19 +182,19 @@ async def _version(request: Request) -> Response:
     return PlainTextResponse(MLFLOW_VERSION)
 
 
-def api_routes(api: Access) -> list[BaseRoute]:
-    """The REST routes, all reaching the store through ``api`` (shared with the web pages)."""
+def api_routes(access: Access) -> list[BaseRoute]:
+    """The REST routes, all reaching the store through ``access`` (shared with the web pages)."""
     routes: list[BaseRoute] = [
         Route("/version", _version, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
     for method, path, handler in NATIVE_ROUTES:
-        routes.append(Route(path, partial(handler, api), methods=[method]))
+        routes.append(Route(path, partial(handler, access), methods=[method]))
     for method, path, handler in ARTIFACT_ROUTES:
         for prefix in ("/api", "/ajax-api"):
-            routes.append(Route(f"{prefix}/2.0/mlflow-artifacts{path}", partial(handler, api), methods=[method]))
+            routes.append(Route(f"{prefix}/2.0/mlflow-artifacts{path}", partial(handler, access), methods=[method]))
     for versions, method, path, handler in MLFLOW_ROUTES:
         for prefix in ("/api", "/ajax-api"):
             for version in versions:
-                routes.append(Route(f"{prefix}/{version}/mlflow{path}", partial(handler, api), methods=[method]))
+                routes.append(Route(f"{prefix}/{version}/mlflow{path}", partial(handler, access), methods=[method]))
     return routes

@@ -18,7 +18,7 @@ from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
 from annotrace.collector.store.lake import housekeeping
-from annotrace.collector.store.rows import Staged
+from annotrace.collector.store.rows import StoreTables
 from annotrace.collector.store.span_writes import WriteStats
 from annotrace.collector.store.writer import Writer
 from annotrace.collector.telemetry import Batch
@@ -158,14 +158,14 @@ class DuckDBExporter:
             self.db = None
 
     @staticmethod
-    def encode(batch: Batch) -> Staged:
+    def encode(batch: Batch) -> StoreTables:
         """Pure: turns a batch into the store's Arrow tables (runs in the decode workers)."""
         return stage(batch)
 
-    def consume(self, staged: Staged, *, more_coming: bool = False) -> Future[WriteStats]:
+    def consume(self, tables: StoreTables, *, more_coming: bool = False) -> Future[WriteStats]:
         """Resolves once the batch is committed; with ``more_coming`` it may wait to share a commit."""
         assert self.writer is not None, "exporter not started"
-        return self.writer.write(staged, group=more_coming)
+        return self.writer.write(tables, group=more_coming)
 
     def force_flush(self) -> None:
         """Commit the batches consumed so far without waiting for more company."""

@@ -25,7 +25,7 @@ from annotrace.collector.pipeline.processors.genai_messages import (
     preview,
 )
 from annotrace.collector.pipeline.processors.genai_otel import DETAILS_EVENT, EVENT_NAMES, read_events
-from annotrace.collector.store.genai_join import DEFAULT_PREVIEW_MAX_CHARS, Pending, join_staged
+from annotrace.collector.store.genai_join import DEFAULT_PREVIEW_MAX_CHARS, Pending, join_genai_events
 
 if TYPE_CHECKING:
     import duckdb
@@ -93,7 +93,7 @@ class ChatEvents:
 def join_log_events(
     conn: duckdb.DuckDBPyConnection, batch: Batch, preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS
 ) -> int:
-    """``store.genai_join.join_staged`` for a decoded batch (tests and in-process use)."""
+    """``store.genai_join.join_genai_events`` for a decoded batch (tests and in-process use)."""
     spans = batch.spans
     keys = pa.table(
         {
@@ -103,4 +103,4 @@ def join_log_events(
             "parent_span_id": pa.array(spans.parent_span_id, _STR),
         }
     )
-    return join_staged(conn, keys, pending_events(batch.logs), ChatEvents(), preview_max_chars)
+    return join_genai_events(conn, keys, pending_events(batch.logs), ChatEvents(), preview_max_chars)

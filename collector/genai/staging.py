@@ -1,4 +1,4 @@
-"""A batch -> the store's Arrow tables (``Staged``), with the GenAI readings the store keeps.
+"""A batch -> the store's Arrow tables (``StoreTables``), with the GenAI readings the store keeps.
 
 ``stage`` is pure and its result is only Arrow and plain tuples, so it runs in the decode worker
 processes and crosses back to the writer cheaply (Arrow pickles as buffers). The table layout is
@@ -11,7 +11,7 @@ from __future__ import annotations
 from annotrace.collector.genai.evaluations import evaluation_table
 from annotrace.collector.genai.log_events import pending_events
 from annotrace.collector.store.rows import (
-    Staged,
+    StoreTables,
     document_table,
     event_table,
     link_table,
@@ -23,8 +23,8 @@ from annotrace.collector.store.rows import (
 from annotrace.collector.telemetry import Batch
 
 
-def stage(batch: Batch) -> Staged:
-    out = Staged()
+def stage(batch: Batch) -> StoreTables:
+    out = StoreTables()
     spans = batch.spans
     if len(spans):
         spans.canonical_defaults()

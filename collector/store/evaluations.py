@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["write_evaluations"]
 
 NEW_EVALUATIONS = """
-SELECT s.* FROM evaluations_staged s
+SELECT s.* FROM batch_evaluations s
 ANTI JOIN assessments a USING (assessment_id)
 ANTI JOIN (SELECT DISTINCT assessment_id FROM assessment_history) h USING (assessment_id)
 """
@@ -42,11 +42,11 @@ INSERT_HISTORY = "INSERT INTO assessment_history BY NAME SELECT * FROM evaluatio
 _STR = pa.string()
 
 
-def write_evaluations(conn: duckdb.DuckDBPyConnection, staged: pa.Table | None) -> int:
+def write_evaluations(conn: duckdb.DuckDBPyConnection, evaluations: pa.Table | None) -> int:
     """Store the staged evaluations not seen before; returns how many were new."""
-    if staged is None or not staged.num_rows:
+    if evaluations is None or not evaluations.num_rows:
         return 0
-    with registered(conn, evaluations_staged=staged):
+    with registered(conn, batch_evaluations=evaluations):
         rows = conn.execute(NEW_EVALUATIONS).fetchall()
     if not rows:
         return 0

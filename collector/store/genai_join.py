@@ -5,7 +5,7 @@ trace and span ids: one ``gen_ai.{system,user,assistant,tool}.message`` / ``gen_
 per message (legacy mode), or one ``gen_ai.client.inference.operation.details`` record (newer
 versions). Logs and spans are exported separately, so either may be stored first, in another
 batch. The decode workers pick the records out (``genai/log_events.py``); the writer calls
-``join_staged`` in the same transaction as every batch it stores:
+``join_genai_events`` in the same transaction as every batch it stores:
 
     pending (genai_log_events_pending)          seen (genai_log_events_seen)
     GenAI records of this batch ──INSERT OR IGNORE──> new ids only ──> pending rows
@@ -46,7 +46,7 @@ from annotrace.collector.store.db import registered
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["join_staged"]
+__all__ = ["join_genai_events"]
 
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _STR = pa.string()
@@ -182,7 +182,7 @@ def _matches(
     return list(matched.values()), spans_info
 
 
-def join_staged(
+def join_genai_events(
     conn: duckdb.DuckDBPyConnection,
     spans: pa.Table | None,
     records: list[Pending],

@@ -216,7 +216,7 @@ INSERT_TRACE_EXTRAS = (
 )
 """Tags and metadata the spans carried, as a patch part (applied after the parts before it)."""
 INSERT_LOGS = (
-    "INSERT INTO log_records BY NAME SELECT * FROM staged_logs "
+    "INSERT INTO log_records BY NAME SELECT * FROM batch_logs "
     "WHERE record_id NOT IN (SELECT record_id FROM log_records)"
 )
 """The file's ``INSERT OR IGNORE`` (a retried export adds nothing) without a key to ignore on."""

@@ -1,4 +1,4 @@
-"""Batches -> Arrow tables in the store's column layout, ready for the writer (``Staged``).
+"""Batches -> Arrow tables in the store's column layout, ready for the writer (``StoreTables``).
 
 Every write to DuckDB is one Arrow table per relation per batch: Arrow inserts measured ~80,000
 rows/s here against ~160 rows/s for ``executemany``. JSON columns are serialised with orjson in
@@ -34,7 +34,7 @@ def _json_or_none(value: Any) -> str | None:
 
 
 @dataclass(slots=True)
-class Staged:
+class StoreTables:
     """One batch as the writer stores it. ``experiment`` columns hold routing keys
     (``id:<id>`` / ``name:<name>``) that the writer resolves to experiment ids."""
 
@@ -75,7 +75,7 @@ def trace_extras(spans: SpanBatch) -> pa.Table | None:
 
 
 def span_table(batch: SpanBatch, experiment_ids: list[str]) -> pa.Table:
-    """The staged spans, plus the per-span trace-level facts the trace aggregation reads."""
+    """The batch's spans, plus the per-span trace-level facts the trace aggregation reads."""
     # Spans of one resource share its dict: serialise each once, look the rest up in C (``map``).
     ids = list(map(id, batch.resource))
     resource_json = {key: _json(resource) for key, resource in dict(zip(ids, batch.resource)).items()}

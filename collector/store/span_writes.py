@@ -1,4 +1,4 @@
-"""How a staged batch becomes rows: spans de-duplicated, ``traces`` rows inserted or merged, the
+"""How a batch's tables (``rows.StoreTables``) become rows: spans de-duplicated, ``traces`` rows inserted or merged, the
 spans' events, links, documents and messages, log records, and the evaluations they carried.
 
 All of it runs as one job on the writer thread (``store.writer``), inside its transaction.
@@ -40,19 +40,19 @@ from annotrace.collector.store import lake
 from annotrace.collector.store.db import registered
 from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.experiment_ids import ExperimentIds
-from annotrace.collector.store.genai_join import ChatReader, join_staged
+from annotrace.collector.store.genai_join import ChatReader, join_genai_events
 from annotrace.collector.store.routing import root_trace_ids
-from annotrace.collector.store.rows import Staged
+from annotrace.collector.store.rows import StoreTables
 
-BATCH_HAS_COPIES = "SELECT count(*) <> count(DISTINCT (trace_id, span_id)) FROM staged"
-FIRST_COPY_ONLY = "SELECT * FROM staged QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1"
+BATCH_HAS_COPIES = "SELECT count(*) <> count(DISTINCT (trace_id, span_id)) FROM batch_spans"
+FIRST_COPY_ONLY = "SELECT * FROM batch_spans QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1"
 STORED_COPIES = """
-SELECT count(*) FROM staged s
+SELECT count(*) FROM batch_spans s
 SEMI JOIN (SELECT trace_id, span_id FROM spans WHERE start_time_unix_nano BETWEEN $lo AND $hi) e
 USING (trace_id, span_id)
 """
 NEW_SPANS = """
-SELECT s.* FROM staged s
+SELECT s.* FROM batch_spans s
 ANTI JOIN (SELECT trace_id, span_id FROM spans WHERE start_time_unix_nano BETWEEN $lo AND $hi) e
 USING (trace_id, span_id)
 """
@@ -160,7 +160,7 @@ INSERT_SPAN_ROWS = {
     "messages": "INSERT INTO messages BY NAME SELECT * FROM span_rows",
 }
 """The tables of rows that belong to one span, each filled from the batch's ``span_rows``."""
-INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM staged_logs"
+INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM batch_logs"
 
 
 @dataclass(slots=True)
@@ -175,7 +175,7 @@ class WriteStats:
 
 
 class SpanWrites:
-    """Stores staged batches through the writer's connection; holds the experiment ids it has seen,
+    """Stores batches through the writer's connection; holds the experiment ids it has seen,
     which ``forget_experiments`` drops when the writer's transaction rolls back."""
 
     def __init__(self, *, lake: bool, chat: ChatReader) -> None:
@@ -188,22 +188,22 @@ class SpanWrites:
         """Experiments created in a rolled-back transaction are gone: look them up again."""
         self._experiments.clear()
 
-    def write(self, conn: duckdb.DuckDBPyConnection, staged: Staged) -> WriteStats:
+    def write(self, conn: duckdb.DuckDBPyConnection, tables: StoreTables) -> WriteStats:
         stats = WriteStats()
-        if staged.spans is not None and staged.spans.num_rows:
-            stats.spans_new, stats.spans_duplicate = self._write_spans(conn, staged)
-            stats.root_trace_ids = root_trace_ids(staged.spans)  # a replay's too: see store.routing
-        if staged.logs is not None and staged.logs.num_rows:
-            with registered(conn, staged_logs=self._experiments.assign(conn, staged.logs)):
+        if tables.spans is not None and tables.spans.num_rows:
+            stats.spans_new, stats.spans_duplicate = self._write_spans(conn, tables)
+            stats.root_trace_ids = root_trace_ids(tables.spans)  # a replay's too: see store.routing
+        if tables.logs is not None and tables.logs.num_rows:
+            with registered(conn, batch_logs=self._experiments.assign(conn, tables.logs)):
                 conn.execute(lake.INSERT_LOGS if self.lake else INSERT_LOGS)
-            stats.logs = staged.logs.num_rows
+            stats.logs = tables.logs.num_rows
         if not self.lake:  # GenAI events sent as logs -> messages, in this transaction
-            join_staged(conn, staged.spans, staged.genai_events, self.chat)
+            join_genai_events(conn, tables.spans, tables.genai_events, self.chat)
         # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
-        stats.assessments = write_evaluations(conn, staged.assessments)
+        stats.assessments = write_evaluations(conn, tables.assessments)
         return stats
 
-    def _write_spans(self, conn: duckdb.DuckDBPyConnection, batch: Staged) -> tuple[int, int]:
+    def _write_spans(self, conn: duckdb.DuckDBPyConnection, batch: StoreTables) -> tuple[int, int]:
         """Returns the new spans and the copies skipped."""
         assert batch.spans is not None
         new_spans = _not_stored(conn, _first_copies(conn, self._experiments.assign(conn, batch.spans)))
@@ -263,7 +263,7 @@ def _stored(conn: duckdb.DuckDBPyConnection, candidates_sql: str, trace_ids: pa.
 
 def _first_copies(conn: duckdb.DuckDBPyConnection, spans: pa.Table) -> pa.Table:
     """``spans`` with each (trace_id, span_id) once: an exporter may send a span twice in a batch."""
-    with registered(conn, staged=spans):
+    with registered(conn, batch_spans=spans):
         if conn.execute(BATCH_HAS_COPIES).fetchall()[0][0]:
             return conn.sql(FIRST_COPY_ONLY).to_arrow_table()
     return spans
@@ -273,7 +273,7 @@ def _not_stored(conn: duckdb.DuckDBPyConnection, spans: pa.Table) -> pa.Table:
     """``spans`` without those already stored; usually none are, and then ``spans`` itself, uncopied."""
     lo, hi = pc.min_max(spans["start_time_unix_nano"]).values()
     window = {"lo": lo.as_py(), "hi": hi.as_py()}
-    with registered(conn, staged=spans):
+    with registered(conn, batch_spans=spans):
         if conn.execute(STORED_COPIES, window).fetchall()[0][0]:
             return conn.sql(NEW_SPANS, params=window).to_arrow_table()
     return spans

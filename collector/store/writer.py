@@ -31,7 +31,7 @@ from annotrace.collector.errors import Unavailable
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
 from annotrace.collector.store.genai_join import ChatReader
 from annotrace.collector.store.routing import Router
-from annotrace.collector.store.rows import Staged
+from annotrace.collector.store.rows import StoreTables
 from annotrace.collector.store.span_writes import SpanWrites, WriteStats
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,9 @@ class Writer:
             self._jobs.put(_Job(job, future, group))
         return future
 
-    def write(self, staged: Staged, *, group: bool = True) -> Future[WriteStats]:
+    def write(self, tables: StoreTables, *, group: bool = True) -> Future[WriteStats]:
         """Store a batch; ``group`` lets it wait for later batches to share one commit."""
-        return self.submit(lambda conn: self._batches.write(conn, staged), group=group)
+        return self.submit(lambda conn: self._batches.write(conn, tables), group=group)
 
     def flush(self) -> None:
         """Commit whatever batches are waiting in the open transaction now (or once the jobs

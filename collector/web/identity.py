@@ -81,10 +81,10 @@ def requires_user(page: UserPage) -> Page:
     after a post (an item's post goes back to its session's queue)."""
 
     @wraps(page)
-    async def for_user(api: Access, request: Request) -> Response:
+    async def for_user(access: Access, request: Request) -> Response:
         user = current_user(request)
         if user is not None:
-            return await page(api, request, user)
+            return await page(access, request, user)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
             target = request.url.path.split("/items/")[0]

@@ -40,16 +40,16 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
-def web_routes(api: Access) -> list[BaseRoute]:
+def web_routes(access: Access) -> list[BaseRoute]:
     pages = [
-        *login.routes(api),
-        *experiments.routes(api),
-        *traces.routes(api),
-        *trace.routes(api),
-        *review.routes(api),
-        *routing_rules.routes(api),
-        *adjudication.routes(api),
-        *agreement.routes(api),
+        *login.routes(access),
+        *experiments.routes(access),
+        *traces.routes(access),
+        *trace.routes(access),
+        *review.routes(access),
+        *routing_rules.routes(access),
+        *adjudication.routes(access),
+        *agreement.routes(access),
     ]
     # twins first: "/traces/{trace_id}" would otherwise read "tr-….json" as a trace id
     return [

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MAX_ARTIFACT_BYTES = 16 * 1024 * 1024
 
 
-async def upload_artifact(api: Access, request: Request) -> Response:
+async def upload_artifact(access: Access, request: Request) -> Response:
     path = store.validate(request.path_params["artifact_path"])
     chunks: list[bytes] = []
     size = 0
@@ -35,18 +35,18 @@ async def upload_artifact(api: Access, request: Request) -> Response:
         if size > MAX_ARTIFACT_BYTES:
             raise PayloadTooLarge(f"Artifact '{path}' is larger than the limit of {MAX_ARTIFACT_BYTES} bytes")
         chunks.append(chunk)
-    await api.write(partial(store.put, path=path, content=b"".join(chunks), now=now_ms()))
+    await access.write(partial(store.put, path=path, content=b"".join(chunks), now=now_ms()))
     return ok({})
 
 
-async def download_artifact(api: Access, request: Request) -> Response:
+async def download_artifact(access: Access, request: Request) -> Response:
     path = store.validate(request.path_params["artifact_path"])
-    return Response(await api.read(store.get, path), media_type="application/octet-stream")
+    return Response(await access.read(store.get, path), media_type="application/octet-stream")
 
 
-async def list_artifacts(api: Access, request: Request) -> Response:
+async def list_artifacts(access: Access, request: Request) -> Response:
     directory = query(request).get_str("path") or ""
-    entries = await api.read(store.list_dir, directory)
+    entries = await access.read(store.list_dir, directory)
     files = [
         {
             "path": e.path.rsplit("/", 1)[-1],

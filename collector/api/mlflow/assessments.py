@@ -22,23 +22,23 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
-async def create_assessment(api: Access, request: Request) -> Response:
+async def create_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     new = parse_create(await json_body(request), trace_id)
-    stored = await api.write(partial(store.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
+    stored = await access.write(partial(store.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
     return ok({"assessment": assessment_json(stored)})
 
 
-async def get_assessment(api: Access, request: Request) -> Response:
+async def get_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
-    stored = await api.read(store.get, trace_id, request.path_params["assessment_id"])
+    stored = await access.read(store.get, trace_id, request.path_params["assessment_id"])
     return ok({"assessment": assessment_json(stored)})
 
 
-async def update_assessment(api: Access, request: Request) -> Response:
+async def update_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     patch = parse_update(await json_body(request, content_type_required=False))
-    stored = await api.write(
+    stored = await access.write(
         partial(
             store.update,
             trace_id=trace_id,
@@ -50,10 +50,10 @@ async def update_assessment(api: Access, request: Request) -> Response:
     return ok({"assessment": assessment_json(stored)})
 
 
-async def delete_assessment(api: Access, request: Request) -> Response:
+async def delete_assessment(access: Access, request: Request) -> Response:
     """Idempotent, as in MLflow: deleting an assessment that is already gone answers ``{}``."""
     trace_id = path_trace_id(request)
-    await api.write(
+    await access.write(
         partial(store.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"], now=now_ms())
     )
     return ok({})

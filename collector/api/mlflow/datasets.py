@@ -97,24 +97,26 @@ def _tags(body: Fields, name: str = "tags") -> dict[str, Any] | None:
     return parsed
 
 
-async def create_dataset(api: Access, request: Request) -> Response:
+async def create_dataset(access: Access, request: Request) -> Response:
     body = await json_body(request)
     name = body.get_name("name", max_chars=store.MAX_NAME_CHARS)
     if not name:
         raise missing("name")
     experiment_ids = body.get_str_list("experiment_ids") or []
     tags = {str(k): str(v) for k, v in (_tags(body) or {}).items()}
-    stored = await api.write(partial(store.create, name=name, experiment_ids=experiment_ids, tags=tags, now=now_ms()))
+    stored = await access.write(
+        partial(store.create, name=name, experiment_ids=experiment_ids, tags=tags, now=now_ms())
+    )
     return ok({"dataset": dataset_json(stored, experiment_ids)})
 
 
-async def get_dataset(api: Access, request: Request) -> Response:
-    return ok({"dataset": dataset_json(await api.read(store.get, _dataset_id(request)))})
+async def get_dataset(access: Access, request: Request) -> Response:
+    return ok({"dataset": dataset_json(await access.read(store.get, _dataset_id(request)))})
 
 
-async def delete_dataset(api: Access, request: Request) -> Response:
+async def delete_dataset(access: Access, request: Request) -> Response:
     """Idempotent: deleting a dataset that is gone answers ``{}``."""
-    await api.write(partial(store.delete, dataset_id=_dataset_id(request)))
+    await access.write(partial(store.delete, dataset_id=_dataset_id(request)))
     return ok({})
 
 
@@ -134,7 +136,7 @@ def _max_results(params: Fields, default: int, maximum: int) -> int:
     return value
 
 
-async def search_datasets(api: Access, request: Request) -> Response:
+async def search_datasets(access: Access, request: Request) -> Response:
     params = await json_body(request) if request.method == "POST" else query(request)
     experiment_ids = params.get_str_list("experiment_ids")
     filter_string = params.get_str("filter_string")
@@ -142,30 +144,30 @@ async def search_datasets(api: Access, request: Request) -> Response:
     limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     scope = f"{experiment_ids}|{filter_string}|{order_by}"
     offset = page_offset(params.get_str("page_token"), scope)
-    found = await api.read(store.search, experiment_ids, filter_string, order_by, limit + 1, offset)
+    found = await access.read(store.search, experiment_ids, filter_string, order_by, limit + 1, offset)
     out: dict[str, Any] = {"datasets": [dataset_json(d) for d in found[:limit]]}
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, scope)
     return ok(out)
 
 
-async def set_tags(api: Access, request: Request) -> Response:
+async def set_tags(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     body = await json_body(request)
     tags = _tags(body)
     if tags is None:
         raise missing("tags")
-    await api.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags))
+    await access.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags))
     return ok({})
 
 
-async def delete_tag(api: Access, request: Request) -> Response:
+async def delete_tag(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    await api.write(partial(store.delete_tag, dataset_id=dataset_id, key=str(request.path_params["key"])))
+    await access.write(partial(store.delete_tag, dataset_id=dataset_id, key=str(request.path_params["key"])))
     return ok({})
 
 
-async def upsert_records(api: Access, request: Request) -> Response:
+async def upsert_records(access: Access, request: Request) -> Response:
     """``{"records": "<JSON list>"}`` (a list is accepted too) -> ``{inserted_count, updated_count}``."""
     dataset_id = _dataset_id(request)
     body = await json_body(request)
@@ -178,50 +180,50 @@ async def upsert_records(api: Access, request: Request) -> Response:
         raise InvalidParameter("Invalid value for parameter 'records': expected a JSON list of records.")
     if len(raw) > MAX_RECORDS_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'records': more than {MAX_RECORDS_PER_CALL} records.")
-    inserted, updated = await api.write(
+    inserted, updated = await access.write(
         partial(dataset_records.merge, dataset_id=dataset_id, new_records=raw, now=now_ms())
     )
     return ok({"inserted_count": inserted, "updated_count": updated})
 
 
-async def get_records(api: Access, request: Request) -> Response:
+async def get_records(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     params = await json_body(request, content_type_required=False) if request.method == "POST" else query(request)
     limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     offset = page_offset(params.get_str("page_token"), dataset_id)
-    found = await api.read(dataset_records.records, dataset_id, limit + 1, offset)
+    found = await access.read(dataset_records.records, dataset_id, limit + 1, offset)
     out: dict[str, Any] = {"records": json.dumps([record_json(r) for r in found[:limit]])}  # MLflow: json.dumps
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, dataset_id)
     return ok(out)
 
 
-async def delete_records(api: Access, request: Request) -> Response:
+async def delete_records(access: Access, request: Request) -> Response:
     """``{"dataset_record_ids": [...]}`` -> ``{"deleted_count"}``."""
     dataset_id = _dataset_id(request)
     body = await json_body(request, content_type_required=False)
     ids = body.get_str_list("dataset_record_ids") or []
-    deleted = await api.write(partial(dataset_records.delete_records, dataset_id=dataset_id, record_ids=ids))
+    deleted = await access.write(partial(dataset_records.delete_records, dataset_id=dataset_id, record_ids=ids))
     return ok({"deleted_count": deleted})
 
 
-async def experiment_ids(api: Access, request: Request) -> Response:
-    found = await api.read(store.experiment_ids, _dataset_id(request))
+async def experiment_ids(access: Access, request: Request) -> Response:
+    found = await access.read(store.experiment_ids, _dataset_id(request))
     return ok({"experiment_ids": found} if found else {})
 
 
-async def add_experiments(api: Access, request: Request) -> Response:
-    return await _link(api, request, add=True)
+async def add_experiments(access: Access, request: Request) -> Response:
+    return await _link(access, request, add=True)
 
 
-async def remove_experiments(api: Access, request: Request) -> Response:
-    return await _link(api, request, add=False)
+async def remove_experiments(access: Access, request: Request) -> Response:
+    return await _link(access, request, add=False)
 
 
-async def _link(api: Access, request: Request, *, add: bool) -> Response:
+async def _link(access: Access, request: Request, *, add: bool) -> Response:
     dataset_id = _dataset_id(request)
     ids = (await json_body(request)).get_str_list("experiment_ids") or []
-    stored = await api.write(
+    stored = await access.write(
         partial(store.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add, now=now_ms())
     )
     return ok({"dataset": dataset_json(stored)})

@@ -51,21 +51,21 @@ def experiment_json(e: store.Experiment) -> dict[str, Any]:
     return out
 
 
-async def get_experiment(api: Access, request: Request) -> Response:
+async def get_experiment(access: Access, request: Request) -> Response:
     experiment_id = query(request).get_str("experiment_id", required=True)
-    return ok({"experiment": experiment_json(await api.read(store.get, experiment_id))})
+    return ok({"experiment": experiment_json(await access.read(store.get, experiment_id))})
 
 
-async def get_experiment_by_name(api: Access, request: Request) -> Response:
+async def get_experiment_by_name(access: Access, request: Request) -> Response:
     name = query(request).get_str("experiment_name", required=True)
-    found = await api.read(store.get_by_name, name)
+    found = await access.read(store.get_by_name, name)
     principal = principal_of(request)
     if principal is not None and not principal.can("READ", found.experiment_id):
         raise PermissionDenied(f"User '{principal.name}' lacks READ permission on experiment {found.experiment_id}")
     return ok({"experiment": experiment_json(found)})
 
 
-async def create_experiment(api: Access, request: Request) -> Response:
+async def create_experiment(access: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
     body = await json_body(request)
     name = body.get_name("name", required=True, max_chars=store.MAX_NAME_CHARS)
@@ -79,11 +79,11 @@ async def create_experiment(api: Access, request: Request) -> Response:
         ):
             raise invalid(f"tags[{index}]", 'an object {"key": string, "value": string}', tag)
         tags[tag["key"]] = tag.get("value", "")
-    experiment_id = await api.write(partial(store.create, name=name, tags=tags, now=now_ms()))
+    experiment_id = await access.write(partial(store.create, name=name, tags=tags, now=now_ms()))
     return ok({"experiment_id": experiment_id})
 
 
-async def search_experiments(api: Access, request: Request) -> Response:
+async def search_experiments(access: Access, request: Request) -> Response:
     body = await json_body(request) if request.method == "POST" else query(request)
     max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
     view_type = body.get_str("view_type") or "ACTIVE_ONLY"
@@ -93,27 +93,27 @@ async def search_experiments(api: Access, request: Request) -> Response:
     order_by = body.get_str_list("order_by") or []
     scope = orjson.dumps([filter_string or "", order_by, view_type]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    visible = await api.read(visible_experiments, principal_of(request))
-    found = await api.read(store.search, filter_string, order_by, max_results + 1, offset, view_type, visible)
+    visible = await access.read(visible_experiments, principal_of(request))
+    found = await access.read(store.search, filter_string, order_by, max_results + 1, offset, view_type, visible)
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)
     return ok(out)
 
 
-async def delete_experiment(api: Access, request: Request) -> Response:
+async def delete_experiment(access: Access, request: Request) -> Response:
     experiment_id = _required(await json_body(request), "experiment_id")
-    await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
+    await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
     return ok({})
 
 
-async def restore_experiment(api: Access, request: Request) -> Response:
+async def restore_experiment(access: Access, request: Request) -> Response:
     experiment_id = _required(await json_body(request), "experiment_id")
-    await api.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
+    await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
     return ok({})
 
 
-async def update_experiment(api: Access, request: Request) -> Response:
+async def update_experiment(access: Access, request: Request) -> Response:
     """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
@@ -121,24 +121,24 @@ async def update_experiment(api: Access, request: Request) -> Response:
     if new_name is not None:
         if not new_name.strip():
             raise invalid("new_name", "a non-empty name", new_name)
-        await api.write(partial(store.rename, experiment_id=experiment_id, new_name=new_name, now=now_ms()))
+        await access.write(partial(store.rename, experiment_id=experiment_id, new_name=new_name, now=now_ms()))
     return ok({})
 
 
-async def set_experiment_tag(api: Access, request: Request) -> Response:
+async def set_experiment_tag(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
     key = _required(body, "key")
     value = body.get_str("value")
-    await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
+    await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
     return ok({})
 
 
-async def delete_experiment_tag(api: Access, request: Request) -> Response:
+async def delete_experiment_tag(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
     key = _required(body, "key")
-    await api.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
+    await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
     return ok({})
 
 

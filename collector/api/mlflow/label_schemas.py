@@ -107,7 +107,7 @@ def _maybe_bool(body: Fields, name: str) -> bool | None:
     return value
 
 
-async def create_label_schema(api: Access, request: Request) -> Response:
+async def create_label_schema(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     name = body.get_name("name", required=True)
@@ -125,38 +125,38 @@ async def create_label_schema(api: Access, request: Request) -> Response:
         enable_comment=_bool(body, "enable_comment"),
         created_by=body.get_str("created_by"),
     )
-    stored = await api.write(partial(store.create, new=new, overwrite=_bool(body, "overwrite"), now=now_ms()))
+    stored = await access.write(partial(store.create, new=new, overwrite=_bool(body, "overwrite"), now=now_ms()))
     return ok({"label_schema": schema_json(stored)})
 
 
-async def get_label_schema(api: Access, request: Request) -> Response:
+async def get_label_schema(access: Access, request: Request) -> Response:
     schema_id = query(request).get_str("schema_id", required=True)
-    return ok({"label_schema": schema_json(await api.read(store.get, schema_id))})
+    return ok({"label_schema": schema_json(await access.read(store.get, schema_id))})
 
 
-async def get_label_schema_by_name(api: Access, request: Request) -> Response:
+async def get_label_schema_by_name(access: Access, request: Request) -> Response:
     params = query(request)
     experiment_id = params.get_str("experiment_id", required=True)
     name = params.get_str("name", required=True)
-    return ok({"label_schema": schema_json(await api.read(store.get_by_name, experiment_id, name))})
+    return ok({"label_schema": schema_json(await access.read(store.get_by_name, experiment_id, name))})
 
 
-async def list_label_schemas(api: Access, request: Request) -> Response:
+async def list_label_schemas(access: Access, request: Request) -> Response:
     params = query(request)
     experiment_id = params.get_str("experiment_id", required=True)
     assert experiment_id is not None
     limit = params.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
     offset = page_offset(params.get_str("page_token"), experiment_id)
-    if await api.read(store.needs_default, experiment_id):  # the writer job checks again: no second default
-        await api.write(partial(store.seed_default, experiment_id=experiment_id, now=now_ms()))
-    found = await api.read(store.list_schemas, experiment_id, limit + 1, offset)
+    if await access.read(store.needs_default, experiment_id):  # the writer job checks again: no second default
+        await access.write(partial(store.seed_default, experiment_id=experiment_id, now=now_ms()))
+    found = await access.read(store.list_schemas, experiment_id, limit + 1, offset)
     out: dict[str, Any] = {"label_schemas": [schema_json(s) for s in found[:limit]]}
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, experiment_id)
     return ok(out)
 
 
-async def update_label_schema(api: Access, request: Request) -> Response:
+async def update_label_schema(access: Access, request: Request) -> Response:
     """MLflow 3.14's update: a field that is absent (or null) is left as it is; ``""`` is a value."""
     body = await json_body(request)
     schema_id = body.get_str("schema_id", required=True)
@@ -172,15 +172,15 @@ async def update_label_schema(api: Access, request: Request) -> Response:
         input_type=input_type,
         input=spec,
     )
-    stored = await api.write(partial(label_schema_update.update, schema_id=schema_id, patch=patch, now=now_ms()))
+    stored = await access.write(partial(label_schema_update.update, schema_id=schema_id, patch=patch, now=now_ms()))
     return ok({"label_schema": schema_json(stored)})
 
 
-async def delete_label_schema(api: Access, request: Request) -> Response:
+async def delete_label_schema(access: Access, request: Request) -> Response:
     """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``; the default
     question answers 400."""
     body = await json_body(request, content_type_required=False)
     schema_id = body.get_str("schema_id") or query(request).get_str("schema_id", required=True)
     assert schema_id is not None
-    await api.write(partial(store.delete, schema_id=schema_id))
+    await access.write(partial(store.delete, schema_id=schema_id))
     return ok({})

@@ -66,7 +66,7 @@ def model_json(m: store.LoggedModel) -> dict[str, Any]:
     return {"info": info, "data": data}
 
 
-async def create_logged_model(api: Access, request: Request) -> Response:
+async def create_logged_model(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
     assert experiment_id is not None
@@ -78,50 +78,50 @@ async def create_logged_model(api: Access, request: Request) -> Response:
         params=key_values(body, "params"),
         tags=key_values(body, "tags"),
     )
-    model = await api.write(partial(store.create, new=new, now_ms=_now_ms()))
+    model = await access.write(partial(store.create, new=new, now_ms=_now_ms()))
     return ok({"model": model_json(model)})
 
 
-async def get_logged_model(api: Access, request: Request) -> Response:
-    return ok({"model": model_json(await api.read(store.get, request.path_params["model_id"]))})
+async def get_logged_model(access: Access, request: Request) -> Response:
+    return ok({"model": model_json(await access.read(store.get, request.path_params["model_id"]))})
 
 
-async def finalize_logged_model(api: Access, request: Request) -> Response:
+async def finalize_logged_model(access: Access, request: Request) -> Response:
     body = await json_body(request)
     status = body.get_str("status", required=True)
     if status not in store.STATUSES:
         raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
-    model = await api.write(
+    model = await access.write(
         partial(store.finalize, model_id=request.path_params["model_id"], status=status, now_ms=_now_ms())
     )
     return ok({"model": model_json(model)})
 
 
-async def delete_logged_model(api: Access, request: Request) -> Response:
-    await api.write(partial(store.delete, model_id=request.path_params["model_id"], now_ms=_now_ms()))
+async def delete_logged_model(access: Access, request: Request) -> Response:
+    await access.write(partial(store.delete, model_id=request.path_params["model_id"], now_ms=_now_ms()))
     return ok({})
 
 
-async def set_logged_model_tags(api: Access, request: Request) -> Response:
+async def set_logged_model_tags(access: Access, request: Request) -> Response:
     tags = key_values(await json_body(request), "tags")
-    await api.write(partial(store.set_tags, model_id=request.path_params["model_id"], tags=tags))
+    await access.write(partial(store.set_tags, model_id=request.path_params["model_id"], tags=tags))
     return ok({})
 
 
-async def delete_logged_model_tag(api: Access, request: Request) -> Response:
-    await api.write(
+async def delete_logged_model_tag(access: Access, request: Request) -> Response:
+    await access.write(
         partial(store.delete_tag, model_id=request.path_params["model_id"], key=request.path_params["tag_key"])
     )
     return ok({})
 
 
-async def log_logged_model_params(api: Access, request: Request) -> Response:
+async def log_logged_model_params(access: Access, request: Request) -> Response:
     params = key_values(await json_body(request), "params")
-    await api.write(partial(store.log_params, model_id=request.path_params["model_id"], params=params))
+    await access.write(partial(store.log_params, model_id=request.path_params["model_id"], params=params))
     return ok({})
 
 
-async def search_logged_models(api: Access, request: Request) -> Response:
+async def search_logged_models(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_ids = body.get_str_list("experiment_ids") or []
     max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
@@ -131,7 +131,7 @@ async def search_logged_models(api: Access, request: Request) -> Response:
         raise invalid("order_by", 'a list of {"field_name", "ascending"} objects', order_by)
     scope = orjson.dumps([experiment_ids, filter_string or "", order_by]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    found = await api.read(store.search, experiment_ids, filter_string, order_by, max_results + 1, offset)
+    found = await access.read(store.search, experiment_ids, filter_string, order_by, max_results + 1, offset)
     out: dict[str, Any] = {"models": [model_json(m) for m in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)

@@ -133,11 +133,11 @@ def item_json(item: items_store.QueueItem) -> dict[str, Any]:
     return out
 
 
-async def _queue_answer(api: Access, queue: Session) -> Response:
-    return ok({"review_queue": queue_json(queue, await api.read(store.schema_ids, queue))})
+async def _queue_answer(access: Access, queue: Session) -> Response:
+    return ok({"review_queue": queue_json(queue, await access.read(store.schema_ids, queue))})
 
 
-async def create_review_queue(api: Access, request: Request) -> Response:
+async def create_review_queue(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id, name = _required(body, "experiment_id"), _required(body, "name")
     body.get_name("name")  # no control characters or U+FFFD
@@ -148,36 +148,36 @@ async def create_review_queue(api: Access, request: Request) -> Response:
         users=body.get_str_list("users") or [],
         schema_ids=body.get_str_list("schema_ids") or [],
     )
-    return await _queue_answer(api, await api.write(partial(store.create, new=new, now=now_ms())))
+    return await _queue_answer(access, await access.write(partial(store.create, new=new, now=now_ms())))
 
 
-async def get_or_create_user_queue(api: Access, request: Request) -> Response:
+async def get_or_create_user_queue(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id, user = _required(body, "experiment_id"), _required(body, "user")
-    queue = await api.write(
+    queue = await access.write(
         partial(store.get_or_create_user_queue, experiment_id=experiment_id, user=user, now=now_ms())
     )
-    return await _queue_answer(api, queue)
+    return await _queue_answer(access, queue)
 
 
-async def get_review_queue(api: Access, request: Request) -> Response:
+async def get_review_queue(access: Access, request: Request) -> Response:
     queue_id = _required(query(request), "queue_id")
-    return await _queue_answer(api, await api.read(store.get, queue_id))
+    return await _queue_answer(access, await access.read(store.get, queue_id))
 
 
-async def get_review_queue_by_name(api: Access, request: Request) -> Response:
+async def get_review_queue_by_name(access: Access, request: Request) -> Response:
     params = query(request)
     experiment_id, name = _required(params, "experiment_id"), _required(params, "name")
-    return await _queue_answer(api, await api.read(store.get_by_name, experiment_id, name))
+    return await _queue_answer(access, await access.read(store.get_by_name, experiment_id, name))
 
 
-async def list_review_queues(api: Access, request: Request) -> Response:
+async def list_review_queues(access: Access, request: Request) -> Response:
     params = query(request)
     experiment_id = _required(params, "experiment_id")
     limit = _max_results(params)
     scope = f"review-queues:{experiment_id}:{params.get_str('user')}:{params.get_str('item_id')}"
     offset = page_offset(params.get_str("page_token"), scope)
-    found = await api.read(
+    found = await access.read(
         store.list_queues,
         experiment_id,
         user=params.get_str("user"),
@@ -185,12 +185,12 @@ async def list_review_queues(api: Access, request: Request) -> Response:
         limit=limit,
         offset=offset,
     )
-    queues = [queue_json(q, await api.read(store.schema_ids, q)) for q in found[:limit]]
+    queues = [queue_json(q, await access.read(store.schema_ids, q)) for q in found[:limit]]
     token = page_token(offset + limit, scope) if len(found) > limit else ""
     return ok({"review_queues": queues, "next_page_token": token})
 
 
-async def update_review_queue(api: Access, request: Request) -> Response:
+async def update_review_queue(access: Access, request: Request) -> Response:
     """``users``/``schema_ids`` apply only with ``update_users``/``update_schema_ids`` true (proto
     repeated fields cannot say "unset"); ``name``/``new_owner`` apply when present."""
     body = await json_body(request)
@@ -202,7 +202,7 @@ async def update_review_queue(api: Access, request: Request) -> Response:
         schema_ids=(body.get_str_list("schema_ids") or []) if _flag(body, "update_schema_ids") else None,
     )
     return await _queue_answer(
-        api, await api.write(partial(store.update, queue_id=queue_id, patch=patch, now=now_ms()))
+        access, await access.write(partial(store.update, queue_id=queue_id, patch=patch, now=now_ms()))
     )
 
 
@@ -213,9 +213,9 @@ def _flag(body: Fields, name: str) -> bool:
     return bool(value)
 
 
-async def delete_review_queue(api: Access, request: Request) -> Response:
+async def delete_review_queue(access: Access, request: Request) -> Response:
     queue_id = _required(await json_body(request), "queue_id")
-    await api.write(partial(store.delete, queue_id=queue_id))
+    await access.write(partial(store.delete, queue_id=queue_id))
     return ok({})
 
 
@@ -223,24 +223,24 @@ def _item_ids(body: Fields) -> list[str]:
     return body.get_str_list("item_ids") or []
 
 
-async def add_items(api: Access, request: Request) -> Response:
+async def add_items(access: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id = _required(body, "queue_id")
     item_type = _enum(body, "item_type", ITEM_TYPES)
     if item_type not in (None, 0, 1):
         raise InvalidParameter(f"`item_type` must be TRACE; got proto enum value {item_type}.")
-    added = await api.write(partial(items_store.add, queue_id=queue_id, ids=_item_ids(body), now=now_ms()))
+    added = await access.write(partial(items_store.add, queue_id=queue_id, ids=_item_ids(body), now=now_ms()))
     return ok({"items": [item_json(i) for i in added]})
 
 
-async def remove_items(api: Access, request: Request) -> Response:
+async def remove_items(access: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id = _required(body, "queue_id")
-    await api.write(partial(items_store.remove, queue_id=queue_id, ids=_item_ids(body)))
+    await access.write(partial(items_store.remove, queue_id=queue_id, ids=_item_ids(body)))
     return ok({})
 
 
-async def list_items(api: Access, request: Request) -> Response:
+async def list_items(access: Access, request: Request) -> Response:
     params = query(request)
     queue_id = _required(params, "queue_id")
     limit = _max_results(params)
@@ -248,16 +248,16 @@ async def list_items(api: Access, request: Request) -> Response:
     status = _status(number) if number else None
     scope = f"review-queue-items:{queue_id}:{status}"
     offset = page_offset(params.get_str("page_token"), scope)
-    found = await api.read(items_store.list_items, queue_id, status, limit, offset)
+    found = await access.read(items_store.list_items, queue_id, status, limit, offset)
     token = page_token(offset + limit, scope) if len(found) > limit else ""
     return ok({"items": [item_json(i) for i in found[:limit]], "next_page_token": token})
 
 
-async def set_item_status(api: Access, request: Request) -> Response:
+async def set_item_status(access: Access, request: Request) -> Response:
     body = await json_body(request)
     queue_id, item_id = _required(body, "queue_id"), _required(body, "item_id")
     status = _status(_enum(body, "status", STATUSES))
-    item = await api.write(
+    item = await access.write(
         partial(
             items_store.set_status,
             queue_id=queue_id,

@@ -53,7 +53,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def create_run(api: Access, request: Request) -> Response:
+async def create_run(access: Access, request: Request) -> Response:
     body = await json_body(request)
     new = store.NewRun(
         experiment_id=body.get_str("experiment_id") or "0",
@@ -62,22 +62,22 @@ async def create_run(api: Access, request: Request) -> Response:
         run_name=body.get_str("run_name"),
         tags=key_values(body, "tags"),
     )
-    run = await api.write(partial(store.create, new=new))
+    run = await access.write(partial(store.create, new=new))
     return ok({"run": run_json(run, with_outputs=False)})
 
 
-async def get_run(api: Access, request: Request) -> Response:
+async def get_run(access: Access, request: Request) -> Response:
     run_id = run_id_of(query(request))
-    return ok({"run": run_json(await api.read(store.get, run_id))})
+    return ok({"run": run_json(await access.read(store.get, run_id))})
 
 
-async def update_run(api: Access, request: Request) -> Response:
+async def update_run(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     status = body.get_str("status")
     if status is not None and status not in store.STATUSES:
         raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
-    run = await api.write(
+    run = await access.write(
         partial(
             store.update,
             run_id=run_id,
@@ -89,19 +89,19 @@ async def update_run(api: Access, request: Request) -> Response:
     return ok({"run_info": run_info_json(run)})
 
 
-async def delete_run(api: Access, request: Request) -> Response:
+async def delete_run(access: Access, request: Request) -> Response:
     run_id = run_id_of(await json_body(request))
-    await api.write(partial(store.set_lifecycle, run_id=run_id, deleted=True, now_ms=_now_ms()))
+    await access.write(partial(store.set_lifecycle, run_id=run_id, deleted=True, now_ms=_now_ms()))
     return ok({})
 
 
-async def restore_run(api: Access, request: Request) -> Response:
+async def restore_run(access: Access, request: Request) -> Response:
     run_id = run_id_of(await json_body(request))
-    await api.write(partial(store.set_lifecycle, run_id=run_id, deleted=False, now_ms=_now_ms()))
+    await access.write(partial(store.set_lifecycle, run_id=run_id, deleted=False, now_ms=_now_ms()))
     return ok({})
 
 
-async def search_runs(api: Access, request: Request) -> Response:
+async def search_runs(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_ids = body.get_str_list("experiment_ids") or []
     max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
@@ -112,7 +112,7 @@ async def search_runs(api: Access, request: Request) -> Response:
     order_by = body.get_str_list("order_by") or []
     scope = orjson.dumps([experiment_ids, filter_string or "", order_by, view_type]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    found = await api.read(
+    found = await access.read(
         run_search.search, experiment_ids, filter_string, view_type, order_by, max_results + 1, offset
     )
     out: dict[str, Any] = {"runs": [run_json(r) for r in found[:max_results]]} if found else {}
@@ -121,27 +121,27 @@ async def search_runs(api: Access, request: Request) -> Response:
     return ok(out)
 
 
-async def log_metric(api: Access, request: Request) -> Response:
+async def log_metric(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     metric = metric_of(body)
-    await api.write(partial(store.log_batch, run_id=run_id, metrics=[metric], params={}, tags={}))
+    await access.write(partial(store.log_batch, run_id=run_id, metrics=[metric], params={}, tags={}))
     return ok({})
 
 
-async def log_param(api: Access, request: Request) -> Response:
+async def log_param(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     key, value = _key_value(body)
-    await api.write(partial(store.log_batch, run_id=run_id, metrics=[], params={key: value}, tags={}))
+    await access.write(partial(store.log_batch, run_id=run_id, metrics=[], params={key: value}, tags={}))
     return ok({})
 
 
-async def set_tag(api: Access, request: Request) -> Response:
+async def set_tag(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     key, value = _key_value(body)
-    await api.write(partial(store.log_batch, run_id=run_id, metrics=[], params={}, tags={key: value}))
+    await access.write(partial(store.log_batch, run_id=run_id, metrics=[], params={}, tags={key: value}))
     return ok({})
 
 
@@ -156,24 +156,24 @@ def _key_value(body: Fields) -> tuple[str, str]:
     return key, value
 
 
-async def delete_tag(api: Access, request: Request) -> Response:
+async def delete_tag(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     key = body.get_str("key")
     if key is None:
         raise missing("key")
-    await api.write(partial(store.delete_tag, run_id=run_id, key=key))
+    await access.write(partial(store.delete_tag, run_id=run_id, key=key))
     return ok({})
 
 
-async def log_batch(api: Access, request: Request) -> Response:
+async def log_batch(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
     params = key_values(body, "params")
     if len(params) != len(body.raw("params") or []):
         keys = [p.get("key") for p in body.raw("params")]
         raise invalid("params", "a list with each key once", [k for k in keys if keys.count(k) > 1][:5])
-    await api.write(
+    await access.write(
         partial(
             store.log_batch,
             run_id=run_id,
@@ -185,23 +185,23 @@ async def log_batch(api: Access, request: Request) -> Response:
     return ok({})
 
 
-async def log_inputs(api: Access, request: Request) -> Response:
+async def log_inputs(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
-    await api.write(
+    await access.write(
         partial(store.log_inputs, run_id=run_id, datasets=dataset_inputs_of(body), models=model_refs_of(body, "models"))
     )
     return ok({})
 
 
-async def log_outputs(api: Access, request: Request) -> Response:
+async def log_outputs(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = run_id_of(body)
-    await api.write(partial(store.log_outputs, run_id=run_id, models=model_refs_of(body, "models", with_step=True)))
+    await access.write(partial(store.log_outputs, run_id=run_id, models=model_refs_of(body, "models", with_step=True)))
     return ok({})
 
 
-async def get_metric_history(api: Access, request: Request) -> Response:
+async def get_metric_history(access: Access, request: Request) -> Response:
     fields = query(request)
     run_id = run_id_of(fields)
     key = fields.get_str("metric_key")
@@ -210,7 +210,7 @@ async def get_metric_history(api: Access, request: Request) -> Response:
     max_results = fields.get_int("max_results", minimum=1, maximum=MAX_HISTORY) or MAX_HISTORY
     scope = orjson.dumps([run_id, key]).decode()
     offset = page_offset(fields.get_str("page_token"), scope)
-    history = await api.read(store.metric_history, run_id, key)
+    history = await access.read(store.metric_history, run_id, key)
     page = history[offset : offset + max_results]
     out: dict[str, Any] = {"metrics": [metric_json(m) for m in page]} if page else {}
     if len(history) > offset + max_results:
@@ -218,11 +218,11 @@ async def get_metric_history(api: Access, request: Request) -> Response:
     return ok(out)
 
 
-async def link_traces_to_run(api: Access, request: Request) -> Response:
+async def link_traces_to_run(access: Access, request: Request) -> Response:
     body = await json_body(request)
     run_id = body.get_str("run_id")
     if not run_id:
         raise missing("run_id")
     trace_ids = body_trace_ids(body.get_str_list("trace_ids") or [], "trace_ids")
-    await api.write(partial(store.link_traces, trace_ids=trace_ids, run_id=run_id, now_ms=_now_ms()))
+    await access.write(partial(store.link_traces, trace_ids=trace_ids, run_id=run_id, now_ms=_now_ms()))
     return ok({})

@@ -76,7 +76,7 @@ def _has_code(value: Any) -> bool:
     return False
 
 
-async def register_scorer(api: Access, request: Request) -> Response:
+async def register_scorer(access: Access, request: Request) -> Response:
     body = await json_body(request)
     experiment_id = _required(body, "experiment_id")
     name = body.get_name("name")
@@ -97,7 +97,7 @@ async def register_scorer(api: Access, request: Request) -> Response:
         raise InvalidParameter("serialized_scorer must be valid JSON") from None
     if _has_code(data):
         raise InvalidParameter(CUSTOM_SCORER_REFUSED)
-    stored = await api.write(
+    stored = await access.write(
         partial(store.register, experiment_id=experiment_id, name=name, serialized_scorer=serialized, now=now_ms())
     )
     return ok(
@@ -112,30 +112,32 @@ async def register_scorer(api: Access, request: Request) -> Response:
     )
 
 
-async def list_scorers(api: Access, request: Request) -> Response:
+async def list_scorers(access: Access, request: Request) -> Response:
     params = query(request)
-    found = await api.read(store.latest, params.get_str("experiment_id") or None)
+    found = await access.read(store.latest, params.get_str("experiment_id") or None)
     return ok({"scorers": [scorer_json(v) for v in found]})
 
 
-async def list_scorer_versions(api: Access, request: Request) -> Response:
+async def list_scorer_versions(access: Access, request: Request) -> Response:
     params = query(request)
-    found = await api.read(store.versions, _required(params, "experiment_id"), _required(params, "name"))
+    found = await access.read(store.versions, _required(params, "experiment_id"), _required(params, "name"))
     return ok({"scorers": [scorer_json(v) for v in found]})
 
 
-async def get_scorer(api: Access, request: Request) -> Response:
+async def get_scorer(access: Access, request: Request) -> Response:
     params = query(request)
-    found = await api.read(store.get, _required(params, "experiment_id"), _required(params, "name"), _version(params))
+    found = await access.read(
+        store.get, _required(params, "experiment_id"), _required(params, "name"), _version(params)
+    )
     return ok({"scorer": scorer_json(found)})
 
 
-async def delete_scorer(api: Access, request: Request) -> Response:
+async def delete_scorer(access: Access, request: Request) -> Response:
     """The client sends a JSON body; query parameters are read when there is none."""
     params = await json_body(request, content_type_required=False)
     if not params.data:
         params = query(request)
-    await api.write(
+    await access.write(
         partial(
             store.delete,
             experiment_id=_required(params, "experiment_id"),
@@ -146,7 +148,7 @@ async def delete_scorer(api: Access, request: Request) -> Response:
     return ok({})
 
 
-async def online_scoring_configs(api: Access, request: Request) -> Response:
+async def online_scoring_configs(access: Access, request: Request) -> Response:
     """``list_scorers`` asks for the scorers' online-scoring configurations. annotrace does not run
     scorers on incoming traces, so there are none (MLflow answers ``[]`` for scorers without one)."""
     if query(request).get_str_list("scorer_ids") is None:

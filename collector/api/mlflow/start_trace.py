@@ -36,10 +36,10 @@ _DURATION = re.compile(r"^(\d+(?:\.\d{1,9})?)s$")
 _ASSESSMENT_ID = re.compile(r"^a-[0-9a-f]{32}$")
 
 
-async def start_trace(api: Access, request: Request) -> Response:
+async def start_trace(access: Access, request: Request) -> Response:
     info = parse(await json_body(request))
-    await api.write(partial(store.start_trace, info=info, now=now_ms()))
-    row, assessments = await api.read(trace_queries.get_info, info.trace_id)
+    await access.write(partial(store.start_trace, info=info, now=now_ms()))
+    row, assessments = await access.read(trace_queries.get_info, info.trace_id)
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 

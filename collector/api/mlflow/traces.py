@@ -38,36 +38,36 @@ DEFAULT_MAX_RESULTS = 100
 MAX_BATCH = 100
 
 
-async def get_trace_info(api: Access, request: Request) -> Response:
+async def get_trace_info(access: Access, request: Request) -> Response:
     """GetTraceInfoV3: ``{"trace": {"trace_info": TraceInfoV3}}``."""
-    row, assessments = await api.read(store.get_info, path_trace_id(request))
+    row, assessments = await access.read(store.get_info, path_trace_id(request))
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 
-async def get_trace(api: Access, request: Request) -> Response:
+async def get_trace(access: Access, request: Request) -> Response:
     """GetTrace: ``GET /traces/get?trace_id=`` -> trace info and spans."""
     params = query(request)
     raw = params.get_str("trace_id", required=True)
     assert raw is not None
-    row, assessments, spans = await api.read(store.get_with_spans, stored_trace_id(raw))
+    row, assessments, spans = await access.read(store.get_with_spans, stored_trace_id(raw))
     return ok({"trace": trace_json.trace(row, assessments, spans)})
 
 
-async def batch_get_traces(api: Access, request: Request) -> Response:
+async def batch_get_traces(access: Access, request: Request) -> Response:
     """BatchGetTraces: ``GET /traces/batchGet?trace_ids=..`` (unknown ids are left out)."""
     ids = _batch_ids(query(request))
-    found = await api.read(store.get_many_with_spans, ids)
+    found = await access.read(store.get_many_with_spans, ids)
     return ok({"traces": [trace_json.trace(row, assessments, spans) for row, assessments, spans in found]})
 
 
-async def batch_get_trace_infos(api: Access, request: Request) -> Response:
+async def batch_get_trace_infos(access: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
     ids = _batch_ids(await json_body(request))
-    found = await api.read(store.get_many_info, ids)
+    found = await access.read(store.get_many_info, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 
-async def search_traces(api: Access, request: Request) -> Response:
+async def search_traces(access: Access, request: Request) -> Response:
     """SearchTracesV3: filter grammar of reference 9.3, ``max_results`` <= 500, opaque page tokens."""
     body = await json_body(request)
     experiment_ids = _locations(body)
@@ -78,36 +78,36 @@ async def search_traces(api: Access, request: Request) -> Response:
     order = trace_search.compile_order(order_by)
     scope = orjson.dumps([sorted(experiment_ids), filter_string or "", order_by]).decode()
     offset = page_offset(body.get_str("page_token"), scope)
-    page, more = await api.read(trace_search.search_page, experiment_ids, compiled, order, max_results, offset)
+    page, more = await access.read(trace_search.search_page, experiment_ids, compiled, order, max_results, offset)
     out: dict[str, object] = {"traces": [trace_json.trace_info(row, assessments) for row, assessments in page]}
     if more:
         out["next_page_token"] = page_token(offset + max_results, scope)
     return ok(out)
 
 
-async def set_trace_tag(api: Access, request: Request) -> Response:
+async def set_trace_tag(access: Access, request: Request) -> Response:
     """SetTraceTag: ``PATCH /traces/{trace_id}/tags {"key", "value"}``."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
     key = body.get_str("key", required=True)
     value = body.get_str("value") or ""
     assert key is not None
-    await api.write(partial(store.set_tag, trace_id=trace_id, key=key, value=value))
+    await access.write(partial(store.set_tag, trace_id=trace_id, key=key, value=value))
     return ok({})
 
 
-async def delete_trace_tag(api: Access, request: Request) -> Response:
+async def delete_trace_tag(access: Access, request: Request) -> Response:
     """DeleteTraceTag: ``DELETE /traces/{trace_id}/tags {"key"}`` (``?key=`` also accepted)."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
     key = body.get_str("key") or query(request).get_str("key")
     if key is None:
         raise missing("key")
-    await api.write(partial(store.delete_tag, trace_id=trace_id, key=key))
+    await access.write(partial(store.delete_tag, trace_id=trace_id, key=key))
     return ok({})
 
 
-async def delete_traces(api: Access, request: Request) -> Response:
+async def delete_traces(access: Access, request: Request) -> Response:
     """DeleteTraces: by ``request_ids`` (alias ``trace_ids``) or ``max_timestamp_millis`` [+ ``max_traces``]."""
     body = await json_body(request)
     experiment_id = body.get_str("experiment_id", required=True)
@@ -124,7 +124,7 @@ async def delete_traces(api: Access, request: Request) -> Response:
     if raw_ids is not None and max_traces is not None:
         raise InvalidParameter("'max_traces' can't be specified if 'request_ids' (or 'trace_ids') is specified.")
     trace_ids = body_trace_ids(raw_ids, "request_ids") if raw_ids is not None else None
-    deleted = await api.write(
+    deleted = await access.write(
         partial(
             store.delete_traces,
             experiment_id=experiment_id,

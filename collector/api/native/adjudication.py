@@ -57,7 +57,7 @@ def dispute_json(d: store.Dispute) -> dict[str, Any]:
     }
 
 
-async def list_disputes(api: Access, request: Request) -> Response:
+async def list_disputes(access: Access, request: Request) -> Response:
     """``?threshold=`` (numeric spread that counts as disagreement, default 0), ``?unresolved=true``."""
     params = query(request)
     raw = params.get_str("threshold")
@@ -68,17 +68,17 @@ async def list_disputes(api: Access, request: Request) -> Response:
     unresolved = params.get_str("unresolved")
     if unresolved not in (None, "true", "false"):
         raise InvalidParameter(f"Invalid value {unresolved!r} for parameter 'unresolved': expected true or false.")
-    found = await api.read(
+    found = await access.read(
         store.disagreements, session_path_id(request), threshold, include_resolved=unresolved != "true"
     )
     return ok({"disputes": [dispute_json(d) for d in found]})
 
 
-async def record_gold(api: Access, request: Request) -> Response:
+async def record_gold(access: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "rationale"?}``: the adjudicator's gold label."""
     session_id, trace_id = session_path_id(request), path_trace_id(request)
     body = parse(GoldBody, (await json_body(request)).data)
-    stored = await api.write(
+    stored = await access.write(
         partial(
             store.record_gold,
             session_id=session_id,

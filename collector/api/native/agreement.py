@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
-async def session_agreement(api: Access, request: Request) -> Response:
-    return ok(store.report_json(await api.read(store.report, str(request.path_params["session_id"]))))
+async def session_agreement(access: Access, request: Request) -> Response:
+    return ok(store.report_json(await access.read(store.report, str(request.path_params["session_id"]))))
 
 
-async def judge_agreement(api: Access, request: Request) -> Response:
+async def judge_agreement(access: Access, request: Request) -> Response:
     """``?name=<feedback name>`` (required), ``&experiment_id=`` and/or ``&session_id=`` to narrow."""
     params = query(request)
     name = params.get_str("name", required=True, max_chars=250)
@@ -33,7 +33,7 @@ async def judge_agreement(api: Access, request: Request) -> Response:
     experiment_id, session_id = params.get_str("experiment_id"), params.get_str("session_id")
     if experiment_id is None and session_id is None:
         raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")
-    rows = await api.read(judges_store.judges, name, experiment_id=experiment_id, session_id=session_id)
+    rows = await access.read(judges_store.judges, name, experiment_id=experiment_id, session_id=session_id)
     return ok(judges_store.judges_json(rows))
 
 

@@ -145,7 +145,7 @@ async def _labeler_body(request: Request, model: type[L]) -> L:
     return parse(model, data if signed_in is None else data | {"user": signed_in})
 
 
-async def create_session(api: Access, request: Request) -> Response:
+async def create_session(access: Access, request: Request) -> Response:
     body = parse(NewSessionBody, (await json_body(request)).data)
     new = store.NewSession(
         experiment_id=body["experiment_id"],
@@ -157,22 +157,22 @@ async def create_session(api: Access, request: Request) -> Response:
         custom_inputs=body.get("custom_inputs"),
         reviewers_per_item=body.get("reviewers_per_item"),
     )
-    stored = await api.write(partial(store.create, new=new, now=now_ms()))
+    stored = await access.write(partial(store.create, new=new, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
 
 
-async def list_sessions(api: Access, request: Request) -> Response:
+async def list_sessions(access: Access, request: Request) -> Response:
     """``?experiment_id=`` (all experiments if absent) and ``?user=`` (only sessions they may label)."""
     params = query(request)
-    found = await api.read(store.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
+    found = await access.read(store.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
     return ok({"labeling_sessions": [session_json(s) for s in found]})
 
 
-async def get_session(api: Access, request: Request) -> Response:
-    return ok({"labeling_session": session_json(await api.read(store.get, session_path_id(request)))})
+async def get_session(access: Access, request: Request) -> Response:
+    return ok({"labeling_session": session_json(await access.read(store.get, session_path_id(request)))})
 
 
-async def update_session(api: Access, request: Request) -> Response:
+async def update_session(access: Access, request: Request) -> Response:
     """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends) and/or
     ``{"reviewers_per_item": N | null}``."""
     session_id = session_path_id(request)
@@ -181,7 +181,7 @@ async def update_session(api: Access, request: Request) -> Response:
     if users is None and "reviewers_per_item" not in body:
         raise missing("assigned_users")
     if "reviewers_per_item" in body:
-        stored = await api.write(
+        stored = await access.write(
             partial(
                 store.set_reviewers_per_item,
                 session_id=session_id,
@@ -190,28 +190,28 @@ async def update_session(api: Access, request: Request) -> Response:
             )
         )
     if users is not None:
-        stored = await api.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
+        stored = await access.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
 
 
-async def delete_session(api: Access, request: Request) -> Response:
+async def delete_session(access: Access, request: Request) -> Response:
     """Idempotent; the session's copied traces and their labels stay in the experiment."""
-    await api.write(partial(store.delete, session_id=session_path_id(request)))
+    await access.write(partial(store.delete, session_id=session_path_id(request)))
     return ok({})
 
 
-async def add_traces(api: Access, request: Request) -> Response:
+async def add_traces(access: Access, request: Request) -> Response:
     """``{"trace_ids": [source ids]}`` -> ``{"items": [{"source_trace_id", "trace_id", "added"}]}``."""
     session_id = session_path_id(request)
     raw = parse(NewTracesBody, (await json_body(request)).data)["trace_ids"]
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
-    done = await api.write(partial(store.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
+    done = await access.write(partial(store.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
     return ok({"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]})
 
 
-async def list_items(api: Access, request: Request) -> Response:
+async def list_items(access: Access, request: Request) -> Response:
     """The queue: every item in order, with each labeler's status; ``?user=`` adds that user's
     ``status`` and ``?status=`` keeps only items in that status for that user."""
     session_id = session_path_id(request)
@@ -221,13 +221,13 @@ async def list_items(api: Access, request: Request) -> Response:
         raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
     if status is not None and user is None:
         raise InvalidParameter("Invalid value for parameter 'status': filtering by status needs 'user'.")
-    found = await api.read(store.items, session_id)
+    found = await access.read(store.items, session_id)
     if status is not None and user is not None:
         found = [item for item in found if item.status_for(user) == status]
     return ok({"session_id": session_id, "items": [item_json(item, user) for item in found]})
 
 
-async def post_answer(api: Access, request: Request) -> Response:
+async def post_answer(access: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "comment"?}`` -> the stored assessment and the labeler's status
     (403 PERMISSION_DENIED when ``user`` is not one of the session's assigned users)."""
     session_id = session_path_id(request)
@@ -236,19 +236,19 @@ async def post_answer(api: Access, request: Request) -> Response:
     answer = labeling_answers.Answer(
         session_id, trace_id, body["user"], body["schema"], body["value"], body.get("comment")
     )
-    stored, status = await api.write(partial(labeling_answers.answer, a=answer, now=now_ms()))
+    stored, status = await access.write(partial(labeling_answers.answer, a=answer, now=now_ms()))
     return ok({"assessment": assessment_json(stored), "status": status})
 
 
-async def skip_item(api: Access, request: Request) -> Response:
+async def skip_item(access: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     trace_id = path_trace_id(request)
     user = (await _labeler_body(request, LabelerBody))["user"]
-    status = await api.write(
+    status = await access.write(
         partial(labeling_answers.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms())
     )
     return ok({"trace_id": trace_id, "user": user, "status": status})
 
 
-async def progress(api: Access, request: Request) -> Response:
-    return ok(await api.read(labeling_progress.progress, session_path_id(request)))
+async def progress(access: Access, request: Request) -> Response:
+    return ok(await access.read(labeling_progress.progress, session_path_id(request)))

@@ -53,7 +53,7 @@ def _rule_path_id(request: Request) -> str:
     return value
 
 
-async def create_rule(api: Access, request: Request) -> Response:
+async def create_rule(access: Access, request: Request) -> Response:
     """``{"filter" | "sql", "sample_rate"?: 1.0, "max_traces"?: null}`` -> ``{"routing_rule": {...}}``."""
     session_id = session_path_id(request)
     body = await json_body(request)
@@ -75,19 +75,19 @@ async def create_rule(api: Access, request: Request) -> Response:
         raise PermissionDenied(
             "Only admins may create a routing rule with 'sql': it runs on the whole store. Use 'filter' instead."
         )
-    await api.read(store.check, new)
-    rule = await api.write(partial(store.create, rule=new, now=now_ms()))
+    await access.read(store.check, new)
+    rule = await access.write(partial(store.create, rule=new, now=now_ms()))
     return ok({"routing_rule": rule_json(rule)})
 
 
-async def list_rules(api: Access, request: Request) -> Response:
-    rules = await api.read(store.list_rules, session_path_id(request))
+async def list_rules(access: Access, request: Request) -> Response:
+    rules = await access.read(store.list_rules, session_path_id(request))
     return ok({"routing_rules": [rule_json(rule) for rule in rules]})
 
 
-async def delete_rule(api: Access, request: Request) -> Response:
+async def delete_rule(access: Access, request: Request) -> Response:
     session_id, rule_id = session_path_id(request), _rule_path_id(request)
-    await api.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
+    await access.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
     return ok({})
 
 

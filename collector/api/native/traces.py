@@ -46,21 +46,21 @@ def flat(a: store.Assessment) -> dict[str, Any]:
     }
 
 
-async def list_assessments(api: Access, request: Request) -> Response:
+async def list_assessments(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments[?valid_only=true]``."""
     trace_id = path_trace_id(request)
     raw = query(request).get_str("valid_only") or "false"
     if raw not in ("true", "false"):
         raise invalid("valid_only", "'true' or 'false'", raw)
-    found = await api.read(store.of_trace, trace_id, valid_only=raw == "true")
+    found = await access.read(store.of_trace, trace_id, valid_only=raw == "true")
     return ok({"trace_id": trace_id, "assessments": [flat(a) for a in found]})
 
 
-async def assessment_history(api: Access, request: Request) -> Response:
+async def assessment_history(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments/{assessment_id}/history``: every version, oldest first."""
     trace_id = path_trace_id(request)
     assessment_id = request.path_params["assessment_id"]
-    entries = await api.read(store.history, trace_id, assessment_id)
+    entries = await access.read(store.history, trace_id, assessment_id)
     return ok(
         {
             "trace_id": trace_id,
@@ -79,8 +79,8 @@ async def assessment_history(api: Access, request: Request) -> Response:
     )
 
 
-async def span_list(api: Access, request: Request) -> Response:
+async def span_list(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/spans``: ``{"trace_id", "spans": [Span.to_dict()]}``."""
     trace_id = path_trace_id(request)
-    _, _, spans = await api.read(trace_store.get_with_spans, trace_id)
+    _, _, spans = await access.read(trace_store.get_with_spans, trace_id)
     return ok({"trace_id": trace_id, "spans": span_dicts(trace_id, spans)})

@@ -91,18 +91,18 @@ def _actor(request: Request) -> str | None:
     return principal.name if principal is not None else None
 
 
-async def list_users(api: Access, request: Request) -> Response:
-    users = await api.read(store.list_users)
-    permissions = await api.read(store.list_permissions)
+async def list_users(access: Access, request: Request) -> Response:
+    users = await access.read(store.list_users)
+    permissions = await access.read(store.list_permissions)
     return ok({"users": [_jsonable(u) for u in users], "permissions": permissions})
 
 
-async def add_user(api: Access, request: Request) -> Response:
+async def add_user(access: Access, request: Request) -> Response:
     """``{"name", "role", "password"?}``; without a password the user signs in with tokens only."""
     body = parse(NewUserBody, (await json_body(request)).data)
     name, role, password = body["name"], body["role"], body.get("password")
     password_hash = hash_password(password) if password is not None else None
-    user = await api.write(
+    user = await access.write(
         partial(
             store.add_user,
             name=name,
@@ -116,7 +116,7 @@ async def add_user(api: Access, request: Request) -> Response:
     return ok({"user": _jsonable(user)})
 
 
-async def update_user(api: Access, request: Request) -> Response:
+async def update_user(access: Access, request: Request) -> Response:
     """``{"role"?, "password"?}``: a new password ends the user's Review App sign-ins."""
     name = request.path_params["name"]
     body = parse(UserChangeBody, (await json_body(request)).data)
@@ -126,23 +126,27 @@ async def update_user(api: Access, request: Request) -> Response:
     actor = _actor(request)
     if password is not None:
         password_hash = hash_password(password)
-        await api.write(partial(store.set_password, name=name, password_hash=password_hash, now=now_ms(), actor=actor))
+        await access.write(
+            partial(store.set_password, name=name, password_hash=password_hash, now=now_ms(), actor=actor)
+        )
     if role is not None:
-        await api.write(partial(store.set_role, name=name, role=role, now=now_ms(), actor=actor))
+        await access.write(partial(store.set_role, name=name, role=role, now=now_ms(), actor=actor))
     _reload(request)
     return ok({})
 
 
-async def delete_user(api: Access, request: Request) -> Response:
-    await api.write(partial(store.delete_user, name=request.path_params["name"], now=now_ms(), actor=_actor(request)))
+async def delete_user(access: Access, request: Request) -> Response:
+    await access.write(
+        partial(store.delete_user, name=request.path_params["name"], now=now_ms(), actor=_actor(request))
+    )
     _reload(request)
     return ok({})
 
 
-async def set_permission(api: Access, request: Request) -> Response:
+async def set_permission(access: Access, request: Request) -> Response:
     """``{"permission": "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS"}``."""
     permission = parse(PermissionBody, (await json_body(request)).data)["permission"]
-    row = await api.write(
+    row = await access.write(
         partial(
             store.set_permission,
             experiment_id=request.path_params["experiment_id"],
@@ -156,8 +160,8 @@ async def set_permission(api: Access, request: Request) -> Response:
     return ok({"permission": row})
 
 
-async def delete_permission(api: Access, request: Request) -> Response:
-    await api.write(
+async def delete_permission(access: Access, request: Request) -> Response:
+    await access.write(
         partial(
             store.delete_permission,
             experiment_id=request.path_params["experiment_id"],
@@ -180,12 +184,12 @@ def _owner(request: Request, asked: str | None) -> str | None:
     return principal.name
 
 
-async def list_tokens(api: Access, request: Request) -> Response:
-    tokens = await api.read(store.list_tokens, _owner(request, query(request).get_str("user")))
+async def list_tokens(access: Access, request: Request) -> Response:
+    tokens = await access.read(store.list_tokens, _owner(request, query(request).get_str("user")))
     return ok({"tokens": [_jsonable(t) for t in tokens]})
 
 
-async def create_token(api: Access, request: Request) -> Response:
+async def create_token(access: Access, request: Request) -> Response:
     """``{"user"?, "description"?, "expires_days"?}`` -> ``{"token_id", "token"}``: the token is shown
     this once."""
     body = parse(NewTokenBody, (await json_body(request, content_type_required=False)).data)
@@ -196,7 +200,7 @@ async def create_token(api: Access, request: Request) -> Response:
     now = now_ms()
     token_id, token, token_hash = new_token()
     expire = None if days is None else now.__class__.fromtimestamp(now.timestamp() + days * 86400)
-    row = await api.write(
+    row = await access.write(
         partial(
             store.create_token,
             token_id=token_id,
@@ -212,10 +216,10 @@ async def create_token(api: Access, request: Request) -> Response:
     return ok({"token_id": token_id, "token": token, "user_name": row["user_name"]})
 
 
-async def revoke_token(api: Access, request: Request) -> Response:
+async def revoke_token(access: Access, request: Request) -> Response:
     principal = principal_of(request)
     owner = None if principal is None or principal.is_admin else principal.name
-    row = await api.write(
+    row = await access.write(
         partial(
             store.revoke_token,
             token_id=request.path_params["token_id"],

@@ -146,7 +146,7 @@ class SpanDetail:
 
 
 @dataclass(frozen=True, slots=True)
-class TraceView:
+class ExplorerTrace:
     header: TraceHeader
     tree: list[TreeSpan]
     selected: SpanDetail | None
@@ -272,7 +272,7 @@ def span_detail(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) 
     )
 
 
-def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) -> TraceView:
+def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) -> ExplorerTrace:
     """Header, tree, the selected span (``span_id``, else the root, else the first span) and
     the trace's assessments. An unknown ``span_id`` selects the default and is reported in
     ``missing_span``: a stale link still shows the trace."""
@@ -288,7 +288,7 @@ def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) 
         else (spans[0].span_id if spans else None)
     )
     selected = span_detail(cursor, trace_id, chosen) if chosen is not None else None
-    return TraceView(head, spans, selected, assessment_queries.for_traces(cursor, [trace_id])[trace_id], missing)
+    return ExplorerTrace(head, spans, selected, assessment_queries.for_traces(cursor, [trace_id])[trace_id], missing)
 
 
 def load_span(

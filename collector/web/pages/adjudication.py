@@ -87,10 +87,10 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, error: 
 
 
 @requires_user
-async def adjudication_page(api: Access, request: Request, user: str) -> Response:
+async def adjudication_page(access: Access, request: Request, user: str) -> Response:
     session_id = str(request.path_params["session_id"])
     try:
-        page = await api.read(_read, session_id, user, request.query_params.get("error"))
+        page = await access.read(_read, session_id, user, request.query_params.get("error"))
     except NotFound as exc:
         return render(request, "agreement_missing.html", _Missing(session_id, exc.message), status_code=404)
     return render(request, "adjudication.html", page, headers={"Cache-Control": "no-store"})
@@ -103,13 +103,13 @@ class _Missing:
 
 
 @requires_user
-async def save_gold(api: Access, request: Request, user: str) -> Response:
+async def save_gold(access: Access, request: Request, user: str) -> Response:
     session_id = str(request.path_params["session_id"])
     form = await request.form()
     back = url_path(request, "adjudication", session_id=session_id)
     try:
         value = json.loads(str(form.get("value") or "null"))
-        await api.write(
+        await access.write(
             partial(
                 store.record_gold,
                 session_id=session_id,
@@ -128,10 +128,13 @@ async def save_gold(api: Access, request: Request, user: str) -> Response:
     return RedirectResponse(back, status_code=303)
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
         PageRoute(
-            "/agreement/{session_id}/adjudicate", partial(adjudication_page, api), methods=["GET"], name="adjudication"
+            "/agreement/{session_id}/adjudicate",
+            partial(adjudication_page, access),
+            methods=["GET"],
+            name="adjudication",
         ),
-        PageRoute("/agreement/{session_id}/adjudicate", partial(save_gold, api), methods=["POST"], name="save_gold"),
+        PageRoute("/agreement/{session_id}/adjudicate", partial(save_gold, access), methods=["POST"], name="save_gold"),
     ]

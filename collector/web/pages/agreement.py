@@ -68,14 +68,14 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str) -> AgreementPage:
     )
 
 
-async def agreement_page(api: Access, request: Request) -> Response:
+async def agreement_page(access: Access, request: Request) -> Response:
     session_id = str(request.path_params["session_id"]).removesuffix(".json")
     try:
-        page = await api.read(_read, session_id)
+        page = await access.read(_read, session_id)
     except NotFound as exc:
         return render(request, "agreement_missing.html", MissingPage(session_id, exc.message), status_code=404)
     return render(request, "agreement.html", page, headers={"Cache-Control": "no-store"})
 
 
-def routes(api: Access) -> list[BaseRoute]:
-    return [PageRoute("/agreement/{session_id}", partial(agreement_page, api), methods=["GET"], name="agreement")]
+def routes(access: Access) -> list[BaseRoute]:
+    return [PageRoute("/agreement/{session_id}", partial(agreement_page, access), methods=["GET"], name="agreement")]

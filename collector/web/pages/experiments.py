@@ -35,12 +35,12 @@ class ExperimentsPage:
     total_traces: int
 
 
-async def experiments_page(api: Access, request: Request) -> Response:
-    visible = await api.read(visible_experiments, principal_of(request))
-    found = await api.read(experiment_queries.overview, visible)
+async def experiments_page(access: Access, request: Request) -> Response:
+    visible = await access.read(visible_experiments, principal_of(request))
+    found = await access.read(experiment_queries.overview, visible)
     page = ExperimentsPage(found, sum(e.trace_count for e in found))
     return render(request, "experiments.html", page, headers=NO_STORE)
 
 
-def routes(api: Access) -> list[BaseRoute]:
-    return [PageRoute("/", partial(experiments_page, api), methods=["GET"], name="experiments")]
+def routes(access: Access) -> list[BaseRoute]:
+    return [PageRoute("/", partial(experiments_page, access), methods=["GET"], name="experiments")]

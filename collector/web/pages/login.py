@@ -51,7 +51,7 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
-async def login_form(api: Access, request: Request) -> Response:
+async def login_form(access: Access, request: Request) -> Response:
     name = identity.current_user(request) or ""
     return render(
         request,
@@ -65,7 +65,7 @@ async def login_form(api: Access, request: Request) -> Response:
     )
 
 
-async def login_submit(api: Access, request: Request) -> Response:
+async def login_submit(access: Access, request: Request) -> Response:
     form = await request.form()
     name = str(form.get("name") or "")
     target = _safe_next(request, str(form.get("next") or ""))
@@ -78,7 +78,7 @@ async def login_submit(api: Access, request: Request) -> Response:
         value, value_hash = new_secret()
         csrf, _ = new_secret()
         now = now_ms()
-        await api.write(
+        await access.write(
             partial(
                 users_store.start_web_session,
                 session_hash=value_hash,
@@ -102,21 +102,21 @@ async def login_submit(api: Access, request: Request) -> Response:
     return response
 
 
-async def logout(api: Access, request: Request) -> Response:
+async def logout(access: Access, request: Request) -> Response:
     response = RedirectResponse(url_path(request, "login"), status_code=303)
     authenticator = identity.authenticator(request)
     value = session_cookie(request.headers)
     if authenticator is not None and value:
-        await api.write(partial(users_store.end_web_session, session_hash=sha256(value)))
+        await access.write(partial(users_store.end_web_session, session_hash=sha256(value)))
         authenticator.reload()
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure(request))
     identity.forget(response)
     return response
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
-        PageRoute("/login", partial(login_form, api), methods=["GET"], name="login"),
-        PageRoute("/login", partial(login_submit, api), methods=["POST"], name="login_submit"),
-        PageRoute("/logout", partial(logout, api), methods=["POST"], name="logout"),
+        PageRoute("/login", partial(login_form, access), methods=["GET"], name="login"),
+        PageRoute("/login", partial(login_submit, access), methods=["POST"], name="login_submit"),
+        PageRoute("/logout", partial(logout, access), methods=["POST"], name="logout"),
     ]

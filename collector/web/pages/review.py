@@ -219,8 +219,8 @@ def _item_param(raw: str | None) -> int | str | None:
 
 # -- pages ---------------------------------------------------------------------------------------
 @requires_user
-async def sessions_page(api: Access, request: Request, user: str) -> Response:
-    found = await api.read(store.my_sessions, user)
+async def sessions_page(access: Access, request: Request, user: str) -> Response:
+    found = await access.read(store.my_sessions, user)
     rows = [
         SessionRow(
             p.session.session_id,
@@ -236,35 +236,37 @@ async def sessions_page(api: Access, request: Request, user: str) -> Response:
 
 
 @requires_user
-async def queue_page(api: Access, request: Request, user: str) -> Response:
+async def queue_page(access: Access, request: Request, user: str) -> Response:
     item = _item_param(request.query_params.get("item"))
     leased = False
     if item is None:  # reviewers_per_item: the server hands out the next item (review_leases.claim)
-        leased, item = await api.write(
+        leased, item = await access.write(
             partial(review_leases.claim, session_id=request.path_params["session_id"], user=user, now=now_ms())
         )
-    screen = await api.read(
+    screen = await access.read(
         partial(store.screen, summary=leased and item is None), request.path_params["session_id"], user, item
     )
     return render(request, "review.html", _page(request, screen, user))
 
 
 @requires_user
-async def submit_item(api: Access, request: Request, user: str) -> Response:
+async def submit_item(access: Access, request: Request, user: str) -> Response:
     """Judge every answer first; save them all in one writer job only when all are fine (PRG)."""
     session_id, trace_id = request.path_params["session_id"], request.path_params["trace_id"]
     form = await request.form()
     # without the item's content: only a page that must be shown again needs it
-    screen = await api.read(partial(store.screen, with_content=False), session_id, user, trace_id)
+    screen = await access.read(partial(store.screen, with_content=False), session_id, user, trace_id)
     entry = screen.queue[screen.index or 0]
     parsed = review_form.parse(screen.schemas, form, screen.answers.get(entry.trace_id, {}))
     if form.get("_add_row"):
         questions = review_form.add_row(review_form.clear_errors(parsed.questions), str(form.get("_add_row")))
-        return await _again(api, request, user, entry.trace_id, questions, None, 0, 200)
+        return await _again(access, request, user, entry.trace_id, questions, None, 0, 200)
     if str(form.get("fingerprint") or "") != screen.fingerprint:
-        return await _again(api, request, user, entry.trace_id, parsed.questions, STALE_NOTICE, parsed.error_count, 409)
+        return await _again(
+            access, request, user, entry.trace_id, parsed.questions, STALE_NOTICE, parsed.error_count, 409
+        )
     if parsed.error_count:
-        return await _again(api, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
+        return await _again(access, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
     job = partial(
         store.submit,
         session_id=session_id,
@@ -276,13 +278,13 @@ async def submit_item(api: Access, request: Request, user: str) -> Response:
         documents=document_marks(form),
     )
     try:
-        await api.write(job)
+        await access.write(job)
     except InvalidParameter as exc:  # the schemas changed between our read and the write: show the new ones
-        fresh = await api.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
+        fresh = await access.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
         again = review_form.parse(fresh.schemas, form, fresh.answers.get(entry.trace_id, {}))
         stale = isinstance(exc, store.StaleForm)
         return await _again(
-            api,
+            access,
             request,
             user,
             entry.trace_id,
@@ -295,7 +297,7 @@ async def submit_item(api: Access, request: Request, user: str) -> Response:
 
 
 async def _again(
-    api: Access,
+    access: Access,
     request: Request,
     user: str,
     trace_id: str,
@@ -305,33 +307,36 @@ async def _again(
     status: int,
 ) -> Response:
     """The item shown again, with the questions as posted (typed values and inline messages)."""
-    screen = await api.read(store.screen, request.path_params["session_id"], user, trace_id)
+    screen = await access.read(store.screen, request.path_params["session_id"], user, trace_id)
     return render(
         request, "review.html", _page(request, screen, user, questions, notice, error_count), status_code=status
     )
 
 
 @requires_user
-async def skip_item(api: Access, request: Request, user: str) -> Response:
+async def skip_item(access: Access, request: Request, user: str) -> Response:
     session_id = request.path_params["session_id"]
-    screen = await api.read(
+    screen = await access.read(
         partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
     )
     entry = screen.queue[screen.index or 0]
-    await api.write(
+    await access.write(
         partial(labeling_answers.skip, session_id=session_id, trace_id=entry.trace_id, user=user, now=now_ms())
     )
     return RedirectResponse(_next_url(request, screen, entry.trace_id), status_code=303)
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
-        PageRoute("/review", partial(sessions_page, api), methods=["GET"], name="review_sessions"),
-        PageRoute("/review/{session_id}", partial(queue_page, api), methods=["GET"], name="review_queue"),
+        PageRoute("/review", partial(sessions_page, access), methods=["GET"], name="review_sessions"),
+        PageRoute("/review/{session_id}", partial(queue_page, access), methods=["GET"], name="review_queue"),
         PageRoute(
-            "/review/{session_id}/items/{trace_id}", partial(submit_item, api), methods=["POST"], name="review_item"
+            "/review/{session_id}/items/{trace_id}", partial(submit_item, access), methods=["POST"], name="review_item"
         ),
         PageRoute(
-            "/review/{session_id}/items/{trace_id}/skip", partial(skip_item, api), methods=["POST"], name="review_skip"
+            "/review/{session_id}/items/{trace_id}/skip",
+            partial(skip_item, access),
+            methods=["POST"],
+            name="review_skip",
         ),
     ]

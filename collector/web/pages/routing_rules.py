@@ -60,15 +60,15 @@ def _back(request: Request, session_id: str, error: str | None = None) -> Redire
 
 
 @requires_user
-async def rules_page(api: Access, request: Request, user: str) -> Response:
+async def rules_page(access: Access, request: Request, user: str) -> Response:
     """An unknown session is the app's error page (404), as every page's."""
     session_id = str(request.path_params["session_id"])
-    page = await api.read(_read, session_id, _may_use_sql(request), request.query_params.get("error"))
+    page = await access.read(_read, session_id, _may_use_sql(request), request.query_params.get("error"))
     return render(request, "routing_rules.html", page, headers={"Cache-Control": "no-store"})
 
 
 @requires_user
-async def add_rule(api: Access, request: Request, user: str) -> Response:
+async def add_rule(access: Access, request: Request, user: str) -> Response:
     session_id = str(request.path_params["session_id"])
     form = await request.form()
     kind, text = str(form.get("kind") or "filter"), str(form.get("query") or "").strip()
@@ -87,30 +87,30 @@ async def add_rule(api: Access, request: Request, user: str) -> Response:
             sample_rate=rate,
             max_traces=cap,
         )
-        await api.read(store.check, new)
-        await api.write(partial(store.create, rule=new, now=now_ms()))
+        await access.read(store.check, new)
+        await access.write(partial(store.create, rule=new, now=now_ms()))
     except CollectorError as exc:
         return _back(request, session_id, exc.message)
     return _back(request, session_id)
 
 
 @requires_user
-async def remove_rule(api: Access, request: Request, user: str) -> Response:
+async def remove_rule(access: Access, request: Request, user: str) -> Response:
     session_id, rule_id = str(request.path_params["session_id"]), str(request.path_params["rule_id"])
     try:
-        await api.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
+        await access.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
     except CollectorError as exc:
         return _back(request, session_id, exc.message)
     return _back(request, session_id)
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
-        PageRoute("/review/{session_id}/routing", partial(rules_page, api), methods=["GET"], name="routing_rules"),
-        PageRoute("/review/{session_id}/routing", partial(add_rule, api), methods=["POST"], name="add_routing_rule"),
+        PageRoute("/review/{session_id}/routing", partial(rules_page, access), methods=["GET"], name="routing_rules"),
+        PageRoute("/review/{session_id}/routing", partial(add_rule, access), methods=["POST"], name="add_routing_rule"),
         PageRoute(
             "/review/{session_id}/routing/{rule_id}/delete",
-            partial(remove_rule, api),
+            partial(remove_rule, access),
             methods=["POST"],
             name="remove_routing_rule",
         ),

@@ -98,7 +98,7 @@ def _panel(
     )
 
 
-async def trace_page(api: Access, request: Request) -> Response:
+async def trace_page(access: Access, request: Request) -> Response:
     raw = request.path_params["trace_id"]
     trace_id = _trace_id(raw)
     if trace_id is None:
@@ -107,30 +107,30 @@ async def trace_page(api: Access, request: Request) -> Response:
     span_id = _span_id(asked)
     try:
         # a malformed ?span= can match no span: load() reports it as missing like an unknown one
-        view = await api.read(trace_explorer.load, trace_id, span_id or asked)
+        explored = await access.read(trace_explorer.load, trace_id, span_id or asked)
     except NotFound:
         return missing(request, raw)
     notice = None
-    if view.missing_span is not None:
-        notice = f"This trace has no span '{asked}'; showing {'the root span' if view.selected else 'the trace'}."
-    lines = timeline(view.tree)
-    selected = span_view(view.selected, view.header.root_span_id) if view.selected else None
+    if explored.missing_span is not None:
+        notice = f"This trace has no span '{asked}'; showing {'the root span' if explored.selected else 'the trace'}."
+    lines = timeline(explored.tree)
+    selected = span_view(explored.selected, explored.header.root_span_id) if explored.selected else None
     return render(
         request,
         "trace.html",
         TracePage(
-            trace=view.header,
+            trace=explored.header,
             spans=lines.spans,
             total_ms=lines.total_ms,
             selected=selected,
-            panel=_panel(request, view.header, selected, view.assessments),
+            panel=_panel(request, explored.header, selected, explored.assessments),
             notice=notice,
         ),
         headers=NO_STORE,
     )
 
 
-async def span_page(api: Access, request: Request) -> Response:
+async def span_page(access: Access, request: Request) -> Response:
     raw = request.path_params["trace_id"]
     trace_id = _trace_id(raw)
     if trace_id is None:
@@ -140,7 +140,7 @@ async def span_page(api: Access, request: Request) -> Response:
     if span_id is None:
         return missing(request, raw, f"Span '{raw_span}' not found in trace '{trace_id}'.")
     try:
-        header, detail, found = await api.read(trace_explorer.load_span, trace_id, span_id)
+        header, detail, found = await access.read(trace_explorer.load_span, trace_id, span_id)
     except NotFound as error:
         return missing(request, raw, error.message)
     selected = span_view(detail, header.root_span_id)
@@ -152,8 +152,8 @@ async def span_page(api: Access, request: Request) -> Response:
     )
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
-        PageRoute("/traces/{trace_id}", partial(trace_page, api), methods=["GET"], name="trace"),
-        PageRoute("/traces/{trace_id}/spans/{span_id}", partial(span_page, api), methods=["GET"], name="span"),
+        PageRoute("/traces/{trace_id}", partial(trace_page, access), methods=["GET"], name="trace"),
+        PageRoute("/traces/{trace_id}/spans/{span_id}", partial(span_page, access), methods=["GET"], name="span"),
     ]

@@ -34,7 +34,7 @@ from annotrace.collector.store.queries import experiments as experiment_queries
 from annotrace.collector.store.queries import label_schemas as schema_queries
 from annotrace.collector.store.queries import labeling, trace_table
 from annotrace.collector.web.page import PageRoute, render, url_path
-from annotrace.collector.web.pages import traces_view as view
+from annotrace.collector.web.pages import traces_rows
 from annotrace.collector.web.pages.traces_params import FormState, Parsed, column_key, page_count, parse, query_string
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ class TracesPage:
     experiment_name: str | None  # None: there is no such experiment (404)
     form: FormState
     errors: dict[str, str]  # filter form field -> message (400)
-    headers: list[view.Header]
-    rows: list[view.Row]
-    pager: view.Pager | None  # None when the filters are bad
+    headers: list[traces_rows.Header]
+    rows: list[traces_rows.Row]
+    pager: traces_rows.Pager | None  # None when the filters are bad
     assessment_options: list[str]  # feedback.<name> / expectation.<name> present in the experiment
     trace_names: list[str]
     sessions: list[SessionChoice]
@@ -141,7 +141,7 @@ def _notice(request: Request, params: QueryParams, sessions: list[labeling.Sessi
 
 
 async def _respond(
-    api: Access,
+    access: Access,
     request: Request,
     experiment_id: str,
     parsed: Parsed,
@@ -153,9 +153,9 @@ async def _respond(
     try:
         # the export form offers the experiment's label schemas: its default question first, seeded
         # on first sight as the REST list does (MLflow 3.14)
-        if await api.read(schema_queries.needs_default, experiment_id):
-            await api.write(partial(schema_queries.seed_default, experiment_id=experiment_id, now=now_ms()))
-        loaded = await api.read(_load, experiment_id, parsed)
+        if await access.read(schema_queries.needs_default, experiment_id):
+            await access.write(partial(schema_queries.seed_default, experiment_id=experiment_id, now=now_ms()))
+        loaded = await access.read(_load, experiment_id, parsed)
     except NotFound as exc:
         missing = TracesPage(
             experiment_id,
@@ -183,9 +183,9 @@ async def _respond(
         experiment_name=loaded.experiment_name,
         form=form,
         errors=errors,
-        headers=view.headers(form, loaded.columns),
-        rows=[view.row(r) for r in loaded.rows],
-        pager=view.pager(form, loaded.total) if loaded.total is not None else None,
+        headers=traces_rows.headers(form, loaded.columns),
+        rows=[traces_rows.row(r) for r in loaded.rows],
+        pager=traces_rows.pager(form, loaded.total) if loaded.total is not None else None,
         assessment_options=[column_key(c) for c in loaded.columns],
         trace_names=loaded.names,
         sessions=[SessionChoice(s.session_id, s.name, s.label_schemas) for s in loaded.sessions],
@@ -201,11 +201,11 @@ async def _respond(
     return response
 
 
-async def traces_page(api: Access, request: Request) -> Response:
+async def traces_page(access: Access, request: Request) -> Response:
     experiment_id = str(request.path_params["experiment_id"])
     parsed = parse(experiment_id, request.query_params)
     return await _respond(
-        api, request, experiment_id, parsed, ExportForm([], "", "", [], None), notice_params=request.query_params
+        access, request, experiment_id, parsed, ExportForm([], "", "", [], None), notice_params=request.query_params
     )
 
 
@@ -214,7 +214,7 @@ def _back(raw: str) -> str:
     return urlencode([(k, v) for k, v in parse_qsl(raw.lstrip("?"), keep_blank_values=False) if k not in NOTICE_KEYS])
 
 
-async def export_traces(api: Access, request: Request) -> Response:
+async def export_traces(access: Access, request: Request) -> Response:
     experiment_id = str(request.path_params["experiment_id"])
     submitted = await request.form()
 
@@ -231,7 +231,7 @@ async def export_traces(api: Access, request: Request) -> Response:
         ids = [public_trace_id(trace_hex(raw)) for raw in dict.fromkeys(raw_ids)]
         if session_id and new_name.strip():
             raise InvalidParameter("Choose an existing session or type a new session name, not both.")
-        done = await api.write(
+        done = await access.write(
             partial(
                 trace_table.export,
                 experiment_id=experiment_id,
@@ -245,17 +245,20 @@ async def export_traces(api: Access, request: Request) -> Response:
     except CollectorError as exc:
         export = ExportForm(list(dict.fromkeys(raw_ids)), session_id, new_name, schemas, exc.message)
         return await _respond(
-            api, request, experiment_id, parse(experiment_id, QueryParams(back)), export, status_code=exc.http_status
+            access, request, experiment_id, parse(experiment_id, QueryParams(back)), export, status_code=exc.http_status
         )
     result = urlencode([("exported", done.session.session_id), ("added", done.added), ("already", done.already)])
     target = url_path(request, "traces", experiment_id=experiment_id) + "?" + (f"{back}&{result}" if back else result)
     return RedirectResponse(target, status_code=303)
 
 
-def routes(api: Access) -> list[BaseRoute]:
+def routes(access: Access) -> list[BaseRoute]:
     return [
-        PageRoute("/experiments/{experiment_id}/traces", partial(traces_page, api), methods=["GET"], name="traces"),
+        PageRoute("/experiments/{experiment_id}/traces", partial(traces_page, access), methods=["GET"], name="traces"),
         PageRoute(
-            "/experiments/{experiment_id}/export", partial(export_traces, api), methods=["POST"], name="export_traces"
+            "/experiments/{experiment_id}/export",
+            partial(export_traces, access),
+            methods=["POST"],
+            name="export_traces",
         ),
     ]

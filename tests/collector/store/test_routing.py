@@ -21,7 +21,7 @@ from annotrace.collector.store.queries import labeling
 from annotrace.collector.store.queries import routing_rules as rules
 from annotrace.collector.store.routing import sampled
 from annotrace.collector.store.writer import Writer
-from tests.collector.store.test_writer import staged, trace
+from tests.collector.store.test_writer import store_tables, trace
 from tests.otlp_builders import new_span_id, new_trace_id, span
 
 
@@ -42,7 +42,7 @@ def _now() -> datetime:
 def _session_with_rules(writer: Writer, *new_rules: dict[str, Any]) -> tuple[str, list[str]]:
     """A session in the experiment the writer files unnamed traces under, with these rules."""
     _, spans = trace(1)
-    writer.write(staged(spans), group=False).result()
+    writer.write(store_tables(spans), group=False).result()
     experiment = writer.db.cursor().execute("SELECT any_value(experiment_id) FROM traces").fetchall()[0][0]
     session = writer.submit(
         partial(
@@ -73,7 +73,7 @@ def test_a_replay_after_a_crash_between_the_commits_routes_the_trace_once(
 ) -> None:
     session_id, (rule_id,) = _session_with_rules(writer, {"filter": "trace.name = 'root'"})
     trace_id, spans = trace(3)
-    batch = staged(spans)
+    batch = store_tables(spans)
     real_route = writer._router.route
 
     def crash(conn: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> None:
@@ -87,7 +87,7 @@ def test_a_replay_after_a_crash_between_the_commits_routes_the_trace_once(
 
     monkeypatch.setattr(writer._router, "route", real_route)
     for _ in range(2):  # the spool's replay, then a client's retry of the same export
-        writer.write(staged(spans), group=False).result()
+        writer.write(store_tables(spans), group=False).result()
     assert _rows(writer, f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session_id}'") == [
         (f"tr-{trace_id.hex()}",)
     ]
@@ -97,9 +97,9 @@ def test_a_replay_after_a_crash_between_the_commits_routes_the_trace_once(
 def test_a_trace_exported_in_parts_is_routed_when_its_root_arrives_with_every_span(writer: Writer) -> None:
     session_id, _ = _session_with_rules(writer, {"sql": "SELECT trace_id FROM spans WHERE name = 'child-2'"})
     trace_id, spans = trace(3)
-    writer.write(staged(spans[1:]), group=False).result()  # the children first, as a batch processor sends them
+    writer.write(store_tables(spans[1:]), group=False).result()  # the children first, as a batch processor sends them
     assert _rows(writer, f"SELECT count(*) FROM labeling_items WHERE session_id = '{session_id}'") == [(0,)]
-    writer.write(staged(spans[:1]), group=False).result()
+    writer.write(store_tables(spans[:1]), group=False).result()
     items = _rows(writer, f"SELECT trace_id, source_trace_id FROM labeling_items WHERE session_id = '{session_id}'")
     assert [source for _, source in items] == [f"tr-{trace_id.hex()}"]
     assert _rows(writer, f"SELECT count(*) FROM spans WHERE trace_id = '{items[0][0]}'") == [(3,)]
@@ -112,7 +112,7 @@ def test_a_rule_failing_at_run_time_records_why_and_holds_up_nothing(writer: Wri
         {"filter": "trace.name = 'root'"},
     )
     trace_id, root = new_trace_id(), new_span_id()
-    stats = writer.write(staged([span(trace_id, root, name="root")]), group=False).result()
+    stats = writer.write(store_tables([span(trace_id, root, name="root")]), group=False).result()
     assert stats.spans_new == 1
     assert _rows(writer, f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session_id}'") == [
         (f"tr-{trace_id.hex()}",)

@@ -24,14 +24,14 @@ from annotrace.collector.pipeline.decode import decode
 from annotrace.collector.pipeline.processors.genai import GenAIConfig, GenAINormalizeProcessor
 from annotrace.collector.pipeline.spool import Record
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
-from annotrace.collector.store.rows import Staged
+from annotrace.collector.store.rows import StoreTables
 from annotrace.collector.store.writer import Writer
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 T0 = (time.time_ns() - 10_000_000_000) // 1000 * 1000  # stored at microsecond precision
 
 
-def staged(spans: list[Any]) -> Staged:
+def store_tables(spans: list[Any]) -> StoreTables:
     record = Record("traces", b'{"receiver":"otlp"}', request(spans).SerializeToString(), len(spans), 0, 0)
     return stage(GenAINormalizeProcessor(GenAIConfig()).process(decode([record])))
 
@@ -70,9 +70,9 @@ def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> Non
     writer.start()
     try:
         trace_id, spans = trace(5)
-        first = writer.write(staged(spans), group=True)
-        retry = writer.write(staged(spans), group=True)  # the client resent the export
-        other = writer.write(staged(trace(3)[1]), group=True)
+        first = writer.write(store_tables(spans), group=True)
+        retry = writer.write(store_tables(spans), group=True)  # the client resent the export
+        other = writer.write(store_tables(trace(3)[1]), group=True)
         time.sleep(0.2)
         assert not first.done() and not retry.done()  # still in the open transaction
         assert rows(db, "SELECT count(*) FROM spans") == [(0,)]  # readers see nothing uncommitted
@@ -80,7 +80,7 @@ def test_a_retry_that_meets_its_pending_commit_adds_nothing(db: Database) -> Non
         assert (first.result(timeout=30).spans_new, first.result().spans_duplicate) == (5, 0)
         assert (retry.result(timeout=30).spans_new, retry.result().spans_duplicate) == (0, 5)
         assert other.result(timeout=30).spans_new == 3
-        again = writer.write(staged(spans), group=False).result(timeout=30)  # and once committed
+        again = writer.write(store_tables(spans), group=False).result(timeout=30)  # and once committed
         assert (again.spans_new, again.spans_duplicate) == (0, 5)
     finally:
         writer.shutdown()
@@ -98,10 +98,10 @@ def test_full_batches_commit_together_once_they_hold_commit_rows(db: Database) -
     writer = Writer(db, chat=ChatEvents(), commit_rows=8, commit_interval_s=600)
     writer.start()
     try:
-        first = writer.write(staged(trace(4)[1]), group=True)
+        first = writer.write(store_tables(trace(4)[1]), group=True)
         time.sleep(0.2)
         assert not first.done()  # 4 of 8 spans: waits for company
-        second = writer.write(staged(trace(4)[1]), group=True)
+        second = writer.write(store_tables(trace(4)[1]), group=True)
         assert second.result(timeout=30).spans_new == 4
         assert first.done()  # committed in the same transaction
     finally:
@@ -123,10 +123,10 @@ def test_a_batch_mixing_new_and_stored_traces_merges_only_the_stored(db: Databas
             duration_ns=10_000,
             attributes={"gen_ai.usage.input_tokens": 7},
         )
-        writer.write(staged([child]), group=False).result(timeout=30)
+        writer.write(store_tables([child]), group=False).result(timeout=30)
         late_root = span(trace_id, root, name="agent", start=T0, duration_ns=50_000_000, status=2)
         fresh_id, fresh = trace(2)
-        writer.write(staged([late_root, *fresh]), group=False).result(timeout=30)
+        writer.write(store_tables([late_root, *fresh]), group=False).result(timeout=30)
     finally:
         writer.shutdown()
     got = rows(
@@ -162,7 +162,7 @@ def test_traces_past_the_working_memory_neither_stop_inserts_nor_grow_the_memory
     database = Database(tmp_path / "store.duckdb", memory_limit="32MB")
     writer = Writer(database, chat=ChatEvents())
     writer.start()
-    one = staged([span(new_trace_id(), new_span_id(), name="s", start=T0)]).spans
+    one = store_tables([span(new_trace_id(), new_span_id(), name="s", start=T0)]).spans
     assert one is not None
     per_batch = 10_000
     try:
@@ -173,7 +173,7 @@ def test_traces_past_the_working_memory_neither_stop_inserts_nor_grow_the_memory
             span_ids = pa.array([ids[48 * i + 32 : 48 * i + 48] for i in range(per_batch)])
             batch = batch.set_column(batch.schema.get_field_index("trace_id"), "trace_id", trace_ids)
             batch = batch.set_column(batch.schema.get_field_index("span_id"), "span_id", span_ids)
-            writer.write(Staged(spans=batch), group=False).result(timeout=60)
+            writer.write(StoreTables(spans=batch), group=False).result(timeout=60)
     finally:
         writer.shutdown()
     assert rows(database, "SELECT count(*) FROM traces") == [(40 * per_batch,)]
@@ -184,7 +184,7 @@ def test_traces_past_the_working_memory_neither_stop_inserts_nor_grow_the_memory
     try:
         writer = Writer(reopened, chat=ChatEvents())
         writer.start()
-        writer.write(staged([span(new_trace_id(), new_span_id(), start=T0)]), group=False).result(timeout=60)
+        writer.write(store_tables([span(new_trace_id(), new_span_id(), start=T0)]), group=False).result(timeout=60)
         writer.shutdown()
         assert rows(reopened, "SELECT count(*) FROM traces") == [(40 * per_batch + 1,)]
     finally:
@@ -198,19 +198,19 @@ def test_a_database_invalidated_by_a_failed_write_is_opened_again_once_there_is_
     writer = Writer(db, chat=ChatEvents())
     writer.start()
     try:
-        assert writer.write(staged(trace(5)[1]), group=False).result(timeout=30).spans_new == 5
+        assert writer.write(store_tables(trace(5)[1]), group=False).result(timeout=30).spans_new == 5
         writer.submit(lambda conn: conn.execute("SET checkpoint_threshold = '1KB'")).result(timeout=30)
         path = db.path
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))
         try:
-            failed = writer.write(staged(trace(200)[1]), group=False)  # its commit checkpoints, and fails
+            failed = writer.write(store_tables(trace(200)[1]), group=False)  # its commit checkpoints, and fails
             with pytest.raises(Unavailable) as info:
                 failed.result(timeout=30)
             assert "The store cannot write" in info.value.message
         finally:
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        assert writer.write(staged(trace(3)[1]), group=False).result(timeout=30).spans_new == 3
+        assert writer.write(store_tables(trace(3)[1]), group=False).result(timeout=30).spans_new == 3
         assert writer.broken is None
     finally:
         writer.shutdown()
