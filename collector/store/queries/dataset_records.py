@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries.datasets import RECORD_PREFIX, SOURCE_TYPES, USER_TAG, digest, find, get
 
 AFTER_MERGE = (
@@ -43,6 +44,7 @@ UPDATE_RECORD = (
     "last_updated_by = ? WHERE record_id = ?"
 )
 DELETE_RECORDS = "DELETE FROM dataset_records WHERE dataset_id = ? AND record_id = ?"
+RECORDS_BY_ID = f"SELECT {RECORD_COLUMNS} FROM dataset_records WHERE dataset_id = ? AND list_contains(?, record_id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ def merge(
         check_record(record, index)
     inserted = updated = 0
     updated_by: str | None = None
+    previous: list[dict[str, Any]] = []  # for the audit trail: the records as they were, and as given
+    written: list[dict[str, Any]] = []
     position = conn.execute(NEXT_POSITION, [dataset_id]).fetchall()[0][0]
     for record in new_records:
         tags = record.get("tags")
@@ -118,10 +122,14 @@ def merge(
         updated_by = user or updated_by
         rows = conn.execute(RECORD_BY_HASH, [dataset_id, input_hash(record["inputs"])]).fetchall()
         if rows:
-            _update_record(conn, _record(rows[0]), record, user, now)
+            old = _record(rows[0])
+            _update_record(conn, old, record, user, now)
+            previous.append(asdict(old))
+            written.append({"record_id": old.record_id, **record})
             updated += 1
         else:
-            _insert_record(conn, dataset_id, position + inserted, record, user, now)
+            record_id = _insert_record(conn, dataset_id, position + inserted, record, user, now)
+            written.append({"record_id": record_id, **record})
             inserted += 1
     schema = infer_schema(dataset.record_schema, new_records)
     count = conn.execute(COUNT_RECORDS, [dataset_id]).fetchall()[0][0]
@@ -137,6 +145,15 @@ def merge(
             dataset_id,
         ],
     )
+    audit.record(
+        conn,
+        action="upsert-records",
+        object_type="dataset",
+        object_id=dataset_id,
+        previous={"dataset_id": dataset_id, "records": previous},
+        new={"dataset_id": dataset_id, "records": written},
+        time=now,
+    )
     return inserted, updated
 
 
@@ -147,7 +164,8 @@ def _insert_record(
     record: dict[str, Any],
     user: str | None,
     now: datetime,
-) -> None:
+) -> str:
+    """The new record's id."""
     source = record.get("source")
     source_type = source_id = None
     if source is not None:
@@ -156,11 +174,12 @@ def _insert_record(
         source_type = source["source_type"]
         source_id = data.get("trace_id") if source_type == "TRACE" else data.get("source_id")
     inputs = record["inputs"]
+    record_id = RECORD_PREFIX + uuid.uuid4().hex
     conn.execute(
         INSERT_RECORD,
         [
             position,
-            RECORD_PREFIX + uuid.uuid4().hex,
+            record_id,
             dataset_id,
             input_hash(inputs),
             _json(inputs),
@@ -176,6 +195,7 @@ def _insert_record(
             user,
         ],
     )
+    return record_id
 
 
 def _update_record(
@@ -232,8 +252,13 @@ def _field_type(value: Any) -> str:
 def delete_records(conn: duckdb.DuckDBPyConnection, dataset_id: str, record_ids: list[str]) -> int:
     """Delete by id; the profile's count goes down (MLflow leaves the update time and digest)."""
     deleted = 0
-    for record_id in dict.fromkeys(record_ids):
+    wanted = list(dict.fromkeys(record_ids))
+    gone = [asdict(_record(row)) for row in conn.execute(RECORDS_BY_ID, [dataset_id, wanted]).fetchall()]
+    for record_id in wanted:
         deleted += len(conn.execute(DELETE_RECORDS + " RETURNING 1", [dataset_id, record_id]).fetchall())
+    if gone:
+        previous = {"dataset_id": dataset_id, "records": gone}
+        audit.record(conn, action="delete-records", object_type="dataset", object_id=dataset_id, previous=previous)
     dataset = find(conn, dataset_id)
     if deleted and dataset is not None:
         left = max(0, (json.loads(dataset.profile or "{}") or {}).get("num_records", 0) - deleted)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
-from annotrace.collector.store.queries import dataset_search
+from annotrace.collector.store.queries import audit, dataset_search
 
 PREFIX, RECORD_PREFIX = "d-", "dr-"
 MAX_NAME_CHARS = 500
@@ -144,7 +144,16 @@ def create(
             None,
         ],
     )
-    return get(conn, dataset_id)
+    created = get(conn, dataset_id)
+    _audit(conn, "create", None, created, now)
+    return created
+
+
+def _audit(conn: duckdb.DuckDBPyConnection, action: str, old: Any, new: Any, now: datetime | None = None) -> None:
+    """The dataset's audit row (``old`` / ``new``: a ``Dataset``, a dict, or None)."""
+    before, after = (asdict(v) if isinstance(v, Dataset) else v for v in (old, new))
+    dataset_id = (after or before)["dataset_id"]
+    audit.record(conn, action=action, object_type="dataset", object_id=dataset_id, previous=before, new=after, time=now)
 
 
 def link_experiments(
@@ -162,13 +171,17 @@ def link_experiments(
     else:
         linked = [e for e in found.experiment_ids if e not in set(experiment_ids)]
     conn.execute(SET_EXPERIMENTS, [orjson.dumps(linked).decode(), now, dataset_id])
-    return get(conn, dataset_id)
+    updated = get(conn, dataset_id)
+    _audit(conn, "add-experiments" if add else "remove-experiments", found, updated, now)
+    return updated
 
 
 def delete(conn: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
     """Delete the dataset and its records (idempotent: False when already gone)."""
-    if find(conn, dataset_id) is None:
+    found = find(conn, dataset_id)
+    if found is None:
         return False
+    _audit(conn, "delete", found, None)
     for sql in DELETE.values():
         conn.execute(sql, [dataset_id])
     return True
@@ -182,13 +195,18 @@ def set_tags(conn: duckdb.DuckDBPyConnection, dataset_id: str, tags: Mapping[str
     merged = dict(found.tags)
     merged.update({key: _text(value) for key, value in tags.items() if value is not None})
     conn.execute(SET_TAGS, [orjson.dumps(merged).decode(), dataset_id])
+    _audit(conn, "set-tags", {"dataset_id": dataset_id, "tags": found.tags}, {"dataset_id": dataset_id, "tags": merged})
 
 
 def delete_tag(conn: duckdb.DuckDBPyConnection, dataset_id: str, key: str) -> None:
     """Idempotent: no dataset or no such tag is not an error."""
     found = find(conn, dataset_id)
     if found is not None and key in found.tags:
-        conn.execute(SET_TAGS, [orjson.dumps({k: v for k, v in found.tags.items() if k != key}).decode(), dataset_id])
+        left = {k: v for k, v in found.tags.items() if k != key}
+        conn.execute(SET_TAGS, [orjson.dumps(left).decode(), dataset_id])
+        _audit(
+            conn, "delete-tag", {"dataset_id": dataset_id, "tags": found.tags}, {"dataset_id": dataset_id, "tags": left}
+        )
 
 
 def _text(value: Any) -> str:

@@ -7,7 +7,7 @@ the span writer uses when a new experiment is first seen, so the two never hand 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import AlreadyExists, BadRequest, InvalidParameter, NotFound
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
@@ -134,7 +135,20 @@ def create(conn: duckdb.DuckDBPyConnection, name: str, tags: dict[str, str], now
     _check_name_free(conn, name)
     experiment_id = str(conn.execute(NEXT_ID).fetchall()[0][0])
     conn.execute(CREATE, [experiment_id, name, now, orjson.dumps(tags).decode()])
+    _audit(conn, "create", experiment_id, None, now)
     return experiment_id
+
+
+def _audit(
+    conn: duckdb.DuckDBPyConnection, action: str, experiment_id: str, old: Experiment | None, now: datetime
+) -> None:
+    """The experiment's audit row: as it was (``old``) and as it is now (None once deleted for good)."""
+    rows = conn.execute(GET, [experiment_id]).fetchall()
+    new = asdict(_row(rows[0])) if rows else None
+    previous = asdict(old) if old is not None else None
+    audit.record(
+        conn, action=action, object_type="experiment", object_id=experiment_id, previous=previous, new=new, time=now
+    )
 
 
 def search(
@@ -164,6 +178,7 @@ def set_lifecycle(conn: duckdb.DuckDBPyConnection, experiment_id: str, deleted: 
     if not rows or _row(rows[0]).lifecycle_stage != wanted:
         raise NotFound(f"No Experiment with id={experiment_id} exists")
     conn.execute(SET_LIFECYCLE, ["deleted" if deleted else "active", now, experiment_id])
+    _audit(conn, "delete" if deleted else "restore", experiment_id, _row(rows[0]), now)
     run_store.set_experiment_runs_lifecycle(conn, experiment_id, deleted, epoch_ms(now))
 
 
@@ -174,6 +189,7 @@ def rename(conn: duckdb.DuckDBPyConnection, experiment_id: str, new_name: str, n
     if new_name != experiment.name and conn.execute(GET_BY_NAME, [new_name]).fetchall():
         raise BadRequest(f"Experiment(name={new_name}) already exists.")
     conn.execute(RENAME, [new_name, now, experiment_id])
+    _audit(conn, "rename", experiment_id, experiment, now)
 
 
 def set_tag(conn: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value: str | None, now: datetime) -> None:
@@ -192,6 +208,7 @@ def set_tag(conn: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value
     else:
         tags[key] = value
     conn.execute(SET_TAGS, [orjson.dumps(tags).decode(), experiment_id])
+    _audit(conn, "delete-tag" if value is None else "set-tag", experiment_id, experiment, now)
 
 
 def _check_name_free(conn: duckdb.DuckDBPyConnection, name: str) -> None:

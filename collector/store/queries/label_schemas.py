@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -65,6 +65,7 @@ REPLACE = (
     "input = ?, updated_at = ? WHERE schema_id = ?"
 )
 DELETE = "DELETE FROM label_schemas WHERE schema_id = ?"
+KIND = "label_schema"  # in the audit trail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,13 +305,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
         )
         replaced = get(conn, old.schema_id)
         audit.record(
-            conn,
-            action="replace",
-            object_type="label_schema",
-            object_id=old.schema_id,
-            previous=asdict(old),
-            new=asdict(replaced),
-            time=now,
+            conn, action="replace", object_type=KIND, object_id=old.schema_id, previous=old, new=replaced, time=now
         )
         return replaced
     schema_id = PREFIX + uuid.uuid4().hex
@@ -333,7 +328,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
         ],
     )
     created = get(conn, schema_id)
-    audit.record(conn, action="create", object_type="label_schema", object_id=schema_id, new=asdict(created), time=now)
+    audit.record(conn, action="create", object_type=KIND, object_id=schema_id, new=created, time=now)
     return created
 
 
@@ -341,10 +336,11 @@ def seed_default(conn: duckdb.DuckDBPyConnection, experiment_id: str, now: datet
     """The experiment's default question, inserted now if it is due (``needs_default``); None when
     the experiment does not exist or keeps an older schema named like it."""
     if needs_default(conn, experiment_id):
+        schema_id = PREFIX + uuid.uuid4().hex
         conn.execute(
             INSERT,
             [
-                PREFIX + uuid.uuid4().hex,
+                schema_id,
                 experiment_id,
                 DEFAULT_NAME,
                 "feedback",
@@ -359,6 +355,7 @@ def seed_default(conn: duckdb.DuckDBPyConnection, experiment_id: str, now: datet
                 True,
             ],
         )
+        audit.record(conn, action="create", object_type=KIND, object_id=schema_id, new=get(conn, schema_id), time=now)
     rows = conn.execute(GET_DEFAULT, [experiment_id]).fetchall()
     return _row(rows[0]) if rows else None
 
@@ -388,13 +385,12 @@ def ensure(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, now: 
 
 
 def delete(conn: duckdb.DuckDBPyConnection, schema_id: str) -> bool:
-    """Delete (idempotent, as MLflow's OSS store): False when already gone. The default question
-    cannot be deleted."""
+    """Delete (idempotent, as MLflow's OSS store): False when gone. The default question stays."""
     rows = conn.execute(GET, [schema_id]).fetchall()
     if not rows:
         return False
     if _row(rows[0]).is_default:
         raise InvalidParameter("The experiment's default question cannot be deleted.")
     conn.execute(DELETE, [schema_id])
-    audit.record(conn, action="delete", object_type="label_schema", object_id=schema_id, previous=asdict(_row(rows[0])))
+    audit.record(conn, action="delete", object_type=KIND, object_id=schema_id, previous=_row(rows[0]))
     return True

@@ -208,9 +208,11 @@ def set_assigned_users(conn: duckdb.DuckDBPyConnection, session_id: str, users: 
 def set_reviewers_per_item(
     conn: duckdb.DuckDBPyConnection, session_id: str, reviewers: int | None, now: datetime
 ) -> Session:
-    get(conn, session_id)
+    old = get(conn, session_id)
     conn.execute(SET_REVIEWERS, [_check_reviewers(reviewers), now, session_id])
-    return get(conn, session_id)
+    updated = get(conn, session_id)
+    audit.record_session(conn, "set-reviewers-per-item", previous=old, new=updated, time=now)
+    return updated
 
 
 def _check_reviewers(reviewers: int | None) -> int | None:
@@ -260,7 +262,9 @@ def add_traces(
         before = set(review_queue_items.already_attached(conn, session_id, source_ids))
         added = review_queue_items.add(conn, session_id, source_ids, now)
         return [(item.item_id, item.item_id, item.item_id not in before) for item in added]
-    return labeling_copy.add_copies(conn, session.session_id, session.experiment_id, source_ids, now)
+    done = labeling_copy.add_copies(conn, session.session_id, session.experiment_id, source_ids, now)
+    audit.record_items(conn, "add", session, [copy for _, copy, added in done if added], now)
+    return done
 
 
 def _check_users(users: list[str]) -> None:

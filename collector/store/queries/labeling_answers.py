@@ -22,6 +22,7 @@ import duckdb
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries import label_schemas as schema_store
 from annotrace.collector.store.queries.labeling import ITEM, Session, get, may_label
 
@@ -52,6 +53,7 @@ MY_ANSWERS = (
     "AND source_id = ? AND valid ORDER BY create_time"
 )
 # A queue item's shared status (schema 0040): the first labeler to finish it completes it (MLflow's "Mark complete")
+ITEM_STATUS = "SELECT status, completed_by, completed_time FROM labeling_items WHERE session_id = ? AND trace_id = ?"
 COMPLETE_ITEM = (
     "UPDATE labeling_items SET status = 'complete', completed_by = ?, completed_time = ?, "
     "last_update_time = ? WHERE session_id = ? AND trace_id = ? AND status = 'pending'"
@@ -145,7 +147,20 @@ def _set_progress(
         conn.execute(END_LEASE, [session.session_id, user])
         done = conn.execute(COMPLETED_BY, [session.session_id, trace_id]).fetchall()[0][0]
         if session.is_queue and done >= (session.reviewers_per_item or 1):
+            before = audit.row_as_dict(conn, ITEM_STATUS, [session.session_id, trace_id])
             conn.execute(COMPLETE_ITEM, [user.strip().lower(), now, now, session.session_id, trace_id])
+            if before is not None and before["status"] == "pending":
+                after = audit.row_as_dict(conn, ITEM_STATUS, [session.session_id, trace_id])
+                item = f"{session.session_id}/{trace_id}"
+                audit.record(
+                    conn,
+                    action="set-status",
+                    object_type="review_queue_item",
+                    object_id=item,
+                    previous=before,
+                    new=after,
+                    time=now,
+                )
     return status
 
 
@@ -197,7 +212,19 @@ def _schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: s
 def _set_status(
     conn: duckdb.DuckDBPyConnection, session_id: str, trace_id: str, user: str, status: str, now: datetime
 ) -> None:
-    if conn.execute(STATUS_OF, [session_id, trace_id, user]).fetchall():
+    old = conn.execute(STATUS_OF, [session_id, trace_id, user]).fetchall()
+    if old:
         conn.execute(SET_STATUS, [status, now, session_id, trace_id, user])
     else:
         conn.execute(INSERT_STATUS, [session_id, trace_id, user, status, now])
+    if old and old[0][0] == status:
+        return  # the same status again: no change to audit
+    audit.record(
+        conn,
+        action="set-status",
+        object_type="labeling_item_status",
+        object_id=f"{session_id}/{trace_id}/{user}",
+        previous={"status": old[0][0]} if old else None,
+        new={"status": status},
+        time=now,
+    )

@@ -14,7 +14,7 @@ assessment never moves it, and attaching an item again keeps its row and status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import duckdb
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
-from annotrace.collector.store.queries import review_queues
+from annotrace.collector.store.queries import audit, review_queues
 
 STATUSES = ("pending", "complete", "declined")
 ITEM_ID_MAX_LENGTH = 50
@@ -107,6 +107,7 @@ def add(conn: duckdb.DuckDBPyConnection, queue_id: str, ids: list[str], now: dat
         if item_id not in attached:
             conn.execute(INSERT, [queue_id, item_id, item_id, position, now])
             position += 1
+    audit.record_items(conn, "add", queue, [i for i in ids if i not in attached], now)
     by_id = {item.item_id: item for item in _items(conn.execute(ATTACHED, [queue_id, ids]).fetchall())}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -119,7 +120,8 @@ def already_attached(cursor: duckdb.DuckDBPyConnection, queue_id: str, ids: list
 def remove(conn: duckdb.DuckDBPyConnection, queue_id: str, ids: list[str]) -> None:
     """Detach; ids not attached are ignored. Answers on the traces stay (they are the traces')."""
     ids = item_ids(ids)
-    review_queues.get(conn, queue_id)
+    queue = review_queues.get(conn, queue_id)
+    audit.record_items(conn, "remove", queue, [row[1] for row in conn.execute(ATTACHED, [queue_id, ids]).fetchall()])
     for sql in REMOVE.values():
         conn.execute(sql, [queue_id, ids])
 
@@ -161,4 +163,14 @@ def set_status(
         return item
     done = None if status == "pending" else now
     conn.execute(SET_STATUS, [status, by, done, now, queue_id, item_id])
-    return _items(conn.execute(ATTACHED, [queue_id, [item_id]]).fetchall())[0]
+    changed = _items(conn.execute(ATTACHED, [queue_id, [item_id]]).fetchall())[0]
+    audit.record(
+        conn,
+        action="set-status",
+        object_type="review_queue_item",
+        object_id=f"{queue_id}/{item_id}",
+        previous=asdict(item),
+        new=asdict(changed),
+        time=now,
+    )
+    return changed

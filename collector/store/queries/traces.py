@@ -17,6 +17,7 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store import lake
 from annotrace.collector.store.queries import assessments as assessment_queries
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries.assessments import Assessment
 
 TRACE_COLUMNS = (
@@ -57,6 +58,13 @@ SELECT_OLDER = (
     "SELECT trace_id FROM traces WHERE experiment_id = ? AND epoch_ms(request_time) <= ? "
     "ORDER BY request_time, trace_id LIMIT ?"
 )
+DELETED = (
+    "SELECT t.trace_id AS object_id, json_object('experiment_id', t.experiment_id, 'name', t.name, 'request_time', "
+    "t.request_time, 'state', t.state, 'span_count', t.span_count, 'tags', t.tags, 'trace_metadata', t.trace_metadata, "
+    "'assessments', (SELECT to_json(list(a)) FROM assessments a WHERE a.trace_id = t.trace_id)) AS previous, "
+    "NULL::JSON AS new FROM traces t WHERE t.trace_id IN (SELECT unnest(?::VARCHAR[]))"
+)
+"""A deleted trace's audit row: the trace's summary and its assessments (spans are not kept)."""
 # Every table keyed by trace_id that belongs to the trace (order: dependents first).
 TRACE_TABLES = (
     "labeling_item_status",
@@ -252,15 +260,26 @@ def _check_tag(key: str, value: str | None = None, *, deleting: bool = False) ->
 
 def set_tag(conn: duckdb.DuckDBPyConnection, trace_id: str, key: str, value: str) -> None:
     _check_tag(key, value)
-    _tags(conn, trace_id)
+    old = _tags(conn, trace_id)
     conn.execute(lake.SET_TAG if lake.is_lake(conn) else SET_TAG, [key, value, trace_id])
+    _audit_tag(conn, "set-tag", trace_id, key, old, value)
 
 
 def delete_tag(conn: duckdb.DuckDBPyConnection, trace_id: str, key: str) -> None:
     _check_tag(key, deleting=True)
-    if key not in _tags(conn, trace_id):
+    old = _tags(conn, trace_id)
+    if key not in old:
         raise NotFound(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
     conn.execute(lake.DELETE_TAG if lake.is_lake(conn) else DELETE_TAG, [key, trace_id])
+    _audit_tag(conn, "delete-tag", trace_id, key, old, None)
+
+
+def _audit_tag(
+    conn: duckdb.DuckDBPyConnection, action: str, trace_id: str, key: str, old: dict[str, Any], value: str | None
+) -> None:
+    previous = {"key": key, "value": old[key]} if key in old else None
+    new = {"key": key, "value": value} if value is not None else None
+    audit.record(conn, action=action, object_type="trace", object_id=trace_id, previous=previous, new=new)
 
 
 def delete_traces(
@@ -279,7 +298,10 @@ def delete_traces(
         limit = max_traces if max_traces is not None else 2**62
         rows = conn.execute(SELECT_OLDER, [experiment_id, max_timestamp_ms, limit]).fetchall()
     doomed = [row[0] for row in rows]
-    if doomed:
+    if doomed:  # the trail first: it reads the rows about to go
+        audit.record_selected(
+            conn, action="delete", object_type="trace", rows=DELETED, params=[doomed], count=len(doomed)
+        )
         for table in TRACE_TABLES:
             conn.execute(
                 DELETE_FROM[table].replace("traces", "trace_parts")
