@@ -36,6 +36,7 @@ from annotrace.collector.receivers.ingest import Ingest
 from annotrace.collector.receivers.otlp import DEFAULT_MAX_MIB, OTLPReceiver, split_endpoint
 from annotrace.collector.store.queries import experiments as experiment_queries
 from annotrace.collector.store.queries.users import Snapshot, snapshot
+from annotrace.collector.store.queries.users import version as users_version
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,14 @@ class Service:
             finally:
                 cursor.close()
 
-        self.authenticator = Authenticator(load, frozenset())
+        def version() -> int:
+            cursor = db.cursor()
+            try:
+                return users_version(cursor)
+            finally:
+                cursor.close()
+
+        self.authenticator = Authenticator(load, frozenset(), version=version if db.is_lake else None)
         if not self.authenticator.user_count:
             log.warning(
                 "auth: no users yet, so every authenticated listener refuses every call; stop the "

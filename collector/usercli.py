@@ -5,6 +5,10 @@ first admin can be added before the collector ever starts with an authenticator.
 collector holds the file: then the same changes go through its REST API (``/api/v1/users``,
 ``/api/v1/tokens``) with an admin's token, and this command says so. Every change is written
 with its ``audit_log`` row (actor ``cli``).
+
+On a DuckLake store (the exporter's ``ducklake``) there is no file to hold: the command writes to
+the lake while its collectors run, and each of them sees the change at its next request
+(``auth.authenticator`` checks the lake's users version).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 
@@ -25,6 +29,14 @@ from annotrace.collector.store.queries import users as store
 
 T = TypeVar("T")
 ACTOR = "cli"
+
+
+class StoreLocation(NamedTuple):
+    """Where the users are: the file, or a DuckLake catalog and data path."""
+
+    path: str
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
 
 
 def add_parsers(commands: Any, default_config: str) -> None:
@@ -73,7 +85,7 @@ def add_parsers(commands: Any, default_config: str) -> None:
 
 
 def run(args: argparse.Namespace, load: Callable[[str], CollectorConfig] | None) -> int:
-    path = args.db or (_db_path(load(args.config)) if load is not None else None)
+    path = StoreLocation(args.db) if args.db else (_location(load(args.config)) if load is not None else None)
     if not path:
         raise InvalidParameter(f"No store to change: pass --db FILE (no config at {args.config})")
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -82,7 +94,7 @@ def run(args: argparse.Namespace, load: Callable[[str], CollectorConfig] | None)
     return _tokens(args, path, now)
 
 
-def _users(args: argparse.Namespace, path: str, now: datetime) -> int:
+def _users(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int:
     action = args.action
     if action == "add":
         password_hash = None if args.no_password else hash_password(_password(args.password_stdin))
@@ -138,7 +150,7 @@ def _users(args: argparse.Namespace, path: str, now: datetime) -> int:
     return 0
 
 
-def _tokens(args: argparse.Namespace, path: str, now: datetime) -> int:
+def _tokens(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int:
     if args.action == "create":
         token_id, token, token_hash = new_token()
         expire = now + timedelta(days=args.expires_days) if args.expires_days else None
@@ -176,12 +188,12 @@ def _password(from_stdin: bool) -> str:
     return first
 
 
-def _write(path: str, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+def _write(path: StoreLocation, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """``job`` in one transaction on the file (brought to the current schema first)."""
     from annotrace.collector.store.db import Database
 
     try:
-        db = Database(path)
+        db = Database(path.path, lake_catalog=path.lake_catalog, lake_data_path=path.lake_data_path)
     except Unavailable as exc:
         raise Unavailable(
             f"{exc.message}. While the collector runs, manage users through it: "
@@ -200,8 +212,11 @@ def _write(path: str, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         db.close()
 
 
-def _db_path(config: CollectorConfig) -> str | None:
+def _location(config: CollectorConfig) -> StoreLocation | None:
     for cid, exporter in config.exporters.items():
         if cid.type == "duckdb":
-            return str(exporter.path)
+            lake = exporter.ducklake
+            if lake is None:
+                return StoreLocation(str(exporter.path))
+            return StoreLocation(str(exporter.path), lake.catalog, lake.data_path or None)
     return None

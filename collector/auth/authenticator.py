@@ -6,12 +6,21 @@ store once (``reload``) and again after each change made through the collector; 
 SHA-256 and a dict lookup. A Basic password is checked with argon2 (~50 ms of CPU) the first time
 only: a verified (user, password) pair is remembered by its SHA-256, until the user's password
 hash changes. So authentication costs ingest next to nothing (``make bench``).
+
+On a DuckLake store several collectors share the users, and a change made through one (or with
+``annotrace users`` / ``tokens``) must reach the others: every change adds one to the lake's users
+version (``store.lake.BUMP_USERS``), and each request here first reads that version (one one-row
+query) and reloads when it moved. A revoked token is refused by the next request on every
+collector, not after a delay: a TTL would leave a window in which a revoked token still works,
+which is what revoking is meant to close. While the catalog is unreachable the copy in memory is
+used (exports still reach the spool; nothing can be revoked meanwhile either).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -19,31 +28,55 @@ from typing import Literal
 
 from annotrace.collector.auth.principal import Principal, Role, Via
 from annotrace.collector.auth.secrets import sha256, verify_password
-from annotrace.collector.errors import Unauthenticated
+from annotrace.collector.errors import CollectorError, Unauthenticated
 from annotrace.collector.store.queries.users import Snapshot
 
 Scheme = Literal["bearer", "basic"]
 SESSION_COOKIE = "annotrace_session"
+log = logging.getLogger(__name__)
 MAX_REMEMBERED_PASSWORDS = 10_000
 
 
 class _Directory:
     """What every entry point's authenticator shares: the snapshot and the verified passwords."""
 
-    def __init__(self, load: Callable[[], Snapshot]) -> None:
+    def __init__(self, load: Callable[[], Snapshot], version: Callable[[], int] | None) -> None:
         self.load = load
+        self.version = version
         self.lock = threading.Lock()
+        self.loaded_version = version() if version is not None else None
         self.snapshot = load()
         self.verified: dict[str, str] = {}  # sha256(user NUL password) -> the password hash it matched
+
+    def refresh(self) -> None:
+        """Reload when the store's users version moved (a lake: another collector changed them)."""
+        if self.version is None:
+            return
+        try:
+            current = self.version()
+            if current == self.loaded_version:
+                return
+            snapshot = self.load()  # read after the version: a change meanwhile moves it again
+        except (CollectorError, OSError, RuntimeError) as exc:
+            log.warning("auth: cannot check the users version, using the users read before: %s", exc)
+            return
+        with self.lock:
+            self.snapshot, self.loaded_version = snapshot, current
 
 
 class Authenticator:
     """One per entry point (its accepted schemes), all sharing one directory of users."""
 
     def __init__(
-        self, load: Callable[[], Snapshot], schemes: frozenset[Scheme], directory: _Directory | None = None
+        self,
+        load: Callable[[], Snapshot],
+        schemes: frozenset[Scheme],
+        directory: _Directory | None = None,
+        version: Callable[[], int] | None = None,
     ) -> None:
-        self._directory = directory or _Directory(load)
+        """``version``: the store's users version, read before each request (a lake's collectors
+        share the users; see the module docstring). None for the file, which one collector owns."""
+        self._directory = directory or _Directory(load, version)
         self.schemes = schemes
 
     def for_schemes(self, schemes: frozenset[Scheme]) -> Authenticator:
@@ -53,9 +86,11 @@ class Authenticator:
     def reload(self) -> None:
         """Read users, tokens, permissions and sign-ins again (after any change to them): every
         entry point sees the change at once (a revoked token is refused by the next request)."""
-        snapshot = self._directory.load()
-        with self._directory.lock:
-            self._directory.snapshot = snapshot
+        directory = self._directory
+        version = directory.version() if directory.version is not None else None
+        snapshot = directory.load()
+        with directory.lock:
+            directory.snapshot, directory.loaded_version = snapshot, version
 
     @property
     def _snapshot(self) -> Snapshot:
@@ -67,6 +102,7 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None, session: str | None = None) -> Principal | None:
         """The caller, None when no credential was sent; ``Unauthenticated`` for a bad one."""
+        self._directory.refresh()
         if authorization:
             scheme, _, credential = authorization.strip().partition(" ")
             scheme = scheme.lower()
@@ -124,6 +160,7 @@ class Authenticator:
 
     def check_password(self, name: str, password: str) -> bool:
         """For the login page: whether ``password`` is ``name``'s (always argon2, never cached)."""
+        self._directory.refresh()
         user = self._snapshot.users.get(name)
         return user is not None and verify_password(user[1], password)
 

@@ -88,6 +88,11 @@ COMMENT ON TABLE lake_locks IS 'DuckLake store only: rows that writers change to
 INSERT INTO lake_locks VALUES ('experiments', 0);
 """
 
+USERS_LOCK = "INSERT INTO lake_locks VALUES ('users', 0);"
+"""The users' version (``USERS_VERSION``): every change to users, tokens, permissions or sign-ins
+adds one, so each collector of the lake knows when its copy of them is stale, and two collectors
+adding one name at once cannot both commit."""
+
 _DROPPED = [
     re.compile(r"CREATE SEQUENCE [^;]*;"),
     re.compile(r"CREATE (UNIQUE )?INDEX [^;]*;"),
@@ -135,6 +140,8 @@ def translate(name: str, sql: str) -> str:
         assert body is not None
         sql = sql.replace(body.group(1), body.group(1).replace(" NOT NULL", ""))
         sql += LOCKS
+    if name == "0056_audit_everywhere":
+        sql += USERS_LOCK
     return sql
 
 
@@ -211,7 +218,7 @@ def _literal(text: str) -> str:
 INSERT_TRACE_PARTS = "INSERT INTO trace_parts BY NAME SELECT * FROM new_traces"
 """One part per trace per batch, with the batch's aggregates; ``traces`` merges them when read."""
 INSERT_TRACE_EXTRAS = (
-    "INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, "
+    "INSERT INTO trace_parts BY NAME SELECT trace_id, tags, trace_metadata, client_request_id, "
     "current_timestamp::TIMESTAMP AS last_update_time FROM extras"
 )
 """Tags and metadata the spans carried, as a patch part (applied after the parts before it)."""
@@ -224,6 +231,11 @@ LOCK_EXPERIMENTS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'experiments'"
 """Taken by a transaction that creates an experiment: DuckLake fails the commit of the second of
 two such transactions (both changed that row), so two collectors seeing a new service at once
 cannot both create it (under two ids, or twice); the loser's batch is retried and finds it."""
+BUMP_USERS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'users'"
+"""Run by every writer job that changes users, tokens, permissions or sign-ins (``queries.users``)."""
+USERS_VERSION = "SELECT n FROM lake_locks WHERE name = 'users'"
+"""Read by the authenticator before each request on a lake: a change another collector committed
+(a revoked token, a new sign-in) is seen by the very next request here."""
 SET_TAG = (
     "INSERT INTO trace_parts (tags, trace_id, last_update_time) "
     "VALUES (json_object(?, ?), ?, current_timestamp::TIMESTAMP)"

@@ -14,8 +14,9 @@ from typing import Any
 
 import duckdb
 
-from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
+from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound, Unavailable
 from annotrace.collector.ids import name_problem
+from annotrace.collector.store import lake
 from annotrace.collector.store.queries.audit import record, row_as_dict
 
 ROLES = ("admin", "editor", "labeler", "viewer")
@@ -51,6 +52,20 @@ def check_permission(permission: str) -> str:
     return permission
 
 
+def _changed(conn: duckdb.DuckDBPyConnection) -> None:
+    """On a lake, one more users version (``lake.BUMP_USERS``): the other collectors reload."""
+    if lake.is_lake(conn):
+        conn.execute(lake.BUMP_USERS)
+
+
+def version(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The lake's users version (``lake.USERS_VERSION``)."""
+    try:
+        return int(cursor.execute(lake.USERS_VERSION).fetchall()[0][0])
+    except duckdb.Error as exc:
+        raise Unavailable(f"cannot read the users version: {str(exc).splitlines()[0]}") from None
+
+
 def _user(conn: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     user = row_as_dict(conn, _USER, [name])
     if user is None:
@@ -72,6 +87,7 @@ def add_user(
     if row_as_dict(conn, _USER, [name]) is not None:
         raise AlreadyExists(f"User '{name}' already exists")
     conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", [name, role, password_hash, now, now])
+    _changed(conn)
     user = _user(conn, name)
     record(conn, actor=actor, action="create", object_type="user", object_id=name, new=user, time=now)
     return user
@@ -92,6 +108,7 @@ def set_role(
     check_role(role)
     before = _user(conn, name)
     conn.execute("UPDATE users SET role = ?, last_update_time = ? WHERE name = ?", [role, now, name])
+    _changed(conn)
     after = _user(conn, name)
     record(
         conn, actor=actor, action="set-role", object_type="user", object_id=name, previous=before, new=after, time=now
@@ -105,6 +122,7 @@ def set_password(
     """A new password ends every Review App sign-in of the user."""
     before = _user(conn, name)
     conn.execute("UPDATE users SET password_hash = ?, last_update_time = ? WHERE name = ?", [password_hash, now, name])
+    _changed(conn)
     conn.execute("DELETE FROM web_sessions WHERE user_name = ?", [name])
     record(
         conn,
@@ -122,6 +140,7 @@ def delete_user(conn: duckdb.DuckDBPyConnection, *, name: str, now: datetime, ac
     """Also revokes the user's tokens, ends their sign-ins and drops their permissions."""
     before = _user(conn, name)
     conn.execute("UPDATE api_tokens SET revoke_time = ? WHERE user_name = ? AND revoke_time IS NULL", [now, name])
+    _changed(conn)
     conn.execute("DELETE FROM web_sessions WHERE user_name = ?", [name])
     conn.execute("DELETE FROM experiment_permissions WHERE user_name = ?", [name])
     conn.execute("DELETE FROM users WHERE name = ?", [name])
@@ -144,6 +163,7 @@ def create_token(
         "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
         [token_id, user_name, token_hash, description, now, expire_time],
     )
+    _changed(conn)
     token = row_as_dict(conn, _TOKEN, [token_id])
     record(conn, actor=actor, action="create", object_type="api_token", object_id=token_id, new=token, time=now)
     assert token is not None
@@ -169,6 +189,7 @@ def revoke_token(
         raise NotFound(f"Token '{token_id}' does not exist")
     if before["revoke_time"] is None:
         conn.execute("UPDATE api_tokens SET revoke_time = ? WHERE token_id = ?", [now, token_id])
+    _changed(conn)
     after = row_as_dict(conn, _TOKEN, [token_id])
     record(
         conn,
@@ -206,6 +227,7 @@ def set_permission(
         "INSERT INTO experiment_permissions VALUES (?, ?, ?, ?, ?)",
         [experiment_id, user_name, permission, before["create_time"] if before else now, now],
     )
+    _changed(conn)
     after = row_as_dict(conn, _PERMISSION, [experiment_id, user_name])
     record(
         conn,
@@ -230,6 +252,7 @@ def delete_permission(
     conn.execute(
         "DELETE FROM experiment_permissions WHERE experiment_id = ? AND user_name = ?", [experiment_id, user_name]
     )
+    _changed(conn)
     record(
         conn,
         actor=actor,
@@ -264,10 +287,12 @@ def start_web_session(
     conn.execute(
         "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)", [session_hash, user_name, csrf_token, now, expire_time]
     )
+    _changed(conn)
 
 
 def end_web_session(conn: duckdb.DuckDBPyConnection, *, session_hash: str) -> None:
     conn.execute("DELETE FROM web_sessions WHERE session_hash = ?", [session_hash])
+    _changed(conn)
 
 
 @dataclass(slots=True)
