@@ -144,7 +144,7 @@ def web_app(
         the pipeline cannot store (a full disk, say) or the spool cannot write."""
         runner = service.runner
         spool = service.spool
-        reasons = [r for r in (runner.stats.failing if runner else None, spool.write_error if spool else None) if r]
+        reasons = [r for r in (runner.stats.failing if runner else None, spool.recheck() if spool else None) if r]
         body = {
             "status": "unavailable" if reasons else "ok",
             "version": __version__,

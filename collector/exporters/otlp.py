@@ -47,6 +47,7 @@ import grpc
 import httpx
 
 from annotrace.collector.config import Duration
+from annotrace.collector.errors import CollectorError
 from annotrace.collector.exporters.otlp_encode import Encoded, Part, assessment_parts, encode_batch
 from annotrace.collector.store.queries.assessment_events import changed_since
 from annotrace.collector.telemetry import Batch
@@ -234,7 +235,6 @@ class OTLPExporter:
         self._sender: threading.Thread | None = None
         self._poller: threading.Thread | None = None
         self._db: Database | None = None
-        self._cursor: duckdb.DuckDBPyConnection | None = None
         self._watermark: datetime | None = None
         self._seen: set[str] = set()  # ids sent with time == watermark
         self._last_drop_log = 0.0
@@ -262,7 +262,6 @@ class OTLPExporter:
             and self._sender is not None
             and self._poller is None
         ):
-            self._cursor = self._db.cursor()
             self._poller = threading.Thread(target=self._poll_loop, name="annotrace-otlp-assessments", daemon=True)
             self._poller.start()
 
@@ -275,9 +274,6 @@ class OTLPExporter:
             self._poller.join()
             self._poller = None
             self._poll()
-        if self._cursor is not None:
-            self._cursor.close()
-            self._cursor = None
         self._drain_deadline = time.monotonic() + self.config.shutdown_timeout
         self._draining.set()
         self._sender.join(self.config.shutdown_timeout + self.config.timeout + 1)
@@ -373,10 +369,15 @@ class OTLPExporter:
     def _poll(self) -> None:
         """Queue every assessment state newer than the watermark; stop early if the queue is full,
         without moving the watermark, so those are retried next poll."""
-        if self._cursor is None:
+        if self._db is None or not self.config.forward_assessments:
+            return
+        try:  # a cursor per poll: the writer may have opened the store again (closing old cursors)
+            cursor = self._db.cursor()
+        except CollectorError as exc:  # a lake's catalog is down: the next poll tries again
+            log.warning("otlp exporter %s: reading assessments failed: %s", self.config.endpoint, exc.message)
             return
         try:
-            while rows := changed_since(self._cursor, self._watermark, self._seen, ASSESSMENT_PAGE):
+            while rows := changed_since(cursor, self._watermark, self._seen, ASSESSMENT_PAGE):
                 # one request per experiment; a full queue stops the page and the watermark stays, so
                 # the page is sent again (the parts already queued arrive twice: stored once)
                 for part in assessment_parts(rows):
@@ -388,3 +389,5 @@ class OTLPExporter:
                 self._watermark = last
         except duckdb.Error as exc:  # the store closing under us, or a bug: never kill the collector
             log.warning("otlp exporter %s: reading assessments failed: %s", self.config.endpoint, exc)
+        finally:
+            cursor.close()

@@ -160,15 +160,17 @@ class Runner:
             )
             for pipeline in self.pipelines
         ]
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=workers.init,
-            initargs=(specs, os.getpid()),
-        )
         # Start the workers now, not with the first batch: a spawned worker takes ~1 s to import
         # (5 s and more on a busy machine), and the first export's readers would wait for it.
-        wait([pool.submit(int) for _ in range(self.workers)], timeout=WORKER_START_TIMEOUT_S)
+        with workers.spawned_without_sigint():  # each submit spawns one process here
+            pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=workers.init,
+                initargs=(specs, os.getpid()),
+            )
+            started = [pool.submit(int) for _ in range(self.workers)]
+        wait(started, timeout=WORKER_START_TIMEOUT_S)
         return pool
 
     def _run(self) -> None:

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 REFUSED_RETRY_AFTER_S = 5.0
+PROBE_EVERY_S, PROBE_BYTES = 1.0, 64 * 1024
 
 
 class Spool:
@@ -83,7 +84,8 @@ class Spool:
         self._segments = segment.SegmentWriter(self.directory, segment_bytes, fsync=fsync)
         self.set_aside_bytes = 0  # damaged bytes moved to dead-letter/ (or left in place) on replay
         self.set_aside_records = 0
-        self.write_error: str | None = None  # the last append that failed, until one succeeds
+        self.write_error: str | None = None  # the last append that failed, until one succeeds (or ``recheck``)
+        self._probed = 0.0
         self.refusing: str | None = None  # why appends are refused (``refuse``)
         self._last_seq = 0  # numbered so far: every acknowledged record has a number <= this
         self._stored_seq = 0  # every record numbered <= this is stored (acked by the runner)
@@ -213,6 +215,23 @@ class Spool:
         for record, encoded in batch:
             position += len(encoded)
             record.segment, record.end = number, position
+        return None
+
+    def recheck(self) -> str | None:
+        """``write_error``, after trying (at most once a second) to write and fsync 64 KiB beside the
+        segments while it is set: with no traffic no append clears it, and health said unavailable
+        long after the disk had room again."""
+        error, now = self.write_error, time.monotonic()
+        if error is None or now - self._probed < PROBE_EVERY_S:
+            return error
+        self._probed = now
+        try:
+            write_file(self.directory / "probe", b"\0" * PROBE_BYTES, fsync=True)
+            (self.directory / "probe").unlink()
+        except OSError:
+            return error
+        log.warning("spool: writable again after: %s", error)
+        self.write_error = None
         return None
 
     # -- consumer side (runner) --------------------------------------------------------------

@@ -16,6 +16,7 @@ GIL longer than the whole writer did.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
@@ -24,7 +25,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
@@ -109,6 +110,23 @@ def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)
+
+
+@contextlib.contextmanager
+def spawned_without_sigint() -> Iterator[None]:
+    """Processes spawned inside start with SIGINT ignored. Ctrl-C reaches the whole process group,
+    and a worker still importing (1-5 s, before ``init`` ignores SIGINT itself) printed a
+    ``KeyboardInterrupt`` traceback from Python's start-up. An ignored signal stays ignored across
+    exec, and Python then installs no handler for it. The collector's own handler (stop cleanly) is
+    back as soon as the processes exist: only a Ctrl-C during the spawn itself is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers are the main thread's; the service starts there
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def init(specs: Sequence[PipelineSpec], parent: int) -> None:

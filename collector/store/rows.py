@@ -19,6 +19,9 @@ from annotrace.collector.telemetry import LogBatch, SpanBatch
 
 _NS = pa.timestamp("ns")
 _STR = pa.string()
+CLIENT_REQUEST_ID_METADATA = "mlflow.clientRequestId"
+"""Metadata key of the annotrace SDK's ``update_current_trace(client_request_id=...)``: lifted into
+``traces.client_request_id`` (MLflow's TraceInfo field), not kept as metadata."""
 _I64 = pa.int64()
 _JSON = pa.json_(_STR)
 """For JSON text written here by orjson: DuckDB takes Arrow's JSON type into a JSON column as it
@@ -65,11 +68,14 @@ def trace_extras(spans: SpanBatch) -> pa.Table | None:
     keys = sorted(set(tags) | set(metadata))
     if not keys:
         return None
+    # the SDK's update_current_trace(client_request_id=...) is a TraceInfo field, not metadata
+    request_ids = [metadata[k].pop(CLIENT_REQUEST_ID_METADATA, None) if k in metadata else None for k in keys]
     return pa.table(
         {
             "trace_id": pa.array(keys, _STR),
             "tags": pa.array([orjson.dumps(tags.get(k, {})).decode() for k in keys], _STR),
             "trace_metadata": pa.array([orjson.dumps(metadata.get(k, {})).decode() for k in keys], _STR),
+            "client_request_id": pa.array(request_ids, _STR),
         }
     )
 

@@ -147,8 +147,9 @@ STORED_EXTRA_TRACES = (
 MERGE_TRACE_EXTRAS = """
 UPDATE traces SET
   tags = json_merge_patch(traces.tags, coalesce(x.tags, '{}')),
-  trace_metadata = json_merge_patch(traces.trace_metadata, coalesce(x.trace_metadata, '{}'))
-FROM (SELECT s.row_id, e.tags, e.trace_metadata FROM extras e JOIN stored_traces s USING (trace_id)) x
+  trace_metadata = json_merge_patch(traces.trace_metadata, coalesce(x.trace_metadata, '{}')),
+  client_request_id = coalesce(x.client_request_id, traces.client_request_id)
+FROM (SELECT s.row_id, e.tags, e.trace_metadata, e.client_request_id FROM extras e JOIN stored_traces s USING (trace_id)) x
 WHERE traces.rowid = x.row_id
 """
 ROWS_OF_NEW_SPANS = "SELECT * FROM span_rows WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_spans)"

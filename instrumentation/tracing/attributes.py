@@ -28,6 +28,7 @@ from typing import Any
 __all__ = [
     "CHUNK_EVENT_PREFIX",
     "CHUNK_VALUE",
+    "CLIENT_REQUEST_ID_METADATA",
     "MODEL_ID_METADATA",
     "SPAN_FUNCTION_NAME",
     "SPAN_INPUTS",
@@ -50,6 +51,9 @@ TRACE_REQUEST_ID = "mlflow.traceRequestId"
 TRACE_TAG_PREFIX = "mlflow.traceTag."
 TRACE_METADATA_PREFIX = "mlflow.traceMetadata."
 MODEL_ID_METADATA = "mlflow.modelId"
+# The trace's client_request_id (MLflow's TraceInfo field) travels as this metadata key; the
+# collector moves it to traces.client_request_id instead of keeping it as metadata.
+CLIENT_REQUEST_ID_METADATA = "mlflow.clientRequestId"
 # Generator outputs: one span event per yielded item, as MLflow records streams.
 CHUNK_EVENT_PREFIX = "mlflow.chunk.item."
 CHUNK_VALUE = "mlflow.chunk.value"

@@ -194,13 +194,17 @@ def get_current_active_span() -> LiveSpan | None:
 def update_current_trace(
     tags: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    client_request_id: str | None = None,
     model_id: str | None = None,
 ) -> None:
-    """Add trace tags / metadata from inside a traced call.
+    """Add trace tags / metadata from inside a traced call (MLflow's first three parameters, in
+    MLflow's order).
 
     They travel as ``mlflow.traceTag.<key>`` / ``mlflow.traceMetadata.<key>`` string attributes on
     the current span; the collector merges them into the trace. ``model_id`` sets
-    ``mlflow.modelId`` metadata.
+    ``mlflow.modelId`` metadata; ``client_request_id`` (the app's own id for the request) becomes
+    the trace's ``client_request_id``, which ``search_traces`` returns and filters on
+    (``trace.client_request_id = '...'``).
     """
     span = get_current_active_span()
     if span is None:
@@ -213,6 +217,8 @@ def update_current_trace(
         entries[wire.TRACE_METADATA_PREFIX + str(key)] = value
     if model_id is not None:
         entries[wire.TRACE_METADATA_PREFIX + wire.MODEL_ID_METADATA] = model_id
+    if client_request_id is not None:
+        entries[wire.TRACE_METADATA_PREFIX + wire.CLIENT_REQUEST_ID_METADATA] = str(client_request_id)
     for key, value in entries.items():
         span.otel_span.set_attribute(key, value if isinstance(value, str) else wire.dump_json(value))
 

@@ -103,3 +103,24 @@ def test_sigterm_on_a_full_disk_says_what_waits_in_the_spool_and_a_restart_store
     restarted = fresh_collector(db=small_disk.path / "annotrace.duckdb")
     wait_until_stored(restarted)
     assert_stored_exactly(restarted, sender.acked)
+
+
+def test_health_recovers_by_itself_after_a_spool_write_failure_with_no_traffic(
+    small_disk: SmallDisk, fresh_collector: Callable[..., Collector]
+) -> None:
+    """One export fails to reach the spool's full disk, and nothing is sent after it: health says
+    why at once, and ok again once the disk has room, with no export to find that out."""
+    if not small_disk.mounted:
+        pytest.skip("needs a tmpfs: RLIMIT_FSIZE limits one file's size, not the room on the disk")
+    collector = fresh_collector(spool=small_disk.path / "spool")
+    body = request(trace(2)[1]).SerializeToString()
+    headers = {"content-type": "application/x-protobuf"}
+    small_disk.fill(collector)
+    refused = httpx.post(f"{collector.http}/v1/traces", content=body, headers=headers, timeout=30)
+    assert refused.status_code == 503, refused.text
+    code, body_now = health(collector)
+    assert code == 503 and "spool: cannot write" in body_now["reason"], body_now
+    small_disk.free(collector)
+    wait_for_health(collector, "ok")  # an operator's monitor, and no export in between
+    assert httpx.post(f"{collector.http}/v1/traces", content=body, headers=headers, timeout=30).status_code == 200
+    assert "spool: writable again after" in collector.log

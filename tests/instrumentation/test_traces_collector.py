@@ -85,3 +85,23 @@ def test_model_id_filter(app: Collector) -> None:
     found = mlflow.search_traces(model_id=model.model_id)
     assert list(found["trace_id"]) == [tagged]
     assert found["trace_metadata"][0]["mlflow.modelId"] == model.model_id
+
+
+def test_update_current_trace_sets_the_client_request_id(app: Collector) -> None:
+    """MLflow's ``update_current_trace(client_request_id=...)``: the trace's ``client_request_id``,
+    returned by get_trace and search_traces and filtered on, not left in its metadata."""
+
+    @mlflow.trace
+    def handle(question: str) -> str:
+        mlflow.update_current_trace(tags={"route": "faq"}, client_request_id="req-12345")
+        return question.upper()
+
+    handle("hello")
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    assert trace.info.client_request_id == "req-12345"
+    assert trace.info.tags["route"] == "faq" and "mlflow.clientRequestId" not in trace.info.trace_metadata
+    found = mlflow.search_traces(filter_string="trace.client_request_id = 'req-12345'")
+    assert list(found["trace_id"]) == [trace_id] and list(found["client_request_id"]) == ["req-12345"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import textwrap
+import uuid
 from typing import Any
 
 import orjson
@@ -283,3 +284,48 @@ def test_exporter_lifecycle(kind: str, tmp_path: Any) -> None:
     exporter.force_flush()
     exporter.shutdown()
     exporter.shutdown()
+
+
+def _assess(db: Any, trace_id: str, name: str) -> None:
+    """One assessment on ``trace_id`` (a trace row made first when missing), committed."""
+    from annotrace.collector.store.queries import assessments
+
+    conn = db.cursor()
+    try:
+        conn.execute(
+            "INSERT INTO traces (trace_id, experiment_id, state, request_time, end_time, execution_duration_ms, tags, "
+            "trace_metadata, span_count, error_span_count, last_update_time) SELECT ?, '0', 'OK', now()::TIMESTAMP, "
+            "now()::TIMESTAMP, 0, '{}', '{}', 0, 0, now()::TIMESTAMP WHERE ? NOT IN (SELECT trace_id FROM traces)",
+            [trace_id, trace_id],
+        )
+        new = assessments.NewAssessment(trace_id=trace_id, name=name, kind="feedback", value=True)
+        assessments.create(conn, new, f"a-{uuid.uuid4().hex}", dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    finally:
+        conn.close()
+
+
+def test_assessments_are_still_forwarded_after_the_store_is_opened_again(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer opens the store again after DuckDB invalidated it; the exporter's reads of new
+    assessments must not stay on the closed instance."""
+    from annotrace.collector.store.db import Database
+
+    db = Database(tmp_path / "store.duckdb")
+    exporter = OTLPExporter(
+        OTLPExporterConfig(
+            endpoint=f"127.0.0.1:{_closed_port()}", shutdown_timeout=0.1, timeout=0.5, assessments_poll_interval=3600.0
+        )
+    )
+    try:
+        exporter.start()
+        exporter.attach_store(db)
+        trace_id = "tr-" + new_trace_id().hex()
+        _assess(db, trace_id, "before")
+        db.reopen()
+        _assess(db, trace_id, "after")
+        exporter.shutdown()  # its last poll reads both: one request, dropped at shutdown (no downstream)
+    finally:
+        db.close()
+    assert exporter.stats.dropped == 1
+    assert "reading assessments failed" not in caplog.text

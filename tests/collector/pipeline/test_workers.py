@@ -68,3 +68,45 @@ def test_ctrl_c_stops_the_collector_cleanly_without_a_worker_traceback(tmp_path:
     log_text = (tmp_path / "collector.log").read_text()
     assert "stopped: everything acknowledged is stored" in log_text
     assert "Traceback" not in log_text and "KeyboardInterrupt" not in log_text, log_text
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """The collector's decode workers (and multiprocessing's helpers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"multiprocessing" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_while_the_decode_workers_start_exits_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C pressed while the collector is still starting (its workers are importing, which takes
+    seconds): the collector stops with status 0, and no process prints a traceback."""
+    config = write_config(tmp_path)
+    with open(tmp_path / "collector.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "annotrace.collector", "serve", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+    try:
+        while not _spawned_children(process.pid):  # the moment a user would press Ctrl-C
+            assert process.poll() is None, (tmp_path / "collector.log").read_text()
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(120) == 0, (tmp_path / "collector.log").read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log_text = (tmp_path / "collector.log").read_text()
+    assert "Traceback" not in log_text and "KeyboardInterrupt" not in log_text, log_text
