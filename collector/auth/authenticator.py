@@ -13,7 +13,8 @@ version (``store.lake.BUMP_USERS``), and each request here first reads that vers
 query) and reloads when it moved. A revoked token is refused by the next request on every
 collector, not after a delay: a TTL would leave a window in which a revoked token still works,
 which is what revoking is meant to close. While the catalog is unreachable the copy in memory is
-used (exports still reach the spool; nothing can be revoked meanwhile either).
+used and the version is tried again at most once a second (exports still reach the spool, and a
+hung catalog does not hang every request; nothing can be revoked meanwhile either).
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ import base64
 import binascii
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
 from annotrace.collector.auth.principal import Principal, Role, Via
 from annotrace.collector.auth.secrets import sha256, verify_password
-from annotrace.collector.errors import CollectorError, Unauthenticated
+from annotrace.collector.errors import Unauthenticated
 from annotrace.collector.store.queries.users import Snapshot
 
 Scheme = Literal["bearer", "basic"]
 SESSION_COOKIE = "annotrace_session"
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_PASSWORDS = 10_000
+RECHECK_AFTER_FAILURE_S = 1.0
 
 
 class _Directory:
@@ -45,23 +48,27 @@ class _Directory:
         self.version = version
         self.lock = threading.Lock()
         self.loaded_version = version() if version is not None else None
+        self.stale = False  # the last version check failed: the users in memory may be out of date
+        self.next_check = 0.0  # after a failed check, the next one waits (a hung catalog must not hang every request)
         self.snapshot = load()
         self.verified: dict[str, str] = {}  # sha256(user NUL password) -> the password hash it matched
 
     def refresh(self) -> None:
         """Reload when the store's users version moved (a lake: another collector changed them)."""
-        if self.version is None:
+        if self.version is None or (self.stale and time.monotonic() < self.next_check):
             return
         try:
             current = self.version()
-            if current == self.loaded_version:
+            if current == self.loaded_version and not self.stale:
                 return
             snapshot = self.load()  # read after the version: a change meanwhile moves it again
-        except (CollectorError, OSError, RuntimeError) as exc:
-            log.warning("auth: cannot check the users version, using the users read before: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the catalog's errors (duckdb's, Unavailable) must not fail requests
+            if not self.stale:  # once per outage, not once per request
+                log.warning("auth: cannot check the users version, using the users read before: %s", exc)
+            self.stale, self.next_check = True, time.monotonic() + RECHECK_AFTER_FAILURE_S
             return
         with self.lock:
-            self.snapshot, self.loaded_version = snapshot, current
+            self.snapshot, self.loaded_version, self.stale = snapshot, current, False
 
 
 class Authenticator:
