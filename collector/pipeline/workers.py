@@ -114,19 +114,17 @@ def _exit_with_parent(parent: int) -> None:
 
 @contextlib.contextmanager
 def spawned_without_sigint() -> Iterator[None]:
-    """Processes spawned inside start with SIGINT ignored. Ctrl-C reaches the whole process group,
+    """Processes spawned inside start with SIGINT blocked. Ctrl-C reaches the whole process group,
     and a worker still importing (1-5 s, before ``init`` ignores SIGINT itself) printed a
-    ``KeyboardInterrupt`` traceback from Python's start-up. An ignored signal stays ignored across
-    exec, and Python then installs no handler for it. The collector's own handler (stop cleanly) is
-    back as soon as the processes exist: only a Ctrl-C during the spawn itself is lost."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers are the main thread's; the service starts there
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ``KeyboardInterrupt`` traceback from Python's start-up. A blocked signal stays blocked across
+    fork and exec, and a worker never unblocks it. Only this thread blocks it meanwhile: a Ctrl-C
+    then is handled by another thread, or waits until the block ends, and still stops the
+    collector (ignoring it here instead lost a Ctrl-C pressed during the spawn)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def init(specs: Sequence[PipelineSpec], parent: int) -> None:
