@@ -88,10 +88,16 @@ COMMENT ON TABLE lake_locks IS 'DuckLake store only: rows that writers change to
 INSERT INTO lake_locks VALUES ('experiments', 0);
 """
 
-USERS_LOCK = "INSERT INTO lake_locks VALUES ('users', 0);"
+USERS_LOCK = """
+CREATE TABLE lake_users_version (n BIGINT NOT NULL);
+COMMENT ON TABLE lake_users_version IS 'DuckLake store only: one row counting the changes to users, tokens, permissions and sign-ins, read by every collector before each request (its copy of them is stale when the count moved); changing it also makes DuckLake refuse the second of two concurrent user changes.';
+INSERT INTO lake_users_version VALUES (0);
+"""
 """The users' version (``USERS_VERSION``): every change to users, tokens, permissions or sign-ins
 adds one, so each collector of the lake knows when its copy of them is stale, and two collectors
-adding one name at once cannot both commit."""
+adding one name at once cannot both commit. A table of its own, not a ``lake_locks`` row: DuckLake
+refuses the second of two transactions that change one table, whichever rows, so a user change
+would fail beside another collector creating an experiment."""
 
 _DROPPED = [
     re.compile(r"CREATE SEQUENCE [^;]*;"),
@@ -231,9 +237,9 @@ LOCK_EXPERIMENTS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'experiments'"
 """Taken by a transaction that creates an experiment: DuckLake fails the commit of the second of
 two such transactions (both changed that row), so two collectors seeing a new service at once
 cannot both create it (under two ids, or twice); the loser's batch is retried and finds it."""
-BUMP_USERS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'users'"
+BUMP_USERS = "UPDATE lake_users_version SET n = n + 1"
 """Run by every writer job that changes users, tokens, permissions or sign-ins (``queries.users``)."""
-USERS_VERSION = "SELECT n FROM lake_locks WHERE name = 'users'"
+USERS_VERSION = "SELECT n FROM lake_users_version"
 """Read by the authenticator before each request on a lake: a change another collector committed
 (a revoked token, a new sign-in) is seen by the very next request here."""
 SET_TAG = (

@@ -97,6 +97,7 @@ ADMIN_ONLY = frozenset(
         "genai_log_events_seen",
         "trace_parts",
         "lake_locks",
+        "lake_users_version",
     }
 )
 """Relations with no experiment of their own (or the store's internals, such as a DuckLake store's

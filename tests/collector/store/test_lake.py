@@ -167,7 +167,7 @@ def _assert_the_files_relations_and_columns(collector: Collector) -> None:
     migrate(embedded)
     file_relations = dict(embedded.execute(columns).fetchall())
     lake_relations = {row["table_name"]: row["columns"] for row in collector.sql(columns)}
-    assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks"}
+    assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks", "lake_users_version"}
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
 
 
