@@ -293,10 +293,11 @@ def _assess(db: Any, trace_id: str, name: str) -> None:
     conn = db.cursor()
     try:
         conn.execute(
-            "INSERT INTO traces (trace_id, experiment_id, state, request_time, end_time, execution_duration_ms, tags, "
-            "trace_metadata, span_count, error_span_count, last_update_time) SELECT ?, '0', 'OK', now()::TIMESTAMP, "
-            "now()::TIMESTAMP, 0, '{}', '{}', 0, 0, now()::TIMESTAMP WHERE ? NOT IN (SELECT trace_id FROM traces)",
-            [trace_id, trace_id],
+            "INSERT INTO traces (trace_id, trace_key, experiment_id, state, request_time, end_time, "
+            "execution_duration_ms, tags, trace_metadata, span_count, error_span_count, last_update_time) "
+            "SELECT ?, try_cast('0x' || right(?, 16) AS UBIGINT), '0', 'OK', now()::TIMESTAMP, now()::TIMESTAMP, 0, "
+            "'{}', '{}', 0, 0, now()::TIMESTAMP WHERE ? NOT IN (SELECT trace_id FROM traces)",
+            [trace_id, trace_id, trace_id],
         )
         new = assessments.NewAssessment(trace_id=trace_id, name=name, kind="feedback", value=True)
         assessments.create(conn, new, f"a-{uuid.uuid4().hex}", dt.datetime.now(dt.UTC).replace(tzinfo=None))
