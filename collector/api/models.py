@@ -179,6 +179,27 @@ class Integer(_Field):
 
 
 @dataclass(frozen=True)
+class Fraction(_Field):
+    """A number above 0 and at most 1 (a share, such as a sampling rate); an integer 1 is one."""
+
+    def core(self) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def check(self, value: Any) -> float:
+        if value is None:
+            raise _missing()
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise _invalid("a number above 0 and at most 1", value)
+        if not 0 < value <= 1:
+            head = f"Invalid value {value!r} for parameter '"
+            raise _wire(f"{head}': must be above 0 and at most 1.", len(head))
+        return float(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+
+
+@dataclass(frozen=True)
 class Boolean(_Field):
     def core(self) -> core_schema.CoreSchema:
         return _expected(core_schema.bool_schema(strict=True), "a boolean")

@@ -9,9 +9,12 @@ the writer runs it after each commit of ingested spans (``store/routing.py``).
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
-from annotrace.collector.api.mlflow.wire import invalid, json_body, ok, rfc3339
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
+
+from annotrace.collector.api.mlflow.wire import json_body, ok, rfc3339
+from annotrace.collector.api.models import Fraction, Integer, Text, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
 from annotrace.collector.api.native.openapi_responses import responses
 from annotrace.collector.auth.principal import principal_of
@@ -27,6 +30,16 @@ if TYPE_CHECKING:
 
 MAX_FILTER_CHARS = 10_000
 MAX_SQL_CHARS = 100_000
+
+
+class RuleBody(TypedDict):
+    """``POST .../routing-rules``: one of ``filter`` and ``sql`` (which ``routing_rules.check`` says
+    when both or neither is given), the share of matches kept and the cap."""
+
+    filter: NotRequired[Annotated[str, Text(max_chars=MAX_FILTER_CHARS)] | None]
+    sql: NotRequired[Annotated[str, Text(max_chars=MAX_SQL_CHARS, non_empty=True)] | None]
+    sample_rate: NotRequired[Annotated[float, Fraction()] | None]
+    max_traces: NotRequired[Annotated[int, Integer(minimum=1, maximum=2**62)] | None]
 
 
 def rule_json(rule: store.RoutingRule) -> dict[str, Any]:
@@ -56,18 +69,14 @@ def _rule_path_id(request: Request) -> str:
 async def create_rule(access: Access, request: Request) -> Response:
     """``{"filter" | "sql", "sample_rate"?: 1.0, "max_traces"?: null}`` -> ``{"routing_rule": {...}}``."""
     session_id = session_path_id(request)
-    body = await json_body(request)
-    rate: Any = body.raw("sample_rate")
-    if rate is None:
-        rate = 1.0
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-        raise invalid("sample_rate", "a number above 0 and at most 1", rate)
+    body = parse(RuleBody, (await json_body(request)).data)
+    rate = body.get("sample_rate")
     new = store.NewRule(
         session_id=session_id,
-        filter_string=body.get_str("filter", max_chars=MAX_FILTER_CHARS),
-        sql_query=body.get_str("sql", max_chars=MAX_SQL_CHARS, non_empty=True),
-        sample_rate=float(rate),
-        max_traces=body.get_int("max_traces", minimum=1, maximum=2**62),
+        filter_string=body.get("filter"),
+        sql_query=body.get("sql"),
+        sample_rate=1.0 if rate is None else rate,
+        max_traces=body.get("max_traces"),
     )
     principal = principal_of(request)
     if new.sql_query is not None and principal is not None and not principal.is_admin:
@@ -120,27 +129,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "traces whose root span arrives after the rule is created are considered. With authentication on, only "
             "admins may give `sql` (it runs on the whole store); editors give `filter`",
             "parameters": [_SESSION],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "filter": {"type": "string", "maxLength": MAX_FILTER_CHARS},
-                                "sql": {"type": "string", "maxLength": MAX_SQL_CHARS},
-                                "sample_rate": {
-                                    "type": "number",
-                                    "exclusiveMinimum": 0,
-                                    "maximum": 1,
-                                    "default": 1,
-                                },
-                                "max_traces": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**62},
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": request_body(RuleBody),
             "responses": responses(
                 {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 403, 404
             ),
