@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from tests.collector_process import Collector
+from tests.e2e.genai_producers import check
 from tests.e2e.genai_workload import Call
-from tests.e2e.test_genai_instrumentations import check
 from tests.fakes.llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]

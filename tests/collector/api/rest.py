@@ -1,14 +1,17 @@
 """What the REST tests share: ingesting a trace over OTLP/HTTP (waiting until every span is
-stored), the handle it returns, and the error envelope check."""
+stored), the handle it returns, the error envelope check, and creating and reading back an
+assessment (the seed 001 tests in ``test_assessments.py`` and ``test_assessment_lifecycle.py``)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.collector_process import Collector
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
@@ -87,3 +90,38 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
     assert body["error_code"] == code, body
     for word in words:
         assert word in body["message"], (word, body["message"])
+
+
+# -- assessments ---------------------------------------------------------------------------------
+ASSESSMENTS = "/api/3.0/mlflow/traces/{}/assessments"
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def source(kind: str, who: str) -> dict[str, str]:
+    return {"source_type": kind, "source_id": who}
+
+
+def create(api: httpx.Client, trace: Traced, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.post(
+        ASSESSMENTS.format(trace.trace_id),
+        json={"assessment": {"assessment_name": name, "trace_id": trace.trace_id, **body}},
+    )
+    assert response.status_code == 200, response.text
+    created: dict[str, Any] = response.json()["assessment"]
+    return created
+
+
+def stored_row(collector: Collector, assessment_id: str) -> dict[str, Any]:
+    rows = collector.sql(
+        "SELECT trace_id, span_id, assessment_name, kind, value, value_label, value_number, rationale, source_type, "
+        "source_id, error_code, error_message, metadata, overrides, valid, create_time, last_update_time "
+        f"FROM assessments WHERE assessment_id = '{assessment_id}'"
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    row["value"] = None if row["value"] is None else orjson.loads(row["value"])
+    row["metadata"] = orjson.loads(row["metadata"])
+    return row
