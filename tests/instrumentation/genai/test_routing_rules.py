@@ -136,3 +136,15 @@ def test_a_rule_that_cannot_run_is_refused_with_the_reason(
         genai.create_routing_rule(session, **kwargs)  # type: ignore[arg-type]
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     assert genai.list_routing_rules(session) == []
+
+
+def test_deleting_the_session_deletes_its_rules(app: Collector) -> None:  # noqa: F811
+    session = labeling.create_labeling_session("short-lived")
+    genai.create_routing_rule(session, filter_string="trace.name = 'triage'")
+    labeling.delete_labeling_session(session)
+    _run(triage, "after the session is gone")  # no session to add it to, and ingest goes on
+    assert app.sql(f"SELECT count(*) AS n FROM routing_rules WHERE session_id = '{session.mlflow_run_id}'") == [
+        {"n": 0}
+    ]
+    with pytest.raises(mlflow.MlflowException, match="not found"):
+        genai.list_routing_rules(session)
