@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 LEVEL_PERMISSION = {"read": "READ", "label": "READ", "edit": "EDIT"}
 _LOOKUPS = {
-    "trace_id": "SELECT experiment_id FROM traces WHERE trace_id = ?",
+    # traces has no index (schema 0080): the key filter spares comparing every stored trace id
+    "trace_id": "SELECT experiment_id FROM traces "
+    "WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1",
     "session_id": "SELECT experiment_id FROM labeling_sessions WHERE session_id = ?",
     "queue_id": "SELECT experiment_id FROM labeling_sessions WHERE session_id = ?",
 }

@@ -47,7 +47,10 @@ HISTORY = (
     "SELECT version, operation, change_time, caused_by, snapshot FROM assessment_history "
     "WHERE assessment_id = ? AND trace_id = ? ORDER BY version"
 )
-TRACE_EXISTS = "SELECT 1 FROM traces WHERE trace_id = ?"
+TRACE_EXISTS = (
+    "SELECT 1 FROM traces WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1"
+)
+"""``traces`` has no index (schema 0080): the key filter spares comparing every stored trace id."""
 SPAN_EXISTS = "SELECT 1 FROM spans WHERE trace_id = ? AND span_id = ?"
 INSERT = (
     "INSERT INTO assessments (assessment_id, trace_id, span_id, assessment_name, kind, value, value_label, "

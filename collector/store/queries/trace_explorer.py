@@ -29,7 +29,8 @@ HEADER = (
     "SELECT t.trace_id, t.experiment_id, e.name, t.name, t.state, t.request_time, t.end_time, "
     "t.execution_duration_ms, t.input_tokens, t.output_tokens, t.total_tokens, t.span_count, t.error_span_count, "
     "t.root_span_id, t.tags, t.trace_metadata, t.session_id, t.user_id "
-    "FROM traces t LEFT JOIN experiments e ON e.experiment_id = t.experiment_id WHERE t.trace_id = ?"
+    "FROM traces t LEFT JOIN experiments e ON e.experiment_id = t.experiment_id "
+    "WHERE t.trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND t.trace_id = $1"
 )
 TREE = (
     "SELECT span_id, parent_span_id, name, span_type, status_code, start_time_unix_nano, end_time_unix_nano "

@@ -25,12 +25,16 @@ TRACE_COLUMNS = (
     "t.response_preview, t.tags, t.trace_metadata, t.session_id, t.user_id, t.input_tokens, t.output_tokens, "
     "t.total_tokens, t.client_request_id"
 )
-GET_TRACE = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?"
+THE_TRACE = "trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1"
+"""The ``traces`` row of trace id ``$1``. ``traces`` has no index (schema 0080): the key filter has
+DuckDB scan one fixed-width column (~10 ms at 5M traces) before comparing ids, where ``trace_id = $1``
+alone compared every stored id (~150 ms)."""
+GET_TRACE = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE {THE_TRACE}"
 GET_TRACES = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
 SPANS_OF_TRACE = (
     "trace_id = $1 AND start_time_unix_nano BETWEEN "
-    "(SELECT epoch_ns(request_time) - 1000000 FROM traces WHERE trace_id = $1) "
-    "AND (SELECT epoch_ns(end_time) + 1000000 FROM traces WHERE trace_id = $1)"
+    f"(SELECT epoch_ns(request_time) - 1000000 FROM traces WHERE {THE_TRACE}) "
+    f"AND (SELECT epoch_ns(end_time) + 1000000 FROM traces WHERE {THE_TRACE})"
 )
 """The spans of trace ``$1``, bounded by the trace's time range: ``spans`` has no index on trace_id
 (an ART index halved ingest), but spans are stored roughly in time order, so DuckDB's min/max zone
@@ -50,7 +54,7 @@ GET_LINKS = (
     "SELECT span_id, linked_trace_id, linked_span_id, trace_state, attributes FROM span_links WHERE trace_id = ? "
     "ORDER BY span_id, position"
 )
-TAGS = "SELECT tags FROM traces WHERE trace_id = ?"
+TAGS = f"SELECT tags FROM traces WHERE {THE_TRACE}"
 SET_TAG = "UPDATE traces SET tags = json_merge_patch(tags, json_object(?, ?)) WHERE trace_id = ?"
 DELETE_TAG = "UPDATE traces SET tags = json_merge_patch(tags, json_object(?, NULL)) WHERE trace_id = ?"
 SELECT_BY_IDS = "SELECT trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
