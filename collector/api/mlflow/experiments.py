@@ -6,12 +6,12 @@ deleted, as MLflow does; its traces stay. The rules live in ``store/queries/expe
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import (
-    Fields,
     epoch_ms,
     invalid,
     json_body,
@@ -20,6 +20,7 @@ from annotrace.collector.api.mlflow.wire import (
     page_token,
     query,
 )
+from annotrace.collector.api.models import Text, parse
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.errors import PermissionDenied
@@ -35,6 +36,30 @@ if TYPE_CHECKING:
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 50000
 VIEW_TYPES = tuple(store.VIEW_TYPES)
+_ID = Text(non_empty=True)
+
+
+class NewExperimentBody(TypedDict):
+    """CreateExperiment; ``tags`` is read item by item in ``create_experiment`` (each item's fault
+    named ``tags[i]``, as before models)."""
+
+    name: Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, non_empty=True, name=True)]
+
+
+class ExperimentIdBody(TypedDict):
+    experiment_id: Annotated[str, _ID]
+
+
+class ExperimentChangeBody(ExperimentIdBody):
+    new_name: NotRequired[Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, name=True)] | None]
+
+
+class TagKeyBody(ExperimentIdBody):
+    key: Annotated[str, _ID]
+
+
+class TagBody(TagKeyBody):
+    value: NotRequired[Annotated[str, Text()] | None]
 
 
 def experiment_json(e: store.Experiment) -> dict[str, Any]:
@@ -68,8 +93,7 @@ async def get_experiment_by_name(access: Access, request: Request) -> Response:
 async def create_experiment(access: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
     body = await json_body(request)
-    name = body.get_name("name", required=True, max_chars=store.MAX_NAME_CHARS)
-    assert name is not None
+    name = parse(NewExperimentBody, body.data)["name"]
     tags: dict[str, str] = {}
     for index, tag in enumerate(body.raw("tags") or []):
         if (
@@ -102,22 +126,21 @@ async def search_experiments(access: Access, request: Request) -> Response:
 
 
 async def delete_experiment(access: Access, request: Request) -> Response:
-    experiment_id = _required(await json_body(request), "experiment_id")
+    experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
     await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
     return ok({})
 
 
 async def restore_experiment(access: Access, request: Request) -> Response:
-    experiment_id = _required(await json_body(request), "experiment_id")
+    experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
     await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
     return ok({})
 
 
 async def update_experiment(access: Access, request: Request) -> Response:
     """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
-    body = await json_body(request)
-    experiment_id = _required(body, "experiment_id")
-    new_name = body.get_name("new_name", max_chars=store.MAX_NAME_CHARS)
+    body = parse(ExperimentChangeBody, (await json_body(request)).data)
+    experiment_id, new_name = body["experiment_id"], body.get("new_name")
     if new_name is not None:
         if not new_name.strip():
             raise invalid("new_name", "a non-empty name", new_name)
@@ -126,23 +149,14 @@ async def update_experiment(access: Access, request: Request) -> Response:
 
 
 async def set_experiment_tag(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_id = _required(body, "experiment_id")
-    key = _required(body, "key")
-    value = body.get_str("value")
+    body = parse(TagBody, (await json_body(request)).data)
+    experiment_id, key, value = body["experiment_id"], body["key"], body.get("value")
     await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
     return ok({})
 
 
 async def delete_experiment_tag(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_id = _required(body, "experiment_id")
-    key = _required(body, "key")
+    body = parse(TagKeyBody, (await json_body(request)).data)
+    experiment_id, key = body["experiment_id"], body["key"]
     await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
     return ok({})
-
-
-def _required(body: Fields, name: str) -> str:
-    value = body.get_str(name, required=True)
-    assert value is not None  # get_str raises for a missing required field
-    return value
