@@ -15,10 +15,12 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
   assessments  log_feedback round trip, feedback-filtered search over 100,000 traces (--quick: 20,000),
             GROUP BY over 1,000,000 assessments (bulk-loaded into the stopped collector's file)
   agreement  the agreement report of a session of 10,000 items x 3 labelers x 3 schemas (in-process)
-  lake      DuckLake store: durable spans/s of 1 collector, then 2 on one lake (clients split), as a ratio
   sqlrows   what SQL row visibility costs: queries over 100,000 spans in 5 experiments as an admin, as a
             user of 1 experiment and as a viewer of all 5 (in-process)
   growth    peak RSS of the same paced gRPC load on a store of 500,000 and of 5,000,000 traces (bulk-loaded)
+  lake      DuckLake store: durable spans/s of 1 collector on the file, 1 on a lake, then 2 on one lake
+            (clients split), as ratios; then --lake-spans (10M) spans bulk-loaded into a lake and a file:
+            trace table and GROUP BY latencies, bytes per span (about 45 min on 2 loaded cores)
   auth      what authentication costs: authenticate() per call, and gRPC spans/s through an open
             receiver vs one behind bearertokenauth, same collector, alternating rounds
 
@@ -98,6 +100,13 @@ _OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
     ("assess-rows", int, 1_000_000, 1_000_000, "assessments (bulk-loaded) for the GROUP BY figure"),
     ("growth-duration", float, 20.0, 10.0, "seconds of paced gRPC load on each store in the growth scenario"),
     ("growth-rate", float, 8_000.0, 8_000.0, "spans/s of the growth scenario's load (2.6 KB spans)"),
+    (
+        "lake-spans",
+        int,
+        10_000_000,
+        1_000_000,
+        "spans bulk-loaded into a lake and a file for the query figures (0: none)",
+    ),
 )
 
 
@@ -321,9 +330,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sql_rows = run_sql_rows()
     lake: LakeResult | None = None
     if "lake" in args.scenarios:
-        _say("[lake] 1 collector on a DuckLake store, then 2 on one lake, clients split between them")
+        _say(
+            "[lake] 1 collector on the file, 1 on a DuckLake store, then 2 on one lake, clients split between them; "
+            f"then {args.lake_spans:,} spans bulk-loaded into a lake and a file"
+        )
         lake = run_lake(
-            data_root, seconds=args.duration, clients=args.clients, batch=args.batch, drain_timeout_s=args.drain_timeout
+            data_root,
+            seconds=args.duration,
+            clients=args.clients,
+            batch=args.batch,
+            drain_timeout_s=args.drain_timeout,
+            bulk_spans=args.lake_spans,
         )
         if not args.keep:
             for path in data_root.glob("lake-*"):

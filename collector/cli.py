@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     sql.add_argument("--config", default=DEFAULT_CONFIG, help="where to find the web endpoint and database")
     sql.add_argument("--url", help="web endpoint of a running collector, e.g. http://127.0.0.1:5000")
-    sql.add_argument("--db", help="a DuckDB file of a stopped collector")
+    sql.add_argument(
+        "--db", help="a DuckDB file of a stopped collector, or a collector config (.yaml) whose store is a DuckLake"
+    )
     sql.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
     sql.add_argument("--output", "-o", help="write to this file (required for parquet)")
     sql.add_argument("--max-rows", type=int, default=10_000)
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("users", "tokens"):
             return run_user_command(args, _load if os.path.exists(args.config) else None)
         if args.command == "sql":
-            return run_sql_command(args, _load if os.path.exists(args.config) else None)
+            return run_sql_command(args, _load)
         config = _load(args.config)
         check_auth(config)  # not for users/tokens/sql: adding the first user is how to satisfy it
         return _serve(config, args.ready_file)

@@ -11,6 +11,7 @@ import csv
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,14 +22,18 @@ from annotrace.collector.errors import InvalidParameter, Unavailable
 
 
 def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorConfig] | None) -> int:
+    """``--db`` names a DuckDB file, or a collector configuration whose ``duckdb`` exporter stores on
+    DuckLake (the lake is read directly: its catalog and files, whether collectors run or not)."""
     if args.format == "parquet" and not args.output:
         raise InvalidParameter("--format parquet needs --output FILE")
-    url, db_path = args.url, args.db
-    if not url and not db_path and load is not None:
+    url, store = args.url, None
+    if args.db:
+        store = _store(load(args.db)) if args.db.endswith((".yaml", ".yml")) and load is not None else Store(args.db)
+    elif not url and load is not None and os.path.exists(args.config):
         config = load(args.config)
         url = _web_url(config)
-        db_path = _db_path(config)
-    if not url and not db_path:
+        store = _store(config)
+    if not url and store is None:
         raise InvalidParameter(f"No collector to ask: pass --url or --db (no config at {args.config})")
     columns: list[str]
     rows: list[Any]
@@ -48,23 +53,33 @@ def run_sql_command(args: argparse.Namespace, load: Callable[[str], CollectorCon
             return 1
         columns, rows = body["columns"], body["rows"]
     except httpx.ConnectError:
-        if not db_path:
+        if store is None:
             raise Unavailable(f"No collector answers at {url}") from None
-        columns, rows = _query_file(db_path, args.query, args.max_rows)
+        columns, rows = _query_store(store, args.query, args.max_rows)
     _print(columns, rows, args.format, args.output)
     return 0
 
 
-def _query_file(path: str, query: str, max_rows: int) -> tuple[list[str], list[Any]]:
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Where ``--db`` reads: a DuckDB file, or a DuckLake (``lake_catalog`` and ``lake_data_path``)."""
+
+    path: str
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+
+
+def _query_store(store: Store, query: str, max_rows: int) -> tuple[list[str], list[Any]]:
     """Open, query, close: the file is held (read-only) no longer than the query, as a collector
-    starting meanwhile waits for it (``exporters::duckdb::lock_timeout``); printing comes after."""
+    starting meanwhile waits for it (``exporters::duckdb::lock_timeout``); printing comes after.
+    A lake is opened read-only too (its schema as the collectors left it)."""
     from annotrace.collector.store.db import Database
     from annotrace.collector.store.sandbox import run_query
 
     try:
-        db = Database(path, read_only=True)
+        db = Database(store.path, read_only=True, lake_catalog=store.lake_catalog, lake_data_path=store.lake_data_path)
     except Unavailable as exc:
-        raise Unavailable(f"Cannot read {path}: {exc.message} (if a collector runs, ask it: --url)") from None
+        raise Unavailable(f"Cannot read {store.path}: {exc.message} (if a collector runs, ask it: --url)") from None
     try:
         result = run_query(db, query, row_limit=max_rows)
     finally:
@@ -80,10 +95,13 @@ def _web_url(config: CollectorConfig) -> str | None:
     return None
 
 
-def _db_path(config: CollectorConfig) -> str | None:
+def _store(config: CollectorConfig) -> Store | None:
     for cid, exporter in config.exporters.items():
         if cid.type == "duckdb":
-            return str(exporter.path)
+            lake = exporter.ducklake
+            if lake is None:
+                return Store(str(exporter.path))
+            return Store(str(exporter.path), lake.catalog, lake.data_path)
     return None
 
 

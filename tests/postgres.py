@@ -56,6 +56,22 @@ class Cluster:
         )
         return self.dsn(name)
 
+    def query(self, dbname: str, sql: str) -> str:
+        """One value, as psql prints it unaligned."""
+        return self.run(
+            str(self.bin / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-Atc",
+            sql,
+        ).stdout.strip()
+
     def start(self) -> None:
         self.run(
             str(self.bin / "pg_ctl"),

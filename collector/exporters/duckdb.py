@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +18,8 @@ from annotrace.collector.config import Duration
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
-from annotrace.collector.store.lake import housekeeping
+from annotrace.collector.store.genai_join import join_pending
+from annotrace.collector.store.lake import compact, housekeeping
 from annotrace.collector.store.rows import StoreTables
 from annotrace.collector.store.span_writes import WriteStats
 from annotrace.collector.store.writer import Writer
@@ -45,8 +47,10 @@ class DuckLakeConfig:
     messages, documents and log records; a trace with assessments keeps its ``traces`` row and its
     assessments. 0 keeps everything."""
     housekeeping_interval: Duration = 3600.0
-    """How often this collector runs housekeeping (``store.lake.housekeeping``: retention, merging
-    each trace's parts, merging small Parquet files, expiring snapshots); 0 = never."""
+    """How often this collector runs housekeeping (``store.lake.housekeeping``: copies of a span
+    removed, retention, merging each trace's parts, merging small Parquet files, expiring
+    snapshots); 0 = never. Until a round, a span that two collectors stored (an export retried to
+    the other) counts twice."""
     snapshot_retention: Duration = 3600.0
     """How long DuckLake keeps old snapshots (time travel) and the files only they use."""
 
@@ -99,6 +103,10 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+JOIN_SWEEP_S = 5.0
+JOIN_SWEEP_WINDOW_S = 900
+
+
 class DuckDBExporter:
     def __init__(self, config: DuckDBConfig) -> None:
         self.config = config
@@ -120,7 +128,7 @@ class DuckDBExporter:
             self.writer = Writer(self.db, chat=ChatEvents())
             self.writer.start()
             lake_config = self.config.ducklake
-            if lake_config is not None and lake_config.housekeeping_interval > 0:
+            if lake_config is not None:
                 self._stopping.clear()
                 self._housekeeper = threading.Thread(
                     target=self._housekeeping,
@@ -131,17 +139,37 @@ class DuckDBExporter:
                 self._housekeeper.start()
 
     def _housekeeping(self, config: DuckLakeConfig, writer: Writer) -> None:
-        """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction)."""
-        while not self._stopping.wait(config.housekeeping_interval):
+        """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction),
+        then DuckLake's compaction on a connection of its own (``store.lake.compact``). Between
+        rounds, every ``JOIN_SWEEP_S``, GenAI log events of the last ``JOIN_SWEEP_WINDOW_S`` that
+        another collector's overlapping commit left waiting are joined (``genai_join.join_pending``)."""
+        every = config.housekeeping_interval or float("inf")  # 0: no housekeeping, the sweeps still run
+        next_round = time.monotonic() + every
+        while not self._stopping.wait(min(JOIN_SWEEP_S, max(0.0, next_round - time.monotonic()))):
+            if time.monotonic() < next_round:
+                since = time.time_ns() - JOIN_SWEEP_WINDOW_S * 10**9
+                sweep = writer.submit(partial(join_pending, reader=writer.chat, since_ns=since))
+                try:
+                    sweep.result()
+                except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                    log.warning("lake: joining waiting GenAI log events failed (the next sweep tries again): %s", exc)
+                continue
+            next_round = time.monotonic() + every
             future = writer.submit(
                 partial(
                     housekeeping,
                     retention_days=config.retention_days,
-                    keep_snapshots_hours=config.snapshot_retention / 3600,
+                    join_pending=partial(join_pending, reader=writer.chat),
                 )
             )
             try:
                 log.info("lake housekeeping: %s", future.result())
+                assert self.db is not None
+                cursor = self.db.cursor()
+                try:
+                    compact(cursor, keep_snapshots_hours=config.snapshot_retention / 3600)
+                finally:
+                    cursor.close()
             except Exception as exc:  # noqa: BLE001 - the next round tries again
                 log.warning("lake housekeeping failed (the next round tries again): %s", exc)
 

@@ -139,11 +139,16 @@ class Database:
         instance reads and writes the lake's Parquet files and its catalog over the network; the
         SQL API's sandbox (``store.sandbox``) still refuses file functions and ATTACH."""
         conn = duckdb.connect(
-            config={k: v for k, v in self._config.items() if k not in ("checkpoint_threshold", "max_vacuum_tasks")}
+            config={
+                k: v
+                for k, v in self._config.items()
+                if k not in ("checkpoint_threshold", "max_vacuum_tasks", "access_mode")  # read-only: the ATTACH
+            }
         )
         try:
-            lake.attach(conn, catalog, self.lake_data_path)
-            migrate(conn, f"the DuckLake catalog {catalog}", lake.translate, lake.create_traces_view)
+            lake.attach(conn, catalog, self.lake_data_path, read_only=self.read_only)
+            if not self.read_only:  # a reader (``annotrace sql --db``) takes the schema as it is
+                migrate(conn, f"the DuckLake catalog {catalog}", lake.translate, lake.create_traces_view)
         except BaseException:
             conn.close()
             raise

@@ -41,12 +41,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pyarrow as pa
 
+from annotrace.collector.store import lake
 from annotrace.collector.store.db import registered
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["join_genai_events"]
+__all__ = ["join_genai_events", "join_pending"]
 
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _STR = pa.string()
@@ -89,6 +90,41 @@ UPDATE_TRACES = (
     _UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
     _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"),
 )
+# A DuckLake store has no keys to ignore a conflict on and no RETURNING: the new ids are read first,
+# then inserted (one transaction); ``traces`` is a view there, so a root's request/response is a new
+# part (``store.lake``), which the view merges over the parts before it.
+LAKE_NEW_RECORDS = (
+    "SELECT DISTINCT record_id FROM genai_join_records "
+    "WHERE record_id NOT IN (SELECT record_id FROM genai_log_events_seen)"
+)
+LAKE_MARK_SEEN = f"INSERT INTO genai_log_events_seen {LAKE_NEW_RECORDS}"
+_LAKE_UPDATE_TRACES = """
+INSERT INTO trace_parts (trace_id, {column}, {preview}, last_update_time)
+SELECT u.trace_id, u.new_json, u.preview, current_timestamp::TIMESTAMP
+FROM genai_join_updates u JOIN traces t ON t.trace_id = u.trace_id AND t.root_span_id = u.span_id
+WHERE u.root AND u.direction = '{direction}' AND (t.{column} IS NULL OR t.{column}::VARCHAR = u.prev_json)
+"""
+LAKE_UPDATE_TRACES = (
+    _LAKE_UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
+    _LAKE_UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"),
+)
+PENDING_WITH_STORED_SPAN = """
+SELECT p.record_id, p.trace_id, p.span_id, p.event_name, p.time_unix_nano, p.ordinal, p.payload::VARCHAR,
+       s.start_time_unix_nano, s.parent_span_id IS NULL
+FROM genai_log_events_pending p JOIN spans s ON s.trace_id = p.trace_id AND s.span_id = p.span_id
+"""
+"""Every waiting record whose span is stored (``join_pending``)."""
+RECENT_PENDING_WITH_STORED_SPAN = """
+WITH p AS (SELECT * FROM genai_log_events_pending WHERE time_unix_nano >= $since)
+SELECT p.record_id, p.trace_id, p.span_id, p.event_name, p.time_unix_nano, p.ordinal, p.payload::VARCHAR,
+       s.start_time_unix_nano, s.parent_span_id IS NULL
+FROM p JOIN spans s ON s.trace_id = p.trace_id AND s.span_id = p.span_id
+WHERE s.start_time_unix_nano BETWEEN (SELECT min(time_unix_nano) FROM p) - $longest AND (SELECT max(time_unix_nano) FROM p)
+"""
+"""The same for records sent since ``$since``, whose span started at most ``$longest`` ns before
+them: the start-time range lets DuckLake skip the files of older spans by their min/max."""
+ANY_RECENT_PENDING = "SELECT EXISTS (SELECT 1 FROM genai_log_events_pending WHERE time_unix_nano >= ?)"
+LONGEST_SPAN_NS = 3600 * 10**9
 DELETE_MATCHED = "DELETE FROM genai_log_events_pending WHERE record_id IN (SELECT record_id FROM genai_join_matched)"
 
 
@@ -150,6 +186,16 @@ def _fetch_with(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql
         return conn.execute(sql).fetchall()
 
 
+def _mark_seen(conn: duckdb.DuckDBPyConnection, records: pa.Table) -> list[Any]:
+    """Add the records' ids to ``seen``; return those that were not there yet."""
+    if not lake.is_lake(conn):
+        return _fetch_with(conn, "genai_join_records", records, MARK_SEEN)
+    with registered(conn, genai_join_records=records):
+        fresh = conn.execute(LAKE_NEW_RECORDS).fetchall()
+        conn.execute(LAKE_MARK_SEEN)
+    return fresh
+
+
 def _matches(
     conn: duckdb.DuckDBPyConnection, spans: pa.Table | None, records: list[Pending]
 ) -> tuple[list[Pending], dict[tuple[str, str], tuple[int, bool]]]:
@@ -158,7 +204,7 @@ def _matches(
     batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
     new: list[Pending] = []
     if records:
-        fresh = {row[0] for row in _fetch_with(conn, "genai_join_records", _table(records), MARK_SEEN)}
+        fresh = {row[0] for row in _mark_seen(conn, _table(records))}
         new = [record for record in records if record.record_id in fresh]
     if new:
         _fetch_with(conn, "genai_join_new", _table(new), ADD_PENDING)
@@ -194,6 +240,46 @@ def join_genai_events(
     Call it inside the writer's transaction, after the batch's spans and log records are inserted.
     """
     matched, spans_info = _matches(conn, spans, records)
+    return _join(conn, matched, spans_info, reader, preview_max_chars)
+
+
+def join_pending(
+    conn: duckdb.DuckDBPyConnection,
+    reader: ChatReader,
+    preview_max_chars: int = DEFAULT_PREVIEW_MAX_CHARS,
+    *,
+    since_ns: int | None = None,
+) -> int:
+    """Join every waiting record (sent since ``since_ns``, if given) whose span is stored; returns
+    the number of messages written.
+
+    ``join_genai_events`` alone misses one case, on a DuckLake store only: a record and its span stored
+    by two collectors in transactions that overlap, each without the other's row in its snapshot
+    (the file has one writer). It is common when a client sends logs and spans to different
+    collectors (both leave at the end of a call). A lake collector runs this for recent records
+    every few seconds, and for all of them in housekeeping, which reads all ``spans`` keys."""
+    if since_ns is None:
+        rows = conn.execute(PENDING_WITH_STORED_SPAN).fetchall()
+    elif conn.execute(ANY_RECENT_PENDING, [since_ns]).fetchall()[0][0]:
+        rows = conn.execute(RECENT_PENDING_WITH_STORED_SPAN, {"since": since_ns, "longest": LONGEST_SPAN_NS}).fetchall()
+    else:
+        return 0
+    matched: dict[str, Pending] = {}
+    spans_info: dict[tuple[str, str], tuple[int, bool]] = {}
+    for row in rows:
+        matched[row[0]] = Pending(*row[:7])
+        spans_info[(row[1], row[2])] = (row[7], row[8])
+    return _join(conn, list(matched.values()), spans_info, reader, preview_max_chars)
+
+
+def _join(
+    conn: duckdb.DuckDBPyConnection,
+    matched: list[Pending],
+    spans_info: dict[tuple[str, str], tuple[int, bool]],
+    reader: ChatReader,
+    preview_max_chars: int,
+) -> int:
+    """Messages rows, spans' and traces' inputs/outputs for ``matched``; they leave pending."""
     if not matched:
         return 0
     span_keys = sorted({(record.trace_id, record.span_id) for record in matched})
@@ -266,5 +352,5 @@ def _update_json(
         for statement in UPDATE_SPANS:
             conn.execute(statement, {"lo": min(starts), "hi": max(starts)}).fetchall()
         if any(columns[6]):
-            for statement in UPDATE_TRACES:
+            for statement in LAKE_UPDATE_TRACES if lake.is_lake(conn) else UPDATE_TRACES:
                 conn.execute(statement).fetchall()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -181,7 +182,7 @@ def extension_path(name: str) -> Path:
     return found[0]
 
 
-def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str) -> None:
+def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str, *, read_only: bool = False) -> None:
     """Load the extensions from their wheels, attach the lake and make it the current catalog.
 
     ``catalog`` is a libpq connection string (``host=... port=... dbname=... user=...``); the
@@ -190,12 +191,12 @@ def attach(conn: duckdb.DuckDBPyConnection, catalog: str, data_path: str) -> Non
         conn.execute(f"INSTALL '{_literal(str(extension_path(name)))}'")
         conn.execute(f"LOAD {name}")
     if "://" not in data_path:
-        Path(data_path).mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            Path(data_path).mkdir(parents=True, exist_ok=True)
         data_path = str(Path(data_path).resolve()) + "/"
+    options = f"DATA_PATH '{_literal(data_path)}'" + (", READ_ONLY" if read_only else "")
     try:
-        conn.execute(
-            f"ATTACH 'ducklake:postgres:{_literal(catalog)}' AS {LAKE_NAME} (DATA_PATH '{_literal(data_path)}')"
-        )
+        conn.execute(f"ATTACH 'ducklake:postgres:{_literal(catalog)}' AS {LAKE_NAME} ({options})")
     except duckdb.Error as exc:
         raise Unavailable(f"cannot open the DuckLake catalog ({catalog}): {str(exc).splitlines()[0]}") from None
     conn.execute(f"USE {LAKE_NAME}")
@@ -263,15 +264,21 @@ SELECT * FROM traces WHERE trace_id IN (SELECT trace_id FROM trace_parts GROUP B
 
 
 def housekeeping(
-    conn: duckdb.DuckDBPyConnection, *, retention_days: int, keep_snapshots_hours: float
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    retention_days: int,
+    join_pending: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
 ) -> dict[str, int]:
-    """One round, in the caller's transaction (the writer's): retention, then each trace's parts
-    merged into one (reads of ``traces`` group fewer rows), then DuckLake's own upkeep: small
-    Parquet files merged, snapshots older than ``keep_snapshots_hours`` expired and their files
-    deleted. A part another collector appends meanwhile is not touched (the delete removes the
-    rows this transaction saw), and a commit conflict with another collector's round fails this
-    one, which the next round repeats. Returns rows removed per table, and parts merged."""
-    removed: dict[str, int] = {}
+    """One round, in the caller's transaction (the writer's): copies of a span removed, GenAI log
+    events joined that two collectors' overlapping commits left waiting (``join_pending``:
+    ``genai_join.join_pending`` with the writer's chat reader), retention, then each trace's parts merged into one (reads of
+    ``traces`` group fewer rows); ``compact`` follows. A part another
+    collector appends meanwhile is not touched (the delete removes the rows this transaction saw),
+    and a commit conflict with another collector's round fails this one, which the next round
+    repeats. Returns rows removed per table, and parts merged."""
+    removed: dict[str, int] = {"span_copies": remove_span_copies(conn)}
+    if join_pending is not None:
+        removed["genai_messages_joined"] = join_pending(conn)
     if retention_days > 0:
         old = (
             "SELECT trace_id FROM traces WHERE request_time < current_timestamp::TIMESTAMP - "
@@ -292,11 +299,75 @@ def housekeeping(
         conn.execute("INSERT INTO trace_parts BY NAME SELECT * FROM housekeeping_merged")
     conn.execute("DROP TABLE housekeeping_merged")
     removed["traces_merged"] = int(merged)
+    return removed
+
+
+def compact(conn: duckdb.DuckDBPyConnection, *, keep_snapshots_hours: float) -> None:
+    """DuckLake's own upkeep, after ``housekeeping``: small Parquet files merged, snapshots older
+    than ``keep_snapshots_hours`` expired and their files deleted. Each call commits on its own, on
+    a connection that is not the writer's: DuckLake refuses a transaction that both changes rows
+    and compacts ("either make changes OR perform compaction"), and the writer's transaction may
+    hold batches."""
     conn.execute(f"CALL ducklake_merge_adjacent_files('{LAKE_NAME}')")
     older = f"now() - INTERVAL {int(keep_snapshots_hours * 3600)} SECOND"
     conn.execute(f"CALL ducklake_expire_snapshots('{LAKE_NAME}', older_than => {older})")
     conn.execute(f"CALL ducklake_cleanup_old_files('{LAKE_NAME}', older_than => {older})")
-    return removed
+
+
+# -- copies of a span ------------------------------------------------------------------------------
+FIND_COPIES = """
+CREATE OR REPLACE TEMP TABLE housekeeping_copies AS
+SELECT trace_id, span_id, count(*) - 1 AS extra FROM spans GROUP BY trace_id, span_id HAVING count(*) > 1
+"""
+"""A span stored more than once: an export retried to a second collector while the first was still
+storing it (each checked for copies in its own snapshot, without the other's uncommitted rows)."""
+SPAN_TABLES = {
+    "spans": "trace_id, span_id",
+    "span_events": "trace_id, span_id, position",
+    "span_links": "trace_id, span_id, position",
+    "documents": "trace_id, span_id, position",
+    "messages": "trace_id, span_id, direction, position",
+}
+"""Each table written with a span, and what identifies one of its rows: a copied span's rows came twice."""
+UNCOUNT_COPIES = """
+INSERT INTO trace_parts BY NAME
+SELECT k.trace_id, -sum(c.extra)::BIGINT AS span_count,
+  -coalesce(sum(c.extra) FILTER (WHERE k.status_code = 'ERROR'), 0)::BIGINT AS error_span_count,
+  -sum(k.input_tokens * c.extra)::BIGINT AS input_tokens, -sum(k.output_tokens * c.extra)::BIGINT AS output_tokens,
+  -sum(k.total_tokens * c.extra)::BIGINT AS total_tokens, current_timestamp::TIMESTAMP AS last_update_time
+FROM housekeeping_kept_spans k JOIN housekeeping_copies c USING (trace_id, span_id) GROUP BY k.trace_id
+"""
+"""A part that takes the copies' counts and tokens back out of their traces' sums."""
+
+
+def remove_span_copies(conn: duckdb.DuckDBPyConnection) -> int:
+    """Keep one row of each copied span (and of its events, links, documents and messages), and
+    take the copies back out of ``traces``; returns the spans removed.
+
+    Copies are removed here rather than hidden at read time: a ``spans`` view that keeps one row per
+    (trace_id, span_id) costs every query on spans a window over all of them (``make bench``,
+    scenario ``lake``, prints both), while copies are rare and this finds them with one scan of
+    the keys per round. Until the round, a copied span is counted twice."""
+    conn.execute(FIND_COPIES)
+    copies = int(conn.execute("SELECT coalesce(sum(extra), 0) FROM housekeeping_copies").fetchall()[0][0])
+    if copies:
+        for table, key in SPAN_TABLES.items():
+            kept = f"housekeeping_kept_{table}"
+            conn.execute(
+                f"CREATE OR REPLACE TEMP TABLE {kept} AS SELECT t.* FROM {table} t "
+                f"SEMI JOIN housekeeping_copies c USING (trace_id, span_id) "
+                f"QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+            )
+            if table == "spans":
+                conn.execute(UNCOUNT_COPIES)
+            conn.execute(
+                f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM housekeeping_copies c "
+                f"WHERE c.trace_id = {table}.trace_id AND c.span_id = {table}.span_id)"
+            )
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {kept}")
+            conn.execute(f"DROP TABLE {kept}")
+    conn.execute("DROP TABLE housekeeping_copies")
+    return copies
 
 
 def _count(rows: list[tuple[object, ...]]) -> int:

@@ -198,8 +198,8 @@ class SpanWrites:
             with registered(conn, batch_logs=self._experiments.assign(conn, tables.logs)):
                 conn.execute(lake.INSERT_LOGS if self.lake else INSERT_LOGS)
             stats.logs = tables.logs.num_rows
-        if not self.lake:  # GenAI events sent as logs -> messages, in this transaction
-            join_genai_events(conn, tables.spans, tables.genai_events, self.chat)
+        # GenAI events sent as logs -> messages, in this transaction
+        join_genai_events(conn, tables.spans, tables.genai_events, self.chat)
         # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
         stats.assessments = write_evaluations(conn, tables.assessments)
         return stats

@@ -7,75 +7,27 @@ The lake collectors run in ``.venv-lake`` (duckdb 1.5 and the DuckLake extension
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import duckdb
 import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 from annotrace.collector.store.migrate import migrate
-from tests.collector_process import Collector, start
-from tests.postgres import Cluster, binaries, start_cluster
+from tests.collector.store.lake_support import Lake, agent_traces, needs_lake, span_provider
+from tests.collector_process import Collector
+from tests.postgres import Cluster
 
-REPO = Path(__file__).resolve().parents[3]
-LAKE_PYTHON = REPO / ".venv-lake" / "bin" / "python"
+pytestmark = needs_lake
 TRACES = "/api/3.0/mlflow/traces"
-
-pytestmark = [
-    pytest.mark.skipif(
-        binaries() is None,
-        reason="PostgreSQL is not installed (Debian: apt-get install postgresql; `make install` does it as root)",
-    ),
-    pytest.mark.skipif(not LAKE_PYTHON.exists(), reason=".venv-lake is missing: run `make install`"),
-]
-
-Lake = tuple[str, Path]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    running = start_cluster()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def lake(cluster: Cluster, tmp_path: Path) -> Lake:
-    """A new catalog database and data directory: one store."""
-    return cluster.create_database(f"lake_{uuid.uuid4().hex[:8]}"), tmp_path / "lake-data"
-
-
-@pytest.fixture
-def lake_collector(tmp_path: Path) -> Iterator[Callable[[str, Lake], Collector]]:
-    started: list[Collector] = []
-
-    def make(name: str, lake: Lake, **options: Any) -> Collector:
-        running = start(tmp_path / name, python=str(LAKE_PYTHON), lake=lake, timeout=60, **options)
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        assert running.stop() in (0, -9), running.log
-
-
-def _provider(collector: Collector, service: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=collector.grpc, insecure=True)))
-    return provider
 
 
 def test_one_trace_split_across_two_collectors_is_one_traces_row(
@@ -83,7 +35,7 @@ def test_one_trace_split_across_two_collectors_is_one_traces_row(
 ) -> None:
     a, b = lake_collector("a", lake), lake_collector("b", lake)
     service = f"svc-{uuid.uuid4().hex[:6]}"
-    to_a, to_b = _provider(a, service), _provider(b, service)
+    to_a, to_b = span_provider(a, service), span_provider(b, service)
     # the client's connections go to different collectors: the root span to a, its child to b
     with to_a.get_tracer("t").start_as_current_span("agent", attributes={"gen_ai.usage.input_tokens": 5}) as root:
         child = to_b.get_tracer("t").start_span(
@@ -171,25 +123,6 @@ def _assert_the_files_relations_and_columns(collector: Collector) -> None:
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
 
 
-def _traces(count: int, service: str, payload_bytes: int = 0) -> list[list[ReadableSpan]]:
-    """``count`` traces of an agent span with three LLM children (1 + 2 + 3 input tokens), the agent
-    with an incompressible attribute of ``payload_bytes``."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("t")
-    for i in range(count):
-        with tracer.start_as_current_span(f"agent-{i}", attributes={"payload": os.urandom(payload_bytes // 2).hex()}):
-            for tokens in (1, 2, 3):
-                with tracer.start_as_current_span("llm", attributes={"gen_ai.usage.input_tokens": tokens}):
-                    pass
-    by_trace: dict[int, list[ReadableSpan]] = {}
-    for span in memory.get_finished_spans():
-        assert span.context is not None
-        by_trace.setdefault(span.context.trace_id, []).append(span)
-    return list(by_trace.values())
-
-
 def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
     lake: Lake, lake_collector: Callable[..., Collector]
 ) -> None:
@@ -197,7 +130,7 @@ def test_two_collectors_store_every_acknowledged_span_when_one_is_killed(
     b); b is killed with SIGKILL while exports are in flight and started again on its spool."""
     a, b = lake_collector("a", lake), lake_collector("b", lake)
     service = f"svc-{uuid.uuid4().hex[:6]}"
-    traces = _traces(200, service)
+    traces = agent_traces(200, service)
     acknowledged: list[ReadableSpan] = []
     lock = threading.Lock()
 
@@ -255,7 +188,7 @@ def test_while_the_catalog_is_down_exports_wait_in_the_spool_then_are_refused_an
     cluster: Cluster, lake: Lake, lake_collector: Callable[..., Collector]
 ) -> None:
     collector = lake_collector("a", lake, backlog_mib=1)
-    spans = [span for trace in _traces(500, "outage", payload_bytes=4096) for span in trace]
+    spans = [span for trace in agent_traces(500, "outage", payload_bytes=4096) for span in trace]
     exporter = OTLPSpanExporter(endpoint=collector.grpc, insecure=True, timeout=3)
     acknowledged = 0
     cluster.stop_server()
@@ -280,7 +213,7 @@ def test_housekeeping_drops_old_traces_keeps_assessed_ones_and_merges_parts(
     lake: Lake, lake_collector: Callable[..., Collector]
 ) -> None:
     first = lake_collector("a", lake)
-    provider = _provider(first, "retention")
+    provider = span_provider(first, "retention")
     tracer = provider.get_tracer("t")
     ten_days_ago = time.time_ns() - 10 * 86400 * 10**9
     ids = {}
