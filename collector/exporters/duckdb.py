@@ -125,20 +125,21 @@ class DuckDBExporter:
                 lake_catalog=self.config.ducklake.catalog if self.config.ducklake else None,
                 lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None,
             )
-            self.writer = Writer(self.db, chat=ChatEvents())
+            chat = ChatEvents()
+            self.writer = Writer(self.db, chat=chat)
             self.writer.start()
             lake_config = self.config.ducklake
             if lake_config is not None:
                 self._stopping.clear()
                 self._housekeeper = threading.Thread(
                     target=self._housekeeping,
-                    args=(lake_config, self.writer),
+                    args=(lake_config, self.writer, chat),
                     name="annotrace-lake-housekeeping",
                     daemon=True,
                 )
                 self._housekeeper.start()
 
-    def _housekeeping(self, config: DuckLakeConfig, writer: Writer) -> None:
+    def _housekeeping(self, config: DuckLakeConfig, writer: Writer, chat: ChatEvents) -> None:
         """Every ``housekeeping_interval``, one round as a job on the writer thread (one transaction),
         then DuckLake's compaction on a connection of its own (``store.lake.compact``). Between
         rounds, every ``JOIN_SWEEP_S``, GenAI log events of the last ``JOIN_SWEEP_WINDOW_S`` that
@@ -148,7 +149,7 @@ class DuckDBExporter:
         while not self._stopping.wait(min(JOIN_SWEEP_S, max(0.0, next_round - time.monotonic()))):
             if time.monotonic() < next_round:
                 since = time.time_ns() - JOIN_SWEEP_WINDOW_S * 10**9
-                sweep = writer.submit(partial(join_pending, reader=writer.chat, since_ns=since))
+                sweep = writer.submit(partial(join_pending, reader=chat, since_ns=since))
                 try:
                     sweep.result()
                 except Exception as exc:  # noqa: BLE001 - the next sweep tries again
@@ -159,7 +160,7 @@ class DuckDBExporter:
                 partial(
                     housekeeping,
                     retention_days=config.retention_days,
-                    join_pending=partial(join_pending, reader=writer.chat),
+                    join_pending=partial(join_pending, reader=chat),
                 )
             )
             try:
