@@ -20,8 +20,7 @@ from starlette.routing import BaseRoute
 from annotrace.collector.errors import CollectorError, NotFound
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling
-from annotrace.collector.store.queries import review_adjudication as store
+from annotrace.collector.store.queries import labeling, review_adjudication
 from annotrace.collector.web.identity import requires_user
 from annotrace.collector.web.page import PageRoute, render, url_path
 
@@ -58,7 +57,7 @@ class AdjudicationPage:
     error: str | None = None
 
 
-def _choices(d: store.Dispute, schema: schema_store.LabelSchema | None) -> list[Choice]:
+def _choices(d: review_adjudication.Dispute, schema: schema_store.LabelSchema | None) -> list[Choice]:
     given: dict[str, list[str]] = {}
     for a in d.answers:
         given.setdefault(json.dumps(a.value, ensure_ascii=False), []).append(a.labeler)
@@ -81,7 +80,7 @@ def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, error: 
             if d.gold is None
             else {"value": d.gold.value, "adjudicator": d.gold.adjudicator, "rationale": d.gold.rationale},
         )
-        for d in store.disagreements(cursor, session_id)
+        for d in review_adjudication.disagreements(cursor, session_id)
     ]
     return AdjudicationPage(session.session_id, session.name, user, views, error)
 
@@ -111,7 +110,7 @@ async def save_gold(access: Access, request: Request, user: str) -> Response:
         value = json.loads(str(form.get("value") or "null"))
         await access.write(
             partial(
-                store.record_gold,
+                review_adjudication.record_gold,
                 session_id=session_id,
                 trace_id=str(form.get("trace_id") or ""),
                 schema_name=str(form.get("schema") or ""),

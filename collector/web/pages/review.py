@@ -24,8 +24,7 @@ from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import labeling_answers, review_leases
-from annotrace.collector.store.queries import labeling_review as store
+from annotrace.collector.store.queries import labeling_answers, labeling_review, review_leases
 from annotrace.collector.web.identity import requires_user
 from annotrace.collector.web.page import PageRoute, render, url_path
 from annotrace.collector.web.pages import review_form
@@ -128,7 +127,7 @@ def _item_url(request: Request, session_id: str, number: int) -> str:
     return url_path(request, "review_queue", session_id=session_id) + f"?item={number}"
 
 
-def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) -> AnswerText:
+def _answer_text(schema: LabelSchema | None, name: str, answer: labeling_review.MyAnswer) -> AnswerText:
     value = answer.value
     if isinstance(value, bool) and schema is not None:
         text = str(schema.input.get("positive_label" if value else "negative_label") or value)
@@ -141,7 +140,7 @@ def _answer_text(schema: LabelSchema | None, name: str, answer: store.MyAnswer) 
 
 def _page(
     request: Request,
-    screen: store.Screen,
+    screen: labeling_review.Screen,
     user: str,
     questions: list[Question] | None = None,
     notice: str | None = None,
@@ -196,7 +195,7 @@ def _page(
     )
 
 
-def _next_url(request: Request, screen: store.Screen, after: str) -> str:
+def _next_url(request: Request, screen: labeling_review.Screen, after: str) -> str:
     """My next open item after ``after`` (wrapping round; ``after`` itself was just answered or
     skipped), else the session page (the summary)."""
     queue, sid = screen.queue, screen.session.session_id
@@ -206,7 +205,7 @@ def _next_url(request: Request, screen: store.Screen, after: str) -> str:
     start = next((i for i, e in enumerate(queue) if e.trace_id == after), -1)
     for step in range(1, len(queue) + 1):
         i = (start + step) % len(queue)
-        if queue[i].trace_id != after and queue[i].status not in store.DONE:
+        if queue[i].trace_id != after and queue[i].status not in labeling_review.DONE:
             return _item_url(request, sid, i + 1)
     return session_page
 
@@ -220,7 +219,7 @@ def _item_param(raw: str | None) -> int | str | None:
 # -- pages ---------------------------------------------------------------------------------------
 @requires_user
 async def sessions_page(access: Access, request: Request, user: str) -> Response:
-    found = await access.read(store.my_sessions, user)
+    found = await access.read(labeling_review.my_sessions, user)
     rows = [
         SessionRow(
             p.session.session_id,
@@ -244,7 +243,7 @@ async def queue_page(access: Access, request: Request, user: str) -> Response:
             partial(review_leases.claim, session_id=request.path_params["session_id"], user=user, now=now_ms())
         )
     screen = await access.read(
-        partial(store.screen, summary=leased and item is None), request.path_params["session_id"], user, item
+        partial(labeling_review.screen, summary=leased and item is None), request.path_params["session_id"], user, item
     )
     return render(request, "review.html", _page(request, screen, user))
 
@@ -255,7 +254,7 @@ async def submit_item(access: Access, request: Request, user: str) -> Response:
     session_id, trace_id = request.path_params["session_id"], request.path_params["trace_id"]
     form = await request.form()
     # without the item's content: only a page that must be shown again needs it
-    screen = await access.read(partial(store.screen, with_content=False), session_id, user, trace_id)
+    screen = await access.read(partial(labeling_review.screen, with_content=False), session_id, user, trace_id)
     entry = screen.queue[screen.index or 0]
     parsed = review_form.parse(screen.schemas, form, screen.answers.get(entry.trace_id, {}))
     if form.get("_add_row"):
@@ -268,7 +267,7 @@ async def submit_item(access: Access, request: Request, user: str) -> Response:
     if parsed.error_count:
         return await _again(access, request, user, entry.trace_id, parsed.questions, None, parsed.error_count, 422)
     job = partial(
-        store.submit,
+        labeling_review.submit,
         session_id=session_id,
         trace_id=entry.trace_id,
         user=user,
@@ -280,9 +279,9 @@ async def submit_item(access: Access, request: Request, user: str) -> Response:
     try:
         await access.write(job)
     except InvalidParameter as exc:  # the schemas changed between our read and the write: show the new ones
-        fresh = await access.read(partial(store.screen, with_content=False), session_id, user, entry.trace_id)
+        fresh = await access.read(partial(labeling_review.screen, with_content=False), session_id, user, entry.trace_id)
         again = review_form.parse(fresh.schemas, form, fresh.answers.get(entry.trace_id, {}))
-        stale = isinstance(exc, store.StaleForm)
+        stale = isinstance(exc, labeling_review.StaleForm)
         return await _again(
             access,
             request,
@@ -307,7 +306,7 @@ async def _again(
     status: int,
 ) -> Response:
     """The item shown again, with the questions as posted (typed values and inline messages)."""
-    screen = await access.read(store.screen, request.path_params["session_id"], user, trace_id)
+    screen = await access.read(labeling_review.screen, request.path_params["session_id"], user, trace_id)
     return render(
         request, "review.html", _page(request, screen, user, questions, notice, error_count), status_code=status
     )
@@ -317,7 +316,7 @@ async def _again(
 async def skip_item(access: Access, request: Request, user: str) -> Response:
     session_id = request.path_params["session_id"]
     screen = await access.read(
-        partial(store.screen, with_content=False), session_id, user, request.path_params["trace_id"]
+        partial(labeling_review.screen, with_content=False), session_id, user, request.path_params["trace_id"]
     )
     entry = screen.queue[screen.index or 0]
     await access.write(
