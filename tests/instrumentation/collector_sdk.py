@@ -66,9 +66,11 @@ def run_app(collector: Collector, text: str = "hello") -> str:
     trace_id = mlflow.get_last_active_trace_id()
     if trace_id is None:
         raise ValueError("No active trace found. Make sure to run a traced function first.")
-    stored = collector.sql(
+    # read through the SDK, as the app's own process would: an SDK read first exports this process's
+    # ended spans (a raw HTTP read from here could overtake the export on its background thread)
+    stored = mlflow.sql(
         f"SELECT (SELECT count(*) FROM traces WHERE trace_id = '{trace_id}') AS traces, "
         f"(SELECT count(*) FROM spans WHERE trace_id = '{trace_id}') AS spans"
     )
-    assert stored == [{"traces": 1, "spans": 1}]
+    assert stored.to_dict("records") == [{"traces": 1, "spans": 1}]
     return trace_id
