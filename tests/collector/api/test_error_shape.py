@@ -24,6 +24,7 @@ PATH_VALUES = {
         "name": "%00%27;--",
         "experiment_id": "%00",
         "token_id": "%00%27;--",
+        "rule_id": "%00%27;--",
     },
     "unknown": {
         "trace_id": "tr-" + "e" * 32,
@@ -36,6 +37,7 @@ PATH_VALUES = {
         "name": "nobody",
         "experiment_id": "999999",
         "token_id": "tok-" + "e" * 16,
+        "rule_id": "rr-" + "e" * 32,
     },
 }
 BODIES = {
