@@ -1,6 +1,7 @@
 """``annotrace.genai`` routing rules against a real collector, as a user writes them: create a rule, run
 the instrumented app, list the session's items. No flush, sleep or poll: the collector adds a routed
-trace before it counts the export as stored, and reads wait for that (the read barrier)."""
+trace before it counts the export as stored, reads wait for that (the read barrier), and the SDK's
+reads (``annotrace.sql`` here) first export what the process has ended."""
 
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ def _run(fn: object, text: str) -> str:
     return trace_id
 
 
-def _sources(collector: Collector, session: labeling.LabelingSession) -> list[str]:
-    """The session's items (source trace ids) in the order they were added."""
-    rows = collector.sql(
+def _sources(session: labeling.LabelingSession) -> list[str]:
+    """The session's items (source trace ids) in the order they were added, read through the SDK as
+    the app's own process reads: an SDK call first exports the spans this process has ended. (A raw
+    HTTP read from here, ``collector.sql``, could overtake that export on the SDK's background
+    thread: the collector's read barrier covers only what it has acknowledged.)"""
+    frame = mlflow.sql(
         f"SELECT source_trace_id FROM labeling_items WHERE session_id = '{session.mlflow_run_id}' ORDER BY position"
     )
-    return [row["source_trace_id"] for row in rows]
+    return [str(t) for t in frame["source_trace_id"]]
 
 
 def _in_sample(trace_id: str, rate: float) -> bool:
@@ -59,11 +63,11 @@ def test_a_matching_trace_joins_the_session_when_it_arrives_and_others_do_not(ap
     first = _run(triage, "why is my bill high?")
     _run(chitchat, "hello")
     second = _run(triage, "refund please")
-    assert _sources(app, session) == [first, second]  # not `before`: rules see only traces that arrive later
+    assert _sources(session) == [first, second]  # not `before`: rules see only traces that arrive later
     copies = mlflow.search_traces(run_id=session.mlflow_run_id, return_type="list")
     assert sorted(t.info.trace_metadata["annotrace.source_trace_id"] for t in copies) == sorted([first, second])
     assert [r.traces_added for r in genai.list_routing_rules(session)] == [2]
-    assert before not in _sources(app, session)
+    assert before not in _sources(session)
 
 
 def test_sampling_keeps_the_same_traces_every_time(app: Collector) -> None:  # noqa: F811
@@ -71,14 +75,14 @@ def test_sampling_keeps_the_same_traces_every_time(app: Collector) -> None:  # n
     genai.create_routing_rule(session, filter_string="trace.name = 'triage'", sample_rate=0.5)
     ids = [_run(triage, f"q{i}") for i in range(16)]
     kept = [t for t in ids if _in_sample(t, 0.5)]
-    assert _sources(app, session) == kept
+    assert _sources(session) == kept
     # a second session with the same rate picks exactly the same traces of the next ones
     other = labeling.create_labeling_session("sampled again")
     genai.create_routing_rule(other, filter_string="trace.name = 'triage'", sample_rate=0.5)
     more = [_run(triage, f"r{i}") for i in range(8)]
     again = [t for t in more if _in_sample(t, 0.5)]
-    assert _sources(app, other) == again
-    assert _sources(app, session) == kept + again
+    assert _sources(other) == again
+    assert _sources(session) == kept + again
 
 
 def test_the_cap_stops_a_rule_and_a_trace_is_never_added_twice(app: Collector) -> None:  # noqa: F811
@@ -86,11 +90,11 @@ def test_the_cap_stops_a_rule_and_a_trace_is_never_added_twice(app: Collector) -
     capped = genai.create_routing_rule(session, filter_string="trace.name = 'triage'", max_traces=2)
     overlapping = genai.create_routing_rule(session, sql="SELECT trace_id FROM spans WHERE name = 'triage'")
     ids = [_run(triage, f"q{i}") for i in range(4)]
-    assert _sources(app, session) == ids  # each once, though both rules match the first two
+    assert _sources(session) == ids  # each once, though both rules match the first two
     counts = {r.rule_id: r.traces_added for r in genai.list_routing_rules(session)}
     assert counts == {capped.rule_id: 2, overlapping.rule_id: 2}
     session.add_traces([ids[0]])  # by hand: already there, a no-op
-    assert _sources(app, session) == ids
+    assert _sources(session) == ids
 
 
 def test_a_removed_rule_adds_nothing_more(app: Collector) -> None:  # noqa: F811
@@ -100,7 +104,7 @@ def test_a_removed_rule_adds_nothing_more(app: Collector) -> None:  # noqa: F811
     genai.delete_routing_rule(session, rule)
     _run(triage, "not routed")
     assert genai.list_routing_rules(session) == []
-    assert _sources(app, session) == [kept]
+    assert _sources(session) == [kept]
     with pytest.raises(mlflow.MlflowException, match=f"Routing rule '{rule.rule_id}' not found"):
         genai.delete_routing_rule(session, rule.rule_id)
 
