@@ -102,6 +102,8 @@ ADMIN_ONLY = frozenset(
 )
 """Relations with no experiment of their own (or the store's internals, such as a DuckLake store's
 ``trace_parts`` behind ``traces``): in admins' SQL only."""
+LAKE_ONLY = frozenset({"trace_parts", "lake_locks", "lake_users_version"})
+"""The admin-only relations that exist on a DuckLake store only (not in an embedded file)."""
 
 
 def _sandbox() -> duckdb.DuckDBPyConnection:

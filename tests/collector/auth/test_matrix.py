@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from annotrace.collector.app import web_app
 from annotrace.collector.auth.rules import LEVEL_ROLES, RULES, rule_for, rule_key
-from annotrace.collector.store.visible_rows import ADMIN_ONLY, VISIBLE
+from annotrace.collector.store.visible_rows import ADMIN_ONLY, LAKE_ONLY, VISIBLE
 from tests.collector.auth.team import Team
 
 CALLERS = ("nobody", "wrong token", "viewer", "labeler", "editor", "admin")
@@ -148,7 +148,7 @@ def test_every_otlp_entry_point_answers_by_its_rule(team: Team, caller: str) -> 
             assert response.status_code == (expected or 200), (base, signal, caller, response.text)
 
 
-SQL_RELATIONS = sorted(set(VISIBLE) | (ADMIN_ONLY - {"trace_parts", "lake_locks"}))  # those two: DuckLake only
+SQL_RELATIONS = sorted(set(VISIBLE) | (ADMIN_ONLY - LAKE_ONLY))
 
 
 @pytest.mark.parametrize("caller", CALLERS)

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 from annotrace.collector.store.migrate import migrate
+from annotrace.collector.store.visible_rows import LAKE_ONLY
 from tests.collector.store.lake_support import Lake, agent_traces, needs_lake, span_provider
 from tests.collector_process import Collector
 from tests.postgres import Cluster
@@ -119,7 +120,7 @@ def _assert_the_files_relations_and_columns(collector: Collector) -> None:
     migrate(embedded)
     file_relations = dict(embedded.execute(columns).fetchall())
     lake_relations = {row["table_name"]: row["columns"] for row in collector.sql(columns)}
-    assert set(lake_relations) - set(file_relations) == {"trace_parts", "lake_locks", "lake_users_version"}
+    assert set(lake_relations) - set(file_relations) == LAKE_ONLY
     assert {name: lake_relations.get(name) for name in file_relations} == file_relations
 
 

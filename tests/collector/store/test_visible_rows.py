@@ -14,7 +14,7 @@ import pytest
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.sandbox import run_query
-from annotrace.collector.store.visible_rows import ADMIN_ONLY, VISIBLE, _sandbox, run_visible_query
+from annotrace.collector.store.visible_rows import ADMIN_ONLY, LAKE_ONLY, VISIBLE, _sandbox, run_visible_query
 from tests.collector.store.every_table import EXPERIMENTS, fill_every_table
 
 
@@ -65,7 +65,7 @@ def test_joins_and_aggregates_see_the_same_rows(db: Database) -> None:
     assert arrow.arrow is not None and arrow.arrow.to_pylist() == [{"experiment_id": "alpha", "count_star()": 1}]
 
 
-@pytest.mark.parametrize("relation", sorted(ADMIN_ONLY - {"trace_parts", "lake_locks", "lake_users_version"}))
+@pytest.mark.parametrize("relation", sorted(ADMIN_ONLY - LAKE_ONLY))
 def test_tables_without_an_experiment_do_not_exist(db: Database, relation: str) -> None:
     with pytest.raises(InvalidParameter, match=f"Table with name {relation} does not exist"):
         run_visible_query(db, f"SELECT * FROM {relation}", frozenset(EXPERIMENTS))
