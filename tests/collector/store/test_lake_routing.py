@@ -13,13 +13,15 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.collector.store.test_lake import Lake, cluster, lake, lake_collector, pytestmark  # noqa: F401
+from tests.collector.store.lake_support import Lake, needs_lake
 from tests.collector_process import Collector
+
+pytestmark = needs_lake
 
 
 def test_a_rule_routes_a_trace_exported_span_by_span_into_a_session_on_a_lake(
-    lake: Lake,  # noqa: F811
-    lake_collector: Callable[..., Collector],  # noqa: F811
+    lake: Lake,
+    lake_collector: Callable[..., Collector],
 ) -> None:
     collector = lake_collector("a", lake)
     service = f"svc-{uuid.uuid4().hex[:6]}"

@@ -16,15 +16,12 @@ import httpx
 import pytest
 
 from tests.collector.auth.team import CONFIG, password
-from tests.collector.store.test_lake import LAKE_PYTHON, Lake, cluster, lake  # noqa: F401 - fixtures
+from tests.collector.store.lake_support import LAKE_PYTHON, Lake, needs_lake
 from tests.collector_process import Collector, start
 from tests.otlp_builders import new_span_id, new_trace_id, request, span
-from tests.postgres import Cluster, binaries
+from tests.postgres import Cluster
 
-pytestmark = [
-    pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed (`make install` does it as root)"),
-    pytest.mark.skipif(not LAKE_PYTHON.exists(), reason=".venv-lake is missing: run `make install`"),
-]
+pytestmark = needs_lake
 
 
 def _config(directory: Path, store: Lake) -> Path:
@@ -54,7 +51,7 @@ def annotrace(config: Path, *args: str, stdin: str | None = None) -> str:
 
 
 @pytest.fixture
-def pair(lake: Lake, tmp_path: Path) -> Iterator[tuple[Path, Collector, Collector, dict[str, str]]]:  # noqa: F811
+def pair(lake: Lake, tmp_path: Path) -> Iterator[tuple[Path, Collector, Collector, dict[str, str]]]:
     """Two collectors on one lake behind bearertokenauth/basicauth, an admin and an editor added
     with the CLI before they start; their tokens."""
     first, second = _config(tmp_path / "a", lake), _config(tmp_path / "b", lake)
@@ -135,7 +132,7 @@ def test_users_added_on_one_collector_or_with_the_cli_work_on_the_other_and_are_
 
 
 def test_while_the_catalog_is_down_tokens_are_checked_against_the_users_read_before(
-    cluster: Cluster,  # noqa: F811
+    cluster: Cluster,
     pair: tuple[Path, Collector, Collector, dict[str, str]],
 ) -> None:
     """Exports still reach the spool with a valid token, and a bad one is still refused (storing

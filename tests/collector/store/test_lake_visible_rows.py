@@ -9,7 +9,9 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.collector.store.test_lake import LAKE_PYTHON, REPO, Lake, cluster, lake, pytestmark  # noqa: F401
+from tests.collector.store.lake_support import LAKE_PYTHON, REPO, Lake, needs_lake
+
+pytestmark = needs_lake
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -49,7 +51,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_a_lake_shows_each_relation_only_the_readable_experiments_rows(lake: Lake, tmp_path: Path) -> None:  # noqa: F811
+def test_a_lake_shows_each_relation_only_the_readable_experiments_rows(lake: Lake, tmp_path: Path) -> None:
     catalog, data = lake
     done = subprocess.run(
         [str(LAKE_PYTHON), "-c", SCRIPT, catalog, str(data), str(tmp_path)],
