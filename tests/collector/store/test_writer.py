@@ -215,3 +215,20 @@ def test_a_database_invalidated_by_a_failed_write_is_opened_again_once_there_is_
     finally:
         writer.shutdown()
     assert rows(db, "SELECT count(*) >= 8 FROM spans") == [(True,)]  # the failed batch may be in the WAL
+
+
+def test_a_trace_split_over_batches_of_one_commit_has_one_row_counting_every_span(db: Database) -> None:
+    """``traces`` has no key (schema 0080): the writer finds the row an earlier batch of the same,
+    still open, transaction inserted, and merges into it instead of adding a second one."""
+    writer = Writer(db, chat=ChatEvents(), commit_rows=100, commit_interval_s=600)
+    writer.start()
+    try:
+        trace_id, spans = trace(6)
+        first = writer.write(store_tables(spans[3:]), group=True)
+        second = writer.write(store_tables(spans[1:3]), group=True)
+        last = writer.write(store_tables(spans[:1]), group=False)  # the root: commits all three
+        assert [f.result(timeout=30).spans_new for f in (first, second, last)] == [3, 2, 1]
+    finally:
+        writer.shutdown()
+    got = rows(db, "SELECT trace_id, name, state, span_count, input_tokens, trace_key FROM traces")
+    assert got == [("tr-" + trace_id.hex(), "root", "OK", 6, 10, int(trace_id.hex()[-16:], 16))]
