@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -119,7 +120,12 @@ def spawned_without_sigint() -> Iterator[None]:
     ``KeyboardInterrupt`` traceback from Python's start-up. A blocked signal stays blocked across
     fork and exec, and a worker never unblocks it. Only this thread blocks it meanwhile: a Ctrl-C
     then is handled by another thread, or waits until the block ends, and still stops the
-    collector (ignoring it here instead lost a Ctrl-C pressed during the spawn)."""
+    collector (ignoring it here instead lost a Ctrl-C pressed during the spawn).
+
+    multiprocessing's resource tracker is started first: the first spawn context object that
+    needs it (the pool's queue lock) starts it, and its start ends by UNBLOCKING SIGINT in the
+    calling thread, which let the workers spawned after it print the traceback again."""
+    resource_tracker.ensure_running()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
