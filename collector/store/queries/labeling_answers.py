@@ -109,7 +109,7 @@ def _store_answer(
     conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, previous: str | None, now: datetime
 ) -> assessment_store.Assessment:
     """Create my assessment for ``a.schema``, or update ``previous`` (my earlier one)."""
-    schema = _schema_of(conn, session, a.schema)
+    schema = schema_of(conn, session, a.schema)
     schema_store.check_answer(schema, a.value)
     if a.comment is not None and not schema.enable_comment:
         raise InvalidParameter(
@@ -197,7 +197,8 @@ def _check_room(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str
         )
 
 
-def _schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:
+def schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:
+    """The label schema an answer (or an adjudicator's gold label) names, if the session asks it."""
     if schema_name not in session.label_schemas:
         raise InvalidParameter(
             f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its schemas are "

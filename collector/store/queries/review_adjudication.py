@@ -25,7 +25,7 @@ from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.queries import assessments as assessment_store
 from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import labeling, labeling_answers
 
 GOLD_KEY = "annotrace.gold"
 ANSWERS = (
@@ -125,14 +125,7 @@ def record_gold(
     session = labeling.get(conn, session_id)
     if not conn.execute(labeling.ITEM, [session_id, trace_id]).fetchall():
         raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
-    if schema_name not in session.label_schemas:
-        raise InvalidParameter(
-            f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its "
-            f"schemas are {session.label_schemas}."
-        )
-    schema = schema_store.find(conn, session.experiment_id, schema_name)
-    if schema is None:
-        raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
+    schema = labeling_answers.schema_of(conn, session, schema_name)
     schema_store.check_answer(schema, value)
     golds = [
         row for row in conn.execute(GOLDS, [session_id]).fetchall() if row[0] == trace_id and row[1] == schema_name
