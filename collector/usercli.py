@@ -25,7 +25,7 @@ import duckdb
 from annotrace.collector.auth.secrets import hash_password, new_token
 from annotrace.collector.config import CollectorConfig
 from annotrace.collector.errors import InvalidParameter, Unavailable
-from annotrace.collector.store.queries import users as store
+from annotrace.collector.store.queries import users as users_queries
 
 T = TypeVar("T")
 ACTOR = "cli"
@@ -45,13 +45,13 @@ def add_parsers(commands: Any, default_config: str) -> None:
     )
     add = users.add_parser("add", help="add a user (asks for the password, or reads it with --password-stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=store.ROLES)
+    add.add_argument("--role", required=True, choices=users_queries.ROLES)
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--no-password", action="store_true", help="a user that signs in with tokens only")
     users.add_parser("list", help="list users and their permissions")
     role = users.add_parser("set-role", help="change a user's role")
     role.add_argument("name")
-    role.add_argument("role", choices=store.ROLES)
+    role.add_argument("role", choices=users_queries.ROLES)
     password = users.add_parser("set-password", help="change a user's password (ends their sign-ins)")
     password.add_argument("name")
     password.add_argument("--password-stdin", action="store_true")
@@ -64,7 +64,7 @@ def add_parsers(commands: Any, default_config: str) -> None:
     )
     grant.add_argument("name")
     grant.add_argument("experiment_id")
-    grant.add_argument("permission", choices=store.PERMISSIONS)
+    grant.add_argument("permission", choices=users_queries.PERMISSIONS)
     ungrant = users.add_parser("ungrant", help="remove a user's permission row on one experiment")
     ungrant.add_argument("name")
     ungrant.add_argument("experiment_id")
@@ -100,13 +100,13 @@ def _users(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int:
         password_hash = None if args.no_password else hash_password(_password(args.password_stdin))
         _write(
             path,
-            lambda c: store.add_user(
+            lambda c: users_queries.add_user(
                 c, name=args.name, role=args.role, password_hash=password_hash, now=now, actor=ACTOR
             ),
         )
         print(f"added {args.name} ({args.role})")
     elif action == "list":
-        users, permissions = _write(path, lambda c: (store.list_users(c), store.list_permissions(c)))
+        users, permissions = _write(path, lambda c: (users_queries.list_users(c), users_queries.list_permissions(c)))
         for user in users:
             grants = (
                 ", ".join(
@@ -117,19 +117,22 @@ def _users(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int:
             sign_in = "password" if user["has_password"] else "tokens only"
             print(f"{user['name']}\t{user['role']}\t{sign_in}\t{grants}")
     elif action == "set-role":
-        _write(path, lambda c: store.set_role(c, name=args.name, role=args.role, now=now, actor=ACTOR))
+        _write(path, lambda c: users_queries.set_role(c, name=args.name, role=args.role, now=now, actor=ACTOR))
         print(f"{args.name} is now {args.role}")
     elif action == "set-password":
         password_hash = hash_password(_password(args.password_stdin))
-        _write(path, lambda c: store.set_password(c, name=args.name, password_hash=password_hash, now=now, actor=ACTOR))
+        _write(
+            path,
+            lambda c: users_queries.set_password(c, name=args.name, password_hash=password_hash, now=now, actor=ACTOR),
+        )
         print(f"changed the password of {args.name}")
     elif action == "delete":
-        _write(path, lambda c: store.delete_user(c, name=args.name, now=now, actor=ACTOR))
+        _write(path, lambda c: users_queries.delete_user(c, name=args.name, now=now, actor=ACTOR))
         print(f"deleted {args.name} (tokens revoked)")
     elif action == "grant":
         _write(
             path,
-            lambda c: store.set_permission(
+            lambda c: users_queries.set_permission(
                 c,
                 experiment_id=args.experiment_id,
                 user_name=args.name,
@@ -142,7 +145,7 @@ def _users(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int:
     else:
         _write(
             path,
-            lambda c: store.delete_permission(
+            lambda c: users_queries.delete_permission(
                 c, experiment_id=args.experiment_id, user_name=args.name, now=now, actor=ACTOR
             ),
         )
@@ -156,7 +159,7 @@ def _tokens(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int
         expire = now + timedelta(days=args.expires_days) if args.expires_days else None
         _write(
             path,
-            lambda c: store.create_token(
+            lambda c: users_queries.create_token(
                 c,
                 token_id=token_id,
                 user_name=args.name,
@@ -170,11 +173,11 @@ def _tokens(args: argparse.Namespace, path: StoreLocation, now: datetime) -> int
         print(f"token {token_id} for {args.name} (shown once, keep it secret):", file=sys.stderr)
         print(token)
     elif args.action == "list":
-        for t in _write(path, lambda c: store.list_tokens(c, args.user)):
+        for t in _write(path, lambda c: users_queries.list_tokens(c, args.user)):
             state = f"revoked {t['revoke_time']:%Y-%m-%d %H:%M}" if t["revoke_time"] else "active"
             print(f"{t['token_id']}\t{t['user_name']}\t{state}\t{t['description'] or ''}")
     else:
-        _write(path, lambda c: store.revoke_token(c, token_id=args.token_id, now=now, actor=ACTOR))
+        _write(path, lambda c: users_queries.revoke_token(c, token_id=args.token_id, now=now, actor=ACTOR))
         print(f"revoked {args.token_id}")
     return 0
 

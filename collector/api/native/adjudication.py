@@ -17,7 +17,7 @@ from annotrace.collector.api.models import Text, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import review_adjudication as store
+from annotrace.collector.store.queries import review_adjudication
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -37,7 +37,7 @@ class GoldBody(TypedDict):
     rationale: NotRequired[Annotated[str, Text(max_chars=MAX_RATIONALE_CHARS)] | None]
 
 
-def dispute_json(d: store.Dispute) -> dict[str, Any]:
+def dispute_json(d: review_adjudication.Dispute) -> dict[str, Any]:
     return {
         "trace_id": d.trace_id,
         "source_trace_id": d.source_trace_id,
@@ -69,7 +69,7 @@ async def list_disputes(access: Access, request: Request) -> Response:
     if unresolved not in (None, "true", "false"):
         raise InvalidParameter(f"Invalid value {unresolved!r} for parameter 'unresolved': expected true or false.")
     found = await access.read(
-        store.disagreements, session_path_id(request), threshold, include_resolved=unresolved != "true"
+        review_adjudication.disagreements, session_path_id(request), threshold, include_resolved=unresolved != "true"
     )
     return ok({"disputes": [dispute_json(d) for d in found]})
 
@@ -80,7 +80,7 @@ async def record_gold(access: Access, request: Request) -> Response:
     body = parse(GoldBody, (await json_body(request)).data)
     stored = await access.write(
         partial(
-            store.record_gold,
+            review_adjudication.record_gold,
             session_id=session_id,
             trace_id=trace_id,
             schema_name=body["schema"],

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.api.mlflow.wire import ok, query
 from annotrace.collector.errors import InvalidParameter
-from annotrace.collector.store.queries import agreement as store
-from annotrace.collector.store.queries import agreement_judges as judges_store
+from annotrace.collector.store.queries import agreement, agreement_judges
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 
 async def session_agreement(access: Access, request: Request) -> Response:
-    return ok(store.report_json(await access.read(store.report, str(request.path_params["session_id"]))))
+    return ok(agreement.report_json(await access.read(agreement.report, str(request.path_params["session_id"]))))
 
 
 async def judge_agreement(access: Access, request: Request) -> Response:
@@ -33,8 +32,8 @@ async def judge_agreement(access: Access, request: Request) -> Response:
     experiment_id, session_id = params.get_str("experiment_id"), params.get_str("session_id")
     if experiment_id is None and session_id is None:
         raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")
-    rows = await access.read(judges_store.judges, name, experiment_id=experiment_id, session_id=session_id)
-    return ok(judges_store.judges_json(rows))
+    rows = await access.read(agreement_judges.judges, name, experiment_id=experiment_id, session_id=session_id)
+    return ok(agreement_judges.judges_json(rows))
 
 
 _EST = {

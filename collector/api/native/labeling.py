@@ -30,8 +30,7 @@ from annotrace.collector.api.models import Boolean, Integer, Object, Text, TextL
 from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import labeling as store
-from annotrace.collector.store.queries import labeling_answers, labeling_progress
+from annotrace.collector.store.queries import labeling, labeling_answers, labeling_progress
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -42,8 +41,8 @@ if TYPE_CHECKING:
 MAX_TRACES_PER_CALL = 1000
 MAX_COMMENT_CHARS = 64 * 1024
 _USER = Text(max_chars=250, non_empty=True, name=True)
-_USERS = TextList(max_items=store.MAX_USERS, items=_USER)
-_REVIEWERS = Integer(minimum=1, maximum=store.MAX_USERS)
+_USERS = TextList(max_items=labeling.MAX_USERS, items=_USER)
+_REVIEWERS = Integer(minimum=1, maximum=labeling.MAX_USERS)
 L = TypeVar("L", bound="LabelerBody")
 
 
@@ -92,7 +91,7 @@ class AnswerBody(LabelerBody):
     comment: NotRequired[Annotated[str, Text(max_chars=MAX_COMMENT_CHARS)] | None]
 
 
-def session_json(s: store.Session) -> dict[str, Any]:
+def session_json(s: labeling.Session) -> dict[str, Any]:
     """The 11 fields of MLflow's ``LabelingSession`` (url and review_app_id are filled in by the SDK
     from its tracking URI), plus times."""
     return {
@@ -113,7 +112,7 @@ def session_json(s: store.Session) -> dict[str, Any]:
     }
 
 
-def item_json(item: store.Item, user: str | None) -> dict[str, Any]:
+def item_json(item: labeling.Item, user: str | None) -> dict[str, Any]:
     out = {
         "trace_id": item.trace_id,
         "source_trace_id": item.source_trace_id,
@@ -147,7 +146,7 @@ async def _labeler_body(request: Request, model: type[L]) -> L:
 
 async def create_session(access: Access, request: Request) -> Response:
     body = parse(NewSessionBody, (await json_body(request)).data)
-    new = store.NewSession(
+    new = labeling.NewSession(
         experiment_id=body["experiment_id"],
         name=body["name"],
         assigned_users=body.get("assigned_users") or [],
@@ -157,19 +156,19 @@ async def create_session(access: Access, request: Request) -> Response:
         custom_inputs=body.get("custom_inputs"),
         reviewers_per_item=body.get("reviewers_per_item"),
     )
-    stored = await access.write(partial(store.create, new=new, now=now_ms()))
+    stored = await access.write(partial(labeling.create, new=new, now=now_ms()))
     return ok({"labeling_session": session_json(stored)})
 
 
 async def list_sessions(access: Access, request: Request) -> Response:
     """``?experiment_id=`` (all experiments if absent) and ``?user=`` (only sessions they may label)."""
     params = query(request)
-    found = await access.read(store.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
+    found = await access.read(labeling.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
     return ok({"labeling_sessions": [session_json(s) for s in found]})
 
 
 async def get_session(access: Access, request: Request) -> Response:
-    return ok({"labeling_session": session_json(await access.read(store.get, session_path_id(request)))})
+    return ok({"labeling_session": session_json(await access.read(labeling.get, session_path_id(request)))})
 
 
 async def update_session(access: Access, request: Request) -> Response:
@@ -183,20 +182,22 @@ async def update_session(access: Access, request: Request) -> Response:
     if "reviewers_per_item" in body:
         stored = await access.write(
             partial(
-                store.set_reviewers_per_item,
+                labeling.set_reviewers_per_item,
                 session_id=session_id,
                 reviewers=body["reviewers_per_item"],
                 now=now_ms(),
             )
         )
     if users is not None:
-        stored = await access.write(partial(store.set_assigned_users, session_id=session_id, users=users, now=now_ms()))
+        stored = await access.write(
+            partial(labeling.set_assigned_users, session_id=session_id, users=users, now=now_ms())
+        )
     return ok({"labeling_session": session_json(stored)})
 
 
 async def delete_session(access: Access, request: Request) -> Response:
     """Idempotent; the session's copied traces and their labels stay in the experiment."""
-    await access.write(partial(store.delete, session_id=session_path_id(request)))
+    await access.write(partial(labeling.delete, session_id=session_path_id(request)))
     return ok({})
 
 
@@ -207,7 +208,7 @@ async def add_traces(access: Access, request: Request) -> Response:
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
-    done = await access.write(partial(store.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
+    done = await access.write(partial(labeling.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
     return ok({"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]})
 
 
@@ -217,11 +218,11 @@ async def list_items(access: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     params = query(request)
     user, status = params.get_str("user"), params.get_str("status")
-    if status is not None and status not in store.STATUSES:
-        raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
+    if status is not None and status not in labeling.STATUSES:
+        raise invalid("status", "one of " + ", ".join(labeling.STATUSES), status)
     if status is not None and user is None:
         raise InvalidParameter("Invalid value for parameter 'status': filtering by status needs 'user'.")
-    found = await access.read(store.items, session_id)
+    found = await access.read(labeling.items, session_id)
     if status is not None and user is not None:
         found = [item for item in found if item.status_for(user) == status]
     return ok({"session_id": session_id, "items": [item_json(item, user) for item in found]})

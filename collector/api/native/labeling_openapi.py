@@ -14,7 +14,7 @@ from annotrace.collector.api.native.labeling import (
     NewTracesBody,
     SessionChangeBody,
 )
-from annotrace.collector.store.queries import labeling as store
+from annotrace.collector.store.queries import labeling
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -49,7 +49,7 @@ _SESSION = {
         "custom_inputs": {"type": ["object", "null"]},
     },
 }
-_STATUS = {"enum": list(store.STATUSES)}
+_STATUS = {"enum": list(labeling.STATUSES)}
 _AS_LABELER = ("400", "403", "404")  # 403 PERMISSION_DENIED: the user is not assigned to the session
 _ERROR_TEXT = {"403": "PERMISSION_DENIED: the user is not one of the session's assigned_users"}
 

@@ -20,7 +20,7 @@ from annotrace.collector.api.native.openapi_responses import responses
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.errors import NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import routing_rules as store
+from annotrace.collector.store.queries import routing_rules
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -42,7 +42,7 @@ class RuleBody(TypedDict):
     max_traces: NotRequired[Annotated[int, Integer(minimum=1, maximum=2**62)] | None]
 
 
-def rule_json(rule: store.RoutingRule) -> dict[str, Any]:
+def rule_json(rule: routing_rules.RoutingRule) -> dict[str, Any]:
     return {
         "rule_id": rule.rule_id,
         "session_id": rule.session_id,
@@ -71,7 +71,7 @@ async def create_rule(access: Access, request: Request) -> Response:
     session_id = session_path_id(request)
     body = parse(RuleBody, (await json_body(request)).data)
     rate = body.get("sample_rate")
-    new = store.NewRule(
+    new = routing_rules.NewRule(
         session_id=session_id,
         filter_string=body.get("filter"),
         sql_query=body.get("sql"),
@@ -84,19 +84,19 @@ async def create_rule(access: Access, request: Request) -> Response:
         raise PermissionDenied(
             "Only admins may create a routing rule with 'sql': it runs on the whole store. Use 'filter' instead."
         )
-    await access.read(store.check, new)
-    rule = await access.write(partial(store.create, rule=new, now=now_ms()))
+    await access.read(routing_rules.check, new)
+    rule = await access.write(partial(routing_rules.create, rule=new, now=now_ms()))
     return ok({"routing_rule": rule_json(rule)})
 
 
 async def list_rules(access: Access, request: Request) -> Response:
-    rules = await access.read(store.list_rules, session_path_id(request))
+    rules = await access.read(routing_rules.list_rules, session_path_id(request))
     return ok({"routing_rules": [rule_json(rule) for rule in rules]})
 
 
 async def delete_rule(access: Access, request: Request) -> Response:
     session_id, rule_id = session_path_id(request), _rule_path_id(request)
-    await access.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
+    await access.write(partial(routing_rules.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
     return ok({})
 
 

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.api.mlflow.trace_json import span_dicts
 from annotrace.collector.api.mlflow.wire import invalid, ok, path_trace_id, query, rfc3339
-from annotrace.collector.store.queries import assessments as store
-from annotrace.collector.store.queries import traces as trace_store
+from annotrace.collector.store.queries import assessments, traces
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
-def flat(a: store.Assessment) -> dict[str, Any]:
+def flat(a: assessments.Assessment) -> dict[str, Any]:
     """One assessment with the column names of the ``assessments`` table."""
     error = a.error
     return {
@@ -52,7 +51,7 @@ async def list_assessments(access: Access, request: Request) -> Response:
     raw = query(request).get_str("valid_only") or "false"
     if raw not in ("true", "false"):
         raise invalid("valid_only", "'true' or 'false'", raw)
-    found = await access.read(store.of_trace, trace_id, valid_only=raw == "true")
+    found = await access.read(assessments.of_trace, trace_id, valid_only=raw == "true")
     return ok({"trace_id": trace_id, "assessments": [flat(a) for a in found]})
 
 
@@ -60,7 +59,7 @@ async def assessment_history(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments/{assessment_id}/history``: every version, oldest first."""
     trace_id = path_trace_id(request)
     assessment_id = request.path_params["assessment_id"]
-    entries = await access.read(store.history, trace_id, assessment_id)
+    entries = await access.read(assessments.history, trace_id, assessment_id)
     return ok(
         {
             "trace_id": trace_id,
@@ -82,5 +81,5 @@ async def assessment_history(access: Access, request: Request) -> Response:
 async def span_list(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/spans``: ``{"trace_id", "spans": [Span.to_dict()]}``."""
     trace_id = path_trace_id(request)
-    _, _, spans = await access.read(trace_store.get_with_spans, trace_id)
+    _, _, spans = await access.read(traces.get_with_spans, trace_id)
     return ok({"trace_id": trace_id, "spans": span_dicts(trace_id, spans)})

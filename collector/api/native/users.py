@@ -23,7 +23,7 @@ from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.secrets import MIN_PASSWORD_CHARS, hash_password, new_token
 from annotrace.collector.errors import InvalidParameter, PermissionDenied
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import users as store
+from annotrace.collector.store.queries import users as users_queries
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -32,19 +32,19 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 MAX_TOKEN_DAYS = 3650
-_NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what store.check_name refuses
+_NOT_IN_NAME = r":\u0000-\u001f\u007f-\u009f\ufffd"  # what users_queries.check_name refuses
 _NAME: JsonDict = {
     "description": "no leading or trailing spaces, no ':', control characters or U+FFFD",
     "pattern": rf"^[^\s{_NOT_IN_NAME}]([^{_NOT_IN_NAME}]*[^\s{_NOT_IN_NAME}])?$",
 }
-"""What the store's checks refuse (``store.check_name``, ``check_role``, ``hash_password``): in the
+"""What the store's checks refuse (``users_queries.check_name``, ``check_role``, ``hash_password``): in the
 document only, as the store words those errors."""
-_ROLE: JsonDict = {"enum": list(store.ROLES)}
+_ROLE: JsonDict = {"enum": list(users_queries.ROLES)}
 _PASSWORD: JsonDict = {"minLength": MIN_PASSWORD_CHARS}
 
 
 class NewUserBody(TypedDict):
-    name: Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, non_empty=True, documented=_NAME)]
+    name: Annotated[str, Text(max_chars=users_queries.MAX_NAME_CHARS, non_empty=True, documented=_NAME)]
     role: Annotated[str, Text(non_empty=True, documented=_ROLE)]
     password: NotRequired[Annotated[str, Text(documented=_PASSWORD)] | None]
 
@@ -65,7 +65,7 @@ class UserChangeBody(TypedDict):
 
 
 class PermissionBody(TypedDict):
-    permission: Annotated[str, Text(non_empty=True, documented={"enum": list(store.PERMISSIONS)})]
+    permission: Annotated[str, Text(non_empty=True, documented={"enum": list(users_queries.PERMISSIONS)})]
 
 
 class NewTokenBody(TypedDict):
@@ -92,8 +92,8 @@ def _actor(request: Request) -> str | None:
 
 
 async def list_users(access: Access, request: Request) -> Response:
-    users = await access.read(store.list_users)
-    permissions = await access.read(store.list_permissions)
+    users = await access.read(users_queries.list_users)
+    permissions = await access.read(users_queries.list_permissions)
     return ok({"users": [_jsonable(u) for u in users], "permissions": permissions})
 
 
@@ -104,9 +104,9 @@ async def add_user(access: Access, request: Request) -> Response:
     password_hash = hash_password(password) if password is not None else None
     user = await access.write(
         partial(
-            store.add_user,
+            users_queries.add_user,
             name=name,
-            role=store.check_role(role),
+            role=users_queries.check_role(role),
             password_hash=password_hash,
             now=now_ms(),
             actor=_actor(request),
@@ -127,17 +127,17 @@ async def update_user(access: Access, request: Request) -> Response:
     if password is not None:
         password_hash = hash_password(password)
         await access.write(
-            partial(store.set_password, name=name, password_hash=password_hash, now=now_ms(), actor=actor)
+            partial(users_queries.set_password, name=name, password_hash=password_hash, now=now_ms(), actor=actor)
         )
     if role is not None:
-        await access.write(partial(store.set_role, name=name, role=role, now=now_ms(), actor=actor))
+        await access.write(partial(users_queries.set_role, name=name, role=role, now=now_ms(), actor=actor))
     _reload(request)
     return ok({})
 
 
 async def delete_user(access: Access, request: Request) -> Response:
     await access.write(
-        partial(store.delete_user, name=request.path_params["name"], now=now_ms(), actor=_actor(request))
+        partial(users_queries.delete_user, name=request.path_params["name"], now=now_ms(), actor=_actor(request))
     )
     _reload(request)
     return ok({})
@@ -148,7 +148,7 @@ async def set_permission(access: Access, request: Request) -> Response:
     permission = parse(PermissionBody, (await json_body(request)).data)["permission"]
     row = await access.write(
         partial(
-            store.set_permission,
+            users_queries.set_permission,
             experiment_id=request.path_params["experiment_id"],
             user_name=request.path_params["name"],
             permission=permission,
@@ -163,7 +163,7 @@ async def set_permission(access: Access, request: Request) -> Response:
 async def delete_permission(access: Access, request: Request) -> Response:
     await access.write(
         partial(
-            store.delete_permission,
+            users_queries.delete_permission,
             experiment_id=request.path_params["experiment_id"],
             user_name=request.path_params["name"],
             now=now_ms(),
@@ -185,7 +185,7 @@ def _owner(request: Request, asked: str | None) -> str | None:
 
 
 async def list_tokens(access: Access, request: Request) -> Response:
-    tokens = await access.read(store.list_tokens, _owner(request, query(request).get_str("user")))
+    tokens = await access.read(users_queries.list_tokens, _owner(request, query(request).get_str("user")))
     return ok({"tokens": [_jsonable(t) for t in tokens]})
 
 
@@ -202,7 +202,7 @@ async def create_token(access: Access, request: Request) -> Response:
     expire = None if days is None else now.__class__.fromtimestamp(now.timestamp() + days * 86400)
     row = await access.write(
         partial(
-            store.create_token,
+            users_queries.create_token,
             token_id=token_id,
             user_name=user,
             token_hash=token_hash,
@@ -221,7 +221,7 @@ async def revoke_token(access: Access, request: Request) -> Response:
     owner = None if principal is None or principal.is_admin else principal.name
     row = await access.write(
         partial(
-            store.revoke_token,
+            users_queries.revoke_token,
             token_id=request.path_params["token_id"],
             now=now_ms(),
             actor=_actor(request),

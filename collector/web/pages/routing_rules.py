@@ -20,8 +20,7 @@ from starlette.routing import BaseRoute
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.errors import CollectorError, InvalidParameter
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import labeling
-from annotrace.collector.store.queries import routing_rules as store
+from annotrace.collector.store.queries import labeling, routing_rules
 from annotrace.collector.web.identity import requires_user
 from annotrace.collector.web.page import PageRoute, render, url_path
 
@@ -38,14 +37,14 @@ class RoutingRulesPage:
     session_id: str
     name: str
     is_queue: bool
-    rules: list[store.RoutingRule] = field(default_factory=list)
+    rules: list[routing_rules.RoutingRule] = field(default_factory=list)
     may_use_sql: bool = True
     error: str | None = None
 
 
 def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, may_use_sql: bool, error: str | None) -> RoutingRulesPage:
     session = labeling.get(cursor, session_id)
-    rules = store.list_rules(cursor, session_id)
+    rules = routing_rules.list_rules(cursor, session_id)
     return RoutingRulesPage(session.session_id, session.name, session.is_queue, rules, may_use_sql, error)
 
 
@@ -80,15 +79,15 @@ async def add_rule(access: Access, request: Request, user: str) -> Response:
             raise InvalidParameter("The sample rate must be a number and the cap a whole number.") from None
         if kind == "sql" and not _may_use_sql(request):
             raise InvalidParameter("Only admins may route by SQL (it runs on the whole store); use a filter.")
-        new = store.NewRule(
+        new = routing_rules.NewRule(
             session_id=session_id,
             filter_string=text if kind == "filter" else None,
             sql_query=text if kind == "sql" else None,
             sample_rate=rate,
             max_traces=cap,
         )
-        await access.read(store.check, new)
-        await access.write(partial(store.create, rule=new, now=now_ms()))
+        await access.read(routing_rules.check, new)
+        await access.write(partial(routing_rules.create, rule=new, now=now_ms()))
     except CollectorError as exc:
         return _back(request, session_id, exc.message)
     return _back(request, session_id)
@@ -98,7 +97,7 @@ async def add_rule(access: Access, request: Request, user: str) -> Response:
 async def remove_rule(access: Access, request: Request, user: str) -> Response:
     session_id, rule_id = str(request.path_params["session_id"]), str(request.path_params["rule_id"])
     try:
-        await access.write(partial(store.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
+        await access.write(partial(routing_rules.delete, session_id=session_id, rule_id=rule_id, now=now_ms()))
     except CollectorError as exc:
         return _back(request, session_id, exc.message)
     return _back(request, session_id)
