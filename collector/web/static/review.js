@@ -12,6 +12,9 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const PREFETCH_MAX_AGE_MS = 60000;
+  // where the Review App's pages live, as the page's route renders it: a response elsewhere (the
+  // login page after a sign-out) is a new document, not a <main> to swap in
+  const APP_PATH = document.currentScript.dataset.appPath;
   let lastQuestion = null;
   let submitting = false;
   let moving = false;
@@ -90,7 +93,7 @@
     try {
       const response = await fetch(url, init);
       const type = response.headers.get("content-type") || "";
-      if (!type.startsWith("text/html") || !new URL(response.url).pathname.startsWith("/review")) {
+      if (!type.startsWith("text/html") || !new URL(response.url).pathname.startsWith(APP_PATH)) {
         window.location.assign(response.url); // e.g. signed out: the login page
         return;
       }
