@@ -50,11 +50,30 @@ if TYPE_CHECKING:
 RULE_TIME_LIMIT_S = 5.0
 """The longest one rule's query may run after a commit; it holds up the acknowledgement of that
 commit's batches, so a slower rule is stopped and records ``last_error``."""
+CANDIDATES = (
+    "(SELECT rowid FROM traces WHERE trace_key IN "
+    "(SELECT coalesce(try_cast('0x' || right(i, 16) AS UBIGINT), 0) FROM unnest(?::VARCHAR[]) AS ids(i)))"
+)
+"""The rows of the commit's traces, found by ``trace_key`` (schema 0080): ``traces`` has no index, and
+a scan of that one fixed-width column for the rowids costs ~2.4 ms of CPU a commit at 5M traces,
+against ~15-17 ms for a scan that also reads ``trace_id`` (measured with 100 ids), whether it filters
+on ``trace_id`` alone or on both columns at once. On a lake ``traces`` is a view over ``trace_parts`` and has no rowid, so the
+lookup stays on ``trace_id``, which the view's GROUP BY pushes down to the parts."""
 FILTER_MATCHES = (
+    "SELECT t.trace_id FROM traces t WHERE t.rowid IN " + CANDIDATES + " "
+    "AND t.trace_id IN (SELECT unnest(?::VARCHAR[])) AND t.experiment_id = ? AND ({where})"
+)
+SQL_MATCHES = (
+    "SELECT DISTINCT CAST(rule_query.trace_id AS VARCHAR) FROM ({query}) AS rule_query "
+    "WHERE CAST(rule_query.trace_id AS VARCHAR) IN "
+    "(SELECT trace_id FROM traces WHERE rowid IN " + CANDIDATES + " "
+    "AND trace_id IN (SELECT unnest(?::VARCHAR[])) AND experiment_id = ?)"
+)
+LAKE_FILTER_MATCHES = (
     "SELECT t.trace_id FROM traces t WHERE t.trace_id IN (SELECT unnest(?::VARCHAR[])) "
     "AND t.experiment_id = ? AND ({where})"
 )
-SQL_MATCHES = (
+LAKE_SQL_MATCHES = (
     "SELECT DISTINCT CAST(rule_query.trace_id AS VARCHAR) FROM ({query}) AS rule_query "
     "WHERE CAST(rule_query.trace_id AS VARCHAR) IN "
     "(SELECT trace_id FROM traces WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) AND experiment_id = ?)"
@@ -146,13 +165,16 @@ class Router:
         self, cursor: duckdb.DuckDBPyConnection, rule: RoutingRule, ids: list[str], experiment: str
     ) -> list[str]:
         """The rule's query on ``ids``, read-only and rolled back, stopped after the time limit."""
+        lake = self.db.is_lake
+        keys: list[list[str]] = [] if lake else [ids]
         if rule.filter_string is not None:
             compiled = compile_filter(rule.filter_string)
-            sql, params = FILTER_MATCHES.format(where=compiled.where), [ids, experiment, *compiled.params]
+            sql = (LAKE_FILTER_MATCHES if lake else FILTER_MATCHES).format(where=compiled.where)
+            params = [*keys, ids, experiment, *compiled.params]
         else:
             assert rule.sql_query is not None
             query = rule.sql_query.rstrip().rstrip(";")
-            sql, params = SQL_MATCHES.format(query=query), [ids, experiment]
+            sql, params = (LAKE_SQL_MATCHES if lake else SQL_MATCHES).format(query=query), [*keys, ids, experiment]
         timer = threading.Timer(self.time_limit_s, cursor.interrupt)
         try:
             with sandbox.read_only_transaction(cursor):
