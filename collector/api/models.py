@@ -16,9 +16,9 @@ and ``parse`` words the first error in field order, as a reader going field by f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from pydantic.json_schema import JsonSchemaValue
 
 B = TypeVar("B")
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""A time in an answer: RFC 3339, UTC (``wire.rfc3339``)."""
 NOT_NAME = r"\u0000-\u001f\u007f-\u009f\ufffd"
 """What ``ids.name_problem`` refuses, as a regular expression character class."""
 _SPACES = [char for char in map(chr, range(0x110000)) if char.isspace()]
@@ -98,6 +100,8 @@ class Text(_Field):
 
     max_chars: int | None = None
     non_empty: bool = False
+    empty_is_missing: bool = False
+    """MLflow's ``_assert_required``: ``""`` is a missing value, a blank one passes on to the rules."""
     name: bool = False
     choices: tuple[str, ...] = ()
     documented: JsonDict = field(default_factory=dict, hash=False)
@@ -113,11 +117,13 @@ class Text(_Field):
                 schema = core_schema.chain_schema([schema, core_schema.str_schema(max_length=self.max_chars)])
         else:
             schema = core_schema.str_schema(strict=True, max_length=self.max_chars)
-        if self.name or self.choices:
+        if self.name or self.choices or self.empty_is_missing:
             return core_schema.no_info_after_validator_function(self.check, schema)
         return schema
 
     def check(self, value: str) -> str:
+        if self.empty_is_missing and not value:
+            raise _missing()
         if self.choices and value not in self.choices:
             raise _invalid("one of " + ", ".join(self.choices), value)
         if self.name:
@@ -137,6 +143,8 @@ class Text(_Field):
             out["pattern"] = rf"^[^{NOT_NAME}]*[^{_SPACES_DOCUMENTED}{NOT_NAME}][^{NOT_NAME}]*$"
         elif self.non_empty:
             out["pattern"] = NOT_BLANK_DOCUMENTED
+        if self.empty_is_missing:
+            out["minLength"] = 1
         return out | self.documented
 
 
@@ -176,6 +184,54 @@ class Integer(_Field):
         if self.maximum is not None:
             out["maximum"] = self.maximum
         return out
+
+
+@dataclass(frozen=True)
+class ProtoEnum(_Field):
+    """A protobuf enum as its JSON mapping takes it: a value's name, or its number (also as a string
+    of digits); ``names[i]`` is number ``i``. Which numbers a route takes is the route's rule."""
+
+    names: tuple[str, ...]
+
+    def core(self) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def check(self, value: Any) -> int:
+        if value is None:
+            raise _missing()
+        if isinstance(value, str) and value in self.names:
+            return self.names.index(value)
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _invalid("one of " + ", ".join(self.names), value)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"enum": list(self.names)}, {"type": "integer"}]}
+
+
+@dataclass(frozen=True)
+class Number(_Field):
+    """A number; in a query string, its text (``?threshold=0.5``)."""
+
+    def core(self) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def check(self, value: Any) -> float:
+        if value is None:
+            raise _missing()
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _invalid("a number", value)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number"}
 
 
 @dataclass(frozen=True)
