@@ -28,7 +28,7 @@ processors:
   genai: {{}}
   batch: {{send_batch_size: 8192, timeout: 50ms}}
 exporters:
-  duckdb: {{path: "{db}"{lake}}}
+  duckdb: {{path: "{db}"{store_options}{lake}}}
 extensions:
   web: {{endpoint: "127.0.0.1:0"}}
   spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}}}
@@ -93,9 +93,12 @@ def write_config(
     spool: Path | None = None,
     lake: tuple[str, Path] | None = None,
     lake_options: str = "",
+    store_options: str = "",
 ) -> Path:
     """``db`` and ``spool`` put the DuckDB file or the spool elsewhere (a small disk, say); ``lake``
-    = (catalog DSN, data directory) stores on DuckLake instead of the file."""
+    = (catalog DSN, data directory) stores on DuckLake instead of the file; ``store_options`` adds
+    keys to the duckdb exporter (``", genai_log_events_max_age: 1ms"``), ``lake_options`` to its
+    ``ducklake``."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.yaml"
     lake_option = f', ducklake: {{catalog: "{lake[0]}", data_path: "{lake[1]}"{lake_options}}}' if lake else ""
@@ -107,6 +110,7 @@ def write_config(
             grpc_mib=grpc_mib,
             http_bytes=http_bytes,
             lake=lake_option,
+            store_options=store_options,
         )
     )
     return path

@@ -18,6 +18,7 @@ from annotrace.collector.config import Duration
 from annotrace.collector.genai.log_events import ChatEvents
 from annotrace.collector.genai.staging import stage
 from annotrace.collector.store.db import Database, parse_bytes
+from annotrace.collector.store.genai_expiry import DEFAULT_MAX_AGE_S
 from annotrace.collector.store.genai_join import join_pending
 from annotrace.collector.store.lake import compact, housekeeping
 from annotrace.collector.store.rows import StoreTables
@@ -79,6 +80,12 @@ class DuckDBConfig:
     lock_timeout: Duration = 10.0
     """How long start-up waits for another process (a collector still stopping, an ``annotrace sql
     --db``) to let go of the file before giving up with its PID; e.g. ``10s``, ``0`` = no wait."""
+    genai_log_events_max_age: Duration = DEFAULT_MAX_AGE_S
+    """How long a GenAI log record (chat content the OpenAI instrumentation sends as OTLP logs)
+    waits for its span after it was stored; e.g. ``24h``. After that it is not joined to its span
+    (no ``messages`` rows, no ``inputs``/``outputs`` from it) but stays in ``log_records`` like
+    every record, and the join's bookkeeping forgets it (``store.genai_expiry``). On DuckLake,
+    the housekeeping round does this."""
     ducklake: DuckLakeConfig | None = None
     """Store on DuckLake (catalog in PostgreSQL, Parquet on a shared directory) instead of the file;
     ``path``'s folder still holds this collector's spool."""
@@ -94,6 +101,8 @@ class DuckDBConfig:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.lock_timeout < 0:
             raise ValueError(f"lock_timeout must not be negative, got {self.lock_timeout}")
+        if self.genai_log_events_max_age <= 0:
+            raise ValueError(f"genai_log_events_max_age must be positive, got {self.genai_log_events_max_age}")
 
 
 def default_threads() -> int:
@@ -126,7 +135,7 @@ class DuckDBExporter:
                 lake_data_path=self.config.ducklake.data_path if self.config.ducklake else None,
             )
             chat = ChatEvents()
-            self.writer = Writer(self.db, chat=chat)
+            self.writer = Writer(self.db, chat=chat, genai_max_age_s=self.config.genai_log_events_max_age)
             self.writer.start()
             lake_config = self.config.ducklake
             if lake_config is not None:
@@ -161,6 +170,7 @@ class DuckDBExporter:
                     housekeeping,
                     retention_days=config.retention_days,
                     join_pending=partial(join_pending, reader=chat),
+                    genai_max_age_s=self.config.genai_log_events_max_age,
                 )
             )
             try:

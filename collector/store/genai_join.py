@@ -8,7 +8,7 @@ batch. The decode workers pick the records out (``genai/log_events.py``); the wr
 ``join_genai_events`` in the same transaction as every batch it stores:
 
     pending (genai_log_events_pending)          seen (genai_log_events_seen)
-    GenAI records of this batch ──INSERT OR IGNORE──> new ids only ──> pending rows
+    GenAI records of this batch ──not expired, not seen──> new ones ──> seen + pending rows
     pending × spans of this batch   ┐
     new pending × all stored spans  ┴─> matched records ──> messages rows, spans.inputs/outputs,
                                                             traces.request/response (root span)
@@ -16,15 +16,21 @@ batch. The decode workers pick the records out (``genai/log_events.py``); the wr
 
 Invariants:
 - idempotent: a record id enters ``seen`` once, so a retried log export or a spool replay adds no
-  messages; matched records leave ``pending``, so no record is joined twice;
+  messages; matched records leave ``pending``, so no record is joined twice. A retried record is
+  the same bytes (its id is their hash), so it has the same event time, and ``seen`` is probed by
+  the batch's time range (``NEW_RECORDS``): no index held in memory, and on a lake no scan of
+  every record ever seen;
+- bounded: ``store.genai_expiry`` removes records from ``pending`` and ``seen`` the duckdb
+  exporter's ``genai_log_events_max_age`` after they were stored; their content stays in
+  ``log_records``, like every log record's. A copy sent again after that (a retry that late is
+  not an OTel exporter's) finds no ``seen`` row, but its span's ``messages`` rows name it
+  (``log_record_id``), and ``_join`` writes nothing twice;
 - never two copies of a conversation: if the span already has messages of its own in a direction
   (from ``gen_ai.input.messages``, span events or OpenInference), log events add none there;
 - cost: one ``EXISTS`` on the (small) pending table for a batch without GenAI records. When records
   match, the ``spans`` update is limited to the matched spans' start-time range (row-group min/max
   pruning); two full scans remain: of ``spans`` keys for new records whose span came in an earlier
   batch, and of ``messages`` keys to find what the matched spans already have.
-- ``genai_log_events_seen`` keeps one key per GenAI record forever (only probed through its
-  primary key); records whose span never comes stay in ``pending``.
 
 Messages are built by the same readers the ``genai`` processor uses for span events, so a
 conversation looks the same whichever transport carried it; they are ordered by event time, then
@@ -52,8 +58,20 @@ __all__ = ["join_genai_events", "join_pending"]
 DEFAULT_PREVIEW_MAX_CHARS = 1000
 _STR = pa.string()
 
-MARK_SEEN = "INSERT OR IGNORE INTO genai_log_events_seen SELECT record_id FROM genai_join_records RETURNING record_id"
-ADD_PENDING = "INSERT INTO genai_log_events_pending BY NAME SELECT * FROM genai_join_new"
+NEW_RECORDS = """
+SELECT DISTINCT record_id FROM genai_join_records
+WHERE record_id NOT IN (SELECT record_id FROM genai_log_events_seen WHERE time_unix_nano BETWEEN $lo AND $hi)
+"""
+"""The batch's records not seen yet; ``$lo`` is the batch's earliest time less a microsecond, as
+records seen before schema 0081 took their time from ``log_records`` (microseconds)."""
+MARK_SEEN = (
+    "INSERT INTO genai_log_events_seen BY NAME "
+    "SELECT record_id, time_unix_nano, current_timestamp::TIMESTAMP AS seen_time FROM genai_join_new"
+)
+ADD_PENDING = (
+    "INSERT INTO genai_log_events_pending BY NAME "
+    "SELECT *, current_timestamp::TIMESTAMP AS stored_time FROM genai_join_new"
+)
 ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM genai_log_events_pending)"
 PENDING_FOR_BATCH_SPANS = """
 SELECT p.record_id, p.trace_id, p.span_id, p.event_name, p.time_unix_nano, p.ordinal, p.payload::VARCHAR
@@ -90,14 +108,8 @@ UPDATE_TRACES = (
     _UPDATE_TRACES.format(column="request", preview="request_preview", direction="input"),
     _UPDATE_TRACES.format(column="response", preview="response_preview", direction="output"),
 )
-# A DuckLake store has no keys to ignore a conflict on and no RETURNING: the new ids are read first,
-# then inserted (one transaction); ``traces`` is a view there, so a root's request/response is a new
-# part (``store.lake``), which the view merges over the parts before it.
-LAKE_NEW_RECORDS = (
-    "SELECT DISTINCT record_id FROM genai_join_records "
-    "WHERE record_id NOT IN (SELECT record_id FROM genai_log_events_seen)"
-)
-LAKE_MARK_SEEN = f"INSERT INTO genai_log_events_seen {LAKE_NEW_RECORDS}"
+# ``traces`` is a view on a DuckLake store, so a root's request/response is a new part
+# (``store.lake``), which the view merges over the parts before it.
 _LAKE_UPDATE_TRACES = """
 INSERT INTO trace_parts (trace_id, {column}, {preview}, last_update_time)
 SELECT u.trace_id, u.new_json, u.preview, current_timestamp::TIMESTAMP
@@ -186,14 +198,18 @@ def _fetch_with(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql
         return conn.execute(sql).fetchall()
 
 
-def _mark_seen(conn: duckdb.DuckDBPyConnection, records: pa.Table) -> list[Any]:
-    """Add the records' ids to ``seen``; return those that were not there yet."""
-    if not lake.is_lake(conn):
-        return _fetch_with(conn, "genai_join_records", records, MARK_SEEN)
-    with registered(conn, genai_join_records=records):
-        fresh = conn.execute(LAKE_NEW_RECORDS).fetchall()
-        conn.execute(LAKE_MARK_SEEN)
-    return fresh
+def _new_records(conn: duckdb.DuckDBPyConnection, records: list[Pending]) -> list[Pending]:
+    """``records`` not seen before, now added to ``seen`` and ``pending``."""
+    times = [record.time_unix_nano for record in records]
+    window = {"lo": min(times) - 1000, "hi": max(times)}
+    with registered(conn, genai_join_records=_table(records)):
+        fresh = {row[0] for row in conn.execute(NEW_RECORDS, window).fetchall()}
+    new = [record for record in records if record.record_id in fresh]
+    if new:
+        with registered(conn, genai_join_new=_table(new)):
+            conn.execute(MARK_SEEN)
+            conn.execute(ADD_PENDING)
+    return new
 
 
 def _matches(
@@ -202,12 +218,7 @@ def _matches(
     """Add this batch's new GenAI records to pending; return the pending records whose span is stored,
     and for each such span its start time and whether it is a trace root. ``spans`` holds the
     batch's (trace_id, span_id, start_time_unix_nano, parent_span_id) columns."""
-    new: list[Pending] = []
-    if records:
-        fresh = {row[0] for row in _mark_seen(conn, _table(records))}
-        new = [record for record in records if record.record_id in fresh]
-    if new:
-        _fetch_with(conn, "genai_join_new", _table(new), ADD_PENDING)
+    new = _new_records(conn, records) if records else []
     matched: dict[str, Pending] = {}
     spans_info: dict[tuple[str, str], tuple[int, bool]] = {}
     if spans is not None and spans.num_rows and (new or conn.execute(ANY_PENDING).fetchall()[0][0]):
@@ -287,16 +298,18 @@ def _join(
     own: set[tuple[str, str, str]] = set()
     next_position: dict[tuple[str, str, str], int] = defaultdict(int)
     earlier: dict[tuple[str, str, str], list[tuple[int, Message]]] = defaultdict(list)
+    joined: set[str] = set()  # records whose messages are stored: a copy sent after ``seen`` forgot it
     for trace_id, span_id, direction, position, role, content, calls, record_id in existing:
         key = (trace_id, span_id, direction)
         next_position[key] = max(next_position[key], position + 1)
         if record_id is None:
             own.add(key)
         else:
+            joined.add(record_id)
             earlier[key].append((position, (role, content, calls, None)))
     written: dict[tuple[str, str, str], list[Message]] = defaultdict(list)
     rows: list[tuple[Any, ...]] = []
-    for record, messages in reader.messages(matched):
+    for record, messages in reader.messages([record for record in matched if record.record_id not in joined]):
         for direction, message in messages:
             key = (record.trace_id, record.span_id, direction)
             if key in own:

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from annotrace.collector.errors import Unavailable
+from annotrace.collector.store.genai_expiry import expire
 
 LAKE_NAME = "lake"
 EXTENSIONS = ("ducklake", "postgres_scanner")
@@ -268,6 +269,7 @@ def housekeeping(
     *,
     retention_days: int,
     join_pending: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+    genai_max_age_s: float | None = None,
 ) -> dict[str, int]:
     """One round, in the caller's transaction (the writer's): copies of a span removed, GenAI log
     events joined that two collectors' overlapping commits left waiting (``join_pending``:
@@ -275,10 +277,13 @@ def housekeeping(
     ``traces`` group fewer rows); ``compact`` follows. A part another
     collector appends meanwhile is not touched (the delete removes the rows this transaction saw),
     and a commit conflict with another collector's round fails this one, which the next round
-    repeats. Returns rows removed per table, and parts merged."""
+    repeats. GenAI log records stored more than ``genai_max_age_s`` ago stop waiting for their span
+    (``genai_expiry``). Returns rows removed per table, and parts merged."""
     removed: dict[str, int] = {"span_copies": remove_span_copies(conn)}
     if join_pending is not None:
         removed["genai_messages_joined"] = join_pending(conn)
+    if genai_max_age_s is not None:
+        removed["genai_pending_expired"], removed["genai_seen_pruned"] = expire(conn, genai_max_age_s)
     if retention_days > 0:
         old = (
             "SELECT trace_id FROM traces WHERE request_time < current_timestamp::TIMESTAMP - "

@@ -40,6 +40,7 @@ from annotrace.collector.store import lake
 from annotrace.collector.store.db import registered
 from annotrace.collector.store.evaluations import write_evaluations
 from annotrace.collector.store.experiment_ids import ExperimentIds
+from annotrace.collector.store.genai_expiry import DEFAULT_MAX_AGE_S, Expiry, expire
 from annotrace.collector.store.genai_join import ChatReader, join_genai_events
 from annotrace.collector.store.routing import root_trace_ids
 from annotrace.collector.store.rows import StoreTables
@@ -179,10 +180,12 @@ class SpanWrites:
     """Stores batches through the writer's connection; holds the experiment ids it has seen,
     which ``forget_experiments`` drops when the writer's transaction rolls back."""
 
-    def __init__(self, *, lake: bool, chat: ChatReader) -> None:
-        """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``)."""
+    def __init__(self, *, lake: bool, chat: ChatReader, genai_max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+        """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``);
+        a record waits ``genai_max_age_s`` for its span (``store.genai_expiry``)."""
         self.lake = lake
         self.chat = chat
+        self.expiry = Expiry(genai_max_age_s)
         self._experiments = ExperimentIds(lake=lake)
 
     def forget_experiments(self) -> None:
@@ -198,7 +201,9 @@ class SpanWrites:
             with registered(conn, batch_logs=self._experiments.assign(conn, tables.logs)):
                 conn.execute(lake.INSERT_LOGS if self.lake else INSERT_LOGS)
             stats.logs = tables.logs.num_rows
-        # GenAI events sent as logs -> messages, in this transaction
+        # GenAI events sent as logs -> messages, in this transaction (those that waited too long: dropped)
+        if not self.lake and self.expiry.due():  # on a lake, housekeeping does it
+            expire(conn, self.expiry.max_age_s)
         join_genai_events(conn, tables.spans, tables.genai_events, self.chat)
         # evaluation results (log records, span events, OpenInference) -> assessments, same transaction
         stats.assessments = write_evaluations(conn, tables.assessments)

@@ -29,6 +29,7 @@ import duckdb
 
 from annotrace.collector.errors import Unavailable
 from annotrace.collector.store.db import ROW_GROUP_ROWS, Database
+from annotrace.collector.store.genai_expiry import DEFAULT_MAX_AGE_S
 from annotrace.collector.store.genai_join import ChatReader
 from annotrace.collector.store.routing import Router
 from annotrace.collector.store.rows import StoreTables
@@ -94,15 +95,17 @@ class Writer:
         chat: ChatReader,
         commit_rows: int = COMMIT_ROWS,
         commit_interval_s: float = COMMIT_INTERVAL_S,
+        genai_max_age_s: float = DEFAULT_MAX_AGE_S,
     ) -> None:
-        """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``)."""
+        """``chat`` reads GenAI log records as messages for the join (``genai.log_events.ChatEvents``),
+        which wait ``genai_max_age_s`` for their span (``store.genai_expiry``)."""
         self.db = db
         self.commit_rows = commit_rows
         self.commit_interval_s = commit_interval_s
         self._conn = db.cursor()
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._batches = SpanWrites(lake=db.is_lake, chat=chat)
+        self._batches = SpanWrites(lake=db.is_lake, chat=chat, genai_max_age_s=genai_max_age_s)
         self._router = Router(db)
         self._flush_queued = threading.Event()
         self._next_fit = 0.0

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from annotrace.collector.config_models import build
+from annotrace.collector.errors import ConfigError
 from annotrace.collector.exporters.duckdb import DuckDBConfig, DuckDBExporter
 
 
@@ -51,3 +53,15 @@ def test_memory_limit_is_working_memory_plus_room_for_the_trace_index(tmp_path: 
         assert mib - 0.2 < float(limit.split()[0]) < mib + 16.2
     finally:
         exporter.shutdown()
+
+
+def test_genai_log_events_max_age_is_a_duration_from_the_config() -> None:
+    built = build(DuckDBConfig, {"genai_log_events_max_age": "90m"}, "exporters::duckdb")
+    assert built.genai_log_events_max_age == 5400.0
+    assert build(DuckDBConfig, None, "exporters::duckdb").genai_log_events_max_age == 86400.0
+
+
+@pytest.mark.parametrize("given", [0, "-1h"])
+def test_a_genai_log_events_max_age_that_is_not_positive_is_refused(given: object) -> None:
+    with pytest.raises(ConfigError, match="exporters::duckdb: genai_log_events_max_age must be positive"):
+        build(DuckDBConfig, {"genai_log_events_max_age": given}, "exporters::duckdb")

@@ -15,6 +15,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
 
 from tests.collector.store.lake_support import Lake, needs_lake, span_provider
+from tests.collector.store.test_genai_expiry import WAITING, chat_call, send_spans
 from tests.collector_process import Collector
 from tests.fakes.llm import FakeLLM
 
@@ -70,3 +71,19 @@ def test_log_events_sent_to_one_collector_join_spans_sent_to_the_other(
     for collector in (b, a):  # b stored the records last; a sees what b stored
         assert collector.wait_for(joined, expected, timeout=60) == expected
     assert a.sql("SELECT count(*) AS n FROM messages WHERE log_record_id IS NOT NULL") == [{"n": 4}]
+
+
+def test_on_a_lake_housekeeping_stops_a_record_waiting_for_a_span_that_does_not_come(
+    lake: Lake, lake_collector: Callable[..., Collector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = lake_collector(
+        "a", lake, store_options=", genai_log_events_max_age: 1ms", lake_options=", housekeeping_interval: 1s"
+    )
+    spans = chat_call(collector, monkeypatch, "a question whose span is late?")
+    expired = [{"pending": 0, "seen": 0, "messages": 0}]
+    assert collector.wait_for(WAITING, expired, timeout=60) == expired  # the next housekeeping round
+    send_spans(collector, spans)
+    assert collector.sql(WAITING) == expired
+    kept = collector.sql("SELECT event_name, attributes::VARCHAR AS content FROM log_records")
+    assert [row["event_name"] for row in kept] == ["gen_ai.client.inference.operation.details"]
+    assert "a question whose span is late?" in kept[0]["content"]
