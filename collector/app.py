@@ -27,6 +27,7 @@ from annotrace.collector.web.routes import web_routes
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from annotrace.collector.api.native.openapi import Health
     from annotrace.collector.auth.authenticator import Authenticator
     from annotrace.collector.pipeline.spool import Spool
     from annotrace.collector.receivers.ingest import Ingest
@@ -145,7 +146,7 @@ def web_app(
         runner = service.runner
         spool = service.spool
         reasons = [r for r in (runner.stats.failing if runner else None, spool.recheck() if spool else None) if r]
-        body = {
+        body: Health = {
             "status": "unavailable" if reasons else "ok",
             "version": __version__,
             "backlog_bytes": spool.backlog_bytes if spool else None,

@@ -9,13 +9,14 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
+from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
 from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id, query
-from annotrace.collector.api.models import Text, parse, request_body
+from annotrace.collector.api.models import Number, Text, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
-from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.api.native.openapi_operation import path_parameter, query_parameters, responses
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import review_adjudication
 
@@ -37,7 +38,44 @@ class GoldBody(TypedDict):
     rationale: NotRequired[Annotated[str, Text(max_chars=MAX_RATIONALE_CHARS)] | None]
 
 
-def dispute_json(d: review_adjudication.Dispute) -> dict[str, Any]:
+class DisputeParams(TypedDict):
+    threshold: NotRequired[Annotated[float, Number()] | None]
+    unresolved: NotRequired[
+        Annotated[str, Text(choices=("true", "false"), documented={"description": "only disputes without gold"})] | None
+    ]
+
+
+class AnswerJson(TypedDict):
+    labeler: str
+    value: Any
+    rationale: str | None
+    assessment_id: str
+
+
+class GoldJson(TypedDict):
+    assessment_id: str
+    value: Any
+    adjudicator: str | None
+    rationale: str | None
+
+
+class DisputeJson(TypedDict):
+    trace_id: str
+    source_trace_id: str
+    schema: str
+    answers: list[AnswerJson]
+    gold: GoldJson | None
+
+
+class DisputeList(TypedDict):
+    disputes: list[DisputeJson]
+
+
+class GoldSaved(TypedDict):
+    assessment: Annotated[dict[str, Any], Field(description="the gold assessment, in MLflow's JSON")]
+
+
+def dispute_json(d: review_adjudication.Dispute) -> DisputeJson:
     return {
         "trace_id": d.trace_id,
         "source_trace_id": d.source_trace_id,
@@ -59,19 +97,13 @@ def dispute_json(d: review_adjudication.Dispute) -> dict[str, Any]:
 
 async def list_disputes(access: Access, request: Request) -> Response:
     """``?threshold=`` (numeric spread that counts as disagreement, default 0), ``?unresolved=true``."""
-    params = query(request)
-    raw = params.get_str("threshold")
-    try:
-        threshold = float(raw) if raw is not None else 0.0
-    except ValueError:
-        raise InvalidParameter(f"Invalid value {raw!r} for parameter 'threshold': expected a number.") from None
-    unresolved = params.get_str("unresolved")
-    if unresolved not in (None, "true", "false"):
-        raise InvalidParameter(f"Invalid value {unresolved!r} for parameter 'unresolved': expected true or false.")
+    params = parse(DisputeParams, query(request).data)
+    threshold, unresolved = params.get("threshold") or 0.0, params.get("unresolved") == "true"
     found = await access.read(
-        review_adjudication.disagreements, session_path_id(request), threshold, include_resolved=unresolved != "true"
+        review_adjudication.disagreements, session_path_id(request), threshold, include_resolved=not unresolved
     )
-    return ok({"disputes": [dispute_json(d) for d in found]})
+    answer: DisputeList = {"disputes": [dispute_json(d) for d in found]}
+    return ok(answer)
 
 
 async def record_gold(access: Access, request: Request) -> Response:
@@ -90,63 +122,27 @@ async def record_gold(access: Access, request: Request) -> Response:
             now=now_ms(),
         )
     )
-    return ok({"assessment": assessment_json(stored)})
+    saved: GoldSaved = {"assessment": assessment_json(stored)}
+    return ok(saved)
 
 
-_ERRORS = {
-    str(code): {
-        "description": "MLflow error envelope",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    for code in (400, 404)
-}
-_SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SESSION = path_parameter("session_id")
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/labeling/sessions/{session_id}/adjudication": {
         "get": {
             "summary": "The adjudication queue: items and schemas on which the labelers disagree (numeric: spread above "
             "threshold), every answer with its rationale, and the gold label once recorded",
-            "parameters": [
-                _SESSION,
-                {"name": "threshold", "in": "query", "schema": {"type": "number"}},
-                {"name": "unresolved", "in": "query", "schema": {"enum": ["true", "false"]}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"disputes": {"type": "array", "items": {"type": "object"}}},
-                            }
-                        }
-                    },
-                },
-                **_ERRORS,
-            },
+            "parameters": [_SESSION, *query_parameters(DisputeParams)],
+            "responses": responses(DisputeList, 400, 404),
         }
     },
     "/api/v1/labeling/sessions/{session_id}/items/{trace_id}/gold": {
         "post": {
             "summary": "Record the gold label of one schema on one item: an assessment overriding the labelers' answer "
             "(nothing deleted); again, it updates the gold label",
-            "parameters": [
-                _SESSION,
-                {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "string"}},
-            ],
+            "parameters": [_SESSION, path_parameter("trace_id")],
             "requestBody": request_body(GoldBody),
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "properties": {"assessment": {"type": "object"}}}
-                        }
-                    },
-                },
-                **_ERRORS,
-            },
+            "responses": responses(GoldSaved, 400, 404),
         }
     },
 }

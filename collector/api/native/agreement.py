@@ -7,9 +7,14 @@ in ``OPENAPI_PATHS``. The figures and their JSON come from ``store/queries/agree
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
+
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import ok, query
+from annotrace.collector.api.models import Text, parse
+from annotrace.collector.api.native.openapi_operation import path_parameter, query_parameters, responses
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import agreement, agreement_judges
 
@@ -20,42 +25,87 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
+class JudgeParams(TypedDict):
+    """Needs ``experiment_id`` or ``session_id`` (else 400), which a document cannot say."""
+
+    name: Annotated[str, Text(max_chars=250, non_empty=True, documented={"description": "the feedback name"})]
+    experiment_id: NotRequired[Annotated[str, Text()] | None]
+    session_id: NotRequired[Annotated[str, Text()] | None]
+
+
+class Estimate(TypedDict):
+    """A figure and its bootstrap 95% interval; null where undefined."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+_ESTIMATE = Field(description="a figure and its bootstrap 95% interval; null where undefined")
+
+
+class SchemaAgreement(TypedDict):
+    schema: str
+    input_type: str
+    level: Annotated[str, Field(json_schema_extra={"enum": ["nominal", "interval", "set", "text"]})]
+    items: int
+    labelers: int
+    answers: int
+    alpha: Annotated[Estimate, _ESTIMATE]
+    cohen_kappa: Annotated[Estimate, _ESTIMATE]
+    fleiss_kappa: Annotated[Estimate, _ESTIMATE]
+    percent_agreement: Annotated[Estimate, _ESTIMATE]
+    categories: Annotated[list[str], Field(description="the confusion matrix's rows and columns")]
+    confusion: list[list[int]]
+
+
+class Report(TypedDict):
+    """What ``store/queries/agreement.report_json`` answers (also rendered by the /agreement page)."""
+
+    session_id: str
+    name: str
+    experiment_id: str
+    queue_type: str | None
+    schemas: list[SchemaAgreement]
+    labelers: list[dict[str, Any]]
+    disagreements: list[dict[str, Any]]
+
+
+class JudgeAgreement(TypedDict):
+    name: str
+    source_type: str
+    source_id: str
+    traces: Annotated[int, Field(description="traces with both this judge's value and a human answer")]
+    level: Annotated[str, Field(json_schema_extra={"enum": ["nominal", "interval"]})]
+    kappa: Annotated[Estimate, _ESTIMATE]
+    alpha: Annotated[Estimate, _ESTIMATE]
+    accuracy: Annotated[Estimate, _ESTIMATE]
+    categories: Annotated[list[str], Field(description="the confusion matrix's rows and columns")]
+    confusion: list[list[int]]
+    disagreeing_trace_ids: list[str]
+
+
+class JudgeList(TypedDict):
+    """What ``store/queries/agreement_judges.judges_json`` answers."""
+
+    judges: list[JudgeAgreement]
+
+
 async def session_agreement(access: Access, request: Request) -> Response:
     return ok(agreement.report_json(await access.read(agreement.report, str(request.path_params["session_id"]))))
 
 
 async def judge_agreement(access: Access, request: Request) -> Response:
     """``?name=<feedback name>`` (required), ``&experiment_id=`` and/or ``&session_id=`` to narrow."""
-    params = query(request)
-    name = params.get_str("name", required=True, max_chars=250)
-    assert name is not None
-    experiment_id, session_id = params.get_str("experiment_id"), params.get_str("session_id")
+    params = parse(JudgeParams, query(request).data)
+    name, experiment_id, session_id = params["name"], params.get("experiment_id"), params.get("session_id")
     if experiment_id is None and session_id is None:
         raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")
     rows = await access.read(agreement_judges.judges, name, experiment_id=experiment_id, session_id=session_id)
     return ok(agreement_judges.judges_json(rows))
 
 
-_EST = {
-    "type": "object",
-    "description": "a figure and its bootstrap 95% interval; null where undefined",
-    "properties": {
-        "value": {"type": ["number", "null"]},
-        "low": {"type": ["number", "null"]},
-        "high": {"type": ["number", "null"]},
-    },
-}
-_ERRORS = {
-    str(code): {
-        "description": "MLflow error envelope",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    for code in (400, 404)
-}
-
-
-def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}, **_ERRORS}
+_ERRORS = (400, 404)
 
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -66,33 +116,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "Fleiss' kappa, percent agreement, each with a bootstrap 95% interval; a confusion matrix for "
             "nominal schemas), per labeler (items, median seconds per item, agreement with the others, "
             "leniency) and the items with the most disagreement",
-            "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": _ok(
-                "the report",
-                {
-                    "type": "object",
-                    "properties": {
-                        "session_id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "schemas": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "schema": {"type": "string"},
-                                    "level": {"enum": ["nominal", "interval", "set", "text"]},
-                                    "alpha": _EST,
-                                    "cohen_kappa": _EST,
-                                    "fleiss_kappa": _EST,
-                                    "percent_agreement": _EST,
-                                },
-                            },
-                        },
-                        "labelers": {"type": "array", "items": {"type": "object"}},
-                        "disagreements": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-            ),
+            "parameters": [path_parameter("session_id")],
+            "responses": responses(Report, *_ERRORS),
         }
     },
     "/api/v1/agreement/judges": {
@@ -100,19 +125,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Judges against humans for one feedback name: one row per LLM_JUDGE/CODE source_id, on the "
             "traces that also have a HUMAN value: kappa (nominal) or alpha, accuracy, confusion matrix and "
             "the disagreeing trace ids. Needs experiment_id or session_id (else 400)",
-            "parameters": [
-                {
-                    "name": "name",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": 250, "pattern": r"\S"},
-                },
-                *({"name": n, "in": "query", "schema": {"type": "string"}} for n in ("experiment_id", "session_id")),
-            ],
-            "responses": _ok(
-                "one row per judge",
-                {"type": "object", "properties": {"judges": {"type": "array", "items": {"type": "object"}}}},
-            ),
+            "parameters": query_parameters(JudgeParams),
+            "responses": responses(JudgeList, *_ERRORS),
         }
     },
 }

@@ -12,13 +12,12 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypeVar
 
-from pydantic import with_config
+from pydantic import Field, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
 from annotrace.collector.api.mlflow.wire import (
     body_trace_ids,
-    invalid,
     json_body,
     missing,
     ok,
@@ -26,7 +25,7 @@ from annotrace.collector.api.mlflow.wire import (
     query,
     rfc3339,
 )
-from annotrace.collector.api.models import Boolean, Integer, Object, Text, TextList, parse
+from annotrace.collector.api.models import Boolean, Integer, Object, Text, TextList, Timestamp, parse
 from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
@@ -91,7 +90,86 @@ class AnswerBody(LabelerBody):
     comment: NotRequired[Annotated[str, Text(max_chars=MAX_COMMENT_CHARS)] | None]
 
 
-def session_json(s: labeling.Session) -> dict[str, Any]:
+Status = Annotated[str, Field(json_schema_extra={"enum": list(labeling.STATUSES)})]
+
+
+class SessionJson(TypedDict):
+    """The 11 fields of MLflow's ``LabelingSession``, plus url_path and times."""
+
+    labeling_session_id: str
+    mlflow_run_id: str
+    name: str
+    experiment_id: str
+    review_app_id: str
+    assigned_users: list[str]
+    agent: str | None
+    label_schemas: list[str]
+    enable_multi_turn_chat: bool
+    custom_inputs: dict[str, Any] | None
+    url_path: str
+    reviewers_per_item: int | None
+    create_time: Timestamp
+    last_update_time: Timestamp
+
+
+class OneSession(TypedDict):
+    labeling_session: SessionJson
+
+
+class SessionList(TypedDict):
+    labeling_sessions: list[SessionJson]
+
+
+class SessionListParams(TypedDict):
+    experiment_id: NotRequired[Annotated[str, Text()] | None]
+    user: NotRequired[Annotated[str, Text(documented={"description": "only the sessions this user may label"})] | None]
+
+
+class ItemJson(TypedDict):
+    trace_id: Annotated[str, Field(description="the session's copy of the trace")]
+    source_trace_id: str
+    position: int
+    create_time: Timestamp
+    request_preview: str | None
+    response_preview: str | None
+    statuses: Annotated[dict[str, Status], Field(description="each labeler's status")]
+    status: NotRequired[Annotated[Status, Field(description="the status of the user asked for (?user=)")]]
+
+
+class ItemList(TypedDict):
+    session_id: str
+    items: list[ItemJson]
+
+
+class ItemListParams(TypedDict):
+    user: NotRequired[Annotated[str, Text()] | None]
+    status: NotRequired[
+        Annotated[str, Text(choices=labeling.STATUSES, documented={"description": "needs user"})] | None
+    ]
+
+
+class AddedTrace(TypedDict):
+    source_trace_id: str
+    trace_id: str
+    added: Annotated[bool, Field(description="false: the source was already in the session")]
+
+
+class AddedTraces(TypedDict):
+    items: list[AddedTrace]
+
+
+class AnswerSaved(TypedDict):
+    assessment: Annotated[dict[str, Any], Field(description="the stored assessment, in MLflow's JSON")]
+    status: Status
+
+
+class Skipped(TypedDict):
+    trace_id: str
+    user: str
+    status: Status
+
+
+def session_json(s: labeling.Session) -> SessionJson:
     """The 11 fields of MLflow's ``LabelingSession`` (url and review_app_id are filled in by the SDK
     from its tracking URI), plus times."""
     return {
@@ -112,8 +190,8 @@ def session_json(s: labeling.Session) -> dict[str, Any]:
     }
 
 
-def item_json(item: labeling.Item, user: str | None) -> dict[str, Any]:
-    out = {
+def item_json(item: labeling.Item, user: str | None) -> ItemJson:
+    out: ItemJson = {
         "trace_id": item.trace_id,
         "source_trace_id": item.source_trace_id,
         "position": item.position,
@@ -162,9 +240,10 @@ async def create_session(access: Access, request: Request) -> Response:
 
 async def list_sessions(access: Access, request: Request) -> Response:
     """``?experiment_id=`` (all experiments if absent) and ``?user=`` (only sessions they may label)."""
-    params = query(request)
-    found = await access.read(labeling.list_sessions, params.get_str("experiment_id"), params.get_str("user"))
-    return ok({"labeling_sessions": [session_json(s) for s in found]})
+    params = parse(SessionListParams, query(request).data)
+    found = await access.read(labeling.list_sessions, params.get("experiment_id"), params.get("user"))
+    answer: SessionList = {"labeling_sessions": [session_json(s) for s in found]}
+    return ok(answer)
 
 
 async def get_session(access: Access, request: Request) -> Response:
@@ -209,23 +288,23 @@ async def add_traces(access: Access, request: Request) -> Response:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
     done = await access.write(partial(labeling.add_traces, session_id=session_id, source_ids=sources, now=now_ms()))
-    return ok({"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]})
+    answer: AddedTraces = {"items": [{"source_trace_id": s, "trace_id": c, "added": added} for s, c, added in done]}
+    return ok(answer)
 
 
 async def list_items(access: Access, request: Request) -> Response:
     """The queue: every item in order, with each labeler's status; ``?user=`` adds that user's
     ``status`` and ``?status=`` keeps only items in that status for that user."""
     session_id = session_path_id(request)
-    params = query(request)
-    user, status = params.get_str("user"), params.get_str("status")
-    if status is not None and status not in labeling.STATUSES:
-        raise invalid("status", "one of " + ", ".join(labeling.STATUSES), status)
+    params = parse(ItemListParams, query(request).data)
+    user, status = params.get("user"), params.get("status")
     if status is not None and user is None:
         raise InvalidParameter("Invalid value for parameter 'status': filtering by status needs 'user'.")
     found = await access.read(labeling.items, session_id)
     if status is not None and user is not None:
         found = [item for item in found if item.status_for(user) == status]
-    return ok({"session_id": session_id, "items": [item_json(item, user) for item in found]})
+    answer: ItemList = {"session_id": session_id, "items": [item_json(item, user) for item in found]}
+    return ok(answer)
 
 
 async def post_answer(access: Access, request: Request) -> Response:
@@ -238,7 +317,8 @@ async def post_answer(access: Access, request: Request) -> Response:
         session_id, trace_id, body["user"], body["schema"], body["value"], body.get("comment")
     )
     stored, status = await access.write(partial(labeling_answers.answer, a=answer, now=now_ms()))
-    return ok({"assessment": assessment_json(stored), "status": status})
+    saved: AnswerSaved = {"assessment": assessment_json(stored), "status": status}
+    return ok(saved)
 
 
 async def skip_item(access: Access, request: Request) -> Response:
@@ -248,7 +328,8 @@ async def skip_item(access: Access, request: Request) -> Response:
     status = await access.write(
         partial(labeling_answers.skip, session_id=session_id, trace_id=trace_id, user=user, now=now_ms())
     )
-    return ok({"trace_id": trace_id, "user": user, "status": status})
+    skipped: Skipped = {"trace_id": trace_id, "user": user, "status": status}
+    return ok(skipped)
 
 
 async def progress(access: Access, request: Request) -> Response:

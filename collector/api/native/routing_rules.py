@@ -11,12 +11,13 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
+from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import json_body, ok, rfc3339
-from annotrace.collector.api.models import Fraction, Integer, Text, parse, request_body
+from annotrace.collector.api.models import Fraction, Integer, Text, Timestamp, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
-from annotrace.collector.api.native.openapi_responses import responses
+from annotrace.collector.api.native.openapi_operation import path_parameter, responses
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.errors import NotFound, PermissionDenied
 from annotrace.collector.store.access import now_ms
@@ -42,7 +43,29 @@ class RuleBody(TypedDict):
     max_traces: NotRequired[Annotated[int, Integer(minimum=1, maximum=2**62)] | None]
 
 
-def rule_json(rule: routing_rules.RoutingRule) -> dict[str, Any]:
+class RuleJson(TypedDict):
+    rule_id: Annotated[str, Field(description="rr- + 32 hex")]
+    session_id: str
+    filter: Annotated[str | None, Field(description="a search_traces filter string")]
+    sql: Annotated[str | None, Field(description="a read-only SQL query returning trace_id")]
+    sample_rate: float
+    max_traces: int | None
+    traces_added: Annotated[int, Field(description="traces the rule has added so far")]
+    created_by: str | None
+    create_time: Timestamp
+    last_error: Annotated[str | None, Field(description="why the rule last failed to run")]
+    last_error_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
+
+
+class OneRule(TypedDict):
+    routing_rule: RuleJson
+
+
+class RuleList(TypedDict):
+    routing_rules: list[RuleJson]
+
+
+def rule_json(rule: routing_rules.RoutingRule) -> RuleJson:
     return {
         "rule_id": rule.rule_id,
         "session_id": rule.session_id,
@@ -86,12 +109,14 @@ async def create_rule(access: Access, request: Request) -> Response:
         )
     await access.read(routing_rules.check, new)
     rule = await access.write(partial(routing_rules.create, rule=new, now=now_ms()))
-    return ok({"routing_rule": rule_json(rule)})
+    answer: OneRule = {"routing_rule": rule_json(rule)}
+    return ok(answer)
 
 
 async def list_rules(access: Access, request: Request) -> Response:
     rules = await access.read(routing_rules.list_rules, session_path_id(request))
-    return ok({"routing_rules": [rule_json(rule) for rule in rules]})
+    answer: RuleList = {"routing_rules": [rule_json(rule) for rule in rules]}
+    return ok(answer)
 
 
 async def delete_rule(access: Access, request: Request) -> Response:
@@ -100,23 +125,7 @@ async def delete_rule(access: Access, request: Request) -> Response:
     return ok({})
 
 
-_RULE = {
-    "type": "object",
-    "properties": {
-        "rule_id": {"type": "string", "description": "rr- + 32 hex"},
-        "session_id": {"type": "string"},
-        "filter": {"type": ["string", "null"], "description": "a search_traces filter string"},
-        "sql": {"type": ["string", "null"], "description": "a read-only SQL query returning trace_id"},
-        "sample_rate": {"type": "number"},
-        "max_traces": {"type": ["integer", "null"]},
-        "traces_added": {"type": "integer", "description": "traces the rule has added so far"},
-        "created_by": {"type": ["string", "null"]},
-        "create_time": {"type": "string", "format": "date-time"},
-        "last_error": {"type": ["string", "null"], "description": "why the rule last failed to run"},
-        "last_error_time": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-_SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SESSION = path_parameter("session_id")
 
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -130,22 +139,18 @@ OPENAPI_PATHS: dict[str, Any] = {
             "admins may give `sql` (it runs on the whole store); editors give `filter`",
             "parameters": [_SESSION],
             "requestBody": request_body(RuleBody),
-            "responses": responses(
-                {"type": "object", "properties": {"routing_rule": _RULE}, "required": ["routing_rule"]}, 400, 403, 404
-            ),
+            "responses": responses(OneRule, 400, 403, 404),
         },
         "get": {
             "summary": "The session's routing rules, oldest first, each with how many traces it has added",
             "parameters": [_SESSION],
-            "responses": responses(
-                {"type": "object", "properties": {"routing_rules": {"type": "array", "items": _RULE}}}, 404
-            ),
+            "responses": responses(RuleList, 404),
         },
     },
     "/api/v1/labeling/sessions/{session_id}/routing-rules/{rule_id}": {
         "delete": {
             "summary": "Remove a routing rule; the traces it added stay in the session",
-            "parameters": [_SESSION, {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [_SESSION, path_parameter("rule_id")],
             "responses": responses({"type": "object"}, 404),
         }
     },

@@ -36,6 +36,15 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MAX_ROWS = 1_000_000
 
 
+class QueryAnswer(TypedDict):
+    """The JSON answer (an Arrow stream answers ``"format": "arrow"``)."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+
+
 class QueryBody(TypedDict):
     """``{"query", "max_rows"?, "format"?}``; a null is refused like any other wrong value."""
 
@@ -98,7 +107,12 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
             stream.write_table(table)
         headers = {"x-annotrace-truncated": "true" if result.truncated else "false"}
         return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM, headers=headers)
-    payload = {"columns": result.columns, "types": result.types, "rows": result.rows, "truncated": result.truncated}
+    payload: QueryAnswer = {
+        "columns": result.columns,
+        "types": result.types,
+        "rows": result.rows,
+        "truncated": result.truncated,
+    }
     return Response(
         orjson.dumps(payload, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY),
         media_type="application/json",

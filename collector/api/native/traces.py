@@ -7,10 +7,14 @@ JSON instead). Described in ``openapi.py``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
+
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.trace_json import span_dicts
-from annotrace.collector.api.mlflow.wire import invalid, ok, path_trace_id, query, rfc3339
+from annotrace.collector.api.mlflow.wire import ok, path_trace_id, query, rfc3339
+from annotrace.collector.api.models import Text, Timestamp, parse
 from annotrace.collector.store.queries import assessments, traces
 
 if TYPE_CHECKING:
@@ -20,7 +24,82 @@ if TYPE_CHECKING:
     from annotrace.collector.store.access import Access
 
 
-def flat(a: assessments.Assessment) -> dict[str, Any]:
+def _enum(*values: str) -> Any:
+    """A string the store only ever writes as one of ``values`` (said in the document)."""
+    return Field(json_schema_extra={"enum": list(values)})
+
+
+class AssessmentListParams(TypedDict):
+    valid_only: NotRequired[
+        Annotated[str, Text(choices=("true", "false"), documented={"description": "only assessments not overridden"})]
+        | None
+    ]
+
+
+class AssessmentRow(TypedDict):
+    """One assessment, with the columns of the SQL table ``assessments``."""
+
+    assessment_id: str
+    trace_id: str
+    span_id: str | None
+    assessment_name: str
+    kind: Literal["feedback", "expectation"]
+    value: Annotated[Any, Field(description="any JSON value, null for a feedback with an error")]
+    rationale: str | None
+    source_type: Annotated[str, _enum("HUMAN", "LLM_JUDGE", "CODE", "SOURCE_TYPE_UNSPECIFIED")]
+    source_id: str | None
+    error_code: str | None
+    error_message: str | None
+    error_stack_trace: str | None
+    metadata: dict[str, str]
+    create_time: Timestamp
+    last_update_time: Timestamp
+    overrides: str | None
+    valid: bool
+    version: Annotated[int, Field(description="1 at creation, one more per change")]
+
+
+class AssessmentList(TypedDict):
+    trace_id: str
+    assessments: list[AssessmentRow]
+
+
+class HistoryEntry(TypedDict):
+    version: int
+    operation: Annotated[str, _enum("create", "update", "invalidate", "restore", "delete")]
+    change_time: Timestamp
+    caused_by: str | None
+    snapshot: Annotated[dict[str, Any], Field(description="the assessments row after the change")]
+
+
+class AssessmentHistory(TypedDict):
+    trace_id: str
+    assessment_id: str
+    history: list[HistoryEntry]
+
+
+class SpanDict(TypedDict):
+    """MLflow's ``Span.to_dict()``."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: str
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    events: list[Any]
+    status: dict[str, Any]
+    links: list[Any]
+    attributes: dict[str, str]
+
+
+class SpanList(TypedDict):
+    trace_id: str
+    spans: list[SpanDict]
+
+
+def flat(a: assessments.Assessment) -> AssessmentRow:
     """One assessment with the column names of the ``assessments`` table."""
     error = a.error
     return {
@@ -48,11 +127,10 @@ def flat(a: assessments.Assessment) -> dict[str, Any]:
 async def list_assessments(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments[?valid_only=true]``."""
     trace_id = path_trace_id(request)
-    raw = query(request).get_str("valid_only") or "false"
-    if raw not in ("true", "false"):
-        raise invalid("valid_only", "'true' or 'false'", raw)
-    found = await access.read(assessments.of_trace, trace_id, valid_only=raw == "true")
-    return ok({"trace_id": trace_id, "assessments": [flat(a) for a in found]})
+    valid_only = parse(AssessmentListParams, query(request).data).get("valid_only") == "true"
+    found = await access.read(assessments.of_trace, trace_id, valid_only=valid_only)
+    answer: AssessmentList = {"trace_id": trace_id, "assessments": [flat(a) for a in found]}
+    return ok(answer)
 
 
 async def assessment_history(access: Access, request: Request) -> Response:
@@ -60,22 +138,21 @@ async def assessment_history(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     assessment_id = request.path_params["assessment_id"]
     entries = await access.read(assessments.history, trace_id, assessment_id)
-    return ok(
-        {
-            "trace_id": trace_id,
-            "assessment_id": assessment_id,
-            "history": [
-                {
-                    "version": e.version,
-                    "operation": e.operation,
-                    "change_time": rfc3339(e.change_time),
-                    "caused_by": e.caused_by,
-                    "snapshot": e.snapshot,
-                }
-                for e in entries
-            ],
-        }
-    )
+    answer: AssessmentHistory = {
+        "trace_id": trace_id,
+        "assessment_id": assessment_id,
+        "history": [
+            {
+                "version": e.version,
+                "operation": e.operation,
+                "change_time": rfc3339(e.change_time),
+                "caused_by": e.caused_by,
+                "snapshot": e.snapshot,
+            }
+            for e in entries
+        ],
+    }
+    return ok(answer)
 
 
 async def span_list(access: Access, request: Request) -> Response:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
-from pydantic import with_config
+from pydantic import Field, with_config
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import json_body, ok, query, rfc3339
-from annotrace.collector.api.models import Integer, Text, parse, request_body
+from annotrace.collector.api.models import Integer, Text, Timestamp, parse, request_body
+from annotrace.collector.api.native.openapi_operation import ERROR, path_parameter, query_parameters, response_schema
 from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.secrets import MIN_PASSWORD_CHARS, hash_password, new_token
@@ -74,6 +75,70 @@ class NewTokenBody(TypedDict):
     user: NotRequired[Annotated[str, Text()] | None]
     expires_days: NotRequired[Annotated[int, Integer(minimum=1, maximum=MAX_TOKEN_DAYS)] | None]
     description: NotRequired[Annotated[str, Text(max_chars=500)] | None]
+
+
+class TokenListParams(TypedDict):
+    user: NotRequired[Annotated[str, Text(documented={"description": "whose tokens (admins)"})] | None]
+
+
+_ROLE_ENUM = Field(json_schema_extra=_ROLE)
+
+
+class UserJson(TypedDict):
+    name: str
+    role: Annotated[str, _ROLE_ENUM]
+    has_password: NotRequired[bool]
+    create_time: Timestamp
+    last_update_time: Timestamp
+
+
+class PermissionJson(TypedDict):
+    experiment_id: str
+    user_name: str
+    permission: Annotated[str, Field(json_schema_extra={"enum": list(users_queries.PERMISSIONS)})]
+    create_time: NotRequired[str]
+
+
+class UserList(TypedDict):
+    users: list[UserJson]
+    permissions: list[PermissionJson]
+
+
+class OneUser(TypedDict):
+    user: UserJson
+
+
+class OnePermission(TypedDict):
+    permission: PermissionJson
+
+
+class TokenJson(TypedDict):
+    """A token's row: never the token itself."""
+
+    token_id: str
+    user_name: str
+    description: str | None
+    create_time: Timestamp
+    expire_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
+    revoke_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
+
+
+class TokenList(TypedDict):
+    tokens: list[TokenJson]
+
+
+class NewToken(TypedDict):
+    token_id: str
+    token: Annotated[str, Field(description="the token, shown this once")]
+    user_name: str
+
+
+class OneToken(TypedDict):
+    token: TokenJson
+
+
+class Nothing(TypedDict):
+    """``{}``."""
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +250,8 @@ def _owner(request: Request, asked: str | None) -> str | None:
 
 
 async def list_tokens(access: Access, request: Request) -> Response:
-    tokens = await access.read(users_queries.list_tokens, _owner(request, query(request).get_str("user")))
+    asked = parse(TokenListParams, query(request).data).get("user")
+    tokens = await access.read(users_queries.list_tokens, _owner(request, asked))
     return ok({"tokens": [_jsonable(t) for t in tokens]})
 
 
@@ -232,15 +298,23 @@ async def revoke_token(access: Access, request: Request) -> Response:
     return ok({"token": _jsonable(row)})
 
 
-def _op(summary: str, *, params: tuple[str, ...] = (), body: type[Any] | None = None) -> dict[str, Any]:
+def _op(
+    summary: str,
+    answer: type[Any],
+    *,
+    params: tuple[str, ...] = (),
+    in_query: type[Any] | None = None,
+    body: type[Any] | None = None,
+) -> dict[str, Any]:
     error = {
         "description": "MLflow error envelope (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400, 404)",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": {"application/json": {"schema": ERROR}},
     }
+    ok_answer = {"description": "OK", "content": {"application/json": {"schema": response_schema(answer)}}}
     op: dict[str, Any] = {
         "summary": summary,
-        "responses": {"200": {"description": "OK"}, "4XX": error},
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+        "responses": {"200": ok_answer, "4XX": error},
+        "parameters": [path_parameter(p) for p in params] + (query_parameters(in_query) if in_query else []),
     }
     if body is not None:
         op["requestBody"] = request_body(body)
@@ -249,36 +323,46 @@ def _op(summary: str, *, params: tuple[str, ...] = (), body: type[Any] | None = 
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/users": {
-        "get": _op("Users (no password hashes) and their per-experiment permissions (admins)"),
+        "get": _op("Users (no password hashes) and their per-experiment permissions (admins)", UserList),
         "post": _op(
             "Add a user (admins)",
+            OneUser,
             body=NewUserBody,
         ),
     },
     "/api/v1/users/{name}": {
         "patch": _op(
             "Change a user's role or password; a new password ends their sign-ins (admins)",
+            Nothing,
             params=("name",),
             body=UserChangeBody,
         ),
-        "delete": _op("Delete a user, revoking their tokens (admins)", params=("name",)),
+        "delete": _op("Delete a user, revoking their tokens (admins)", Nothing, params=("name",)),
     },
     "/api/v1/users/{name}/permissions/{experiment_id}": {
         "put": _op(
             "Grant a permission on one experiment; a user with grants sees only those experiments (admins)",
+            OnePermission,
             params=("name", "experiment_id"),
             body=PermissionBody,
         ),
-        "delete": _op("Remove a user's permission row on one experiment (admins)", params=("name", "experiment_id")),
+        "delete": _op(
+            "Remove a user's permission row on one experiment (admins)", Nothing, params=("name", "experiment_id")
+        ),
     },
     "/api/v1/tokens": {
-        "get": _op("Your API tokens (never the tokens themselves); an admin may pass ?user="),
+        "get": _op(
+            "Your API tokens (never the tokens themselves); an admin may pass ?user=",
+            TokenList,
+            in_query=TokenListParams,
+        ),
         "post": _op(
             "Create an API token, answered once as `token` (an admin may pass `user`)",
+            NewToken,
             body=NewTokenBody,
         ),
     },
     "/api/v1/tokens/{token_id}": {
-        "delete": _op("Revoke an API token (yours; an admin's: anyone's)", params=("token_id",))
+        "delete": _op("Revoke an API token (yours; an admin's: anyone's)", OneToken, params=("token_id",))
     },
 }
