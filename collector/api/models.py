@@ -92,6 +92,16 @@ class _Field:
         raise NotImplementedError
 
 
+class _Checked(_Field):
+    """A field checked by its own ``check`` alone: the wire's rules for it are not pydantic-core's."""
+
+    def core(self) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class Text(_Field):
     """A string; ``non_empty`` refuses one that is only whitespace (every required string of the
@@ -149,16 +159,13 @@ class Text(_Field):
 
 
 @dataclass(frozen=True)
-class Integer(_Field):
+class Integer(_Checked):
     """An integer; as in protobuf's JSON mapping also a string of digits (int64) or an integral number,
     unless ``strict`` (a JSON integer only)."""
 
     minimum: int | None = None
     maximum: int | None = None
     strict: bool = False
-
-    def core(self) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.check)
 
     def check(self, value: Any) -> int:
         if value is None:
@@ -187,14 +194,11 @@ class Integer(_Field):
 
 
 @dataclass(frozen=True)
-class ProtoEnum(_Field):
+class ProtoEnum(_Checked):
     """A protobuf enum as its JSON mapping takes it: a value's name, or its number (also as a string
     of digits); ``names[i]`` is number ``i``. Which numbers a route takes is the route's rule."""
 
     names: tuple[str, ...]
-
-    def core(self) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.check)
 
     def check(self, value: Any) -> int:
         if value is None:
@@ -212,11 +216,8 @@ class ProtoEnum(_Field):
 
 
 @dataclass(frozen=True)
-class Number(_Field):
+class Number(_Checked):
     """A number; in a query string, its text (``?threshold=0.5``)."""
-
-    def core(self) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.check)
 
     def check(self, value: Any) -> float:
         if value is None:
@@ -235,11 +236,8 @@ class Number(_Field):
 
 
 @dataclass(frozen=True)
-class Fraction(_Field):
+class Fraction(_Checked):
     """A number above 0 and at most 1 (a share, such as a sampling rate); an integer 1 is one."""
-
-    def core(self) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.check)
 
     def check(self, value: Any) -> float:
         if value is None:
