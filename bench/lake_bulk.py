@@ -37,9 +37,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from annotrace.collector.store import lake
 from annotrace.collector.store.db import Database
 from annotrace.collector.store.queries import trace_explorer, trace_search, traces
+from annotrace.collector.store.sandbox import read_only_transaction
 from annotrace.collector.store.span_writes import INSERT_SPANS, INSERT_TRACES, TRACE_ROWS
 
 EXPERIMENTS = 10
@@ -200,10 +203,22 @@ def measure(db: Database, repeat: int, dedupe: bool) -> dict[str, dict[str, floa
     cursor = db.cursor()
     newest = cursor.execute("SELECT trace_id FROM spans ORDER BY start_time DESC LIMIT 1").fetchall()[0][0]
     everything, order = trace_search.compile_filter(None), trace_search.compile_order([])
+
+    def request(read: Callable[[duckdb.DuckDBPyConnection], Any]) -> Callable[[], Any]:
+        """``read`` as a request runs it (``store.access.Access.read``): on a lake, in one transaction."""
+        if not db.is_lake:
+            return lambda: read(cursor)
+
+        def run() -> Any:
+            with read_only_transaction(cursor):
+                return read(cursor)
+
+        return run
+
     figures = {
-        "search_traces": timed(lambda: trace_search.search(cursor, ["3"], everything, order, 100, 0), repeat),
-        "get_trace": timed(lambda: traces.get_with_spans(cursor, newest), repeat),
-        "trace_page": timed(lambda: trace_explorer.load(cursor, newest, None), repeat),
+        "search_traces": timed(request(lambda c: trace_search.search(c, ["3"], everything, order, 100, 0)), repeat),
+        "get_trace": timed(request(lambda c: traces.get_with_spans(c, newest)), repeat),
+        "trace_page": timed(request(lambda c: trace_explorer.load(c, newest, None)), repeat),
         "group_by_spans": timed(lambda: cursor.execute(GROUP_BY_SPANS.format(spans="spans")).fetchall(), repeat),
         "group_by_traces": timed(lambda: cursor.execute(GROUP_BY_TRACES).fetchall(), repeat),
     }

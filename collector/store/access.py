@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from annotrace.collector.store.queries.audit import ACTOR
+from annotrace.collector.store.sandbox import read_only_transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -36,12 +37,17 @@ class Access:
     writer: Writer
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(cursor, *args, **kwargs)`` on its own cursor, off the event loop."""
+        """``fn(cursor, *args, **kwargs)`` on its own cursor, off the event loop. On a lake, in one
+        read-only transaction: one snapshot for the request's queries, so the catalog is read once
+        per request rather than once per query (``store.lake_reads``)."""
 
         def run() -> T:
             cursor = self.db.cursor()
             try:
-                return fn(cursor, *args, **kwargs)
+                if not self.db.is_lake:
+                    return fn(cursor, *args, **kwargs)
+                with read_only_transaction(cursor):
+                    return fn(cursor, *args, **kwargs)
             finally:
                 cursor.close()
 

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from annotrace.collector.errors import Unavailable
-from annotrace.collector.store import lake
+from annotrace.collector.store import lake, lake_reads
 from annotrace.collector.store.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ class Database:
             lake.attach(conn, catalog, self.lake_data_path, read_only=self.read_only)
             if not self.read_only:  # a reader (``annotrace sql --db``) takes the schema as it is
                 migrate(conn, f"the DuckLake catalog {catalog}", lake.translate, lake.create_traces_view)
+                lake_reads.give_statistics(conn)
         except BaseException:
             conn.close()
             raise

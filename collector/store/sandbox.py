@@ -30,6 +30,7 @@ extension access even for a statement that passed every check.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,13 +196,25 @@ def run_query(
         cursor.close()
 
 
+_IN_TRANSACTION: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+"""Cursors inside ``read_only_transaction``: DuckDB cannot say, and a second BEGIN aborts the first."""
+
+
 @contextmanager
 def read_only_transaction(cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """``BEGIN TRANSACTION READ ONLY``, always rolled back: nothing done inside can be written."""
+    """``BEGIN TRANSACTION READ ONLY``, always rolled back: nothing done inside can be written.
+
+    Inside one already (a request's reads on a lake, ``store.access``), the block joins it and
+    the outer block ends it."""
+    if cursor in _IN_TRANSACTION:
+        yield
+        return
     cursor.execute("BEGIN TRANSACTION READ ONLY")
+    _IN_TRANSACTION.add(cursor)
     try:
         yield
     finally:
+        _IN_TRANSACTION.discard(cursor)
         try:
             cursor.execute("ROLLBACK")
         except duckdb.Error:
