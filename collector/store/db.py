@@ -60,6 +60,9 @@ _UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
+QUIET = "SET enable_progress_bar = false"
+"""On a lake: a statement that waits on the catalog past 2 s would print DuckDB's progress bar on
+stdout (a setting of each connection, so of each cursor)."""
 _BOOT = "annotrace_boot"  # the in-memory catalog a connection starts with, detached once the file is in
 
 
@@ -145,6 +148,7 @@ class Database:
                 if k not in ("checkpoint_threshold", "max_vacuum_tasks", "access_mode")  # read-only: the ATTACH
             }
         )
+        conn.execute(QUIET)
         try:
             lake.attach(conn, catalog, self.lake_data_path, read_only=self.read_only)
             if not self.read_only:  # a reader (``annotrace sql --db``) takes the schema as it is
@@ -192,6 +196,7 @@ class Database:
         if self.is_lake:
             try:
                 cursor.execute(f"USE {lake.LAKE_NAME}")
+                cursor.execute(QUIET)
             except duckdb.Error as exc:  # the catalog is down: 503 and a reason, not a 500
                 cursor.close()
                 raise Unavailable(f"The DuckLake catalog is unreachable: {str(exc).splitlines()[0]}") from None

@@ -40,7 +40,7 @@ SPAN = (
     "SELECT span_id, parent_span_id, name, kind, span_type, start_time, end_time, duration_ms, start_time_unix_nano, "
     "status_code, status_message, inputs, outputs, model, provider, input_tokens, output_tokens, total_tokens, "
     "attributes, resource_attributes, scope_name, scope_version, trace_state, normalization_errors "
-    f"FROM spans WHERE span_id = $2 AND {SPANS_OF_TRACE}"
+    f"FROM spans WHERE span_id = $4 AND {SPANS_OF_TRACE}"
 )
 EVENTS = "SELECT time_unix_nano, name, attributes FROM span_events WHERE trace_id = ? AND span_id = ? ORDER BY position"
 LINKS = (
@@ -169,9 +169,14 @@ def header(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> TraceHeader:
     return TraceHeader(*values)
 
 
-def tree(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[TreeSpan]:
+def _spans_of(head: TraceHeader) -> list[Any]:
+    """``SPANS_OF_TRACE``'s parameters: the header read in the same snapshot has the trace's range."""
+    return [head.trace_id, head.request_time, head.end_time]
+
+
+def tree(cursor: duckdb.DuckDBPyConnection, head: TraceHeader) -> list[TreeSpan]:
     """The trace's spans depth first: parents before children, siblings by start time."""
-    rows = cursor.execute(TREE, [trace_id]).fetchall()
+    rows = cursor.execute(TREE, _spans_of(head)).fetchall()
     ids = {row[0] for row in rows}
     children: dict[str | None, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
@@ -198,9 +203,10 @@ def tree(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[TreeSpan]:
     return out
 
 
-def span_detail(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> SpanDetail:
-    """One span with its events, links, chat messages and retrieved documents."""
-    rows = cursor.execute(SPAN, [trace_id, span_id]).fetchall()
+def span_detail(cursor: duckdb.DuckDBPyConnection, head: TraceHeader, span_id: str) -> SpanDetail:
+    """One span of the trace ``head`` heads, with its events, links, chat messages and retrieved documents."""
+    trace_id = head.trace_id
+    rows = cursor.execute(SPAN, [*_spans_of(head), span_id]).fetchall()
     if not rows:
         raise NotFound(f"Span '{span_id}' not found in trace '{trace_id}'.")
     (
@@ -278,7 +284,7 @@ def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) 
     the trace's assessments. An unknown ``span_id`` selects the default and is reported in
     ``missing_span``: a stale link still shows the trace."""
     head = header(cursor, trace_id)
-    spans = tree(cursor, trace_id)
+    spans = tree(cursor, head)
     ids = {span.span_id for span in spans}
     missing = span_id if span_id is not None and span_id not in ids else None
     chosen = (
@@ -288,7 +294,7 @@ def load(cursor: duckdb.DuckDBPyConnection, trace_id: str, span_id: str | None) 
         if head.root_span_id in ids
         else (spans[0].span_id if spans else None)
     )
-    selected = span_detail(cursor, trace_id, chosen) if chosen is not None else None
+    selected = span_detail(cursor, head, chosen) if chosen is not None else None
     return ExplorerTrace(head, spans, selected, assessment_queries.for_traces(cursor, [trace_id])[trace_id], missing)
 
 
@@ -297,4 +303,4 @@ def load_span(
 ) -> tuple[TraceHeader, SpanDetail, list[Assessment]]:
     """What the span view needs without the tree: the header, the span, the trace's assessments."""
     head = header(cursor, trace_id)
-    return head, span_detail(cursor, trace_id, span_id), assessment_queries.for_traces(cursor, [trace_id])[trace_id]
+    return head, span_detail(cursor, head, span_id), assessment_queries.for_traces(cursor, [trace_id])[trace_id]

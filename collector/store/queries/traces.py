@@ -23,7 +23,7 @@ from annotrace.collector.store.queries.assessments import Assessment
 TRACE_COLUMNS = (
     "t.trace_id, t.experiment_id, t.name, t.state, t.request_time, t.execution_duration_ms, t.request_preview, "
     "t.response_preview, t.tags, t.trace_metadata, t.session_id, t.user_id, t.input_tokens, t.output_tokens, "
-    "t.total_tokens, t.client_request_id"
+    "t.total_tokens, t.client_request_id, t.end_time"
 )
 THE_TRACE = "trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1"
 """The ``traces`` row of trace id ``$1``. ``traces`` has no index (schema 0080): the key filter has
@@ -32,16 +32,20 @@ alone compared every stored id (~150 ms)."""
 GET_TRACE = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE {THE_TRACE}"
 GET_TRACES = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
 SPANS_OF_TRACE = (
-    "trace_id = $1 AND start_time_unix_nano BETWEEN "
-    f"(SELECT epoch_ns(request_time) - 1000000 FROM traces WHERE {THE_TRACE}) "
-    f"AND (SELECT epoch_ns(end_time) + 1000000 FROM traces WHERE {THE_TRACE})"
+    "trace_id = $1 AND start_time_unix_nano BETWEEN epoch_ns($2::TIMESTAMP) - 1000000 "
+    "AND epoch_ns($3::TIMESTAMP) + 1000000"
 )
-"""The spans of trace ``$1``, bounded by the trace's time range: ``spans`` has no index on trace_id
-(an ART index halved ingest), but spans are stored roughly in time order, so DuckDB's min/max zone
-maps on the start time skip the row groups outside the range (5.0 -> 2.6 ms for a span tree among
-1.4M spans, and the gap grows with the store). Exact, not a guess: ``request_time`` and
-``end_time`` are the least start and greatest end of the stored spans (also after late spans and
-MLflow's StartTrace), rounded to microseconds, hence the millisecond of slack."""
+"""The spans of trace ``$1``, bounded by the trace's time range (``$2``, ``$3``: its row's
+``request_time`` and ``end_time``): ``spans`` has no index on trace_id (an ART index halved
+ingest), but spans are stored roughly in time order, so DuckDB's min/max zone maps on the start
+time skip the row groups outside the range (5.0 -> 2.6 ms for a span tree among 1.4M spans, and
+the gap grows with the store). Exact, not a guess: ``request_time`` and ``end_time`` are the least
+start and greatest end of the stored spans (also after late spans and MLflow's StartTrace), rounded
+to microseconds, hence the millisecond of slack. The range comes from the row the caller already
+read rather than from two subqueries on ``traces``: on a lake each of those merged the trace's
+parts and read the catalog again. On a lake a request reads in one snapshot (``store.access``), so
+the row's range is the one they would find; on the file a span stored between the two reads is
+left out as one stored after them would be, and the row's counts leave it out too."""
 GET_SPANS = (
     "SELECT span_id, parent_span_id, name, kind, span_type, start_time_unix_nano, end_time_unix_nano, status_code, "
     f"status_message, inputs, outputs, attributes, trace_state FROM spans WHERE {SPANS_OF_TRACE} "
@@ -117,6 +121,8 @@ class TraceRow:
     output_tokens: int | None
     total_tokens: int | None
     client_request_id: str | None = None
+    end_time: datetime | None = None
+    """The latest end of its stored spans: bounds the scan for them (``SPANS_OF_TRACE``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +182,9 @@ def get_many(cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> list[Tr
     return [found[trace_id] for trace_id in dict.fromkeys(trace_ids) if trace_id in found]
 
 
-def spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[SpanRow]:
-    """The spans of a trace in start order, each with its events and links."""
+def spans(cursor: duckdb.DuckDBPyConnection, row: TraceRow) -> list[SpanRow]:
+    """The spans of a trace (its row, read in the same snapshot) in start order, each with its events and links."""
+    trace_id = row.trace_id
     out = [
         SpanRow(
             span_id,
@@ -208,7 +215,7 @@ def spans(cursor: duckdb.DuckDBPyConnection, trace_id: str) -> list[SpanRow]:
             outputs,
             attributes,
             trace_state,
-        ) in cursor.execute(GET_SPANS, [trace_id]).fetchall()
+        ) in cursor.execute(GET_SPANS, [trace_id, row.request_time, row.end_time]).fetchall()
     ]
     by_id = {span.span_id: span for span in out}
     for span_id, time_ns, name, attributes in cursor.execute(GET_EVENTS, [trace_id]).fetchall():
@@ -240,13 +247,13 @@ def get_with_spans(
 ) -> tuple[TraceRow, list[Assessment], list[SpanRow]]:
     """A trace row, its assessments and its spans (GetTrace)."""
     row, found = get_info(cursor, trace_id)
-    return row, found, spans(cursor, trace_id)
+    return row, found, spans(cursor, row)
 
 
 def get_many_with_spans(
     cursor: duckdb.DuckDBPyConnection, trace_ids: list[str]
 ) -> list[tuple[TraceRow, list[Assessment], list[SpanRow]]]:
-    return [(row, found, spans(cursor, row.trace_id)) for row, found in get_many_info(cursor, trace_ids)]
+    return [(row, found, spans(cursor, row)) for row, found in get_many_info(cursor, trace_ids)]
 
 
 # -- writer jobs ---------------------------------------------------------------------------------
