@@ -2,6 +2,7 @@
 
 Scenarios, in order (each load scenario gets a fresh collector and data directory):
   decode    in-process ceilings: protobuf parse, and the collector's spans -> rows path
+  writer    the DuckDB writer alone (in-process): its CPU and the file's bytes per span, both span sizes
   grpc      4 client processes, raw gRPC channel sending pre-serialized 512-span requests (~1.2 KB spans)
   grpc2k    the same with ~2.6 KB GenAI spans (5 retrieved documents of ~1 KB, a ~3 KB prompt, a ~1 KB
             completion: bench/trace_shapes.py), the size real GenAI apps send
@@ -51,9 +52,11 @@ from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 from bench.sql_visibility import SqlRowsResult, print_sql_rows, run_sql_rows
 from bench.store_growth import GrowthResult, print_growth, run_growth
+from bench.writer import WriterResult, print_writer, run_writer
 
 ALL_SCENARIOS = (
     "decode",
+    "writer",
     "grpc",
     "grpc2k",
     "stub",
@@ -69,9 +72,9 @@ ALL_SCENARIOS = (
     "lake",
     "growth",
 )
-SLOW_SCENARIOS = ("stub", "lake")
+SLOW_SCENARIOS = ("stub", "lake", "writer")
 """Left out of --quick: ``stub`` repeats ``grpc`` through the generated stub; ``lake`` starts PostgreSQL
-and runs collectors from ``.venv-lake``."""
+and runs collectors from ``.venv-lake``; ``writer`` stages and stores 262,144 spans in-process."""
 QUICK_SCENARIOS = tuple(scenario for scenario in ALL_SCENARIOS if scenario not in SLOW_SCENARIOS)
 DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
 
@@ -211,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "decode" in args.scenarios:
         _say(f"[decode] in-process ceilings, {args.decode_seconds:g}s per stage")
         ceiling = run_ceiling(args.batch, args.decode_seconds)
+    writer: WriterResult | None = None
+    if "writer" in args.scenarios:
+        _say("[writer] the DuckDB writer alone, in-process: 2.6 KB and 1.2 KB spans, 8,192- and 512-span batches")
+        writer = run_writer(data_root)
     peaks: dict[str, LoadResult] = {}
     for scenario, name, protocol, seconds, shape in (
         ("grpc", "grpc", "grpc", args.duration, "1k"),
@@ -352,9 +359,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             for path in data_root.glob("growth *"):
                 shutil.rmtree(path, ignore_errors=True)
-    others = (assessments, agreement, auth, lake, sql_rows, growth)
+    others = (writer, assessments, agreement, auth, lake, sql_rows, growth)
     if ceiling is not None or loads or all(other is None for other in others):
         print_report(ceiling, loads, sys.stdout, load_before)
+    if writer is not None:
+        print_writer(writer)
     if ryw is not None:
         print_read_your_writes(ryw, sys.stdout, grpc)
     if assessments is not None:
