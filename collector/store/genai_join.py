@@ -86,7 +86,10 @@ EXISTING_MESSAGES = """
 SELECT m.trace_id, m.span_id, m.direction, m.position, m.role, m.content, m.tool_calls::VARCHAR, m.log_record_id
 FROM messages m JOIN genai_join_span_keys k ON m.trace_id = k.trace_id AND m.span_id = k.span_id
 """
-INSERT_MESSAGES = "INSERT INTO messages BY NAME SELECT * FROM genai_join_messages"
+INSERT_MESSAGES = (
+    "INSERT INTO messages BY NAME "
+    "SELECT *, coalesce(try_cast('0x' || right(trace_id, 16) AS UBIGINT), 0) AS trace_key FROM genai_join_messages"
+)
 # The start-time range lets DuckDB skip row groups by their min/max (spans arrive roughly in time
 # order), so an update does not scan every stored span.
 _UPDATE_SPANS = """

@@ -230,11 +230,11 @@ INSERT_TRACE_EXTRAS = (
     "current_timestamp::TIMESTAMP AS last_update_time FROM extras"
 )
 """Tags and metadata the spans carried, as a patch part (applied after the parts before it)."""
-INSERT_LOGS = (
-    "INSERT INTO log_records BY NAME SELECT * FROM batch_logs "
-    "WHERE record_id NOT IN (SELECT record_id FROM log_records)"
+STORED_LOGS = (
+    "SELECT record_id FROM log_records WHERE record_key IN "
+    "(SELECT DISTINCT coalesce(try_cast('0x' || right(record_id, 16) AS UBIGINT), 0) FROM batch_logs)"
 )
-"""The file's ``INSERT OR IGNORE`` (a retried export adds nothing) without a key to ignore on."""
+"""``span_writes.STORED_LOGS`` without rowids: a scan of ``record_key``, not of every ``record_id``."""
 LOCK_EXPERIMENTS = "UPDATE lake_locks SET n = n + 1 WHERE name = 'experiments'"
 """Taken by a transaction that creates an experiment: DuckLake fails the commit of the second of
 two such transactions (both changed that row), so two collectors seeing a new service at once

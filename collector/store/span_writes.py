@@ -153,16 +153,31 @@ UPDATE traces SET
 FROM (SELECT s.row_id, e.tags, e.trace_metadata, e.client_request_id FROM extras e JOIN stored_traces s USING (trace_id)) x
 WHERE traces.rowid = x.row_id
 """
+TRACE_KEY = "coalesce(try_cast('0x' || right(trace_id, 16) AS UBIGINT), 0) AS trace_key"
 ROWS_OF_NEW_SPANS = "SELECT * FROM span_rows WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM new_spans)"
 """A span's rows (events, links...) are kept only if the span is new; skipped when all spans are."""
 INSERT_SPAN_ROWS = {
     "span_events": "INSERT INTO span_events BY NAME SELECT * FROM span_rows",
     "span_links": "INSERT INTO span_links BY NAME SELECT * FROM span_rows",
-    "documents": "INSERT INTO documents BY NAME SELECT * FROM span_rows",
-    "messages": "INSERT INTO messages BY NAME SELECT * FROM span_rows",
+    "documents": "INSERT INTO documents BY NAME SELECT *, " + TRACE_KEY + " FROM span_rows",
+    "messages": "INSERT INTO messages BY NAME SELECT *, " + TRACE_KEY + " FROM span_rows",
 }
-"""The tables of rows that belong to one span, each filled from the batch's ``span_rows``."""
-INSERT_LOGS = "INSERT OR IGNORE INTO log_records BY NAME SELECT * FROM batch_logs"
+"""The tables of rows that belong to one span, each filled from the batch's ``span_rows``; documents
+and messages with the ``trace_key`` their lookups by trace filter on (schema 0083)."""
+STORED_LOGS = """
+SELECT record_id FROM log_records WHERE rowid IN (SELECT rowid FROM log_records WHERE record_key IN
+  (SELECT DISTINCT coalesce(try_cast('0x' || right(record_id, 16) AS UBIGINT), 0) FROM batch_logs))
+"""
+"""Stored copies of the batch's log records (a retried export, a replay), found by ``record_key``
+(schema 0082: ``log_records`` has no key), then read by rowid: a scan of that one column, not of
+``record_id``'s strings."""
+INSERT_LOGS = """
+INSERT INTO log_records BY NAME
+SELECT *, coalesce(try_cast('0x' || right(record_id, 16) AS UBIGINT), 0) AS record_key FROM batch_logs
+WHERE record_id NOT IN (SELECT record_id FROM stored_logs)
+QUALIFY row_number() OVER (PARTITION BY record_id) = 1
+"""
+"""The batch's records not stored yet, each once (two identical records of one export have one id)."""
 
 
 @dataclass(slots=True)
@@ -199,7 +214,9 @@ class SpanWrites:
             stats.root_trace_ids = root_trace_ids(tables.spans)  # a replay's too: see store.routing
         if tables.logs is not None and tables.logs.num_rows:
             with registered(conn, batch_logs=self._experiments.assign(conn, tables.logs)):
-                conn.execute(lake.INSERT_LOGS if self.lake else INSERT_LOGS)
+                stored = conn.sql(lake.STORED_LOGS if self.lake else STORED_LOGS).to_arrow_table()
+                with registered(conn, stored_logs=stored):
+                    conn.execute(INSERT_LOGS)
             stats.logs = tables.logs.num_rows
         # GenAI events sent as logs -> messages, in this transaction (those that waited too long: dropped)
         if not self.lake and self.expiry.due():  # on a lake, housekeeping does it

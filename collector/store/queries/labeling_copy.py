@@ -63,7 +63,12 @@ COPY = {
     ),
     **{
         table: f"INSERT INTO {table} SELECT t.* REPLACE (m.copy_id AS trace_id) " + _FROM.format(table=table)
-        for table in ("span_events", "span_links", "documents", "messages")
+        for table in ("span_events", "span_links")
+    },
+    **{  # with the copy's trace_key (schema 0083)
+        table: f"INSERT INTO {table} SELECT t.* REPLACE (m.copy_id AS trace_id, "
+        "coalesce(try_cast('0x' || right(m.copy_id, 16) AS UBIGINT), 0) AS trace_key) " + _FROM.format(table=table)
+        for table in ("documents", "messages")
     },
 }
 _WITH_EXPERIMENT = ("traces", "spans")

@@ -54,12 +54,14 @@ MY_COUNTS = (
 TRACE = "SELECT name, request, response, request_time, execution_duration_ms FROM traces WHERE trace_id = ?"
 MESSAGES = (
     "SELECT m.span_id, m.direction, m.role, m.content, m.tool_calls FROM messages m "
-    "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id WHERE m.trace_id = ? "
+    "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id "
+    "WHERE m.trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND m.trace_id = $1 "
     "ORDER BY s.start_time, m.span_id, m.direction, m.position"
 )
 DOCUMENTS = (
     "SELECT d.span_id, d.position, d.document_id, d.content, d.score, d.doc_uri FROM documents d "
-    "JOIN spans s ON s.trace_id = d.trace_id AND s.span_id = d.span_id WHERE d.trace_id = ? "
+    "JOIN spans s ON s.trace_id = d.trace_id AND s.span_id = d.span_id "
+    "WHERE d.trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND d.trace_id = $1 "
     "ORDER BY s.start_time, d.span_id, d.position"
 )
 PREVIEWS = "SELECT trace_id, request_preview FROM traces WHERE list_contains(?::VARCHAR[], trace_id)"

@@ -27,7 +27,10 @@ MINE = (
     "FROM assessments WHERE trace_id = ? AND assessment_name = 'retrieval_relevance' AND span_id IS NOT NULL "
     "AND source_type = 'HUMAN' AND source_id = ? AND valid ORDER BY create_time"
 )
-DOCUMENTS = "SELECT span_id, position, document_id FROM documents WHERE trace_id = ?"
+DOCUMENTS = (
+    "SELECT span_id, position, document_id FROM documents "
+    "WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1"
+)
 
 
 def mine(cursor: duckdb.DuckDBPyConnection, trace_id: str, user: str) -> dict[tuple[str, int], bool]:

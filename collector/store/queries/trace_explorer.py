@@ -48,12 +48,14 @@ LINKS = (
     "WHERE trace_id = ? AND span_id = ? ORDER BY position"
 )
 MESSAGES = (
-    "SELECT direction, position, role, content, tool_calls FROM messages WHERE trace_id = ? AND span_id = ? "
+    "SELECT direction, position, role, content, tool_calls FROM messages "
+    "WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1 AND span_id = $2 "
     "ORDER BY direction = 'output', position"
 )
 DOCUMENTS = (
     "SELECT position, document_id, content, score, doc_uri, metadata FROM documents "
-    "WHERE trace_id = ? AND span_id = ? ORDER BY position"
+    "WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) AND trace_id = $1 AND span_id = $2 "
+    "ORDER BY position"
 )
 
 

@@ -232,3 +232,21 @@ def test_a_trace_split_over_batches_of_one_commit_has_one_row_counting_every_spa
         writer.shutdown()
     got = rows(db, "SELECT trace_id, name, state, span_count, input_tokens, trace_key FROM traces")
     assert got == [("tr-" + trace_id.hex(), "root", "OK", 6, 10, int(trace_id.hex()[-16:], 16))]
+
+
+def test_a_log_record_sent_twice_in_an_export_and_again_later_is_stored_once(tmp_path: Path) -> None:
+    """log_records has no primary key (schema 0082): the writer finds copies by record_key."""
+    from annotrace.collector.telemetry import Batch
+    from tests.collector.pipeline.processors.test_genai_join import Store, log
+
+    store = Store(tmp_path)
+    try:
+        twice = log(
+            log(Batch(), None, "a line", span_id=None, record_id="r-1"), None, "a line", span_id=None, record_id="r-1"
+        )
+        store.store(twice)
+        store.store(log(log(Batch(), None, "a line", span_id=None, record_id="r-1"), None, "b", span_id=None))
+        rows = store.rows("SELECT count(*), count(*) FILTER (WHERE record_id = 'r-1') FROM log_records")
+        assert rows == [(2, 1)]
+    finally:
+        store.close()

@@ -182,6 +182,10 @@ EXPECTED = {
     "spans": (
         "* REPLACE ('{exp}' AS experiment_id, json_merge_patch(t.attributes, "
         "'{{\"mlflow.traceRequestId\": null}}') AS attributes)"
+    ),  # a copy's messages and documents carry its own trace_key (schema 0083)
+    **dict.fromkeys(
+        ("documents", "messages"),
+        "* REPLACE (coalesce(try_cast('0x' || right(i.trace_id, 16) AS UBIGINT), 0) AS trace_key)",
     ),
 }
 DIFFERENCE = """
