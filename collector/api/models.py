@@ -46,6 +46,11 @@ NOT_BLANK_DOCUMENTED = f"[^{_SPACES_DOCUMENTED}]"
 """The same, as the OpenAPI document's (ECMAScript) pattern: its ``\\s`` is not Python's whitespace."""
 
 
+PATH = "\0"
+"""The field's path in a message a route words itself (``model_rules.Check``): ``parse`` puts the
+dotted path wherever it stands."""
+
+
 def _wire(message: str, path_at: int) -> PydanticCustomError:
     """An error whose message is ``message`` with the field's path inserted at ``path_at``."""
     return PydanticCustomError("wire", "{head}{tail}", {"head": message[:path_at], "tail": message[path_at:]})
@@ -331,6 +336,8 @@ def _error(error: Any, prefix: str) -> InvalidParameter:
     path = _path(prefix, error["loc"])
     if error["type"] == "wire":
         return InvalidParameter(error["ctx"]["head"] + path + error["ctx"]["tail"])
+    if error["type"] == "check":
+        return InvalidParameter(error["ctx"]["message"].replace(PATH, path))
     if error["type"] == "missing" or error.get("input") is None:
         return missing(path)
     if error["type"] == "expected":
