@@ -10,11 +10,14 @@ Ignored on create, as the server owns them: ``assessment_id``, ``trace_id`` (the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import Fields, invalid, missing, parse_json, rfc3339
+from annotrace.collector.api.mlflow.wire import invalid, missing, parse_json, rfc3339
+from annotrace.collector.api.model_rules import Check, TextMap
+from annotrace.collector.api.models import Object, Text, parse
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import span_hex
 from annotrace.collector.store.queries.assessments import (
@@ -45,63 +48,219 @@ IMMUTABLE_PATHS = (
 )
 
 
-def parse_create(body: Fields, trace_id: str) -> NewAssessment:
-    """``{"assessment": {...}}`` of CreateAssessment -> a validated NewAssessment."""
-    a = body.get_obj("assessment", required=True)
-    assert a is not None
-    name = a.get_str("assessment_name", required=True, max_chars=MAX_NAME_CHARS)
-    assert name is not None
+def _sized(value: Any, path: str) -> Any:
+    size = len(orjson.dumps(value))
+    if size > MAX_VALUE_BYTES:
+        raise InvalidParameter(
+            f"Invalid value for parameter '{path}': {size} bytes of JSON, more than the limit of {MAX_VALUE_BYTES}."
+        )
+    return value
+
+
+def _source_type(raw: str | None, path: str) -> str | None:
+    value = None if raw is None else "LLM_JUDGE" if raw.upper() == "AI_JUDGE" else raw.upper()
+    if value is not None and value not in SOURCE_TYPES:
+        raise InvalidParameter(
+            f"Invalid assessment source type: {raw}. Valid source types: {list(SOURCE_TYPES)} ('{path}')"
+        )
+    return value
+
+
+def _span_id(raw: str | None, path: str) -> str | None:
+    return span_hex(raw, path) if raw else None
+
+
+def _json_format(fmt: str, path: str) -> str:
+    if fmt != "JSON_FORMAT":
+        raise InvalidParameter(f"Unknown serialization format: {fmt}. Only JSON_FORMAT is supported. ('{path}')")
+    return fmt
+
+
+def _deserialized(text: str, path: str) -> Any:
+    value = parse_json(text, path)
+    if value is None:
+        raise InvalidParameter(f"The `value` field must be specified. ('{path}' is null)")
+    return _sized(value, path)
+
+
+_VALUE = Annotated[Any, Check(_sized)]
+_TEXT = Annotated[str, Text(max_chars=MAX_TEXT_CHARS)] | None
+_NAME = Annotated[str, Text(non_empty=True, max_chars=MAX_NAME_CHARS)]
+_METADATA = Annotated[dict[str, str], TextMap(max_key_chars=MAX_NAME_CHARS, max_bytes=MAX_METADATA_BYTES)] | None
+
+
+class SourceBody(TypedDict):
+    source_type: NotRequired[Annotated[str, Text(), Check(_source_type)] | None]
+    source_id: NotRequired[Annotated[str, Text(max_chars=MAX_SOURCE_ID_CHARS)] | None]
+
+
+class ErrorBody(TypedDict):
+    error_code: _NAME
+    error_message: NotRequired[_TEXT]
+    stack_trace: NotRequired[_TEXT]
+
+
+class FeedbackBody(TypedDict):
+    value: NotRequired[_VALUE]
+    error: NotRequired[ErrorBody | None]
+
+
+class SerializedValueBody(TypedDict):
+    serialization_format: Annotated[str, Text(non_empty=True), Check(_json_format)]
+    value: Annotated[Any, Text(non_empty=True, max_chars=MAX_VALUE_BYTES), Check(_deserialized)]
+    """JSON text, kept decoded."""
+
+
+class ExpectationBody(TypedDict):
+    value: NotRequired[_VALUE]
+    serialized_value: NotRequired[SerializedValueBody | None]
+
+
+class AssessmentBody(TypedDict):
+    """A new assessment (reference 5), its fields in MLflow's field-number order: the order the stock
+    client writes them in, so the order protobuf's parser meets a body's faults in. The other
+    fields of MLflow's ``Assessment`` belong to the server."""
+
+    assessment_name: _NAME
+    span_id: NotRequired[Annotated[str, Text(), Check(_span_id)] | None]
+    source: NotRequired[SourceBody | None]
+    feedback: NotRequired[FeedbackBody | None]
+    expectation: NotRequired[ExpectationBody | None]
+    rationale: NotRequired[_TEXT]
+    error: NotRequired[ErrorBody | None]
+    """Deprecated alias of ``feedback.error``."""
+    metadata: NotRequired[_METADATA]
+    overrides: NotRequired[Annotated[str, Text(max_chars=MAX_NAME_CHARS)] | None]
+
+
+class AssessmentPatchBody(TypedDict):
+    """The fields an update may change (``MASK_PATHS``, and the alias ``error``), in the same order."""
+
+    assessment_name: NotRequired[_NAME]
+    feedback: NotRequired[FeedbackBody | None]
+    expectation: NotRequired[ExpectationBody | None]
+    rationale: NotRequired[_TEXT]
+    error: NotRequired[ErrorBody | None]
+    metadata: NotRequired[_METADATA]
+
+
+def _one_kind(raw: Any, path: str) -> Any:
+    """MLflow's oneof, checked on the raw object before its fields: exactly one of feedback and
+    expectation, and an expectation with one of value and serialized_value."""
+    if not isinstance(raw, dict):
+        return raw  # the type's own check says so
+    has_feedback, has_expectation = raw.get("feedback") is not None, raw.get("expectation") is not None
+    if has_feedback and has_expectation:
+        raise InvalidParameter(
+            f"Invalid value for parameter '{path}': both '{path}.feedback' and '{path}.expectation' are "
+            "set; exactly one of `expectation` or `feedback` should be specified."
+        )
+    if not has_feedback and not has_expectation:
+        if raw.get("issue") is not None:
+            raise InvalidParameter(
+                f"Invalid value for parameter '{path}.issue': issue assessments are not "
+                f"supported; set '{path}.feedback' or '{path}.expectation'."
+            )
+        raise InvalidParameter(
+            f"Unknown assessment type: None. Exactly one of '{path}.feedback' or '{path}.expectation' must be set."
+        )
+    expectation = raw.get("expectation")
+    if not isinstance(expectation, dict):
+        return raw
+    if raw.get("error") is not None:
+        raise InvalidParameter(f"Cannot set `error` when `expectation` is specified. ('{path}.error')")
+    if expectation.get("serialized_value") is not None and expectation.get("value") is not None:
+        raise InvalidParameter(
+            f"Invalid value for parameter '{path}.expectation': set either 'value' or 'serialized_value', not both."
+        )
+    if expectation.get("serialized_value") is None and expectation.get("value") is None:
+        raise InvalidParameter(
+            f"The `value` field must be specified. (Missing '{path}.expectation.value' or "
+            f"'{path}.expectation.serialized_value'.)"
+        )
+    return raw
+
+
+ONE_KIND = Check(_one_kind, before=True)
+"""MLflow's oneof, checked before an assessment's fields (``parse_create`` says why)."""
+
+
+class CreateBody(TypedDict):
+    """CreateAssessment."""
+
+    assessment: Annotated[AssessmentBody, ONE_KIND]
+
+
+class UpdateBody(TypedDict):
+    """UpdateAssessment's envelope; the masked fields are parsed once the mask is known."""
+
+    assessment: Annotated[dict[str, Any], Object()]
+    update_mask: Annotated[Any, Check(_mask)]
+
+
+def parse_create(body: dict[str, Any], trace_id: str) -> NewAssessment:
+    """``{"assessment": {...}}`` of CreateAssessment -> a validated NewAssessment.
+
+    A body with several faults is refused for the first of: ``assessment`` missing, the
+    feedback/expectation oneof, then the fields in MLflow's field-number order. That is what a stock
+    MLflow server (3.17.2) answers wherever it answers an error at all: it checks the required
+    ``assessment`` first and the oneof after protobuf's parser, whose type errors it swallows
+    (keeping the fields parsed before the fault, so it stores most such bodies half-read); and the
+    stock client writes fields in number order, the order protobuf's parser meets them in."""
+    return new_assessment(parse(CreateBody, body)["assessment"], trace_id)
+
+
+def new_assessment(a: AssessmentBody, trace_id: str) -> NewAssessment:
+    """A parsed ``AssessmentBody`` (``ONE_KIND`` checked) as the store's NewAssessment."""
     kind, value, error = _value(a)
-    source = a.get_obj("source")
-    source_type, source_id = "SOURCE_TYPE_UNSPECIFIED", None
-    if source is not None:
-        source_type = _source_type(source)
-        source_id = source.get_str("source_id", max_chars=MAX_SOURCE_ID_CHARS)
-    span_id = a.get_str("span_id") or None
+    source = a.get("source") or SourceBody()
     return NewAssessment(
         trace_id=trace_id,
-        name=name,
+        name=a["assessment_name"],
         kind=kind,
         value=value,
         error=error,
-        rationale=a.get_str("rationale", max_chars=MAX_TEXT_CHARS),
-        source_type=source_type,
-        source_id=source_id,
-        span_id=span_hex(span_id, a.path("span_id")) if span_id else None,
-        metadata=a.get_str_map("metadata", max_key_chars=MAX_NAME_CHARS, max_bytes=MAX_METADATA_BYTES) or {},
-        overrides=a.get_str("overrides", max_chars=MAX_NAME_CHARS) or None,
+        rationale=a.get("rationale"),
+        source_type=source.get("source_type") or "SOURCE_TYPE_UNSPECIFIED",
+        source_id=source.get("source_id"),
+        span_id=a.get("span_id"),
+        metadata=a.get("metadata") or {},
+        overrides=a.get("overrides") or None,
     )
 
 
-def parse_update(body: Fields) -> AssessmentPatch:
-    """UpdateAssessment: ``{"assessment": {...}, "update_mask": "feedback,rationale"}``."""
-    a = body.get_obj("assessment", required=True)
-    assert a is not None
-    paths = _mask(body)
+def parse_update(body: dict[str, Any]) -> AssessmentPatch:
+    """UpdateAssessment: ``{"assessment": {...}, "update_mask": "feedback,rationale"}``. Only the
+    masked fields are read (MLflow ignores the others); faults in the order of ``parse_create``."""
+    envelope = parse(UpdateBody, body)
+    a, paths = envelope["assessment"], envelope["update_mask"]
     if "feedback" in paths and "expectation" in paths:
         raise InvalidParameter("Cannot specify both `expectation` and `feedback` parameters. (update_mask)")
+    masked = {path: a.get(path) for path in paths if path in ("assessment_name", "metadata") or a.get(path) is not None}
     kind: Kind | None = None
-    value: Any = None
-    error: AssessmentError | None = None
     if "feedback" in paths or "expectation" in paths:
         kind = "feedback" if "feedback" in paths else "expectation"
-        if not a.has(kind):
-            raise missing(a.path(kind))
+        if a.get(kind) is None:
+            raise missing(f"assessment.{kind}")
         other = "expectation" if kind == "feedback" else "feedback"
-        if a.has(other):
+        if a.get(other) is not None:
             raise InvalidParameter(
                 f"Invalid value for parameter 'assessment': 'assessment.{other}' is set but update_mask names "
                 f"'{kind}'; exactly one of `expectation` or `feedback` should be specified."
             )
-        kind, value, error = _value(a)
-    name = None
-    if "assessment_name" in paths:
-        name = a.get_str("assessment_name", required=True, max_chars=MAX_NAME_CHARS)
-    metadata = None
-    if "metadata" in paths:
-        metadata = a.get_str_map("metadata", max_key_chars=MAX_NAME_CHARS, max_bytes=MAX_METADATA_BYTES) or {}
-    rationale = a.get_str("rationale", max_chars=MAX_TEXT_CHARS) if "rationale" in paths else None
-    return AssessmentPatch(name=name, kind=kind, value=value, error=error, rationale=rationale, metadata=metadata)
+        if a.get("error") is not None:
+            masked["error"] = a["error"]
+        _one_kind(masked, "assessment")
+    patch = parse(AssessmentPatchBody, masked, "assessment")
+    value: Any = None
+    error: AssessmentError | None = None
+    if kind is not None:
+        kind, value, error = _value(patch)
+    metadata = (patch.get("metadata") or {}) if "metadata" in paths else None
+    name = patch.get("assessment_name")
+    return AssessmentPatch(
+        name=name, kind=kind, value=value, error=error, rationale=patch.get("rationale"), metadata=metadata
+    )
 
 
 def assessment_json(a: Assessment) -> dict[str, Any]:
@@ -141,102 +300,31 @@ def assessment_json(a: Assessment) -> dict[str, Any]:
     return out
 
 
-def _value(a: Fields) -> tuple[Kind, Any, AssessmentError | None]:
-    """The oneof: exactly one of feedback / expectation, with its value or error."""
-    has_feedback, has_expectation = a.has("feedback"), a.has("expectation")
-    if has_feedback and has_expectation:
-        raise InvalidParameter(
-            "Invalid value for parameter 'assessment': both 'assessment.feedback' and 'assessment.expectation' are "
-            "set; exactly one of `expectation` or `feedback` should be specified."
-        )
-    if not has_feedback and not has_expectation:
-        if a.has("issue"):
-            raise InvalidParameter(
-                "Invalid value for parameter 'assessment.issue': issue assessments are not "
-                "supported; set 'assessment.feedback' or 'assessment.expectation'."
-            )
-        raise InvalidParameter(
-            "Unknown assessment type: None. Exactly one of 'assessment.feedback' or "
-            "'assessment.expectation' must be set."
-        )
-    if has_feedback:
-        feedback = a.get_obj("feedback")
-        assert feedback is not None
-        value = _checked_value(feedback.raw("value"), feedback.path("value"))
-        error_fields = feedback.get_obj("error") or a.get_obj("error")  # top-level error: deprecated alias
-        return "feedback", value, _error(error_fields) if error_fields is not None else None
-    if a.has("error"):
-        raise InvalidParameter("Cannot set `error` when `expectation` is specified. ('assessment.error')")
-    expectation = a.get_obj("expectation")
-    assert expectation is not None
-    serialized = expectation.get_obj("serialized_value")
-    if serialized is not None and expectation.has("value"):
-        raise InvalidParameter(
-            "Invalid value for parameter 'assessment.expectation': set either 'value' or 'serialized_value', not both."
-        )
-    if serialized is not None:
-        return "expectation", _deserialize(serialized), None
-    if not expectation.has("value"):
-        raise InvalidParameter(
-            f"The `value` field must be specified. (Missing '{expectation.path('value')}' or "
-            f"'{expectation.path('serialized_value')}'.)"
-        )
-    return "expectation", _checked_value(expectation.raw("value"), expectation.path("value")), None
+def _value(a: AssessmentBody | AssessmentPatchBody) -> tuple[Kind, Any, AssessmentError | None]:
+    """The parsed oneof: the feedback's value and error, or the expectation's value."""
+    feedback = a.get("feedback")
+    if feedback is not None:
+        error = feedback.get("error") or a.get("error")  # top-level error: deprecated alias
+        return "feedback", feedback.get("value"), _error(error) if error is not None else None
+    expectation = a.get("expectation")
+    assert expectation is not None  # _one_kind saw to it
+    serialized = expectation.get("serialized_value")
+    return "expectation", serialized["value"] if serialized is not None else expectation.get("value"), None
 
 
-def _deserialize(serialized: Fields) -> Any:
-    fmt = serialized.get_str("serialization_format", required=True)
-    if fmt != "JSON_FORMAT":
-        raise InvalidParameter(
-            f"Unknown serialization format: {fmt}. Only JSON_FORMAT is supported. "
-            f"('{serialized.path('serialization_format')}')"
-        )
-    text = serialized.get_str("value", required=True, max_chars=MAX_VALUE_BYTES)
-    assert text is not None
-    value = parse_json(text, serialized.path("value"))
-    if value is None:
-        raise InvalidParameter(f"The `value` field must be specified. ('{serialized.path('value')}' is null)")
-    return _checked_value(value, serialized.path("value"))
-
-
-def _checked_value(value: Any, path: str) -> Any:
-    size = len(orjson.dumps(value))
-    if size > MAX_VALUE_BYTES:
-        raise InvalidParameter(
-            f"Invalid value for parameter '{path}': {size} bytes of JSON, more than the limit of {MAX_VALUE_BYTES}."
-        )
-    return value
-
-
-def _error(fields: Fields) -> AssessmentError:
-    code = fields.get_str("error_code", required=True, max_chars=MAX_NAME_CHARS)
-    assert code is not None
+def _error(error: ErrorBody) -> AssessmentError:
     return AssessmentError(
-        error_code=code,
-        error_message=fields.get_str("error_message", max_chars=MAX_TEXT_CHARS),
-        stack_trace=fields.get_str("stack_trace", max_chars=MAX_TEXT_CHARS),
+        error_code=error["error_code"],
+        error_message=error.get("error_message"),
+        stack_trace=error.get("stack_trace"),
     )
 
 
-def _source_type(source: Fields) -> str:
-    raw = source.get_str("source_type")
-    if raw is None:
-        return "SOURCE_TYPE_UNSPECIFIED"
-    value = "LLM_JUDGE" if raw.upper() == "AI_JUDGE" else raw.upper()
-    if value not in SOURCE_TYPES:
-        raise InvalidParameter(
-            f"Invalid assessment source type: {raw}. Valid source types: {list(SOURCE_TYPES)} "
-            f"('{source.path('source_type')}')"
-        )
-    return value
-
-
-def _mask(body: Fields) -> list[str]:
+def _mask(raw: Any, path: str) -> list[str]:
     """The FieldMask's paths in snake_case. MLflow's client sends protobuf's JSON form, camelCase
     (``"assessmentName,feedback,rationale"``); snake_case (``assessment_name``) is accepted too."""
-    raw = body.raw("update_mask")
     if raw is None or raw == "":
-        raise missing("update_mask")
+        raise missing(path)
     if isinstance(raw, dict):  # FieldMask as an object: {"paths": [...]}
         raw = raw.get("paths")
     if isinstance(raw, str):
@@ -244,16 +332,16 @@ def _mask(body: Fields) -> list[str]:
     elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
         paths = [p.strip() for p in raw if p.strip()]
     else:
-        raise invalid("update_mask", "a comma-separated string of field names", raw)
+        raise invalid(path, "a comma-separated string of field names", raw)
     paths = [_CAMEL.sub(lambda m: "_" + m.group(0).lower(), p) for p in paths]
     if not paths:
-        raise missing("update_mask")
-    for path in paths:
-        if path in IMMUTABLE_PATHS:
-            raise InvalidParameter(f"Invalid value for parameter 'update_mask': field '{path}' cannot be updated.")
-        if path not in MASK_PATHS:
+        raise missing(path)
+    for name in paths:
+        if name in IMMUTABLE_PATHS:
+            raise InvalidParameter(f"Invalid value for parameter '{path}': field '{name}' cannot be updated.")
+        if name not in MASK_PATHS:
             raise InvalidParameter(
-                f"Invalid value for parameter 'update_mask': unknown field '{path}'; updatable fields are "
+                f"Invalid value for parameter '{path}': unknown field '{name}'; updatable fields are "
                 + ", ".join(MASK_PATHS)
                 + "."
             )

@@ -6,13 +6,13 @@ Handlers parse, make one store call (a read, or one writer job) and serialise.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow import trace_json
 from annotrace.collector.api.mlflow.wire import (
-    Fields,
     body_trace_ids,
     invalid,
     json_body,
@@ -21,9 +21,11 @@ from annotrace.collector.api.mlflow.wire import (
     page_offset,
     page_token,
     path_trace_id,
-    query,
     stored_trace_id,
 )
+from annotrace.collector.api.model_rules import Check
+from annotrace.collector.api.models import Integer, Text, TextList, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import trace_search
 from annotrace.collector.store.queries import traces as store
@@ -36,6 +38,87 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_RESULTS = 100
 MAX_BATCH = 100
+_TEXT = Annotated[str, Text()] | None
+_TEXTS = Annotated[list[str], TextList()] | None
+
+
+def _batch(raw: list[str], path: str) -> list[str]:
+    """At most ``MAX_BATCH`` trace ids, as stored (``tr-`` + 32 hex)."""
+    if not raw:
+        raise missing(path)
+    if len(raw) > MAX_BATCH:
+        raise InvalidParameter(f"Invalid value for parameter '{path}': at most {MAX_BATCH} ids per request.")
+    return body_trace_ids(raw, path)
+
+
+def _location_type(kind: Any, path: str) -> Any:
+    if kind != "MLFLOW_EXPERIMENT":
+        raise InvalidParameter(
+            f"Invalid value for parameter '{path}': only MLFLOW_EXPERIMENT locations are supported, got {kind!r}."
+        )
+    return kind
+
+
+def _location_list(raw: Any, path: str) -> Any:
+    if raw is None:
+        return raw
+    if not isinstance(raw, list):
+        raise invalid(path, "a list of trace locations", raw)
+    for index, location in enumerate(raw):
+        if not isinstance(location, dict):
+            raise invalid(f"{path}[{index}]", "a trace location object", location)
+    return raw
+
+
+class TraceIdQuery(TypedDict):
+    trace_id: Annotated[str, Text(non_empty=True)]
+
+
+class TraceIdsBody(TypedDict):
+    """BatchGetTraces' query and BatchGetTraceInfos' body."""
+
+    trace_ids: Annotated[list[str], TextList(max_items=MAX_BATCH), Check(_batch)]
+
+
+class ExperimentLocationBody(TypedDict):
+    experiment_id: Annotated[str, Text(non_empty=True)]
+
+
+class LocationBody(TypedDict):
+    type: NotRequired[Annotated[Any, Check(_location_type)]]
+    mlflow_experiment: ExperimentLocationBody
+
+
+class SearchBody(TypedDict):
+    """SearchTracesV3 (``locations``) and V2 (``experiment_ids``): at least one experiment."""
+
+    locations: NotRequired[Annotated[list[LocationBody], Check(_location_list, before=True)] | None]
+    experiment_ids: NotRequired[_TEXTS]
+    filter: NotRequired[_TEXT]
+    order_by: NotRequired[_TEXTS]
+    max_results: NotRequired[Annotated[int, Integer(minimum=1, maximum=trace_search.MAX_RESULTS)] | None]
+    page_token: NotRequired[_TEXT]
+
+
+class TagBody(TypedDict):
+    key: Annotated[str, Text(non_empty=True)]
+    value: NotRequired[_TEXT]
+
+
+class TagKeyBody(TypedDict):
+    """DeleteTraceTag's body or query string."""
+
+    key: NotRequired[_TEXT]
+
+
+class DeleteTracesBody(TypedDict):
+    """DeleteTraces: by ``request_ids`` (alias ``trace_ids``) or ``max_timestamp_millis`` [+ ``max_traces``]."""
+
+    experiment_id: Annotated[str, Text(non_empty=True)]
+    request_ids: NotRequired[_TEXTS]
+    trace_ids: NotRequired[_TEXTS]
+    max_timestamp_millis: NotRequired[Annotated[int, Integer(minimum=0)] | None]
+    max_traces: NotRequired[Annotated[int, Integer(minimum=1)] | None]
 
 
 async def get_trace_info(access: Access, request: Request) -> Response:
@@ -46,38 +129,39 @@ async def get_trace_info(access: Access, request: Request) -> Response:
 
 async def get_trace(access: Access, request: Request) -> Response:
     """GetTrace: ``GET /traces/get?trace_id=`` -> trace info and spans."""
-    params = query(request)
-    raw = params.get_str("trace_id", required=True)
-    assert raw is not None
+    raw = parse_query(TraceIdQuery, request.query_params)["trace_id"]
     row, assessments, spans = await access.read(store.get_with_spans, stored_trace_id(raw))
     return ok({"trace": trace_json.trace(row, assessments, spans)})
 
 
 async def batch_get_traces(access: Access, request: Request) -> Response:
     """BatchGetTraces: ``GET /traces/batchGet?trace_ids=..`` (unknown ids are left out)."""
-    ids = _batch_ids(query(request))
+    ids = parse_query(TraceIdsBody, request.query_params)["trace_ids"]
     found = await access.read(store.get_many_with_spans, ids)
     return ok({"traces": [trace_json.trace(row, assessments, spans) for row, assessments, spans in found]})
 
 
 async def batch_get_trace_infos(access: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
-    ids = _batch_ids(await json_body(request))
+    ids = parse(TraceIdsBody, (await json_body(request)).data)["trace_ids"]
     found = await access.read(store.get_many_info, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 
 async def search_traces(access: Access, request: Request) -> Response:
     """SearchTracesV3: filter grammar of reference 9.3, ``max_results`` <= 500, opaque page tokens."""
-    body = await json_body(request)
-    experiment_ids = _locations(body)
-    filter_string = body.get_str("filter")
-    order_by = body.get_str_list("order_by") or []
-    max_results = body.get_int("max_results", minimum=1, maximum=trace_search.MAX_RESULTS) or DEFAULT_MAX_RESULTS
+    body = parse(SearchBody, (await json_body(request)).data)
+    experiment_ids = [location["mlflow_experiment"]["experiment_id"] for location in body.get("locations") or []]
+    experiment_ids.extend(body.get("experiment_ids") or [])
+    if not experiment_ids:
+        raise missing("locations")
+    filter_string = body.get("filter")
+    order_by = body.get("order_by") or []
+    max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
     compiled = trace_search.compile_filter(filter_string)
     order = trace_search.compile_order(order_by)
     scope = orjson.dumps([sorted(experiment_ids), filter_string or "", order_by]).decode()
-    offset = page_offset(body.get_str("page_token"), scope)
+    offset = page_offset(body.get("page_token"), scope)
     page, more = await access.read(trace_search.search_page, experiment_ids, compiled, order, max_results, offset)
     out: dict[str, object] = {"traces": [trace_json.trace_info(row, assessments) for row, assessments in page]}
     if more:
@@ -88,11 +172,8 @@ async def search_traces(access: Access, request: Request) -> Response:
 async def set_trace_tag(access: Access, request: Request) -> Response:
     """SetTraceTag: ``PATCH /traces/{trace_id}/tags {"key", "value"}``."""
     trace_id = path_trace_id(request)
-    body = await json_body(request, content_type_required=False)
-    key = body.get_str("key", required=True)
-    value = body.get_str("value") or ""
-    assert key is not None
-    await access.write(partial(store.set_tag, trace_id=trace_id, key=key, value=value))
+    body = parse(TagBody, (await json_body(request, content_type_required=False)).data)
+    await access.write(partial(store.set_tag, trace_id=trace_id, key=body["key"], value=body.get("value") or ""))
     return ok({})
 
 
@@ -100,7 +181,7 @@ async def delete_trace_tag(access: Access, request: Request) -> Response:
     """DeleteTraceTag: ``DELETE /traces/{trace_id}/tags {"key"}`` (``?key=`` also accepted)."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
-    key = body.get_str("key") or query(request).get_str("key")
+    key = parse(TagKeyBody, body.data).get("key") or parse_query(TagKeyBody, request.query_params).get("key")
     if key is None:
         raise missing("key")
     await access.write(partial(store.delete_tag, trace_id=trace_id, key=key))
@@ -109,14 +190,11 @@ async def delete_trace_tag(access: Access, request: Request) -> Response:
 
 async def delete_traces(access: Access, request: Request) -> Response:
     """DeleteTraces: by ``request_ids`` (alias ``trace_ids``) or ``max_timestamp_millis`` [+ ``max_traces``]."""
-    body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
-    assert experiment_id is not None
-    raw_ids = body.get_str_list("request_ids")
+    body = parse(DeleteTracesBody, (await json_body(request)).data)
+    raw_ids = body.get("request_ids")
     if raw_ids is None:
-        raw_ids = body.get_str_list("trace_ids")
-    max_timestamp = body.get_int("max_timestamp_millis", minimum=0)
-    max_traces = body.get_int("max_traces", minimum=1)
+        raw_ids = body.get("trace_ids")
+    max_timestamp, max_traces = body.get("max_timestamp_millis"), body.get("max_traces")
     if (raw_ids is None) == (max_timestamp is None):
         raise InvalidParameter(
             "Exactly one of 'max_timestamp_millis' and 'request_ids' (or 'trace_ids') must be specified."
@@ -127,47 +205,10 @@ async def delete_traces(access: Access, request: Request) -> Response:
     deleted = await access.write(
         partial(
             store.delete_traces,
-            experiment_id=experiment_id,
+            experiment_id=body["experiment_id"],
             trace_ids=trace_ids,
             max_timestamp_ms=max_timestamp,
             max_traces=max_traces,
         )
     )
     return ok({"traces_deleted": deleted})
-
-
-def _locations(body: Fields) -> list[str]:
-    """Experiment ids from ``locations`` (MLflow 3) or ``experiment_ids``; at least one."""
-    ids: list[str] = []
-    locations = body.raw("locations")
-    if locations is not None:
-        if not isinstance(locations, list):
-            raise invalid("locations", "a list of trace locations", locations)
-        for index, location in enumerate(locations):
-            path = f"locations[{index}]"
-            if not isinstance(location, dict):
-                raise invalid(path, "a trace location object", location)
-            kind = location.get("type", "MLFLOW_EXPERIMENT")
-            if kind != "MLFLOW_EXPERIMENT":
-                raise InvalidParameter(
-                    f"Invalid value for parameter '{path}.type': only MLFLOW_EXPERIMENT "
-                    f"locations are supported, got {kind!r}."
-                )
-            experiment = Fields(location, f"{path}.").get_obj("mlflow_experiment", required=True)
-            assert experiment is not None
-            experiment_id = experiment.get_str("experiment_id", required=True)
-            assert experiment_id is not None
-            ids.append(experiment_id)
-    ids.extend(body.get_str_list("experiment_ids") or [])
-    if not ids:
-        raise missing("locations")
-    return ids
-
-
-def _batch_ids(fields: Fields) -> list[str]:
-    raw = fields.get_str_list("trace_ids")
-    if not raw:
-        raise missing("trace_ids")
-    if len(raw) > MAX_BATCH:
-        raise InvalidParameter(f"Invalid value for parameter 'trace_ids': at most {MAX_BATCH} ids per request.")
-    return body_trace_ids(raw, "trace_ids")

@@ -13,8 +13,9 @@ from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.trace_json import span_dicts
-from annotrace.collector.api.mlflow.wire import ok, path_trace_id, query, rfc3339
-from annotrace.collector.api.models import Text, Timestamp, parse
+from annotrace.collector.api.mlflow.wire import ok, path_trace_id, rfc3339
+from annotrace.collector.api.models import Text, Timestamp
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.store.queries import assessments, traces
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def flat(a: assessments.Assessment) -> AssessmentRow:
 async def list_assessments(access: Access, request: Request) -> Response:
     """``GET /api/v1/traces/{trace_id}/assessments[?valid_only=true]``."""
     trace_id = path_trace_id(request)
-    valid_only = parse(AssessmentListParams, query(request).data).get("valid_only") == "true"
+    valid_only = parse_query(AssessmentListParams, request.query_params).get("valid_only") == "true"
     found = await access.read(assessments.of_trace, trace_id, valid_only=valid_only)
     answer: AssessmentList = {"trace_id": trace_id, "assessments": [flat(a) for a in found]}
     return ok(answer)

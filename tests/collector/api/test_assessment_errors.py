@@ -343,3 +343,42 @@ def test_expectation_cannot_become_feedback(api: httpx.Client, make_trace: MakeT
         "Cannot update feedback value on an Expectation assessment.",
     )
     assert api.get(url).json()["assessment"] == created
+
+
+# A body with several faults is refused for the first of: the envelope's required fields, the
+# feedback/expectation oneof, then the fields in MLflow's field-number order whatever the JSON order
+# (a stock MLflow server answers "Unknown assessment type" or "update_mask" missing for these too).
+FIRST_FAULT_CASES: list[tuple[str, str, Any, str]] = [
+    ("oneof before fields", "POST", {"assessment": {"assessment_name": 3, "rationale": 5}}, "Unknown assessment type"),
+    (
+        "name before rationale",
+        "POST",
+        {"assessment": {"rationale": 5, "assessment_name": 3, **FB}},
+        "'assessment.assessment_name'",
+    ),
+    (
+        "source before metadata",
+        "POST",
+        {"assessment": {"metadata": {"n": 3}, "source": {"source_type": "ROBOT"}, "assessment_name": "q", **FB}},
+        "Invalid assessment source type: ROBOT",
+    ),
+    ("mask before fields", "PATCH", {"assessment": {"rationale": 5}}, "'update_mask'"),
+    (
+        "name before metadata",
+        "PATCH",
+        {"assessment": {"metadata": {"k": 1}, "assessment_name": ""}, "update_mask": "metadata,assessmentName"},
+        "'assessment.assessment_name': must not be empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "payload", "words"), [c[1:] for c in FIRST_FAULT_CASES], ids=[c[0] for c in FIRST_FAULT_CASES]
+)
+def test_the_first_fault_is_named_in_mlflow_field_order(
+    api: httpx.Client, make_trace: MakeTrace, method: str, payload: Any, words: str
+) -> None:
+    url = ASSESSMENTS.format(make_trace().trace_id)
+    if method == "PATCH":
+        url += "/" + api.post(url, json=body(**FB)).json()["assessment"]["assessment_id"]
+    assert_error(api.request(method, url, json=payload), 400, "INVALID_PARAMETER_VALUE", words)

@@ -109,4 +109,10 @@ def test_bad_trace_info_is_refused_naming_the_field(api: httpx.Client, experimen
         "INVALID_PARAMETER_VALUE",
         "assessments[0]",
     )
+    assert_error(
+        api.post(PATH, json=_info(trace_id, experiment_id, assessments=[{"assessment_name": 3, "feedback": {}}])),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "'trace.trace_info.assessments[0].assessment_name'",
+    )
     assert api.get(f"/api/3.0/mlflow/traces/{trace_id}").status_code == 404  # nothing half-written
