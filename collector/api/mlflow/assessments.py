@@ -13,7 +13,7 @@ from annotrace.collector.api.mlflow.assessment_json import assessment_json, pars
 from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import assessments as store
+from annotrace.collector.store.queries import assessments
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 async def create_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
     new = parse_create((await json_body(request)).data, trace_id)
-    stored = await access.write(partial(store.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
+    stored = await access.write(partial(assessments.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
     return ok({"assessment": assessment_json(stored)})
 
 
 async def get_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
-    stored = await access.read(store.get, trace_id, request.path_params["assessment_id"])
+    stored = await access.read(assessments.get, trace_id, request.path_params["assessment_id"])
     return ok({"assessment": assessment_json(stored)})
 
 
@@ -40,7 +40,7 @@ async def update_assessment(access: Access, request: Request) -> Response:
     patch = parse_update((await json_body(request, content_type_required=False)).data)
     stored = await access.write(
         partial(
-            store.update,
+            assessments.update,
             trace_id=trace_id,
             assessment_id=request.path_params["assessment_id"],
             patch=patch,
@@ -54,6 +54,6 @@ async def delete_assessment(access: Access, request: Request) -> Response:
     """Idempotent, as in MLflow: deleting an assessment that is already gone answers ``{}``."""
     trace_id = path_trace_id(request)
     await access.write(
-        partial(store.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"], now=now_ms())
+        partial(assessments.delete, trace_id=trace_id, assessment_id=request.path_params["assessment_id"], now=now_ms())
     )
     return ok({})

@@ -31,8 +31,8 @@ from annotrace.collector.api.models import Text, parse
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import new_assessment_id
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import start_trace as store
-from annotrace.collector.store.queries import traces as trace_queries
+from annotrace.collector.store.queries import start_trace as start_trace_queries
+from annotrace.collector.store.queries import traces
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -122,8 +122,7 @@ class TraceInfoBody(TypedDict):
         Annotated[list[Annotated[LoggedAssessmentBody, ONE_KIND]], Check(_list, before=True)] | None
     ]
     tags: NotRequired[
-        Annotated[dict[str, str], TextMap(max_key_chars=trace_queries.MAX_TAG_KEY_CHARS, max_bytes=MAX_METADATA_BYTES)]
-        | None
+        Annotated[dict[str, str], TextMap(max_key_chars=traces.MAX_TAG_KEY_CHARS, max_bytes=MAX_METADATA_BYTES)] | None
     ]
     request_preview: NotRequired[_TEXT]
     response_preview: NotRequired[_TEXT]
@@ -139,14 +138,14 @@ class StartTraceBody(TypedDict):
 
 async def start_trace(access: Access, request: Request) -> Response:
     info = parse_started(parse(StartTraceBody, (await json_body(request)).data)["trace"]["trace_info"])
-    await access.write(partial(store.start_trace, info=info, now=now_ms()))
-    row, assessments = await access.read(trace_queries.get_info, info.trace_id)
+    await access.write(partial(start_trace_queries.start_trace, info=info, now=now_ms()))
+    row, assessments = await access.read(traces.get_info, info.trace_id)
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 
-def parse_started(info: TraceInfoBody) -> store.StartedTrace:
+def parse_started(info: TraceInfoBody) -> start_trace_queries.StartedTrace:
     trace_id = info["trace_id"]
-    return store.StartedTrace(
+    return start_trace_queries.StartedTrace(
         trace_id=trace_id,
         experiment_id=info["trace_location"]["mlflow_experiment"]["experiment_id"],
         state=info.get("state") or "OK",

@@ -27,8 +27,7 @@ from annotrace.collector.api.model_rules import Check
 from annotrace.collector.api.models import Integer, Text, TextList, parse
 from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
-from annotrace.collector.store.queries import trace_search
-from annotrace.collector.store.queries import traces as store
+from annotrace.collector.store.queries import trace_search, traces
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -123,28 +122,28 @@ class DeleteTracesBody(TypedDict):
 
 async def get_trace_info(access: Access, request: Request) -> Response:
     """GetTraceInfoV3: ``{"trace": {"trace_info": TraceInfoV3}}``."""
-    row, assessments = await access.read(store.get_info, path_trace_id(request))
+    row, assessments = await access.read(traces.get_info, path_trace_id(request))
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})
 
 
 async def get_trace(access: Access, request: Request) -> Response:
     """GetTrace: ``GET /traces/get?trace_id=`` -> trace info and spans."""
     raw = parse_query(TraceIdQuery, request.query_params)["trace_id"]
-    row, assessments, spans = await access.read(store.get_with_spans, stored_trace_id(raw))
+    row, assessments, spans = await access.read(traces.get_with_spans, stored_trace_id(raw))
     return ok({"trace": trace_json.trace(row, assessments, spans)})
 
 
 async def batch_get_traces(access: Access, request: Request) -> Response:
     """BatchGetTraces: ``GET /traces/batchGet?trace_ids=..`` (unknown ids are left out)."""
     ids = parse_query(TraceIdsBody, request.query_params)["trace_ids"]
-    found = await access.read(store.get_many_with_spans, ids)
+    found = await access.read(traces.get_many_with_spans, ids)
     return ok({"traces": [trace_json.trace(row, assessments, spans) for row, assessments, spans in found]})
 
 
 async def batch_get_trace_infos(access: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
     ids = parse(TraceIdsBody, (await json_body(request)).data)["trace_ids"]
-    found = await access.read(store.get_many_info, ids)
+    found = await access.read(traces.get_many_info, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 
@@ -173,7 +172,7 @@ async def set_trace_tag(access: Access, request: Request) -> Response:
     """SetTraceTag: ``PATCH /traces/{trace_id}/tags {"key", "value"}``."""
     trace_id = path_trace_id(request)
     body = parse(TagBody, (await json_body(request, content_type_required=False)).data)
-    await access.write(partial(store.set_tag, trace_id=trace_id, key=body["key"], value=body.get("value") or ""))
+    await access.write(partial(traces.set_tag, trace_id=trace_id, key=body["key"], value=body.get("value") or ""))
     return ok({})
 
 
@@ -184,7 +183,7 @@ async def delete_trace_tag(access: Access, request: Request) -> Response:
     key = parse(TagKeyBody, body.data).get("key") or parse_query(TagKeyBody, request.query_params).get("key")
     if key is None:
         raise missing("key")
-    await access.write(partial(store.delete_tag, trace_id=trace_id, key=key))
+    await access.write(partial(traces.delete_tag, trace_id=trace_id, key=key))
     return ok({})
 
 
@@ -204,7 +203,7 @@ async def delete_traces(access: Access, request: Request) -> Response:
     trace_ids = body_trace_ids(raw_ids, "request_ids") if raw_ids is not None else None
     deleted = await access.write(
         partial(
-            store.delete_traces,
+            traces.delete_traces,
             experiment_id=body["experiment_id"],
             trace_ids=trace_ids,
             max_timestamp_ms=max_timestamp,
