@@ -206,7 +206,12 @@ def parse_create(body: dict[str, Any], trace_id: str) -> NewAssessment:
     MLflow server (3.17.2) answers wherever it answers an error at all: it checks the required
     ``assessment`` first and the oneof after protobuf's parser, whose type errors it swallows
     (keeping the fields parsed before the fault, so it stores most such bodies half-read); and the
-    stock client writes fields in number order, the order protobuf's parser meets them in."""
+    stock client writes fields in number order, the order protobuf's parser meets them in.
+
+    Cost (LLM judges log many): process CPU per body, median of 15 x 4,000, load ~15: an LLM
+    judge's feedback (333 bytes: name, source, value, rationale, metadata) 5.0 us against 5.5 us for
+    the hand-written ``wire.Fields`` reader it replaced, a minimal feedback 3.8 against 4.1 us, a
+    serialized expectation 6.6 against 7.3 us (orjson's parse of the body, ~0.8 us, not counted)."""
     return new_assessment(parse(CreateBody, body)["assessment"], trace_id)
 
 
