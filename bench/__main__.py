@@ -27,14 +27,14 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
 
 Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60;
 BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default).
-`--quick` shortens everything to about a minute; the default run takes about 3 minutes. Both
+`--quick` shortens everything to about a minute; the default run takes about 3 minutes; `--smoke`
+(bench/options.py) runs every scenario at a toy size, for the tests. All
 grow when the collector cannot keep up: the bench then waits (at most --drain-timeout) for the
 store to catch up, and SIGTERM makes the collector store its whole backlog before it exits.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import shutil
@@ -47,125 +47,13 @@ from bench.assessments import AssessmentsConfig, AssessmentsResult, as_dict, pri
 from bench.auth import AuthResult, print_auth, run_auth
 from bench.ceiling import CeilingResult, run_ceiling
 from bench.lake import LakeResult, print_lake, run_lake
+from bench.options import DEFAULT_HALF_RATE, parse_args
 from bench.read_your_writes import RywConfig, RywResult, print_read_your_writes, run_read_your_writes, ryw_as_dict
 from bench.report import as_json, print_report
 from bench.scenarios import LoadConfig, LoadResult, run_load
 from bench.sql_visibility import SqlRowsResult, print_sql_rows, run_sql_rows
 from bench.store_growth import GrowthResult, print_growth, run_growth
 from bench.writer import WriterResult, print_writer, run_writer
-
-ALL_SCENARIOS = (
-    "decode",
-    "writer",
-    "grpc",
-    "grpc2k",
-    "stub",
-    "http",
-    "half",
-    "half2k",
-    "overload",
-    "ryw",
-    "assessments",
-    "agreement",
-    "auth",
-    "sqlrows",
-    "lake",
-    "growth",
-)
-SLOW_SCENARIOS = ("stub", "lake", "writer")
-"""Left out of --quick: ``stub`` repeats ``grpc`` through the generated stub; ``lake`` starts PostgreSQL
-and runs collectors from ``.venv-lake``; ``writer`` stages and stores 262,144 spans in-process."""
-QUICK_SCENARIOS = tuple(scenario for scenario in ALL_SCENARIOS if scenario not in SLOW_SCENARIOS)
-DEFAULT_HALF_RATE = 15_000.0  # used only when `grpc` was not run and --half-rate is not given
-
-# (flag, type, full-run default, --quick default, help)
-_OPTIONS: tuple[tuple[str, type, object, object, str], ...] = (
-    ("duration", float, 30.0, 10.0, "seconds of sending in the grpc and http scenarios"),
-    ("stub-duration", float, 15.0, 8.0, "seconds of sending in the stub scenario"),
-    ("half-duration", float, 20.0, 8.0, "seconds of sending in the half-rate scenario"),
-    ("overload-duration", float, 15.0, 8.0, "seconds of sending in the overload scenario"),
-    ("ryw-duration", float, 20.0, 8.0, "seconds of gRPC load while the ryw scenario's probes read"),
-    ("ryw-probes", int, 300, 100, "sequential export-then-read probes on an idle collector"),
-    ("decode-seconds", float, 3.0, 1.0, "seconds per measured stage in the decode scenario"),
-    ("clients", int, 4, 4, "client processes in the grpc, stub, http and half scenarios"),
-    ("overload-clients", int, 8, 8, "client processes in the overload scenario"),
-    ("inflight", int, 2, 2, "concurrent exports per client process (threads)"),
-    ("overload-inflight", int, 2, 2, "concurrent exports per client process when overloading"),
-    ("batch", int, 512, 512, "spans per Export request (multiple of 4)"),
-    ("backlog-mib", int, 256, 256, "spool max_backlog_mib for the throughput scenarios"),
-    ("overload-backlog-mib", int, 256, 256, "spool max_backlog_mib for the overload scenario (the shipped default)"),
-    ("half-rate", float, 0.0, 0.0, "total spans/s for the half scenario (0 = half the measured grpc rate)"),
-    ("retry-sleep", float, 0.05, 0.05, "seconds to wait before retrying a back-pressure answer"),
-    ("drain-timeout", float, 60.0, 20.0, "max seconds to wait for count(*) to reach the acked count"),
-    ("assess-traces", int, 100_000, 20_000, "traces ingested for the assessments scenario's search"),
-    ("assess-feedback", int, 2_000, 500, "traces given feedback over REST before the search"),
-    ("assess-calls", int, 300, 300, "timed sequential log_feedback calls"),
-    ("assess-rows", int, 1_000_000, 1_000_000, "assessments (bulk-loaded) for the GROUP BY figure"),
-    ("growth-duration", float, 20.0, 10.0, "seconds of paced gRPC load on each store in the growth scenario"),
-    ("growth-rate", float, 8_000.0, 8_000.0, "spans/s of the growth scenario's load (2.6 KB spans)"),
-    (
-        "lake-spans",
-        int,
-        10_000_000,
-        1_000_000,
-        "spans bulk-loaded into a lake and a file for the query figures (0: none)",
-    ),
-)
-
-
-def _env_name(flag: str) -> str:
-    return "BENCH_" + flag.upper().replace("-", "_")
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        default=bool(os.environ.get("BENCH_QUICK")),
-        help="about one minute: shorter durations, no stub or lake scenario (env BENCH_QUICK=1)",
-    )
-    parser.add_argument(
-        "--scenarios",
-        default=os.environ.get("BENCH_SCENARIOS", ""),
-        help=f"comma list out of {','.join(ALL_SCENARIOS)} (default: all; --quick: no stub or lake)",
-    )
-    for flag, kind, full, _quick, text in _OPTIONS:
-        env = os.environ.get(_env_name(flag))
-        parser.add_argument(
-            f"--{flag}",
-            type=kind,
-            default=kind(env) if env else None,
-            help=f"{text} (default {full}; env {_env_name(flag)})",
-        )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("BENCH_DATA_DIR", "bench-data")),
-        help="where collectors keep their files (default ./bench-data, git-ignored)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep each scenario's data directory")
-    parser.add_argument(
-        "--collector-cmd",
-        default=os.environ.get("BENCH_COLLECTOR_CMD", ""),
-        help="command that starts the collector, before 'serve ...' (default: this python -m annotrace.collector)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
-    args = parser.parse_args(argv)
-    for flag, _kind, full, quick, _text in _OPTIONS:
-        attr = flag.replace("-", "_")
-        if getattr(args, attr) is None:
-            setattr(args, attr, quick if args.quick else full)
-    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
-    args.scenarios = chosen or list(QUICK_SCENARIOS if args.quick else ALL_SCENARIOS)
-    unknown = set(args.scenarios) - set(ALL_SCENARIOS)
-    if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SCENARIOS)}")
-    if args.batch <= 0 or args.batch % 4:
-        parser.error("--batch must be a positive multiple of 4 (one trace = 4 spans)")
-    return args
 
 
 def _say(text: str) -> None:
@@ -185,7 +73,7 @@ def _summary(r: LoadResult) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__)
     load_before = os.getloadavg()
     command = shlex.split(args.collector_cmd) if args.collector_cmd else None
     data_root: Path = args.data_dir.resolve()
@@ -217,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     writer: WriterResult | None = None
     if "writer" in args.scenarios:
         _say("[writer] the DuckDB writer alone, in-process: 2.6 KB and 1.2 KB spans, 8,192- and 512-span batches")
-        writer = run_writer(data_root)
+        writer = run_writer(data_root, args.sizes.writer_spans)
     peaks: dict[str, LoadResult] = {}
     for scenario, name, protocol, seconds, shape in (
         ("grpc", "grpc", "grpc", args.duration, "1k"),
@@ -322,19 +210,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(data_root / "assessments", ignore_errors=True)
     agreement: AgreementResult | None = None
     if "agreement" in args.scenarios:
-        _say("[agreement] 10,000 items x 3 labelers x 3 schemas, bulk-loaded into a fresh store file")
-        agreement = run_agreement()
+        items = args.sizes.agreement_items
+        _say(f"[agreement] {items:,} items x 3 labelers x 3 schemas, bulk-loaded into a fresh store file")
+        agreement = run_agreement(items)
     auth: AuthResult | None = None
     if "auth" in args.scenarios:
         _say("[auth] OTLP gRPC spans/s, open vs behind bearertokenauth, alternating rounds")
-        auth = run_auth(data_root, seconds=4.0 if args.quick else 6.0, rounds=3 if args.quick else 5)
+        auth = run_auth(
+            data_root,
+            seconds=1.0 if args.smoke else 4.0 if args.quick else 6.0,
+            rounds=1 if args.smoke else 3 if args.quick else 5,
+        )
         if not args.keep:
             for path in data_root.glob("auth-*"):
                 shutil.rmtree(path, ignore_errors=True)
     sql_rows: SqlRowsResult | None = None
     if "sqlrows" in args.scenarios:
-        _say("[sqlrows] SQL over 100,000 spans in 5 experiments: admin, 1 experiment, all 5 (in-process)")
-        sql_rows = run_sql_rows()
+        traces = args.sizes.sqlrows_traces
+        _say(f"[sqlrows] SQL over {traces * 10:,} spans in 5 experiments: admin, 1 experiment, all 5 (in-process)")
+        sql_rows = run_sql_rows(traces)
     lake: LakeResult | None = None
     if "lake" in args.scenarios:
         _say(
@@ -354,8 +248,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shutil.rmtree(path, ignore_errors=True)
     growth: GrowthResult | None = None
     if "growth" in args.scenarios:
-        _say(f"[growth] {args.growth_rate:,.0f} spans/s for {args.growth_duration:g}s on stores of 500k and 5M traces")
-        growth = run_growth(data_root, command, seconds=args.growth_duration, rate=args.growth_rate, batch=args.batch)
+        small, large = args.sizes.growth_traces
+        _say(
+            f"[growth] {args.growth_rate:,.0f} spans/s for {args.growth_duration:g}s on stores of {small:,} and "
+            f"{large:,} traces"
+        )
+        growth = run_growth(
+            data_root,
+            command,
+            seconds=args.growth_duration,
+            rate=args.growth_rate,
+            batch=args.batch,
+            sizes=args.sizes.growth_traces,
+        )
         if not args.keep:
             for path in data_root.glob("growth *"):
                 shutil.rmtree(path, ignore_errors=True)

@@ -63,7 +63,8 @@ POOL_SQL = f"""
 CREATE OR REPLACE TEMP TABLE bench_pool AS
 SELECT n, system_text, user_text, answer_text,
   '{{"query":"' || substr(user_text, 1, 80) || '"}}' AS tool_inputs,
-  '[{{"role":"system","content":"' || system_text || '"}},{{"role":"user","content":"' AS llm_inputs_head
+  '[{{"role":"system","parts":[{{"type":"text","content":"' || system_text
+    || '"}}]}},{{"role":"user","parts":[{{"type":"text","content":"' AS llm_inputs_head
 FROM (
   SELECT n,
     array_to_string(list_transform(range(110), lambda j: w[(1 + hash(n, j, 's') % {len(WORDS)})::BIGINT]), ' ') AS system_text,
@@ -76,23 +77,43 @@ FROM (
 # read): spans i in [bench_lo, bench_hi) (DuckDB variables, set per chunk). A view, so the chunk is
 # generated while the INSERT streams it into the store rather than held in a temporary table; the
 # JSON columns are concatenated from the pool's pieces and cast, not built with json_object (the
-# same text: the vocabulary needs no escaping, and json_object writes no spaces either). Both
+# vocabulary needs no escaping, and the text is what json_object or orjson would write). Both
 # together cut the load's CPU by about a third.
+#
+# Every column holds what ingest stores for the spans ``bench.lake_bulk_check`` sends (it compares
+# the two stores): the LLM calls as the OpenAI instrumentation sends them (CHAT_MODEL spans whose
+# inputs and outputs are the ``gen_ai.input.messages`` / ``gen_ai.output.messages`` as sent), the
+# agent and tool spans as the SDK does (``mlflow.spanInputs`` / ``mlflow.spanOutputs``, the session
+# and user as trace metadata on the root); ``attributes`` keeps every attribute as received, the
+# messages too, so it is the largest column, as on a real store.
 NEW_SPANS_VIEW = f"""
 CREATE OR REPLACE TEMP VIEW new_spans AS
 WITH ids AS (
   SELECT i, i // 4 AS t, i % 4 AS k,
     (getvariable('bench_base') + (i // 4) * 250000000 + (i % 4) * 20000000)::BIGINT AS start_ns,
-    (15000000 + hash(i) % 900000000)::BIGINT AS took_ns
+    (15000 + hash(i) % 900000)::BIGINT * 1000 AS took_ns
   FROM range(getvariable('bench_lo'), getvariable('bench_hi')) r(i)
-), rows AS (
+), texts AS (
   SELECT ids.*, p.system_text, p.user_text || ' #' || t AS user_text, p.answer_text || ' (' || t || ')' AS answer_text,
     p.tool_inputs, p.llm_inputs_head,
-    CASE k WHEN 0 THEN 'AGENT' WHEN 2 THEN 'TOOL' ELSE 'LLM' END AS span_type,
+    CASE k WHEN 0 THEN 'AGENT' WHEN 2 THEN 'TOOL' ELSE 'CHAT_MODEL' END AS span_type,
     CASE k WHEN 1 THEN 'gpt-4o' WHEN 3 THEN 'gpt-4o-mini' END AS model,
     CASE WHEN k IN (1, 3) THEN (200 + hash(i) % 1800)::BIGINT END AS input_tokens,
-    CASE WHEN k IN (1, 3) THEN (20 + hash(i, 'o') % 400)::BIGINT END AS output_tokens
+    CASE WHEN k IN (1, 3) THEN (20 + hash(i, 'o') % 400)::BIGINT END AS output_tokens,
+    CASE WHEN k = 0 THEN 'session-' || (t // 5) END AS session_id,
+    CASE WHEN k = 0 THEN 'user-' || (t % 997) END AS user_id
   FROM ids JOIN bench_pool p ON p.n = (hash(t) % {POOL})::BIGINT
+), rows AS (
+  SELECT texts.*,
+    CASE k WHEN 0 THEN '{{"question":"' || user_text || '"}}'
+      WHEN 2 THEN tool_inputs
+      ELSE llm_inputs_head || user_text || '"}}]}}]'
+    END AS inputs_text,
+    CASE k WHEN 0 THEN '[{{"role":"assistant","content":"' || answer_text || '"}}]'
+      WHEN 2 THEN '{{"orders":[' || t || ',' || (t + 1) || ']}}'
+      ELSE '[{{"role":"assistant","parts":[{{"type":"text","content":"' || answer_text || '"}}]}}]'
+    END AS outputs_text
+  FROM texts
 )
 SELECT 'tr-' || md5('t' || t) AS trace_id, substr(md5('s' || i), 1, 16) AS span_id,
   CASE WHEN k = 0 THEN NULL ELSE substr(md5('s' || (t * 4)), 1, 16) END AS parent_span_id,
@@ -103,28 +124,26 @@ SELECT 'tr-' || md5('t' || t) AS trace_id, substr(md5('s' || i), 1, 16) AS span_
   make_timestamp((start_ns + took_ns) // 1000) AS end_time,
   start_ns AS start_time_unix_nano, start_ns + took_ns AS end_time_unix_nano,
   CASE WHEN hash(i, 'e') % 50 = 0 THEN 'ERROR' ELSE 'OK' END AS status_code, NULL::VARCHAR AS status_message,
-  CASE k WHEN 0 THEN '{{"question":"' || user_text || '"}}'
-    WHEN 2 THEN tool_inputs
-    ELSE llm_inputs_head || user_text || '"}}]'
-  END::JSON AS inputs,
-  CASE k WHEN 2 THEN '{{"orders":[' || t || ',' || (t + 1) || ']}}'
-    ELSE '[{{"role":"assistant","content":"' || answer_text || '"}}]' END::JSON AS outputs,
+  inputs_text::JSON AS inputs, outputs_text::JSON AS outputs,
   model, CASE WHEN model IS NOT NULL THEN 'openai' END AS provider,
   input_tokens::BIGINT AS input_tokens, output_tokens::BIGINT AS output_tokens,
-  (input_tokens + output_tokens)::BIGINT AS total_tokens,
-  'session-' || (t // 5) AS session_id, 'user-' || (t % 997) AS user_id,
-  CASE WHEN model IS NULL THEN '{{"mlflow.spanType":"' || span_type || '"}}'
+  (input_tokens + output_tokens)::BIGINT AS total_tokens, session_id, user_id,
+  CASE WHEN model IS NULL THEN '{{"mlflow.spanType":"' || span_type || '","mlflow.spanInputs":"'
+      || replace(inputs_text, '"', '\\"') || '","mlflow.spanOutputs":"' || replace(outputs_text, '"', '\\"') || '"'
+      || CASE WHEN k = 0 THEN ',"mlflow.traceMetadata.mlflow.trace.session":"' || session_id
+        || '","mlflow.traceMetadata.mlflow.trace.user":"' || user_id || '"' ELSE '' END || '}}'
     ELSE '{{"gen_ai.operation.name":"chat","gen_ai.provider.name":"openai","gen_ai.request.model":"' || model
       || '","gen_ai.response.model":"' || model || '","gen_ai.usage.input_tokens":' || input_tokens
       || ',"gen_ai.usage.output_tokens":' || output_tokens || ',"gen_ai.response.id":"chatcmpl-' || md5('r' || i)
-      || '"}}' END::JSON AS attributes,
+      || '","gen_ai.input.messages":"' || replace(inputs_text, '"', '\\"')
+      || '","gen_ai.output.messages":"' || replace(outputs_text, '"', '\\"') || '"}}' END::JSON AS attributes,
   ('{{"service.name":"bench-' || (t % {EXPERIMENTS}) || '","telemetry.sdk.name":"opentelemetry",'
     || '"telemetry.sdk.version":"1.38.0","host.name":"worker-' || (t % 16) || '"}}')::JSON AS resource_attributes,
   'opentelemetry.instrumentation.openai' AS scope_name, '0.54.0' AS scope_version, NULL::VARCHAR AS trace_state,
   1::UBIGINT AS flags, 0::UBIGINT AS dropped_attributes_count, 0::UBIGINT AS dropped_events_count,
   0::UBIGINT AS dropped_links_count, NULL::VARCHAR[] AS normalization_errors,
-  CASE WHEN k = 0 THEN left(user_text, 200) END AS request_preview,
-  CASE WHEN k = 0 THEN left(answer_text, 200) END AS response_preview,
+  CASE WHEN k = 0 THEN inputs_text END AS request_preview,
+  CASE WHEN k = 0 THEN answer_text END AS response_preview,
   system_text, user_text, answer_text
 FROM rows
 """
@@ -135,6 +154,11 @@ FROM new_spans WHERE model IS NOT NULL
 UNION ALL SELECT trace_id, span_id, 'input', 1, 'user', user_text FROM new_spans WHERE model IS NOT NULL
 UNION ALL SELECT trace_id, span_id, 'output', 0, 'assistant', answer_text FROM new_spans WHERE model IS NOT NULL
 """
+TRACE_METADATA = (
+    "UPDATE new_traces SET trace_metadata = "
+    '\'{"mlflow.trace.session":"\' || session_id || \'","mlflow.trace.user":"\' || user_id || \'"}\''
+)
+"""The root's session and user as the trace's metadata, which ingest adds to the trace's row."""
 GROUP_BY_SPANS = (
     "SELECT model, span_type, count(*) AS spans, sum(input_tokens) AS input_tokens, "
     "sum(output_tokens) AS output_tokens, avg(duration_ms) AS avg_ms FROM {spans} GROUP BY ALL ORDER BY ALL"
@@ -148,7 +172,7 @@ DEDUPED_SPANS = "(SELECT * FROM spans QUALIFY row_number() OVER (PARTITION BY tr
 copies in housekeeping instead, ``lake.remove_duplicate_spans``)."""
 
 
-def load(db: Database, spans: int, chunk: int) -> tuple[float, float, int]:
+def load(db: Database, spans: int, chunk: int, base_ns: int | None = None) -> tuple[float, float, int]:
     """Bulk-load ``spans`` spans (a multiple of 4), one transaction per ``chunk`` spans; returns wall
     seconds, CPU seconds of this process (what a loaded machine does not inflate) and the number
     of transactions."""
@@ -159,7 +183,8 @@ def load(db: Database, spans: int, chunk: int) -> tuple[float, float, int]:
     for n in range(1, EXPERIMENTS + 1):
         conn.execute("INSERT INTO experiments (experiment_id, name) VALUES (?, ?)", [str(n), f"bench-{n - 1}"])
     conn.execute("COMMIT")
-    conn.execute("SET VARIABLE bench_base = ?", [(time.time_ns() // 10**9 - 7 * 86400) * 10**9])
+    # the first trace starts a week ago (or at ``base_ns``: ``bench.lake_bulk_check`` sends the same spans)
+    conn.execute("SET VARIABLE bench_base = ?", [base_ns or (time.time_ns() // 10**9 - 7 * 86400) * 10**9])
     conn.execute(NEW_SPANS_VIEW)
     transactions = 0
     for lo in range(0, spans, chunk):
@@ -169,6 +194,7 @@ def load(db: Database, spans: int, chunk: int) -> tuple[float, float, int]:
         conn.execute(INSERT_SPANS)
         conn.execute(INSERT_MESSAGES)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE new_traces AS {TRACE_ROWS}")
+        conn.execute(TRACE_METADATA)
         conn.execute(lake.INSERT_TRACE_PARTS if db.is_lake else INSERT_TRACES)
         conn.execute("COMMIT")
         transactions += 1

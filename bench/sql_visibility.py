@@ -74,12 +74,12 @@ def _median_ms(run: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def run_sql_rows() -> SqlRowsResult:
+def run_sql_rows(traces: int = TRACES) -> SqlRowsResult:
     result = SqlRowsResult()
     with tempfile.TemporaryDirectory(prefix="bench-sqlrows-") as directory:
         db = Database(Path(directory) / "annotrace.duckdb")
         try:
-            db.conn.execute(SETUP.format(traces=TRACES, spans=SPANS_PER_TRACE))
+            db.conn.execute(SETUP.format(traces=traces, spans=SPANS_PER_TRACE))
             result.spans = int(run_query(db, "SELECT count(*) FROM spans").rows[0][0])
             callers: dict[str, Callable[[str], object]] = {
                 "admin": lambda q: run_query(db, q),

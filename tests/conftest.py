@@ -36,8 +36,12 @@ def fresh_collector(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
 
 TESTS = Path(__file__).resolve().parent
 # tests that take seconds each, outside the directories marked e2e: their own collector processes,
-# a PostgreSQL cluster, or an OpenAPI fuzzer
-SLOW_FILES = {TESTS / "collector" / "store" / "test_lake.py", TESTS / "collector" / "api" / "test_openapi.py"}
+# a PostgreSQL cluster, an OpenAPI fuzzer, or the whole bench at a toy size
+SLOW_FILES = {
+    TESTS / "collector" / "store" / "test_lake.py",
+    TESTS / "collector" / "api" / "test_openapi.py",
+    TESTS / "bench" / "test_main.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
