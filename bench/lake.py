@@ -225,7 +225,8 @@ def print_lake(result: LakeResult) -> None:
         print(
             "     built by bench/lake_bulk.py: agent traces of 4 spans generated in SQL from range() (10 experiments, "
             "2 LLM calls with ~1.5 KB of unique messages per trace), inserted through the writer's own statements "
-            "(spans, messages, traces rows; trace_parts on the lake)"
+            "(spans, messages, traces rows; trace_parts on the lake); the rows are those OTLP ingest stores for the "
+            "same spans, cell for cell (python -m bench.lake_bulk_check compares the two)"
         )
     for note in result.notes:
         print(f"   note: {note}")

@@ -6,11 +6,13 @@ Ten million spans through OTLP ingest would take hours on this machine, so the r
 DuckDB from ``range()`` and go in through the writer's own statements (``span_writes.INSERT_SPANS``,
 ``span_writes.TRACE_ROWS``, ``lake.INSERT_TRACE_PARTS``): the same columns and ``traces`` rows (one
 ``trace_parts`` row per trace on a lake, as after housekeeping merged its parts) as ingest makes.
+Every cell is what OTLP ingest stores for the same spans: ``bench.lake_bulk_check`` sends them to a
+real collector and compares the two stores column by column (0 cells differ).
 
-The shapes are an agent's: traces of 4 spans (an AGENT root, two LLM calls, one TOOL call) in 10
-experiments, 250 ms apart. LLM spans carry a system prompt (~700 chars), a user message (~300)
-and an answer (~500) in ``inputs``/``outputs`` and as ``messages`` rows, as the genai processor
-stores them. The text is words drawn from a vocabulary by hash, from a pool of 4,096 texts, each
+The shapes are an agent's: traces of 4 spans (an AGENT root, two chat calls, one TOOL call) in 10
+experiments, 250 ms apart. Chat spans carry a system prompt (~700 chars), a user message (~300)
+and an answer (~500) in ``inputs``/``outputs``, as ``messages`` rows, and in ``attributes`` as
+received (``gen_ai.input.messages``), as the genai processor stores them. The text is words drawn from a vocabulary by hash, from a pool of 4,096 texts, each
 use made unique by the trace number: it compresses about as English does, not as a repeated
 constant would. The load is chunked (one transaction per ``--chunk`` spans, 1M by default: DuckLake
 writes Parquet files per transaction, so few large ones give the file sizes housekeeping's

@@ -98,7 +98,7 @@ SMOKE: dict[str, object] = {
     "growth_rate": 1_000.0,
     "lake_spans": 8_000,
 }
-"""``--smoke``'s option values: a few seconds per scenario; an option given explicitly still wins."""
+"""``--smoke``'s option values: seconds of traffic per scenario; an option given explicitly still wins."""
 
 
 @dataclass(frozen=True, slots=True)
