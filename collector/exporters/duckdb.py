@@ -206,6 +206,10 @@ class DuckDBExporter:
         assert self.writer is not None, "exporter not started"
         return self.writer.write(tables, group=more_coming)
 
+    def pending_bytes(self) -> int:
+        """Bytes of the batches consumed and not yet in the store's transaction (``Writer.queued_bytes``)."""
+        return 0 if self.writer is None else self.writer.queued_bytes
+
     def force_flush(self) -> None:
         """Commit the batches consumed so far without waiting for more company."""
         if self.writer is not None:

@@ -298,6 +298,10 @@ class OTLPExporter:
         done.set_result(None)
         return done
 
+    def pending_bytes(self) -> int:
+        """Nothing the pipeline must wait for: the sending queue has its own bound (``queue_size``)."""
+        return 0
+
     def force_flush(self) -> None:
         """Nothing to wait for: sending is asynchronous by design (see the module docstring)."""
 

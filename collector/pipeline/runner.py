@@ -57,29 +57,27 @@ from annotrace.collector.telemetry import Batch
 
 log = logging.getLogger(__name__)
 
-
 MAX_INFLIGHT_ITEMS = 98_304
 """Items taken from the spool and not yet committed: the store's commit under load (32,768 spans),
-the one being committed, and the batches decoded meanwhile. Records in flight are positions in
-the spool's files (workers read the payloads); decoded batches waiting for the store are the
-memory this bounds."""
+the one being committed, and the batches decoded meanwhile (their memory: ``MAX_DECODED_BYTES``)."""
 WORKER_START_TIMEOUT_S = 60.0
 """How long start-up waits for the decode workers; past it they go on starting in the background."""
-MAX_INFLIGHT = 64
-"""Batches in flight, a bound for many small ones."""
+MAX_INFLIGHT = 64  # batches in flight, a bound for many small ones
+MAX_DECODED_BYTES = 64 << 20
+"""Decoded batches handed to the exporters and not yet taken in (``pending_bytes``; ~7 KB per 2.6 KB
+span): past it, or while every worker has a batch, nothing more is taken. The worker decodes faster
+than the writer stores; without this, decoded batches piled up to ``MAX_INFLIGHT_ITEMS``."""
+HOLD_BACK_S = 0.005  # how often a runner holding back looks again
 
 
 class Exporter(Protocol):
     def start(self) -> None: ...
-
     def shutdown(self) -> None: ...
-
     @staticmethod
     def encode(batch: Batch) -> Any: ...  # pure, so workers can run it
-
     def consume(self, encoded: Any, *, more_coming: bool = False) -> Future[Any]: ...
-
     def force_flush(self) -> None: ...
+    def pending_bytes(self) -> int: ...  # consumed and not yet taken in: memory the runner bounds
 
 
 @dataclass(slots=True)
@@ -199,6 +197,9 @@ class Runner:
             if not self._finish_oldest():
                 return True  # stopping while the store cannot write: the rest stays in the spool
             full = False
+        if self._holding_back():
+            time.sleep(HOLD_BACK_S)
+            return False
         # idle: take what is there at once; busy: let a batch fill up (the batch processor's
         # timeout), so load makes full batches, and full batches make row-group commits
         records = self.spool.take(
@@ -216,6 +217,14 @@ class Runner:
         inflight.append((records, self._dispatch_safely(records)))
         self._items += sum(r.items for r in records)
         return False
+
+    def _holding_back(self) -> bool:
+        """Decoding more now would only add tables waiting for the store (``MAX_DECODED_BYTES``)."""
+        with self._lock:
+            if self._pool is not None and self._decoding >= self.workers:
+                return True
+        pending = sum(exporter.pending_bytes() for pipeline in self.pipelines for exporter in pipeline.exporters)
+        return pending >= MAX_DECODED_BYTES
 
     def _dispatch_safely(self, records: list[Record]) -> list[Future[Any]]:
         try:

@@ -55,6 +55,21 @@ class StoreTables:
     def span_count(self) -> int:
         return 0 if self.spans is None else self.spans.num_rows
 
+    @property
+    def nbytes(self) -> int:
+        """The Arrow buffers' size: what this batch holds in memory until the writer has stored it."""
+        tables = (
+            self.spans,
+            self.events,
+            self.links,
+            self.documents,
+            self.messages,
+            self.extras,
+            self.logs,
+            self.assessments,
+        )
+        return sum(table.nbytes for table in tables if table is not None)
+
 
 def trace_extras(spans: SpanBatch) -> pa.Table | None:
     """Per-trace tags and metadata merged from every span that carried some (usually none)."""

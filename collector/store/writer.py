@@ -64,6 +64,7 @@ class _Job:
     run: Callable[[duckdb.DuckDBPyConnection], Any]
     future: Future[Any]
     group: bool
+    size: int  # bytes held until it has run
 
 
 class _Ran(NamedTuple):
@@ -108,6 +109,8 @@ class Writer:
         self._batches = SpanWrites(lake=db.is_lake, chat=chat, genai_max_age_s=genai_max_age_s)
         self._router = Router(db)
         self._flush_queued = threading.Event()
+        self._queued_lock = threading.Lock()
+        self._queued_bytes = 0  # Arrow bytes of the batches submitted and not yet stored
         self._next_fit = 0.0
         self.broken: str | None = None  # why the database must be opened again before the next job
         self.failing: str | None = None  # why the last commit failed, until one succeeds
@@ -124,18 +127,31 @@ class Writer:
             self._thread.join()
             self._thread = None
 
-    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], T], *, group: bool = False) -> Future[T]:
-        """Run ``job(conn)`` in the writer's transaction; ``group`` lets it wait for company."""
+    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], T], *, group: bool = False, size: int = 0) -> Future[T]:
+        """Run ``job(conn)`` in the writer's transaction; ``group`` lets it wait for company; ``size``:
+        the bytes it holds until it has run (``queued_bytes``)."""
         future: Future[T] = Future()
         if self._thread is None:
             future.set_exception(Unavailable("The store is not running"))
         else:
-            self._jobs.put(_Job(job, future, group))
+            self._count_queued(size)
+            self._jobs.put(_Job(job, future, group, size))
         return future
 
     def write(self, tables: StoreTables, *, group: bool = True) -> Future[WriteStats]:
         """Store a batch; ``group`` lets it wait for later batches to share one commit."""
-        return self.submit(lambda conn: self._batches.write(conn, tables), group=group)
+        return self.submit(lambda conn: self._batches.write(conn, tables), group=group, size=tables.nbytes)
+
+    @property
+    def queued_bytes(self) -> int:
+        """The Arrow bytes of the batches waiting for this thread. Once a batch is inserted into the
+        open transaction, DuckDB holds its rows (within ``memory_limit``) and its tables are freed:
+        this is the memory that grows when the store falls behind (``pipeline.runner`` bounds it)."""
+        return self._queued_bytes
+
+    def _count_queued(self, size: int) -> None:
+        with self._queued_lock:
+            self._queued_bytes += size
 
     def flush(self) -> None:
         """Commit whatever batches are waiting in the open transaction now (or once the jobs
@@ -159,12 +175,12 @@ class Writer:
             if job is None:
                 self._commit(done, rows)
                 return
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            if self.broken is not None and not self._reopen():
-                job.future.set_exception(Unavailable(f"The store cannot write: {self.broken}"))
-                continue
             try:
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                if self.broken is not None and not self._reopen():
+                    job.future.set_exception(Unavailable(f"The store cannot write: {self.broken}"))
+                    continue
                 if not done:
                     self._conn.execute("BEGIN TRANSACTION")
                     opened = time.monotonic()
@@ -173,10 +189,14 @@ class Writer:
                 self._rollback([*done, _Ran(job.future, None)], exc)
                 done, rows = [], 0
                 continue
+            finally:  # run or refused, its tables are no longer held here
+                self._count_queued(-job.size)
             done.append(_Ran(job.future, result))
+            group = job.group
+            del job  # its batch's tables: unmapped now, not when the next job arrives
             if isinstance(result, WriteStats):
                 rows += result.spans_new
-            if not job.group or rows >= self.commit_rows or time.monotonic() - opened >= self.commit_interval_s:
+            if not group or rows >= self.commit_rows or time.monotonic() - opened >= self.commit_interval_s:
                 self._commit(done, rows)
                 done, rows = [], 0
 

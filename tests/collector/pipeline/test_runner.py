@@ -55,6 +55,9 @@ class GroupingExporter:
     def force_flush(self) -> None:
         self._commit()
 
+    def pending_bytes(self) -> int:
+        return 0
+
     def _commit(self) -> None:
         with self.lock:
             done, self.waiting = self.waiting, []
@@ -146,6 +149,9 @@ class RefusingExporter:
 
     def force_flush(self) -> None: ...
 
+    def pending_bytes(self) -> int:
+        return 0
+
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "decode-worker"])
 def test_a_record_refused_for_good_goes_to_the_dead_letter_folder_and_the_rest_is_stored(
@@ -235,6 +241,9 @@ class FullDiskExporter:
 
     def force_flush(self) -> None: ...
 
+    def pending_bytes(self) -> int:
+        return 0
+
 
 def test_a_store_that_cannot_write_stops_acknowledgements_and_is_retried_until_it_can(spool: Spool) -> None:
     for n in (1, 2, 3):
@@ -323,3 +332,68 @@ def test_an_unexpected_error_in_the_runner_neither_kills_it_nor_refuses_exports_
         spool.append("traces", b'{"receiver":"otlp"}', payload(2), items=2)
         wait_until_stored(spool)
     assert exporter.stored == 3
+
+
+class BackedUpStore:
+    """Holds every batch it is given (10 MiB pending each) until ``catch_up``: a store falling behind."""
+
+    def __init__(self) -> None:
+        self.consumed = 0
+        self.looks_while_full = 0
+        self.looked = threading.Event()  # the runner asked 20 times while the store was full
+        self.held: list[Future[Any]] = []
+        self.caught_up = False
+        self.lock = threading.Lock()
+
+    def start(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def force_flush(self) -> None: ...
+    @staticmethod
+    def encode(batch: Batch) -> int:
+        return len(batch.spans)
+
+    def consume(self, encoded: int, *, more_coming: bool = False) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self.lock:
+            self.consumed += 1
+            if not self.caught_up:
+                self.held.append(future)
+                return future
+        future.set_result(None)
+        return future
+
+    def pending_bytes(self) -> int:
+        with self.lock:
+            if self.held:
+                self.looks_while_full += 1
+                if self.looks_while_full >= 20:
+                    self.looked.set()
+            return len(self.held) * (10 << 20)
+
+    def catch_up(self) -> None:
+        """Store what is held, and from now on every batch at once."""
+        with self.lock:
+            held, self.held, self.caught_up = self.held, [], True
+        for future in held:
+            future.set_result(None)
+
+
+def test_the_runner_decodes_nothing_more_while_the_store_holds_its_limit_of_decoded_batches(
+    spool: Spool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "MAX_DECODED_BYTES", 10 << 20)  # one batch of the store's 10 MiB
+    for _ in range(3):
+        spool.append("traces", b'{"receiver":"otlp"}', payload(4), items=4)
+    store = BackedUpStore()
+    runner = Runner(spool, [Pipeline("traces", frozenset({"otlp"}), [], [store])], send_batch_size=4, timeout_s=0.05)
+    runner.start()
+    try:
+        assert store.looked.wait(20), "the runner never looked at the store's pending bytes"
+        assert store.consumed == 1  # the other two wait in the spool (on disk), not decoded in memory
+        assert spool.ready_items() == 8
+        store.catch_up()
+        wait_until_stored(spool)
+    finally:
+        store.catch_up()
+        runner.shutdown()
+    assert store.consumed == 3
