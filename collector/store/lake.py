@@ -308,11 +308,16 @@ def housekeeping(
 
 
 def compact(conn: duckdb.DuckDBPyConnection, *, keep_snapshots_hours: float) -> None:
-    """DuckLake's own upkeep, after ``housekeeping``: small Parquet files merged, snapshots older
-    than ``keep_snapshots_hours`` expired and their files deleted. Each call commits on its own, on
-    a connection that is not the writer's: DuckLake refuses a transaction that both changes rows
-    and compacts ("either make changes OR perform compaction"), and the writer's transaction may
-    hold batches."""
+    """DuckLake's own upkeep, after ``housekeeping``: rows inlined in the catalog written out to
+    Parquet, small Parquet files merged, snapshots older than ``keep_snapshots_hours`` expired and
+    their files deleted. Each call commits on its own, on a connection that is not the writer's:
+    DuckLake refuses a transaction that both changes rows and compacts ("either make changes OR
+    perform compaction"), and the writer's transaction may hold batches.
+
+    Inlined rows: DuckLake keeps a commit of at most 10 rows per table in PostgreSQL instead of a
+    Parquet file, and every scan of the table copies all of them from there (no filter reaches
+    them), until they are flushed; a light stream of small commits piles spans up there."""
+    conn.execute(f"CALL ducklake_flush_inlined_data('{LAKE_NAME}')")
     conn.execute(f"CALL ducklake_merge_adjacent_files('{LAKE_NAME}')")
     older = f"now() - INTERVAL {int(keep_snapshots_hours * 3600)} SECOND"
     conn.execute(f"CALL ducklake_expire_snapshots('{LAKE_NAME}', older_than => {older})")
