@@ -49,7 +49,7 @@ SELECT $session, 'tr-' || md5(i::VARCHAR), 'tr-' || md5(i::VARCHAR), i, now() FR
 LABELS = """
 INSERT INTO assessments (assessment_id, trace_id, span_id, assessment_name, kind, value, value_label, value_number,
     rationale, source_type, source_id, error_code, error_message, error_stack_trace, metadata, create_time,
-    last_update_time, overrides, valid, version)
+    last_update_time, overrides, valid, version, trace_key)
 WITH rows AS (
     SELECT i, l.labeler, s.name,
         hash(i, s.name) % 5 AS truth,
@@ -68,16 +68,17 @@ WITH rows AS (
 SELECT 'a-' || md5(i::VARCHAR || labeler || name), 'tr-' || md5(i::VARCHAR), NULL, name, 'feedback', value::JSON,
     trim(value, '"'), CASE WHEN name = 'score' THEN value::DOUBLE WHEN name = 'correct' THEN
     (value = 'true')::INT::DOUBLE END, NULL, 'HUMAN', labeler, NULL, NULL, NULL, '{}',
-    now() + INTERVAL (i * 20) SECOND, now() + INTERVAL (i * 20) SECOND, NULL, true, 1
+    now() + INTERVAL (i * 20) SECOND, now() + INTERVAL (i * 20) SECOND, NULL, true, 1,
+    ('0x' || right(md5(i::VARCHAR), 16))::UBIGINT
 FROM v
 """
 JUDGE = """
 INSERT INTO assessments (assessment_id, trace_id, span_id, assessment_name, kind, value, value_label, value_number,
     rationale, source_type, source_id, error_code, error_message, error_stack_trace, metadata, create_time,
-    last_update_time, overrides, valid, version)
+    last_update_time, overrides, valid, version, trace_key)
 SELECT 'a-' || md5('judge' || i::VARCHAR), 'tr-' || md5(i::VARCHAR), NULL, 'correct', 'feedback',
     (hash(i, 'judge') % 2 = 0)::VARCHAR::JSON, (hash(i, 'judge') % 2 = 0)::VARCHAR, NULL, NULL, 'LLM_JUDGE',
-    'judge-v1', NULL, NULL, NULL, '{}', now(), now(), NULL, true, 1
+    'judge-v1', NULL, NULL, NULL, '{}', now(), now(), NULL, true, 1, ('0x' || right(md5(i::VARCHAR), 16))::UBIGINT
 FROM range($items) r(i)
 """
 TRACES = """

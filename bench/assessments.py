@@ -282,9 +282,10 @@ def _bulk_load(cfg: AssessmentsConfig, db_path: Path, result: AssessmentsResult)
         con.execute("""
             INSERT INTO assessments (assessment_id, trace_id, span_id, assessment_name, kind, value, value_label,
                 value_number, rationale, source_type, source_id, metadata, create_time, last_update_time,
-                overrides, valid, version)
+                overrides, valid, version, trace_key)
             SELECT assessment_id, trace_id, NULL, assessment_name, 'feedback', CAST(value AS JSON), value_label,
-                value_number, NULL, 'LLM_JUDGE', 'bench-bulk', '{}', create_time, create_time, NULL, true, 1
+                value_number, NULL, 'LLM_JUDGE', 'bench-bulk', '{}', create_time, create_time, NULL, true, 1,
+                coalesce(try_cast('0x' || right(trace_id, 16) AS UBIGINT), 0)
             FROM bulk_assessments""")
         con.unregister("bulk_assessments")
         con.execute("CHECKPOINT")

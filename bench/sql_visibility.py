@@ -51,9 +51,9 @@ SELECT 'tr-' || md5(t::VARCHAR), md5(t::VARCHAR || '/' || s)[:16], 'exp' || (t %
     json_object('gen_ai.prompt', repeat('x', 900), 'n', s), '{{}}'
 FROM range({traces}) r(t), range({spans}) q(s);
 INSERT INTO assessments (assessment_id, trace_id, assessment_name, kind, value, source_type, source_id, metadata,
-    create_time, last_update_time, valid, version)
+    create_time, last_update_time, valid, version, trace_key)
 SELECT 'a-' || md5(i::VARCHAR), 'tr-' || md5(i::VARCHAR), 'quality', 'feedback', '4', 'HUMAN', 'ann', '{{}}', now(),
-    now(), true, 1
+    now(), true, 1, ('0x' || right(md5(i::VARCHAR), 16))::UBIGINT
 FROM range({traces}) r(i);
 """
 

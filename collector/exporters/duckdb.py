@@ -72,9 +72,9 @@ class DuckDBConfig:
     """DuckDB's working memory (cached blocks, the open commit, queries), the largest part of the
     collector's RSS: with a 512MB limit the whole collector peaked at ~1.2 GiB under sustained
     overload, with 192MB (+ the index) at ~0.94 GiB and the same ingest rate. Queries that need
-    more spill to disk; raise it for heavy analytical SQL on a large store. The ``traces`` key
-    index (~75 bytes per trace), which DuckDB keeps in memory, comes on top
-    (``Database.fit_memory_limit``)."""
+    more spill to disk; raise it for heavy analytical SQL on a large store. The key indexes of the
+    small tables (experiments, users), which DuckDB keeps in memory, come on top
+    (``Database.fit_memory_limit``); the tables that grow with the data have none."""
     threads: int = 0
     """DuckDB's worker threads; 0 = one fewer than the machine's cores (at least one)."""
     lock_timeout: Duration = 10.0

@@ -35,19 +35,11 @@ the WAL and compressing them again at the next checkpoint, which measured ~40% o
 time per span. Smaller row groups let commits of a few batches take that path (the writer commits
 ``commit_rows``, see ``store.writer``), so a commit needs ~130 MB of memory, not ~1 GB. The size
 is an option of the attached file, not stored in it: every writable open sets it."""
-INDEX_BYTES_PER_KEY = 96
-"""What a primary key (an ART index) takes in memory per row: ~74 bytes measured for 500,000
-trace ids, rounded up."""
 MEMORY_STEP = 16 * 1024 * 1024
-INDEX_BYTES = """
-SELECT greatest(
-  ((SELECT count(*) FROM log_records) + (SELECT count(*) FROM assessments)
-   + (SELECT count(*) FROM genai_log_events_seen)) * ?,
-  (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'))
-"""
-"""The keys of the tables that grow with the data times ``INDEX_BYTES_PER_KEY`` (``traces`` has no
-key since schema 0080: it grew with every stored trace),
-or what DuckDB reports for its ART indexes if that is more."""
+INDEX_BYTES = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+"""What DuckDB reports for its ART indexes. The tables that grow with the data have none (traces
+since schema 0080, log_records, genai_log_events_seen and assessments since 0081-0084: each held
+~75-96 bytes per row); the keys left are those of small tables (experiments, users, sessions)."""
 _UNITS = {
     "": 1,
     "b": 1,
@@ -175,15 +167,14 @@ class Database:
 
         DuckDB keeps ART indexes in memory and never evicts them: inside a fixed limit the
         ``traces`` primary key (~74 bytes per trace, gone since schema 0080) left less and less
-        room for the inserts until every insert failed ("could not allocate block"). The keys of
-        ``log_records``, ``assessments`` and ``genai_log_events_seen`` still grow so. The index
-        size is the larger of what DuckDB reports and an estimate from the row counts
-        (``INDEX_BYTES``): after a restart DuckDB loads an index lazily, while inserts load it.
+        room for the inserts until every insert failed ("could not allocate block"); so did the
+        keys of ``log_records``, ``assessments`` and ``genai_log_events_seen`` (gone since
+        0081-0084). The indexes left belong to small tables (``INDEX_BYTES``).
         The writer calls this after commits, at most once a second; the setting changes in steps
         of 16 MiB."""
         if self.working_memory is None or self.is_lake:  # a lake has no ART indexes
             return
-        index_bytes = conn.execute(INDEX_BYTES, [INDEX_BYTES_PER_KEY]).fetchall()[0][0]
+        index_bytes = conn.execute(INDEX_BYTES).fetchall()[0][0]
         limit = self.working_memory + -(-int(index_bytes) // MEMORY_STEP) * MEMORY_STEP
         if limit != self._memory_limit:
             conn.execute(f"SET memory_limit = '{limit}B'")

@@ -37,7 +37,10 @@ SELECT s.* FROM batch_evaluations s
 ANTI JOIN assessments a USING (assessment_id)
 ANTI JOIN (SELECT DISTINCT assessment_id FROM assessment_history) h USING (assessment_id)
 """
-INSERT_ASSESSMENTS = "INSERT INTO assessments BY NAME SELECT * FROM evaluations_new"
+INSERT_ASSESSMENTS = (
+    "INSERT INTO assessments BY NAME "
+    "SELECT *, coalesce(try_cast('0x' || right(trace_id, 16) AS UBIGINT), 0) AS trace_key FROM evaluations_new"
+)
 INSERT_HISTORY = "INSERT INTO assessment_history BY NAME SELECT * FROM evaluations_history"
 _STR = pa.string()
 

@@ -36,13 +36,20 @@ COLUMNS = (
     "assessment_id, trace_id, span_id, assessment_name, kind, value, rationale, source_type, source_id, "
     "error_code, error_message, error_stack_trace, metadata, create_time, last_update_time, overrides, valid, version"
 )
-GET = f"SELECT {COLUMNS} FROM assessments WHERE assessment_id = ? AND trace_id = ?"
+GET = (
+    f"SELECT {COLUMNS} FROM assessments "
+    "WHERE trace_key = coalesce(try_cast('0x' || right($2, 16) AS UBIGINT), 0) AND assessment_id = $1 AND trace_id = $2"
+)
+"""``assessments`` has no index (schema 0084): the key filter spares comparing every stored id."""
 # list_contains, not IN (SELECT unnest(?)): measured 8 ms against 34 ms for a page of 100 traces
 FOR_TRACES = (
     f"SELECT {COLUMNS} FROM assessments WHERE list_contains(?::VARCHAR[], trace_id) "
     "ORDER BY trace_id, create_time, assessment_id"
 )
-FOR_TRACE = f"SELECT {COLUMNS} FROM assessments WHERE trace_id = ? ORDER BY create_time, assessment_id"
+FOR_TRACE = (
+    f"SELECT {COLUMNS} FROM assessments WHERE trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0) "
+    "AND trace_id = $1 ORDER BY create_time, assessment_id"
+)
 HISTORY = (
     "SELECT version, operation, change_time, caused_by, snapshot FROM assessment_history "
     "WHERE assessment_id = ? AND trace_id = ? ORDER BY version"
@@ -55,8 +62,9 @@ SPAN_EXISTS = "SELECT 1 FROM spans WHERE trace_id = ? AND span_id = ?"
 INSERT = (
     "INSERT INTO assessments (assessment_id, trace_id, span_id, assessment_name, kind, value, value_label, "
     "value_number, rationale, source_type, source_id, error_code, error_message, error_stack_trace, metadata, "
-    "create_time, last_update_time, overrides, valid, version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "create_time, last_update_time, overrides, valid, version, trace_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "coalesce(try_cast('0x' || right(?, 16) AS UBIGINT), 0))"
 )
 UPDATE = (
     "UPDATE assessments SET assessment_name = ?, value = ?, value_label = ?, value_number = ?, rationale = ?, "
@@ -284,6 +292,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewAssessment, assessment_id: s
             created.overrides,
             True,
             1,
+            created.trace_id,  # trace_key
         ],
     )
     _record(conn, created, "create", now)

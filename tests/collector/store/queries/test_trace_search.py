@@ -29,8 +29,9 @@ SPAN_INSERT = (
 )
 ASSESSMENT_INSERT = (
     "INSERT INTO assessments (assessment_id, trace_id, assessment_name, kind, value, value_label, value_number, "
-    "source_type, metadata, create_time, last_update_time, valid, version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 'HUMAN', '{}', ?, ?, ?, 1)"
+    "source_type, metadata, create_time, last_update_time, valid, version, trace_key) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, 'HUMAN', '{}', $8, $9, $10, 1, "
+    "coalesce(try_cast('0x' || right($2, 16) AS UBIGINT), 0))"
 )
 
 
