@@ -353,6 +353,8 @@ def _error(error: Any, prefix: str) -> InvalidParameter:
         )
     if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return invalid(path, "an object", error["input"])
+    if error["type"] == "list_type":  # a list of declared objects (``list[SomeBody]``)
+        return invalid(path, "a list", error["input"])
     return InvalidParameter(f"Invalid value for parameter '{path}': {error['msg']}.")
 
 

@@ -22,6 +22,12 @@ _LISTS: dict[Any, frozenset[str]] = {}
 
 def parse_query(body: type[B], params: QueryParams, prefix: str = "") -> B:
     """``params`` as the ``TypedDict`` ``body`` (see the module docstring for lists)."""
+    return parse(body, query_data(body, params), prefix)
+
+
+def query_data(body: type[Any], params: QueryParams) -> dict[str, Any]:
+    """``params`` as the dict ``parse_query`` checks against ``body``, for a route that adjusts it
+    first (MLflow's run routes read ``run_uuid`` as ``run_id``)."""
     lists = _LISTS.get(body)
     if lists is None:
         hints = get_type_hints(body, include_extras=True)
@@ -32,7 +38,7 @@ def parse_query(body: type[B], params: QueryParams, prefix: str = "") -> B:
     for key in params:
         values = params.getlist(key)
         data[key] = values if len(values) > 1 or key in lists else values[0]
-    return parse(body, data, prefix)
+    return data
 
 
 def _metadata(hint: Any) -> list[Any]:
