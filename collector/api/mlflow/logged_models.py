@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.run_json import key_values, metric_json
-from annotrace.collector.api.mlflow.wire import invalid, json_body, ok, page_offset, page_token
-from annotrace.collector.store.queries import logged_models as store
+from annotrace.collector.api.mlflow.run_json import KeyValue, metric_json, tag_dict
+from annotrace.collector.api.mlflow.wire import json_body, ok, page_offset, page_token
+from annotrace.collector.api.models import Boolean, Integer, Text, TextList, parse
+from annotrace.collector.store.queries import logged_models
 from annotrace.collector.store.queries.runs import Metric
 
 if TYPE_CHECKING:
@@ -27,13 +29,54 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS = 1000
+_OPTIONAL_TEXT = Annotated[str, Text()] | None
+
+
+class NewModelBody(TypedDict):
+    """CreateLoggedModel, fields in the stock server's order of checks."""
+
+    experiment_id: Annotated[str, Text(non_empty=True)]
+    name: NotRequired[Annotated[str, Text(name=True)] | None]
+    model_type: NotRequired[_OPTIONAL_TEXT]
+    source_run_id: NotRequired[_OPTIONAL_TEXT]
+    params: NotRequired[list[KeyValue] | None]
+    tags: NotRequired[list[KeyValue] | None]
+
+
+class FinalizeBody(TypedDict):
+    status: Annotated[str, Text(non_empty=True, choices=logged_models.STATUSES)]
+
+
+class TagsBody(TypedDict):
+    tags: NotRequired[list[KeyValue] | None]
+
+
+class ParamsBody(TypedDict):
+    params: NotRequired[list[KeyValue] | None]
+
+
+class OrderByBody(TypedDict):
+    """``{"field_name", "ascending"}``; the store checks the name (an attribute or ``metrics.<key>``)."""
+
+    field_name: Annotated[str, Text()]
+    ascending: NotRequired[Annotated[bool, Boolean()] | None]
+    dataset_name: NotRequired[_OPTIONAL_TEXT]
+    dataset_digest: NotRequired[_OPTIONAL_TEXT]
+
+
+class ModelSearchBody(TypedDict):
+    experiment_ids: NotRequired[Annotated[list[str], TextList()] | None]
+    filter: NotRequired[_OPTIONAL_TEXT]
+    max_results: NotRequired[Annotated[int, Integer(minimum=1, maximum=MAX_RESULTS)] | None]
+    order_by: NotRequired[list[OrderByBody] | None]
+    page_token: NotRequired[_OPTIONAL_TEXT]
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def model_json(m: store.LoggedModel) -> dict[str, Any]:
+def model_json(m: logged_models.LoggedModel) -> dict[str, Any]:
     info: dict[str, Any] = {
         "model_id": m.model_id,
         "experiment_id": m.experiment_id,
@@ -67,71 +110,64 @@ def model_json(m: store.LoggedModel) -> dict[str, Any]:
 
 
 async def create_logged_model(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_id = body.get_str("experiment_id", required=True)
-    assert experiment_id is not None
-    new = store.NewModel(
-        experiment_id=experiment_id,
-        name=body.get_name("name") or None,
-        model_type=body.get_str("model_type"),
-        source_run_id=body.get_str("source_run_id") or None,
-        params=key_values(body, "params"),
-        tags=key_values(body, "tags"),
+    body = parse(NewModelBody, (await json_body(request)).data)
+    new = logged_models.NewModel(
+        experiment_id=body["experiment_id"],
+        name=body.get("name") or None,
+        model_type=body.get("model_type"),
+        source_run_id=body.get("source_run_id") or None,
+        params=tag_dict(body.get("params")),
+        tags=tag_dict(body.get("tags")),
     )
-    model = await access.write(partial(store.create, new=new, now_ms=_now_ms()))
+    model = await access.write(partial(logged_models.create, new=new, now_ms=_now_ms()))
     return ok({"model": model_json(model)})
 
 
 async def get_logged_model(access: Access, request: Request) -> Response:
-    return ok({"model": model_json(await access.read(store.get, request.path_params["model_id"]))})
+    return ok({"model": model_json(await access.read(logged_models.get, request.path_params["model_id"]))})
 
 
 async def finalize_logged_model(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    status = body.get_str("status", required=True)
-    if status not in store.STATUSES:
-        raise invalid("status", "one of " + ", ".join(store.STATUSES), status)
+    status = parse(FinalizeBody, (await json_body(request)).data)["status"]
     model = await access.write(
-        partial(store.finalize, model_id=request.path_params["model_id"], status=status, now_ms=_now_ms())
+        partial(logged_models.finalize, model_id=request.path_params["model_id"], status=status, now_ms=_now_ms())
     )
     return ok({"model": model_json(model)})
 
 
 async def delete_logged_model(access: Access, request: Request) -> Response:
-    await access.write(partial(store.delete, model_id=request.path_params["model_id"], now_ms=_now_ms()))
+    await access.write(partial(logged_models.delete, model_id=request.path_params["model_id"], now_ms=_now_ms()))
     return ok({})
 
 
 async def set_logged_model_tags(access: Access, request: Request) -> Response:
-    tags = key_values(await json_body(request), "tags")
-    await access.write(partial(store.set_tags, model_id=request.path_params["model_id"], tags=tags))
+    tags = tag_dict(parse(TagsBody, (await json_body(request)).data).get("tags"))
+    await access.write(partial(logged_models.set_tags, model_id=request.path_params["model_id"], tags=tags))
     return ok({})
 
 
 async def delete_logged_model_tag(access: Access, request: Request) -> Response:
     await access.write(
-        partial(store.delete_tag, model_id=request.path_params["model_id"], key=request.path_params["tag_key"])
+        partial(logged_models.delete_tag, model_id=request.path_params["model_id"], key=request.path_params["tag_key"])
     )
     return ok({})
 
 
 async def log_logged_model_params(access: Access, request: Request) -> Response:
-    params = key_values(await json_body(request), "params")
-    await access.write(partial(store.log_params, model_id=request.path_params["model_id"], params=params))
+    params = tag_dict(parse(ParamsBody, (await json_body(request)).data).get("params"))
+    await access.write(partial(logged_models.log_params, model_id=request.path_params["model_id"], params=params))
     return ok({})
 
 
 async def search_logged_models(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_ids = body.get_str_list("experiment_ids") or []
-    max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
-    filter_string = body.get_str("filter")
-    order_by = body.raw("order_by") or []
-    if not isinstance(order_by, list) or not all(isinstance(o, dict) for o in order_by):
-        raise invalid("order_by", 'a list of {"field_name", "ascending"} objects', order_by)
+    body = parse(ModelSearchBody, (await json_body(request)).data)
+    experiment_ids = body.get("experiment_ids") or []
+    max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
+    filter_string = body.get("filter")
+    order_by: list[dict[str, Any]] = [dict(o) for o in body.get("order_by") or []]
     scope = orjson.dumps([experiment_ids, filter_string or "", order_by]).decode()
-    offset = page_offset(body.get_str("page_token"), scope)
-    found = await access.read(store.search, experiment_ids, filter_string, order_by, max_results + 1, offset)
+    offset = page_offset(body.get("page_token"), scope)
+    found = await access.read(logged_models.search, experiment_ids, filter_string, order_by, max_results + 1, offset)
     out: dict[str, Any] = {"models": [model_json(m) for m in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)

@@ -1,24 +1,80 @@
-"""Runs on the wire: MLflow's ``Run`` JSON out, and the run RPCs' typed list fields in.
+"""Runs on the wire: MLflow's ``Run`` JSON out, and the declarations of what the run RPCs take in
+(tags, params, metrics, dataset and model references; ``logged_models.py`` uses them too).
 
 Apart from ``runs.py`` so the handlers stay thin and the shapes are in one place. Output follows
 what a stock ``mlflow server`` writes with ``message_to_json``: empty repeated fields and unset
 optional fields (``end_time`` of a running run) are left out, ``run_uuid`` repeats ``run_id``.
+Declarations list their fields in the order the stock server checks them, so a body with several
+faults gets the stock server's first error.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from annotrace.collector.api.mlflow.wire import Fields, invalid, missing
-from annotrace.collector.store.queries import runs as store
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
+
+from annotrace.collector.api.models import Integer, Number, Text
+from annotrace.collector.store.queries import runs
+
+_OPTIONAL_TEXT = Annotated[str, Text()] | None
 
 
-def artifact_uri(run: store.Run) -> str:
+class KeyValue(TypedDict):
+    """A ``RunTag``, ``Param`` or logged-model tag; a null value is an empty one."""
+
+    key: Annotated[str, Text()]
+    value: NotRequired[_OPTIONAL_TEXT]
+
+
+class RunIdBody(TypedDict):
+    """``run_id`` (``run_uuid`` from older clients: ``with_run_id`` copies it over)."""
+
+    run_id: Annotated[str, Text(empty_is_missing=True)]
+
+
+class MetricBody(TypedDict):
+    """One metric (LogMetric's body or a LogBatch entry); value and timestamp are required."""
+
+    key: Annotated[str, Text()]
+    value: Annotated[float, Number()]
+    timestamp: Annotated[int, Integer()]
+    step: NotRequired[Annotated[int, Integer()] | None]
+    model_id: NotRequired[_OPTIONAL_TEXT]
+    dataset_name: NotRequired[_OPTIONAL_TEXT]
+    dataset_digest: NotRequired[_OPTIONAL_TEXT]
+
+
+class DatasetBody(TypedDict):
+    name: Annotated[str, Text()]
+    digest: Annotated[str, Text()]
+    source_type: Annotated[str, Text()]
+    source: Annotated[str, Text()]
+    schema: NotRequired[_OPTIONAL_TEXT]
+    profile: NotRequired[_OPTIONAL_TEXT]
+
+
+class DatasetInputBody(TypedDict):
+    """LogInputs' ``datasets`` item: ``{"dataset": {name, digest, source_type, source, ...}, "tags"}``."""
+
+    dataset: DatasetBody
+    tags: NotRequired[list[KeyValue] | None]
+
+
+class ModelInputBody(TypedDict):
+    model_id: Annotated[str, Text(non_empty=True)]
+
+
+class ModelOutputBody(ModelInputBody):
+    step: NotRequired[Annotated[int, Integer()] | None]
+
+
+def artifact_uri(run: runs.Run) -> str:
     return f"mlflow-artifacts:/{run.experiment_id}/{run.run_id}/artifacts"
 
 
-def run_info_json(run: store.Run) -> dict[str, Any]:
+def run_info_json(run: runs.Run) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_uuid": run.run_id,
         "experiment_id": run.experiment_id,
@@ -33,7 +89,7 @@ def run_info_json(run: store.Run) -> dict[str, Any]:
     return info
 
 
-def metric_json(m: store.Metric) -> dict[str, Any]:
+def metric_json(m: runs.Metric) -> dict[str, Any]:
     value: float | str = m.value
     if math.isnan(m.value):
         value = "NaN"
@@ -42,7 +98,7 @@ def metric_json(m: store.Metric) -> dict[str, Any]:
     return {"key": m.key, "value": value, "timestamp": m.timestamp, "step": m.step}
 
 
-def run_json(run: store.Run, *, with_outputs: bool = True) -> dict[str, Any]:
+def run_json(run: runs.Run, *, with_outputs: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if run.metrics:
         data["metrics"] = [metric_json(m) for m in run.metrics]
@@ -61,114 +117,47 @@ def run_json(run: store.Run, *, with_outputs: bool = True) -> dict[str, Any]:
     return out
 
 
-def run_id_of(body: Fields) -> str:
-    """``run_id``, or the deprecated ``run_uuid`` older clients still send."""
-    value = body.get_str("run_id") or body.get_str("run_uuid")
-    if not value:
-        raise missing(body.path("run_id"))
-    return value
+def with_run_id(data: dict[str, Any]) -> dict[str, Any]:
+    """The body with ``run_id`` taken from the deprecated ``run_uuid`` older clients still send, as
+    the stock server reads it when ``run_id`` is absent or empty."""
+    if data.get("run_id") in (None, "") and data.get("run_uuid") is not None:
+        return {**data, "run_id": data["run_uuid"]}
+    return data
 
 
-def key_values(body: Fields, name: str) -> dict[str, str]:
-    """A repeated ``{"key", "value"}`` field as a dict (a later key wins, as MLflow's tags do)."""
-    out: dict[str, str] = {}
-    for index, item in enumerate(body.raw(name) or []):
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-            raise invalid(f"{body.path(name)}[{index}]", 'an object {"key": string, "value": string}', item)
-        value = item.get("value", "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise invalid(f"{body.path(name)}[{index}].value", "a string", value)
-        out[item["key"]] = value
-    return out
+def tag_dict(items: list[KeyValue] | None) -> dict[str, str]:
+    """Repeated ``{"key", "value"}`` items as a dict (a later key wins, as MLflow's tags do)."""
+    return {item["key"]: item.get("value") or "" for item in items or []}
 
 
-def metric_of(item: Fields) -> store.Metric:
-    """One metric (LogMetric's body or a LogBatch entry); value and timestamp are required."""
-    key = item.get_str("key")
-    if key is None:
-        raise missing(item.path("key"))
-    raw = item.raw("value")
-    if raw is None:
-        raise missing(item.path("value"))
-    value = _number(raw, item.path("value"))
-    timestamp = item.get_int("timestamp")
-    if timestamp is None:
-        raise missing(item.path("timestamp"))
-    return store.Metric(
-        key,
-        value,
-        timestamp,
-        item.get_int("step") or 0,
-        item.get_str("model_id"),
-        item.get_str("dataset_name"),
-        item.get_str("dataset_digest"),
+def metric_of(m: MetricBody) -> runs.Metric:
+    return runs.Metric(
+        m["key"],
+        m["value"],
+        m["timestamp"],
+        m.get("step") or 0,
+        m.get("model_id"),
+        m.get("dataset_name"),
+        m.get("dataset_digest"),
     )
 
 
-def metrics_of(body: Fields, name: str) -> list[store.Metric]:
+def dataset_inputs(items: list[DatasetInputBody] | None) -> list[dict[str, Any]]:
+    """LogInputs' datasets in the shape the store keeps (a run's ``inputs.dataset_inputs``)."""
     out = []
-    for index, raw in enumerate(body.raw(name) or []):
-        if not isinstance(raw, dict):
-            raise invalid(f"{body.path(name)}[{index}]", "an object", raw)
-        out.append(metric_of(Fields(raw, f"{body.path(name)}[{index}].")))
-    return out
-
-
-def dataset_inputs_of(body: Fields) -> list[dict[str, Any]]:
-    """LogInputs' ``datasets``: each ``{"tags": [...], "dataset": {name, digest, source_type, source, ...}}``."""
-    out = []
-    for index, raw in enumerate(body.raw("datasets") or []):
-        item = Fields(raw if isinstance(raw, dict) else {}, f"datasets[{index}].")
-        if not isinstance(raw, dict):
-            raise invalid(f"datasets[{index}]", "an object", raw)
-        dataset = item.get_obj("dataset", required=True)
-        assert dataset is not None
+    for item in items or []:
         entry: dict[str, Any] = {}
-        tags = key_values(item, "tags")
+        tags = tag_dict(item.get("tags"))
         if tags:
             entry["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-        shape: dict[str, str] = {}
-        for name in ("name", "digest", "source_type", "source"):
-            value = dataset.get_str(name)
-            if value is None:
-                raise missing(dataset.path(name))
-            shape[name] = value
-        for name in ("schema", "profile"):
-            value = dataset.get_str(name)
-            if value is not None:
-                shape[name] = value
-        entry["dataset"] = shape
+        entry["dataset"] = {key: value for key, value in item["dataset"].items() if value is not None}
         out.append(entry)
     return out
 
 
-def model_refs_of(body: Fields, name: str, *, with_step: bool = False) -> list[dict[str, Any]]:
-    out = []
-    for index, raw in enumerate(body.raw(name) or []):
-        if not isinstance(raw, dict):
-            raise invalid(f"{name}[{index}]", "an object", raw)
-        item = Fields(raw, f"{name}[{index}].")
-        model_id = item.get_str("model_id", required=True)
-        entry: dict[str, Any] = {"model_id": model_id}
-        if with_step:
-            entry["step"] = item.get_int("step") or 0
-        out.append(entry)
-    return out
+def model_inputs(items: list[ModelInputBody] | None) -> list[dict[str, Any]]:
+    return [{"model_id": item["model_id"]} for item in items or []]
 
 
-def _number(raw: Any, path: str) -> float:
-    if isinstance(raw, bool):
-        raise invalid(path, "a number", raw)
-    if isinstance(raw, int | float):
-        return float(raw)
-    if isinstance(raw, str):
-        special = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
-        if raw.lower() in special:
-            return special[raw.lower()]
-        try:
-            return float(raw)
-        except ValueError:
-            pass
-    raise invalid(path, "a number", raw)
+def model_outputs(items: list[ModelOutputBody] | None) -> list[dict[str, Any]]:
+    return [{"model_id": item["model_id"], "step": item.get("step") or 0} for item in items or []]

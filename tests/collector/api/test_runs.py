@@ -90,3 +90,48 @@ def test_links_are_kept_once_and_at_most_100_per_call(
     assert too_many.status_code == 400 and "100" in too_many.json()["message"]
     rows = api.post("/api/v1/sql", json={"query": f"SELECT count(*) FROM trace_run_links WHERE run_id = '{run_id}'"})
     assert rows.json()["rows"] == [[1]]
+
+
+def test_a_body_with_several_faults_gets_the_stock_servers_first_error(api: httpx.Client) -> None:
+    """The field the stock server (mlflow 3.17.2) names for each body, read off it: its handlers check
+    fields in a fixed order, which the declarations keep."""
+    cases = [
+        (f"{RUNS}/create", {"experiment_id": 5, "start_time": "x", "run_name": 3}, "'experiment_id'"),
+        (f"{RUNS}/create", {"start_time": "x", "run_name": 3, "tags": [{"key": 1}]}, "'start_time'"),
+        (f"{RUNS}/update", {"status": 5, "end_time": "x"}, "'run_id'"),
+        (f"{RUNS}/update", {"run_id": "r", "status": 5, "end_time": "x"}, "'end_time'"),
+        (f"{RUNS}/update", {"run_uuid": 5}, "'run_id'"),
+        (f"{RUNS}/log-metric", {"run_id": "r", "value": "x", "key": 5}, "'key'"),
+        (f"{RUNS}/log-metric", {"key": "k", "value": 1, "timestamp": "x"}, "'run_id'"),
+        (f"{RUNS}/log-batch", {"run_id": "r", "metrics": [{"key": "m"}], "params": [{}]}, "'metrics[0].value'"),
+        (f"{RUNS}/log-batch", {"run_id": "r", "tags": [{"value": "x"}], "params": [{}]}, "'params[0].key'"),
+        (f"{RUNS}/search", {"experiment_ids": "x", "max_results": "y", "run_view_type": "S"}, "'experiment_ids'"),
+        (f"{RUNS}/search", {"filter": 4, "max_results": 60000, "order_by": [1]}, "'filter'"),
+        ("/api/2.0/mlflow/traces/link-to-run", {"trace_ids": [1], "run_id": ""}, "'trace_ids'"),
+        (
+            "/api/2.0/mlflow/experiments/create",
+            {"name": "x", "artifact_location": 3, "tags": "x"},
+            "'artifact_location'",
+        ),
+        ("/api/2.0/mlflow/experiments/search", {"max_results": "y", "filter": 5, "order_by": "z"}, "'max_results'"),
+        ("/api/3.0/mlflow/datasets/create", {"name": "", "experiment_ids": "x", "tags": 5}, "'name'"),
+        ("/api/3.0/mlflow/scorers/register", {"name": "", "serialized_scorer": ""}, "'experiment_id'"),
+        (
+            "/api/2.0/mlflow/logged-models/search",
+            {"experiment_ids": ["0"], "filter": 5, "max_results": "x"},
+            "'filter'",
+        ),
+    ]
+    for path, body, field in cases:
+        response = api.post(path, json=body)
+        assert response.status_code == 400, (path, body, response.text)
+        assert field in response.json()["message"], (path, body, response.json())
+
+
+def test_query_strings_take_run_uuid_a_nan_metric_and_a_list_given_once(api: httpx.Client, experiment_id: str) -> None:
+    run_id = _run(api, experiment_id)["info"]["run_id"]  # type: ignore[index]
+    api.post(f"{RUNS}/log-metric", json={"run_id": run_id, "key": "m", "value": "NaN", "timestamp": 1})
+    history = api.get("/api/2.0/mlflow/metrics/get-history", params={"run_uuid": run_id, "metric_key": "m"})
+    assert history.json() == {"metrics": [{"key": "m", "value": "NaN", "timestamp": 1, "step": 0}]}, history.text
+    found = api.get("/api/2.0/mlflow/experiments/search", params={"order_by": "name", "max_results": "1000"})
+    assert experiment_id in [e["experiment_id"] for e in found.json()["experiments"]], found.text
