@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
+
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.wire import (
-    Fields,
     epoch_ms,
-    invalid,
     json_body,
     missing,
     ok,
     page_offset,
     page_token,
     parse_json,
-    query,
 )
+from annotrace.collector.api.models import Integer, Text, TextList, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import dataset_records
-from annotrace.collector.store.queries import datasets as store
+from annotrace.collector.store.queries import dataset_records, datasets
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -40,9 +40,52 @@ DEFAULT_MAX_RESULTS = 1000
 MAX_SEARCH_RESULTS = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 MAX_RECORDS_PER_CALL = 10_000
 MAX_TAG_BYTES = 64 * 1024
+_OPTIONAL_TEXT = Annotated[str, Text()] | None
+_TEXT_LIST = Annotated[list[str], TextList()] | None
 
 
-def dataset_json(d: store.Dataset, experiment_ids: list[str] | None = None) -> dict[str, Any]:
+class NewDatasetBody(TypedDict):
+    """CreateDataset; ``tags`` is JSON text of an object, as in MLflow's proto."""
+
+    name: Annotated[str, Text(max_chars=datasets.MAX_NAME_CHARS, name=True, empty_is_missing=True)]
+    experiment_ids: NotRequired[_TEXT_LIST]
+    tags: NotRequired[_OPTIONAL_TEXT]
+
+
+class DatasetSearchBody(TypedDict):
+    """SearchEvaluationDatasets, a POST body or a GET query string."""
+
+    experiment_ids: NotRequired[_TEXT_LIST]
+    filter_string: NotRequired[_OPTIONAL_TEXT]
+    max_results: NotRequired[Annotated[int, Integer()] | None]
+    order_by: NotRequired[_TEXT_LIST]
+    page_token: NotRequired[_OPTIONAL_TEXT]
+
+
+class TagsBody(TypedDict):
+    tags: Annotated[str, Text()]
+
+
+class RecordsBody(TypedDict):
+    """``records``: JSON text of a list of records (MLflow's proto), or the list itself."""
+
+    records: Any  # its shape is checked and worded by upsert_records
+
+
+class RecordPageBody(TypedDict):
+    max_results: NotRequired[Annotated[int, Integer()] | None]
+    page_token: NotRequired[_OPTIONAL_TEXT]
+
+
+class RecordIdsBody(TypedDict):
+    dataset_record_ids: NotRequired[_TEXT_LIST]
+
+
+class ExperimentIdsBody(TypedDict):
+    experiment_ids: NotRequired[_TEXT_LIST]
+
+
+def dataset_json(d: datasets.Dataset, experiment_ids: list[str] | None = None) -> dict[str, Any]:
     """MLflow's ``Dataset`` proto as JSON: ``tags``, ``schema`` and ``profile`` are JSON *text*,
     unset fields are left out, and ``experiment_ids`` is only in the answer to ``create`` (the
     client loads them on demand from ``experiment-ids``)."""
@@ -82,47 +125,39 @@ def _dataset_id(request: Request) -> str:
     return str(request.path_params["dataset_id"])
 
 
-def _tags(body: Fields, name: str = "tags") -> dict[str, Any] | None:
+def _tags(text: str) -> dict[str, Any]:
     """MLflow's proto carries tags as JSON *text* (an object is refused, as MLflow does)."""
-    value = body.raw(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise invalid(body.path(name), "a JSON string", value)
-    parsed = parse_json(value, body.path(name), "JSON text of an object")
+    parsed = parse_json(text, "tags", "JSON text of an object")
     if not isinstance(parsed, dict):
-        raise InvalidParameter(f"Invalid value for parameter '{name}': expected JSON text of an object.")
-    if len(value) > MAX_TAG_BYTES:
-        raise InvalidParameter(f"Invalid value for parameter '{name}': more than {MAX_TAG_BYTES} bytes.")
+        raise InvalidParameter("Invalid value for parameter 'tags': expected JSON text of an object.")
+    if len(text) > MAX_TAG_BYTES:
+        raise InvalidParameter(f"Invalid value for parameter 'tags': more than {MAX_TAG_BYTES} bytes.")
     return parsed
 
 
 async def create_dataset(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    name = body.get_name("name", max_chars=store.MAX_NAME_CHARS)
-    if not name:
-        raise missing("name")
-    experiment_ids = body.get_str_list("experiment_ids") or []
-    tags = {str(k): str(v) for k, v in (_tags(body) or {}).items()}
+    body = parse(NewDatasetBody, (await json_body(request)).data)
+    name, experiment_ids = body["name"], body.get("experiment_ids") or []
+    text = body.get("tags")
+    tags = {} if text is None else {str(k): str(v) for k, v in _tags(text).items()}
     stored = await access.write(
-        partial(store.create, name=name, experiment_ids=experiment_ids, tags=tags, now=now_ms())
+        partial(datasets.create, name=name, experiment_ids=experiment_ids, tags=tags, now=now_ms())
     )
     return ok({"dataset": dataset_json(stored, experiment_ids)})
 
 
 async def get_dataset(access: Access, request: Request) -> Response:
-    return ok({"dataset": dataset_json(await access.read(store.get, _dataset_id(request)))})
+    return ok({"dataset": dataset_json(await access.read(datasets.get, _dataset_id(request)))})
 
 
 async def delete_dataset(access: Access, request: Request) -> Response:
     """Idempotent: deleting a dataset that is gone answers ``{}``."""
-    await access.write(partial(store.delete, dataset_id=_dataset_id(request)))
+    await access.write(partial(datasets.delete, dataset_id=_dataset_id(request)))
     return ok({})
 
 
-def _max_results(params: Fields, default: int, maximum: int) -> int:
+def _max_results(value: int | None, default: int, maximum: int) -> int:
     """MLflow reads 0 as unset and refuses it; the message is MLflow's."""
-    value = params.get_int("max_results")
     if value is None:
         return default
     if value < 1:
@@ -137,14 +172,16 @@ def _max_results(params: Fields, default: int, maximum: int) -> int:
 
 
 async def search_datasets(access: Access, request: Request) -> Response:
-    params = await json_body(request) if request.method == "POST" else query(request)
-    experiment_ids = params.get_str_list("experiment_ids")
-    filter_string = params.get_str("filter_string")
-    order_by = params.get_str_list("order_by")
-    limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
+    if request.method == "POST":
+        params = parse(DatasetSearchBody, (await json_body(request)).data)
+    else:
+        params = parse_query(DatasetSearchBody, request.query_params)
+    experiment_ids, filter_string = params.get("experiment_ids"), params.get("filter_string")
+    order_by = params.get("order_by")
+    limit = _max_results(params.get("max_results"), DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
     scope = f"{experiment_ids}|{filter_string}|{order_by}"
-    offset = page_offset(params.get_str("page_token"), scope)
-    found = await access.read(store.search, experiment_ids, filter_string, order_by, limit + 1, offset)
+    offset = page_offset(params.get("page_token"), scope)
+    found = await access.read(datasets.search, experiment_ids, filter_string, order_by, limit + 1, offset)
     out: dict[str, Any] = {"datasets": [dataset_json(d) for d in found[:limit]]}
     if len(found) > limit:
         out["next_page_token"] = page_token(offset + limit, scope)
@@ -153,25 +190,21 @@ async def search_datasets(access: Access, request: Request) -> Response:
 
 async def set_tags(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    body = await json_body(request)
-    tags = _tags(body)
-    if tags is None:
-        raise missing("tags")
-    await access.write(partial(store.set_tags, dataset_id=dataset_id, tags=tags))
+    tags = _tags(parse(TagsBody, (await json_body(request)).data)["tags"])
+    await access.write(partial(datasets.set_tags, dataset_id=dataset_id, tags=tags))
     return ok({})
 
 
 async def delete_tag(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    await access.write(partial(store.delete_tag, dataset_id=dataset_id, key=str(request.path_params["key"])))
+    await access.write(partial(datasets.delete_tag, dataset_id=dataset_id, key=str(request.path_params["key"])))
     return ok({})
 
 
 async def upsert_records(access: Access, request: Request) -> Response:
     """``{"records": "<JSON list>"}`` (a list is accepted too) -> ``{inserted_count, updated_count}``."""
     dataset_id = _dataset_id(request)
-    body = await json_body(request)
-    raw = body.raw("records")
+    raw = parse(RecordsBody, (await json_body(request)).data)["records"]
     if raw is None:
         raise missing("records")
     if isinstance(raw, str):
@@ -188,9 +221,12 @@ async def upsert_records(access: Access, request: Request) -> Response:
 
 async def get_records(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    params = await json_body(request, content_type_required=False) if request.method == "POST" else query(request)
-    limit = _max_results(params, DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
-    offset = page_offset(params.get_str("page_token"), dataset_id)
+    if request.method == "POST":
+        params = parse(RecordPageBody, (await json_body(request, content_type_required=False)).data)
+    else:
+        params = parse_query(RecordPageBody, request.query_params)
+    limit = _max_results(params.get("max_results"), DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
+    offset = page_offset(params.get("page_token"), dataset_id)
     found = await access.read(dataset_records.records, dataset_id, limit + 1, offset)
     out: dict[str, Any] = {"records": json.dumps([record_json(r) for r in found[:limit]])}  # MLflow: json.dumps
     if len(found) > limit:
@@ -201,14 +237,14 @@ async def get_records(access: Access, request: Request) -> Response:
 async def delete_records(access: Access, request: Request) -> Response:
     """``{"dataset_record_ids": [...]}`` -> ``{"deleted_count"}``."""
     dataset_id = _dataset_id(request)
-    body = await json_body(request, content_type_required=False)
-    ids = body.get_str_list("dataset_record_ids") or []
+    body = parse(RecordIdsBody, (await json_body(request, content_type_required=False)).data)
+    ids = body.get("dataset_record_ids") or []
     deleted = await access.write(partial(dataset_records.delete_records, dataset_id=dataset_id, record_ids=ids))
     return ok({"deleted_count": deleted})
 
 
 async def experiment_ids(access: Access, request: Request) -> Response:
-    found = await access.read(store.experiment_ids, _dataset_id(request))
+    found = await access.read(datasets.experiment_ids, _dataset_id(request))
     return ok({"experiment_ids": found} if found else {})
 
 
@@ -222,8 +258,8 @@ async def remove_experiments(access: Access, request: Request) -> Response:
 
 async def _link(access: Access, request: Request, *, add: bool) -> Response:
     dataset_id = _dataset_id(request)
-    ids = (await json_body(request)).get_str_list("experiment_ids") or []
+    ids = parse(ExperimentIdsBody, (await json_body(request)).data).get("experiment_ids") or []
     stored = await access.write(
-        partial(store.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add, now=now_ms())
+        partial(datasets.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add, now=now_ms())
     )
     return ok({"dataset": dataset_json(stored)})
