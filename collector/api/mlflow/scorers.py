@@ -8,21 +8,17 @@ call. As a stock MLflow server does by default, a scorer that carries code (``ca
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import (
-    Fields,
-    epoch_ms,
-    json_body,
-    missing,
-    ok,
-    query,
-)
+from annotrace.collector.api.mlflow.wire import epoch_ms, json_body, ok
+from annotrace.collector.api.models import Integer, Text, TextList, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import scorers as store
+from annotrace.collector.store.queries import scorers
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -41,9 +37,37 @@ CUSTOM_SCORER_REFUSED = (  # MLflow's DECORATOR_SCORER_REGISTRATION_NOT_SUPPORTE
     "MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS environment variable to true, or\n"
     "4. Use built-in scorers or make_judge() scorers instead."
 )
+_REQUIRED = Annotated[str, Text(empty_is_missing=True)]
 
 
-def scorer_json(v: store.ScorerVersion) -> dict[str, Any]:
+class ScorerBody(TypedDict):
+    """RegisterScorer; the name's blank and length checks come after, worded as MLflow does."""
+
+    experiment_id: _REQUIRED
+    name: Annotated[str, Text(name=True, empty_is_missing=True)]
+    serialized_scorer: _REQUIRED
+
+
+class ScorerListQuery(TypedDict):
+    experiment_id: NotRequired[Annotated[str, Text()] | None]
+
+
+class ScorerNameQuery(TypedDict):
+    """ListScorerVersions; GetScorer and DeleteScorer add a version (the latest when unset)."""
+
+    experiment_id: _REQUIRED
+    name: _REQUIRED
+
+
+class ScorerVersionQuery(ScorerNameQuery):
+    version: NotRequired[Annotated[int, Integer()] | None]
+
+
+class OnlineConfigsQuery(TypedDict):
+    scorer_ids: Annotated[list[str], TextList()]
+
+
+def scorer_json(v: scorers.ScorerVersion) -> dict[str, Any]:
     """MLflow's ``Scorer`` proto as JSON (its ``experiment_id`` is an int32 there)."""
     experiment: int | str = int(v.experiment_id) if v.experiment_id.isdigit() else v.experiment_id
     return {
@@ -56,17 +80,6 @@ def scorer_json(v: store.ScorerVersion) -> dict[str, Any]:
     }
 
 
-def _required(params: Fields, name: str) -> str:
-    value = params.get_str(name)
-    if not value:
-        raise missing(name)
-    return value
-
-
-def _version(params: Fields) -> int | None:
-    return params.get_int("version")
-
-
 def _has_code(value: Any) -> bool:
     """MLflow's ``_obj_has_call_source``: a ``call_source`` anywhere, ensembles included."""
     if isinstance(value, dict):
@@ -77,12 +90,8 @@ def _has_code(value: Any) -> bool:
 
 
 async def register_scorer(access: Access, request: Request) -> Response:
-    body = await json_body(request)
-    experiment_id = _required(body, "experiment_id")
-    name = body.get_name("name")
-    if name is None:
-        raise missing("name")
-    serialized = _required(body, "serialized_scorer")
+    body = parse(ScorerBody, (await json_body(request)).data)
+    experiment_id, name, serialized = body["experiment_id"], body["name"], body["serialized_scorer"]
     if not name.strip():
         raise InvalidParameter("Scorer name cannot be empty or contain only whitespace.")
     if len(name) > MAX_NAME_CHARS:
@@ -98,7 +107,7 @@ async def register_scorer(access: Access, request: Request) -> Response:
     if _has_code(data):
         raise InvalidParameter(CUSTOM_SCORER_REFUSED)
     stored = await access.write(
-        partial(store.register, experiment_id=experiment_id, name=name, serialized_scorer=serialized, now=now_ms())
+        partial(scorers.register, experiment_id=experiment_id, name=name, serialized_scorer=serialized, now=now_ms())
     )
     return ok(
         {
@@ -113,36 +122,33 @@ async def register_scorer(access: Access, request: Request) -> Response:
 
 
 async def list_scorers(access: Access, request: Request) -> Response:
-    params = query(request)
-    found = await access.read(store.latest, params.get_str("experiment_id") or None)
+    params = parse_query(ScorerListQuery, request.query_params)
+    found = await access.read(scorers.latest, params.get("experiment_id") or None)
     return ok({"scorers": [scorer_json(v) for v in found]})
 
 
 async def list_scorer_versions(access: Access, request: Request) -> Response:
-    params = query(request)
-    found = await access.read(store.versions, _required(params, "experiment_id"), _required(params, "name"))
+    params = parse_query(ScorerNameQuery, request.query_params)
+    found = await access.read(scorers.versions, params["experiment_id"], params["name"])
     return ok({"scorers": [scorer_json(v) for v in found]})
 
 
 async def get_scorer(access: Access, request: Request) -> Response:
-    params = query(request)
-    found = await access.read(
-        store.get, _required(params, "experiment_id"), _required(params, "name"), _version(params)
-    )
+    params = parse_query(ScorerVersionQuery, request.query_params)
+    found = await access.read(scorers.get, params["experiment_id"], params["name"], params.get("version"))
     return ok({"scorer": scorer_json(found)})
 
 
 async def delete_scorer(access: Access, request: Request) -> Response:
     """The client sends a JSON body; query parameters are read when there is none."""
-    params = await json_body(request, content_type_required=False)
-    if not params.data:
-        params = query(request)
+    data = (await json_body(request, content_type_required=False)).data
+    params = parse(ScorerVersionQuery, data) if data else parse_query(ScorerVersionQuery, request.query_params)
     await access.write(
         partial(
-            store.delete,
-            experiment_id=_required(params, "experiment_id"),
-            name=_required(params, "name"),
-            version=_version(params),
+            scorers.delete,
+            experiment_id=params["experiment_id"],
+            name=params["name"],
+            version=params.get("version"),
         )
     )
     return ok({})
@@ -151,6 +157,5 @@ async def delete_scorer(access: Access, request: Request) -> Response:
 async def online_scoring_configs(access: Access, request: Request) -> Response:
     """``list_scorers`` asks for the scorers' online-scoring configurations. annotrace does not run
     scorers on incoming traces, so there are none (MLflow answers ``[]`` for scorers without one)."""
-    if query(request).get_str_list("scorer_ids") is None:
-        raise missing("scorer_ids")
+    parse_query(OnlineConfigsQuery, request.query_params)
     return ok({"configs": []})
