@@ -3,20 +3,23 @@
 The stock client uploads a small ``MLmodel`` file for each logged model it creates, so
 ``set_active_model(name=...)`` fails without this route. Uploads are kept in the store
 (``store/queries/artifacts.py``) and limited to ``MAX_ARTIFACT_BYTES``: annotrace is not a model
-weight store.
+weight artifacts.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, NotRequired
 
 from starlette.responses import Response
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import ok, query
+from annotrace.collector.api.mlflow.wire import ok
+from annotrace.collector.api.models import Text
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import PayloadTooLarge
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import artifacts as store
+from annotrace.collector.store.queries import artifacts
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -26,8 +29,12 @@ if TYPE_CHECKING:
 MAX_ARTIFACT_BYTES = 16 * 1024 * 1024
 
 
+class ListQuery(TypedDict):
+    path: NotRequired[Annotated[str, Text()] | None]
+
+
 async def upload_artifact(access: Access, request: Request) -> Response:
-    path = store.validate(request.path_params["artifact_path"])
+    path = artifacts.validate(request.path_params["artifact_path"])
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -35,18 +42,18 @@ async def upload_artifact(access: Access, request: Request) -> Response:
         if size > MAX_ARTIFACT_BYTES:
             raise PayloadTooLarge(f"Artifact '{path}' is larger than the limit of {MAX_ARTIFACT_BYTES} bytes")
         chunks.append(chunk)
-    await access.write(partial(store.put, path=path, content=b"".join(chunks), now=now_ms()))
+    await access.write(partial(artifacts.put, path=path, content=b"".join(chunks), now=now_ms()))
     return ok({})
 
 
 async def download_artifact(access: Access, request: Request) -> Response:
-    path = store.validate(request.path_params["artifact_path"])
-    return Response(await access.read(store.get, path), media_type="application/octet-stream")
+    path = artifacts.validate(request.path_params["artifact_path"])
+    return Response(await access.read(artifacts.get, path), media_type="application/octet-stream")
 
 
 async def list_artifacts(access: Access, request: Request) -> Response:
-    directory = query(request).get_str("path") or ""
-    entries = await access.read(store.list_dir, directory)
+    directory = parse_query(ListQuery, request.query_params).get("path") or ""
+    entries = await access.read(artifacts.list_dir, directory)
     files = [
         {
             "path": e.path.rsplit("/", 1)[-1],

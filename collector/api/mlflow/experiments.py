@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 import orjson
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
+from annotrace.collector.api.mlflow.run_json import KeyValue, tag_dict
 from annotrace.collector.api.mlflow.wire import (
     epoch_ms,
     invalid,
@@ -18,14 +19,14 @@ from annotrace.collector.api.mlflow.wire import (
     ok,
     page_offset,
     page_token,
-    query,
 )
-from annotrace.collector.api.models import Text, parse
+from annotrace.collector.api.models import Integer, Text, TextList, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.errors import PermissionDenied
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import experiments as store
+from annotrace.collector.store.queries import experiments
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -35,15 +36,36 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 50000
-VIEW_TYPES = tuple(store.VIEW_TYPES)
+VIEW_TYPES = tuple(experiments.VIEW_TYPES)
 _ID = Text(non_empty=True)
+_OPTIONAL_TEXT = Annotated[str, Text()] | None
 
 
 class NewExperimentBody(TypedDict):
-    """CreateExperiment; ``tags`` is read item by item in ``create_experiment`` (each item's fault
-    named ``tags[i]``, as before models)."""
+    """CreateExperiment, fields in the stock server's order of checks (``artifact_location`` is
+    checked as it does, then not used: artifacts live in the store)."""
 
-    name: Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, non_empty=True, name=True)]
+    name: Annotated[str, Text(max_chars=experiments.MAX_NAME_CHARS, non_empty=True, name=True)]
+    artifact_location: NotRequired[_OPTIONAL_TEXT]
+    tags: NotRequired[list[KeyValue] | None]
+
+
+class ExperimentSearchBody(TypedDict):
+    """SearchExperiments, a POST body or a GET query string."""
+
+    view_type: NotRequired[Annotated[str, Text(choices=VIEW_TYPES)] | None]
+    max_results: NotRequired[Annotated[int, Integer(minimum=1, maximum=MAX_RESULTS)] | None]
+    order_by: NotRequired[Annotated[list[str], TextList()] | None]
+    filter: NotRequired[_OPTIONAL_TEXT]
+    page_token: NotRequired[_OPTIONAL_TEXT]
+
+
+class ExperimentQuery(TypedDict):
+    experiment_id: Annotated[str, _ID]
+
+
+class ExperimentNameQuery(TypedDict):
+    experiment_name: Annotated[str, _ID]
 
 
 class ExperimentIdBody(TypedDict):
@@ -51,7 +73,7 @@ class ExperimentIdBody(TypedDict):
 
 
 class ExperimentChangeBody(ExperimentIdBody):
-    new_name: NotRequired[Annotated[str, Text(max_chars=store.MAX_NAME_CHARS, name=True)] | None]
+    new_name: NotRequired[Annotated[str, Text(max_chars=experiments.MAX_NAME_CHARS, name=True)] | None]
 
 
 class TagKeyBody(ExperimentIdBody):
@@ -62,7 +84,7 @@ class TagBody(TagKeyBody):
     value: NotRequired[Annotated[str, Text()] | None]
 
 
-def experiment_json(e: store.Experiment) -> dict[str, Any]:
+def experiment_json(e: experiments.Experiment) -> dict[str, Any]:
     out: dict[str, Any] = {
         "experiment_id": e.experiment_id,
         "name": e.name,
@@ -77,13 +99,13 @@ def experiment_json(e: store.Experiment) -> dict[str, Any]:
 
 
 async def get_experiment(access: Access, request: Request) -> Response:
-    experiment_id = query(request).get_str("experiment_id", required=True)
-    return ok({"experiment": experiment_json(await access.read(store.get, experiment_id))})
+    experiment_id = parse_query(ExperimentQuery, request.query_params)["experiment_id"]
+    return ok({"experiment": experiment_json(await access.read(experiments.get, experiment_id))})
 
 
 async def get_experiment_by_name(access: Access, request: Request) -> Response:
-    name = query(request).get_str("experiment_name", required=True)
-    found = await access.read(store.get_by_name, name)
+    name = parse_query(ExperimentNameQuery, request.query_params)["experiment_name"]
+    found = await access.read(experiments.get_by_name, name)
     principal = principal_of(request)
     if principal is not None and not principal.can("READ", found.experiment_id):
         raise PermissionDenied(f"User '{principal.name}' lacks READ permission on experiment {found.experiment_id}")
@@ -92,33 +114,25 @@ async def get_experiment_by_name(access: Access, request: Request) -> Response:
 
 async def create_experiment(access: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
-    body = await json_body(request)
-    name = parse(NewExperimentBody, body.data)["name"]
-    tags: dict[str, str] = {}
-    for index, tag in enumerate(body.raw("tags") or []):
-        if (
-            not isinstance(tag, dict)
-            or not isinstance(tag.get("key"), str)
-            or not isinstance(tag.get("value", ""), str)
-        ):
-            raise invalid(f"tags[{index}]", 'an object {"key": string, "value": string}', tag)
-        tags[tag["key"]] = tag.get("value", "")
-    experiment_id = await access.write(partial(store.create, name=name, tags=tags, now=now_ms()))
+    body = parse(NewExperimentBody, (await json_body(request)).data)
+    name, tags = body["name"], tag_dict(body.get("tags"))
+    experiment_id = await access.write(partial(experiments.create, name=name, tags=tags, now=now_ms()))
     return ok({"experiment_id": experiment_id})
 
 
 async def search_experiments(access: Access, request: Request) -> Response:
-    body = await json_body(request) if request.method == "POST" else query(request)
-    max_results = body.get_int("max_results", minimum=1, maximum=MAX_RESULTS) or DEFAULT_MAX_RESULTS
-    view_type = body.get_str("view_type") or "ACTIVE_ONLY"
-    if view_type not in VIEW_TYPES:
-        raise invalid("view_type", "one of " + ", ".join(VIEW_TYPES), view_type)
-    filter_string = body.get_str("filter")
-    order_by = body.get_str_list("order_by") or []
+    if request.method == "POST":
+        body = parse(ExperimentSearchBody, (await json_body(request)).data)
+    else:
+        body = parse_query(ExperimentSearchBody, request.query_params)
+    max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
+    view_type = body.get("view_type") or "ACTIVE_ONLY"
+    filter_string = body.get("filter")
+    order_by = body.get("order_by") or []
     scope = orjson.dumps([filter_string or "", order_by, view_type]).decode()
-    offset = page_offset(body.get_str("page_token"), scope)
+    offset = page_offset(body.get("page_token"), scope)
     visible = await access.read(visible_experiments, principal_of(request))
-    found = await access.read(store.search, filter_string, order_by, max_results + 1, offset, view_type, visible)
+    found = await access.read(experiments.search, filter_string, order_by, max_results + 1, offset, view_type, visible)
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found[:max_results]]}
     if len(found) > max_results:
         out["next_page_token"] = page_token(offset + max_results, scope)
@@ -127,13 +141,13 @@ async def search_experiments(access: Access, request: Request) -> Response:
 
 async def delete_experiment(access: Access, request: Request) -> Response:
     experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
-    await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
+    await access.write(partial(experiments.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
     return ok({})
 
 
 async def restore_experiment(access: Access, request: Request) -> Response:
     experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
-    await access.write(partial(store.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
+    await access.write(partial(experiments.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
     return ok({})
 
 
@@ -144,19 +158,21 @@ async def update_experiment(access: Access, request: Request) -> Response:
     if new_name is not None:
         if not new_name.strip():
             raise invalid("new_name", "a non-empty name", new_name)
-        await access.write(partial(store.rename, experiment_id=experiment_id, new_name=new_name, now=now_ms()))
+        await access.write(partial(experiments.rename, experiment_id=experiment_id, new_name=new_name, now=now_ms()))
     return ok({})
 
 
 async def set_experiment_tag(access: Access, request: Request) -> Response:
     body = parse(TagBody, (await json_body(request)).data)
     experiment_id, key, value = body["experiment_id"], body["key"], body.get("value")
-    await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms()))
+    await access.write(
+        partial(experiments.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms())
+    )
     return ok({})
 
 
 async def delete_experiment_tag(access: Access, request: Request) -> Response:
     body = parse(TagKeyBody, (await json_body(request)).data)
     experiment_id, key = body["experiment_id"], body["key"]
-    await access.write(partial(store.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
+    await access.write(partial(experiments.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
     return ok({})
