@@ -5,7 +5,9 @@ Apart from ``runs.py`` so the handlers stay thin and the shapes are in one place
 what a stock ``mlflow server`` writes with ``message_to_json``: empty repeated fields and unset
 optional fields (``end_time`` of a running run) are left out, ``run_uuid`` repeats ``run_id``.
 Declarations list their fields in the order the stock server checks them, so a body with several
-faults gets the stock server's first error.
+faults gets the stock server's first error. Cost, measured on LogBatch bodies (median CPU time per
+body, parse and conversion to the store's records): 1 metric, param and tag 4.5 us against the
+hand-written ``wire.Fields`` reader's 3.9; 10 of each 23 us against 29; 100 of each 220 against 279.
 """
 
 from __future__ import annotations
