@@ -23,6 +23,7 @@ README "Scale-out on DuckLake" has the figures). Two causes, two answers:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import duckdb
@@ -39,24 +40,26 @@ WHERE t.end_snapshot IS NULL
 ORDER BY t.table_name
 """
 """The lake's tables that have no statistics row: no row was ever committed to them."""
-PLACEHOLDER = "coalesce(try_cast('0' AS {t}), try_cast('1970-01-01' AS {t}), try_cast('[]' AS {t}))"
-"""A value of any column type the schema uses (0, '0', false, 1970-01-01, an empty list), for
-NOT NULL columns of the row that only exists inside ``give_statistics``'s transaction."""
+PLACEHOLDER = (
+    "coalesce(try_cast('0' AS {t}), try_cast('1970-01-01' AS {t}), try_cast('[]' AS {t}), try_cast('{{}}' AS {t}), "
+    "try_cast('00000000-0000-0000-0000-000000000000' AS {t}))"
+)
+"""A value of most column types (0, '0', false, 1970-01-01, an empty list or map, a nil UUID), for
+NOT NULL columns of the row that only exists inside ``give_statistics``'s transaction; a type with
+none of these fails that table's insert, and the table stays without statistics (slower, not wrong)."""
 
 
 def give_statistics(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Give every table that never held a row its statistics (see the module docstring): one
-    transaction inserts a row into each and deletes it again. A table another collector filled
-    meanwhile (its rows are in this transaction's snapshot) is skipped, so the delete only ever
-    removes the row inserted here. Returns the tables that got statistics; a failed commit (two
-    collectors starting at once) is logged and the next start tries again."""
-    tables = [row[0] for row in conn.execute(NEVER_FILLED).fetchall()]
-    if not tables:
-        return []
+    """Give every table that never held a row its statistics (see the module docstring): for each,
+    one transaction inserts a row and deletes it again. A table another collector filled meanwhile
+    (its rows are in this transaction's snapshot) is skipped, so the delete only ever removes the
+    row inserted here. Returns the tables that got statistics; a table whose commit failed (two
+    collectors starting at once, a column type without a placeholder) is logged and left to the
+    next start."""
     done = []
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for table in tables:
+    for (table,) in conn.execute(NEVER_FILLED).fetchall():
+        conn.execute("BEGIN TRANSACTION")
+        try:
             columns = conn.execute(
                 "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE database_name = ? "
                 "AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
@@ -70,9 +73,11 @@ def give_statistics(conn: duckdb.DuckDBPyConnection) -> list[str]:
             if inserted and inserted[0][0]:
                 conn.execute(f'DELETE FROM "{table}"')
                 done.append(table)
-        conn.execute("COMMIT")
-    except duckdb.Error as exc:
-        conn.execute("ROLLBACK")
-        log.warning("store: empty lake tables keep no statistics until the next start (%s)", str(exc).splitlines()[0])
-        return []
+            conn.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+                conn.execute("ROLLBACK")
+            log.warning(
+                "store: lake table %s keeps no statistics until the next start (%s)", table, str(exc).splitlines()[0]
+            )
     return done
