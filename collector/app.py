@@ -21,6 +21,7 @@ from annotrace.collector.auth.middleware import AuthMiddleware, protect, render_
 from annotrace.collector.errors import CollectorError, NotFound, PermissionDenied
 from annotrace.collector.receivers import http as otlp_http
 from annotrace.collector.store.access import Access
+from annotrace.collector.store.sandbox import DEFAULT_LIMITS, SQLLimits
 from annotrace.collector.web.page import error_page, is_page
 from annotrace.collector.web.routes import web_routes
 
@@ -135,10 +136,15 @@ def otlp_http_app(ingest: Ingest, config: HTTPConfig, authenticator: Authenticat
 
 
 def web_app(
-    db: Database, writer: Writer, ingest: Ingest, service: Any, authenticator: Authenticator | None = None
+    db: Database,
+    writer: Writer,
+    ingest: Ingest,
+    service: Any,
+    authenticator: Authenticator | None = None,
+    sql_limits: SQLLimits = DEFAULT_LIMITS,
 ) -> Starlette:
     async def sql(request: Request) -> Response:
-        return await sql_endpoint(request, db)
+        return await sql_endpoint(request, db, sql_limits)
 
     async def health(request: Request) -> Response:
         """200 ``ok``, or 503 ``unavailable`` with the reason while exports are refused because

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from annotrace.collector.auth.authenticator import Scheme
 from annotrace.collector.auth.settings import AUTHENTICATOR_TYPES, AuthConfig
 from annotrace.collector.config import CollectorConfig
 from annotrace.collector.errors import ConfigError
 from annotrace.collector.receivers.otlp import split_endpoint
+from annotrace.collector.store.sandbox import SQLLimits
 
 DEFAULT_WEB_ENDPOINT = "127.0.0.1:5000"
 DEFAULT_SPOOL_DIRECTORY = "./annotrace-data/spool"
@@ -28,6 +29,8 @@ class WebConfig:
     """host:port of the REST API, Review App and OTLP/HTTP routes."""
     auth: AuthConfig | None = None
     """Who may call: an authenticator extension (required to listen beyond loopback)."""
+    sql: SQLLimits = field(default_factory=SQLLimits)
+    """What one ``/api/v1/sql`` query may take: time, answer size, and a non-admin's memory."""
 
     def validate(self) -> None:
         split_endpoint(self.endpoint)

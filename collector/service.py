@@ -184,7 +184,8 @@ class Service:
             authenticator = (
                 None if web_config.auth is None else self._authenticator_for(web_config.auth, "extensions::web")
             )
-            servers.append((web_app(self.store.db, self.store.writer, ingest, self, authenticator), sock))
+            app = web_app(self.store.db, self.store.writer, ingest, self, authenticator, web_config.sql)
+            servers.append((app, sock))
             self.endpoints.web = _url(sock)
         started = threading.Event()
 

@@ -40,13 +40,16 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from annotrace.collector.errors import InvalidParameter
+from annotrace.collector.config_models import Duration
+from annotrace.collector.errors import InvalidParameter, PayloadTooLarge
 
 if TYPE_CHECKING:
     from annotrace.collector.store.db import Database
 
 DEFAULT_ROW_LIMIT = 10_000
-DEFAULT_TIME_LIMIT_S = 30.0
+MIB = 1024 * 1024
+FETCH_ROWS = 2048
+NARROWING = "name fewer columns, filter with WHERE, aggregate, or lower max_rows"
 TABLE_FUNCTIONS = frozenset(
     {
         "range",
@@ -82,6 +85,43 @@ HIDDEN_RELATIONS = frozenset({"duckdb_databases", "pragma_database_list", "pg_se
 """System views that show the data file's path or the settings (temp directory, home...)."""
 HIDDEN_FUNCTIONS = frozenset({"current_setting", "getvariable"})
 """Scalar functions that read settings (paths among them)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SQLLimits:
+    """What one user query may take (``extensions: web: sql:`` in otel-config.yaml), so that a
+    reader cannot starve the process that also ingests. Each bound holds by construction: DuckDB's
+    interrupt after ``timeout``, the answer counted while it is fetched, and a non-admin's own
+    instance created with ``memory_limit`` and no temp directory (nowhere to spill to). An admin's
+    query runs on the store's instance, whose memory the writer sizes (``Database.fit_memory_limit``):
+    its time and answer are bounded here, its memory by the store's limit."""
+
+    memory_limit_mib: int = 256
+    """Memory of a non-admin's query instance: the visible rows copied in plus the query's work."""
+    max_result_mib: int = 64
+    """Size of one answer (about its values' bytes), whoever asks."""
+    timeout: Duration = 30.0
+    """Past this a query is interrupted, whoever asks."""
+
+    def validate(self) -> None:
+        if self.memory_limit_mib < 32:
+            raise ValueError("memory_limit_mib must be at least 32 (DuckDB's smallest working instance)")
+        if self.max_result_mib <= 0:
+            raise ValueError("max_result_mib must be positive")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+
+DEFAULT_LIMITS = SQLLimits()
+
+
+def too_large(exc: duckdb.OutOfMemoryException, limits: SQLLimits) -> PayloadTooLarge:
+    """DuckDB's out-of-memory as the caller's 413: which limit, and how to narrow the query."""
+    first = str(exc).splitlines()[0]
+    return PayloadTooLarge(
+        f"Query needs more memory than it may use (a non-admin's query: sql.memory_limit_mib = "
+        f"{limits.memory_limit_mib}): {NARROWING} ({first})"
+    )
 
 
 @dataclass(slots=True)
@@ -183,15 +223,15 @@ def run_query(
     query: str,
     *,
     row_limit: int = DEFAULT_ROW_LIMIT,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    limits: SQLLimits = DEFAULT_LIMITS,
     arrow: bool = False,
 ) -> QueryResult:
-    """Run a user query on the store in a read-only transaction that is always rolled back,
-    interrupting it after ``time_limit_s``: what admins (and everyone without authentication) get.
+    """Run a user query on the store in a read-only transaction that is always rolled back, within
+    ``limits``' time and answer size: what admins (and everyone without authentication) get.
     Other users get ``store.visible_rows.run_visible_query``."""
     cursor = db.cursor()
     try:
-        return run_checked(cursor, query, row_limit=row_limit, time_limit_s=time_limit_s, arrow=arrow)
+        return run_checked(cursor, query, row_limit=row_limit, limits=limits, arrow=arrow)
     finally:
         cursor.close()
 
@@ -221,16 +261,64 @@ def read_only_transaction(cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
             pass  # no transaction left to undo (DuckDB ended it on an error)
 
 
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """About what a row weighs in the answer: its texts' and blobs' lengths, 8 bytes for the rest
+    (nested values by their text: rare, and a list or struct is what builds a huge value)."""
+    size = 0
+    for value in row:
+        if isinstance(value, (str, bytes, bytearray)):
+            size += len(value)
+        elif isinstance(value, (list, dict, tuple)):
+            size += len(str(value))
+        else:
+            size += 8
+    return size
+
+
+def _result_too_large(limits: SQLLimits) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Query answer is larger than this collector sends (sql.max_result_mib = {limits.max_result_mib}): {NARROWING}"
+    )
+
+
+def _fetch_arrow(relation: duckdb.DuckDBPyRelation, row_limit: int, limits: SQLLimits) -> pa.Table:
+    """Up to ``row_limit + 1`` rows as Arrow, batch by batch, refused once past the size limit."""
+    batches: list[pa.RecordBatch] = []
+    size = 0
+    reader = relation.limit(row_limit + 1).to_arrow_reader(FETCH_ROWS)
+    for batch in reader:
+        size += batch.nbytes
+        if size > limits.max_result_mib * MIB:
+            raise _result_too_large(limits)
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _fetch_rows(result: duckdb.DuckDBPyConnection, row_limit: int, limits: SQLLimits) -> list[Any]:
+    """Up to ``row_limit + 1`` rows, a chunk at a time, refused once past the size limit."""
+    rows: list[Any] = []
+    size = 0
+    while len(rows) <= row_limit:
+        chunk = result.fetchmany(min(FETCH_ROWS, row_limit + 1 - len(rows)))
+        if not chunk:
+            break
+        size += sum(map(_row_bytes, chunk))
+        if size > limits.max_result_mib * MIB:
+            raise _result_too_large(limits)
+        rows.extend(chunk)
+    return rows
+
+
 def run_checked(
     cursor: duckdb.DuckDBPyConnection,
     query: str,
     *,
     row_limit: int,
-    time_limit_s: float,
+    limits: SQLLimits,
     arrow: bool,
 ) -> QueryResult:
     """Check and run ``query`` on ``cursor`` inside ``BEGIN TRANSACTION READ ONLY``, rolled back after."""
-    timer = threading.Timer(time_limit_s, cursor.interrupt)
+    timer = threading.Timer(limits.timeout, cursor.interrupt)
     table = None
     try:
         with read_only_transaction(cursor):
@@ -240,17 +328,19 @@ def run_checked(
             if arrow:  # a relation, not a DB-API result: DuckDB hands Arrow over without a copy
                 relation = cursor.sql(query)
                 columns, types = list(relation.columns), [str(t) for t in relation.types]
-                table = relation.limit(row_limit + 1).to_arrow_table()
+                table = _fetch_arrow(relation, row_limit, limits)
                 truncated = table.num_rows > row_limit
                 table = table.slice(0, row_limit)
             else:
                 result = cursor.execute(query)
                 columns = [d[0] for d in result.description or []]
                 types = [str(d[1]) for d in result.description or []]
-                rows = result.fetchmany(row_limit + 1)
+                rows = _fetch_rows(result, row_limit, limits)
                 truncated = len(rows) > row_limit
     except duckdb.InterruptException:
-        raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+        raise InvalidParameter(f"Query stopped after the time limit of {limits.timeout:g} s (sql.timeout)") from None
+    except duckdb.OutOfMemoryException as exc:
+        raise too_large(exc, limits) from None
     except (duckdb.PermissionException, duckdb.TransactionException) as exc:
         raise InvalidParameter(f"Not allowed: {exc}") from None
     except duckdb.Error as exc:

@@ -31,12 +31,15 @@ import duckdb
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import labeling
 from annotrace.collector.store.sandbox import (
+    DEFAULT_LIMITS,
     DEFAULT_ROW_LIMIT,
-    DEFAULT_TIME_LIMIT_S,
+    FETCH_ROWS,
     QueryResult,
+    SQLLimits,
     read_only_transaction,
     run_checked,
     syntax_nodes,
+    too_large,
 )
 
 if TYPE_CHECKING:
@@ -106,12 +109,20 @@ LAKE_ONLY = frozenset({"trace_parts", "lake_locks", "lake_users_version"})
 """The admin-only relations that exist on a DuckLake store only (not in an embedded file)."""
 
 
-def _sandbox() -> duckdb.DuckDBPyConnection:
+def _sandbox(limits: SQLLimits = DEFAULT_LIMITS) -> duckdb.DuckDBPyConnection:
     """A new in-memory instance that cannot reach files, the network, extensions or Python
-    variables (DuckDB's replacement scans would otherwise read the caller's locals by name)."""
+    variables (DuckDB's replacement scans would otherwise read the caller's locals by name), and
+    holds at most ``limits.memory_limit_mib``: with no temp directory it cannot spill, so the copy
+    and the query fail with DuckDB's out-of-memory instead of growing the collector."""
     return duckdb.connect(
         ":memory:",
-        config={"enable_external_access": False, "python_enable_replacements": False, "threads": 1},
+        config={
+            "enable_external_access": False,
+            "python_enable_replacements": False,
+            "threads": 1,
+            "memory_limit": f"{limits.memory_limit_mib}MiB",
+            "temp_directory": "",
+        },
     )
 
 
@@ -171,8 +182,8 @@ def _fill(
     for name, wanted in _wanted(nodes, columns).items():
         copied = [c for c, _ in columns[name] if wanted is None or c in wanted] or [columns[name][0][0]]
         listed = ", ".join(map(_quoted, copied))
-        rows = source.sql(VISIBLE[name].format(name=name, columns=listed), params={"ids": experiments}).to_arrow_table()
-        if rows.num_rows:
+        visible = source.sql(VISIBLE[name].format(name=name, columns=listed), params={"ids": experiments})
+        for rows in visible.to_arrow_reader(FETCH_ROWS * 8):  # a batch at a time: the target's limit bounds the copy
             target.register("visible_rows_load", rows)
             target.execute(f"INSERT INTO {name} ({listed}) SELECT * FROM visible_rows_load")
             target.unregister("visible_rows_load")
@@ -184,29 +195,34 @@ def run_visible_query(
     experiments: frozenset[str],
     *,
     row_limit: int = DEFAULT_ROW_LIMIT,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    limits: SQLLimits = DEFAULT_LIMITS,
     arrow: bool = False,
 ) -> QueryResult:
-    """Run ``query`` over the rows of ``experiments`` only; results and errors as ``run_query``'s."""
-    target = _sandbox()
+    """Run ``query`` over the rows of ``experiments`` only, within ``limits`` (memory included);
+    results and errors as ``run_query``'s."""
+    target = _sandbox(limits)
     source = db.cursor()
 
     def interrupt() -> None:
         source.interrupt()
         target.interrupt()
 
-    timer = threading.Timer(time_limit_s, interrupt)
+    timer = threading.Timer(limits.timeout, interrupt)
     try:
         timer.start()
         try:
             with read_only_transaction(source):  # one snapshot for every relation copied
                 _fill(source, target, sorted(experiments), query)
         except duckdb.InterruptException:
-            raise InvalidParameter(f"Query stopped after the time limit of {time_limit_s:g} s") from None
+            raise InvalidParameter(
+                f"Query stopped after the time limit of {limits.timeout:g} s (sql.timeout)"
+            ) from None
+        except duckdb.OutOfMemoryException as exc:
+            raise too_large(exc, limits) from None
         except duckdb.Error as exc:
             raise InvalidParameter(f"SQL error: {exc}") from None
         target.execute("SET lock_configuration = true")
-        return run_checked(target, query, row_limit=row_limit, time_limit_s=time_limit_s, arrow=arrow)
+        return run_checked(target, query, row_limit=row_limit, limits=limits, arrow=arrow)
     finally:
         timer.cancel()
         source.close()

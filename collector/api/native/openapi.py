@@ -87,7 +87,15 @@ SPEC: dict[str, Any] = {
                 "rows of the experiments they may READ, and tables without an experiment (users, audit_log...) "
                 "do not exist for them.",
                 "requestBody": request_body(QueryBody),
-                "responses": responses(QueryAnswer, 400),
+                "responses": responses(
+                    QueryAnswer,
+                    400,
+                    413,
+                    errors={
+                        413: "PAYLOAD_TOO_LARGE: the query needs more memory, or answers more bytes, than "
+                        "the collector's sql limits allow (extensions::web::sql)"
+                    },
+                ),
             }
         },
         "/api/v1/traces/{trace_id}/assessments": {

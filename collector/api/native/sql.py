@@ -29,7 +29,7 @@ from annotrace.collector.auth.principal import Principal, principal_of
 from annotrace.collector.auth.scope import visible_experiments
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.db import Database
-from annotrace.collector.store.sandbox import DEFAULT_ROW_LIMIT, QueryResult, run_query
+from annotrace.collector.store.sandbox import DEFAULT_LIMITS, DEFAULT_ROW_LIMIT, QueryResult, SQLLimits, run_query
 from annotrace.collector.store.visible_rows import experiment_ids, run_visible_query
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -73,19 +73,22 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _run_as(principal: Principal | None, db: Database, query: str, *, row_limit: int, arrow: bool) -> QueryResult:
+def _run_as(
+    principal: Principal | None, db: Database, query: str, *, row_limit: int, limits: SQLLimits, arrow: bool
+) -> QueryResult:
     if principal is None or principal.is_admin:  # no authentication, or an admin: the store itself
-        return run_query(db, query, row_limit=row_limit, arrow=arrow)
+        return run_query(db, query, row_limit=row_limit, limits=limits, arrow=arrow)
     cursor = db.cursor()
     try:
         visible = visible_experiments(cursor, principal)
         experiments = frozenset(experiment_ids(cursor)) if visible is None else visible
     finally:
         cursor.close()
-    return run_visible_query(db, query, experiments, row_limit=row_limit, arrow=arrow)
+    return run_visible_query(db, query, experiments, row_limit=row_limit, limits=limits, arrow=arrow)
 
 
-async def sql_endpoint(request: Request, db: Database) -> Response:
+async def sql_endpoint(request: Request, db: Database, limits: SQLLimits = DEFAULT_LIMITS) -> Response:
+    """``limits`` are the web extension's ``sql:`` (time, answer size, and a non-admin's memory)."""
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -98,7 +101,7 @@ async def sql_endpoint(request: Request, db: Database) -> Response:
     fmt = parsed.get("format", "json")
     limit = parsed.get("max_rows", DEFAULT_ROW_LIMIT)
     result = await run_in_threadpool(
-        _run_as, principal_of(request), db, parsed["query"], row_limit=limit, arrow=fmt == "arrow"
+        _run_as, principal_of(request), db, parsed["query"], row_limit=limit, limits=limits, arrow=fmt == "arrow"
     )
     if fmt == "arrow":
         sink = pa.BufferOutputStream()

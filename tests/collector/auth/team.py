@@ -25,7 +25,7 @@ exporters:
 extensions:
   bearertokenauth: {{}}
   basicauth: {{}}
-  web: {{endpoint: "127.0.0.1:0", auth: {{authenticator: [bearertokenauth, basicauth]}}}}
+  web: {{endpoint: "127.0.0.1:0", auth: {{authenticator: [bearertokenauth, basicauth]}}{web}}}
   spool: {{directory: "{spool}"}}
 service:
   extensions: [web, spool, bearertokenauth, basicauth]
@@ -57,11 +57,12 @@ def annotrace(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def start_team(directory: Path, users: tuple[str, ...] = ROLES) -> Team:
-    """``users`` are named after their role; a second labeler is ``labeler2``."""
+def start_team(directory: Path, users: tuple[str, ...] = ROLES, web: str = "") -> Team:
+    """``users`` are named after their role; a second labeler is ``labeler2``. ``web`` adds keys to
+    the web extension (``", sql: {memory_limit_mib: 32}"``)."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "config.yaml"
-    config.write_text(CONFIG.format(db=directory / "annotrace.duckdb", spool=directory / "spool"))
+    config.write_text(CONFIG.format(db=directory / "annotrace.duckdb", spool=directory / "spool", web=web))
     tokens = {}
     for user in users:
         role = user.rstrip("0123456789")
