@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from bench.collector_proc import Collector
+from bench.key_growth import KeyGrowth, print_key_growth, run_key_growth
 from bench.scenarios import LoadConfig, LoadResult, run_load
 
 SIZES = (500_000, 5_000_000)
@@ -48,6 +49,8 @@ class GrowthResult:
     """Traces in the store before the load -> the load's figures."""
     bulk_s: dict[int, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    log_records: list[KeyGrowth] = field(default_factory=list)
+    """``bench.key_growth``: the writer's log inserts on files of ``sizes`` records, with and without the key."""
 
     @property
     def ratio(self) -> float | None:
@@ -96,6 +99,10 @@ def run_growth(
             result.loads[n] = run_load(cfg, data_root, command, prepare=_bulk(n, result, command))  # type: ignore[arg-type]
         except Exception as exc:
             result.notes.append(f"{n:,} traces: {type(exc).__name__}: {exc}")
+    try:
+        result.log_records = run_key_growth(data_root / "growth log_records", sizes)
+    except Exception as exc:
+        result.notes.append(f"log_records: {type(exc).__name__}: {exc}")
     return result
 
 
@@ -112,5 +119,7 @@ def print_growth(r: GrowthResult) -> None:
     verdict = "n/a" if ratio is None else ("PASS" if ratio <= 1.10 else "FAIL")
     small, large = (f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n // 1000:,}k" for n in r.sizes)
     print(f"  {f'peak RSS {large} / {small} <= 1.10':<48}{'n/a' if ratio is None else f'{ratio:.2f}':>14}  {verdict}")
+    if r.log_records:
+        print_key_growth(r.log_records)
     for note in r.notes:
         print(f"  [growth] {note}")
