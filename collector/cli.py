@@ -89,11 +89,12 @@ def _load(path: str) -> CollectorConfig:
 
 
 def _serve(config: CollectorConfig, ready_file: str | None) -> int:
-    from annotrace.collector.pipeline.malloc import limit_arenas
+    from annotrace.collector.pipeline.malloc import limit_arenas, use_system_allocator_for_arrow
     from annotrace.collector.pipeline.workers import tune_gc
     from annotrace.collector.service import Service
 
     limit_arenas()  # before any thread starts (see pipeline.malloc)
+    use_system_allocator_for_arrow()
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()  # as in the decode workers: decoding in-process (decode_workers: 0) is the same loop
     stop = threading.Event()

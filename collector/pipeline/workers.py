@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from annotrace.collector.pipeline.decode import decode
+from annotrace.collector.pipeline.malloc import use_system_allocator_for_arrow
 from annotrace.collector.pipeline.spool import Record, read_payloads
 from annotrace.collector.telemetry import Batch
 
@@ -144,6 +145,7 @@ def init(specs: Sequence[PipelineSpec], parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     ForkingPickler.register(pa.Table, _reduce_table)
+    use_system_allocator_for_arrow()
     tune_gc()
     _PIPELINES.clear()
     for spec in specs:
