@@ -334,23 +334,18 @@ def test_an_unexpected_error_in_the_runner_neither_kills_it_nor_refuses_exports_
     assert exporter.stored == 3
 
 
-class BackedUpStore:
+class BackedUpStore(GroupingExporter):
     """Holds every batch it is given (10 MiB pending each) until ``catch_up``: a store falling behind."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.consumed = 0
         self.looks_while_full = 0
         self.looked = threading.Event()  # the runner asked 20 times while the store was full
         self.held: list[Future[Any]] = []
         self.caught_up = False
-        self.lock = threading.Lock()
 
-    def start(self) -> None: ...
-    def shutdown(self) -> None: ...
     def force_flush(self) -> None: ...
-    @staticmethod
-    def encode(batch: Batch) -> int:
-        return len(batch.spans)
 
     def consume(self, encoded: int, *, more_coming: bool = False) -> Future[Any]:
         future: Future[Any] = Future()
