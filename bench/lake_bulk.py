@@ -19,9 +19,11 @@ writes Parquet files per transaction, so few large ones give the file sizes hous
 compaction leaves).
 
 Cost: the rows are generated while the inserts stream them (``NEW_SPANS_VIEW``), so what remains
-is mostly the store's own encoding (Parquet on a lake, DuckDB's compression on the file). Measured
-at load average ~16 on 2 cores: ~25 CPU seconds per million spans on a lake, ~21 on the file (the
-previous version, which built each chunk in a temporary table with ``json_object``, ~37 and ~25).
+is mostly the store's own encoding (Parquet on a lake, DuckDB's compression on the file): on the
+rows of that time, ~25 CPU seconds per million spans on a lake and ~21 on the file against ~37
+and ~25 when each chunk was built in a temporary table with ``json_object`` (load average ~16, 2
+cores). The rows grew by a third since (``attributes`` as received); 10M spans then took 1,131 s
+into the file at load average ~18.
 
 Prints one JSON object: load seconds (wall and CPU of this process), transactions, spans, and
 each timed query's cold (first) and warm (median of the following runs) milliseconds.
