@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -83,7 +84,7 @@ def route(meta: dict[str, Any], resource: Attributes) -> str:
     return DEFAULT_EXPERIMENT
 
 
-def decode(records: list[Record]) -> Batch:
+def decode(records: Iterable[Record]) -> Batch:
     batch = Batch()
     for record in records:
         meta = orjson.loads(record.meta) if record.meta else {}

@@ -155,12 +155,21 @@ def init(specs: Sequence[PipelineSpec], parent: int) -> None:
         _PIPELINES.append((processors, spec.encoders))
 
 
+def _released_once_read(records: list[Record]) -> Iterator[Record]:
+    """Each record, its payload dropped once decoded: the protobuf bytes (~1.3 MB per 512 2.6 KB
+    spans) are not needed past the parse, and the worker peaks later, building the Arrow tables
+    (~18 MiB less at that peak for 8,192 such spans). The records are this worker's copies."""
+    for record in records:
+        yield record
+        record.payload = b""
+
+
 def run(index: int, spool_directory: str, records: list[Record]) -> list[Any]:
     """Read the payloads of the spool's ``records``, decode them, run pipeline ``index``'s
     processors, encode for each of its exporters."""
     processors, encoders = _PIPELINES[index]
     read_payloads(spool_directory, records)
-    batch = decode(records)
+    batch = decode(_released_once_read(records))
     for processor in processors:
         batch = processor.process(batch)
     return [encode(batch) for encode in encoders]
