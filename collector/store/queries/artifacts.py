@@ -12,9 +12,11 @@ from datetime import datetime
 import duckdb
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries import audit
 
 DELETE = "DELETE FROM artifacts WHERE path = ?"
 INSERT = "INSERT INTO artifacts VALUES (?, ?, ?, ?)"
+SIZE = "SELECT file_size FROM artifacts WHERE path = ?"
 GET = "SELECT content FROM artifacts WHERE path = ?"
 UNDER = "SELECT path, file_size FROM artifacts WHERE starts_with(path, ?) ORDER BY path"
 
@@ -34,8 +36,18 @@ def validate(path: str) -> str:
 
 
 def put(conn: duckdb.DuckDBPyConnection, path: str, content: bytes, now: datetime) -> None:
+    previous = conn.execute(SIZE, [path]).fetchall()
     conn.execute(DELETE, [path])
     conn.execute(INSERT, [path, content, len(content), now])
+    audit.record(  # the size, not the content: the trail says what changed, the artifact stays in artifacts
+        conn,
+        action="put",
+        object_type="artifact",
+        object_id=path,
+        previous={"path": path, "file_size": previous[0][0]} if previous else None,
+        new={"path": path, "file_size": len(content)},
+        time=now,
+    )
 
 
 def get(cursor: duckdb.DuckDBPyConnection, path: str) -> bytes:

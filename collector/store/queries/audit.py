@@ -2,7 +2,9 @@
 change, so a write and its audit row commit together or not at all.
 
 Writer jobs that change assessments, label schemas, sessions, queues and their items, datasets,
-trace and experiment tags, traces (deletes), users, tokens or permissions call it with the object
+trace and experiment tags, traces (deletes), users, tokens or permissions, MLflow runs (not their
+metrics: logged data, by the thousand), logged models, scorers and artifacts, or that hand out a
+labeling lease or start or end a Review App sign-in (a failed one too), call it with the object
 before and after. Who the actor is comes from the request's authenticated user
 (``auth.principal``); the store only records it.
 

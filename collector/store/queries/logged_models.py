@@ -16,7 +16,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
-from annotrace.collector.store.queries import run_names
+from annotrace.collector.store.queries import audit, run_names
 from annotrace.collector.store.queries import runs as run_store
 from annotrace.collector.store.queries.filter_sql import NUMERIC_OPS, STRING_OPS, conjunction, json_pointer
 from annotrace.collector.store.queries.search_filter import Comparison, parse
@@ -172,23 +172,27 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewModel, now_ms: int) -> Logge
             orjson.dumps(new.tags).decode(),
         ],
     )
-    return get(conn, model_id)
+    created = get(conn, model_id)
+    _audit(conn, "create", None, created)
+    return created
 
 
 def finalize(conn: duckdb.DuckDBPyConnection, model_id: str, status: str, now_ms: int) -> LoggedModel:
-    get(conn, model_id, allow_deleted=True)
+    before = get(conn, model_id, allow_deleted=True)
     conn.execute(SET_STATUS, [status, now_ms, model_id])
-    return get(conn, model_id, allow_deleted=True)
+    return _audit(conn, "finalize", before, get(conn, model_id, allow_deleted=True))
 
 
 def delete(conn: duckdb.DuckDBPyConnection, model_id: str, now_ms: int) -> None:
-    get(conn, model_id, allow_deleted=True)
+    before = get(conn, model_id, allow_deleted=True)
     conn.execute(SET_DELETED, [now_ms, model_id])
+    _audit(conn, "delete", before, get(conn, model_id, allow_deleted=True))
 
 
 def set_tags(conn: duckdb.DuckDBPyConnection, model_id: str, tags: dict[str, str]) -> None:
     model = get(conn, model_id, allow_deleted=True)
     conn.execute(SET_TAGS, [orjson.dumps({**model.tags, **tags}).decode(), model_id])
+    _audit(conn, "set-tags", model, get(conn, model_id, allow_deleted=True))
 
 
 def delete_tag(conn: duckdb.DuckDBPyConnection, model_id: str, key: str) -> None:
@@ -196,11 +200,27 @@ def delete_tag(conn: duckdb.DuckDBPyConnection, model_id: str, key: str) -> None
     if key not in model.tags:
         raise NotFound(f"No tag with key {key!r} found for model with ID {model_id!r}.")
     conn.execute(SET_TAGS, [orjson.dumps({k: v for k, v in model.tags.items() if k != key}).decode(), model_id])
+    _audit(conn, "delete-tag", model, get(conn, model_id, allow_deleted=True))
 
 
 def log_params(conn: duckdb.DuckDBPyConnection, model_id: str, params: dict[str, str]) -> None:
     model = get(conn, model_id, allow_deleted=True)
     conn.execute(SET_PARAMS, [orjson.dumps({**model.params, **params}).decode(), model_id])
+    _audit(conn, "log-params", model, get(conn, model_id, allow_deleted=True))
+
+
+def _audit(conn: duckdb.DuckDBPyConnection, action: str, before: LoggedModel | None, after: LoggedModel) -> LoggedModel:
+    """The model's audit row (without its metrics: logged data, not edits); returns ``after``."""
+    keys = ("model_id", "experiment_id", "name", "status", "lifecycle_stage", "params", "tags")
+    audit.record(
+        conn,
+        action=action,
+        object_type="logged_model",
+        object_id=after.model_id,
+        previous=None if before is None else {key: getattr(before, key) for key in keys},
+        new={key: getattr(after, key) for key in keys},
+    )
+    return after
 
 
 # -- search filter and order ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import audit, labeling
 
 LEASE = timedelta(minutes=15)
 
@@ -66,4 +66,8 @@ def claim(conn: duckdb.DuckDBPyConnection, session_id: str, user: str, now: date
         return True, None
     trace_id = str(found[0][0])
     conn.execute(TAKE, [session_id, trace_id, user, now, now + LEASE])
+    lease = {"session_id": session_id, "trace_id": trace_id, "user_id": user, "expire_time": now + LEASE}
+    audit.record(
+        conn, actor=user, action="claim", object_type="labeling_lease", object_id=session_id, new=lease, time=now
+    )
     return True, trace_id

@@ -21,6 +21,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
+from annotrace.collector.store.queries import audit
 from annotrace.collector.store.queries.run_names import random_name
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -165,7 +166,9 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewRun, run_id: str | None = No
     _check_tags(tags)
     run_id = run_id or uuid.uuid4().hex
     conn.execute(INSERT, [run_id, new.experiment_id, name, new.user_id, new.start_time, _json(tags)])
-    return get(conn, run_id)
+    created = get(conn, run_id)
+    _audit(conn, "create", None, created)
+    return created
 
 
 def insert_for_session(
@@ -203,12 +206,15 @@ def update(
             run_id,
         ],
     )
-    return get(conn, run_id)
+    updated = get(conn, run_id)
+    _audit(conn, "update", run, updated)
+    return updated
 
 
 def set_lifecycle(conn: duckdb.DuckDBPyConnection, run_id: str, deleted: bool, now_ms: int) -> None:
-    get(conn, run_id)
+    before = get(conn, run_id)
     conn.execute(SET_LIFECYCLE, ["deleted" if deleted else "active", now_ms if deleted else None, run_id])
+    _audit(conn, "delete" if deleted else "restore", before, get(conn, run_id))
 
 
 def set_experiment_runs_lifecycle(
@@ -249,6 +255,8 @@ def log_batch(
     conn.execute(SET_PARAMS_TAGS, [_json({**run.params, **params}), _json(merged_tags), run_id])
     if new_name:
         conn.execute(SET_INFO, [run.status, run.end_time, new_name, _json(merged_tags), run_id])
+    if params or tags:  # metrics are measurements a training loop logs by the thousand, not edits
+        _audit(conn, "log-params-tags", run, get(conn, run_id))
     if metrics:
         rows = [
             {
@@ -272,6 +280,7 @@ def delete_tag(conn: duckdb.DuckDBPyConnection, run_id: str, key: str) -> None:
         raise NotFound(f"No tag with name: {key} in run with id {run_id}")
     tags = {k: v for k, v in run.tags.items() if k != key}
     conn.execute(SET_PARAMS_TAGS, [_json(run.params), _json(tags), run_id])
+    _audit(conn, "delete-tag", run, get(conn, run_id))
 
 
 def log_inputs(
@@ -310,6 +319,21 @@ def link_traces(conn: duckdb.DuckDBPyConnection, trace_ids: list[str], run_id: s
     new = [t for t in dict.fromkeys(trace_ids) if t not in linked]
     if new:
         conn.execute(INSERT_LINK, [new, run_id, now_ms])
+
+
+def _audit(conn: duckdb.DuckDBPyConnection, action: str, before: Run | None, after: Run) -> None:
+    """The run's audit row, with what a user edits (name, status, lifecycle, params, tags; not
+    metrics or inputs, which are logged data)."""
+    audit.record(
+        conn, action=action, object_type="run", object_id=after.run_id, previous=_audited(before), new=_audited(after)
+    )
+
+
+def _audited(run: Run | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    keys = ("run_id", "experiment_id", "run_name", "status", "end_time", "lifecycle_stage", "params", "tags")
+    return {key: getattr(run, key) for key in keys}
 
 
 def check_experiment_active(conn: duckdb.DuckDBPyConnection, experiment_id: str) -> None:

@@ -8,13 +8,14 @@ the newest; ``delete`` without a version removes the name, with one removes that
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from annotrace.collector.errors import NotFound
+from annotrace.collector.store.queries import audit
 
 EXPERIMENT_EXISTS = "SELECT 1 FROM experiments WHERE experiment_id = ?"
 SCORER_ID = "SELECT scorer_id FROM scorers WHERE experiment_id = ? AND name = ?"
@@ -111,13 +112,17 @@ def register(
     top: Any = conn.execute(MAX_VERSION, [scorer_id]).fetchall()[0][0]
     version = 1 if top is None else int(top) + 1
     conn.execute(INSERT_VERSION, [scorer_id, version, serialized_scorer, now])
-    return ScorerVersion(scorer_id, experiment_id, name, version, serialized_scorer, now)
+    registered = ScorerVersion(scorer_id, experiment_id, name, version, serialized_scorer, now)
+    audit.record(conn, action="register", object_type="scorer", object_id=scorer_id, new=asdict(registered), time=now)
+    return registered
 
 
 def delete(conn: duckdb.DuckDBPyConnection, experiment_id: str, name: str, version: int | None) -> None:
     """One version, or (``version`` None) every version and the name itself."""
     scorer_id = _scorer_id(conn, experiment_id, name)
+    previous = [asdict(v) for v in _versions(conn, scorer_id) if version is None or v.version == version]
     if not conn.execute(DELETE_VERSIONS, [scorer_id, version, version]).fetchall():
         raise _not_found(experiment_id, name, version)
+    audit.record(conn, action="delete", object_type="scorer", object_id=scorer_id, previous=previous)
     if version is None:
         conn.execute(DELETE_SCORER, [scorer_id])

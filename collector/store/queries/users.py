@@ -287,11 +287,22 @@ def start_web_session(
     conn.execute(
         "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)", [session_hash, user_name, csrf_token, now, expire_time]
     )
+    record(conn, actor=user_name, action="sign-in", object_type="user", object_id=user_name, time=now)
     _changed(conn)
 
 
+def record_failed_sign_in(conn: duckdb.DuckDBPyConnection, *, user_name: str, now: datetime) -> None:
+    """A wrong name or password at ``/login``: nobody is signed in, so no actor; the name tried
+    (cut to 200 characters: it is the caller's text) is the object, for an admin to spot guessing."""
+    record(conn, actor=None, action="sign-in-failed", object_type="user", object_id=user_name[:200], time=now)
+
+
 def end_web_session(conn: duckdb.DuckDBPyConnection, *, session_hash: str) -> None:
+    found = conn.execute("SELECT user_name FROM web_sessions WHERE session_hash = ?", [session_hash]).fetchall()
     conn.execute("DELETE FROM web_sessions WHERE session_hash = ?", [session_hash])
+    if found:
+        user = str(found[0][0])
+        record(conn, actor=user, action="sign-out", object_type="user", object_id=user)
     _changed(conn)
 
 

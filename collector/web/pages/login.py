@@ -73,6 +73,7 @@ async def login_submit(access: Access, request: Request) -> Response:
     if authenticator is not None:
         password = str(form.get("password") or "")
         if not name or not await run_in_threadpool(authenticator.check_password, name, password):
+            await access.write(partial(users_store.record_failed_sign_in, user_name=name, now=now_ms()))
             page = LoginPage(next=target, name=name, error="Wrong user name or password.", login_with_password=True)
             return render(request, "login.html", page, status_code=401)
         value, value_hash = new_secret()
