@@ -25,7 +25,7 @@ exporters:
 extensions:
   bearertokenauth: {{}}
   basicauth: {{}}
-  web: {{endpoint: "127.0.0.1:0", auth: {{authenticator: [bearertokenauth, basicauth]}}{web}}}
+  web: {{endpoint: "127.0.0.1:0", auth: {{authenticator: [bearertokenauth, basicauth]}}}}
   spool: {{directory: "{spool}"}}
 service:
   extensions: [web, spool, bearertokenauth, basicauth]
@@ -62,7 +62,9 @@ def start_team(directory: Path, users: tuple[str, ...] = ROLES, web: str = "") -
     the web extension (``", sql: {memory_limit_mib: 32}"``)."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "config.yaml"
-    config.write_text(CONFIG.format(db=directory / "annotrace.duckdb", spool=directory / "spool", web=web))
+    web_auth = "auth: {authenticator: [bearertokenauth, basicauth]}"
+    text = CONFIG.format(db=directory / "annotrace.duckdb", spool=directory / "spool")
+    config.write_text(text.replace(web_auth + "}", web_auth + web + "}"))
     tokens = {}
     for user in users:
         role = user.rstrip("0123456789")
