@@ -26,7 +26,8 @@ Scenarios, in order (each load scenario gets a fresh collector and data director
             receiver vs one behind bearertokenauth, same collector, alternating rounds
 
 Every option can also be set by environment, e.g. BENCH_DURATION=60 for --duration 60;
-BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default).
+BENCH_DUCKDB_THREADS sets the collectors' `duckdb` exporter `threads` (0 = its default), BENCH_DECODE_WORKERS
+their spool `decode_workers` (-1 = its default).
 `--quick` shortens everything to about a minute; the default run takes about 3 minutes; `--smoke`
 (bench/options.py) runs every scenario at a toy size, for the tests. All
 grow when the collector cannot keep up: the bench then waits (at most --drain-timeout) for the

@@ -39,7 +39,7 @@ exporters:
   duckdb: {{path: "{db}", threads: "${{env:BENCH_DUCKDB_THREADS:-0}}"{exporter_options}}}
 extensions:
   web: {{endpoint: "127.0.0.1:0"}}
-  spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}}}
+  spool: {{directory: "{spool}", max_backlog_mib: {backlog_mib}, decode_workers: "${{env:BENCH_DECODE_WORKERS:--1}}"}}
 service:
   extensions: [web, spool]
   pipelines:
