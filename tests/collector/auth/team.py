@@ -9,7 +9,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.collector_process import Collector, start
+from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 CONFIG = """
 receivers:
@@ -47,6 +50,21 @@ class Team:
 
     def bearer(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def export_trace(self, experiment_id: str, user: str = "editor") -> str:
+        """One single-span trace exported over OTLP/HTTP into ``experiment_id``; its MLflow id."""
+        trace = new_trace_id()
+        exported = httpx.post(
+            f"{self.collector.http}/v1/traces",
+            content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
+            headers={
+                "content-type": "application/x-protobuf",
+                "x-mlflow-experiment-id": experiment_id,
+                **self.bearer(user),
+            },
+        )
+        assert exported.status_code == 200, exported.text
+        return "tr-" + trace.hex()
 
 
 def annotrace(*args: str, stdin: str | None = None) -> str:

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from tests.collector.auth.team import Team, password
-from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 SESSIONS = "/api/v1/labeling/sessions"
 
@@ -30,17 +29,7 @@ def labeling(team: Team) -> Iterator[dict[str, Any]]:
     with _client(team, "editor") as editor:
         created = editor.post("/api/2.0/mlflow/experiments/create", json={"name": f"team-{uuid.uuid4().hex[:8]}"})
         experiment_id = created.json()["experiment_id"]
-        trace = new_trace_id()
-        exported = httpx.post(
-            f"{team.collector.http}/v1/traces",
-            content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-            headers={
-                "content-type": "application/x-protobuf",
-                "x-mlflow-experiment-id": experiment_id,
-                **team.bearer("editor"),
-            },
-        )
-        assert exported.status_code == 200, exported.text
+        trace_id = team.export_trace(experiment_id)
         schema = editor.post(
             "/api/3.0/mlflow/label-schemas/create",
             json={
@@ -62,7 +51,7 @@ def labeling(team: Team) -> Iterator[dict[str, Any]]:
         )
         assert session.status_code == 200, session.text
         session_id = session.json()["labeling_session"]["mlflow_run_id"]
-        added = editor.post(f"{SESSIONS}/{session_id}/traces", json={"trace_ids": ["tr-" + trace.hex()]})
+        added = editor.post(f"{SESSIONS}/{session_id}/traces", json={"trace_ids": [trace_id]})
         assert added.status_code == 200, added.text
         yield {"experiment_id": experiment_id, "session_id": session_id, "item": added.json()["items"][0]["trace_id"]}
 
@@ -205,21 +194,6 @@ def test_writes_to_assessments_schemas_and_sessions_are_audited_with_their_user(
         assert viewer.post("/api/v1/sql", json={"query": "SELECT * FROM audit_log"}).status_code == 400
 
 
-def _export(team: Team, experiment_id: str) -> str:
-    trace = new_trace_id()
-    exported = httpx.post(
-        f"{team.collector.http}/v1/traces",
-        content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-        headers={
-            "content-type": "application/x-protobuf",
-            "x-mlflow-experiment-id": experiment_id,
-            **team.bearer("editor"),
-        },
-    )
-    assert exported.status_code == 200, exported.text
-    return "tr-" + trace.hex()
-
-
 def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling: dict[str, Any]) -> None:
     mine = labeling["experiment_id"]
     other_name = f"other-{uuid.uuid4().hex[:8]}"
@@ -228,7 +202,7 @@ def test_a_user_granted_one_experiment_reads_only_that_one(team: Team, labeling:
         mine_name = editor.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": mine}).json()["experiment"][
             "name"
         ]
-    mine_trace, other_trace = _export(team, mine), _export(team, other)
+    mine_trace, other_trace = team.export_trace(mine), team.export_trace(other)
     name = f"scoped-{uuid.uuid4().hex[:6]}"
     with _client(team, "admin") as admin:
         assert admin.post("/api/v1/users", json={"name": name, "role": "viewer"}).status_code == 200

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 
 from tests.collector.auth.team import Team, password
-from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 M = "/api/2.0/mlflow"
 
@@ -94,17 +93,7 @@ def test_a_lease_handed_out_by_a_session_is_audited(team: Team) -> None:
         experiment_id = editor.post(f"{M}/experiments/create", json={"name": f"lease-{uuid.uuid4().hex[:8]}"}).json()[
             "experiment_id"
         ]
-        trace = new_trace_id()
-        exported = httpx.post(
-            f"{team.collector.http}/v1/traces",
-            content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-            headers={
-                "content-type": "application/x-protobuf",
-                "x-mlflow-experiment-id": experiment_id,
-                **team.bearer("editor"),
-            },
-        )
-        assert exported.status_code == 200, exported.text
+        trace_id = team.export_trace(experiment_id)
         session = editor.post(
             "/api/v1/labeling/sessions",
             json={
@@ -116,7 +105,7 @@ def test_a_lease_handed_out_by_a_session_is_audited(team: Team) -> None:
         )
         assert session.status_code == 200, session.text
         session_id = session.json()["labeling_session"]["mlflow_run_id"]
-        added = editor.post(f"/api/v1/labeling/sessions/{session_id}/traces", json={"trace_ids": ["tr-" + trace.hex()]})
+        added = editor.post(f"/api/v1/labeling/sessions/{session_id}/traces", json={"trace_ids": [trace_id]})
         assert added.status_code == 200, added.text
     with _client(team, "labeler2") as labeler:
         for _ in range(2):  # the second visit keeps the lease it holds: no second row

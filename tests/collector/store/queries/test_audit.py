@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from tests.collector.auth.team import Team, start_team
-from tests.otlp_builders import new_span_id, new_trace_id, request, span
 
 M2, M3 = "/api/2.0/mlflow", "/api/3.0/mlflow"
 SESSIONS = "/api/v1/labeling/sessions"
@@ -59,18 +58,7 @@ def _parsed(value: Any) -> Any:
 
 
 def _export(team: Team, experiment_id: str) -> str:
-    trace = new_trace_id()
-    exported = httpx.post(
-        f"{team.collector.http}/v1/traces",
-        content=request([span(trace, new_span_id(), name="root")]).SerializeToString(),
-        headers={
-            "content-type": "application/x-protobuf",
-            "x-mlflow-experiment-id": experiment_id,
-            **team.bearer("editor"),
-        },
-    )
-    assert exported.status_code == 200, exported.text
-    return "tr-" + trace.hex()
+    return team.export_trace(experiment_id)
 
 
 @pytest.fixture(scope="module")
