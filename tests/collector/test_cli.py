@@ -43,6 +43,11 @@ def test_the_shipped_config_is_valid() -> None:
         ),
         (("max_recv_msg_size_mib: 64", "max_recv_msg_size_mib: lots"), "max_recv_msg_size_mib"),
         (("exporters: [duckdb]\n    logs", "exporters: [nowhere]\n    logs"), "nowhere"),
+        (
+            ("127.0.0.1:5000}\n", "127.0.0.1:5000}\n    sql: {memory_limit_mib: 8}\n"),
+            "extensions::web::sql: memory_limit_mib must be at least 32",
+        ),
+        (("127.0.0.1:5000}\n", "127.0.0.1:5000}\n    sql: {timeout: soon}\n"), "extensions::web::sql::timeout"),
     ],
 )
 def test_bad_configs_stop_start_up_with_a_message_naming_the_problem(
