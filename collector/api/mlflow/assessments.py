@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 async def create_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
-    new = parse_create((await json_body(request)).data, trace_id)
+    new = parse_create(await json_body(request), trace_id)
     stored = await access.write(partial(assessments.create, new=new, assessment_id=new_assessment_id(), now=now_ms()))
     return ok({"assessment": assessment_json(stored)})
 
@@ -37,7 +37,7 @@ async def get_assessment(access: Access, request: Request) -> Response:
 
 async def update_assessment(access: Access, request: Request) -> Response:
     trace_id = path_trace_id(request)
-    patch = parse_update((await json_body(request, content_type_required=False)).data)
+    patch = parse_update(await json_body(request, content_type_required=False))
     stored = await access.write(
         partial(
             assessments.update,

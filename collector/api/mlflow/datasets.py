@@ -136,7 +136,7 @@ def _tags(text: str) -> dict[str, Any]:
 
 
 async def create_dataset(access: Access, request: Request) -> Response:
-    body = parse(NewDatasetBody, (await json_body(request)).data)
+    body = parse(NewDatasetBody, await json_body(request))
     name, experiment_ids = body["name"], body.get("experiment_ids") or []
     text = body.get("tags")
     tags = {} if text is None else {str(k): str(v) for k, v in _tags(text).items()}
@@ -173,7 +173,7 @@ def _max_results(value: int | None, default: int, maximum: int) -> int:
 
 async def search_datasets(access: Access, request: Request) -> Response:
     if request.method == "POST":
-        params = parse(DatasetSearchBody, (await json_body(request)).data)
+        params = parse(DatasetSearchBody, await json_body(request))
     else:
         params = parse_query(DatasetSearchBody, request.query_params)
     experiment_ids, filter_string = params.get("experiment_ids"), params.get("filter_string")
@@ -190,7 +190,7 @@ async def search_datasets(access: Access, request: Request) -> Response:
 
 async def set_tags(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
-    tags = _tags(parse(TagsBody, (await json_body(request)).data)["tags"])
+    tags = _tags(parse(TagsBody, await json_body(request))["tags"])
     await access.write(partial(datasets.set_tags, dataset_id=dataset_id, tags=tags))
     return ok({})
 
@@ -204,7 +204,7 @@ async def delete_tag(access: Access, request: Request) -> Response:
 async def upsert_records(access: Access, request: Request) -> Response:
     """``{"records": "<JSON list>"}`` (a list is accepted too) -> ``{inserted_count, updated_count}``."""
     dataset_id = _dataset_id(request)
-    raw = parse(RecordsBody, (await json_body(request)).data)["records"]
+    raw = parse(RecordsBody, await json_body(request))["records"]
     if raw is None:
         raise missing("records")
     if isinstance(raw, str):
@@ -222,7 +222,7 @@ async def upsert_records(access: Access, request: Request) -> Response:
 async def get_records(access: Access, request: Request) -> Response:
     dataset_id = _dataset_id(request)
     if request.method == "POST":
-        params = parse(RecordPageBody, (await json_body(request, content_type_required=False)).data)
+        params = parse(RecordPageBody, await json_body(request, content_type_required=False))
     else:
         params = parse_query(RecordPageBody, request.query_params)
     limit = _max_results(params.get("max_results"), DEFAULT_MAX_RESULTS, MAX_SEARCH_RESULTS)
@@ -237,7 +237,7 @@ async def get_records(access: Access, request: Request) -> Response:
 async def delete_records(access: Access, request: Request) -> Response:
     """``{"dataset_record_ids": [...]}`` -> ``{"deleted_count"}``."""
     dataset_id = _dataset_id(request)
-    body = parse(RecordIdsBody, (await json_body(request, content_type_required=False)).data)
+    body = parse(RecordIdsBody, await json_body(request, content_type_required=False))
     ids = body.get("dataset_record_ids") or []
     deleted = await access.write(partial(dataset_records.delete_records, dataset_id=dataset_id, record_ids=ids))
     return ok({"deleted_count": deleted})
@@ -258,7 +258,7 @@ async def remove_experiments(access: Access, request: Request) -> Response:
 
 async def _link(access: Access, request: Request, *, add: bool) -> Response:
     dataset_id = _dataset_id(request)
-    ids = parse(ExperimentIdsBody, (await json_body(request)).data).get("experiment_ids") or []
+    ids = parse(ExperimentIdsBody, await json_body(request)).get("experiment_ids") or []
     stored = await access.write(
         partial(datasets.link_experiments, dataset_id=dataset_id, experiment_ids=ids, add=add, now=now_ms())
     )

@@ -114,7 +114,7 @@ async def get_experiment_by_name(access: Access, request: Request) -> Response:
 
 async def create_experiment(access: Access, request: Request) -> Response:
     """CreateExperiment: ``{"name", "tags": [{"key", "value"}]}`` -> ``{"experiment_id"}``."""
-    body = parse(NewExperimentBody, (await json_body(request)).data)
+    body = parse(NewExperimentBody, await json_body(request))
     name, tags = body["name"], tag_dict(body.get("tags"))
     experiment_id = await access.write(partial(experiments.create, name=name, tags=tags, now=now_ms()))
     return ok({"experiment_id": experiment_id})
@@ -122,7 +122,7 @@ async def create_experiment(access: Access, request: Request) -> Response:
 
 async def search_experiments(access: Access, request: Request) -> Response:
     if request.method == "POST":
-        body = parse(ExperimentSearchBody, (await json_body(request)).data)
+        body = parse(ExperimentSearchBody, await json_body(request))
     else:
         body = parse_query(ExperimentSearchBody, request.query_params)
     max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
@@ -140,20 +140,20 @@ async def search_experiments(access: Access, request: Request) -> Response:
 
 
 async def delete_experiment(access: Access, request: Request) -> Response:
-    experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
+    experiment_id = parse(ExperimentIdBody, await json_body(request))["experiment_id"]
     await access.write(partial(experiments.set_lifecycle, experiment_id=experiment_id, deleted=True, now=now_ms()))
     return ok({})
 
 
 async def restore_experiment(access: Access, request: Request) -> Response:
-    experiment_id = parse(ExperimentIdBody, (await json_body(request)).data)["experiment_id"]
+    experiment_id = parse(ExperimentIdBody, await json_body(request))["experiment_id"]
     await access.write(partial(experiments.set_lifecycle, experiment_id=experiment_id, deleted=False, now=now_ms()))
     return ok({})
 
 
 async def update_experiment(access: Access, request: Request) -> Response:
     """UpdateExperiment: ``{"experiment_id", "new_name"}`` renames (the only update MLflow has)."""
-    body = parse(ExperimentChangeBody, (await json_body(request)).data)
+    body = parse(ExperimentChangeBody, await json_body(request))
     experiment_id, new_name = body["experiment_id"], body.get("new_name")
     if new_name is not None:
         if not new_name.strip():
@@ -163,7 +163,7 @@ async def update_experiment(access: Access, request: Request) -> Response:
 
 
 async def set_experiment_tag(access: Access, request: Request) -> Response:
-    body = parse(TagBody, (await json_body(request)).data)
+    body = parse(TagBody, await json_body(request))
     experiment_id, key, value = body["experiment_id"], body["key"], body.get("value")
     await access.write(
         partial(experiments.set_tag, experiment_id=experiment_id, key=key, value=value or "", now=now_ms())
@@ -172,7 +172,7 @@ async def set_experiment_tag(access: Access, request: Request) -> Response:
 
 
 async def delete_experiment_tag(access: Access, request: Request) -> Response:
-    body = parse(TagKeyBody, (await json_body(request)).data)
+    body = parse(TagKeyBody, await json_body(request))
     experiment_id, key = body["experiment_id"], body["key"]
     await access.write(partial(experiments.set_tag, experiment_id=experiment_id, key=key, value=None, now=now_ms()))
     return ok({})

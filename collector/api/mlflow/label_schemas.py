@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import epoch_ms, json_body, ok, page_offset, page_token, query
+from annotrace.collector.api.mlflow.wire import epoch_ms, json_body, ok, page_offset, page_token
 from annotrace.collector.api.models import Boolean, Integer, Text, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import label_schema_update, label_schemas
@@ -167,7 +168,7 @@ def _input(spec: InputBody) -> tuple[str, dict[str, Any]]:
 
 
 async def create_label_schema(access: Access, request: Request) -> Response:
-    body = parse(NewSchemaBody, (await json_body(request)).data)
+    body = parse(NewSchemaBody, await json_body(request))
     input_type, spec = _input(body["input"])
     new = label_schemas.NewLabelSchema(
         experiment_id=body["experiment_id"],
@@ -187,18 +188,18 @@ async def create_label_schema(access: Access, request: Request) -> Response:
 
 
 async def get_label_schema(access: Access, request: Request) -> Response:
-    schema_id = parse(SchemaIdParams, query(request).data)["schema_id"]
+    schema_id = parse_query(SchemaIdParams, request.query_params)["schema_id"]
     return ok({"label_schema": schema_json(await access.read(label_schemas.get, schema_id))})
 
 
 async def get_label_schema_by_name(access: Access, request: Request) -> Response:
-    params = parse(SchemaNameParams, query(request).data)
+    params = parse_query(SchemaNameParams, request.query_params)
     found = await access.read(label_schemas.get_by_name, params["experiment_id"], params["name"])
     return ok({"label_schema": schema_json(found)})
 
 
 async def list_label_schemas(access: Access, request: Request) -> Response:
-    params = parse(SchemaListParams, query(request).data)
+    params = parse_query(SchemaListParams, request.query_params)
     experiment_id = params["experiment_id"]
     limit = params.get("max_results") or DEFAULT_MAX_RESULTS
     offset = page_offset(params.get("page_token"), experiment_id)
@@ -213,7 +214,7 @@ async def list_label_schemas(access: Access, request: Request) -> Response:
 
 async def update_label_schema(access: Access, request: Request) -> Response:
     """MLflow 3.14's update: a field that is absent (or null) is left as it is; ``""`` is a value."""
-    body = parse(SchemaChangeBody, (await json_body(request)).data)
+    body = parse(SchemaChangeBody, await json_body(request))
     spec = body.get("input")
     input_type, settings = _input(spec) if spec is not None else (None, None)
     kind = body.get("type")
@@ -235,7 +236,7 @@ async def update_label_schema(access: Access, request: Request) -> Response:
 async def delete_label_schema(access: Access, request: Request) -> Response:
     """Idempotent (MLflow's OSS store): deleting a schema that is gone answers ``{}``; the default
     question answers 400."""
-    body = parse(SchemaIdBody, (await json_body(request, content_type_required=False)).data)
-    schema_id = body.get("schema_id") or parse(SchemaIdParams, query(request).data)["schema_id"]
+    body = parse(SchemaIdBody, await json_body(request, content_type_required=False))
+    schema_id = body.get("schema_id") or parse_query(SchemaIdParams, request.query_params)["schema_id"]
     await access.write(partial(label_schemas.delete, schema_id=schema_id))
     return ok({})

@@ -110,7 +110,7 @@ def model_json(m: logged_models.LoggedModel) -> dict[str, Any]:
 
 
 async def create_logged_model(access: Access, request: Request) -> Response:
-    body = parse(NewModelBody, (await json_body(request)).data)
+    body = parse(NewModelBody, await json_body(request))
     new = logged_models.NewModel(
         experiment_id=body["experiment_id"],
         name=body.get("name") or None,
@@ -128,7 +128,7 @@ async def get_logged_model(access: Access, request: Request) -> Response:
 
 
 async def finalize_logged_model(access: Access, request: Request) -> Response:
-    status = parse(FinalizeBody, (await json_body(request)).data)["status"]
+    status = parse(FinalizeBody, await json_body(request))["status"]
     model = await access.write(
         partial(logged_models.finalize, model_id=request.path_params["model_id"], status=status, now_ms=_now_ms())
     )
@@ -141,7 +141,7 @@ async def delete_logged_model(access: Access, request: Request) -> Response:
 
 
 async def set_logged_model_tags(access: Access, request: Request) -> Response:
-    tags = tag_dict(parse(TagsBody, (await json_body(request)).data).get("tags"))
+    tags = tag_dict(parse(TagsBody, await json_body(request)).get("tags"))
     await access.write(partial(logged_models.set_tags, model_id=request.path_params["model_id"], tags=tags))
     return ok({})
 
@@ -154,13 +154,13 @@ async def delete_logged_model_tag(access: Access, request: Request) -> Response:
 
 
 async def log_logged_model_params(access: Access, request: Request) -> Response:
-    params = tag_dict(parse(ParamsBody, (await json_body(request)).data).get("params"))
+    params = tag_dict(parse(ParamsBody, await json_body(request)).get("params"))
     await access.write(partial(logged_models.log_params, model_id=request.path_params["model_id"], params=params))
     return ok({})
 
 
 async def search_logged_models(access: Access, request: Request) -> Response:
-    body = parse(ModelSearchBody, (await json_body(request)).data)
+    body = parse(ModelSearchBody, await json_body(request))
     experiment_ids = body.get("experiment_ids") or []
     max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
     filter_string = body.get("filter")

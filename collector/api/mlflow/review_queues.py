@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import epoch_ms, json_body, ok, page_offset, page_token, query
+from annotrace.collector.api.mlflow.wire import epoch_ms, json_body, ok, page_offset, page_token
 from annotrace.collector.api.models import Boolean, Integer, ProtoEnum, Text, TextList, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import review_queue_items, review_queues
@@ -179,7 +180,7 @@ async def _queue_answer(access: Access, queue: Session) -> Response:
 
 
 async def create_review_queue(access: Access, request: Request) -> Response:
-    body = parse(NewQueueBody, (await json_body(request)).data)
+    body = parse(NewQueueBody, await json_body(request))
     new = review_queues.NewQueue(
         experiment_id=body["experiment_id"],
         name=body["name"],
@@ -191,7 +192,7 @@ async def create_review_queue(access: Access, request: Request) -> Response:
 
 
 async def get_or_create_user_queue(access: Access, request: Request) -> Response:
-    body = parse(UserQueueBody, (await json_body(request)).data)
+    body = parse(UserQueueBody, await json_body(request))
     queue = await access.write(
         partial(
             review_queues.get_or_create_user_queue,
@@ -204,19 +205,19 @@ async def get_or_create_user_queue(access: Access, request: Request) -> Response
 
 
 async def get_review_queue(access: Access, request: Request) -> Response:
-    queue_id = parse(QueueIdParams, query(request).data)["queue_id"]
+    queue_id = parse_query(QueueIdParams, request.query_params)["queue_id"]
     return await _queue_answer(access, await access.read(review_queues.get, queue_id))
 
 
 async def get_review_queue_by_name(access: Access, request: Request) -> Response:
-    params = parse(QueueNameParams, query(request).data)
+    params = parse_query(QueueNameParams, request.query_params)
     return await _queue_answer(
         access, await access.read(review_queues.get_by_name, params["experiment_id"], params["name"])
     )
 
 
 async def list_review_queues(access: Access, request: Request) -> Response:
-    params = parse(QueueListParams, query(request).data)
+    params = parse_query(QueueListParams, request.query_params)
     experiment_id, user, item_id = params["experiment_id"], params.get("user"), params.get("item_id")
     limit = _max_results(params)
     scope = f"review-queues:{experiment_id}:{user}:{item_id}"
@@ -230,7 +231,7 @@ async def list_review_queues(access: Access, request: Request) -> Response:
 
 
 async def update_review_queue(access: Access, request: Request) -> Response:
-    body = parse(QueueChangeBody, (await json_body(request)).data)
+    body = parse(QueueChangeBody, await json_body(request))
     patch = review_queues.QueuePatch(
         name=body.get("name"),
         new_owner=body.get("new_owner"),
@@ -243,13 +244,13 @@ async def update_review_queue(access: Access, request: Request) -> Response:
 
 
 async def delete_review_queue(access: Access, request: Request) -> Response:
-    queue_id = parse(QueueIdParams, (await json_body(request)).data)["queue_id"]
+    queue_id = parse(QueueIdParams, await json_body(request))["queue_id"]
     await access.write(partial(review_queues.delete, queue_id=queue_id))
     return ok({})
 
 
 async def add_items(access: Access, request: Request) -> Response:
-    body = parse(ItemsBody, (await json_body(request)).data)
+    body = parse(ItemsBody, await json_body(request))
     item_type = body.get("item_type")
     if item_type not in (None, 0, 1):
         raise InvalidParameter(f"`item_type` must be TRACE; got proto enum value {item_type}.")
@@ -260,13 +261,13 @@ async def add_items(access: Access, request: Request) -> Response:
 
 
 async def remove_items(access: Access, request: Request) -> Response:
-    body = parse(ItemsBody, (await json_body(request)).data)
+    body = parse(ItemsBody, await json_body(request))
     await access.write(partial(review_queue_items.remove, queue_id=body["queue_id"], ids=body.get("item_ids") or []))
     return ok({})
 
 
 async def list_items(access: Access, request: Request) -> Response:
-    params = parse(ItemListParams, query(request).data)
+    params = parse_query(ItemListParams, request.query_params)
     queue_id = params["queue_id"]
     limit = _max_results(params)
     number = params.get("status")
@@ -279,7 +280,7 @@ async def list_items(access: Access, request: Request) -> Response:
 
 
 async def set_item_status(access: Access, request: Request) -> Response:
-    body = parse(ItemStatusBody, (await json_body(request)).data)
+    body = parse(ItemStatusBody, await json_body(request))
     item = await access.write(
         partial(
             review_queue_items.set_status,

@@ -129,11 +129,11 @@ def _now_ms() -> int:
 
 async def _body(request: Request, body: type[B]) -> B:
     """The JSON body as ``body``, ``run_uuid`` read as ``run_id``."""
-    return parse(body, with_run_id((await json_body(request)).data))
+    return parse(body, with_run_id(await json_body(request)))
 
 
 async def create_run(access: Access, request: Request) -> Response:
-    body = parse(NewRunBody, (await json_body(request)).data)
+    body = parse(NewRunBody, await json_body(request))
     new = runs.NewRun(
         experiment_id=body.get("experiment_id") or "0",
         user_id=body.get("user_id") or "",
@@ -177,7 +177,7 @@ async def restore_run(access: Access, request: Request) -> Response:
 
 
 async def search_runs(access: Access, request: Request) -> Response:
-    body = parse(RunSearchBody, (await json_body(request)).data)
+    body = parse(RunSearchBody, await json_body(request))
     experiment_ids = body.get("experiment_ids") or []
     max_results = body.get("max_results") or DEFAULT_MAX_RESULTS
     view_type = body.get("run_view_type") or "ACTIVE_ONLY"
@@ -268,7 +268,7 @@ async def get_metric_history(access: Access, request: Request) -> Response:
 
 
 async def link_traces_to_run(access: Access, request: Request) -> Response:
-    body = parse(LinkTracesBody, (await json_body(request)).data)
+    body = parse(LinkTracesBody, await json_body(request))
     trace_ids = body_trace_ids(body.get("trace_ids") or [], "trace_ids")
     await access.write(partial(runs.link_traces, trace_ids=trace_ids, run_id=body["run_id"], now_ms=_now_ms()))
     return ok({})

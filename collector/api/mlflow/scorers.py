@@ -90,7 +90,7 @@ def _has_code(value: Any) -> bool:
 
 
 async def register_scorer(access: Access, request: Request) -> Response:
-    body = parse(ScorerBody, (await json_body(request)).data)
+    body = parse(ScorerBody, await json_body(request))
     experiment_id, name, serialized = body["experiment_id"], body["name"], body["serialized_scorer"]
     if not name.strip():
         raise InvalidParameter("Scorer name cannot be empty or contain only whitespace.")
@@ -141,7 +141,7 @@ async def get_scorer(access: Access, request: Request) -> Response:
 
 async def delete_scorer(access: Access, request: Request) -> Response:
     """The client sends a JSON body; query parameters are read when there is none."""
-    data = (await json_body(request, content_type_required=False)).data
+    data = await json_body(request, content_type_required=False)
     params = parse(ScorerVersionQuery, data) if data else parse_query(ScorerVersionQuery, request.query_params)
     await access.write(
         partial(

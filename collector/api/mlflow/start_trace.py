@@ -137,7 +137,7 @@ class StartTraceBody(TypedDict):
 
 
 async def start_trace(access: Access, request: Request) -> Response:
-    info = parse_started(parse(StartTraceBody, (await json_body(request)).data)["trace"]["trace_info"])
+    info = parse_started(parse(StartTraceBody, await json_body(request))["trace"]["trace_info"])
     await access.write(partial(start_trace_queries.start_trace, info=info, now=now_ms()))
     row, assessments = await access.read(traces.get_info, info.trace_id)
     return ok({"trace": {"trace_info": trace_json.trace_info(row, assessments)}})

@@ -142,14 +142,14 @@ async def batch_get_traces(access: Access, request: Request) -> Response:
 
 async def batch_get_trace_infos(access: Access, request: Request) -> Response:
     """BatchGetTraceInfos: ``POST /traces/batchGetInfos {"trace_ids": [...]}``."""
-    ids = parse(TraceIdsBody, (await json_body(request)).data)["trace_ids"]
+    ids = parse(TraceIdsBody, await json_body(request))["trace_ids"]
     found = await access.read(traces.get_many_info, ids)
     return ok({"trace_infos": [trace_json.trace_info(row, assessments) for row, assessments in found]})
 
 
 async def search_traces(access: Access, request: Request) -> Response:
     """SearchTracesV3: filter grammar of reference 9.3, ``max_results`` <= 500, opaque page tokens."""
-    body = parse(SearchBody, (await json_body(request)).data)
+    body = parse(SearchBody, await json_body(request))
     experiment_ids = [location["mlflow_experiment"]["experiment_id"] for location in body.get("locations") or []]
     experiment_ids.extend(body.get("experiment_ids") or [])
     if not experiment_ids:
@@ -171,7 +171,7 @@ async def search_traces(access: Access, request: Request) -> Response:
 async def set_trace_tag(access: Access, request: Request) -> Response:
     """SetTraceTag: ``PATCH /traces/{trace_id}/tags {"key", "value"}``."""
     trace_id = path_trace_id(request)
-    body = parse(TagBody, (await json_body(request, content_type_required=False)).data)
+    body = parse(TagBody, await json_body(request, content_type_required=False))
     await access.write(partial(traces.set_tag, trace_id=trace_id, key=body["key"], value=body.get("value") or ""))
     return ok({})
 
@@ -180,7 +180,7 @@ async def delete_trace_tag(access: Access, request: Request) -> Response:
     """DeleteTraceTag: ``DELETE /traces/{trace_id}/tags {"key"}`` (``?key=`` also accepted)."""
     trace_id = path_trace_id(request)
     body = await json_body(request, content_type_required=False)
-    key = parse(TagKeyBody, body.data).get("key") or parse_query(TagKeyBody, request.query_params).get("key")
+    key = parse(TagKeyBody, body).get("key") or parse_query(TagKeyBody, request.query_params).get("key")
     if key is None:
         raise missing("key")
     await access.write(partial(traces.delete_tag, trace_id=trace_id, key=key))
@@ -189,7 +189,7 @@ async def delete_trace_tag(access: Access, request: Request) -> Response:
 
 async def delete_traces(access: Access, request: Request) -> Response:
     """DeleteTraces: by ``request_ids`` (alias ``trace_ids``) or ``max_timestamp_millis`` [+ ``max_traces``]."""
-    body = parse(DeleteTracesBody, (await json_body(request)).data)
+    body = parse(DeleteTracesBody, await json_body(request))
     raw_ids = body.get("request_ids")
     if raw_ids is None:
         raw_ids = body.get("trace_ids")

@@ -1,8 +1,9 @@
 """MLflow's wire conventions (reference 1.2): JSON bodies, typed fields, timestamps, durations.
 
-MLflow parses requests with protobuf's JSON mapping, so a wrong type anywhere is a 400; here every
-field is read through ``Fields``, which names the offending field by its dotted path
-(``assessment.source.source_type``) in MLflow's message style. Responses use snake_case names,
+MLflow parses requests with protobuf's JSON mapping, so a wrong type anywhere is a 400; here a
+route checks the body ``json_body`` reads against its declared model (``api.models.parse``), which
+names the offending field by its dotted path (``assessment.source.source_type``) in MLflow's
+message style, worded by ``missing`` and ``invalid``. Responses use snake_case names,
 RFC 3339 timestamps and ``"0.250s"`` durations, as ``message_to_json`` would write them.
 """
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PayloadTooLarge
-from annotrace.collector.ids import name_problem, trace_hex, trace_id
+from annotrace.collector.ids import trace_hex, trace_id
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 100
@@ -50,108 +51,6 @@ def invalid(path: str, expected: str, value: Any) -> InvalidParameter:
     return InvalidParameter(f"Invalid value {shown} for parameter '{path}' supplied: expected {expected}, got {got}.")
 
 
-class Fields:
-    """A JSON object (or a query string) read field by field, with errors naming the field."""
-
-    def __init__(self, data: dict[str, Any], prefix: str = "", *, from_query: bool = False) -> None:
-        self.data = data
-        self.prefix = prefix
-        self.from_query = from_query  # a repeated query parameter given once is a plain string
-
-    def path(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def has(self, name: str) -> bool:
-        return self.data.get(name) is not None
-
-    def raw(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def get_obj(self, name: str, *, required: bool = False) -> Fields | None:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                raise missing(self.path(name))
-            return None
-        if not isinstance(value, dict):
-            raise invalid(self.path(name), "an object", value)
-        return Fields(value, f"{self.path(name)}.")
-
-    def get_str(
-        self, name: str, *, required: bool = False, max_chars: int | None = None, non_empty: bool = False
-    ) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                raise missing(self.path(name))
-            return None
-        if not isinstance(value, str):
-            raise invalid(self.path(name), "a string", value)
-        if (required or non_empty) and not value.strip():
-            raise InvalidParameter(f"Invalid value for parameter '{self.path(name)}': must not be empty.")
-        if max_chars is not None and len(value) > max_chars:
-            raise InvalidParameter(
-                f"Invalid value for parameter '{self.path(name)}': {len(value)} characters, more than the limit "
-                f"of {max_chars}."
-            )
-        return value
-
-    def get_name(self, name: str, *, required: bool = False, max_chars: int | None = None) -> str | None:
-        """A string that names something: no control characters, no U+FFFD (``ids.name_problem``)."""
-        value = self.get_str(name, required=required, max_chars=max_chars)
-        problem = None if value is None else name_problem(value)
-        if problem is not None:
-            raise InvalidParameter(f"Invalid value for parameter '{self.path(name)}': it {problem}.")
-        return value
-
-    def get_int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # proto JSON int64 may be a string
-            value = int(value)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise invalid(self.path(name), "an integer", value)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            raise InvalidParameter(f"Invalid value {value} for parameter '{self.path(name)}': must be {bounds}.")
-        return value
-
-    def get_str_list(self, name: str) -> list[str] | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if isinstance(value, str) and self.from_query:
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise invalid(self.path(name), "a list of strings", value)
-        return value
-
-    def get_str_map(self, name: str, *, max_key_chars: int, max_bytes: int) -> dict[str, str] | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise invalid(self.path(name), "an object of strings", value)
-        for key, item in value.items():
-            if not isinstance(item, str):
-                raise invalid(f"{self.path(name)}.{key}", "a string", item)
-            if len(key) > max_key_chars:
-                raise InvalidParameter(
-                    f"Invalid value for parameter '{self.path(name)}': key {key[:40]!r}... is longer than "
-                    f"{max_key_chars} characters."
-                )
-        size = len(orjson.dumps(value))
-        if size > max_bytes:
-            raise InvalidParameter(
-                f"Invalid value for parameter '{self.path(name)}': {size} bytes of JSON, more than the limit of "
-                f"{max_bytes}."
-            )
-        return dict(value)
-
-
 def nesting_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
     """How deep arrays and objects nest in ``value`` (a scalar is 0), counting no further than ``limit + 1``."""
     deepest, stack = 0, [(value, 1)]
@@ -178,8 +77,9 @@ def parse_json(text: str | bytes, path: str, what: str = "JSON text") -> Any:
     return value
 
 
-async def json_body(request: Request, *, content_type_required: bool = True) -> Fields:
-    """The request's JSON object; POST bodies must say ``application/json`` (as in MLflow)."""
+async def json_body(request: Request, *, content_type_required: bool = True) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an empty body), for a route's model to check
+    (``models.parse``); POST bodies must say ``application/json`` (as in MLflow)."""
     if content_type_required:
         content_type = request.headers.get("content-type")
         if content_type is None:
@@ -195,7 +95,7 @@ async def json_body(request: Request, *, content_type_required: bool = True) -> 
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        return Fields({})
+        return {}
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -204,16 +104,7 @@ async def json_body(request: Request, *, content_type_required: bool = True) -> 
         raise InvalidParameter(f"Invalid request body: arrays and objects nest deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(data, dict):
         raise invalid("(request body)", "a JSON object", data)
-    return Fields(data)
-
-
-def query(request: Request) -> Fields:
-    """Query parameters as Fields; repeated keys become lists (``?trace_ids=a&trace_ids=b``)."""
-    data: dict[str, Any] = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
-        data[key] = values if len(values) > 1 else values[0]
-    return Fields(data, from_query=True)
+    return data
 
 
 def path_trace_id(request: Request, name: str = "trace_id") -> str:

@@ -13,10 +13,11 @@ from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from annotrace.collector.api.mlflow.assessment_json import assessment_json
-from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id, query
+from annotrace.collector.api.mlflow.wire import json_body, ok, path_trace_id
 from annotrace.collector.api.models import Number, Text, parse, request_body
 from annotrace.collector.api.native.labeling import session_path_id
 from annotrace.collector.api.native.openapi_operation import path_parameter, query_parameters, responses
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.store.access import now_ms
 from annotrace.collector.store.queries import review_adjudication
 
@@ -97,7 +98,7 @@ def dispute_json(d: review_adjudication.Dispute) -> DisputeJson:
 
 async def list_disputes(access: Access, request: Request) -> Response:
     """``?threshold=`` (numeric spread that counts as disagreement, default 0), ``?unresolved=true``."""
-    params = parse(DisputeParams, query(request).data)
+    params = parse_query(DisputeParams, request.query_params)
     threshold, unresolved = params.get("threshold") or 0.0, params.get("unresolved") == "true"
     found = await access.read(
         review_adjudication.disagreements, session_path_id(request), threshold, include_resolved=not unresolved
@@ -109,7 +110,7 @@ async def list_disputes(access: Access, request: Request) -> Response:
 async def record_gold(access: Access, request: Request) -> Response:
     """``{"user", "schema", "value", "rationale"?}``: the adjudicator's gold label."""
     session_id, trace_id = session_path_id(request), path_trace_id(request)
-    body = parse(GoldBody, (await json_body(request)).data)
+    body = parse(GoldBody, await json_body(request))
     stored = await access.write(
         partial(
             review_adjudication.record_gold,

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import ok, query
-from annotrace.collector.api.models import Text, parse
+from annotrace.collector.api.mlflow.wire import ok
+from annotrace.collector.api.models import Text
 from annotrace.collector.api.native.openapi_operation import path_parameter, query_parameters, responses
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.store.queries import agreement, agreement_judges
 
@@ -97,7 +98,7 @@ async def session_agreement(access: Access, request: Request) -> Response:
 
 async def judge_agreement(access: Access, request: Request) -> Response:
     """``?name=<feedback name>`` (required), ``&experiment_id=`` and/or ``&session_id=`` to narrow."""
-    params = parse(JudgeParams, query(request).data)
+    params = parse_query(JudgeParams, request.query_params)
     name, experiment_id, session_id = params["name"], params.get("experiment_id"), params.get("session_id")
     if experiment_id is None and session_id is None:
         raise InvalidParameter("Missing value for parameter 'experiment_id': give experiment_id or session_id.")

@@ -22,10 +22,10 @@ from annotrace.collector.api.mlflow.wire import (
     missing,
     ok,
     path_trace_id,
-    query,
     rfc3339,
 )
 from annotrace.collector.api.models import Boolean, Integer, Object, Text, TextList, Timestamp, parse
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.auth.principal import user_name
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.store.access import now_ms
@@ -217,13 +217,13 @@ def session_path_id(request: Request) -> str:
 async def _labeler_body(request: Request, model: type[L]) -> L:
     """The body as ``model``, whose ``user`` is the signed-in user when authentication is on (a
     ``user`` in the body is ignored: nobody answers as someone else), else the body's ``user``."""
-    data = (await json_body(request)).data
+    data = await json_body(request)
     signed_in = user_name(request)
     return parse(model, data if signed_in is None else data | {"user": signed_in})
 
 
 async def create_session(access: Access, request: Request) -> Response:
-    body = parse(NewSessionBody, (await json_body(request)).data)
+    body = parse(NewSessionBody, await json_body(request))
     new = labeling.NewSession(
         experiment_id=body["experiment_id"],
         name=body["name"],
@@ -240,7 +240,7 @@ async def create_session(access: Access, request: Request) -> Response:
 
 async def list_sessions(access: Access, request: Request) -> Response:
     """``?experiment_id=`` (all experiments if absent) and ``?user=`` (only sessions they may label)."""
-    params = parse(SessionListParams, query(request).data)
+    params = parse_query(SessionListParams, request.query_params)
     found = await access.read(labeling.list_sessions, params.get("experiment_id"), params.get("user"))
     answer: SessionList = {"labeling_sessions": [session_json(s) for s in found]}
     return ok(answer)
@@ -254,7 +254,7 @@ async def update_session(access: Access, request: Request) -> Response:
     """``PATCH {"assigned_users": [...]}`` (what ``set_assigned_users`` sends) and/or
     ``{"reviewers_per_item": N | null}``."""
     session_id = session_path_id(request)
-    body = parse(SessionChangeBody, (await json_body(request)).data)
+    body = parse(SessionChangeBody, await json_body(request))
     users = body.get("assigned_users")
     if users is None and "reviewers_per_item" not in body:
         raise missing("assigned_users")
@@ -283,7 +283,7 @@ async def delete_session(access: Access, request: Request) -> Response:
 async def add_traces(access: Access, request: Request) -> Response:
     """``{"trace_ids": [source ids]}`` -> ``{"items": [{"source_trace_id", "trace_id", "added"}]}``."""
     session_id = session_path_id(request)
-    raw = parse(NewTracesBody, (await json_body(request)).data)["trace_ids"]
+    raw = parse(NewTracesBody, await json_body(request))["trace_ids"]
     if len(raw) > MAX_TRACES_PER_CALL:
         raise InvalidParameter(f"Invalid value for parameter 'trace_ids': more than {MAX_TRACES_PER_CALL} traces.")
     sources = body_trace_ids(raw, "trace_ids")
@@ -296,7 +296,7 @@ async def list_items(access: Access, request: Request) -> Response:
     """The queue: every item in order, with each labeler's status; ``?user=`` adds that user's
     ``status`` and ``?status=`` keeps only items in that status for that user."""
     session_id = session_path_id(request)
-    params = parse(ItemListParams, query(request).data)
+    params = parse_query(ItemListParams, request.query_params)
     user, status = params.get("user"), params.get("status")
     if status is not None and user is None:
         raise InvalidParameter("Invalid value for parameter 'status': filtering by status needs 'user'.")

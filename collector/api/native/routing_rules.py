@@ -92,7 +92,7 @@ def _rule_path_id(request: Request) -> str:
 async def create_rule(access: Access, request: Request) -> Response:
     """``{"filter" | "sql", "sample_rate"?: 1.0, "max_traces"?: null}`` -> ``{"routing_rule": {...}}``."""
     session_id = session_path_id(request)
-    body = parse(RuleBody, (await json_body(request)).data)
+    body = parse(RuleBody, await json_body(request))
     rate = body.get("sample_rate")
     new = routing_rules.NewRule(
         session_id=session_id,

@@ -16,9 +16,10 @@ from pydantic import Field, with_config
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from annotrace.collector.api.mlflow.wire import json_body, ok, query, rfc3339
+from annotrace.collector.api.mlflow.wire import json_body, ok, rfc3339
 from annotrace.collector.api.models import Integer, Text, Timestamp, parse, request_body
 from annotrace.collector.api.native.openapi_operation import ERROR, path_parameter, query_parameters, response_schema
+from annotrace.collector.api.query_params import parse_query
 from annotrace.collector.auth.middleware import AUTHENTICATOR_KEY
 from annotrace.collector.auth.principal import principal_of
 from annotrace.collector.auth.secrets import MIN_PASSWORD_CHARS, hash_password, new_token
@@ -164,7 +165,7 @@ async def list_users(access: Access, request: Request) -> Response:
 
 async def add_user(access: Access, request: Request) -> Response:
     """``{"name", "role", "password"?}``; without a password the user signs in with tokens only."""
-    body = parse(NewUserBody, (await json_body(request)).data)
+    body = parse(NewUserBody, await json_body(request))
     name, role, password = body["name"], body["role"], body.get("password")
     password_hash = hash_password(password) if password is not None else None
     user = await access.write(
@@ -184,7 +185,7 @@ async def add_user(access: Access, request: Request) -> Response:
 async def update_user(access: Access, request: Request) -> Response:
     """``{"role"?, "password"?}``: a new password ends the user's Review App sign-ins."""
     name = request.path_params["name"]
-    body = parse(UserChangeBody, (await json_body(request)).data)
+    body = parse(UserChangeBody, await json_body(request))
     role, password = body.get("role"), body.get("password")
     if role is None and password is None:
         raise InvalidParameter("role, password: give at least one")
@@ -210,7 +211,7 @@ async def delete_user(access: Access, request: Request) -> Response:
 
 async def set_permission(access: Access, request: Request) -> Response:
     """``{"permission": "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS"}``."""
-    permission = parse(PermissionBody, (await json_body(request)).data)["permission"]
+    permission = parse(PermissionBody, await json_body(request))["permission"]
     row = await access.write(
         partial(
             users_queries.set_permission,
@@ -250,7 +251,7 @@ def _owner(request: Request, asked: str | None) -> str | None:
 
 
 async def list_tokens(access: Access, request: Request) -> Response:
-    asked = parse(TokenListParams, query(request).data).get("user")
+    asked = parse_query(TokenListParams, request.query_params).get("user")
     tokens = await access.read(users_queries.list_tokens, _owner(request, asked))
     return ok({"tokens": [_jsonable(t) for t in tokens]})
 
@@ -258,7 +259,7 @@ async def list_tokens(access: Access, request: Request) -> Response:
 async def create_token(access: Access, request: Request) -> Response:
     """``{"user"?, "description"?, "expires_days"?}`` -> ``{"token_id", "token"}``: the token is shown
     this once."""
-    body = parse(NewTokenBody, (await json_body(request, content_type_required=False)).data)
+    body = parse(NewTokenBody, await json_body(request, content_type_required=False))
     user = _owner(request, body.get("user")) or _actor(request)
     if user is None:
         raise PermissionDenied('Name the user the token is for: {"user": ...}')
