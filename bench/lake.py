@@ -224,7 +224,7 @@ def print_lake(result: LakeResult) -> None:
         print(f"     {'transactions (up to 1M spans each)':<56}{commits}")
         print(
             "     built by bench/lake_bulk.py: agent traces of 4 spans generated in SQL from range() (10 experiments, "
-            "2 LLM calls with ~1.5 KB of unique messages per trace), inserted through the writer's own statements "
+            "2 chat calls with ~1.5 KB of unique messages per trace), inserted through the writer's own statements "
             "(spans, messages, traces rows; trace_parts on the lake); the rows are those OTLP ingest stores for the "
             "same spans, cell for cell (python -m bench.lake_bulk_check compares the two)"
         )
