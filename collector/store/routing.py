@@ -39,8 +39,7 @@ import pyarrow.compute as pc
 
 from annotrace.collector.errors import CollectorError, InvalidParameter, NotFound
 from annotrace.collector.store import sandbox
-from annotrace.collector.store.queries import labeling, labeling_copy, review_queue_items
-from annotrace.collector.store.queries import routing_rules as rules_store
+from annotrace.collector.store.queries import labeling, labeling_copy, review_queue_items, routing_rules
 from annotrace.collector.store.queries.trace_search import compile_filter
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class Router:
         ``conn`` (the writer's, between transactions). Raises only what the store raises."""
         if not trace_ids:
             return
-        rules = rules_store.all_rules(conn)
+        rules = routing_rules.all_rules(conn)
         if not rules:
             return
         ids = list(dict.fromkeys(trace_ids))
@@ -123,7 +122,7 @@ class Router:
         try:
             for rule in work:
                 if errors.get(rule.rule_id) != rule.last_error:
-                    rules_store.record_failure(conn, rule.rule_id, errors.get(rule.rule_id), now)
+                    routing_rules.record_failure(conn, rule.rule_id, errors.get(rule.rule_id), now)
                 found = sorted(matches.get(rule.rule_id, []), key=order.__getitem__)
                 if found:
                     self._add(conn, rule, found, now)
@@ -193,7 +192,7 @@ class Router:
     def _add(conn: duckdb.DuckDBPyConnection, rule: RoutingRule, found: list[str], now: datetime) -> None:
         """Add what the session does not hold yet, up to the rule's cap, and count it."""
         try:
-            current = rules_store.get(conn, rule.session_id, rule.rule_id)  # deleted since, or its count moved
+            current = routing_rules.get(conn, rule.session_id, rule.rule_id)  # deleted since, or its count moved
             session = labeling.get(conn, rule.session_id)
         except NotFound:
             return
@@ -206,4 +205,4 @@ class Router:
             new = new[: max(0, current.max_traces - current.traces_added)]
         if new:
             labeling.add_traces(conn, session.session_id, new, now)
-            rules_store.count_added(conn, rule.rule_id, len(new))
+            routing_rules.count_added(conn, rule.rule_id, len(new))

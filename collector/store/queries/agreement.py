@@ -26,8 +26,7 @@ import numpy.typing as npt
 import orjson
 
 from annotrace.collector.store.queries import agreement_stats as stats
-from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling
+from annotrace.collector.store.queries import label_schemas, labeling
 
 LEVELS = {
     "pass_fail": "nominal",
@@ -139,7 +138,7 @@ def report(cursor: duckdb.DuckDBPyConnection, session_id: str) -> Report:
     session = labeling.get(cursor, session_id)
     items = cursor.execute(ITEMS, [session_id]).fetchall()
     input_types = {
-        s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id, MAX_SCHEMAS, 0)
+        s.name: s.input_type for s in label_schemas.list_schemas(cursor, session.experiment_id, MAX_SCHEMAS, 0)
     }
     every, names, schema_of, at = _read(cursor, session_id)
     seconds = _median_seconds(every.labelers, every.items, at, len(names), len(items))

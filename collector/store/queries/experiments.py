@@ -16,7 +16,7 @@ import orjson
 
 from annotrace.collector.errors import AlreadyExists, BadRequest, InvalidParameter, NotFound
 from annotrace.collector.store.queries import audit
-from annotrace.collector.store.queries import runs as run_store
+from annotrace.collector.store.queries import runs as runs_queries
 from annotrace.collector.store.queries.search_filter import BoolOp, Comparison, Node, parse
 
 COLUMNS = (
@@ -179,7 +179,7 @@ def set_lifecycle(conn: duckdb.DuckDBPyConnection, experiment_id: str, deleted: 
         raise NotFound(f"No Experiment with id={experiment_id} exists")
     conn.execute(SET_LIFECYCLE, ["deleted" if deleted else "active", now, experiment_id])
     _audit(conn, "delete" if deleted else "restore", experiment_id, _row(rows[0]), now)
-    run_store.set_experiment_runs_lifecycle(conn, experiment_id, deleted, epoch_ms(now))
+    runs_queries.set_experiment_runs_lifecycle(conn, experiment_id, deleted, epoch_ms(now))
 
 
 def rename(conn: duckdb.DuckDBPyConnection, experiment_id: str, new_name: str, now: datetime) -> None:

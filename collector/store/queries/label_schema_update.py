@@ -20,7 +20,7 @@ import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter
 from annotrace.collector.store.queries import audit, labeling
-from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import label_schemas as label_schemas_queries
 
 UPDATE = (
     "UPDATE label_schemas SET name = ?, title = ?, instruction = ?, enable_comment = ?, input = ?, "
@@ -43,7 +43,7 @@ class SchemaPatch:
     input: dict[str, Any] | None = None
 
 
-def _check_immutable(old: schema_store.LabelSchema, patch: SchemaPatch) -> None:
+def _check_immutable(old: label_schemas_queries.LabelSchema, patch: SchemaPatch) -> None:
     if patch.type is not None and patch.type != old.type:
         raise InvalidParameter(
             f"Label schema '{old.name}': the type cannot be changed (it is {old.type!r}, got {patch.type!r})."
@@ -63,11 +63,11 @@ def _check_immutable(old: schema_store.LabelSchema, patch: SchemaPatch) -> None:
 
 def update(
     conn: duckdb.DuckDBPyConnection, schema_id: str, patch: SchemaPatch, now: datetime
-) -> schema_store.LabelSchema:
+) -> label_schemas_queries.LabelSchema:
     """Apply ``patch`` to the schema ``schema_id`` (404 when missing), checked by the create rules."""
-    old = schema_store.get(conn, schema_id)
+    old = label_schemas_queries.get(conn, schema_id)
     _check_immutable(old, patch)
-    new = schema_store.NewLabelSchema(
+    new = label_schemas_queries.NewLabelSchema(
         experiment_id=old.experiment_id,
         name=old.name if patch.name is None else patch.name,
         type=old.type,
@@ -77,13 +77,13 @@ def update(
         instruction=old.instruction if patch.instruction is None else patch.instruction,
         enable_comment=old.enable_comment if patch.enable_comment is None else patch.enable_comment,
     )
-    schema_store.check(new)
+    label_schemas_queries.check(new)
     renamed = new.name != old.name
     if renamed:
         if old.is_default:
             raise InvalidParameter("The experiment's default question cannot be renamed.")
-        schema_store.check_not_reserved(new.name)
-        if schema_store.find(conn, old.experiment_id, new.name) is not None:
+        label_schemas_queries.check_not_reserved(new.name)
+        if label_schemas_queries.find(conn, old.experiment_id, new.name) is not None:
             raise AlreadyExists(
                 f"Label schema with name '{new.name}' already exists for experiment '{old.experiment_id}'."
             )
@@ -93,7 +93,7 @@ def update(
     )
     if renamed:
         labeling.rename_schema(conn, old.experiment_id, old.name, new.name, now)
-    updated = schema_store.get(conn, schema_id)
+    updated = label_schemas_queries.get(conn, schema_id)
     audit.record(
         conn,
         action="update",

@@ -27,7 +27,7 @@ import orjson
 
 from annotrace.collector.errors import AlreadyExists, InvalidParameter, NotFound
 from annotrace.collector.store.queries import audit
-from annotrace.collector.store.queries import experiments as experiment_store
+from annotrace.collector.store.queries import experiments as experiments_queries
 
 SchemaType = Literal["feedback", "expectation"]
 TYPES = ("feedback", "expectation")
@@ -290,7 +290,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewLabelSchema, *, overwrite: b
     """Insert ``new``; with ``overwrite`` a same-named schema is replaced in place (same id)."""
     check(new)
     check_not_reserved(new.name)
-    experiment_store.get(conn, new.experiment_id)  # 404 RESOURCE_DOES_NOT_EXIST, as MLflow
+    experiments_queries.get(conn, new.experiment_id)  # 404 RESOURCE_DOES_NOT_EXIST, as MLflow
     old = find(conn, new.experiment_id, new.name)
     encoded = orjson.dumps(new.input).decode()
     if old is not None:

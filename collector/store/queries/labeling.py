@@ -21,10 +21,9 @@ import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import name_problem
-from annotrace.collector.store.queries import audit, labeling_copy
-from annotrace.collector.store.queries import experiments as experiment_store
-from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import runs as run_store
+from annotrace.collector.store.queries import audit, experiments, labeling_copy
+from annotrace.collector.store.queries import label_schemas as label_schemas_queries
+from annotrace.collector.store.queries import runs as runs_queries
 
 # re-exported (``X as X``): trace_table.py and other readers take the keys from this module
 from annotrace.collector.store.queries.labeling_copy import SOURCE_RUN_KEY as SOURCE_RUN_KEY
@@ -168,9 +167,9 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
     if not new.name.strip():
         raise InvalidParameter("Invalid value for parameter 'name': a labeling session needs a name.")
     _check_users(new.assigned_users)
-    experiment_store.get(conn, new.experiment_id)  # 404 RESOURCE_DOES_NOT_EXIST, as MLflow
+    experiments.get(conn, new.experiment_id)  # 404 RESOURCE_DOES_NOT_EXIST, as MLflow
     for name in new.label_schemas:
-        schema_store.ensure(conn, new.experiment_id, name, now)
+        label_schemas_queries.ensure(conn, new.experiment_id, name, now)
     session_id = uuid.uuid4().hex
     conn.execute(
         INSERT,
@@ -190,7 +189,7 @@ def create(conn: duckdb.DuckDBPyConnection, new: NewSession, now: datetime) -> S
             _check_reviewers(new.reviewers_per_item),
         ],
     )
-    run_store.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
+    runs_queries.insert_for_session(conn, session_id, new.experiment_id, new.name, now)
     created = get(conn, session_id)
     audit.record_session(conn, "create", new=created, time=now)
     return created
@@ -272,6 +271,6 @@ def _check_users(users: list[str]) -> None:
         raise InvalidParameter(f"Invalid value for parameter 'assigned_users': more than {MAX_USERS} users.")
     for user in users:
         problem = name_problem(user)
-        if not user.strip() or len(user) > schema_store.MAX_NAME_CHARS or problem:
+        if not user.strip() or len(user) > label_schemas_queries.MAX_NAME_CHARS or problem:
             why = f" ({problem})" if problem else ""
             raise InvalidParameter(f"Invalid value for parameter 'assigned_users': bad user name {user!r}{why}.")

@@ -21,9 +21,8 @@ import duckdb
 
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import new_assessment_id
-from annotrace.collector.store.queries import assessments as assessment_store
-from annotrace.collector.store.queries import audit
-from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import assessments as assessments_queries
+from annotrace.collector.store.queries import audit, label_schemas
 from annotrace.collector.store.queries.labeling import ITEM, Session, get, may_label
 
 # labelers other than $user who have answered the item (their status moved past pending)
@@ -75,7 +74,7 @@ class Answer:
     comment: str | None = None
 
 
-def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[assessment_store.Assessment, str]:
+def answer(conn: duckdb.DuckDBPyConnection, a: Answer, now: datetime) -> tuple[assessments_queries.Assessment, str]:
     """Store ``a`` as an assessment on the item (a labeler's second answer to a schema updates the
     first) and move the labeler's status on; returns the assessment and the new status."""
     session = _session_item(conn, a.session_id, a.trace_id, a.user)
@@ -107,23 +106,23 @@ def answer_all(conn: duckdb.DuckDBPyConnection, answers: list[Answer], now: date
 
 def _store_answer(
     conn: duckdb.DuckDBPyConnection, session: Session, a: Answer, previous: str | None, now: datetime
-) -> assessment_store.Assessment:
+) -> assessments_queries.Assessment:
     """Create my assessment for ``a.schema``, or update ``previous`` (my earlier one)."""
     schema = schema_of(conn, session, a.schema)
-    schema_store.check_answer(schema, a.value)
+    label_schemas.check_answer(schema, a.value)
     if a.comment is not None and not schema.enable_comment:
         raise InvalidParameter(
             f"Invalid answer for label schema '{schema.name}': comments are not enabled (enable_comment is false)."
         )
     if previous is not None:
-        patch = assessment_store.AssessmentPatch(
+        patch = assessments_queries.AssessmentPatch(
             kind=schema.type,
             value=a.value,
             rationale=a.comment,
             metadata={"annotrace.labeling_session_id": session.session_id},
         )
-        return assessment_store.update(conn, a.trace_id, previous, patch, now)
-    new = assessment_store.NewAssessment(
+        return assessments_queries.update(conn, a.trace_id, previous, patch, now)
+    new = assessments_queries.NewAssessment(
         trace_id=a.trace_id,
         name=schema.name,
         kind=schema.type,
@@ -133,7 +132,7 @@ def _store_answer(
         source_id=a.user,
         metadata={"annotrace.labeling_session_id": session.session_id, "annotrace.label_schema_id": schema.schema_id},
     )
-    return assessment_store.create(conn, new, new_assessment_id(), now)
+    return assessments_queries.create(conn, new, new_assessment_id(), now)
 
 
 def _set_progress(
@@ -197,14 +196,14 @@ def _check_room(conn: duckdb.DuckDBPyConnection, session: Session, trace_id: str
         )
 
 
-def schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> schema_store.LabelSchema:
+def schema_of(conn: duckdb.DuckDBPyConnection, session: Session, schema_name: str) -> label_schemas.LabelSchema:
     """The label schema an answer (or an adjudicator's gold label) names, if the session asks it."""
     if schema_name not in session.label_schemas:
         raise InvalidParameter(
             f"Label schema '{schema_name}' is not part of labeling session '{session.name}'; its schemas are "
             f"{session.label_schemas}."
         )
-    schema = schema_store.find(conn, session.experiment_id, schema_name)
+    schema = label_schemas.find(conn, session.experiment_id, schema_name)
     if schema is None:
         raise InvalidParameter(f"Label schema '{schema_name}' of labeling session '{session.name}' was deleted.")
     return schema

@@ -26,7 +26,7 @@ import orjson
 from annotrace.collector.errors import InvalidParameter, NotFound, PermissionDenied
 from annotrace.collector.ids import trace_hex
 from annotrace.collector.ids import trace_id as public_trace_id
-from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import label_schemas as label_schemas_queries
 from annotrace.collector.store.queries import labeling, labeling_answers, review_documents
 
 DONE = ("completed", "skipped")
@@ -126,7 +126,7 @@ class Screen:
     """One Review App screen: an item (``index`` set) or, when nothing is left, the summary."""
 
     session: labeling.Session
-    schemas: list[schema_store.LabelSchema]  # the session's order; deleted ones are left out
+    schemas: list[label_schemas_queries.LabelSchema]  # the session's order; deleted ones are left out
     missing_schemas: list[str]
     fingerprint: str
     queue: list[QueueEntry]
@@ -153,7 +153,7 @@ def _decode(text: Any) -> Any:
         return text
 
 
-def fingerprint(names: list[str], schemas: list[schema_store.LabelSchema]) -> str:
+def fingerprint(names: list[str], schemas: list[label_schemas_queries.LabelSchema]) -> str:
     """A hash of the questions as shown: each schema's definition (not its timestamps, so a script
     that re-creates an identical schema with ``overwrite=True`` does not invalidate open pages)."""
     by_name = {s.name: s for s in schemas}
@@ -183,9 +183,11 @@ def _labelable(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str) ->
 
 def _schemas(
     cursor: duckdb.DuckDBPyConnection, session: labeling.Session
-) -> tuple[list[schema_store.LabelSchema], list[str], str]:
+) -> tuple[list[label_schemas_queries.LabelSchema], list[str], str]:
     # one query: an experiment has a few schemas (MAX_EXPERIMENT_SCHEMAS is far above any real count)
-    found = {s.name: s for s in schema_store.list_schemas(cursor, session.experiment_id, MAX_EXPERIMENT_SCHEMAS, 0)}
+    found = {
+        s.name: s for s in label_schemas_queries.list_schemas(cursor, session.experiment_id, MAX_EXPERIMENT_SCHEMAS, 0)
+    }
     ordered = [found[name] for name in session.label_schemas if name in found]
     missing = [name for name in session.label_schemas if name not in found]
     return ordered, missing, fingerprint(session.label_schemas, ordered)

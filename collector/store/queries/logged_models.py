@@ -16,8 +16,7 @@ import duckdb
 import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
-from annotrace.collector.store.queries import audit, run_names
-from annotrace.collector.store.queries import runs as run_store
+from annotrace.collector.store.queries import audit, run_names, runs
 from annotrace.collector.store.queries.filter_sql import NUMERIC_OPS, STRING_OPS, conjunction, json_pointer
 from annotrace.collector.store.queries.search_filter import Comparison, parse
 
@@ -155,7 +154,7 @@ def search(
 
 # -- writer jobs ---------------------------------------------------------------------------------
 def create(conn: duckdb.DuckDBPyConnection, new: NewModel, now_ms: int) -> LoggedModel:
-    run_store.check_experiment_active(conn, new.experiment_id)
+    runs.check_experiment_active(conn, new.experiment_id)
     name = new.name or run_names.random_name()
     model_id = "m-" + uuid.uuid4().hex
     conn.execute(

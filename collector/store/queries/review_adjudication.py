@@ -23,9 +23,8 @@ import orjson
 
 from annotrace.collector.errors import InvalidParameter, NotFound
 from annotrace.collector.ids import new_assessment_id
-from annotrace.collector.store.queries import assessments as assessment_store
-from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling, labeling_answers
+from annotrace.collector.store.queries import assessments as assessments_queries
+from annotrace.collector.store.queries import label_schemas, labeling, labeling_answers
 
 GOLD_KEY = "annotrace.gold"
 ANSWERS = (
@@ -86,7 +85,7 @@ def disagreements(
     session = labeling.get(cursor, session_id)
     if not math.isfinite(threshold) or threshold < 0:
         raise InvalidParameter("Invalid value for parameter 'threshold': must be a number >= 0.")
-    types = {s.name: s.input_type for s in schema_store.list_schemas(cursor, session.experiment_id, 10_000, 0)}
+    types = {s.name: s.input_type for s in label_schemas.list_schemas(cursor, session.experiment_id, 10_000, 0)}
     golds = {
         (t, n): Gold(i, orjson.loads(v), who, why)
         for t, n, i, v, who, why in cursor.execute(GOLDS, [session_id]).fetchall()
@@ -119,28 +118,30 @@ def record_gold(
     value: Any,
     rationale: str | None,
     now: datetime,
-) -> assessment_store.Assessment:
+) -> assessments_queries.Assessment:
     """Writer job: the gold label of ``schema_name`` on the item (checked against the schema), as
     an assessment overriding the labelers' latest answer; a second call updates the first gold."""
     session = labeling.get(conn, session_id)
     if not conn.execute(labeling.ITEM, [session_id, trace_id]).fetchall():
         raise NotFound(f"Trace '{trace_id}' is not an item of labeling session '{session.name}' ({session_id}).")
     schema = labeling_answers.schema_of(conn, session, schema_name)
-    schema_store.check_answer(schema, value)
+    label_schemas.check_answer(schema, value)
     golds = [
         row for row in conn.execute(GOLDS, [session_id]).fetchall() if row[0] == trace_id and row[1] == schema_name
     ]
     metadata = {GOLD_KEY: "true", "annotrace.labeling_session_id": session_id, "annotrace.adjudicator": adjudicator}
     if golds:
-        patch = assessment_store.AssessmentPatch(kind=schema.type, value=value, rationale=rationale, metadata=metadata)
-        return assessment_store.update(conn, trace_id, golds[0][2], patch, now)
+        patch = assessments_queries.AssessmentPatch(
+            kind=schema.type, value=value, rationale=rationale, metadata=metadata
+        )
+        return assessments_queries.update(conn, trace_id, golds[0][2], patch, now)
     answers = [
         row for row in conn.execute(ANSWERS, [session_id]).fetchall() if row[0] == trace_id and row[3] == schema_name
     ]
     if not answers:
         raise InvalidParameter(f"Item '{trace_id}' has no answer to '{schema_name}' to adjudicate.")
     latest = next((row[7] for row in answers if row[8]), answers[0][7])  # a labeler's answer still in force
-    new = assessment_store.NewAssessment(
+    new = assessments_queries.NewAssessment(
         trace_id=trace_id,
         name=schema.name,
         kind=schema.type,
@@ -151,4 +152,4 @@ def record_gold(
         metadata=metadata,
         overrides=latest,
     )
-    return assessment_store.create(conn, new, new_assessment_id(), now)
+    return assessments_queries.create(conn, new, new_assessment_id(), now)

@@ -17,7 +17,7 @@ import duckdb
 
 from annotrace.collector.errors import InvalidParameter
 from annotrace.collector.ids import new_assessment_id
-from annotrace.collector.store.queries import assessments as assessment_store
+from annotrace.collector.store.queries import assessments as assessments_queries
 
 NAME = "retrieval_relevance"
 POSITION_KEY = "chunk_index"  # MLflow's key for the chunk a retrieval judgement is about
@@ -69,10 +69,10 @@ def save(
             metadata["annotrace.document_id"] = str(document_id)
         previous = earlier.get((span_id, position))
         if previous is not None:
-            patch = assessment_store.AssessmentPatch(kind="feedback", value=relevant, metadata=metadata)
-            assessment_store.update(conn, trace_id, previous, patch, now)
+            patch = assessments_queries.AssessmentPatch(kind="feedback", value=relevant, metadata=metadata)
+            assessments_queries.update(conn, trace_id, previous, patch, now)
             continue
-        new = assessment_store.NewAssessment(
+        new = assessments_queries.NewAssessment(
             trace_id=trace_id,
             span_id=span_id,
             name=NAME,
@@ -82,4 +82,4 @@ def save(
             source_id=user,
             metadata=metadata,
         )
-        assessment_store.create(conn, new, new_assessment_id(), now)
+        assessments_queries.create(conn, new, new_assessment_id(), now)

@@ -19,8 +19,7 @@ from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import CollectorError, NotFound
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import label_schemas as schema_store
-from annotrace.collector.store.queries import labeling, review_adjudication
+from annotrace.collector.store.queries import label_schemas, labeling, review_adjudication
 from annotrace.collector.web.identity import requires_user
 from annotrace.collector.web.page import PageRoute, render, url_path
 
@@ -57,7 +56,7 @@ class AdjudicationPage:
     error: str | None = None
 
 
-def _choices(d: review_adjudication.Dispute, schema: schema_store.LabelSchema | None) -> list[Choice]:
+def _choices(d: review_adjudication.Dispute, schema: label_schemas.LabelSchema | None) -> list[Choice]:
     given: dict[str, list[str]] = {}
     for a in d.answers:
         given.setdefault(json.dumps(a.value, ensure_ascii=False), []).append(a.labeler)
@@ -69,7 +68,7 @@ def _choices(d: review_adjudication.Dispute, schema: schema_store.LabelSchema | 
 
 def _read(cursor: duckdb.DuckDBPyConnection, session_id: str, user: str, error: str | None) -> AdjudicationPage:
     session = labeling.get(cursor, session_id)
-    schemas = {s.name: s for s in schema_store.list_schemas(cursor, session.experiment_id, 10_000, 0)}
+    schemas = {s.name: s for s in label_schemas.list_schemas(cursor, session.experiment_id, 10_000, 0)}
     views = [
         DisputeView(
             d.trace_id,

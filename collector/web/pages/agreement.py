@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import BaseRoute
 
 from annotrace.collector.errors import NotFound
-from annotrace.collector.store.queries import agreement as agreement_store
-from annotrace.collector.store.queries import agreement_judges as judges_store
+from annotrace.collector.store.queries import agreement as agreement_queries
+from annotrace.collector.store.queries import agreement_judges as agreement_judges_queries
 from annotrace.collector.web.page import ENV, PageRoute, render
 from annotrace.collector.web.pages import agreement_plots
 
@@ -51,11 +51,11 @@ class MissingPage:
 
 
 def _read(cursor: duckdb.DuckDBPyConnection, session_id: str) -> AgreementPage:
-    report = agreement_store.report_json(agreement_store.report(cursor, session_id))
+    report = agreement_queries.report_json(agreement_queries.report(cursor, session_id))
     judges: list[dict[str, Any]] = []
     for schema in report["schemas"]:
-        found = judges_store.judges(cursor, schema["schema"], session_id=session_id)
-        judges += judges_store.judges_json(found)["judges"]
+        found = agreement_judges_queries.judges(cursor, schema["schema"], session_id=session_id)
+        judges += agreement_judges_queries.judges_json(found)["judges"]
     return AgreementPage(
         report["session_id"],
         report["name"],

@@ -19,7 +19,7 @@ from annotrace.collector.auth.authenticator import SESSION_COOKIE
 from annotrace.collector.auth.middleware import session_cookie
 from annotrace.collector.auth.secrets import new_secret, sha256
 from annotrace.collector.store.access import now_ms
-from annotrace.collector.store.queries import users as users_store
+from annotrace.collector.store.queries import users
 from annotrace.collector.web import identity
 from annotrace.collector.web.page import PageRoute, render, url_path
 
@@ -73,7 +73,7 @@ async def login_submit(access: Access, request: Request) -> Response:
     if authenticator is not None:
         password = str(form.get("password") or "")
         if not name or not await run_in_threadpool(authenticator.check_password, name, password):
-            await access.write(partial(users_store.record_failed_sign_in, user_name=name, now=now_ms()))
+            await access.write(partial(users.record_failed_sign_in, user_name=name, now=now_ms()))
             page = LoginPage(next=target, name=name, error="Wrong user name or password.", login_with_password=True)
             return render(request, "login.html", page, status_code=401)
         value, value_hash = new_secret()
@@ -81,7 +81,7 @@ async def login_submit(access: Access, request: Request) -> Response:
         now = now_ms()
         await access.write(
             partial(
-                users_store.start_web_session,
+                users.start_web_session,
                 session_hash=value_hash,
                 user_name=name,
                 csrf_token=csrf,
@@ -108,7 +108,7 @@ async def logout(access: Access, request: Request) -> Response:
     authenticator = identity.authenticator(request)
     value = session_cookie(request.headers)
     if authenticator is not None and value:
-        await access.write(partial(users_store.end_web_session, session_hash=sha256(value)))
+        await access.write(partial(users.end_web_session, session_hash=sha256(value)))
         authenticator.reload()
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure(request))
     identity.forget(response)

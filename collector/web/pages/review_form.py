@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from annotrace.collector.errors import InvalidParameter
-from annotrace.collector.store.queries import label_schemas as schema_store
+from annotrace.collector.store.queries import label_schemas as label_schemas_queries
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -185,7 +185,7 @@ def _number(raw: str) -> float | int | None:
 def _rule_message(schema: LabelSchema, value: Any) -> str | None:
     """``check_answer``'s verdict, worded for the page (its schema prefix dropped)."""
     try:
-        schema_store.check_answer(schema, value)
+        label_schemas_queries.check_answer(schema, value)
     except InvalidParameter as exc:
         message = exc.message.split("': ", 1)[-1] if exc.message.startswith("Invalid answer for") else exc.message
         return message[:1].upper() + message[1:]
