@@ -30,7 +30,16 @@ THE_TRACE = "trace_key = coalesce(try_cast('0x' || right($1, 16) AS UBIGINT), 0)
 DuckDB scan one fixed-width column (~10 ms at 5M traces) before comparing ids, where ``trace_id = $1``
 alone compared every stored id (~150 ms)."""
 GET_TRACE = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE {THE_TRACE}"
-GET_TRACES = f"SELECT {TRACE_COLUMNS} FROM traces t WHERE list_contains(?::VARCHAR[], t.trace_id)"
+GET_TRACES = (
+    f"SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_key IN "
+    "(SELECT coalesce(try_cast('0x' || right(id, 16) AS UBIGINT), 0) FROM unnest($1::VARCHAR[]) AS ids(id)) "
+    "AND list_contains($1::VARCHAR[], t.trace_id)"
+)
+"""The rows of the trace ids in list ``$1`` (a ``search_traces`` page). The semi-join on the key
+lets DuckDB push the page's keys into the scan, which then reads the other columns only where a
+key matches: 100 newest of 2.5M traces in ~45-70 ms, against ~0.75-1.1 s when every stored id (and
+with it every column of every row) was compared (a 2.5M-row table shaped like ``traces``,
+2026-12-08, loaded machine)."""
 SPANS_OF_TRACE = (
     "trace_id = $1 AND start_time_unix_nano BETWEEN epoch_ns($2::TIMESTAMP) - 1000000 "
     "AND epoch_ns($3::TIMESTAMP) + 1000000"
