@@ -2,8 +2,8 @@
 so a change that breaks one (a renamed column, a moved function, a collector that no longer starts)
 fails here instead of in the next person's benchmark run.
 
-Marked ``slow`` by ``tests/conftest.py``: it starts some twenty collectors (21 minutes at load
-average 20 on 2 cores). It checks that each scenario printed its figures, never what they are:
+Marked ``slow`` by ``tests/conftest.py``: it starts some twenty collectors (4 minutes at load
+average 6 on 2 cores, 21 at load average 20). It checks that each scenario printed its figures, never what they are:
 speed is the bench's business, not the tests'. The lake scenario needs Debian's PostgreSQL and
 ``.venv-lake`` (both from ``make install``); without them the bench says it skipped the lake, and
 this test checks only that.
