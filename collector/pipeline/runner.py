@@ -64,12 +64,9 @@ WORKER_START_TIMEOUT_S = 60.0
 """How long start-up waits for the decode workers; past it they go on starting in the background."""
 MAX_INFLIGHT = 64  # batches in flight, a bound for many small ones
 MAX_DECODED_BYTES = 256 << 20
-"""Decoded batches handed to the exporters and not yet taken in (``pending_bytes``; ~7 KB per 2.6 KB
-span): past it, or while every worker has a batch, nothing more is taken. The worker decodes faster
-than the writer stores; without this, decoded batches piled up to ``MAX_INFLIGHT_ITEMS``. About one
-commit's worth (32,768 such spans): at 64 MiB the worker waited for every commit and grpc2k stored
-12,054-12,116 spans/s (1.25 cores busy); at 256 MiB 13,660-15,220 (1.63 cores), as unbounded
-(14,675-15,314), for a peak RSS of 842-862 MiB against 816-830 (2026-12-08, load 0.2, A/B/A/B)."""
+"""Decoded batches handed to the exporters and not yet taken in (``pending_bytes``, ~7 KB per 2.6 KB span): past it, or
+while every worker has a batch, nothing more is taken (the worker outpaces the writer). About one commit of 2.6 KB
+spans: at 64 MiB the worker waited for every commit, ~20% fewer spans/s (README "Memory and store size")."""
 HOLD_BACK_S = 0.005  # how often a runner holding back looks again
 
 
